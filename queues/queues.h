@@ -1,0 +1,286 @@
+/* queues.h -- the one public header of scotty's Sidekiq protocol library.
+ *
+ * The library speaks Sidekiq's Redis protocol (6.4 through 8.x): it fetches jobs
+ * (reliable by default, plain BRPOP on request), runs them through a registry of
+ * C handlers, follows Sidekiq's retry/dead rules, polls the retry and schedule
+ * sets, keeps the heartbeat Sidekiq's Web UI and API read, and pushes jobs.
+ * It knows nothing of Mastodon. */
+#ifndef SCOTTY_QUEUES_H
+#define SCOTTY_QUEUES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <jansson.h>
+
+#define Q_ERRLEN 512
+#define Q_MAX_QUEUES 64
+
+/* ---- Logging (stderr, one line per event; shared by the whole process) ---- */
+typedef enum { Q_LOG_DEBUG = 0, Q_LOG_INFO, Q_LOG_WARN, Q_LOG_ERROR } q_log_level;
+void q_log_set_level(q_log_level level);
+bool q_log_enabled(q_log_level level);
+void q_log(q_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- Redis endpoint and connections ---- */
+typedef struct q_redis_opts {
+    char host[256];
+    int port;
+    char unix_path[256];     /* non-empty: connect to this Unix socket */
+    char username[128];
+    char password[256];
+    int db;
+    bool tls;                /* rediss:// */
+    bool tls_verify;         /* verify the server certificate (default on) */
+    char tls_ca_file[512];   /* CA bundle; empty: the system's */
+    char tls_server_name[256]; /* name to verify; empty: host */
+} q_redis_opts;
+
+/* Parses redis://, rediss:// and unix:// URLs. Returns 0, or -1 with err. */
+int q_redis_parse_url(const char *url, q_redis_opts *out, char *err, size_t errlen);
+/* Describes the endpoint for logs, without the password. */
+void q_redis_describe(const q_redis_opts *o, char *buf, size_t len);
+
+typedef struct q_conn q_conn;
+typedef struct redisReply redisReply;
+
+q_conn *q_conn_new(const q_redis_opts *o);
+void q_conn_free(q_conn *c);
+/* Connects if needed. Returns 0, or -1 with a message in q_conn_error(). */
+int q_conn_ensure(q_conn *c);
+const char *q_conn_error(const q_conn *c);
+/* Read timeout for the next replies, in milliseconds (0: wait forever). */
+void q_conn_set_timeout(q_conn *c, int ms);
+/* Queues one command (argv form) for a pipeline. */
+int q_conn_append(q_conn *c, int argc, const char **argv, const size_t *lens);
+/* Queues one command from a printf-like hiredis format (%s, %b, %d ...). */
+int q_conn_appendf(q_conn *c, const char *fmt, ...);
+/* Sends everything queued and reads one reply. NULL on I/O error (connection
+ * is then closed and reopened by the next q_conn_ensure). */
+redisReply *q_conn_reply(q_conn *c);
+/* One command, one reply. Error replies are returned as replies. */
+redisReply *q_conn_cmd(q_conn *c, const char *fmt, ...);
+/* Runs a Lua script via EVALSHA, loading it on NOSCRIPT. */
+redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc,
+                        const char **argv, const size_t *lens);
+void q_reply_free(redisReply *r);
+/* Redis reachability, shared by all connections: logs once when it goes down and
+ * once when it comes back. */
+void q_redis_health_down(const char *what);
+void q_redis_health_up(void);
+
+/* ---- Canonical JSON (what Ruby's JSON.generate writes) ---- */
+typedef struct q_buf {
+    char *data;
+    size_t len, cap;
+} q_buf;
+void q_buf_init(q_buf *b);
+void q_buf_free(q_buf *b);
+void q_buf_add(q_buf *b, const char *s, size_t n);
+void q_buf_adds(q_buf *b, const char *s);
+void q_buf_addf(q_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Detaches the NUL-terminated string; the buffer is empty afterwards. */
+char *q_buf_take(q_buf *b);
+
+/* Ruby's Float#to_s: shortest round-trip digits, always ".0" for integral values,
+ * exponent form ("1.0e+16") outside [1e-4, 1e16). buf needs 32 bytes. */
+void q_json_float(double v, char *buf, size_t len);
+/* A JSON string literal as Ruby writes it (UTF-8 kept, invalid bytes replaced). */
+void q_json_string(q_buf *b, const char *s, size_t n);
+/* Re-encodes a jansson value in Ruby's canonical form. */
+void q_json_value(q_buf *b, const json_t *v);
+/* Replaces the value of top-level key in the JSON object text `raw` with
+ * `value_json`, or appends the pair before the closing brace. The rest of the
+ * text is kept byte for byte. Returns a malloc'd string or NULL if raw is not an
+ * object. */
+char *q_json_set(const char *raw, size_t raw_len, const char *key, const char *value_json);
+/* Removes a top-level key (and its comma) from the object text. */
+char *q_json_del(const char *raw, size_t raw_len, const char *key);
+
+/* ---- Timestamps ---- */
+typedef enum { Q_TS_FLOAT = 0, Q_TS_MILLIS } q_ts_format;
+double q_now(void);                      /* wall clock, epoch seconds */
+double q_monotonic(void);                /* monotonic seconds */
+/* Writes now as a JSON number in the given format. */
+void q_json_timestamp(q_ts_format f, double t, char *buf, size_t len);
+/* Reads a Sidekiq timestamp: JSON real = seconds; integer > 1e11 = ms. */
+double q_json_read_timestamp(const json_t *v);
+
+/* ---- Jobs ---- */
+typedef struct q_job {
+    char *raw;               /* the job exactly as it was in Redis */
+    size_t raw_len;
+    char queue[128];         /* queue it was fetched from */
+    char private_key[320];   /* reliable fetch: the private list holding it */
+    json_t *doc;             /* parsed object, NULL if raw is not a JSON object */
+    const char *klass;       /* "class", NULL if missing or not a string */
+    const char *jid;         /* "jid" or "" */
+    json_t *args;            /* "args" (borrowed from doc) */
+    double started;          /* monotonic start of the current run */
+    double enqueued_at;      /* from the payload, epoch seconds (0 if absent) */
+} q_job;
+
+q_job *q_job_new(const char *raw, size_t len, const char *queue);
+void q_job_free(q_job *j);
+/* "wrapped" if present (ActiveJob), else "class". */
+const char *q_job_display_class(const q_job *j);
+
+/* ---- Handlers ---- */
+typedef struct q_result {
+    bool failed;
+    char error_class[128];
+    char error_message[2048];
+    /* Backtrace lines, newest first; used when the job asks for "backtrace". */
+    const char *backtrace[8];
+    int backtrace_len;
+} q_result;
+
+/* Marks the result failed with an exception-like class and a message. */
+void q_fail(q_result *r, const char *error_class, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef struct q_ctx q_ctx;
+/* A handler runs one job. It reads job->args and reports failure through r. */
+typedef void (*q_handler_fn)(q_ctx *ctx, const q_job *job, q_result *r);
+
+/* Custom backoff: returns seconds (> 0), or one of these. */
+enum { Q_BACKOFF_DEFAULT = 0, Q_BACKOFF_DISCARD = -1, Q_BACKOFF_KILL = -2 };
+typedef long (*q_backoff_fn)(int count, const q_result *r, const q_job *job);
+
+typedef struct q_handler {
+    const char *klass;        /* Ruby class name, e.g. "ActivityPub::ProcessingWorker" */
+    q_handler_fn run;
+    int retry;                /* default when the payload has no "retry": -1 = true, -2 = false, N >= 0 */
+    q_backoff_fn backoff;     /* NULL: Sidekiq's default */
+} q_handler;
+
+typedef struct q_registry q_registry;
+q_registry *q_registry_new(void);
+void q_registry_free(q_registry *reg);
+int q_registry_add(q_registry *reg, const q_handler *h);
+const q_handler *q_registry_find(const q_registry *reg, const char *klass);
+
+/* What handlers may use while running. */
+q_conn *q_ctx_redis(q_ctx *ctx);           /* this thread's Redis connection */
+bool q_ctx_stopping(const q_ctx *ctx);     /* shutdown deadline passed: give up soon */
+void q_ctx_progress(q_ctx *ctx, int percent); /* shown in busy views */
+void *q_ctx_user(const q_ctx *ctx);        /* the engine config's user pointer */
+
+/* ---- Client: pushing jobs ---- */
+typedef struct q_push {
+    const char *klass;
+    const char *queue;        /* default "default" */
+    const char *args_json;    /* JSON array text, default "[]" */
+    const char *retry_json;   /* e.g. "true", "8", "false"; default "true" */
+    double at;                /* > now: schedule; otherwise push now */
+    const char *extra_json;   /* optional: more fields, as `"k":v,"k2":v2` */
+} q_push;
+
+/* Builds a job payload; jid_out (25 bytes) receives the new jid if not NULL. */
+char *q_client_build(const q_push *p, q_ts_format ts, char *jid_out);
+/* Pushes (or schedules) one job. Returns 0 or -1 with err. */
+int q_client_push(q_conn *c, const q_push *p, q_ts_format ts, char *jid_out, char *err, size_t errlen);
+/* Pushes n jobs of one class/queue, args_each[i] being each job's args. */
+int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_t n,
+                       q_ts_format ts, char *err, size_t errlen);
+/* Pushes an existing raw payload to a queue: refreshes enqueued_at, SADD+LPUSH. */
+int q_client_push_raw(q_conn *c, const char *queue, const char *raw, size_t len,
+                      q_ts_format ts, char *err, size_t errlen);
+
+/* ---- Queue order (Sidekiq's strict and weighted modes) ---- */
+typedef struct q_queue_spec {
+    char name[128];
+    int weight;               /* 0 = unweighted */
+} q_queue_spec;
+
+typedef struct q_order {
+    q_queue_spec queues[Q_MAX_QUEUES];
+    int nqueues;
+    bool strict;              /* no weight > 0 anywhere */
+    int expanded[Q_MAX_QUEUES * 16]; /* queue index repeated max(w,1) times */
+    int nexpanded;
+} q_order;
+
+/* Adds "name" or "name,weight"; rejects duplicates like Sidekiq 6. */
+int q_order_add(q_order *o, const char *spec, char *err, size_t errlen);
+/* Writes this fetch's queue order (indices into o->queues); returns the count.
+ * Strict: declared order. Weighted: shuffle the expanded list, keep first
+ * occurrences. seed is per-thread state for rand_r. */
+int q_order_pick(const q_order *o, unsigned *seed, int *out);
+
+/* ---- Retry policy ---- */
+typedef struct q_retry_cfg {
+    int max_retries;          /* default 25 */
+    int dead_max_jobs;        /* default 10000 */
+    long dead_timeout;        /* seconds, default 180 days */
+    int sidekiq_major;        /* 6, 7 or 8: jitter and retry_for rules */
+    q_ts_format ts;
+} q_retry_cfg;
+
+typedef enum { Q_FATE_RETRY, Q_FATE_DEAD, Q_FATE_DISCARD } q_fate;
+typedef struct q_failure {
+    q_fate fate;
+    char *payload;            /* new JSON for the retry or dead set */
+    double score;             /* ZSET score */
+} q_failure;
+
+/* Decides what happens to a failed job and builds the new payload exactly as
+ * Sidekiq's JobRetry does. `from_queue` is the queue it was fetched from. */
+void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h,
+                    const q_result *r, double now, unsigned *seed, q_failure *out);
+/* Sidekiq's default delay for retry `count` (jitter included). */
+long q_retry_delay(int sidekiq_major, int count, unsigned *seed);
+/* error_backtrace: base64(zlib(JSON array)). Returns malloc'd text. */
+char *q_backtrace_encode(const char *const *lines, int n);
+
+/* ---- The engine: one Sidekiq process ---- */
+typedef enum { Q_FETCH_RELIABLE = 0, Q_FETCH_BASIC } q_fetch_mode;
+
+typedef struct q_engine_cfg {
+    q_redis_opts redis;
+    q_order order;
+    int concurrency;          /* processor threads */
+    double timeout;           /* -t: graceful stop deadline, seconds */
+    char tag[128];
+    char labels[8][64];
+    int nlabels;
+    q_fetch_mode fetch;
+    int prefetch;             /* reliable: jobs held ahead per queue (0: concurrency) */
+    int recover_threshold;    /* recoveries before a job goes to the dead set */
+    char forward_unknown[128];/* queue for unknown classes, "" to fail them */
+    double beat_interval;     /* heartbeat period (5 s) */
+    double poll_interval;     /* average_scheduled_poll_interval (5 s) */
+    double poll_interval_fixed;/* poll_interval_average if > 0 */
+    bool poller;              /* run the retry/schedule poller */
+    q_retry_cfg retry;
+    void *user;               /* handed to handlers via q_ctx_user */
+} q_engine_cfg;
+
+void q_engine_cfg_defaults(q_engine_cfg *cfg);
+
+typedef struct q_engine q_engine;
+q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err, size_t errlen);
+/* Starts heartbeat, poller, fetchers and processors. Returns 0 or -1 with err. */
+int q_engine_start(q_engine *e, char *err, size_t errlen);
+/* Stop fetching new jobs (TSTP). */
+void q_engine_quiet(q_engine *e);
+/* Graceful stop with the configured deadline; requeues unfinished jobs. Blocks. */
+void q_engine_stop(q_engine *e);
+/* Logs every processor's state (TTIN). */
+void q_engine_dump(q_engine *e);
+/* True once a remote "TERM" arrived through the heartbeat (main should stop). */
+bool q_engine_stop_requested(const q_engine *e);
+bool q_engine_is_quiet(const q_engine *e);
+const char *q_engine_identity(const q_engine *e);
+void q_engine_free(q_engine *e);
+
+/* Live numbers for operators (control socket, process title). */
+typedef struct q_engine_stats {
+    uint64_t processed, failed, forwarded, recovered;
+    int busy, concurrency;
+    double started;
+    long rtt_us;
+} q_engine_stats;
+void q_engine_get_stats(q_engine *e, q_engine_stats *out);
+
+#endif

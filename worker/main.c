@@ -1,0 +1,28 @@
+/* main.c -- the scotty binary: dispatches to a subcommand or runs the worker. */
+#include "queues.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int worker_main(int argc, char **argv);
+
+typedef struct main_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *help;
+} main_command;
+
+/* Subcommands; every other invocation runs the worker. */
+static const main_command main_commands[] = {
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        for (const main_command *c = main_commands; c->name; c++)
+            if (strcmp(argv[1], c->name) == 0)
+                return c->run(argc - 1, argv + 1);
+    }
+    return worker_main(argc, argv);
+}
