@@ -1,0 +1,531 @@
+/* http_perform.c -- one HTTP request through the shared client, hop by hop:
+ * scheme and hidden-service checks, the per-host slot, headers (Host, Date,
+ * User-Agent, Accept, optional HTTP Signature), the SSRF check on every socket
+ * libcurl opens, body caps while streaming, the ActivityPub content-type check,
+ * redirects (followed here, not by libcurl, so each hop is checked and re-signed)
+ * and the mapping of failures to typed errors. */
+#include "http_internal.h"
+
+#include "queues.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HTTP_ERROR_BODY_MAX (64 * 1024)  /* kept of a non-2xx body, for messages */
+#define HTTP_AP_ACCEPT "application/activity+json, application/ld+json"
+
+/* State of one hop; owned by the calling thread. */
+typedef struct http_hop {
+    http_client *c;
+    const http_request *req;
+    http_response *resp;
+    CURL *easy;
+    bool via_proxy;
+    long cap;
+    /* current response head */
+    long status;
+    long long content_length;  /* -1 unknown */
+    char content_type[256];
+    char location[2048];
+    bool head_done;
+    /* outcome */
+    http_err err;              /* set by callbacks when they abort the transfer */
+    char why[NET_ERRLEN];
+    bool stopped_quietly;      /* error body truncated on purpose */
+    size_t received;           /* body bytes of this hop */
+    q_buf *body;
+} http_hop;
+
+static double http_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool http_is_redirect(long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+static void http_fail(http_hop *h, http_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void http_fail(http_hop *h, http_err e, const char *fmt, ...)
+{
+    if (h->err != HTTP_OK)
+        return;
+    h->err = e;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->why, sizeof h->why, fmt, ap);
+    va_end(ap);
+}
+
+static curl_socket_t http_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    http_hop *h = ud;
+    char why[NET_ERRLEN];
+    if (!h->via_proxy && !ssrf_guard_allows(h->c->guard, &a->addr, why, sizeof why)) {
+        http_fail(h, HTTP_E_REFUSED, "%s", why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static void http_trim_copy(char *dst, size_t dstlen, const char *src, size_t n)
+{
+    while (n && isspace((unsigned char)*src)) {
+        src++;
+        n--;
+    }
+    while (n && isspace((unsigned char)src[n - 1]))
+        n--;
+    if (n >= dstlen)
+        n = dstlen - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Checks a finished response head: caps and content type for a final 2xx. */
+static bool http_head_ok(http_hop *h)
+{
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+    if (h->status / 100 == 1)
+        return true;  /* interim response; the real head follows */
+    h->head_done = true;
+    if (http_is_redirect(h->status) && h->location[0])
+        return true;
+    if (h->status / 100 != 2)
+        return true;
+    if (h->content_length > h->cap) {
+        http_fail(h, HTTP_E_TOO_LARGE, "Content-Length %lld is over the cap of %ld bytes",
+                  h->content_length, h->cap);
+        return false;
+    }
+    if ((h->req->flags & HTTP_F_ACTIVITYPUB) && !http_is_activitypub_type(h->content_type)) {
+        http_fail(h, HTTP_E_CONTENT_TYPE,
+                  "answered with Content-Type \"%s\", not an ActivityPub type "
+                  "(application/activity+json or application/ld+json with the ActivityStreams profile)",
+                  h->content_type);
+        return false;
+    }
+    return true;
+}
+
+static size_t http_on_header(char *line, size_t size, size_t n, void *ud)
+{
+    http_hop *h = ud;
+    size_t len = size * n;
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        h->content_length = -1;
+        h->content_type[0] = h->location[0] = '\0';
+        h->head_done = false;
+        return len;
+    }
+    if (len <= 2 && (line[0] == '\r' || line[0] == '\n'))
+        return http_head_ok(h) ? len : 0;
+    const char *colon = memchr(line, ':', len);
+    if (!colon)
+        return len;
+    size_t nlen = (size_t)(colon - line);
+    const char *val = colon + 1;
+    size_t vlen = len - nlen - 1;
+    if (nlen == 12 && strncasecmp(line, "content-type", 12) == 0) {
+        http_trim_copy(h->content_type, sizeof h->content_type, val, vlen);
+    } else if (nlen == 8 && strncasecmp(line, "location", 8) == 0) {
+        http_trim_copy(h->location, sizeof h->location, val, vlen);
+    } else if (nlen == 14 && strncasecmp(line, "content-length", 14) == 0) {
+        char num[32];
+        http_trim_copy(num, sizeof num, val, vlen);
+        char *end;
+        errno = 0;
+        long long v = strtoll(num, &end, 10);
+        h->content_length = (errno || *end || v < 0) ? -1 : v;
+    }
+    return len;
+}
+
+static int http_write_fd(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static size_t http_on_body(char *data, size_t size, size_t n, void *ud)
+{
+    http_hop *h = ud;
+    size_t len = size * n;
+    h->received += len;
+    if (h->received > (size_t)h->cap) {
+        http_fail(h, HTTP_E_TOO_LARGE, "the body grew past the cap of %ld bytes", h->cap);
+        return 0;
+    }
+    if (http_is_redirect(h->status) && h->location[0])
+        return len;  /* a redirect's body is not kept */
+    if (h->status / 100 != 2) {
+        size_t room = h->body->len < HTTP_ERROR_BODY_MAX ? HTTP_ERROR_BODY_MAX - h->body->len : 0;
+        if (room < len) {
+            q_buf_add(h->body, data, room);
+            h->stopped_quietly = true;
+            return 0;
+        }
+        q_buf_add(h->body, data, len);
+        return len;
+    }
+    if (h->req->body_fd > 0) {
+        if (http_write_fd(h->req->body_fd, data, len) != 0) {
+            http_fail(h, HTTP_E_INTERNAL, "writing the body to its file failed: %s", strerror(errno));
+            return 0;
+        }
+        return len;
+    }
+    q_buf_add(h->body, data, len);
+    return len;
+}
+
+static http_err http_map_curl(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return HTTP_E_TIMEOUT;
+    case CURLE_PARTIAL_FILE:
+        return HTTP_E_TRUNCATED;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return HTTP_E_INVALID;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+        return HTTP_E_TLS;
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_FAILED_INIT:
+        return HTTP_E_INTERNAL;
+    default:
+        return HTTP_E_CONNECT;
+    }
+}
+
+/* Adds Host, Date and, when signing, Digest and Signature to the header list. */
+static int http_hop_headers(http_hop *h, const char *method, const char *host_header,
+                            const char *target, struct curl_slist **hdrs, char *err, size_t errlen)
+{
+    const http_request *req = h->req;
+    char date[64];
+    http_date(time(NULL), date, sizeof date);
+    q_buf line;
+    q_buf_init(&line);
+    q_buf_addf(&line, "Host: %s", host_header);
+    *hdrs = curl_slist_append(*hdrs, line.data);
+    line.len = 0;
+    q_buf_addf(&line, "Date: %s", date);
+    *hdrs = curl_slist_append(*hdrs, line.data);
+    bool has_body = strcmp(method, "POST") == 0;
+    char *digest = has_body ? sig_digest_header(req->body ? req->body : "", req->body_len) : NULL;
+    if (has_body) {
+        line.len = 0;
+        q_buf_addf(&line, "Content-Type: %s", req->content_type ? req->content_type : "application/activity+json");
+        *hdrs = curl_slist_append(*hdrs, line.data);
+        line.len = 0;
+        q_buf_addf(&line, "Digest: %s", digest ? digest : "");
+        *hdrs = curl_slist_append(*hdrs, line.data);
+    }
+    int rc = 0;
+    if (req->sign_key) {
+        char lower[16], request_target[2100];
+        size_t i = 0;
+        for (; method[i] && i < sizeof lower - 1; i++)
+            lower[i] = (char)tolower((unsigned char)method[i]);
+        lower[i] = '\0';
+        snprintf(request_target, sizeof request_target, "%s %s", lower, target);
+        sig_header sh[5];
+        size_t n = 0;
+        sh[n++] = (sig_header){"host", host_header};
+        sh[n++] = (sig_header){"date", date};
+        if (has_body) {
+            sh[n++] = (sig_header){"content-type", req->content_type ? req->content_type : "application/activity+json"};
+            sh[n++] = (sig_header){"digest", digest ? digest : ""};
+        }
+        sh[n++] = (sig_header){"(request-target)", request_target};
+        char *sig = sig_sign(req->sign_key, req->key_id ? req->key_id : "", sh, n, err, errlen);
+        if (sig) {
+            line.len = 0;
+            q_buf_addf(&line, "Signature: %s", sig);
+            *hdrs = curl_slist_append(*hdrs, line.data);
+            free(sig);
+        } else {
+            rc = -1;
+        }
+    }
+    free(digest);
+    q_buf_free(&line);
+    return rc;
+}
+
+/* The parts of one hop's URL that headers and the slot key need. */
+typedef struct http_target {
+    char *url, *scheme, *host, *port, *path, *query;
+} http_target;
+
+static void http_target_free(http_target *t)
+{
+    curl_free(t->url);
+    curl_free(t->scheme);
+    curl_free(t->host);
+    curl_free(t->port);
+    curl_free(t->path);
+    curl_free(t->query);
+    memset(t, 0, sizeof *t);
+}
+
+static int http_target_get(CURLU *u, http_target *t)
+{
+    memset(t, 0, sizeof *t);
+    if (curl_url_get(u, CURLUPART_URL, &t->url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &t->scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &t->host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &t->port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PATH, &t->path, 0) != CURLUE_OK)
+        return -1;
+    curl_url_get(u, CURLUPART_QUERY, &t->query, 0);
+    return 0;
+}
+
+static void http_set_error(http_response *r, const char *method, const char *url, http_err e,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void http_set_error(http_response *r, const char *method, const char *url, http_err e,
+                           const char *fmt, ...)
+{
+    char what[NET_ERRLEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    r->err = e;
+    snprintf(r->error, sizeof r->error, "%s %.200s: %s", method, url, what);
+}
+
+/* Runs one hop; fills h->status, h->location and resp fields. */
+static http_err http_run_hop(http_hop *h, const char *method, const http_target *t,
+                             double deadline, char *cerr)
+{
+    http_client *c = h->c;
+    const http_request *req = h->req;
+    bool hidden = ssrf_is_hidden_service(t->host);
+    const char *proxy = hidden && c->hidden_proxy[0] ? c->hidden_proxy : c->proxy;
+    h->via_proxy = proxy[0] != '\0';
+
+    bool default_port = (strcmp(t->scheme, "https") == 0 && strcmp(t->port, "443") == 0) ||
+                        (strcmp(t->scheme, "http") == 0 && strcmp(t->port, "80") == 0);
+    char host_header[300], target[2048];
+    snprintf(host_header, sizeof host_header, "%s%s%s", t->host, default_port ? "" : ":",
+             default_port ? "" : t->port);
+    snprintf(target, sizeof target, "%s%s%s", t->path, t->query ? "?" : "", t->query ? t->query : "");
+
+    struct curl_slist *hdrs = NULL;
+    char err[NET_ERRLEN];
+    if (http_hop_headers(h, method, host_header, target, &hdrs, err, sizeof err) != 0) {
+        curl_slist_free_all(hdrs);
+        http_fail(h, HTTP_E_INVALID, "cannot sign the request: %s", err);
+        return h->err;
+    }
+    char accept[300];
+    snprintf(accept, sizeof accept, "Accept: %s",
+             req->accept ? req->accept : (req->flags & HTTP_F_ACTIVITYPUB) ? HTTP_AP_ACCEPT : "*/*");
+    hdrs = curl_slist_append(hdrs, accept);
+    hdrs = curl_slist_append(hdrs, "Expect:");
+
+    long remaining = (long)((deadline - http_clock()) * 1000);
+    if (remaining < 1)
+        remaining = 1;
+    CURL *e = h->easy;
+    curl_easy_setopt(e, CURLOPT_URL, t->url);
+    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms < remaining ? c->connect_ms : remaining);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, remaining);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (c->read_ms + 999) / 1000);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_opensocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, h);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+    curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)c->max_idle);
+    if (c->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    if (c->resolve)
+        curl_easy_setopt(e, CURLOPT_RESOLVE, c->resolve);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    CURLcode rc = curl_easy_perform(e);
+    curl_slist_free_all(hdrs);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &h->status);
+    if (h->err != HTTP_OK)
+        return h->err;
+    if (rc == CURLE_WRITE_ERROR && h->stopped_quietly)
+        return HTTP_OK;
+    if (rc != CURLE_OK) {
+        h->err = http_map_curl(rc);
+        snprintf(h->why, sizeof h->why, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
+        return h->err;
+    }
+    return HTTP_OK;
+}
+
+static const char *http_advice(http_err e)
+{
+    switch (e) {
+    case HTTP_E_TIMEOUT:
+        return "; the server is slow or unreachable, retry later";
+    case HTTP_E_TLS:
+        return "; the server's certificate is not trusted for this name";
+    case HTTP_E_REFUSED:
+        return "";
+    case HTTP_E_CONNECT:
+        return "; the host may be down, retry later";
+    case HTTP_E_TOO_LARGE:
+        return "; the resource is larger than scotty accepts for this use";
+    default:
+        return "";
+    }
+}
+
+http_err http_perform(http_client *c, const http_request *req, http_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    const char *method = req->method ? req->method : "GET";
+    if (!req->url || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)) {
+        http_set_error(resp, method, req->url ? req->url : "(no URL)", HTTP_E_INVALID,
+                       "only GET and POST with a URL are supported");
+        return resp->err;
+    }
+    double deadline = http_clock() + (double)c->total_ms / 1000.0;
+    q_buf body;
+    q_buf_init(&body);
+    CURLU *u = curl_url();
+    CURL *easy = curl_easy_init();
+    if (!u || !easy) {
+        http_set_error(resp, method, req->url, HTTP_E_INTERNAL, "libcurl could not allocate a handle");
+        goto done;
+    }
+    if (curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK) {
+        http_set_error(resp, method, req->url, HTTP_E_INVALID, "not a valid absolute URL");
+        goto done;
+    }
+    for (int hop = 0;; hop++) {
+        http_target t;
+        if (http_target_get(u, &t) != 0) {
+            http_target_free(&t);
+            http_set_error(resp, method, req->url, HTTP_E_INVALID,
+                           "the URL needs a scheme and a host");
+            goto done;
+        }
+        free(resp->final_url);
+        resp->final_url = strdup(t.url);
+        if (strcmp(t.scheme, "http") != 0 && strcmp(t.scheme, "https") != 0) {
+            http_set_error(resp, method, t.url, HTTP_E_REFUSED, "scheme %s is not http or https", t.scheme);
+            http_target_free(&t);
+            goto done;
+        }
+        if (ssrf_is_hidden_service(t.host) && !c->allow_hidden) {
+            http_set_error(resp, method, t.url, HTTP_E_REFUSED,
+                           "%s is a hidden service; set ALLOW_ACCESS_TO_HIDDEN_SERVICE=true "
+                           "(and http_hidden_proxy) to reach it", t.host);
+            http_target_free(&t);
+            goto done;
+        }
+        char key[300];
+        snprintf(key, sizeof key, "%s://%s:%s", t.scheme, t.host, t.port);
+        for (char *p = key; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (http_slot_acquire(c, key, deadline) != 0) {
+            http_set_error(resp, method, t.url, HTTP_E_TIMEOUT,
+                           "no connection slot to %s came free before the deadline "
+                           "(too many requests to one host at once)", t.host);
+            http_target_free(&t);
+            goto done;
+        }
+        http_hop h = {.c = c, .req = req, .resp = resp, .easy = easy, .content_length = -1,
+                      .body = &body, .cap = req->max_body > 0 ? req->max_body : HTTP_CAP_JSON};
+        char cerr[CURL_ERROR_SIZE] = "";
+        q_buf_free(&body);
+        http_err e = http_run_hop(&h, method, &t, deadline, cerr);
+        http_slot_release(c, key);
+        resp->status = h.status;
+        resp->body_len = h.received;
+        free(resp->content_type);
+        resp->content_type = h.content_type[0] ? strdup(h.content_type) : NULL;
+        if (e != HTTP_OK) {
+            char detail[NET_ERRLEN + 128];
+            snprintf(detail, sizeof detail, "%s (%s)%s", http_err_name(e), h.why, http_advice(e));
+            http_set_error(resp, method, t.url, e, "%s", detail);
+            http_target_free(&t);
+            goto done;
+        }
+        http_target_free(&t);
+        if (http_is_redirect(h.status) && h.location[0]) {
+            if (hop >= c->max_redirects) {
+                http_set_error(resp, method, resp->final_url, HTTP_E_REDIRECTS,
+                               "more than %d redirects", c->max_redirects);
+                goto done;
+            }
+            if (curl_url_set(u, CURLUPART_URL, h.location, 0) != CURLUE_OK) {
+                http_set_error(resp, method, resp->final_url, HTTP_E_REDIRECTS,
+                               "redirected to an invalid Location \"%.200s\"", h.location);
+                goto done;
+            }
+            if (h.status == 303 || ((h.status == 301 || h.status == 302) && strcmp(method, "POST") == 0))
+                method = "GET";
+            resp->redirects = hop + 1;
+            curl_easy_reset(easy);
+            continue;
+        }
+        if (h.status / 100 != 2) {
+            http_set_error(resp, method, resp->final_url, HTTP_E_STATUS, "the server answered HTTP %ld",
+                           h.status);
+        }
+        goto done;
+    }
+done:
+    resp->body = q_buf_take(&body);
+    curl_url_cleanup(u);
+    if (easy)
+        curl_easy_cleanup(easy);
+    return resp->err;
+}
