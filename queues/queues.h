@@ -230,6 +230,8 @@ void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h
                     const q_result *r, double now, unsigned *seed, q_failure *out);
 /* Sidekiq's default delay for retry `count` (jitter included). */
 long q_retry_delay(int sidekiq_major, int count, unsigned *seed);
+/* The jitter Sidekiq adds to every delay (6.x/7.x: rand(10)*(count+1); 8.x: rand(10*(count+1))). */
+long q_retry_jitter(int sidekiq_major, int count, unsigned *seed);
 /* error_backtrace: base64(zlib(JSON array)). Returns malloc'd text. */
 char *q_backtrace_encode(const char *const *lines, int n);
 

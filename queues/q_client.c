@@ -1,0 +1,154 @@
+/* q_client.c -- pushing jobs the way Ruby's Sidekiq::Client does: defaults
+ * (retry, queue), a fresh jid, created_at/enqueued_at, SADD queues + LPUSH, or
+ * ZADD schedule for jobs with a future "at". */
+#include "queues.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void q_new_jid(char out[25])
+{
+    unsigned char r[12];
+    if (RAND_bytes(r, sizeof r) != 1)
+        abort(); /* no randomness: jids would collide; refuse to go on */
+    for (int i = 0; i < 12; i++)
+        snprintf(out + i * 2, 3, "%02x", r[i]);
+}
+
+/* Builds the payload; `enqueued` false for scheduled jobs (no enqueued_at). */
+static char *q_client_payload(const q_push *p, q_ts_format ts, const char *args, char *jid_out,
+                              bool enqueued)
+{
+    char jid[25], t[40];
+    q_new_jid(jid);
+    if (jid_out)
+        memcpy(jid_out, jid, 25);
+    q_json_timestamp(ts, q_now(), t, sizeof t);
+    q_buf b;
+    q_buf_init(&b);
+    q_buf_adds(&b, "{\"retry\":");
+    q_buf_adds(&b, p->retry_json ? p->retry_json : "true");
+    q_buf_adds(&b, ",\"queue\":");
+    const char *queue = p->queue ? p->queue : "default";
+    q_json_string(&b, queue, strlen(queue));
+    q_buf_adds(&b, ",\"class\":");
+    q_json_string(&b, p->klass, strlen(p->klass));
+    q_buf_adds(&b, ",\"args\":");
+    q_buf_adds(&b, args ? args : "[]");
+    if (p->extra_json && p->extra_json[0]) {
+        q_buf_add(&b, ",", 1);
+        q_buf_adds(&b, p->extra_json);
+    }
+    q_buf_addf(&b, ",\"jid\":\"%s\",\"created_at\":%s", jid, t);
+    if (enqueued)
+        q_buf_addf(&b, ",\"enqueued_at\":%s", t);
+    q_buf_add(&b, "}", 1);
+    return q_buf_take(&b);
+}
+
+char *q_client_build(const q_push *p, q_ts_format ts, char *jid_out)
+{
+    return q_client_payload(p, ts, p->args_json, jid_out, p->at <= q_now());
+}
+
+/* Reads n replies of a pipeline; fails on a lost connection or an error reply. */
+static int q_client_replies(q_conn *c, int n, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        redisReply *r = q_conn_reply(c);
+        if (!r) {
+            snprintf(err, errlen, "%s", q_conn_error(c));
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis refused the push: %s", r->str);
+            rc = -1;
+        }
+        q_reply_free(r);
+    }
+    return rc;
+}
+
+int q_client_push(q_conn *c, const q_push *p, q_ts_format ts, char *jid_out, char *err,
+                  size_t errlen)
+{
+    if (q_conn_ensure(c) != 0) {
+        snprintf(err, errlen, "%s", q_conn_error(c));
+        return -1;
+    }
+    const char *queue = p->queue ? p->queue : "default";
+    char *payload = q_client_build(p, ts, jid_out);
+    int n;
+    if (p->at > q_now()) {
+        char score[40];
+        q_json_float(p->at, score, sizeof score);
+        q_conn_appendf(c, "ZADD schedule %s %s", score, payload);
+        n = 1;
+    } else {
+        q_conn_appendf(c, "SADD queues %s", queue);
+        q_conn_appendf(c, "LPUSH queue:%s %s", queue, payload);
+        n = 2;
+    }
+    free(payload);
+    return q_client_replies(c, n, err, errlen);
+}
+
+int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_t n,
+                       q_ts_format ts, char *err, size_t errlen)
+{
+    enum { SLICE = 1000 };
+    if (q_conn_ensure(c) != 0) {
+        snprintf(err, errlen, "%s", q_conn_error(c));
+        return -1;
+    }
+    const char *queue = p->queue ? p->queue : "default";
+    char key[160];
+    snprintf(key, sizeof key, "queue:%s", queue);
+    for (size_t off = 0; off < n; off += SLICE) {
+        size_t m = n - off < SLICE ? n - off : SLICE;
+        const char **argv = malloc(sizeof(char *) * (m + 2));
+        size_t *lens = malloc(sizeof(size_t) * (m + 2));
+        argv[0] = "LPUSH";
+        lens[0] = 5;
+        argv[1] = key;
+        lens[1] = strlen(key);
+        for (size_t i = 0; i < m; i++) {
+            argv[i + 2] = q_client_payload(p, ts, args_each[off + i], NULL, true);
+            lens[i + 2] = strlen(argv[i + 2]);
+        }
+        q_conn_appendf(c, "SADD queues %s", queue);
+        q_conn_append(c, (int)(m + 2), argv, lens);
+        for (size_t i = 0; i < m; i++)
+            free((char *)argv[i + 2]);
+        free(argv);
+        free(lens);
+        if (q_client_replies(c, 2, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int q_client_push_raw(q_conn *c, const char *queue, const char *raw, size_t len, q_ts_format ts,
+                      char *err, size_t errlen)
+{
+    char t[40];
+    q_json_timestamp(ts, q_now(), t, sizeof t);
+    char *payload = q_json_set(raw, len, "enqueued_at", t);
+    if (!payload) {
+        snprintf(err, errlen, "cannot push to %s: the payload is not a JSON object", queue);
+        return -1;
+    }
+    if (q_conn_ensure(c) != 0) {
+        snprintf(err, errlen, "%s", q_conn_error(c));
+        free(payload);
+        return -1;
+    }
+    q_conn_appendf(c, "SADD queues %s", queue);
+    q_conn_appendf(c, "LPUSH queue:%s %s", queue, payload);
+    free(payload);
+    return q_client_replies(c, 2, err, errlen);
+}

@@ -1,0 +1,416 @@
+/* q_conn.c -- one Redis connection: TCP, Unix socket or TLS (rediss://).
+ *
+ * Debian's hiredis 0.14 has no TLS, so we do the socket and OpenSSL I/O here and
+ * use hiredis only for what it is good at: formatting commands and parsing RESP
+ * replies (redisFormatCommand*, redisReader). One code path serves plain and TLS
+ * connections, pipelines and blocking commands with their own read timeout.
+ * A connection belongs to one thread at a time. */
+#include "queues.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define Q_CONNECT_TIMEOUT_MS 5000
+#define Q_DEFAULT_TIMEOUT_MS 5000
+
+struct q_conn {
+    q_redis_opts o;
+    int fd;
+    SSL_CTX *ssl_ctx;
+    SSL *ssl;
+    redisReader *reader;
+    q_buf out;        /* commands formatted but not yet sent */
+    int timeout_ms;   /* read timeout for replies */
+    char err[Q_ERRLEN];
+};
+
+q_conn *q_conn_new(const q_redis_opts *o)
+{
+    q_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->o = *o;
+    c->fd = -1;
+    c->timeout_ms = Q_DEFAULT_TIMEOUT_MS;
+    q_buf_init(&c->out);
+    return c;
+}
+
+static void q_conn_close(q_conn *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->ssl_ctx) {
+        SSL_CTX_free(c->ssl_ctx);
+        c->ssl_ctx = NULL;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    if (c->reader) {
+        redisReaderFree(c->reader);
+        c->reader = NULL;
+    }
+    c->out.len = 0;
+}
+
+void q_conn_free(q_conn *c)
+{
+    if (!c)
+        return;
+    q_conn_close(c);
+    q_buf_free(&c->out);
+    free(c);
+}
+
+const char *q_conn_error(const q_conn *c) { return c->err; }
+
+static void q_conn_apply_timeout(q_conn *c)
+{
+    if (c->fd < 0)
+        return;
+    struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void q_conn_set_timeout(q_conn *c, int ms)
+{
+    c->timeout_ms = ms;
+    q_conn_apply_timeout(c);
+}
+
+/* Marks the connection broken after an I/O failure. */
+static void q_conn_fail(q_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void q_conn_fail(q_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    q_conn_close(c);
+    q_redis_health_down(c->err);
+}
+
+static int q_connect_fd(q_conn *c)
+{
+    if (c->o.unix_path[0]) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", c->o.unix_path);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            snprintf(c->err, sizeof c->err, "cannot connect to Redis at %s: %s", c->o.unix_path,
+                     strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->o.port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int rc = getaddrinfo(c->o.host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(c->err, sizeof c->err, "cannot resolve Redis host %s: %s", c->o.host,
+                 gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    int last = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (poll(&p, 1, Q_CONNECT_TIMEOUT_MS) == 1 &&
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+                break;
+            last = soerr ? soerr : ETIMEDOUT;
+        } else {
+            last = errno;
+        }
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(c->err, sizeof c->err, "cannot connect to Redis at %s:%d: %s", c->o.host,
+                 c->o.port, strerror(last));
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    return fd;
+}
+
+static int q_conn_tls(q_conn *c)
+{
+    const char *name = c->o.tls_server_name[0] ? c->o.tls_server_name : c->o.host;
+    c->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ssl_ctx)
+        goto ssl_error;
+    SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
+    if (c->o.tls_verify) {
+        SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+        int ok = c->o.tls_ca_file[0]
+                     ? SSL_CTX_load_verify_locations(c->ssl_ctx, c->o.tls_ca_file, NULL)
+                     : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
+        if (ok != 1) {
+            snprintf(c->err, sizeof c->err, "cannot load TLS CA certificates %s",
+                     c->o.tls_ca_file[0] ? c->o.tls_ca_file : "(system default)");
+            return -1;
+        }
+    }
+    c->ssl = SSL_new(c->ssl_ctx);
+    if (!c->ssl)
+        goto ssl_error;
+    SSL_set_fd(c->ssl, c->fd);
+    unsigned char addr[16];
+    bool is_ip = inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(c->ssl, name);
+    if (c->o.tls_verify) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(c->ssl);
+        if (is_ip)
+            X509_VERIFY_PARAM_set1_ip_asc(param, name);
+        else
+            X509_VERIFY_PARAM_set1_host(param, name, 0);
+    }
+    struct timeval tv = {Q_CONNECT_TIMEOUT_MS / 1000, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (SSL_connect(c->ssl) != 1) {
+        long vr = SSL_get_verify_result(c->ssl);
+        if (vr != X509_V_OK)
+            snprintf(c->err, sizeof c->err,
+                     "TLS handshake with Redis at %s:%d failed: certificate not trusted (%s); "
+                     "set the CA with --redis-ca or REDIS_TLS_CA_FILE",
+                     c->o.host, c->o.port, X509_verify_cert_error_string(vr));
+        else
+            goto ssl_error;
+        return -1;
+    }
+    return 0;
+ssl_error: {
+    unsigned long e = ERR_get_error();
+    snprintf(c->err, sizeof c->err, "TLS to Redis at %s:%d failed: %s", c->o.host, c->o.port,
+             e ? ERR_error_string(e, NULL) : "handshake error");
+    ERR_clear_error();
+    return -1;
+}
+}
+
+static int q_conn_handshake(q_conn *c)
+{
+    redisReply *r;
+    if (c->o.password[0]) {
+        r = c->o.username[0] ? q_conn_cmd(c, "AUTH %s %s", c->o.username, c->o.password)
+                             : q_conn_cmd(c, "AUTH %s", c->o.password);
+        if (!r)
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR) {
+            snprintf(c->err, sizeof c->err, "Redis refused the password: %s", r->str);
+            q_reply_free(r);
+            return -1;
+        }
+        q_reply_free(r);
+    }
+    if (c->o.db) {
+        r = q_conn_cmd(c, "SELECT %d", c->o.db);
+        if (!r)
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR) {
+            snprintf(c->err, sizeof c->err, "Redis refused database %d: %s", c->o.db, r->str);
+            q_reply_free(r);
+            return -1;
+        }
+        q_reply_free(r);
+    }
+    return 0;
+}
+
+int q_conn_ensure(q_conn *c)
+{
+    if (c->fd >= 0)
+        return 0;
+    c->fd = q_connect_fd(c);
+    if (c->fd < 0)
+        goto fail;
+    if (c->o.tls && q_conn_tls(c) != 0)
+        goto fail;
+    c->reader = redisReaderCreate();
+    q_conn_apply_timeout(c);
+    if (q_conn_handshake(c) != 0)
+        goto fail;
+    q_redis_health_up();
+    return 0;
+fail:
+    {
+        char keep[Q_ERRLEN];
+        snprintf(keep, sizeof keep, "%s", c->err);
+        q_conn_close(c);
+        snprintf(c->err, sizeof c->err, "%s", keep);
+    }
+    q_redis_health_down(c->err);
+    return -1;
+}
+
+int q_conn_append(q_conn *c, int argc, const char **argv, const size_t *lens)
+{
+    char *cmd = NULL;
+    int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (n < 0)
+        return -1;
+    q_buf_add(&c->out, cmd, (size_t)n);
+    free(cmd);
+    return 0;
+}
+
+int q_conn_appendf(q_conn *c, const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    q_buf_add(&c->out, cmd, (size_t)n);
+    free(cmd);
+    return 0;
+}
+
+static int q_conn_flush(q_conn *c)
+{
+    size_t off = 0;
+    while (off < c->out.len) {
+        ssize_t n = c->ssl ? SSL_write(c->ssl, c->out.data + off, (int)(c->out.len - off))
+                           : send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR && !c->ssl)
+                continue;
+            q_conn_fail(c, "lost the Redis connection while writing: %s",
+                        n == 0 ? "closed" : strerror(errno));
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    c->out.len = 0;
+    return 0;
+}
+
+redisReply *q_conn_reply(q_conn *c)
+{
+    if (c->fd < 0 && q_conn_ensure(c) != 0) {
+        c->out.len = 0;
+        return NULL;
+    }
+    if (c->out.len && q_conn_flush(c) != 0)
+        return NULL;
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
+            q_conn_fail(c, "protocol error from Redis: %s", c->reader->errstr);
+            return NULL;
+        }
+        if (reply)
+            return reply;
+        char buf[16384];
+        ssize_t n = c->ssl ? SSL_read(c->ssl, buf, sizeof buf) : recv(c->fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR && !c->ssl)
+                continue;
+            bool timeout = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+            q_conn_fail(c, "lost the Redis connection while reading: %s",
+                        n == 0 ? "closed by server" : timeout ? "read timed out" : strerror(errno));
+            return NULL;
+        }
+        redisReaderFeed(c->reader, buf, (size_t)n);
+    }
+}
+
+redisReply *q_conn_cmd(q_conn *c, const char *fmt, ...)
+{
+    if (c->fd < 0 && q_conn_ensure(c) != 0)
+        return NULL;
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    q_buf_add(&c->out, cmd, (size_t)n);
+    free(cmd);
+    return q_conn_reply(c);
+}
+
+redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
+                        const size_t *lens)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    char sha[SHA_DIGEST_LENGTH * 2 + 1];
+    SHA1((const unsigned char *)script, strlen(script), md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(sha + i * 2, 3, "%02x", md[i]);
+
+    char nk[16];
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    const char **av = malloc(sizeof(char *) * (size_t)(argc + 3));
+    size_t *al = malloc(sizeof(size_t) * (size_t)(argc + 3));
+    av[0] = "EVALSHA";
+    al[0] = 7;
+    av[1] = sha;
+    al[1] = strlen(sha);
+    av[2] = nk;
+    al[2] = strlen(nk);
+    for (int i = 0; i < argc; i++) {
+        av[i + 3] = argv[i];
+        al[i + 3] = lens ? lens[i] : strlen(argv[i]);
+    }
+    redisReply *r = NULL;
+    if (q_conn_ensure(c) == 0 && q_conn_append(c, argc + 3, av, al) == 0)
+        r = q_conn_reply(c);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        q_reply_free(r);
+        av[0] = "EVAL";
+        al[0] = 4;
+        av[1] = script;
+        al[1] = strlen(script);
+        r = NULL;
+        if (q_conn_append(c, argc + 3, av, al) == 0)
+            r = q_conn_reply(c);
+    }
+    free(av);
+    free(al);
+    return r;
+}
+
+void q_reply_free(redisReply *r)
+{
+    if (r)
+        freeReplyObject(r);
+}

@@ -1,0 +1,198 @@
+/* q_fetch.c -- getting jobs to processors.
+ *
+ * Reliable mode (default): one fetcher thread per queue atomically moves jobs from
+ * queue:NAME into this process's private list queue:scotty|IDENTITY|NAME (a Lua
+ * batch of LMOVEs when jobs are waiting, else one BLMOVE that blocks 2 s) and
+ * hands them over in memory. A fetched job is therefore always in Redis until
+ * the acker removes it. Processors pick from the hand-off in Sidekiq's strict or
+ * weighted queue order.
+ *
+ * Basic mode: each processor runs BRPOP over the ordered queue keys itself, as
+ * Sidekiq's BasicFetch does; a job is then only in memory while it runs. */
+#include "q_internal.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Moves up to ARGV[1] jobs from the public queue to the private list. */
+static const char *q_fetch_batch_lua =
+    "local out = {}\n"
+    "for i = 1, tonumber(ARGV[1]) do\n"
+    "  local j = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')\n"
+    "  if not j then break end\n"
+    "  out[i] = j\n"
+    "end\n"
+    "return out\n";
+
+/* Adds fetched raw jobs to queue qi's hand-off, or requeues them when quiet. */
+static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisReply **items,
+                            size_t n)
+{
+    const char *queue = e->cfg.order.queues[qi].name;
+    for (size_t k = 0; k < n; k++) {
+        if (items[k]->type != REDIS_REPLY_STRING)
+            continue;
+        q_job *job = q_job_new(items[k]->str, items[k]->len, queue);
+        snprintf(job->private_key, sizeof job->private_key, "%s", private_key);
+        pthread_mutex_lock(&e->mu);
+        q_handoff *h = &e->handoff[qi];
+        if (atomic_load(&e->quiet) || h->count == h->cap) {
+            pthread_mutex_unlock(&e->mu);
+            q_done_push(e, Q_DONE_REQUEUE, job, NULL, 0);
+            continue;
+        }
+        h->ring[(h->head + h->count) % h->cap] = job;
+        h->count++;
+        pthread_cond_signal(&e->job_ready);
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+void *q_fetch_thread(void *arg)
+{
+    q_fetch_arg *a = arg;
+    q_engine *e = a->e;
+    int qi = a->queue;
+    free(a);
+    const char *queue = e->cfg.order.queues[qi].name;
+    char src[160], dst[320];
+    snprintf(src, sizeof src, "queue:%s", queue);
+    q_engine_private_key(e, queue, dst, sizeof dst);
+    q_conn *c = q_conn_new(&e->cfg.redis);
+    q_conn_set_timeout(c, (Q_BLOCK_SECONDS + 3) * 1000);
+    double backoff = 0.5;
+
+    while (!atomic_load(&e->quiet)) {
+        pthread_mutex_lock(&e->mu);
+        q_handoff *h = &e->handoff[qi];
+        while (h->count == h->cap && !atomic_load(&e->quiet))
+            pthread_cond_wait(&e->room, &e->mu);
+        int room = h->cap - h->count;
+        pthread_mutex_unlock(&e->mu);
+        if (atomic_load(&e->quiet))
+            break;
+
+        char nstr[16];
+        snprintf(nstr, sizeof nstr, "%d", room);
+        const char *argv[] = {src, dst, nstr};
+        redisReply *r = q_conn_eval(c, q_fetch_batch_lua, 2, 3, argv, NULL);
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
+            q_reply_free(r);
+            r = q_conn_cmd(c, "BLMOVE %s %s RIGHT LEFT %d", src, dst, Q_BLOCK_SECONDS);
+            if (r && r->type == REDIS_REPLY_STRING) {
+                q_fetch_deliver(e, qi, dst, &r, 1);
+                q_reply_free(r);
+                backoff = 0.5;
+                continue;
+            }
+        }
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            if (r)
+                q_log(Q_LOG_ERROR, "fetching from %s failed: %s", src, r->str);
+            q_reply_free(r);
+            q_engine_sleep(e, backoff, &e->quiet);
+            backoff = backoff < 8 ? backoff * 2 : 8;
+            continue;
+        }
+        backoff = 0.5;
+        if (r->type == REDIS_REPLY_ARRAY)
+            q_fetch_deliver(e, qi, dst, r->element, r->elements);
+        q_reply_free(r);
+    }
+    q_conn_free(c);
+    return NULL;
+}
+
+int q_fetch_requeue_basic(q_conn *c, const q_job *job)
+{
+    redisReply *r = q_conn_cmd(c, "RPUSH queue:%s %b", job->queue, job->raw, job->raw_len);
+    int rc = r && r->type != REDIS_REPLY_ERROR ? 0 : -1;
+    if (rc != 0)
+        q_log(Q_LOG_ERROR, "could not requeue job %s to %s: %s; it is lost", job->jid, job->queue,
+              r ? r->str : q_conn_error(c));
+    q_reply_free(r);
+    return rc;
+}
+
+/* Basic fetch: BRPOP over the ordered queue keys. */
+static q_job *q_fetch_basic(q_engine *e, q_slot *slot)
+{
+    int order[Q_MAX_QUEUES];
+    int n = q_order_pick(&e->cfg.order, &slot->seed, order);
+    const char *argv[Q_MAX_QUEUES + 2];
+    char keys[Q_MAX_QUEUES][160];
+    argv[0] = "BRPOP";
+    for (int i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof keys[i], "queue:%s", e->cfg.order.queues[order[i]].name);
+        argv[i + 1] = keys[i];
+    }
+    argv[n + 1] = "2";
+    q_conn_set_timeout(slot->conn, (Q_BLOCK_SECONDS + 3) * 1000);
+    redisReply *r = NULL;
+    if (q_conn_ensure(slot->conn) == 0 && q_conn_append(slot->conn, n + 2, argv, NULL) == 0)
+        r = q_conn_reply(slot->conn);
+    if (!r) {
+        q_engine_sleep(e, 1.0, &e->quiet);
+        return NULL;
+    }
+    q_job *job = NULL;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        const char *key = r->element[0]->str;
+        job = q_job_new(r->element[1]->str, r->element[1]->len, key + 6);
+        if (atomic_load(&e->quiet)) { /* quiet while blocked: give it back, it runs next */
+            q_fetch_requeue_basic(slot->conn, job);
+            q_job_free(job);
+            job = NULL;
+        }
+    }
+    q_reply_free(r);
+    return job;
+}
+
+q_job *q_fetch_take(q_engine *e, q_slot *slot)
+{
+    if (e->cfg.fetch == Q_FETCH_BASIC) {
+        while (!atomic_load(&e->quiet)) {
+            q_job *job = q_fetch_basic(e, slot);
+            if (job)
+                return job;
+        }
+        return NULL;
+    }
+    int order[Q_MAX_QUEUES];
+    pthread_mutex_lock(&e->mu);
+    while (!atomic_load(&e->quiet)) {
+        int n = q_order_pick(&e->cfg.order, &slot->seed, order);
+        for (int i = 0; i < n; i++) {
+            q_handoff *h = &e->handoff[order[i]];
+            if (h->count) {
+                q_job *job = h->ring[h->head];
+                h->head = (h->head + 1) % h->cap;
+                h->count--;
+                pthread_cond_signal(&e->room);
+                pthread_mutex_unlock(&e->mu);
+                return job;
+            }
+        }
+        pthread_cond_wait(&e->job_ready, &e->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+void q_fetch_drain_handoff(q_engine *e)
+{
+    for (int i = 0; i < e->cfg.order.nqueues; i++) {
+        pthread_mutex_lock(&e->mu);
+        q_handoff *h = &e->handoff[i];
+        int n = h->count;
+        q_job *jobs[n > 0 ? n : 1];
+        for (int k = 0; k < n; k++)
+            jobs[k] = h->ring[(h->head + k) % h->cap];
+        h->head = h->count = 0;
+        pthread_mutex_unlock(&e->mu);
+        for (int k = 0; k < n; k++)
+            q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0);
+    }
+}

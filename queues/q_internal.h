@@ -1,0 +1,135 @@
+/* q_internal.h -- the engine's shared state, for the files of queues/ only.
+ *
+ * Threads of one engine:
+ *   heartbeat (q_beat.c)  beats, flushes stats, takes remote signals, recovers orphans
+ *   poller    (q_poller.c) moves due jobs from retry/schedule to their queues
+ *   fetchers  (q_fetch.c)  reliable mode: one per queue, LMOVE into a private list
+ *   processors(q_process.c) run jobs; in basic mode they BRPOP themselves
+ *   acker     (q_process.c) writes outcomes: ack (LREM), retry/dead, forward, requeue
+ * Everything below marked "mu" is guarded by q_engine.mu. */
+#ifndef SCOTTY_Q_INTERNAL_H
+#define SCOTTY_Q_INTERNAL_H
+
+#include "queues.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define Q_KEY_FETCHERS "scotty:fetchers"      /* HASH identity -> queues it holds private lists for */
+#define Q_KEY_RECOVERED "scotty:recovered"    /* HASH jid -> times recovered from crashed processes */
+#define Q_KEY_RECOVER_LOCK "scotty:recover_lock"
+#define Q_BLOCK_SECONDS 2                     /* BRPOP/BLMOVE timeout, as Sidekiq */
+
+/* One processor thread. */
+typedef struct q_slot {
+    struct q_engine *e;
+    int index;
+    pthread_t thread;
+    bool thread_started;
+    char tid[16];
+    unsigned seed;
+    q_conn *conn;             /* this thread's connection (handlers, basic fetch) */
+    pthread_mutex_t mu;       /* guards job, run_at, progress: read by heartbeat/dump */
+    q_job *job;
+    long run_at;
+    int progress;
+    bool abandoned;           /* mu (engine): hard shutdown requeued this job */
+} q_slot;
+
+struct q_ctx {
+    struct q_engine *e;
+    q_slot *slot;
+};
+
+/* What the acker writes for a job that left a processor (or a fetcher). */
+typedef enum { Q_DONE_ACK, Q_DONE_RETRY, Q_DONE_DEAD, Q_DONE_FORWARD, Q_DONE_REQUEUE } q_done_kind;
+typedef struct q_done {
+    struct q_done *next;
+    q_done_kind kind;
+    q_job *job;               /* owned: raw + private_key */
+    char *payload;            /* retry/dead: new payload */
+    double score;
+} q_done;
+
+/* Jobs fetched ahead for one queue (reliable mode). */
+typedef struct q_handoff {
+    q_job **ring;
+    int head, count, cap;
+} q_handoff;
+
+struct q_engine {
+    q_engine_cfg cfg;
+    const q_registry *reg;
+    char identity[320];
+    char hostname[256];
+    char *info_json;          /* written once at start */
+    double started;           /* epoch seconds */
+    double started_mono;
+
+    pthread_mutex_t mu;
+    pthread_cond_t job_ready; /* processors wait for fetched jobs */
+    pthread_cond_t room;      /* fetchers wait for hand-off room */
+    pthread_cond_t done_cond; /* acker waits for outcomes */
+    pthread_cond_t tick;      /* heartbeat/poller sleep; woken on stop */
+    q_handoff handoff[Q_MAX_QUEUES]; /* mu */
+    q_done *done_head, *done_tail;    /* mu */
+    bool acker_exit;          /* mu */
+    bool hard;                /* mu: hard shutdown in progress */
+
+    atomic_bool quiet;        /* no new jobs */
+    atomic_bool stopping;     /* the heartbeat ends (set last, after jobs are done) */
+    atomic_bool stop_requested; /* remote TERM arrived */
+    atomic_bool deadline_passed;
+    atomic_uint_fast64_t processed, failed, forwarded, recovered;
+    atomic_uint_fast64_t pending_processed, pending_failed; /* not yet in stat:* */
+    atomic_long rtt_us;
+
+    q_slot *slots;
+    pthread_t beat_thread, poller_thread, acker_thread;
+    pthread_t fetch_threads[Q_MAX_QUEUES];
+    int nfetchers;
+    bool beat_started, poller_started, acker_started;
+    q_conn *beat_conn, *poll_conn, *ack_conn, *main_conn;
+};
+
+/* q_engine.c */
+/* Sleeps up to `seconds`; wakes early once *until becomes true (quiet, stopping). */
+void q_engine_sleep(struct q_engine *e, double seconds, atomic_bool *until);
+void q_engine_private_key(const struct q_engine *e, const char *queue, char *out, size_t len);
+int q_engine_busy(struct q_engine *e);
+
+/* q_fetch.c */
+void *q_fetch_thread(void *arg);       /* reliable fetcher for one queue (arg: q_fetch_arg) */
+q_job *q_fetch_take(struct q_engine *e, q_slot *slot); /* next job for a processor, NULL to exit */
+void q_fetch_drain_handoff(struct q_engine *e);        /* quiet: requeue jobs not started */
+int q_fetch_requeue_basic(q_conn *c, const q_job *job); /* RPUSH back: it runs next */
+typedef struct q_fetch_arg {
+    struct q_engine *e;
+    int queue;
+} q_fetch_arg;
+
+/* q_process.c */
+void *q_process_thread(void *arg);     /* arg: q_slot */
+void *q_acker_thread(void *arg);       /* arg: engine */
+void q_done_push(struct q_engine *e, q_done_kind kind, q_job *job, char *payload, double score);
+
+/* q_beat.c */
+void *q_beat_thread(void *arg);
+int q_beat_once(struct q_engine *e, q_conn *c);
+void q_beat_clear(struct q_engine *e, q_conn *c);
+char *q_beat_info_json(struct q_engine *e);
+
+/* q_poller.c */
+void *q_poller_thread(void *arg);
+int q_poller_enqueue_due(q_conn *c, q_ts_format ts, double now);
+void q_poller_cleanup_processes(q_conn *c);
+
+/* q_recover.c */
+int q_recover_orphans(struct q_engine *e, q_conn *c);
+int q_recover_requeue_own(struct q_engine *e, q_conn *c);
+
+/* q_unique.c */
+typedef enum { Q_UNIQUE_BEFORE, Q_UNIQUE_AFTER_SUCCESS } q_unique_phase;
+void q_unique_release(q_conn *c, const q_job *job, q_unique_phase phase);
+
+#endif

@@ -1,0 +1,286 @@
+/* config.c -- flags and environment. Flags follow `sidekiq`'s so an operator can
+ * swap `bundle exec sidekiq -c 25 -q ingress` for `scotty -c 25 -q ingress`. */
+#include <stdio.h>
+
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_REDIS_URL = 1000,
+    OPT_REDIS_CA,
+    OPT_FETCH,
+    OPT_PREFETCH,
+    OPT_FORWARD_UNKNOWN,
+    OPT_SIDEKIQ_VERSION,
+    OPT_TIMESTAMPS,
+    OPT_RECOVER_THRESHOLD,
+    OPT_MAX_RETRIES,
+    OPT_LABEL,
+    OPT_POLL_INTERVAL,
+    OPT_NO_POLLER,
+};
+
+static const struct option config_options[] = {
+    {"concurrency", required_argument, NULL, 'c'},
+    {"queue", required_argument, NULL, 'q'},
+    {"timeout", required_argument, NULL, 't'},
+    {"tag", required_argument, NULL, 'g'},
+    {"environment", required_argument, NULL, 'e'},
+    {"config", required_argument, NULL, 'C'},
+    {"require", required_argument, NULL, 'r'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {"redis-url", required_argument, NULL, OPT_REDIS_URL},
+    {"redis-ca", required_argument, NULL, OPT_REDIS_CA},
+    {"fetch", required_argument, NULL, OPT_FETCH},
+    {"prefetch", required_argument, NULL, OPT_PREFETCH},
+    {"forward-unknown", required_argument, NULL, OPT_FORWARD_UNKNOWN},
+    {"sidekiq-version", required_argument, NULL, OPT_SIDEKIQ_VERSION},
+    {"timestamps", required_argument, NULL, OPT_TIMESTAMPS},
+    {"recover-threshold", required_argument, NULL, OPT_RECOVER_THRESHOLD},
+    {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
+    {"no-poller", no_argument, NULL, OPT_NO_POLLER},
+    {NULL, 0, NULL, 0},
+};
+
+void config_usage(FILE *out)
+{
+    fputs("usage: scotty [options]            run the worker\n"
+          "       scotty SUBCOMMAND ...       see below\n\n"
+          "sidekiq-compatible options:\n"
+          "  -c, --concurrency N        processor threads (default: SIDEKIQ_CONCURRENCY, 10)\n"
+          "  -q, --queue NAME[,WEIGHT]  queue to work on, repeatable; order = priority\n"
+          "  -t, --timeout SECONDS      graceful stop deadline (default 25)\n"
+          "  -g, --tag TAG              process tag shown in the Web UI\n"
+          "  -e, --environment ENV      selects the config file section (default RAILS_ENV)\n"
+          "  -C, --config FILE          sidekiq.yml-style file (:concurrency:, :queues:, ...)\n"
+          "  -v, --verbose              debug logging\n"
+          "  -V, --version              print the version\n\n"
+          "scotty options:\n"
+          "  --redis-url URL            redis://, rediss:// or unix:// (default: SIDEKIQ_REDIS_URL,\n"
+          "                             REDIS_URL, REDIS_HOST/REDIS_PORT/REDIS_PASSWORD/REDIS_DB)\n"
+          "  --redis-ca FILE            CA bundle for rediss:// (default REDIS_TLS_CA_FILE or system)\n"
+          "  --fetch reliable|basic     reliable (default): jobs survive a crash; basic: BRPOP\n"
+          "  --prefetch N               reliable fetch: jobs held ahead per queue (default -c)\n"
+          "  --recover-threshold N      crashes a job may cause before it goes dead (default 3)\n"
+          "  --forward-unknown QUEUE    push jobs of unknown classes unchanged to QUEUE\n"
+          "  --sidekiq-version 6|7|8    retry jitter and retry_for rules to follow (default 7)\n"
+          "  --timestamps float|millis  job timestamps: float seconds (all versions) or 8.x ms\n"
+          "  --max-retries N            default retry limit (default 25)\n"
+          "  --label LABEL              extra process label, repeatable\n"
+          "  --poll-interval SECONDS    average scheduled poll interval (default 5)\n"
+          "  --no-poller                do not move due retry/scheduled jobs\n",
+          out);
+}
+
+/* Parses a whole decimal integer in [min, max]. */
+static int config_int(const char *s, long min, long max, const char *what, long *out, char *err,
+                      size_t errlen)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < min || v > max) {
+        snprintf(err, errlen, "%s must be an integer from %ld to %ld (got '%s')", what, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Redis endpoint from Mastodon's variables. */
+static int config_env_redis(config *cfg, char *err, size_t errlen)
+{
+    const char *url = getenv("SIDEKIQ_REDIS_URL");
+    if (!url || !*url)
+        url = getenv("REDIS_URL");
+    char built[1024];
+    if (!url || !*url) {
+        const char *host = getenv("REDIS_HOST"), *port = getenv("REDIS_PORT");
+        const char *db = getenv("REDIS_DB");
+        snprintf(built, sizeof built, "redis://%s:%s/%s", host && *host ? host : "127.0.0.1",
+                 port && *port ? port : "6379", db && *db ? db : "0");
+        url = built;
+    }
+    if (q_redis_parse_url(url, &cfg->engine.redis, err, errlen) != 0)
+        return -1;
+    const char *pw = getenv("REDIS_PASSWORD");
+    if (pw && *pw && !cfg->engine.redis.password[0])
+        snprintf(cfg->engine.redis.password, sizeof cfg->engine.redis.password, "%s", pw);
+    const char *ca = getenv("REDIS_TLS_CA_FILE");
+    if (ca && *ca)
+        snprintf(cfg->engine.redis.tls_ca_file, sizeof cfg->engine.redis.tls_ca_file, "%s", ca);
+    return 0;
+}
+
+static void config_env(config *cfg)
+{
+    const char *conc = getenv("SIDEKIQ_CONCURRENCY");
+    if (!conc || !*conc)
+        conc = getenv("RAILS_MAX_THREADS");
+    if (conc && atoi(conc) > 0)
+        cfg->engine.concurrency = atoi(conc);
+    const char *envs[] = {"APP_ENV", "RAILS_ENV", "RACK_ENV"};
+    snprintf(cfg->environment, sizeof cfg->environment, "development");
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        const char *v = getenv(envs[i]);
+        if (v && *v) {
+            snprintf(cfg->environment, sizeof cfg->environment, "%s", v);
+            break;
+        }
+    }
+}
+
+/* Applies one flag; returns 0 or -1 with err. */
+static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queues, char *err,
+                       size_t errlen)
+{
+    q_engine_cfg *e = &cfg->engine;
+    long v;
+    switch (opt) {
+    case 'c':
+        if (config_int(arg, 1, 1000, "-c (concurrency)", &v, err, errlen))
+            return -1;
+        e->concurrency = (int)v;
+        return 0;
+    case 'q':
+        return q_order_add(cli_queues, arg, err, errlen);
+    case 't':
+        if (config_int(arg, 1, 86400, "-t (timeout)", &v, err, errlen))
+            return -1;
+        e->timeout = (double)v;
+        return 0;
+    case 'g':
+        snprintf(e->tag, sizeof e->tag, "%s", arg);
+        return 0;
+    case 'r':
+        q_log(Q_LOG_WARN, "-r %s ignored: scotty runs C handlers, not a Rails app", arg);
+        return 0;
+    case 'v':
+        cfg->verbose = true;
+        return 0;
+    case 'V':
+        cfg->show_version = true;
+        return 0;
+    case 'h':
+        cfg->show_help = true;
+        return 0;
+    case OPT_REDIS_URL:
+        return q_redis_parse_url(arg, &e->redis, err, errlen);
+    case OPT_REDIS_CA:
+        snprintf(e->redis.tls_ca_file, sizeof e->redis.tls_ca_file, "%s", arg);
+        return 0;
+    case OPT_FETCH:
+        if (strcmp(arg, "reliable") == 0)
+            e->fetch = Q_FETCH_RELIABLE;
+        else if (strcmp(arg, "basic") == 0)
+            e->fetch = Q_FETCH_BASIC;
+        else {
+            snprintf(err, errlen, "--fetch must be 'reliable' or 'basic' (got '%s')", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_PREFETCH:
+        if (config_int(arg, 1, 10000, "--prefetch", &v, err, errlen))
+            return -1;
+        e->prefetch = (int)v;
+        return 0;
+    case OPT_FORWARD_UNKNOWN:
+        snprintf(e->forward_unknown, sizeof e->forward_unknown, "%s", arg);
+        return 0;
+    case OPT_SIDEKIQ_VERSION:
+        if (config_int(arg, 6, 8, "--sidekiq-version", &v, err, errlen))
+            return -1;
+        e->retry.sidekiq_major = (int)v;
+        return 0;
+    case OPT_TIMESTAMPS:
+        if (strcmp(arg, "float") == 0)
+            e->retry.ts = Q_TS_FLOAT;
+        else if (strcmp(arg, "millis") == 0)
+            e->retry.ts = Q_TS_MILLIS;
+        else {
+            snprintf(err, errlen, "--timestamps must be 'float' or 'millis' (got '%s')", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_RECOVER_THRESHOLD:
+        if (config_int(arg, 1, 1000, "--recover-threshold", &v, err, errlen))
+            return -1;
+        e->recover_threshold = (int)v;
+        return 0;
+    case OPT_MAX_RETRIES:
+        if (config_int(arg, 0, 1000, "--max-retries", &v, err, errlen))
+            return -1;
+        e->retry.max_retries = (int)v;
+        return 0;
+    case OPT_LABEL:
+        if (e->nlabels == 8) {
+            snprintf(err, errlen, "at most 8 --label options");
+            return -1;
+        }
+        snprintf(e->labels[e->nlabels++], sizeof e->labels[0], "%s", arg);
+        return 0;
+    case OPT_POLL_INTERVAL:
+        if (config_int(arg, 1, 3600, "--poll-interval", &v, err, errlen))
+            return -1;
+        e->poll_interval_fixed = (double)v;
+        return 0;
+    case OPT_NO_POLLER:
+        e->poller = false;
+        return 0;
+    default:
+        snprintf(err, errlen, "unknown option; run scotty --help");
+        return -1;
+    }
+}
+
+int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    q_engine_cfg_defaults(&cfg->engine);
+    config_env(cfg);
+    if (config_env_redis(cfg, err, errlen) != 0)
+        return -1;
+
+    /* First pass: only what selects the file and its section. */
+    int opt;
+    opterr = 0;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "c:q:t:g:e:C:r:vVh", config_options, NULL)) != -1) {
+        if (opt == 'C')
+            snprintf(cfg->config_file, sizeof cfg->config_file, "%s", optarg);
+        else if (opt == 'e')
+            snprintf(cfg->environment, sizeof cfg->environment, "%s", optarg);
+        else if (opt == '?') {
+            snprintf(err, errlen, "unknown or incomplete option '%s'; run scotty --help",
+                     argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'; run scotty --help", argv[optind]);
+        return -1;
+    }
+    if (cfg->config_file[0] && config_yaml_apply(cfg, cfg->config_file, err, errlen) != 0)
+        return -1;
+
+    q_order cli_queues;
+    memset(&cli_queues, 0, sizeof cli_queues);
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "c:q:t:g:e:C:r:vVh", config_options, NULL)) != -1) {
+        if (opt == 'C' || opt == 'e')
+            continue;
+        if (config_flag(cfg, opt, optarg, &cli_queues, err, errlen) != 0)
+            return -1;
+    }
+    if (cli_queues.nqueues)
+        cfg->engine.order = cli_queues; /* -q replaces the file's queues, as in sidekiq */
+    if (cfg->engine.order.nqueues == 0)
+        q_order_add(&cfg->engine.order, "default", err, errlen);
+    return 0;
+}

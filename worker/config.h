@@ -1,0 +1,25 @@
+/* config.h -- scotty's settings from flags (sidekiq's), the environment
+ * (Mastodon's .env.production names) and an optional sidekiq.yml. */
+#ifndef SCOTTY_CONFIG_H
+#define SCOTTY_CONFIG_H
+
+#include "queues.h"
+
+typedef struct config {
+    q_engine_cfg engine;
+    char environment[64];
+    char config_file[512];
+    bool verbose;
+    bool show_version;
+    bool show_help;
+} config;
+
+/* Fills cfg from defaults < environment < YAML (top, then its environment
+ * section) < flags. Returns 0, or -1 with one actionable line in err. */
+int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen);
+void config_usage(FILE *out);
+
+/* YAML part (config_yaml.c): applies a sidekiq.yml file to cfg. */
+int config_yaml_apply(config *cfg, const char *path, char *err, size_t errlen);
+
+#endif

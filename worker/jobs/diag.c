@@ -1,0 +1,71 @@
+/* diag.c -- built-in diagnostic jobs for the demo, the tests and the benchmarks:
+ *   Scotty::Diag::Noop                      does nothing
+ *   Scotty::Diag::Sleep [ms]                sleeps, giving up when the stop deadline passes
+ *   Scotty::Diag::Fail [message]            raises RuntimeError with the message
+ *   Scotty::Diag::Enqueue [class, queue, args]  pushes a job with scotty's client */
+#include "jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static void diag_noop(q_ctx *ctx, const q_job *job, q_result *r) {}
+
+static void diag_sleep(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    json_t *ms = json_array_get(job->args, 0);
+    long total = json_is_integer(ms) ? (long)json_integer_value(ms) : 1000;
+    double end = q_monotonic() + (double)total / 1000.0;
+    while (q_monotonic() < end && !q_ctx_stopping(ctx)) {
+        double left = end - q_monotonic();
+        double step = left < 0.05 ? left : 0.05;
+        if (step > 0) {
+            struct timespec ts = {0, (long)(step * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+        if (total > 0)
+            q_ctx_progress(ctx, (int)(100.0 * (1.0 - (end - q_monotonic()) / ((double)total / 1000.0))));
+    }
+}
+
+static void diag_fail(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    json_t *m = json_array_get(job->args, 0);
+    q_fail(r, "RuntimeError", "%s", json_is_string(m) ? json_string_value(m) : "diagnostic failure");
+    r->backtrace[0] = "worker/jobs/diag.c:in `Scotty::Diag::Fail#perform'";
+    r->backtrace_len = 1;
+}
+
+static void diag_enqueue(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    json_t *klass = json_array_get(job->args, 0), *queue = json_array_get(job->args, 1);
+    json_t *args = json_array_get(job->args, 2);
+    if (!json_is_string(klass) || !json_is_string(queue) || (args && !json_is_array(args))) {
+        q_fail(r, "ArgumentError", "expected [class, queue, args array]");
+        return;
+    }
+    q_buf b;
+    q_buf_init(&b);
+    if (args)
+        q_json_value(&b, args);
+    else
+        q_buf_adds(&b, "[]");
+    q_push p = {.klass = json_string_value(klass), .queue = json_string_value(queue),
+                .args_json = b.data};
+    char err[Q_ERRLEN], jid[25];
+    if (q_client_push(q_ctx_redis(ctx), &p, Q_TS_FLOAT, jid, err, sizeof err) != 0)
+        q_fail(r, "Redis::CannotConnectError", "%s", err);
+    q_buf_free(&b);
+}
+
+void jobs_register_diag(q_registry *reg)
+{
+    static const q_handler handlers[] = {
+        {"Scotty::Diag::Noop", diag_noop, -1, NULL},
+        {"Scotty::Diag::Sleep", diag_sleep, -1, NULL},
+        {"Scotty::Diag::Fail", diag_fail, -1, NULL},
+        {"Scotty::Diag::Enqueue", diag_enqueue, -1, NULL},
+    };
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        q_registry_add(reg, &handlers[i]);
+}

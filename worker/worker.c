@@ -1,0 +1,75 @@
+/* worker.c -- the scotty worker process: load settings, start the engine, turn
+ * signals into lifecycle steps (TSTP quiet, TERM/INT stop, TTIN dump), stop. */
+#include "config.h"
+#include "jobs/jobs.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+int worker_main(int argc, char **argv)
+{
+    config cfg;
+    char err[Q_ERRLEN];
+    if (config_load(&cfg, argc, argv, err, sizeof err) != 0) {
+        fprintf(stderr, "scotty: %s\n", err);
+        return 2;
+    }
+    if (cfg.show_help) {
+        config_usage(stdout);
+        return 0;
+    }
+    if (cfg.show_version) {
+        printf("scotty %s\n", SCOTTY_VERSION);
+        return 0;
+    }
+    if (cfg.verbose)
+        q_log_set_level(Q_LOG_DEBUG);
+
+    /* Signals go to this thread only (sigwait below); every other thread starts
+     * with them blocked. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGTSTP);
+    sigaddset(&set, SIGTTIN);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    q_registry *reg = q_registry_new();
+    jobs_register_diag(reg);
+    q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);
+    if (!e || q_engine_start(e, err, sizeof err) != 0) {
+        fprintf(stderr, "scotty: cannot start: %s\n", err);
+        if (e) {
+            q_engine_stop(e);
+            q_engine_free(e);
+        }
+        q_registry_free(reg);
+        return 1;
+    }
+
+    for (;;) {
+        struct timespec tick = {0, 250 * 1000 * 1000};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (q_engine_stop_requested(e))
+            break;
+        if (sig == SIGTERM || sig == SIGINT) {
+            q_log(Q_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "TERM" : "INT");
+            break;
+        }
+        if (sig == SIGTSTP)
+            q_engine_quiet(e);
+        else if (sig == SIGTTIN)
+            q_engine_dump(e);
+        else if (sig == SIGUSR1 || sig == SIGUSR2)
+            q_log(Q_LOG_INFO, "no handler for signal %s", sig == SIGUSR1 ? "USR1" : "USR2");
+    }
+    q_engine_stop(e);
+    q_engine_free(e);
+    q_registry_free(reg);
+    return 0;
+}
