@@ -2,18 +2,21 @@
  *   Scotty::Diag::Noop                      does nothing
  *   Scotty::Diag::Sleep [ms]                sleeps, giving up when the stop deadline passes
  *   Scotty::Diag::Fail [message]            raises RuntimeError with the message
- *   Scotty::Diag::Enqueue [class, queue, args]  pushes a job with scotty's client */
+ *   Scotty::Diag::Enqueue [class, queue, args]  pushes a job with scotty's client
+ *   Scotty::Diag::Mark [key, member, ms]    sleeps ms, then RPUSHes member to key (tests
+ *                                           use it to see which jobs ran, in what order) */
 #include "jobs.h"
 
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 static void diag_noop(q_ctx *ctx, const q_job *job, q_result *r) {}
 
-static void diag_sleep(q_ctx *ctx, const q_job *job, q_result *r)
+/* Sleeps `ms` milliseconds (default 1000) in small steps, reporting progress. */
+static void diag_pause(q_ctx *ctx, const json_t *ms)
 {
-    json_t *ms = json_array_get(job->args, 0);
     long total = json_is_integer(ms) ? (long)json_integer_value(ms) : 1000;
     double end = q_monotonic() + (double)total / 1000.0;
     while (q_monotonic() < end && !q_ctx_stopping(ctx)) {
@@ -26,6 +29,28 @@ static void diag_sleep(q_ctx *ctx, const q_job *job, q_result *r)
         if (total > 0)
             q_ctx_progress(ctx, (int)(100.0 * (1.0 - (end - q_monotonic()) / ((double)total / 1000.0))));
     }
+}
+
+static void diag_sleep(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    diag_pause(ctx, json_array_get(job->args, 0));
+}
+
+static void diag_mark(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    json_t *key = json_array_get(job->args, 0), *member = json_array_get(job->args, 1);
+    if (!json_is_string(key) || !json_is_string(member)) {
+        q_fail(r, "ArgumentError", "expected [key, member, ms]");
+        return;
+    }
+    json_t *ms = json_array_get(job->args, 2);
+    if (json_is_integer(ms) && json_integer_value(ms) > 0)
+        diag_pause(ctx, ms);
+    redisReply *rep = q_conn_cmd(q_ctx_redis(ctx), "RPUSH %s %s", json_string_value(key),
+                                 json_string_value(member));
+    if (!rep)
+        q_fail(r, "Redis::CannotConnectError", "%s", q_conn_error(q_ctx_redis(ctx)));
+    q_reply_free(rep);
 }
 
 static void diag_fail(q_ctx *ctx, const q_job *job, q_result *r)
@@ -65,6 +90,7 @@ void jobs_register_diag(q_registry *reg)
         {"Scotty::Diag::Sleep", diag_sleep, -1, NULL},
         {"Scotty::Diag::Fail", diag_fail, -1, NULL},
         {"Scotty::Diag::Enqueue", diag_enqueue, -1, NULL},
+        {"Scotty::Diag::Mark", diag_mark, -1, NULL},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);

@@ -1,0 +1,165 @@
+# helper.rb -- integration harness: real redis-server and scotty (and Ruby Sidekiq
+# where a test needs it) on free loopback ports in temp dirs, always stopped.
+# Every scotty log is checked for sanitizer reports when the test ends.
+require 'minitest/autorun'
+require 'socket'
+require 'tmpdir'
+require 'fileutils'
+require 'json'
+require 'timeout'
+require 'redis'
+Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
+require 'sidekiq'
+require 'sidekiq/api'
+
+module Harness
+  SCOTTY = ENV.fetch('SCOTTY_BIN') { File.expand_path('../../build-test/worker/scotty', __dir__) }
+
+  def self.free_port
+    s = TCPServer.new('127.0.0.1', 0)
+    port = s.addr[1]
+    s.close
+    port
+  end
+
+  # A private redis-server; extra args are passed through (e.g. TLS, AOF).
+  class RedisServer
+    attr_reader :port, :dir, :url
+
+    def initialize(*extra, port: Harness.free_port, dir: Dir.mktmpdir('scotty-redis'))
+      @port = port
+      @dir = dir
+      @extra = extra
+      @url = "redis://127.0.0.1:#{@port}/0"
+      start
+    end
+
+    def start
+      plain = @extra.include?('--port') ? [] : ['--port', @port.to_s]
+      @pid = Process.spawn('redis-server', *plain, '--bind', '127.0.0.1', '--dir', @dir,
+                           '--save', '', '--logfile', File.join(@dir, 'redis.log'), *@extra)
+      Harness.wait_until(10, "redis-server on port #{@port} to accept connections") do
+        TCPSocket.new('127.0.0.1', @port).close
+        true
+      rescue SystemCallError
+        false
+      end
+    end
+
+    def client
+      Redis.new(url: @url)
+    end
+
+    def stop
+      return unless @pid
+      Process.kill('TERM', @pid)
+      Process.wait(@pid)
+      @pid = nil
+    rescue Errno::ESRCH, Errno::ECHILD
+      @pid = nil
+    end
+
+    def destroy
+      stop
+      FileUtils.rm_rf(@dir)
+    end
+  end
+
+  # One scotty process; its stderr goes to a log file the test can read.
+  class Scotty
+    attr_reader :pid, :log_path, :status
+
+    def initialize(redis_url, *args, env: {})
+      @log_path = File.join(Dir.mktmpdir('scotty-log'), 'scotty.log')
+      full_env = { 'REDIS_URL' => redis_url, 'ASAN_OPTIONS' => 'detect_leaks=1' }.merge(env)
+      @pid = Process.spawn(full_env, SCOTTY, *args, err: @log_path, out: @log_path)
+    end
+
+    def log
+      File.exist?(@log_path) ? File.read(@log_path) : ''
+    end
+
+    def alive?
+      return false if @status
+      pid, st = Process.waitpid2(@pid, Process::WNOHANG)
+      @status = st if pid
+      @status.nil?
+    end
+
+    def signal(sig)
+      Process.kill(sig, @pid)
+    end
+
+    # Sends TERM and waits; returns the exit status.
+    def stop(timeout: 40)
+      return @status if @status
+      signal('TERM')
+      wait(timeout)
+    end
+
+    def wait(timeout = 40)
+      Timeout.timeout(timeout) { _, @status = Process.waitpid2(@pid) }
+      @status
+    end
+
+    def kill9
+      signal('KILL')
+      wait(10)
+    end
+  end
+
+  def self.wait_until(seconds, what)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+    loop do
+      return true if yield
+      if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+        raise Minitest::Assertion, "timed out after #{seconds}s waiting for #{what}"
+      end
+      sleep 0.05
+    end
+  end
+end
+
+# Base class: one Redis per test, scotty processes tracked and stopped.
+class ScottyTest < Minitest::Test
+  def setup
+    @redis_server = Harness::RedisServer.new
+    @redis = @redis_server.client
+    @scottys = []
+    Sidekiq.configure_client { |c| c.redis = { url: @redis_server.url } }
+    Sidekiq.logger.level = Logger::WARN
+  end
+
+  def teardown
+    @scottys.each do |s|
+      s.stop(timeout: 40) if s.alive?
+    rescue Timeout::Error
+      s.kill9
+    end
+    @scottys.each do |s|
+      refute_match(/AddressSanitizer|LeakSanitizer|runtime error:/, s.log,
+                   "sanitizer report in scotty's log:\n#{s.log[-4000..] || s.log}")
+    end
+    @redis&.close
+    @redis_server&.destroy
+  end
+
+  def start_scotty(*args, env: {})
+    s = Harness::Scotty.new(@redis_server.url, *args, env: env)
+    @scottys << s
+    Harness.wait_until(20, "scotty to register its heartbeat\n#{s.log}") do
+      raise Minitest::Assertion, "scotty exited early:\n#{s.log}" unless s.alive?
+      @redis.smembers('processes').any? { |id| id.include?(":#{s.pid}:") }
+    end
+    s
+  end
+
+  def wait_until(seconds, what, &blk)
+    Harness.wait_until(seconds, what, &blk)
+  end
+
+  def push_marks(key, n, ms: 0, queue: 'default')
+    Sidekiq::Client.push_bulk('class' => 'Scotty::Diag::Mark', 'queue' => queue,
+                              'args' => (1..n).map { |i| [key, "#{queue}-#{i}", ms] })
+  end
+end
