@@ -8,7 +8,7 @@ apt_packages=(
   # build
   cmake pkg-config gcc make
   libhiredis-dev libjansson-dev libssl-dev zlib1g-dev libyaml-dev libcurl4-openssl-dev libpq-dev
-  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libjpeg62-turbo-dev time jq
   libcmocka-dev
   # servers and peers started by the demo and the tests
   redis-server postgresql ruby ruby-sidekiq ffmpeg nodejs npm openssl procps tmux

@@ -1,0 +1,243 @@
+/* media_audio.c -- audio to MP3 the way Mastodon runs ffmpeg for its audio
+ * `original` style: LAME VBR quality 2 (-q:a 2), metadata stripped. */
+#include "media.h"
+#include "media_internal.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct at {
+    AVFormatContext *ic, *oc;
+    AVCodecContext *dec, *enc;
+    AVFilterGraph *graph;
+    AVFilterContext *src, *sink;
+    AVStream *ost;
+    AVFrame *frame, *filt;
+    AVPacket *pkt;
+    int idx;
+    double duration;
+    int last_pct;
+    const media_video_opts *o;
+    char *err;
+    size_t errlen;
+} at;
+
+static int at_encode(at *t, AVFrame *f)
+{
+    int rc = avcodec_send_frame(t->enc, f);
+    while (rc >= 0 || rc == AVERROR_EOF) {
+        rc = avcodec_receive_packet(t->enc, t->pkt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            break;
+        av_packet_rescale_ts(t->pkt, t->enc->time_base, t->ost->time_base);
+        t->pkt->stream_index = 0;
+        rc = av_interleaved_write_frame(t->oc, t->pkt);
+    }
+    media_averr(t->err, t->errlen, rc, "MP3 encoding failed");
+    return -1;
+}
+
+static int at_filter(at *t, AVFrame *f)
+{
+    int rc = av_buffersrc_add_frame_flags(t->src, f, AV_BUFFERSRC_FLAG_KEEP_REF);
+    while (rc >= 0) {
+        rc = av_buffersink_get_frame(t->sink, t->filt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            break;
+        t->filt->pts = av_rescale_q(t->filt->pts, av_buffersink_get_time_base(t->sink), t->enc->time_base);
+        rc = at_encode(t, t->filt);
+        av_frame_unref(t->filt);
+        if (rc < 0)
+            return -1;
+    }
+    media_averr(t->err, t->errlen, rc, "audio filtering failed");
+    return -1;
+}
+
+static int at_decode(at *t, const AVPacket *pkt)
+{
+    int rc = avcodec_send_packet(t->dec, pkt);
+    if (rc == AVERROR_INVALIDDATA)
+        return 0;
+    const AVStream *st = t->ic->streams[t->idx];
+    for (;;) {
+        rc = avcodec_receive_frame(t->dec, t->frame);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc == AVERROR_INVALIDDATA)
+            continue;
+        if (rc < 0) {
+            media_averr(t->err, t->errlen, rc, "audio decoding failed");
+            return -1;
+        }
+        t->frame->pts = t->frame->best_effort_timestamp;
+        if (t->o->progress && t->duration > 0 && t->frame->pts != AV_NOPTS_VALUE) {
+            int pct = (int)(t->frame->pts * av_q2d(st->time_base) / t->duration * 100);
+            if (pct > t->last_pct && pct < 100) {
+                t->last_pct = pct;
+                t->o->progress(t->o->progress_ud, pct);
+            }
+        }
+        rc = at_filter(t, t->frame);
+        av_frame_unref(t->frame);
+        if (rc < 0)
+            return -1;
+    }
+}
+
+static int at_setup(at *t, const char *in, const char *out)
+{
+    int rc = avformat_open_input(&t->ic, in, NULL, NULL);
+    if (rc >= 0)
+        rc = avformat_find_stream_info(t->ic, NULL);
+    if (rc < 0) {
+        media_averr(t->err, t->errlen, rc, "cannot read the input");
+        return -1;
+    }
+    t->idx = av_find_best_stream(t->ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    if (t->idx < 0) {
+        snprintf(t->err, t->errlen, "no audio stream");
+        return -1;
+    }
+    const AVStream *st = t->ic->streams[t->idx];
+    const AVCodec *dcodec = avcodec_find_decoder(st->codecpar->codec_id);
+    const AVCodec *ecodec = avcodec_find_encoder_by_name("libmp3lame");
+    if (!dcodec || !ecodec) {
+        snprintf(t->err, t->errlen, "%s", dcodec ? "no MP3 (LAME) encoder in this FFmpeg build" : "no decoder for the audio codec");
+        return -1;
+    }
+    t->dec = avcodec_alloc_context3(dcodec);
+    t->enc = avcodec_alloc_context3(ecodec);
+    if (!t->dec || !t->enc || avcodec_parameters_to_context(t->dec, st->codecpar) < 0) {
+        snprintf(t->err, t->errlen, "out of memory");
+        return -1;
+    }
+    t->dec->pkt_timebase = st->time_base;
+    t->dec->thread_count = t->o->threads;
+    rc = avcodec_open2(t->dec, dcodec, NULL);
+    if (rc < 0) {
+        media_averr(t->err, t->errlen, rc, "cannot open the audio decoder");
+        return -1;
+    }
+    int rate = t->dec->sample_rate, best = 0;
+    for (const int *r = ecodec->supported_samplerates; r && *r; r++)
+        if (*r == rate || best == 0 || abs(*r - rate) < abs(best - rate))
+            best = *r;
+    t->enc->sample_rate = best ? best : 44100;
+    av_channel_layout_default(&t->enc->ch_layout, t->dec->ch_layout.nb_channels >= 2 ? 2 : 1);
+    t->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    t->enc->time_base = (AVRational){1, t->enc->sample_rate};
+    t->enc->flags |= AV_CODEC_FLAG_QSCALE;
+    t->enc->global_quality = 2 * FF_QP2LAMBDA;
+    t->enc->thread_count = t->o->threads;
+    rc = avcodec_open2(t->enc, ecodec, NULL);
+    if (rc < 0) {
+        media_averr(t->err, t->errlen, rc, "cannot open the MP3 encoder");
+        return -1;
+    }
+    char in_layout[128], out_layout[128], args[512], desc[256];
+    AVChannelLayout dl = {0};
+    if (t->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+        av_channel_layout_default(&dl, t->dec->ch_layout.nb_channels);
+    else
+        av_channel_layout_copy(&dl, &t->dec->ch_layout);
+    av_channel_layout_describe(&dl, in_layout, sizeof in_layout);
+    av_channel_layout_uninit(&dl);
+    av_channel_layout_describe(&t->enc->ch_layout, out_layout, sizeof out_layout);
+    snprintf(args, sizeof args, "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+             st->time_base.num, st->time_base.den, t->dec->sample_rate,
+             av_get_sample_fmt_name(t->dec->sample_fmt), in_layout);
+    snprintf(desc, sizeof desc, "aresample=%d,aformat=sample_fmts=fltp:channel_layouts=%s",
+             t->enc->sample_rate, out_layout);
+    if (media_graph_build(&t->graph, &t->src, &t->sink, t->o->threads, "abuffer", args, "abuffersink", desc,
+                          t->err, t->errlen) < 0)
+        return -1;
+    av_buffersink_set_frame_size(t->sink, (unsigned)t->enc->frame_size);
+    rc = avformat_alloc_output_context2(&t->oc, NULL, "mp3", out);
+    if (rc < 0) {
+        media_averr(t->err, t->errlen, rc, "cannot set up the MP3 muxer");
+        return -1;
+    }
+    t->ost = avformat_new_stream(t->oc, NULL);
+    if (!t->ost || avcodec_parameters_from_context(t->ost->codecpar, t->enc) < 0) {
+        snprintf(t->err, t->errlen, "cannot add the MP3 stream");
+        return -1;
+    }
+    t->ost->time_base = t->enc->time_base;
+    rc = avio_open(&t->oc->pb, out, AVIO_FLAG_WRITE);
+    if (rc >= 0)
+        rc = avformat_write_header(t->oc, NULL);
+    if (rc < 0) {
+        media_averr(t->err, t->errlen, rc, "cannot write the MP3 file");
+        return -1;
+    }
+    return 0;
+}
+
+int media_audio_process(const char *in, const char *out, const media_probe *p,
+                        const media_video_opts *o, char *err, size_t errlen)
+{
+    at t;
+    memset(&t, 0, sizeof t);
+    t.o = o;
+    t.err = err;
+    t.errlen = errlen;
+    t.duration = p->duration;
+    t.frame = av_frame_alloc();
+    t.filt = av_frame_alloc();
+    t.pkt = av_packet_alloc();
+    AVPacket *in_pkt = av_packet_alloc();
+    int rc = -1;
+    if (!t.frame || !t.filt || !t.pkt || !in_pkt)
+        snprintf(err, errlen, "out of memory");
+    else
+        rc = at_setup(&t, in, out);
+    while (rc == 0) {
+        int r = av_read_frame(t.ic, in_pkt);
+        if (r == AVERROR_EOF)
+            break;
+        if (r < 0) {
+            media_averr(err, errlen, r, "reading the input failed (truncated file?)");
+            rc = -1;
+            break;
+        }
+        if (in_pkt->stream_index == t.idx)
+            rc = at_decode(&t, in_pkt);
+        av_packet_unref(in_pkt);
+    }
+    if (rc == 0 && (at_decode(&t, NULL) < 0 || at_filter(&t, NULL) < 0 || at_encode(&t, NULL) < 0))
+        rc = -1;
+    if (rc == 0) {
+        int r = av_write_trailer(t.oc);
+        if (r < 0) {
+            media_averr(err, errlen, r, "finishing the MP3 failed");
+            rc = -1;
+        }
+    }
+    if (rc == 0 && o->progress)
+        o->progress(o->progress_ud, 100);
+    if (t.oc) {
+        avio_closep(&t.oc->pb);
+        avformat_free_context(t.oc);
+    }
+    avfilter_graph_free(&t.graph);
+    avcodec_free_context(&t.dec);
+    avcodec_free_context(&t.enc);
+    avformat_close_input(&t.ic);
+    av_frame_free(&t.frame);
+    av_frame_free(&t.filt);
+    av_packet_free(&t.pkt);
+    av_packet_free(&in_pkt);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* media_internal.h -- helpers shared by the media library's files; not public. */
+#ifndef SCOTTY_MEDIA_INTERNAL_H
+#define SCOTTY_MEDIA_INTERNAL_H
+
+#include <stddef.h>
+
+/* Writes "<what>: <libav error text>" into err. */
+void media_averr(char *err, size_t errlen, int averror, const char *what);
+
+/* The filter chain that turns a picture upright ("transpose=clock", ...), or ""
+ * for rotation 0. */
+const char *media_rotation_filter(int rotation);
+
+/* Clockwise degrees (0, 90, 180, 270) that turn a stream's pictures upright,
+ * from its display matrix, as the ffmpeg CLI's autorotate does. */
+struct AVStream;
+int media_stream_rotation(const struct AVStream *st);
+
+/* Builds src -> desc -> sink ("buffer"/"abuffer" to "buffersink"/"abuffersink")
+ * in a new graph whose slice threads are limited to `threads`. */
+struct AVFilterGraph;
+struct AVFilterContext;
+int media_graph_build(struct AVFilterGraph **graph, struct AVFilterContext **src,
+                      struct AVFilterContext **sink, int threads, const char *src_name,
+                      const char *src_args, const char *sink_name, const char *desc,
+                      char *err, size_t errlen);
+
+/* Applies the child's own limits before it opens any input: niceness, I/O
+ * priority, RLIMIT_AS (budget on top of the current address space) and
+ * RLIMIT_CPU, and joins the cgroup directory if one is given. */
+typedef struct media_child_limits {
+    int nice;
+    int ioprio_class, ioprio_level;
+    long as_budget_mb;
+    long cpu_seconds;
+    const char *cgroup_dir;
+} media_child_limits;
+int media_limits_apply(const media_child_limits *l, char *err, size_t errlen);
+
+/* Per-task cgroup directories with a CPU quota (v2 cpu.max or v1 cfs). */
+typedef enum { MEDIA_CG_NONE = 0, MEDIA_CG_V1, MEDIA_CG_V2 } media_cg_mode;
+/* Finds a usable cpu hierarchy and creates "<root>/scotty". Returns the mode;
+ * on MEDIA_CG_NONE, why is in err. base receives the scotty group's path. */
+media_cg_mode media_cgroup_setup(const char *root_hint, char *base, size_t baselen, char *err, size_t errlen);
+/* Creates base/<name> with the quota in cores. Returns 0 or -1 with err. */
+int media_cgroup_create(media_cg_mode mode, const char *base, const char *name, double cores,
+                        char *dir, size_t dirlen, char *err, size_t errlen);
+/* Removes a task group (after its process was reaped). */
+void media_cgroup_remove(const char *dir);
+/* Moves the calling process into dir. */
+int media_cgroup_join(const char *dir, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,45 @@
+/* media_util.c -- small helpers shared by the media files: libav error text,
+ * the rotation a stream asks for,
+ * the filters that turn a rotated picture upright. */
+#include "media_internal.h"
+
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/error.h>
+#include <math.h>
+#include <stdio.h>
+
+void media_averr(char *err, size_t errlen, int averror, const char *what)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(averror, buf, sizeof buf);
+    snprintf(err, errlen, "%s: %s", what, buf);
+}
+
+const char *media_rotation_filter(int rotation)
+{
+    switch (rotation) {
+    case 90: return "transpose=clock";
+    case 180: return "hflip,vflip";
+    case 270: return "transpose=cclock";
+    default: return "";
+    }
+}
+
+int media_stream_rotation(const AVStream *st)
+{
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!m)
+        return 0;
+    double theta = -round(av_display_rotation_get((const int32_t *)m));
+    if (isnan(theta))
+        return 0;
+    theta -= 360 * floor(theta / 360 + 0.9 / 360);
+    if (fabs(theta - 90) < 1)
+        return 90;
+    if (fabs(theta - 180) < 1)
+        return 180;
+    if (fabs(theta - 270) < 1)
+        return 270;
+    return 0;
+}

@@ -1,0 +1,153 @@
+/* media_tool.c -- drives the media runner the way the worker does, for the
+ * media tests and the benchmark. Like the scotty binary it serves the hidden
+ * `media-child` subcommand, so the runner can exec /proc/self/exe.
+ *
+ *   media_tool run [--task process|probe] --in FILE --out-dir DIR [--threads N]
+ *                  [--slots N] [--parallel N] [--nice N] [--timeout S] [--quota CORES]
+ *                  [--as-mb MB] [--cpu-seconds S]
+ *
+ * Prints one JSON object: the outcome of each task and what the runner saw. */
+#include "media.h"
+#include "queues.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tool_task {
+    media_runner *runner;
+    const char *task, *in;
+    char out_dir[1024];
+    int rc;
+    char err[MEDIA_ERRLEN];
+    media_outcome outcome;
+    int progress_calls, last_progress;
+    int max_running;          /* highest running count this task saw */
+} tool_task;
+
+static void tool_progress(void *ud, int percent)
+{
+    tool_task *t = ud;
+    t->progress_calls++;
+    t->last_progress = percent;
+    int running, waiting;
+    media_runner_load(t->runner, &running, &waiting);
+    if (running > t->max_running)
+        t->max_running = running;
+}
+
+static void *tool_run_one(void *arg)
+{
+    tool_task *t = arg;
+    t->rc = media_runner_run(t->runner, t->task, t->in, t->out_dir, tool_progress, t, &t->outcome, t->err,
+                             sizeof t->err);
+    return NULL;
+}
+
+static json_t *tool_task_json(const tool_task *t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "rc", json_integer(t->rc));
+    json_object_set_new(o, "error", json_string(t->rc == 0 ? "" : t->err));
+    json_object_set_new(o, "result", t->outcome.result ? json_incref(t->outcome.result) : json_null());
+    json_object_set_new(o, "wall_seconds", json_real(t->outcome.wall_seconds));
+    json_object_set_new(o, "cpu_seconds", json_real(t->outcome.cpu_user + t->outcome.cpu_sys));
+    json_object_set_new(o, "max_rss_kb", json_integer(t->outcome.max_rss_kb));
+    json_object_set_new(o, "timed_out", json_boolean(t->outcome.timed_out));
+    json_object_set_new(o, "signal", json_integer(t->outcome.term_signal));
+    json_object_set_new(o, "exit_code", json_integer(t->outcome.exit_code));
+    json_object_set_new(o, "progress_calls", json_integer(t->progress_calls));
+    json_object_set_new(o, "last_progress", json_integer(t->last_progress));
+    json_object_set_new(o, "max_running", json_integer(t->max_running));
+    return o;
+}
+
+static int tool_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"task", required_argument, NULL, 'k'},    {"in", required_argument, NULL, 'i'},
+        {"out-dir", required_argument, NULL, 'o'}, {"threads", required_argument, NULL, 't'},
+        {"slots", required_argument, NULL, 's'},   {"parallel", required_argument, NULL, 'p'},
+        {"nice", required_argument, NULL, 'n'},    {"timeout", required_argument, NULL, 'w'},
+        {"quota", required_argument, NULL, 'q'},   {"as-mb", required_argument, NULL, 'm'},
+        {"cpu-seconds", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
+    };
+    media_runner_cfg cfg;
+    media_runner_cfg_defaults(&cfg);
+    const char *task = "process", *in = NULL, *out_dir = NULL;
+    int parallel = 1, c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': task = optarg; break;
+        case 'i': in = optarg; break;
+        case 'o': out_dir = optarg; break;
+        case 't': cfg.threads = atoi(optarg); break;
+        case 's': cfg.slots = atoi(optarg); break;
+        case 'p': parallel = atoi(optarg); break;
+        case 'n': cfg.nice = atoi(optarg); break;
+        case 'w': cfg.timeout = atof(optarg); break;
+        case 'q': cfg.cpu_quota = atof(optarg); break;
+        case 'm': cfg.as_budget_mb = atol(optarg); break;
+        case 'c': cfg.cpu_seconds = atol(optarg); break;
+        default: return 2;
+        }
+    }
+    if (!in || !out_dir || parallel < 1 || parallel > 16) {
+        fprintf(stderr, "usage: media_tool run --in FILE --out-dir DIR [options]\n");
+        return 2;
+    }
+    char err[MEDIA_ERRLEN];
+    media_runner *r = media_runner_new(&cfg, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "media_tool: %s\n", err);
+        return 1;
+    }
+    tool_task *tasks = calloc((size_t)parallel, sizeof *tasks);
+    pthread_t *threads = calloc((size_t)parallel, sizeof *threads);
+    if (!tasks || !threads) {
+        fprintf(stderr, "media_tool: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < parallel; i++) {
+        tasks[i].runner = r;
+        tasks[i].task = task;
+        tasks[i].in = in;
+        if (parallel == 1)
+            snprintf(tasks[i].out_dir, sizeof tasks[i].out_dir, "%s", out_dir);
+        else
+            snprintf(tasks[i].out_dir, sizeof tasks[i].out_dir, "%s/%d", out_dir, i);
+        pthread_create(&threads[i], NULL, tool_run_one, &tasks[i]);
+    }
+    json_t *all = json_array();
+    for (int i = 0; i < parallel; i++) {
+        pthread_join(threads[i], NULL);
+        json_array_append_new(all, tool_task_json(&tasks[i]));
+        json_decref(tasks[i].outcome.result);
+    }
+    json_t *doc = parallel == 1 ? json_incref(json_array_get(all, 0)) : json_object();
+    if (parallel > 1)
+        json_object_set(doc, "tasks", all);
+    json_object_set_new(doc, "cgroup", json_string(media_runner_cgroup_mode(r)));
+    json_object_set_new(doc, "slots", json_integer(cfg.slots));
+    char *s = json_dumps(doc, JSON_COMPACT);
+    printf("%s\n", s);
+    free(s);
+    json_decref(doc);
+    json_decref(all);
+    free(tasks);
+    free(threads);
+    media_runner_free(r);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "media-child") == 0)
+        return media_child_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "run") == 0)
+        return tool_run(argc - 1, argv + 1);
+    fprintf(stderr, "usage: media_tool {run|media-child} ...\n");
+    return 2;
+}
