@@ -47,6 +47,11 @@ static const char *q_recover_lua =
     "if requeued > 0 then redis.call('SADD', KEYS[5], ARGV[5]) end\n"
     "return {requeued, dead}\n";
 
+/* Releases the recovery lock if it is still ours. */
+static const char *q_recover_unlock_lua =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "return 0\n";
+
 /* Moves one private list back; returns 0 or -1. Adds to the requeued and dead counts. */
 static int q_recover_list(q_engine *e, q_conn *c, const char *identity, const char *queue,
                           int threshold, long *requeued, long *dead)
@@ -109,6 +114,8 @@ int q_recover_orphans(q_engine *e, q_conn *c)
                   "after more than %d recoveries", id, requeued, dead, e->cfg.recover_threshold);
     }
     q_reply_free(all);
+    const char *argv[] = {Q_KEY_RECOVER_LOCK, e->identity};
+    q_reply_free(q_conn_eval(c, q_recover_unlock_lua, 1, 2, argv, NULL));
     return recovered_processes;
 }
 

@@ -1,0 +1,83 @@
+# test_reliability.rb -- nothing is lost: kill -9 mid-burst, Redis restarted
+# mid-burst, graceful stop with jobs still running, poison pills.
+require_relative 'helper'
+
+class ReliabilityTest < ScottyTest
+  def setup
+    @redis_server = Harness::RedisServer.new('--appendonly', 'yes', '--appendfsync', 'always')
+    @redis = @redis_server.client
+    @scottys = []
+    Sidekiq.configure_client { |c| c.redis = { url: @redis_server.url } }
+  end
+
+  # Simulates the 60 s heartbeat expiry of a killed process.
+  def expire_heartbeat(scotty)
+    id = @redis.smembers('processes').find { |i| i.include?(":#{scotty.pid}:") }
+    refute_nil id
+    @redis.del(id)
+    id
+  end
+
+  def test_kill_9_mid_burst_loses_nothing
+    push_marks('ran', 300, ms: 20)
+    first = start_scotty('-c', '5')
+    wait_until(20, 'part of the burst to run') { @redis.llen('ran') >= 40 }
+    id = expire_heartbeat(first)
+    first.kill9
+    held = @redis.keys("queue:scotty|#{id}|*").sum { |k| @redis.llen(k) }
+    assert_operator held, :>, 0, 'the killed process held jobs in its private list'
+    refute_equal 300, @redis.llen('ran')
+
+    second = start_scotty('-c', '5')
+    wait_until(60, 'every job to have run') { @redis.lrange('ran', 0, -1).uniq.size == 300 }
+    assert_match(/died holding jobs: \d+ requeued/, second.log)
+    assert_empty @redis.keys("queue:scotty|#{id}|*"), 'private lists of the dead process are gone'
+    assert_equal 0, @redis.llen('queue:default')
+    refute @redis.hexists('scotty:fetchers', id)
+  end
+
+  def test_redis_restart_mid_burst
+    push_marks('ran', 400, ms: 10)
+    s = start_scotty('-c', '5')
+    wait_until(20, 'part of the burst to run') { @redis.llen('ran') >= 50 }
+    @redis_server.stop
+    sleep 2
+    @redis_server.start
+    @redis = @redis_server.client
+    wait_until(90, "every job to run after the restart\n#{s.log}") do
+      @redis.lrange('ran', 0, -1).uniq.size == 400
+    end
+    assert s.alive?, 'scotty survived the Redis restart'
+    assert_equal 1, s.log.scan(/Redis is unreachable/).size, 'one line when Redis went down'
+    assert_match(/Redis is back online after/, s.log)
+  end
+
+  def test_graceful_stop_requeues_unfinished_jobs
+    s = start_scotty('-c', '2', '-t', '1')
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Sleep', 'args' => [60_000])
+    wait_until(10, 'the long job to start') { @redis.keys('queue:scotty|*').any? { |k| @redis.llen(k) == 1 } }
+    status = s.stop(timeout: 20)
+    assert status.success?, s.log
+    assert_match(/requeueing 1 unfinished jobs/, s.log)
+    assert_equal 1, Sidekiq::Queue.new('default').size, 'the unfinished job is back in its queue'
+    assert_equal 'Scotty::Diag::Sleep', Sidekiq::Queue.new('default').first.klass
+    assert_empty @redis.keys('queue:scotty|*')
+    assert_equal 0, Sidekiq::ProcessSet.new.size
+  end
+
+  def test_poison_pill_goes_dead_after_threshold
+    jid = Sidekiq::Client.push('class' => 'Scotty::Diag::Sleep', 'args' => [60_000])
+    3.times do |i|
+      s = start_scotty('-c', '1', '--recover-threshold', '2')
+      wait_until(10, "attempt #{i + 1} to start the job") do
+        @redis.keys('queue:scotty|*').any? { |k| @redis.llen(k) == 1 }
+      end
+      expire_heartbeat(s)
+      s.kill9
+    end
+    s = start_scotty('-c', '1', '--recover-threshold', '2')
+    wait_until(10, 'the poison pill to reach the dead set') { Sidekiq::DeadSet.new.size == 1 }
+    assert_equal jid, Sidekiq::DeadSet.new.first.jid
+    assert_match(/1 sent to the dead set after more than 2 recoveries/, s.log)
+  end
+end
