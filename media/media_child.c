@@ -299,12 +299,15 @@ int media_child_main(int argc, char **argv)
         json_object_set_new(result, "ok", json_true());
         return child_emit(result);
     }
+    const char *stage = "validate";
     int rc = media_validate(&p, kind, err, sizeof err);
     if (rc == 0 && mkdir(a.out_dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, sizeof err, "cannot create the output directory %s: %s", a.out_dir, strerror(errno));
+        stage = "output";
         rc = -1;
     }
-    const char *stage = rc < 0 ? "validate" : "process";
+    if (rc == 0)
+        stage = "process";
     json_t *meta = json_object();
     if (rc == 0) {
         if (kind == MEDIA_KIND_VIDEO || kind == MEDIA_KIND_GIFV)

@@ -33,6 +33,16 @@ static void probe_content_type(const AVFormatContext *ic, media_probe *p)
         t = "image/jpeg";
     } else if (strcmp(name, "webp_pipe") == 0) {
         t = "image/webp";
+    } else if (strcmp(name, "image2") == 0 && p->has_video) {
+        /* Picked by file extension: name the type by what is inside. */
+        if (strcmp(p->video_codec, "mjpeg") == 0)
+            t = "image/jpeg";
+        else if (strcmp(p->video_codec, "png") == 0)
+            t = "image/png";
+        else if (strcmp(p->video_codec, "webp") == 0)
+            t = "image/webp";
+        else if (strcmp(p->video_codec, "gif") == 0)
+            t = "image/gif";
     } else if (strcmp(name, "mp3") == 0) {
         t = "audio/mpeg";
     } else if (strcmp(name, "wav") == 0) {

@@ -10,11 +10,13 @@
 #include "media.h"
 #include "queues.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct tool_task {
     media_runner *runner;
@@ -108,6 +110,10 @@ static int tool_run(int argc, char **argv)
     pthread_t *threads = calloc((size_t)parallel, sizeof *threads);
     if (!tasks || !threads) {
         fprintf(stderr, "media_tool: out of memory\n");
+        return 1;
+    }
+    if (parallel > 1 && mkdir(out_dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "media_tool: cannot create %s: %s\n", out_dir, strerror(errno));
         return 1;
     }
     for (int i = 0; i < parallel; i++) {

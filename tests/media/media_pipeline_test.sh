@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# media_pipeline_test.sh CASE -- one media pipeline case: generates its input with
+# the ffmpeg CLI, runs it through the capped media child (media_tool run, which
+# drives media_runner exactly as the worker does) and checks the outputs
+# independently with ffprobe. Prints PASS or FAIL with the reason.
+set -uo pipefail
+
+tool=${MEDIA_TOOL:?set MEDIA_TOOL to the media_tool binary}
+case_name=${1:?usage: media_pipeline_test.sh CASE}
+work=$(mktemp -d "${TMPDIR:-/tmp}/scotty-media-XXXXXX")
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work" || exit 1
+
+fail() { echo "FAIL media_$case_name: $*"; exit 1; }
+pass() { echo "PASS media_$case_name: $*"; exit 0; }
+gen() { ffmpeg -nostdin -v error -y "$@" || fail "could not generate the input: ffmpeg $*"; }
+run() { "$tool" run "$@" > out.json || fail "media_tool run $* exited with $?"; }
+j() { jq -r "$1" out.json; }
+probe() { ffprobe -v error -select_streams "$1" -show_entries "$2" -of default=nw=1:nk=1 "$3" | head -1; }
+fmt() { ffprobe -v error -show_entries "format=$1" -of default=nw=1:nk=1 "$2"; }
+near() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
+
+expect_ok() {
+    [ "$(j .rc)" = 0 ] || fail "the task failed: $(j .error)"
+    [ "$(j .result.ok)" = true ] || fail "the child reported failure: $(j .result.error)"
+}
+
+# Checks every property Mastodon's transcode promises for original.mp4.
+check_mp4() {
+    local in=$1 out=$2 w h pos_moov pos_mdat
+    [ -s "$out" ] || fail "no output file $out"
+    [ "$(probe v:0 stream=codec_name "$out")" = h264 ] || fail "video codec is $(probe v:0 stream=codec_name "$out"), want h264"
+    [ "$(probe v:0 stream=pix_fmt "$out")" = yuv420p ] || fail "pixel format is $(probe v:0 stream=pix_fmt "$out"), want yuv420p"
+    w=$(probe v:0 stream=width "$out"); h=$(probe v:0 stream=height "$out")
+    [ $((w % 2)) = 0 ] && [ $((h % 2)) = 0 ] || fail "odd output size ${w}x$h"
+    pos_moov=$(LC_ALL=C grep -obUa moov "$out" | head -1 | cut -d: -f1)
+    pos_mdat=$(LC_ALL=C grep -obUa mdat "$out" | head -1 | cut -d: -f1)
+    [ -n "$pos_moov" ] && [ -n "$pos_mdat" ] && [ "$pos_moov" -lt "$pos_mdat" ] ||
+        fail "moov (at ${pos_moov:-none}) is not before mdat (at ${pos_mdat:-none}): no faststart"
+    near "$(fmt duration "$out")" "$(fmt duration "$in")" 0.1 ||
+        fail "duration $(fmt duration "$out") differs from the input's $(fmt duration "$in")"
+    [ -z "$(ffprobe -v error -show_entries format_tags=title,comment,artist,creation_time -of csv=p=0 "$out" | tr -d ',\n')" ] ||
+        fail "metadata was not stripped: $(ffprobe -v error -show_entries format_tags "$out")"
+    # file_meta.original is what ffprobe says about the output.
+    [ "$(j .result.file_meta.original.width)" = "$w" ] && [ "$(j .result.file_meta.original.height)" = "$h" ] ||
+        fail "file_meta size $(j .result.file_meta.original.width)x$(j .result.file_meta.original.height) != ${w}x$h"
+    [ "$(j .result.file_meta.original.frame_rate)" = "$(probe v:0 stream=avg_frame_rate "$out")" ] ||
+        fail "file_meta frame_rate $(j .result.file_meta.original.frame_rate) != $(probe v:0 stream=avg_frame_rate "$out")"
+    near "$(j .result.file_meta.original.duration)" "$(fmt duration "$out")" 0.001 || fail "file_meta duration differs"
+    [ "$(j .result.file_meta.original.bitrate)" = "$(fmt bit_rate "$out")" ] || fail "file_meta bitrate differs"
+    [ "$(j .result.original.content_type)" = video/mp4 ] || fail "content type $(j .result.original.content_type)"
+    # The preview: first frame inside 640x640, PNG, with a 4x4 blurhash.
+    [ "$(probe v:0 stream=codec_name "$(j .result.small.path)")" = png ] || fail "small is not a PNG"
+    local sw sh; sw=$(probe v:0 stream=width "$(j .result.small.path)"); sh=$(probe v:0 stream=height "$(j .result.small.path)")
+    [ "$sw" -le 640 ] && [ "$sh" -le 640 ] || fail "preview ${sw}x$sh does not fit 640x640"
+    [ "$(j .result.blurhash | wc -c)" = 37 ] || fail "blurhash '$(j .result.blurhash)' is not 36 characters"
+}
+
+# The encoder's average bitrate stays under Mastodon's maxrate (B + 192 kbit/s).
+check_bitrate() {
+    local out=$1 w h d b vb
+    w=$(probe v:0 stream=width "$out"); h=$(probe v:0 stream=height "$out"); d=$(fmt duration "$out")
+    b=$(awk -v w="$w" -v h="$h" -v d="$d" 'BEGIN { p = int(w*h*30*0.11); if (d < 1) d = 1;
+        s = int(99*1024*1024*8/d) - 192000; print (p < s ? p : s) }')
+    vb=$(probe v:0 stream=bit_rate "$out")
+    [ "$vb" -le $((b + 192000)) ] || fail "video bitrate $vb over maxrate $((b + 192000)) (B=$b)"
+}
+
+case "$case_name" in
+webm_vp9)
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=2 -f lavfi -i sine=d=2 -c:v libvpx-vp9 -deadline realtime -c:a libopus -shortest -metadata title=secret in.webm
+    run --in in.webm --out-dir o --threads 2
+    expect_ok; check_mp4 in.webm o/original.mp4; check_bitrate o/original.mp4
+    [ "$(j .result.type)" = video ] || fail "type $(j .result.type), want video"
+    [ "$(j .result.original.passthrough)" = false ] || fail "webm must be transcoded"
+    [ "$(probe a:0 stream=codec_name o/original.mp4)" = aac ] || fail "audio is not AAC"
+    [ "$(probe v:0 stream=nb_frames o/original.mp4)" = 60 ] || fail "$(probe v:0 stream=nb_frames o/original.mp4) frames, want 60"
+    [ "$(j .last_progress)" = 100 ] && [ "$(j .progress_calls)" -ge 2 ] || fail "progress not reported ($(j .progress_calls) calls, last $(j .last_progress))"
+    pass "VP9/Opus WebM -> H.264/AAC MP4, faststart, even, bitrate and file_meta checked"
+    ;;
+mov_hevc)
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=1 -f lavfi -i sine=d=1 -c:v libx265 -x265-params log-level=error -c:a aac -shortest in.mov
+    run --in in.mov --out-dir o
+    expect_ok; check_mp4 in.mov o/original.mp4; check_bitrate o/original.mp4
+    [ "$(j .result.probe.content_type)" = video/quicktime ] || fail "probe says $(j .result.probe.content_type)"
+    [ "$(j .result.original.passthrough)" = false ] || fail "QuickTime must be transcoded"
+    pass "HEVC in MOV transcoded"
+    ;;
+passthrough)
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=2 -f lavfi -i sine=d=2 -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest -metadata title=secret in.mp4
+    run --in in.mp4 --out-dir o
+    expect_ok; check_mp4 in.mp4 o/original.mp4
+    [ "$(j .result.original.passthrough)" = true ] || fail "eligible H.264/AAC/yuv420p MP4 was not passed through"
+    [ "$(probe v:0 stream=nb_frames o/original.mp4)" = "$(probe v:0 stream=nb_frames in.mp4)" ] || fail "frame count changed"
+    [ "$(probe v:0 stream=bit_rate o/original.mp4)" = "$(probe v:0 stream=bit_rate in.mp4)" ] || fail "video was re-encoded"
+    pass "H.264/AAC MP4 remuxed without re-encoding, metadata stripped, moov first"
+    ;;
+tenbit)
+    gen -f lavfi -i testsrc2=s=320x240:r=25:d=1 -c:v libx264 -pix_fmt yuv420p10le in.mp4
+    run --in in.mp4 --out-dir o
+    expect_ok; check_mp4 in.mp4 o/original.mp4
+    [ "$(j .result.original.passthrough)" = false ] || fail "10-bit must be transcoded"
+    [ "$(j .result.type)" = gifv ] || fail "silent video should be gifv, got $(j .result.type)"
+    [ "$(probe a:0 stream=codec_name o/original.mp4)" = "" ] || fail "silent input got an audio stream"
+    pass "10-bit H.264 -> 8-bit yuv420p, silent video typed gifv"
+    ;;
+rotated)
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=1 -f lavfi -i sine=d=1 -c:v mpeg4 -c:a aac -shortest flat.mov
+    gen -i flat.mov -c copy -metadata:s:v:0 rotate=90 in.mov
+    run --in in.mov --out-dir o
+    expect_ok; check_mp4 in.mov o/original.mp4
+    [ "$(j .result.probe.width)x$(j .result.probe.height)" = 240x320 ] || fail "probe did not apply rotation: $(j .result.probe.width)x$(j .result.probe.height)"
+    [ "$(probe v:0 stream=width o/original.mp4)x$(probe v:0 stream=height o/original.mp4)" = 240x320 ] || fail "output is not upright"
+    [ -z "$(ffprobe -v error -show_entries stream_side_data=rotation -of csv=p=0 o/original.mp4)" ] || fail "output still carries a rotation"
+    pass "rotated MPEG-4 MOV turned upright (240x320), no display matrix left"
+    ;;
+fps240)
+    gen -f lavfi -i testsrc2=s=160x120:r=240:d=1 -c:v libx264 in.mp4
+    run --in in.mp4 --out-dir o
+    [ "$(j .rc)" = -1 ] || fail "240 fps video was accepted"
+    j .error | grep -q "240 fps) is over Mastodon's limit of 120 fps" || fail "unclear reason: $(j .error)"
+    [ ! -e o/original.mp4 ] || fail "an output was written for a rejected file"
+    pass "240 fps rejected: $(j .error)"
+    ;;
+vfr)
+    # r_frame_rate 240 but 60 frames a second on average: VFR output, no duplicated frames.
+    gen -f lavfi -i testsrc2=s=160x120:r=240:d=1 -vf "select='lt(mod(n\,8)\,2)'" -fps_mode vfr -c:v mpeg4 in.mp4
+    run --in in.mp4 --out-dir o
+    expect_ok; check_mp4 in.mp4 o/original.mp4
+    n=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 o/original.mp4)
+    [ "$n" = "$(probe v:0 stream=nb_frames in.mp4)" ] || fail "$n frames out of $(probe v:0 stream=nb_frames in.mp4): VFR not kept"
+    pass "r_frame_rate 240 input kept as VFR ($n frames)"
+    ;;
+gif)
+    gen -f lavfi -i testsrc2=s=160x120:r=10:d=1 in.gif
+    gen -f lavfi -i testsrc2=s=160x120 -frames:v 1 still.gif
+    run --in in.gif --out-dir o
+    expect_ok; check_mp4 in.gif o/original.mp4
+    [ "$(j .result.type)" = gifv ] || fail "animated GIF typed $(j .result.type)"
+    run --in still.gif --out-dir s
+    expect_ok
+    [ "$(j .result.type)" = image ] || fail "static GIF typed $(j .result.type)"
+    cmp -s still.gif s/original.gif || fail "static GIF was not kept unchanged"
+    pass "animated GIF -> gifv MP4, static GIF kept as image"
+    ;;
+odd_size)
+    gen -f lavfi -i testsrc2=s=161x121:r=30:d=1 -f lavfi -i sine=d=1 -c:v libvpx-vp9 -deadline realtime -c:a libopus -shortest in.webm
+    run --in in.webm --out-dir o
+    expect_ok; check_mp4 in.webm o/original.mp4
+    [ "$(probe v:0 stream=width o/original.mp4)x$(probe v:0 stream=height o/original.mp4)" = 160x120 ] || fail "not cropped to 160x120"
+    pass "161x121 cropped to 160x120 (no scaling)"
+    ;;
+image)
+    gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 in.jpg
+    gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 in.png
+    gen -f lavfi -i testsrc2=s=4000x2500 -frames:v 1 big.jpg
+    run --in in.jpg --out-dir j
+    expect_ok
+    [ "$(j .result.type)" = image ] && [ "$(j .result.original.content_type)" = image/jpeg ] || fail "JPEG typed $(j .result.type) $(j .result.original.content_type)"
+    [ "$(j .result.small.extension)" = jpeg ] || fail "small of a JPEG is $(j .result.small.extension)"
+    sw=$(probe v:0 stream=width j/small.jpeg); sh=$(probe v:0 stream=height j/small.jpeg)
+    [ "$sw"x"$sh" = 554x416 ] || fail "small is ${sw}x$sh, want 554x416 (230,400 px rule)"
+    [ "$(j .result.file_meta.small.size)" = 554x416 ] && [ "$(j .result.file_meta.original.size)" = 800x600 ] || fail "file_meta $(j -c .result.file_meta)"
+    [ "$(j .result.blurhash | cut -c1)" = U ] || fail "blurhash $(j .result.blurhash) is not 4x4"
+    run --in in.png --out-dir p
+    expect_ok
+    [ "$(probe v:0 stream=codec_name p/small.png)" = png ] || fail "small of a PNG is not PNG"
+    run --in big.jpg --out-dir b
+    expect_ok
+    bw=$(probe v:0 stream=width b/original.jpeg); bh=$(probe v:0 stream=height b/original.jpeg)
+    [ "$bw"x"$bh" = 3643x2277 ] || fail "10 MP original became ${bw}x$bh, want 3643x2277"
+    pass "JPEG/PNG styles: original <= 8.3 MP, small 230,400 px, blurhash, file_meta"
+    ;;
+audio)
+    gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 cover.jpg
+    gen -f lavfi -i sine=d=2 -i cover.jpg -map 0 -map 1 -c:a libmp3lame -c:v mjpeg -disposition:v attached_pic in.mp3
+    gen -f lavfi -i sine=d=2 -c:a flac in.flac
+    run --in in.mp3 --out-dir o
+    expect_ok
+    [ "$(j .result.type)" = audio ] || fail "typed $(j .result.type)"
+    [ "$(probe a:0 stream=codec_name o/original.mp3)" = mp3 ] || fail "not MP3"
+    near "$(fmt duration o/original.mp3)" 2 0.1 || fail "duration $(fmt duration o/original.mp3)"
+    [ "$(probe v:0 stream=codec_name o/thumbnail.png)" = png ] || fail "no cover art thumbnail"
+    [ "$(j .result.file_meta.small.size)" = 554x416 ] || fail "thumbnail geometry $(j -c .result.file_meta.small)"
+    [ "$(j .result.file_meta.original.width)" = null ] || fail "audio file_meta has a width"
+    run --in in.flac --out-dir f
+    expect_ok
+    [ "$(probe a:0 stream=codec_name f/original.mp3)" = mp3 ] || fail "FLAC not converted to MP3"
+    pass "MP3 with cover -> MP3 VBR + PNG thumbnail; FLAC -> MP3"
+    ;;
+hostile)
+    head -c 50000 /dev/urandom > junk.bin
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=2 -c:v libx264 good.mp4
+    head -c 3000 good.mp4 > trunc.mp4
+    gen -f lavfi -i color=c=red:s=9000x5000 -frames:v 1 bomb.png
+    gen -f lavfi -i testsrc2=s=4000x2200:r=1:d=1 -c:v mpeg4 wide.mkv
+    gen -f lavfi -i testsrc2=s=160x120:r=30:d=1 -c:v libvpx-vp9 -deadline realtime webm.webm
+    cp webm.webm wrong.jpg
+    run --in junk.bin --out-dir o1
+    [ "$(j .rc)" = -1 ] && j .error | grep -q "not a readable media file" || fail "random bytes: $(j .error)"
+    run --in trunc.mp4 --out-dir o2
+    [ "$(j .rc)" = -1 ] && [ "$(j .signal)" = 0 ] || fail "truncated file: rc $(j .rc) signal $(j .signal)"
+    run --in bomb.png --out-dir o3
+    j .error | grep -q "9000x5000 (45000000 pixels), over Mastodon's limit of 33177600" || fail "bomb: $(j .error)"
+    run --in wide.mkv --out-dir o4
+    j .error | grep -q "video is 4000x2200 (8800000 pixels), over Mastodon's limit of 8294400" || fail "wide video: $(j .error)"
+    run --in wrong.jpg --out-dir o5
+    expect_ok
+    [ "$(j .result.type)" = gifv ] && [ "$(probe v:0 stream=codec_name o5/original.mp4)" = h264 ] || fail "wrong extension not handled by content"
+    pass "junk, truncated, pixel bomb, oversized video rejected with reasons; wrong extension handled"
+    ;;
+timeout)
+    mkfifo stuck.mp4   # opened by the child, never written: it hangs until killed
+    start=$(date +%s)
+    run --in stuck.mp4 --out-dir o --timeout 1
+    [ "$(j .timed_out)" = true ] && [ "$(j .signal)" = 9 ] || fail "child not killed: timed_out $(j .timed_out), signal $(j .signal)"
+    j .error | grep -q "wall-clock limit and was killed" || fail "unclear reason: $(j .error)"
+    [ $(( $(date +%s) - start )) -lt 60 ] || fail "the caller waited far beyond the timeout"
+    pass "hung child killed with SIGKILL at the deadline and reaped: $(j .error)"
+    ;;
+memory)
+    gen -f lavfi -i testsrc2=s=640x480:r=30:d=1 -c:v libvpx-vp9 -deadline realtime in.webm
+    run --in in.webm --out-dir o --as-mb 8
+    [ "$(j .rc)" = -1 ] || fail "a transcode fit in 8 MB of address space?"
+    reason=$(j .error)
+    [ -n "$reason" ] || fail "no reason given"
+    run --in in.webm --out-dir o2
+    expect_ok
+    pass "RLIMIT_AS starved child failed cleanly ($reason); the next task ran fine"
+    ;;
+cpu_limit)
+    gen -f lavfi -i testsrc2=s=1280x720:r=30:d=4 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 in.webm
+    run --in in.webm --out-dir o --cpu-seconds 1 --threads 1
+    [ "$(j .rc)" = -1 ] && { [ "$(j .signal)" = 24 ] || [ "$(j .signal)" = 9 ]; } || fail "RLIMIT_CPU did not stop the child: rc $(j .rc) signal $(j .signal)"
+    j .error | grep -q "CPU time limit" || fail "unclear reason: $(j .error)"
+    pass "runaway child stopped by RLIMIT_CPU: $(j .error)"
+    ;;
+slots)
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=1 -c:v libvpx-vp9 -deadline realtime in.webm
+    run --in in.webm --out-dir o --parallel 3 --slots 1
+    [ "$(jq '[.tasks[] | select(.rc == 0)] | length' out.json)" = 3 ] || fail "not every queued task ran: $(jq -c '[.tasks[].error]' out.json)"
+    [ "$(jq '[.tasks[].max_running] | max' out.json)" = 1 ] || fail "more than one task ran at once with one slot"
+    run --in in.webm --out-dir p --parallel 2 --slots 2
+    [ "$(jq '[.tasks[] | select(.rc == 0)] | length' out.json)" = 2 ] || fail "two slots: $(jq -c '[.tasks[].error]' out.json)"
+    pass "3 tasks on 1 slot ran one at a time and all finished"
+    ;;
+cap)
+    # A transcode that wants two cores, capped at half a core by the cgroup quota.
+    gen -f lavfi -i testsrc2=s=1280x720:r=30:d=3 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 in.webm
+    run --in in.webm --out-dir o --threads 2 --quota 0.5 --timeout 120
+    expect_ok
+    if [ "$(j .cgroup)" = none ]; then
+        echo "SKIP media_cap: no writable cpu cgroup here"; exit 0
+    fi
+    cpu=$(j .result.cpu_seconds); wall=$(j .result.wall_seconds)
+    ratio=$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.3f", c / w }')
+    awk -v r="$ratio" 'BEGIN { exit !(r <= 0.5 * 1.05 + 0.02) }' ||
+        fail "capped child used $cpu CPU-s in $wall s: ratio $ratio > quota 0.5 (+5%)"
+    awk -v c="$cpu" 'BEGIN { exit !(c >= 0.5) }' || fail "too little work ($cpu CPU-s) to judge the cap"
+    pass "quota 0.5 core held: $cpu CPU-s over $wall s wall = $ratio (cgroup $(j .cgroup))"
+    ;;
+*)
+    fail "unknown case"
+    ;;
+esac
