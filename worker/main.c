@@ -5,6 +5,7 @@
 #include <string.h>
 
 int worker_main(int argc, char **argv);
+int media_child_main(int argc, char **argv);
 
 typedef struct main_command {
     const char *name;
@@ -14,6 +15,7 @@ typedef struct main_command {
 
 /* Subcommands; every other invocation runs the worker. */
 static const main_command main_commands[] = {
+    {"media-child", media_child_main, NULL}, /* hidden: one media task, exec'ed by the worker */
     {NULL, NULL, NULL},
 };
 
