@@ -5,7 +5,8 @@
  * batch of LMOVEs when jobs are waiting, else one BLMOVE that blocks 2 s) and
  * hands them over in memory. A fetched job is therefore always in Redis until
  * the acker removes it. Processors pick from the hand-off in Sidekiq's strict or
- * weighted queue order.
+ * weighted queue order; a queue whose buffer is momentarily empty but whose last
+ * fetch came back full is waited for rather than skipped, so priority holds.
  *
  * Basic mode: each processor runs BRPOP over the ordered queue keys itself, as
  * Sidekiq's BasicFetch does; a job is then only in memory while it runs. */
@@ -24,6 +25,17 @@ static const char *q_fetch_batch_lua =
     "  out[i] = j\n"
     "end\n"
     "return out\n";
+
+/* Records whether queue qi may hold more jobs; wakes processors waiting on it. */
+static void q_fetch_set_more(q_engine *e, int qi, bool more)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->handoff[qi].more != more) {
+        e->handoff[qi].more = more;
+        pthread_cond_broadcast(&e->job_ready);
+    }
+    pthread_mutex_unlock(&e->mu);
+}
 
 /* Adds fetched raw jobs to queue qi's hand-off, or requeues them when quiet. */
 static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisReply **items,
@@ -79,15 +91,18 @@ void *q_fetch_thread(void *arg)
         redisReply *r = q_conn_eval(c, q_fetch_batch_lua, 2, 3, argv, NULL);
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 0) {
             q_reply_free(r);
+            q_fetch_set_more(e, qi, false);
             r = q_conn_cmd(c, "BLMOVE %s %s RIGHT LEFT %d", src, dst, Q_BLOCK_SECONDS);
             if (r && r->type == REDIS_REPLY_STRING) {
                 q_fetch_deliver(e, qi, dst, &r, 1);
+                q_fetch_set_more(e, qi, true);
                 q_reply_free(r);
                 backoff = 0.5;
                 continue;
             }
         }
         if (!r || r->type == REDIS_REPLY_ERROR) {
+            q_fetch_set_more(e, qi, false);
             if (r)
                 q_log(Q_LOG_ERROR, "fetching from %s failed: %s", src, r->str);
             q_reply_free(r);
@@ -96,8 +111,10 @@ void *q_fetch_thread(void *arg)
             continue;
         }
         backoff = 0.5;
-        if (r->type == REDIS_REPLY_ARRAY)
+        if (r->type == REDIS_REPLY_ARRAY) {
             q_fetch_deliver(e, qi, dst, r->element, r->elements);
+            q_fetch_set_more(e, qi, r->elements == (size_t)room);
+        }
         q_reply_free(r);
     }
     q_conn_free(c);
@@ -166,6 +183,8 @@ q_job *q_fetch_take(q_engine *e, q_slot *slot)
         int n = q_order_pick(&e->cfg.order, &slot->seed, order);
         for (int i = 0; i < n; i++) {
             q_handoff *h = &e->handoff[order[i]];
+            if (!h->count && h->more)
+                break; /* its next job is on the way: do not let a later queue pass it */
             if (h->count) {
                 q_job *job = h->ring[h->head];
                 h->head = (h->head + 1) % h->cap;

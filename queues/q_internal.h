@@ -47,7 +47,7 @@ typedef struct q_done {
     struct q_done *next;
     q_done_kind kind;
     q_job *job;               /* owned: raw + private_key */
-    char *payload;            /* retry/dead: new payload */
+    char *payload;            /* retry/dead: new payload (dead: NULL = the raw job) */
     double score;
 } q_done;
 
@@ -55,6 +55,7 @@ typedef struct q_done {
 typedef struct q_handoff {
     q_job **ring;
     int head, count, cap;
+    bool more;                /* the last fetch came back full: Redis may hold more */
 } q_handoff;
 
 struct q_engine {

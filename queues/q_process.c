@@ -84,8 +84,7 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
         /* Not a JSON object: Sidekiq sends unparseable jobs straight to the dead set. */
         q_log(Q_LOG_ERROR, "queue=%s: job is not valid JSON (%zu bytes); moved to the dead set",
               job->queue, job->raw_len);
-        kind = Q_DONE_DEAD;
-        payload = strdup(job->raw);
+        kind = Q_DONE_DEAD; /* payload NULL: the raw bytes themselves */
         score = q_now();
         r.failed = true;
     } else if (!h && job->klass && e->cfg.forward_unknown[0]) {
@@ -174,10 +173,12 @@ static int q_acker_append(q_engine *e, q_conn *c, const q_done *d)
     }
     case Q_DONE_DEAD: {
         char score[40], cutoff[40], rank[24];
+        const char *dead = d->payload ? d->payload : j->raw;
+        size_t dead_len = d->payload ? strlen(d->payload) : j->raw_len;
         q_json_float(d->score, score, sizeof score);
         q_json_float(d->score - (double)e->cfg.retry.dead_timeout, cutoff, sizeof cutoff);
         snprintf(rank, sizeof rank, "-%d", e->cfg.retry.dead_max_jobs);
-        q_conn_appendf(c, "ZADD dead %s %s", score, d->payload);
+        q_conn_appendf(c, "ZADD dead %s %b", score, dead, dead_len);
         q_conn_appendf(c, "ZREMRANGEBYSCORE dead -inf %s", cutoff);
         q_conn_appendf(c, "ZREMRANGEBYRANK dead 0 %s", rank);
         n += 3;
