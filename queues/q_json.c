@@ -50,7 +50,7 @@ void q_json_float(double v, char *buf, size_t len)
     size_t o = 0;
     if (neg)
         out[o++] = '-';
-    if (decpt < -3 || decpt > 16) {
+    if (decpt < -3 || decpt > 15) {
         out[o++] = digits[0];
         out[o++] = '.';
         if (nd > 1) {

@@ -83,7 +83,7 @@ void q_buf_addf(q_buf *b, const char *fmt, ...) __attribute__((format(printf, 2,
 char *q_buf_take(q_buf *b);
 
 /* Ruby's Float#to_s: shortest round-trip digits, always ".0" for integral values,
- * exponent form ("1.0e+16") outside [1e-4, 1e16). buf needs 32 bytes. */
+ * exponent form ("1.0e+16") outside [1e-4, 1e15). buf needs 32 bytes. */
 void q_json_float(double v, char *buf, size_t len);
 /* A JSON string literal as Ruby writes it (UTF-8 kept, invalid bytes replaced). */
 void q_json_string(q_buf *b, const char *s, size_t n);

@@ -1,0 +1,131 @@
+/* test_json.c -- Ruby-canonical JSON: Float#to_s, string escaping, in-place edits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queues.h"
+
+static void check_json_float(double v, const char *ruby)
+{
+    char buf[40];
+    q_json_float(v, buf, sizeof buf);
+    assert_string_equal(buf, ruby);
+}
+
+/* Expected strings are what `ruby -e 'puts x.to_s'` prints for each value. */
+static void test_float_matches_ruby(void **state)
+{
+    check_json_float(1.0, "1.0");
+    check_json_float(100.0, "100.0");
+    check_json_float(-2.5, "-2.5");
+    check_json_float(0.1, "0.1");
+    check_json_float(1.0 / 3.0, "0.3333333333333333");
+    check_json_float(1700000000.1234567, "1700000000.1234567");
+    check_json_float(1795537806.5400436, "1795537806.5400436");
+    check_json_float(1e14, "100000000000000.0");
+    check_json_float(999999999999999.9, "999999999999999.9");
+    check_json_float(1e15, "1.0e+15");
+    check_json_float(1234567890123456.0, "1.234567890123456e+15");
+    check_json_float(0.0001234, "0.0001234");
+    check_json_float(1e16, "1.0e+16");
+    check_json_float(1.5e300, "1.5e+300");
+    check_json_float(0.0001, "0.0001");
+    check_json_float(0.00001, "1.0e-05");
+    check_json_float(1.25e-7, "1.25e-07");
+    check_json_float(123456789.123456789, "123456789.12345679");
+    check_json_float(0.0, "0.0");
+}
+
+static void check_json_string(const char *in, size_t n, const char *out)
+{
+    q_buf b;
+    q_buf_init(&b);
+    q_json_string(&b, in, n);
+    assert_string_equal(b.data, out);
+    q_buf_free(&b);
+}
+
+static void test_string_escapes_like_ruby(void **state)
+{
+    check_json_string("plain", 5, "\"plain\"");
+    check_json_string("a\"b\\c/d", 7, "\"a\\\"b\\\\c/d\"");
+    check_json_string("\n\r\t\b\f", 5, "\"\\n\\r\\t\\b\\f\"");
+    check_json_string("\x01\x1f", 2, "\"\\u0001\\u001f\"");
+    check_json_string("caf\xc3\xa9 \xe2\x9c\x93", 9, "\"caf\xc3\xa9 \xe2\x9c\x93\"");
+    check_json_string("bad\xff!", 5, "\"bad\xef\xbf\xbd!\"");
+    check_json_string("nul\0x", 5, "\"nul\\u0000x\"");
+}
+
+static void test_set_replaces_in_place_and_appends(void **state)
+{
+    const char *raw = "{\"class\":\"A\",\"queue\":\"q\",\"args\":[{\"queue\":\"inner\"},\"}\"]}";
+    char *s = q_json_set(raw, strlen(raw), "queue", "\"other\"");
+    assert_string_equal(s, "{\"class\":\"A\",\"queue\":\"other\",\"args\":[{\"queue\":\"inner\"},\"}\"]}");
+    free(s);
+    s = q_json_set(raw, strlen(raw), "retry_count", "0");
+    assert_string_equal(s, "{\"class\":\"A\",\"queue\":\"q\",\"args\":[{\"queue\":\"inner\"},\"}\"],\"retry_count\":0}");
+    free(s);
+    s = q_json_set("{}", 2, "a", "1");
+    assert_string_equal(s, "{\"a\":1}");
+    free(s);
+    s = q_json_set("{ \"a\" : 1 , \"b\":true }", 23, "b", "false");
+    assert_string_equal(s, "{ \"a\" : 1 , \"b\":false }");
+    free(s);
+    assert_null(q_json_set("[1,2]", 5, "a", "1"));
+}
+
+static void test_del_removes_pair_and_comma(void **state)
+{
+    char *s = q_json_del("{\"a\":1,\"b\":2,\"c\":3}", 19, "b");
+    assert_string_equal(s, "{\"a\":1,\"c\":3}");
+    free(s);
+    s = q_json_del("{\"a\":1,\"b\":2}", 13, "b");
+    assert_string_equal(s, "{\"a\":1}");
+    free(s);
+    s = q_json_del("{\"a\":1}", 7, "a");
+    assert_string_equal(s, "{}");
+    free(s);
+}
+
+static void test_timestamps_both_units(void **state)
+{
+    char buf[40];
+    q_json_timestamp(Q_TS_FLOAT, 1700000000.0, buf, sizeof buf);
+    assert_string_equal(buf, "1700000000.0");
+    q_json_timestamp(Q_TS_MILLIS, 1700000000.25, buf, sizeof buf);
+    assert_string_equal(buf, "1700000000250");
+    json_t *ms = json_integer(1700000000250LL), *s = json_real(1700000000.5), *i = json_integer(1700000000);
+    assert_true(q_json_read_timestamp(ms) == 1700000000.25);
+    assert_true(q_json_read_timestamp(s) == 1700000000.5);
+    assert_true(q_json_read_timestamp(i) == 1700000000.0);
+    json_decref(ms);
+    json_decref(s);
+    json_decref(i);
+}
+
+static void test_value_reencodes_canonically(void **state)
+{
+    json_t *v = json_loads("{ \"b\": [1, 2.0, \"x\"], \"a\": {\"n\": null, \"t\": true} }", 0, NULL);
+    q_buf b;
+    q_buf_init(&b);
+    q_json_value(&b, v);
+    assert_string_equal(b.data, "{\"b\":[1,2.0,\"x\"],\"a\":{\"n\":null,\"t\":true}}");
+    q_buf_free(&b);
+    json_decref(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_float_matches_ruby),
+        cmocka_unit_test(test_string_escapes_like_ruby),
+        cmocka_unit_test(test_set_replaces_in_place_and_appends),
+        cmocka_unit_test(test_del_removes_pair_and_comma),
+        cmocka_unit_test(test_timestamps_both_units),
+        cmocka_unit_test(test_value_reencodes_canonically),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
