@@ -11,13 +11,17 @@ apt_packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libjpeg62-turbo-dev time jq
   libcmocka-dev
   # servers and peers started by the demo and the tests
-  redis-server postgresql ruby ruby-sidekiq ffmpeg nodejs npm openssl procps tmux
+  redis-server postgresql ruby ruby-sidekiq ffmpeg openssl procps tmux
 )
 
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js may already come with the machine (with its own npm); Debian's npm
+# conflicts with that, so install them only when the commands are missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
