@@ -129,8 +129,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/count":
             self.send(200, json.dumps({"connections": Server.connections}).encode(), "application/json")
         elif path == "/ap":
-            self.send(200, b'{"id":"https://remote.example/notes/1","type":"Note"}',
-                      "application/activity+json; charset=utf-8")
+            doc = {"id": "https://remote.example/notes/1", "type": "Note",
+                   "accept": self.headers.get("Accept", "")}
+            self.send(200, json.dumps(doc).encode(), "application/activity+json; charset=utf-8")
         elif path == "/ap-ld":
             self.send(200, b'{"type":"Note"}', AS_PROFILE)
         elif path == "/ap-ld-noprofile":

@@ -40,6 +40,7 @@ typedef struct http_hop {
     http_err err;              /* set by callbacks when they abort the transfer */
     char why[NET_ERRLEN];
     bool stopped_quietly;      /* error body truncated on purpose */
+    bool reused;               /* ran on a connection from the cache */
     size_t received;           /* body bytes of this hop */
     q_buf *body;
 } http_hop;
@@ -207,7 +208,6 @@ static http_err http_map_curl(CURLcode rc)
     case CURLE_PARTIAL_FILE:
         return HTTP_E_TRUNCATED;
     case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
         return HTTP_E_INVALID;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -329,7 +329,7 @@ static void http_set_error(http_response *r, const char *method, const char *url
 
 /* Runs one hop; fills h->status, h->location and resp fields. */
 static http_err http_run_hop(http_hop *h, const char *method, const http_target *t,
-                             double deadline, char *cerr)
+                             double deadline, char *cerr, bool fresh)
 {
     http_client *c = h->c;
     const http_request *req = h->req;
@@ -382,6 +382,7 @@ static http_err http_run_hop(http_hop *h, const char *method, const http_target 
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(e, CURLOPT_PROXY, proxy);
     curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)c->max_idle);
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
     if (c->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (c->resolve)
@@ -396,6 +397,9 @@ static http_err http_run_hop(http_hop *h, const char *method, const http_target 
     CURLcode rc = curl_easy_perform(e);
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &h->status);
+    long opened = 0;
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &opened);
+    h->reused = opened == 0;
     if (h->err != HTTP_OK)
         return h->err;
     if (rc == CURLE_WRITE_ERROR && h->stopped_quietly)
@@ -481,11 +485,23 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
             http_target_free(&t);
             goto done;
         }
-        http_hop h = {.c = c, .req = req, .resp = resp, .easy = easy, .content_length = -1,
-                      .body = &body, .cap = req->max_body > 0 ? req->max_body : HTTP_CAP_JSON};
-        char cerr[CURL_ERROR_SIZE] = "";
-        q_buf_free(&body);
-        http_err e = http_run_hop(&h, method, &t, deadline, cerr);
+        http_hop h;
+        http_err e = HTTP_OK;
+        char cerr[CURL_ERROR_SIZE];
+        for (int attempt = 0; attempt < 2; attempt++) {
+            h = (http_hop){.c = c, .req = req, .resp = resp, .easy = easy, .content_length = -1,
+                           .body = &body, .cap = req->max_body > 0 ? req->max_body : HTTP_CAP_JSON};
+            cerr[0] = '\0';
+            q_buf_free(&body);
+            if (attempt)
+                curl_easy_reset(easy);
+            e = http_run_hop(&h, method, &t, deadline, cerr, attempt == 1);
+            /* A cached connection can hold leftovers of an earlier response that lied
+             * about its length, which then read as a garbled reply: one more try on a
+             * new connection, if nothing of this hop reached the caller yet. */
+            if (!(e == HTTP_E_CONNECT && h.reused && h.received == 0))
+                break;
+        }
         http_slot_release(c, key);
         resp->status = h.status;
         resp->body_len = h.received;
