@@ -147,7 +147,7 @@ static int process_video(const child_args *a, const media_probe *p, json_t *resu
     json_object_set_new(orig, "passthrough", json_boolean(passthrough));
     json_object_set_new(result, "original", orig);
     json_object_set_new(meta, "original", meta_av(&op));
-    return write_still(a, out, 640, 640, 0, false, "small", result, "small", meta, err, errlen);
+    return write_still(a, a->in, 640, 640, 0, false, "small", result, "small", meta, err, errlen);
 }
 
 static const char *image_ext(const char *content_type)

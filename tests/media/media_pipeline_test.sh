@@ -113,6 +113,7 @@ rotated)
     [ "$(j .result.probe.width)x$(j .result.probe.height)" = 240x320 ] || fail "probe did not apply rotation: $(j .result.probe.width)x$(j .result.probe.height)"
     [ "$(probe v:0 stream=width o/original.mp4)x$(probe v:0 stream=height o/original.mp4)" = 240x320 ] || fail "output is not upright"
     [ -z "$(ffprobe -v error -show_entries stream_side_data=rotation -of csv=p=0 o/original.mp4)" ] || fail "output still carries a rotation"
+    [ "$(probe v:0 stream=width o/small.png)x$(probe v:0 stream=height o/small.png)" = 240x320 ] || fail "preview is not upright"
     pass "rotated MPEG-4 MOV turned upright (240x320), no display matrix left"
     ;;
 fps240)
@@ -259,6 +260,16 @@ cap)
         fail "capped child used $cpu CPU-s in $wall s: ratio $ratio > quota 0.5 (+5%)"
     awk -v c="$cpu" 'BEGIN { exit !(c >= 0.5) }' || fail "too little work ($cpu CPU-s) to judge the cap"
     pass "quota 0.5 core held: $cpu CPU-s over $wall s wall = $ratio (cgroup $(j .cgroup))"
+    ;;
+cgroup_fallback)
+    # A cgroup root we cannot use: one log line, then the task runs uncapped.
+    gen -f lavfi -i testsrc2=s=160x120:r=30:d=1 -c:v libvpx-vp9 -deadline realtime in.webm
+    "$tool" run --in in.webm --out-dir o --quota 0.5 --cgroup-root "$work/no/such/cgroup" > out.json 2> err.txt ||
+        fail "media_tool exited with $?"
+    expect_ok
+    [ "$(j .cgroup)" = none ] || fail "cgroup mode $(j .cgroup) for an unusable root"
+    [ "$(grep -c 'no CPU quota for media children' err.txt)" = 1 ] || fail "expected one log line, got: $(cat err.txt)"
+    pass "unusable cgroup: $(grep -o 'no CPU quota.*' err.txt)"
     ;;
 *)
     fail "unknown case"

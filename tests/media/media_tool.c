@@ -4,7 +4,7 @@
  *
  *   media_tool run [--task process|probe] --in FILE --out-dir DIR [--threads N]
  *                  [--slots N] [--parallel N] [--nice N] [--timeout S] [--quota CORES]
- *                  [--as-mb MB] [--cpu-seconds S]
+ *                  [--as-mb MB] [--cpu-seconds S] [--cgroup-root DIR]
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
@@ -74,7 +74,8 @@ static int tool_run(int argc, char **argv)
         {"slots", required_argument, NULL, 's'},   {"parallel", required_argument, NULL, 'p'},
         {"nice", required_argument, NULL, 'n'},    {"timeout", required_argument, NULL, 'w'},
         {"quota", required_argument, NULL, 'q'},   {"as-mb", required_argument, NULL, 'm'},
-        {"cpu-seconds", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
+        {"cpu-seconds", required_argument, NULL, 'c'}, {"cgroup-root", required_argument, NULL, 'g'},
+        {NULL, 0, NULL, 0},
     };
     media_runner_cfg cfg;
     media_runner_cfg_defaults(&cfg);
@@ -93,6 +94,7 @@ static int tool_run(int argc, char **argv)
         case 'q': cfg.cpu_quota = atof(optarg); break;
         case 'm': cfg.as_budget_mb = atol(optarg); break;
         case 'c': cfg.cpu_seconds = atol(optarg); break;
+        case 'g': snprintf(cfg.cgroup_root, sizeof cfg.cgroup_root, "%s", optarg); break;
         default: return 2;
         }
     }
