@@ -148,7 +148,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.send(200, b"landed")
         elif path == "/redirect-to":
-            self.send(302, b"moved", extra=[("Location", query["url"][0])])
+            code = int(query.get("code", ["302"])[0])
+            self.send(code, b"moved", extra=[("Location", query["url"][0])])
         elif path == "/see-other":
             self.send(303, b"", extra=[("Location", "/echo")])
         elif path == "/stall-head":

@@ -339,6 +339,9 @@ static void test_redirects_to_blocked_addresses(void **state)
         snprintf(path, sizeof path, "/redirect-to?url=http://%s:%d/ok", targets[i], c->fx.http_port);
         expect(c, NULL, path, HTTP_E_REFUSED, "ALLOWED_PRIVATE_ADDRESSES");
     }
+    /* two hops through the fixture, then a private address */
+    expect(c, NULL, "/redirect-to?url=%2Fredirect-to%3Furl%3Dhttp%3A%2F%2F192.168.0.1%2F",
+           HTTP_E_REFUSED, "192.168.0.1");
     expect(c, NULL, "/redirect-to?url=ftp://example.com/", HTTP_E_REFUSED, "scheme ftp");
     expect(c, NULL, "/redirect-to?url=http://abcdef.onion/", HTTP_E_REFUSED, "hidden service");
 }
@@ -559,6 +562,8 @@ static void test_signed_requests_verified_by_openssl(void **state)
     signed_request(c, "GET", "/signed/users/alice?page=1", k, 202);
     /* each hop is signed again for its own (request-target) */
     signed_request(c, "GET", "/redirect-to?url=/signed/after-redirect", k, 202);
+    /* a 307 keeps the POST and its body; the new target is signed */
+    signed_request(c, "POST", "/redirect-to?code=307&url=/signed/inbox-moved", k, 202);
     sig_key_free(k);
 }
 

@@ -366,6 +366,9 @@ static http_err http_run_hop(http_hop *h, const char *method, const http_target 
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    /* one request per connection, as Mastodon's http.rb: keeps the per-host limit a
+     * limit on sockets, and no HTTP/2 stream sharing across threads */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms < remaining ? c->connect_ms : remaining);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, remaining);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);

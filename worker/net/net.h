@@ -116,7 +116,7 @@ typedef enum http_err {
     HTTP_OK = 0,
     HTTP_E_INVALID,       /* bad URL or arguments; not retryable */
     HTTP_E_REFUSED,       /* SSRF guard, hidden service, or non-http(s) scheme */
-    HTTP_E_CONNECT,       /* DNS failure, connection refused/reset */
+    HTTP_E_CONNECT,       /* DNS failure, connection refused/reset, garbled reply */
     HTTP_E_TLS,           /* handshake or certificate verification failed */
     HTTP_E_TIMEOUT,       /* connect, per-read or total deadline passed */
     HTTP_E_TOO_LARGE,     /* Content-Length or streamed body over the cap */
@@ -137,12 +137,12 @@ typedef struct http_client_opts {
                                   address check is skipped, as in Mastodon. */
     const char *hidden_proxy;  /* NULL: env http_hidden_proxy; for .onion/.i2p */
     int allow_hidden_services; /* <0: env ALLOW_ACCESS_TO_HIDDEN_SERVICE == "true" */
-    const char *ca_file;       /* extra CA bundle (NULL: the system's) */
+    const char *ca_file;       /* CA bundle used instead of the system's (NULL: system) */
     const char *const *resolve;/* NULL-terminated "host:port:address" pins (curl --resolve) */
     long connect_timeout_ms;   /* 0: 5000 */
     long read_timeout_ms;      /* 0: 10000; no byte for this long fails (1 s granularity) */
     long total_timeout_ms;     /* 0: 30000; across all redirect hops */
-    int max_redirects;         /* 0: 3; negative: none followed */
+    int max_redirects;         /* 0: 3; negative: none (a redirect is HTTP_E_REDIRECTS) */
     int max_per_host;          /* 0: 8 connections in use per host:port at once */
     int max_idle;              /* 0: 64 idle connections kept for reuse */
 } http_client_opts;
