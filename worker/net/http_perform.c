@@ -26,7 +26,6 @@
 typedef struct http_hop {
     http_client *c;
     const http_request *req;
-    http_response *resp;
     CURL *easy;
     bool via_proxy;
     long cap;
@@ -35,7 +34,6 @@ typedef struct http_hop {
     long long content_length;  /* -1 unknown */
     char content_type[256];
     char location[2048];
-    bool head_done;
     /* outcome */
     http_err err;              /* set by callbacks when they abort the transfer */
     char why[NET_ERRLEN];
@@ -101,7 +99,6 @@ static bool http_head_ok(http_hop *h)
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->status / 100 == 1)
         return true;  /* interim response; the real head follows */
-    h->head_done = true;
     if (http_is_redirect(h->status) && h->location[0])
         return true;
     if (h->status / 100 != 2)
@@ -128,7 +125,6 @@ static size_t http_on_header(char *line, size_t size, size_t n, void *ud)
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         h->content_length = -1;
         h->content_type[0] = h->location[0] = '\0';
-        h->head_done = false;
         return len;
     }
     if (len <= 2 && (line[0] == '\r' || line[0] == '\n'))
@@ -327,7 +323,7 @@ static void http_set_error(http_response *r, const char *method, const char *url
     snprintf(r->error, sizeof r->error, "%s %.200s: %s", method, url, what);
 }
 
-/* Runs one hop; fills h->status, h->location and resp fields. */
+/* Runs one hop (fresh: on a new connection); fills h->status, h->location, h->err. */
 static http_err http_run_hop(http_hop *h, const char *method, const http_target *t,
                              double deadline, char *cerr, bool fresh)
 {
@@ -422,8 +418,6 @@ static const char *http_advice(http_err e)
         return "; the server is slow or unreachable, retry later";
     case HTTP_E_TLS:
         return "; the server's certificate is not trusted for this name";
-    case HTTP_E_REFUSED:
-        return "";
     case HTTP_E_CONNECT:
         return "; the host may be down, retry later";
     case HTTP_E_TOO_LARGE:
@@ -492,7 +486,7 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
         http_err e = HTTP_OK;
         char cerr[CURL_ERROR_SIZE];
         for (int attempt = 0; attempt < 2; attempt++) {
-            h = (http_hop){.c = c, .req = req, .resp = resp, .easy = easy, .content_length = -1,
+            h = (http_hop){.c = c, .req = req, .easy = easy, .content_length = -1,
                            .body = &body, .cap = req->max_body > 0 ? req->max_body : HTTP_CAP_JSON};
             cerr[0] = '\0';
             q_buf_free(&body);
