@@ -106,26 +106,55 @@ static json_t *file_entry(const char *path, const char *content_type, const char
     return o;
 }
 
-/* Writes a still (small style or thumbnail) and its blurhash from a 100 px wide copy. */
+/* The formats a resized style is written in: the input's own, PNG otherwise. */
+typedef enum { STILL_PNG = 0, STILL_JPEG, STILL_WEBP } still_fmt;
+static const char *const still_ext[] = {"png", "jpeg", "webp"};
+static const char *const still_type[] = {"image/png", "image/jpeg", "image/webp"};
+
+static still_fmt still_format_for(const char *content_type)
+{
+    if (strcmp(content_type, "image/jpeg") == 0)
+        return STILL_JPEG;
+    if (strcmp(content_type, "image/webp") == 0)
+        return STILL_WEBP;
+    return STILL_PNG;
+}
+
+static int still_write(const media_rgb *img, still_fmt fmt, const char *path, char *err, size_t errlen)
+{
+    if (fmt == STILL_JPEG)
+        return media_write_jpeg(img, path, 90, err, errlen);
+    if (fmt == STILL_WEBP)
+        return media_write_webp(img, path, err, errlen);
+    return media_write_png(img, path, err, errlen);
+}
+
+/* Blurhash 4x4 of a style file, from a copy 100 px wide (Mastodon's input size). */
+static void add_blurhash(const char *path, json_t *result)
+{
+    media_rgb hb;
+    char hash[64], err[MEDIA_ERRLEN];
+    if (media_first_frame(path, 100, 1 << 20, 0, 1, &hb, err, sizeof err) == 0 &&
+        media_blurhash(&hb, 4, 4, hash, sizeof hash) == 0)
+        json_object_set_new(result, "blurhash", json_string(hash));
+    media_rgb_free(&hb);
+}
+
+/* Writes a still (small style or thumbnail) and its blurhash. */
 static int write_still(const child_args *a, const char *src, int max_w, int max_h, long long max_px,
-                       bool jpeg, const char *name, json_t *result, const char *key, json_t *meta,
+                       still_fmt fmt, const char *name, json_t *result, const char *key, json_t *meta,
                        char *err, size_t errlen)
 {
     media_rgb img;
     if (media_first_frame(src, max_w, max_h, max_px, a->threads, &img, err, errlen) < 0)
         return -1;
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s.%s", a->out_dir, name, jpeg ? "jpeg" : "png");
-    int rc = jpeg ? media_write_jpeg(&img, path, 90, err, errlen) : media_write_png(&img, path, err, errlen);
+    snprintf(path, sizeof path, "%s/%s.%s", a->out_dir, name, still_ext[fmt]);
+    int rc = still_write(&img, fmt, path, err, errlen);
     if (rc == 0) {
-        json_object_set_new(result, key, file_entry(path, jpeg ? "image/jpeg" : "image/png", jpeg ? "jpeg" : "png"));
+        json_object_set_new(result, key, file_entry(path, still_type[fmt], still_ext[fmt]));
         json_object_set_new(meta, "small", meta_geometry(img.width, img.height));
-        media_rgb hb;
-        char hash[64];
-        if (media_first_frame(path, 100, 1 << 20, 0, 1, &hb, err, errlen) == 0 &&
-            media_blurhash(&hb, 4, 4, hash, sizeof hash) == 0)
-            json_object_set_new(result, "blurhash", json_string(hash));
-        media_rgb_free(&hb);
+        add_blurhash(path, result);
     }
     media_rgb_free(&img);
     return rc;
@@ -147,7 +176,7 @@ static int process_video(const child_args *a, const media_probe *p, json_t *resu
     json_object_set_new(orig, "passthrough", json_boolean(passthrough));
     json_object_set_new(result, "original", orig);
     json_object_set_new(meta, "original", meta_av(&op));
-    return write_still(a, a->in, 640, 640, 0, false, "small", result, "small", meta, err, errlen);
+    return write_still(a, a->in, 640, 640, 0, STILL_PNG, "small", result, "small", meta, err, errlen);
 }
 
 static const char *image_ext(const char *content_type)
@@ -181,16 +210,18 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
     return rc;
 }
 
-/* Images: original kept when within 8.3 MP, else resized; small = 230,400 px. JPEG
- * stays JPEG (quality 90); every other format's resized styles are PNG. */
+/* Images: the original is kept when within 8.3 MP (remote media are not
+ * re-encoded), else resized; small is 230,400 px in the input's format (JPEG at
+ * quality 90), PNG for formats libvips would not write. Static GIFs are kept
+ * unchanged for every style, as Mastodon's GifTranscoder does. */
 static int process_image(const child_args *a, const media_probe *p, json_t *result, json_t *meta,
                          char *err, size_t errlen)
 {
-    bool jpeg = strcmp(p->content_type, "image/jpeg") == 0;
+    still_fmt fmt = still_format_for(p->content_type);
     char out[1200];
     int w = p->width, h = p->height;
+    const char *ext = image_ext(p->content_type);
     if ((long long)w * h <= MEDIA_ORIGINAL_PIXELS) {
-        const char *ext = image_ext(p->content_type);
         snprintf(out, sizeof out, "%s/original.%s", a->out_dir, ext);
         if (copy_file(a->in, out, err, errlen) < 0)
             return -1;
@@ -199,18 +230,27 @@ static int process_image(const child_args *a, const media_probe *p, json_t *resu
         media_rgb img;
         if (media_first_frame(a->in, 0, 0, MEDIA_ORIGINAL_PIXELS, a->threads, &img, err, errlen) < 0)
             return -1;
-        snprintf(out, sizeof out, "%s/original.%s", a->out_dir, jpeg ? "jpeg" : "png");
-        int rc = jpeg ? media_write_jpeg(&img, out, 90, err, errlen) : media_write_png(&img, out, err, errlen);
+        snprintf(out, sizeof out, "%s/original.%s", a->out_dir, still_ext[fmt]);
+        int rc = still_write(&img, fmt, out, err, errlen);
         w = img.width;
         h = img.height;
         media_rgb_free(&img);
         if (rc < 0)
             return -1;
-        json_object_set_new(result, "original", file_entry(out, jpeg ? "image/jpeg" : "image/png",
-                                                           jpeg ? "jpeg" : "png"));
+        json_object_set_new(result, "original", file_entry(out, still_type[fmt], still_ext[fmt]));
     }
     json_object_set_new(meta, "original", meta_geometry(w, h));
-    return write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, jpeg, "small", result, "small", meta, err, errlen);
+    if (strcmp(p->content_type, "image/gif") == 0) {
+        char small[1200];
+        snprintf(small, sizeof small, "%s/small.gif", a->out_dir);
+        if (copy_file(a->in, small, err, errlen) < 0)
+            return -1;
+        json_object_set_new(result, "small", file_entry(small, "image/gif", "gif"));
+        json_object_set_new(meta, "small", meta_geometry(w, h));
+        add_blurhash(small, result);
+        return 0;
+    }
+    return write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, fmt, "small", result, "small", meta, err, errlen);
 }
 
 static int process_audio(const child_args *a, const media_probe *p, json_t *result, json_t *meta,
@@ -230,7 +270,7 @@ static int process_audio(const child_args *a, const media_probe *p, json_t *resu
         return 0;
     /* Cover art becomes the attachment's thumbnail (230,400 px, PNG, blurhash). */
     json_t *tmeta = json_object();
-    int rc = write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, false, "thumbnail", result, "thumbnail", tmeta,
+    int rc = write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, STILL_PNG, "thumbnail", result, "thumbnail", tmeta,
                          err, errlen);
     json_object_set(meta, "small", json_object_get(tmeta, "small"));
     json_decref(tmeta);

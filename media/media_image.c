@@ -1,8 +1,15 @@
 /* media_image.c -- still pictures: the first frame of any input, upright and
  * fitted (Mastodon's 640x640 video preview, its pixel-budget image styles),
- * written as PNG (libavcodec) or JPEG (libjpeg, quality 90, progressive). */
+ * written as PNG or WebP (libavcodec) or JPEG (libjpeg, quality 90, progressive). */
 #include "media.h"
 #include "media_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <jpeglib.h>
 #include <libavcodec/avcodec.h>
@@ -10,11 +17,6 @@
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 void media_rgb_free(media_rgb *img)
 {
@@ -174,31 +176,53 @@ done:
     return rc < 0 ? -1 : 0;
 }
 
-int media_write_png(const media_rgb *img, const char *path, char *err, size_t errlen)
+/* Encodes one picture with a libavcodec image encoder and writes the packet,
+ * which for PNG and WebP is the whole file. */
+static int write_encoded(const media_rgb *img, const char *path, const char *encoder, bool bgra,
+                         char *err, size_t errlen)
 {
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
+    const AVCodec *codec = avcodec_find_encoder_by_name(encoder);
     AVCodecContext *enc = codec ? avcodec_alloc_context3(codec) : NULL;
     AVFrame *f = av_frame_alloc();
     AVPacket *pkt = av_packet_alloc();
+    uint8_t *packed = NULL;
     int rc = -1;
     if (!enc || !f || !pkt) {
-        snprintf(err, errlen, "no PNG encoder or out of memory");
+        snprintf(err, errlen, "no %s encoder in this FFmpeg build, or out of memory", encoder);
         goto done;
     }
     enc->width = img->width;
     enc->height = img->height;
-    enc->pix_fmt = AV_PIX_FMT_RGB24;
+    enc->pix_fmt = bgra ? AV_PIX_FMT_BGRA : AV_PIX_FMT_RGB24;
     enc->time_base = (AVRational){1, 25};
     int r = avcodec_open2(enc, codec, NULL);
     if (r < 0) {
-        media_averr(err, errlen, r, "cannot open the PNG encoder");
+        media_averr(err, errlen, r, "cannot open the image encoder");
         goto done;
     }
     f->width = img->width;
     f->height = img->height;
-    f->format = AV_PIX_FMT_RGB24;
+    f->format = enc->pix_fmt;
     f->data[0] = img->data;
     f->linesize[0] = img->stride;
+    if (bgra) {
+        packed = malloc((size_t)img->width * img->height * 4);
+        if (!packed) {
+            snprintf(err, errlen, "out of memory for a %dx%d picture", img->width, img->height);
+            goto done;
+        }
+        for (int y = 0; y < img->height; y++)
+            for (int x = 0; x < img->width; x++) {
+                const uint8_t *s = img->data + (size_t)y * img->stride + 3 * x;
+                uint8_t *d = packed + ((size_t)y * img->width + x) * 4;
+                d[0] = s[2];
+                d[1] = s[1];
+                d[2] = s[0];
+                d[3] = 255;
+            }
+        f->data[0] = packed;
+        f->linesize[0] = img->width * 4;
+    }
     f->pts = 0;
     r = avcodec_send_frame(enc, f);
     if (r >= 0)
@@ -206,7 +230,7 @@ int media_write_png(const media_rgb *img, const char *path, char *err, size_t er
     if (r >= 0)
         r = avcodec_receive_packet(enc, pkt);
     if (r < 0) {
-        media_averr(err, errlen, r, "PNG encoding failed");
+        media_averr(err, errlen, r, "image encoding failed");
         goto done;
     }
     FILE *fp = fopen(path, "wb");
@@ -220,10 +244,33 @@ int media_write_png(const media_rgb *img, const char *path, char *err, size_t er
     if (rc < 0)
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 done:
+    free(packed);
     av_packet_free(&pkt);
     av_frame_free(&f);
     avcodec_free_context(&enc);
     return rc;
+}
+
+int media_write_png(const media_rgb *img, const char *path, char *err, size_t errlen)
+{
+    return write_encoded(img, path, "png", false, err, errlen);
+}
+
+int media_write_webp(const media_rgb *img, const char *path, char *err, size_t errlen)
+{
+    return write_encoded(img, path, "libwebp", true, err, errlen);
+}
+
+/* libjpeg reports errors through a callback that must not return: jump back. */
+typedef struct jpeg_fail {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+} jpeg_fail;
+
+static void jpeg_fail_exit(j_common_ptr c)
+{
+    jpeg_fail *f = (jpeg_fail *)c->err;
+    longjmp(f->jump, 1);
 }
 
 int media_write_jpeg(const media_rgb *img, const char *path, int quality, char *err, size_t errlen)
@@ -234,8 +281,17 @@ int media_write_jpeg(const media_rgb *img, const char *path, int quality, char *
         return -1;
     }
     struct jpeg_compress_struct c;
-    struct jpeg_error_mgr jerr;
-    c.err = jpeg_std_error(&jerr);
+    jpeg_fail fail;
+    c.err = jpeg_std_error(&fail.mgr);
+    fail.mgr.error_exit = jpeg_fail_exit;
+    if (setjmp(fail.jump)) {
+        char msg[JMSG_LENGTH_MAX];
+        fail.mgr.format_message((j_common_ptr)&c, msg);
+        snprintf(err, errlen, "JPEG encoding of %s failed: %s", path, msg);
+        jpeg_destroy_compress(&c);
+        fclose(fp);
+        return -1;
+    }
     jpeg_create_compress(&c);
     jpeg_stdio_dest(&c, fp);
     c.image_width = (JDIMENSION)img->width;

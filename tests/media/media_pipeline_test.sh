@@ -142,7 +142,7 @@ gif)
     run --in still.gif --out-dir s
     expect_ok
     [ "$(j .result.type)" = image ] || fail "static GIF typed $(j .result.type)"
-    cmp -s still.gif s/original.gif || fail "static GIF was not kept unchanged"
+    cmp -s still.gif s/original.gif && cmp -s still.gif s/small.gif || fail "static GIF was not kept unchanged"
     pass "animated GIF -> gifv MP4, static GIF kept as image"
     ;;
 odd_size)
@@ -167,11 +167,16 @@ image)
     run --in in.png --out-dir p
     expect_ok
     [ "$(probe v:0 stream=codec_name p/small.png)" = png ] || fail "small of a PNG is not PNG"
+    gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 in.webp
+    run --in in.webp --out-dir w
+    expect_ok
+    [ "$(probe v:0 stream=codec_name w/small.webp)" = webp ] && [ "$(j .result.small.content_type)" = image/webp ] ||
+        fail "small of a WebP is $(j .result.small.content_type)"
     run --in big.jpg --out-dir b
     expect_ok
     bw=$(probe v:0 stream=width b/original.jpeg); bh=$(probe v:0 stream=height b/original.jpeg)
     [ "$bw"x"$bh" = 3643x2277 ] || fail "10 MP original became ${bw}x$bh, want 3643x2277"
-    pass "JPEG/PNG styles: original <= 8.3 MP, small 230,400 px, blurhash, file_meta"
+    pass "JPEG/PNG/WebP styles: original <= 8.3 MP, small 230,400 px, blurhash, file_meta"
     ;;
 audio)
     gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 cover.jpg
