@@ -1,5 +1,5 @@
 /* media_audio.c -- audio to MP3 the way Mastodon runs ffmpeg for its audio
- * `original` style: LAME VBR quality 2 (-q:a 2), metadata stripped. */
+ * `original` style: LAME VBR quality 2 (-q:a 2), tags and cover art kept. */
 #include "media.h"
 #include "media_internal.h"
 
@@ -175,9 +175,45 @@ static int at_setup(at *t, const char *in, const char *out)
         return -1;
     }
     t->ost->time_base = t->enc->time_base;
-    rc = avio_open(&t->oc->pb, out, AVIO_FLAG_WRITE);
+    /* The ffmpeg CLI keeps the input's tags in the MP3 (Mastodon passes no -map_metadata). */
+    av_dict_copy(&t->oc->metadata, t->ic->metadata, 0);
+    return 0;
+}
+
+/* Cover art goes back into the MP3 as a PNG attached picture, as the ffmpeg CLI
+ * does when it maps the input's picture stream to the mp3 muxer's default codec. */
+static int at_add_cover(at *t, const char *in, AVPacket *cover)
+{
+    media_rgb img;
+    if (media_first_frame(in, 0, 0, 0, t->o->threads, &img, t->err, t->errlen) < 0)
+        return -1;
+    int rc = media_encode_image(&img, "png", false, cover, t->err, t->errlen);
+    AVStream *st = rc == 0 ? avformat_new_stream(t->oc, NULL) : NULL;
+    if (rc == 0 && !st) {
+        snprintf(t->err, t->errlen, "cannot add the cover picture to the MP3");
+        rc = -1;
+    }
+    if (st) {
+        st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
+        st->codecpar->codec_id = AV_CODEC_ID_PNG;
+        st->codecpar->width = img.width;
+        st->codecpar->height = img.height;
+        st->disposition = AV_DISPOSITION_ATTACHED_PIC;
+        st->time_base = (AVRational){1, 90000};
+        cover->stream_index = st->index;
+        cover->pts = cover->dts = 0;
+    }
+    media_rgb_free(&img);
+    return rc;
+}
+
+static int at_write_header(at *t, const char *out, AVPacket *cover)
+{
+    int rc = avio_open(&t->oc->pb, out, AVIO_FLAG_WRITE);
     if (rc >= 0)
         rc = avformat_write_header(t->oc, NULL);
+    if (rc >= 0 && cover->size > 0)
+        rc = av_interleaved_write_frame(t->oc, cover);
     if (rc < 0) {
         media_averr(t->err, t->errlen, rc, "cannot write the MP3 file");
         return -1;
@@ -203,6 +239,14 @@ int media_audio_process(const char *in, const char *out, const media_probe *p,
         snprintf(err, errlen, "out of memory");
     else
         rc = at_setup(&t, in, out);
+    AVPacket *cover = av_packet_alloc();
+    if (rc == 0 && !cover)
+        rc = -1;
+    if (rc == 0 && p->cover_art)
+        rc = at_add_cover(&t, in, cover);
+    if (rc == 0)
+        rc = at_write_header(&t, out, cover);
+    av_packet_free(&cover);
     while (rc == 0) {
         int r = av_read_frame(t.ic, in_pkt);
         if (r == AVERROR_EOF)

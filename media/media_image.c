@@ -176,18 +176,15 @@ done:
     return rc < 0 ? -1 : 0;
 }
 
-/* Encodes one picture with a libavcodec image encoder and writes the packet,
- * which for PNG and WebP is the whole file. */
-static int write_encoded(const media_rgb *img, const char *path, const char *encoder, bool bgra,
-                         char *err, size_t errlen)
+int media_encode_image(const media_rgb *img, const char *encoder, bool bgra, AVPacket *pkt,
+                       char *err, size_t errlen)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name(encoder);
     AVCodecContext *enc = codec ? avcodec_alloc_context3(codec) : NULL;
     AVFrame *f = av_frame_alloc();
-    AVPacket *pkt = av_packet_alloc();
     uint8_t *packed = NULL;
     int rc = -1;
-    if (!enc || !f || !pkt) {
+    if (!enc || !f) {
         snprintf(err, errlen, "no %s encoder in this FFmpeg build, or out of memory", encoder);
         goto done;
     }
@@ -229,25 +226,38 @@ static int write_encoded(const media_rgb *img, const char *path, const char *enc
         r = avcodec_send_frame(enc, NULL);
     if (r >= 0)
         r = avcodec_receive_packet(enc, pkt);
-    if (r < 0) {
+    if (r < 0)
         media_averr(err, errlen, r, "image encoding failed");
-        goto done;
-    }
-    FILE *fp = fopen(path, "wb");
-    if (!fp || fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fp)
-            fclose(fp);
-        goto done;
-    }
-    rc = fclose(fp) == 0 ? 0 : -1;
-    if (rc < 0)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    else
+        rc = 0;
 done:
     free(packed);
-    av_packet_free(&pkt);
     av_frame_free(&f);
     avcodec_free_context(&enc);
+    return rc;
+}
+
+/* Encodes one picture with a libavcodec image encoder and writes the packet,
+ * which for PNG and WebP is the whole file. */
+static int write_encoded(const media_rgb *img, const char *path, const char *encoder, bool bgra,
+                         char *err, size_t errlen)
+{
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = media_encode_image(img, encoder, bgra, pkt, err, errlen);
+    if (rc == 0) {
+        FILE *fp = fopen(path, "wb");
+        if (!fp || fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size)
+            rc = -1;
+        if (fp && fclose(fp) != 0)
+            rc = -1;
+        if (rc < 0)
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    }
+    av_packet_free(&pkt);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 #ifndef SCOTTY_MEDIA_INTERNAL_H
 #define SCOTTY_MEDIA_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Writes "<what>: <libav error text>" into err. */
@@ -24,6 +25,13 @@ int media_graph_build(struct AVFilterGraph **graph, struct AVFilterContext **src
                       struct AVFilterContext **sink, int threads, const char *src_name,
                       const char *src_args, const char *sink_name, const char *desc,
                       char *err, size_t errlen);
+
+/* Encodes an RGB24 picture with a libavcodec image encoder ("png", "libwebp";
+ * bgra: the encoder wants BGRA) into one packet: the whole image file. */
+struct AVPacket;
+struct media_rgb;
+int media_encode_image(const struct media_rgb *img, const char *encoder, bool bgra, struct AVPacket *pkt,
+                       char *err, size_t errlen);
 
 /* Applies the child's own limits before it opens any input: niceness, I/O
  * priority, RLIMIT_AS (budget on top of the current address space) and

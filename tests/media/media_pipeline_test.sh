@@ -180,7 +180,7 @@ image)
     ;;
 audio)
     gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 cover.jpg
-    gen -f lavfi -i sine=d=2 -i cover.jpg -map 0 -map 1 -c:a libmp3lame -c:v mjpeg -disposition:v attached_pic in.mp3
+    gen -f lavfi -i sine=d=2 -i cover.jpg -map 0 -map 1 -c:a libmp3lame -c:v mjpeg -disposition:v attached_pic -metadata title=Song in.mp3
     gen -f lavfi -i sine=d=2 -c:a flac in.flac
     run --in in.mp3 --out-dir o
     expect_ok
@@ -190,10 +190,12 @@ audio)
     [ "$(probe v:0 stream=codec_name o/thumbnail.png)" = png ] || fail "no cover art thumbnail"
     [ "$(j .result.file_meta.small.size)" = 554x416 ] || fail "thumbnail geometry $(j -c .result.file_meta.small)"
     [ "$(j .result.file_meta.original.width)" = null ] || fail "audio file_meta has a width"
+    [ "$(probe v:0 stream=codec_name o/original.mp3)" = png ] || fail "cover not kept in the MP3 as PNG, as the CLI does"
+    [ "$(ffprobe -v error -show_entries format_tags=title -of csv=p=0 o/original.mp3)" = Song ] || fail "tags not kept"
     run --in in.flac --out-dir f
     expect_ok
     [ "$(probe a:0 stream=codec_name f/original.mp3)" = mp3 ] || fail "FLAC not converted to MP3"
-    pass "MP3 with cover -> MP3 VBR + PNG thumbnail; FLAC -> MP3"
+    pass "MP3 with cover -> MP3 VBR (tags, PNG cover kept) + PNG thumbnail; FLAC -> MP3"
     ;;
 hostile)
     head -c 50000 /dev/urandom > junk.bin
