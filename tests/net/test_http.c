@@ -34,7 +34,7 @@ static void base_opts(ctx *c, http_client_opts *o)
     o->allowed_private_addresses = "127.0.0.1";
     o->proxy = "";
     o->hidden_proxy = "";
-    o->allow_hidden_services = 0;
+    o->allow_hidden_services = -1;
     o->ca_file = c->ca;
     o->resolve = c->resolve;
     o->connect_timeout_ms = 2000;

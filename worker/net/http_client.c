@@ -59,7 +59,7 @@ static int http_client_settings(http_client *c, const http_client_opts *o, char 
     c->proxy = http_setting(o->proxy, "http_proxy", "");
     c->hidden_proxy = http_setting(o->hidden_proxy, "http_hidden_proxy", "");
     c->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
-    if (o->allow_hidden_services >= 0) {
+    if (o->allow_hidden_services != 0) {
         c->allow_hidden = o->allow_hidden_services > 0;
     } else {
         const char *v = getenv("ALLOW_ACCESS_TO_HIDDEN_SERVICE");
@@ -88,7 +88,7 @@ static int http_client_settings(http_client *c, const http_client_opts *o, char 
 
 http_client *http_client_new(const http_client_opts *o, char *err, size_t errlen)
 {
-    static const http_client_opts defaults = {.allow_hidden_services = -1};
+    static const http_client_opts defaults;
     if (!o)
         o = &defaults;
     pthread_once(&http_global_once, http_global_init);

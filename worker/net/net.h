@@ -136,7 +136,8 @@ typedef struct http_client_opts {
     const char *proxy;         /* NULL: env http_proxy; "" for none. With a proxy the
                                   address check is skipped, as in Mastodon. */
     const char *hidden_proxy;  /* NULL: env http_hidden_proxy; for .onion/.i2p */
-    int allow_hidden_services; /* <0: env ALLOW_ACCESS_TO_HIDDEN_SERVICE == "true" */
+    int allow_hidden_services; /* 0: env ALLOW_ACCESS_TO_HIDDEN_SERVICE == "true";
+                                  1: allow; -1: refuse */
     const char *ca_file;       /* CA bundle used instead of the system's (NULL: system) */
     const char *const *resolve;/* NULL-terminated "host:port:address" pins (curl --resolve) */
     long connect_timeout_ms;   /* 0: 5000 */
@@ -149,7 +150,14 @@ typedef struct http_client_opts {
 
 typedef struct http_client http_client;
 
-/* One client per process is the intent: it owns the connection cache. */
+/* One client per process is the intent: it owns the connection cache. Zeroed
+ * options (or NULL) mean Mastodon's defaults and environment. Typical use:
+ *   http_request req = {.url = uri, .flags = HTTP_F_ACTIVITYPUB, .max_body = HTTP_CAP_JSON,
+ *                       .sign_key = key, .key_id = "https://example.social/actor#main-key"};
+ *   http_response r;
+ *   if (http_perform(client, &req, &r) != HTTP_OK)
+ *       retry_or_give_up(http_response_unsalvageable(&r), r.error);
+ *   http_response_free(&r); */
 http_client *http_client_new(const http_client_opts *o, char *err, size_t errlen);
 void http_client_free(http_client *c);
 
