@@ -52,8 +52,10 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->job_ready, NULL);
     pthread_cond_init(&e->room, NULL);
-    pthread_cond_init(&e->done_cond, NULL);
     pthread_cond_init(&e->tick, NULL);
+    pthread_mutex_init(&e->done_mu, NULL);
+    pthread_cond_init(&e->done_cond, NULL);
+    pthread_cond_init(&e->done_room, NULL);
 
     const char *dyno = getenv("DYNO");
     if (dyno && *dyno)
@@ -275,10 +277,10 @@ void q_engine_stop(q_engine *e)
         }
     if (!all_joined)
         q_log(Q_LOG_WARN, "some jobs ignored the shutdown; they were requeued and will run again");
-    pthread_mutex_lock(&e->mu);
+    pthread_mutex_lock(&e->done_mu);
     e->acker_exit = true;
     pthread_cond_broadcast(&e->done_cond);
-    pthread_mutex_unlock(&e->mu);
+    pthread_mutex_unlock(&e->done_mu);
     if (e->acker_started)
         pthread_join(e->acker_thread, NULL);
     e->acker_started = false;

@@ -32,7 +32,8 @@ static void q_fetch_set_more(q_engine *e, int qi, bool more)
     pthread_mutex_lock(&e->mu);
     if (e->handoff[qi].more != more) {
         e->handoff[qi].more = more;
-        pthread_cond_broadcast(&e->job_ready);
+        if (e->idle_processors)
+            pthread_cond_broadcast(&e->job_ready);
     }
     pthread_mutex_unlock(&e->mu);
 }
@@ -42,23 +43,27 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
                             size_t n)
 {
     const char *queue = e->cfg.order.queues[qi].name;
+    q_job *jobs[n > 0 ? n : 1];
+    size_t m = 0;
     for (size_t k = 0; k < n; k++) {
         if (items[k]->type != REDIS_REPLY_STRING)
             continue;
-        q_job *job = q_job_new(items[k]->str, items[k]->len, queue);
-        snprintf(job->private_key, sizeof job->private_key, "%s", private_key);
-        pthread_mutex_lock(&e->mu);
-        q_handoff *h = &e->handoff[qi];
-        if (atomic_load(&e->quiet) || h->count == h->cap) {
-            pthread_mutex_unlock(&e->mu);
-            q_done_push(e, Q_DONE_REQUEUE, job, NULL, 0);
-            continue;
-        }
-        h->ring[(h->head + h->count) % h->cap] = job;
-        h->count++;
-        pthread_cond_signal(&e->job_ready);
-        pthread_mutex_unlock(&e->mu);
+        jobs[m] = q_job_new(items[k]->str, items[k]->len, queue);
+        snprintf(jobs[m]->private_key, sizeof jobs[m]->private_key, "%s", private_key);
+        m++;
     }
+    size_t given = 0;
+    pthread_mutex_lock(&e->mu);
+    q_handoff *h = &e->handoff[qi];
+    while (given < m && !atomic_load(&e->quiet) && h->count < h->cap) {
+        h->ring[(h->head + h->count) % h->cap] = jobs[given++];
+        h->count++;
+    }
+    if (given && e->idle_processors)
+        pthread_cond_broadcast(&e->job_ready);
+    pthread_mutex_unlock(&e->mu);
+    for (size_t k = given; k < m; k++) /* quiet meanwhile: they go straight back */
+        q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0);
 }
 
 void *q_fetch_thread(void *arg)
@@ -78,8 +83,11 @@ void *q_fetch_thread(void *arg)
     while (!atomic_load(&e->quiet)) {
         pthread_mutex_lock(&e->mu);
         q_handoff *h = &e->handoff[qi];
-        while (h->count == h->cap && !atomic_load(&e->quiet))
+        while (h->count == h->cap && !atomic_load(&e->quiet)) {
+            e->waiting_fetchers++;
             pthread_cond_wait(&e->room, &e->mu);
+            e->waiting_fetchers--;
+        }
         int room = h->cap - h->count;
         pthread_mutex_unlock(&e->mu);
         if (atomic_load(&e->quiet))
@@ -189,12 +197,15 @@ q_job *q_fetch_take(q_engine *e, q_slot *slot)
                 q_job *job = h->ring[h->head];
                 h->head = (h->head + 1) % h->cap;
                 h->count--;
-                pthread_cond_signal(&e->room);
+                if (e->waiting_fetchers)
+                    pthread_cond_broadcast(&e->room);
                 pthread_mutex_unlock(&e->mu);
                 return job;
             }
         }
+        e->idle_processors++;
         pthread_cond_wait(&e->job_ready, &e->mu);
+        e->idle_processors--;
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;

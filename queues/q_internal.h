@@ -6,7 +6,9 @@
  *   fetchers  (q_fetch.c)  reliable mode: one per queue, LMOVE into a private list
  *   processors(q_process.c) run jobs; in basic mode they BRPOP themselves
  *   acker     (q_process.c) writes outcomes: ack (LREM), retry/dead, forward, requeue
- * Everything below marked "mu" is guarded by q_engine.mu. */
+ * Fields marked "mu" are guarded by q_engine.mu (hand-off), "done_mu" by
+ * q_engine.done_mu (outcomes). Condition variables are signalled only when
+ * someone waits on them: with no-op jobs, wake-ups were most of the cost. */
 #ifndef SCOTTY_Q_INTERNAL_H
 #define SCOTTY_Q_INTERNAL_H
 
@@ -19,6 +21,7 @@
 #define Q_KEY_RECOVERED "scotty:recovered"    /* HASH jid -> times recovered from crashed processes */
 #define Q_KEY_RECOVER_LOCK "scotty:recover_lock"
 #define Q_BLOCK_SECONDS 2                     /* BRPOP/BLMOVE timeout, as Sidekiq */
+#define Q_DONE_MAX 4096                       /* outcomes waiting for the acker before processors wait */
 
 /* One processor thread. */
 typedef struct q_slot {
@@ -33,7 +36,7 @@ typedef struct q_slot {
     q_job *job;
     long run_at;
     int progress;
-    bool abandoned;           /* mu (engine): hard shutdown requeued this job */
+    bool abandoned;           /* set under mu and slot mu: hard shutdown requeued this job */
 } q_slot;
 
 struct q_ctx {
@@ -70,12 +73,19 @@ struct q_engine {
     pthread_mutex_t mu;
     pthread_cond_t job_ready; /* processors wait for fetched jobs */
     pthread_cond_t room;      /* fetchers wait for hand-off room */
-    pthread_cond_t done_cond; /* acker waits for outcomes */
     pthread_cond_t tick;      /* heartbeat/poller sleep; woken on stop */
     q_handoff handoff[Q_MAX_QUEUES]; /* mu */
-    q_done *done_head, *done_tail;    /* mu */
-    bool acker_exit;          /* mu */
+    int idle_processors;      /* mu: waiting on job_ready */
+    int waiting_fetchers;     /* mu: waiting on room */
     bool hard;                /* mu: hard shutdown in progress */
+
+    pthread_mutex_t done_mu;
+    pthread_cond_t done_cond; /* acker waits for outcomes */
+    pthread_cond_t done_room; /* processors wait while the backlog is full */
+    q_done *done_head, *done_tail; /* done_mu */
+    int done_count;           /* done_mu */
+    bool acker_waiting;       /* done_mu */
+    bool acker_exit;          /* done_mu */
 
     atomic_bool quiet;        /* no new jobs */
     atomic_bool stopping;     /* the heartbeat ends (set last, after jobs are done) */

@@ -30,14 +30,25 @@ void q_done_push(q_engine *e, q_done_kind kind, q_job *job, char *payload, doubl
     d->job = job;
     d->payload = payload;
     d->score = score;
-    pthread_mutex_lock(&e->mu);
+    if (job->doc) { /* the acker needs only the raw bytes */
+        json_decref(job->doc);
+        job->doc = NULL;
+        job->klass = NULL;
+        job->jid = "";
+        job->args = NULL;
+    }
+    pthread_mutex_lock(&e->done_mu);
+    while (e->done_count >= Q_DONE_MAX && !e->acker_exit)
+        pthread_cond_wait(&e->done_room, &e->done_mu);
     if (e->done_tail)
         e->done_tail->next = d;
     else
         e->done_head = d;
     e->done_tail = d;
-    pthread_cond_signal(&e->done_cond);
-    pthread_mutex_unlock(&e->mu);
+    e->done_count++;
+    if (e->acker_waiting)
+        pthread_cond_signal(&e->done_cond);
+    pthread_mutex_unlock(&e->done_mu);
 }
 
 /* Runs the job's handler (or decides it cannot run) and fills r. */
@@ -119,11 +130,10 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
         atomic_fetch_add(&e->pending_failed, 1);
     }
 
-    /* After a hard shutdown requeued this job, its outcome must not be written. */
-    pthread_mutex_lock(&e->mu);
-    bool abandoned = slot->abandoned;
-    pthread_mutex_unlock(&e->mu);
+    /* After a hard shutdown requeued this job, its outcome must not be written.
+     * (abandoned is set under both e->mu and slot->mu; either lock reads it.) */
     pthread_mutex_lock(&slot->mu);
+    bool abandoned = slot->abandoned;
     slot->job = NULL;
     slot->abandoned = false;
     pthread_mutex_unlock(&slot->mu);
@@ -234,13 +244,18 @@ void *q_acker_thread(void *arg)
     q_conn *c = e->ack_conn;
     double backoff = 0.5;
     for (;;) {
-        pthread_mutex_lock(&e->mu);
-        while (!e->done_head && !e->acker_exit)
-            pthread_cond_wait(&e->done_cond, &e->mu);
+        pthread_mutex_lock(&e->done_mu);
+        while (!e->done_head && !e->acker_exit) {
+            e->acker_waiting = true;
+            pthread_cond_wait(&e->done_cond, &e->done_mu);
+            e->acker_waiting = false;
+        }
         q_done *batch = e->done_head;
         e->done_head = e->done_tail = NULL;
+        e->done_count = 0;
+        pthread_cond_broadcast(&e->done_room);
         bool exiting = e->acker_exit;
-        pthread_mutex_unlock(&e->mu);
+        pthread_mutex_unlock(&e->done_mu);
         if (!batch && exiting)
             break;
         int attempts = 0;
