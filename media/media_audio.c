@@ -67,20 +67,21 @@ static int at_filter(at *t, AVFrame *f)
 
 static int at_decode(at *t, const AVPacket *pkt)
 {
+    /* Damaged packets are skipped like the ffmpeg CLI does. */
     int rc = avcodec_send_packet(t->dec, pkt);
-    if (rc == AVERROR_INVALIDDATA)
-        return 0;
+    if (rc == AVERROR(ENOMEM)) {
+        media_averr(t->err, t->errlen, rc, "audio decoding failed");
+        return -1;
+    }
     const AVStream *st = t->ic->streams[t->idx];
     for (;;) {
         rc = avcodec_receive_frame(t->dec, t->frame);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            return 0;
-        if (rc == AVERROR_INVALIDDATA)
-            continue;
-        if (rc < 0) {
+        if (rc == AVERROR(ENOMEM)) {
             media_averr(t->err, t->errlen, rc, "audio decoding failed");
             return -1;
         }
+        if (rc < 0)
+            return 0;
         t->frame->pts = t->frame->best_effort_timestamp;
         if (t->o->progress && t->duration > 0 && t->frame->pts != AV_NOPTS_VALUE) {
             int pct = (int)(t->frame->pts * av_q2d(st->time_base) / t->duration * 100);

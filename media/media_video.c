@@ -341,24 +341,22 @@ static int vt_filter(vt *t, vt_stream *s, AVFrame *f)
 /* Decodes one packet (NULL: flush) and filters every frame it yields. */
 static int vt_decode(vt *t, vt_stream *s, const AVPacket *pkt)
 {
+    /* Damaged packets are skipped like the ffmpeg CLI does; only running out of
+     * memory stops the task. */
     int rc = avcodec_send_packet(s->dec, pkt);
-    if (rc < 0 && rc != AVERROR_EOF) {
-        if (rc == AVERROR_INVALIDDATA)
-            return 0; /* a corrupt packet: skip it like the ffmpeg CLI */
+    if (rc == AVERROR(ENOMEM)) {
         media_averr(t->err, t->errlen, rc, "decoding failed");
         return -1;
     }
     const AVStream *st = t->ic->streams[s->in_idx];
     for (;;) {
         rc = avcodec_receive_frame(s->dec, t->frame);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            return 0;
-        if (rc == AVERROR_INVALIDDATA)
-            continue;
-        if (rc < 0) {
+        if (rc == AVERROR(ENOMEM)) {
             media_averr(t->err, t->errlen, rc, "decoding failed");
             return -1;
         }
+        if (rc < 0)
+            return 0;
         int64_t ts = t->frame->best_effort_timestamp;
         t->frame->pts = ts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : ts - s->start;
         if (t->frame->pts != AV_NOPTS_VALUE && t->frame->pts + t->frame->pkt_duration > s->end_pts)

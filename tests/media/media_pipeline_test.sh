@@ -218,6 +218,27 @@ hostile)
     [ "$(j .result.type)" = gifv ] && [ "$(probe v:0 stream=codec_name o5/original.mp4)" = h264 ] || fail "wrong extension not handled by content"
     pass "junk, truncated, pixel bomb, oversized video rejected with reasons; wrong extension handled"
     ;;
+corrupt)
+    # Damaged streams: every run must end with a result or a clear error, never a
+    # crash or a sanitizer report (ctest sets ASAN_OPTIONS exitcode=86).
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=2 -f lavfi -i sine=d=2 -c:v libvpx-vp9 -deadline realtime -c:a libopus -shortest good.webm
+    gen -f lavfi -i testsrc2=s=320x240:r=30:d=2 -f lavfi -i sine=d=2 -c:v libx264 -c:a aac -shortest -movflags faststart -f mov good.mov
+    outcomes=""
+    for src in good.webm good.mov; do
+        size=$(stat -c %s "$src")
+        for k in 1 2 3 4 5 6 7 8; do
+            cp "$src" bad
+            head -c 256 /dev/zero | tr '\0' '\377' | dd of=bad bs=1 seek=$((size * k / 9)) conv=notrunc status=none
+            [ "$k" = 8 ] && truncate -s $((size * 3 / 5)) bad
+            run --in bad --out-dir "o-$src-$k"
+            [ "$(j .signal)" = 0 ] || fail "$src damaged at $k/9: child died with signal $(j .signal)"
+            [ "$(j .exit_code)" != 86 ] || fail "$src damaged at $k/9: sanitizer report in the child"
+            [ "$(j .rc)" = 0 ] || [ -n "$(j .error)" ] || fail "$src damaged at $k/9: failed without a reason"
+            outcomes="$outcomes $(j .rc)"
+        done
+    done
+    pass "16 damaged files, no crash; outcomes (0 ok, -1 clear error):$outcomes"
+    ;;
 timeout)
     mkfifo stuck.mp4   # opened by the child, never written: it hangs until killed
     start=$(date +%s)
