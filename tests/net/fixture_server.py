@@ -137,6 +137,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, b'{"type":"Note"}', AS_PROFILE)
         elif path == "/ap-ld-noprofile":
             self.send(200, b'{"type":"Note"}', "application/ld+json")
+        elif path == "/download":
+            self.send(200, b"\x89PNG", "image/png",
+                      [("Content-Disposition", 'attachment; filename="cat.png"')])
         elif path == "/html":
             self.send(200, b"<html></html>", "text/html")
         elif path.startswith("/status/"):

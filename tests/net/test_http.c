@@ -115,6 +115,17 @@ static void test_get_ok(void **state)
     http_response_free(&r);
 }
 
+static void test_content_disposition(void **state)
+{
+    ctx *c = *state;
+    http_response r;
+    assert_int_equal(get(c, NULL, "/download", 0, HTTP_CAP_IMAGE, &r), HTTP_OK);
+    assert_string_equal(r.content_type, "image/png");
+    assert_string_equal(r.content_disposition, "attachment; filename=\"cat.png\"");
+    assert_int_equal(r.body_len, 4);
+    http_response_free(&r);
+}
+
 static void test_default_headers(void **state)
 {
     ctx *c = *state;
@@ -573,6 +584,33 @@ static void test_signed_requests_verified_by_openssl(void **state)
     sig_key_free(k);
 }
 
+static void test_signed_extra_header_in_mastodon_order(void **state)
+{
+    ctx *c = *state;
+    sig_key *k = fixture_key(c, NULL, false);
+    sig_header extra[] = {{"Collection-Synchronization",
+                           "collectionId=\"https://test.local/users/a/followers\", digest=\"00\""}};
+    const char *body = "{}";
+    char url[256];
+    nt_url(&c->fx, url, sizeof url, "/signed/inbox");
+    http_request req = {.method = "POST", .url = url, .sign_key = k, .key_id = "k",
+                        .body = body, .body_len = 2, .extra_headers = extra, .n_extra_headers = 1};
+    http_response r;
+    http_perform(c->client, &req, &r);
+    assert_int_equal(r.status, 202);
+    http_response_free(&r);
+    nt_url(&c->fx, url, sizeof url, "/echo");
+    assert_int_equal(http_perform(c->client, &req, &r), HTTP_OK);
+    json_t *doc = json_loads(r.body, 0, NULL);
+    json_t *h = json_object_get(doc, "headers");
+    assert_string_equal(json_string_value(json_object_get(h, "collection-synchronization")), extra[0].value);
+    assert_non_null(strstr(json_string_value(json_object_get(h, "signature")),
+                           "headers=\"host date content-type collection-synchronization digest (request-target)\""));
+    json_decref(doc);
+    http_response_free(&r);
+    sig_key_free(k);
+}
+
 static void test_signed_with_ar_encrypted_key(void **state)
 {
     ctx *c = *state;
@@ -601,6 +639,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest basic[] = {
         cmocka_unit_test(test_get_ok),
         cmocka_unit_test(test_default_headers),
+        cmocka_unit_test(test_content_disposition),
         cmocka_unit_test(test_activitypub_types),
         cmocka_unit_test(test_status_errors),
         cmocka_unit_test(test_gzip_inflated),
@@ -633,6 +672,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest sign[] = {
         cmocka_unit_test(test_signed_requests_verified_by_openssl),
+        cmocka_unit_test(test_signed_extra_header_in_mastodon_order),
         cmocka_unit_test(test_signed_with_ar_encrypted_key),
         cmocka_unit_test(test_wrong_key_rejected),
     };

@@ -34,6 +34,7 @@ typedef struct http_hop {
     long long content_length;  /* -1 unknown */
     char content_type[256];
     char location[2048];
+    char content_disposition[512];
     /* outcome */
     http_err err;              /* set by callbacks when they abort the transfer */
     char why[NET_ERRLEN];
@@ -124,7 +125,7 @@ static size_t http_on_header(char *line, size_t size, size_t n, void *ud)
     size_t len = size * n;
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         h->content_length = -1;
-        h->content_type[0] = h->location[0] = '\0';
+        h->content_type[0] = h->location[0] = h->content_disposition[0] = '\0';
         return len;
     }
     if (len <= 2 && (line[0] == '\r' || line[0] == '\n'))
@@ -137,6 +138,8 @@ static size_t http_on_header(char *line, size_t size, size_t n, void *ud)
     size_t vlen = len - nlen - 1;
     if (nlen == 12 && strncasecmp(line, "content-type", 12) == 0) {
         http_trim_copy(h->content_type, sizeof h->content_type, val, vlen);
+    } else if (nlen == 19 && strncasecmp(line, "content-disposition", 19) == 0) {
+        http_trim_copy(h->content_disposition, sizeof h->content_disposition, val, vlen);
     } else if (nlen == 8 && strncasecmp(line, "location", 8) == 0) {
         http_trim_copy(h->location, sizeof h->location, val, vlen);
     } else if (nlen == 14 && strncasecmp(line, "content-length", 14) == 0) {
@@ -224,28 +227,37 @@ static http_err http_map_curl(CURLcode rc)
     }
 }
 
-/* Adds Host, Date and, when signing, Digest and Signature to the header list. */
+/* Adds the headers Mastodon signs, in its order (Host, Date, Content-Type, the
+ * caller's extra headers, Digest), and the Signature over them plus
+ * (request-target) when a key is given. */
 static int http_hop_headers(http_hop *h, const char *method, const char *host_header,
                             const char *target, struct curl_slist **hdrs, char *err, size_t errlen)
 {
     const http_request *req = h->req;
+    if (req->n_extra_headers > HTTP_MAX_EXTRA_HEADERS) {
+        snprintf(err, errlen, "at most %d extra headers", HTTP_MAX_EXTRA_HEADERS);
+        return -1;
+    }
     char date[64];
     http_date(time(NULL), date, sizeof date);
-    q_buf line;
-    q_buf_init(&line);
-    q_buf_addf(&line, "Host: %s", host_header);
-    *hdrs = curl_slist_append(*hdrs, line.data);
-    line.len = 0;
-    q_buf_addf(&line, "Date: %s", date);
-    *hdrs = curl_slist_append(*hdrs, line.data);
     bool has_body = strcmp(method, "POST") == 0;
     char *digest = has_body ? sig_digest_header(req->body ? req->body : "", req->body_len) : NULL;
-    if (has_body) {
+    sig_header sh[HTTP_MAX_EXTRA_HEADERS + 5];
+    size_t n = 0;
+    sh[n++] = (sig_header){"Host", host_header};
+    sh[n++] = (sig_header){"Date", date};
+    if (has_body)
+        sh[n++] = (sig_header){"Content-Type", req->content_type ? req->content_type : "application/activity+json"};
+    for (size_t i = 0; i < req->n_extra_headers; i++)
+        sh[n++] = req->extra_headers[i];
+    if (has_body)
+        sh[n++] = (sig_header){"Digest", digest ? digest : ""};
+
+    q_buf line;
+    q_buf_init(&line);
+    for (size_t i = 0; i < n; i++) {
         line.len = 0;
-        q_buf_addf(&line, "Content-Type: %s", req->content_type ? req->content_type : "application/activity+json");
-        *hdrs = curl_slist_append(*hdrs, line.data);
-        line.len = 0;
-        q_buf_addf(&line, "Digest: %s", digest ? digest : "");
+        q_buf_addf(&line, "%s: %s", sh[i].name, sh[i].value);
         *hdrs = curl_slist_append(*hdrs, line.data);
     }
     int rc = 0;
@@ -256,14 +268,6 @@ static int http_hop_headers(http_hop *h, const char *method, const char *host_he
             lower[i] = (char)tolower((unsigned char)method[i]);
         lower[i] = '\0';
         snprintf(request_target, sizeof request_target, "%s %s", lower, target);
-        sig_header sh[5];
-        size_t n = 0;
-        sh[n++] = (sig_header){"host", host_header};
-        sh[n++] = (sig_header){"date", date};
-        if (has_body) {
-            sh[n++] = (sig_header){"content-type", req->content_type ? req->content_type : "application/activity+json"};
-            sh[n++] = (sig_header){"digest", digest ? digest : ""};
-        }
         sh[n++] = (sig_header){"(request-target)", request_target};
         char *sig = sig_sign(req->sign_key, req->key_id ? req->key_id : "", sh, n, err, errlen);
         if (sig) {
@@ -504,6 +508,8 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
         resp->body_len = h.received;
         free(resp->content_type);
         resp->content_type = h.content_type[0] ? strdup(h.content_type) : NULL;
+        free(resp->content_disposition);
+        resp->content_disposition = h.content_disposition[0] ? strdup(h.content_disposition) : NULL;
         if (e != HTTP_OK) {
             char detail[NET_ERRLEN + 128];
             snprintf(detail, sizeof detail, "%s (%s)%s", http_err_name(e), h.why, http_advice(e));

@@ -32,7 +32,8 @@ void http_response_free(http_response *r)
     free(r->body);
     free(r->content_type);
     free(r->final_url);
-    r->body = r->content_type = r->final_url = NULL;
+    free(r->content_disposition);
+    r->body = r->content_type = r->final_url = r->content_disposition = NULL;
 }
 
 bool http_response_unsalvageable(const http_response *r)

@@ -165,6 +165,8 @@ typedef enum {
     HTTP_F_ACTIVITYPUB = 1 << 0  /* AP Accept header; only AP content types accepted */
 } http_flags;
 
+#define HTTP_MAX_EXTRA_HEADERS 8
+
 typedef struct http_request {
     const char *method;        /* "GET" (default) or "POST" */
     const char *url;
@@ -174,6 +176,9 @@ typedef struct http_request {
     const void *body;
     size_t body_len;
     const char *accept;        /* overrides the Accept header */
+    const sig_header *extra_headers; /* sent and signed after Content-Type, before Digest
+                                        (e.g. Collection-Synchronization) */
+    size_t n_extra_headers;    /* at most HTTP_MAX_EXTRA_HEADERS */
     const sig_key *sign_key;   /* sign each hop like Mastodon when set */
     const char *key_id;        /* keyId: actor URI + fragment */
     int body_fd;               /* >0: a 2xx body is written here instead of memory */
@@ -185,6 +190,7 @@ typedef struct http_response {
     char *body;                /* NUL-terminated; the body unless written to body_fd */
     size_t body_len;           /* bytes received (also when written to body_fd) */
     char *content_type;        /* final response's Content-Type, or NULL */
+    char *content_disposition; /* final response's Content-Disposition, or NULL */
     char *final_url;           /* URL of the last hop */
     int redirects;             /* hops followed */
     char error[NET_ERRLEN];    /* what failed, why, what to do */
