@@ -1,5 +1,6 @@
-/* http_internal.h -- the client structure shared by http_client.c (lifecycle,
- * connection cache, per-host slots) and http_perform.c (one request). */
+/* http_internal.h -- what the http_ files share: the client structure
+ * (http_client.c: lifecycle, connection cache, per-host slots) and the state of
+ * one hop (http_perform.c drives it, http_transfer.c's callbacks fill it). */
 #ifndef SCOTTY_HTTP_INTERNAL_H
 #define SCOTTY_HTTP_INTERNAL_H
 
@@ -7,6 +8,8 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+
+#include "queues.h"
 
 typedef struct http_host_slot {
     char key[300];          /* "scheme://host:port", lowercase */
@@ -36,6 +39,36 @@ struct http_client {
     http_host_slot *slots;
     size_t nslots;
 };
+
+/* State of one hop of a request; owned by the calling thread. */
+typedef struct http_hop {
+    http_client *c;
+    const http_request *req;
+    CURL *easy;
+    bool via_proxy;
+    long cap;
+    /* current response head */
+    long status;
+    long long content_length;  /* -1 unknown */
+    char content_type[256];
+    char location[2048];
+    char content_disposition[512];
+    /* outcome */
+    http_err err;              /* set by callbacks when they abort the transfer */
+    char why[NET_ERRLEN];
+    bool stopped_quietly;      /* error body truncated on purpose */
+    bool reused;               /* ran on a connection from the cache */
+    size_t received;           /* body bytes of this hop */
+    q_buf *body;
+} http_hop;
+
+/* libcurl callbacks and helpers of one hop (http_transfer.c). */
+bool http_is_redirect(long status);
+void http_fail(http_hop *h, http_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+curl_socket_t http_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
+size_t http_on_header(char *line, size_t size, size_t n, void *ud);
+size_t http_on_body(char *data, size_t size, size_t n, void *ud);
+http_err http_map_curl(CURLcode rc);
 
 /* Waits (until the monotonic deadline, seconds) for a free slot for key.
  * 0, or -1 on timeout. */
