@@ -387,6 +387,12 @@ static void test_every_blocked_form_refused_without_allowlist(void **state)
 static void test_allowlist_exempts_only_what_it_names(void **state)
 {
     ctx *c = *state;
+    http_client_opts bad;
+    base_opts(c, &bad);
+    bad.allowed_private_addresses = "127.0.0.1, intranet";
+    char err[NET_ERRLEN];
+    assert_null(http_client_new(&bad, err, sizeof err));
+    assert_non_null(strstr(err, "\"intranet\" is not an IP address or CIDR"));
     char url[256];
     snprintf(url, sizeof url, "http://public.test:%d/ok", c->fx.http_port);
     http_response r;
