@@ -181,13 +181,15 @@ typedef struct http_request {
     size_t n_extra_headers;    /* at most HTTP_MAX_EXTRA_HEADERS */
     const sig_key *sign_key;   /* sign each hop like Mastodon when set */
     const char *key_id;        /* keyId: actor URI + fragment */
-    int body_fd;               /* >0: a 2xx body is written here instead of memory */
+    int body_fd;               /* >0: a 2xx body is written here instead of memory;
+                                  on any error the file holds a partial body */
 } http_request;
 
 typedef struct http_response {
     http_err err;
     long status;               /* last HTTP status seen (0 if none) */
-    char *body;                /* NUL-terminated; the body unless written to body_fd */
+    char *body;                /* NUL-terminated; the body unless written to body_fd
+                                  (of a non-2xx answer, the first 64 KiB) */
     size_t body_len;           /* bytes received (also when written to body_fd) */
     char *content_type;        /* final response's Content-Type, or NULL */
     char *content_disposition; /* final response's Content-Disposition, or NULL */
@@ -196,7 +198,8 @@ typedef struct http_response {
     char error[NET_ERRLEN];    /* what failed, why, what to do */
 } http_response;
 
-/* Performs the request; returns resp->err. Always call http_response_free. */
+/* Performs the request; returns resp->err. Always call http_response_free. Many
+ * threads may perform on one client at once. */
 http_err http_perform(http_client *c, const http_request *req, http_response *resp);
 void http_response_free(http_response *r);
 /* Mastodon's view of a failed delivery: 4xx other than 408/429 will not get better
