@@ -135,7 +135,14 @@ typedef struct media_runner_cfg {
     char cgroup_root[512];   /* "" = find this process's own cpu cgroup */
 } media_runner_cfg;
 
+/* Defaults: 1 slot, 1 thread, nice 10, best-effort I/O level 7, 2048 MB address
+ * space, 600 CPU-s, 900 s wall clock, no CPU quota. */
 void media_runner_cfg_defaults(media_runner_cfg *cfg);
+/* Sets one operator option by its flag name without dashes: media-slots,
+ * media-threads, media-cpu-quota (cores), media-timeout (s), media-nice,
+ * media-memory-mb, media-cpu-seconds, media-cgroup-root, media-exe.
+ * Returns 0, or -1 with a message naming the option and its range. */
+int media_runner_cfg_set(media_runner_cfg *cfg, const char *name, const char *value, char *err, size_t errlen);
 
 typedef struct media_runner media_runner;
 /* Checks the configuration and prepares the cgroup (or logs once why not). */

@@ -284,7 +284,8 @@ static int child_parse(int argc, char **argv, child_args *a)
         {"threads", required_argument, NULL, 't'},  {"nice", required_argument, NULL, 'n'},
         {"ioprio-class", required_argument, NULL, 'c'}, {"ioprio-level", required_argument, NULL, 'l'},
         {"as-budget-mb", required_argument, NULL, 'm'}, {"cpu-seconds", required_argument, NULL, 's'},
-        {"cgroup", required_argument, NULL, 'g'},   {NULL, 0, NULL, 0},
+        {"cgroup", required_argument, NULL, 'g'},   {"parent", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->threads = 1;
@@ -304,6 +305,7 @@ static int child_parse(int argc, char **argv, child_args *a)
         case 'm': a->limits.as_budget_mb = atol(optarg); break;
         case 's': a->limits.cpu_seconds = atol(optarg); break;
         case 'g': a->limits.cgroup_dir = optarg; break;
+        case 'p': a->limits.parent = atoi(optarg); break;
         default: return -1;
         }
     }
@@ -320,7 +322,7 @@ int media_child_main(int argc, char **argv)
     if (child_parse(argc, argv, &a) < 0) {
         fprintf(stderr, "usage: %s {process|probe} --in FILE [--out-dir DIR] [--threads N] [--nice N]\n"
                         "       [--ioprio-class C --ioprio-level L] [--as-budget-mb MB] [--cpu-seconds S]"
-                        " [--cgroup DIR]\n", argv[0]);
+                        " [--cgroup DIR] [--parent PID]\n", argv[0]);
         return 2;
     }
     char err[MEDIA_ERRLEN] = "";

@@ -42,6 +42,7 @@ typedef struct media_child_limits {
     long as_budget_mb;
     long cpu_seconds;
     const char *cgroup_dir;
+    int parent;              /* the worker's pid: die with it (0: no) */
 } media_child_limits;
 int media_limits_apply(const media_child_limits *l, char *err, size_t errlen);
 

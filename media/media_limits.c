@@ -1,12 +1,14 @@
 /* media_limits.c -- what a media child does to itself before it touches any
  * input: join its CPU-quota cgroup, lower its CPU and I/O priority (inherited by
- * every codec thread created later), and set RLIMIT_AS / RLIMIT_CPU as runaway
- * guards. */
+ * every codec thread created later), set RLIMIT_AS / RLIMIT_CPU as runaway
+ * guards, and ask to be killed if the worker dies first. */
 #include "media_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -29,6 +31,14 @@ static long long vm_size(void)
 
 int media_limits_apply(const media_child_limits *l, char *err, size_t errlen)
 {
+    /* Die with the worker thread that spawned us; if it is already gone, stop. */
+    if (l->parent > 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != l->parent) {
+            snprintf(err, errlen, "the worker (pid %d) is gone", (int)l->parent);
+            return -1;
+        }
+    }
     if (l->cgroup_dir && *l->cgroup_dir && media_cgroup_join(l->cgroup_dir, err, errlen) < 0)
         return -1;
     if (l->nice > 0 && setpriority(PRIO_PROCESS, 0, l->nice) < 0) {

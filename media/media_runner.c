@@ -33,19 +33,6 @@ struct media_runner {
     unsigned long seq;
 };
 
-void media_runner_cfg_defaults(media_runner_cfg *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->slots = 1;
-    cfg->threads = 1;
-    cfg->nice = 10;
-    cfg->ioprio_class = 2;
-    cfg->ioprio_level = 7;
-    cfg->as_budget_mb = 2048;
-    cfg->cpu_seconds = 600;
-    cfg->timeout = 300;
-}
-
 media_runner *media_runner_new(const media_runner_cfg *cfg, char *err, size_t errlen)
 {
     if (cfg->slots < 1 || cfg->threads < 1 || cfg->threads > 64 || cfg->nice < 0 || cfg->nice > 19 ||
@@ -167,7 +154,8 @@ static void io_feed(child_io *io, const char *data, size_t n)
 static int spawn_child(const media_runner *r, const char *task, const char *in, const char *out_dir,
                        const char *cg_dir, int out_fd, pid_t *pid, char *err, size_t errlen)
 {
-    char threads[16], nice[16], ioc[16], iol[16], as[32], cpu[32];
+    char threads[16], nice[16], ioc[16], iol[16], as[32], cpu[32], parent[16];
+    snprintf(parent, sizeof parent, "%d", (int)getpid());
     snprintf(threads, sizeof threads, "%d", r->cfg.threads);
     snprintf(nice, sizeof nice, "%d", r->cfg.nice);
     snprintf(ioc, sizeof ioc, "%d", r->cfg.ioprio_class);
@@ -177,8 +165,8 @@ static int spawn_child(const media_runner *r, const char *task, const char *in, 
     const char *exe = r->cfg.exe[0] ? r->cfg.exe : "/proc/self/exe";
     const char *argv[32] = {exe, "media-child", task, "--in", in, "--threads", threads, "--nice", nice,
                             "--ioprio-class", ioc, "--ioprio-level", iol, "--as-budget-mb", as,
-                            "--cpu-seconds", cpu};
-    int argc = 17;
+                            "--cpu-seconds", cpu, "--parent", parent};
+    int argc = 19;
     if (out_dir) {
         argv[argc++] = "--out-dir";
         argv[argc++] = out_dir;

@@ -248,6 +248,28 @@ timeout)
     [ $(( $(date +%s) - start )) -lt 60 ] || fail "the caller waited far beyond the timeout"
     pass "hung child killed with SIGKILL at the deadline and reaped: $(j .error)"
     ;;
+orphan)
+    # The worker dies (SIGKILL) while its child is stuck: the child must not outlive it.
+    mkfifo stuck.mp4
+    "$tool" run --in stuck.mp4 --out-dir o --timeout 600 > out.json 2>/dev/null &
+    tp=$!
+    child=""
+    for _ in $(seq 100); do
+        child=$(pgrep -P "$tp" | head -1)
+        [ -n "$child" ] && grep -q media-child "/proc/$child/cmdline" 2>/dev/null && break
+        child=""; sleep 0.1
+    done
+    [ -n "$child" ] || { kill -9 "$tp"; fail "no media child appeared"; }
+    kill -9 "$tp"; wait "$tp" 2>/dev/null
+    state=""
+    for _ in $(seq 100); do
+        state=$(awk '/^State/ { print $2 }' "/proc/$child/status" 2>/dev/null)
+        [ -z "$state" ] || [ "$state" = Z ] && break
+        sleep 0.1
+    done
+    if [ -n "$state" ] && [ "$state" != Z ]; then kill -9 "$child"; fail "child $child outlived its worker (state $state)"; fi
+    pass "child $child died with its worker (PR_SET_PDEATHSIG)"
+    ;;
 memory)
     gen -f lavfi -i testsrc2=s=640x480:r=30:d=1 -c:v libvpx-vp9 -deadline realtime in.webm
     run --in in.webm --out-dir o --as-mb 8

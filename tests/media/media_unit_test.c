@@ -214,6 +214,28 @@ static void test_runner_rejects_bad_settings(void **state)
     media_runner_free(r);
 }
 
+static void test_runner_options(void **state)
+{
+    (void)state;
+    media_runner_cfg cfg;
+    char err[MEDIA_ERRLEN];
+    media_runner_cfg_defaults(&cfg);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-slots", "3", err, sizeof err), 0);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-threads", "2", err, sizeof err), 0);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-cpu-quota", "0.5", err, sizeof err), 0);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-timeout", "30", err, sizeof err), 0);
+    assert_int_equal(cfg.slots, 3);
+    assert_int_equal(cfg.threads, 2);
+    assert_true(cfg.cpu_quota == 0.5);
+    assert_true(cfg.timeout == 30);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-threads", "0", err, sizeof err), -1);
+    assert_string_equal(err, "--media-threads: '0' is not a number between 1 and 64");
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-slots", "2x", err, sizeof err), -1);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-color", "red", err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown media option --media-color"));
+    assert_int_equal(cfg.slots, 3); /* unchanged by the rejected value */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,7 +243,7 @@ int main(void)
         cmocka_unit_test(test_validate_images),   cmocka_unit_test(test_classify),
         cmocka_unit_test(test_passthrough_rules), cmocka_unit_test(test_fit_pixels),
         cmocka_unit_test(test_blurhash_solid),    cmocka_unit_test(test_blurhash_gradient),
-        cmocka_unit_test(test_runner_rejects_bad_settings),
+        cmocka_unit_test(test_runner_rejects_bad_settings), cmocka_unit_test(test_runner_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
