@@ -4,6 +4,7 @@
 #include "media_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,17 +13,22 @@
 
 enum { MEDIA_CG_PERIOD_US = 100000 };
 
+/* Writes value to dir/name; on failure err says why and errno is kept. */
 static int write_file(const char *dir, const char *name, const char *value, char *err, size_t errlen)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(value, f) < 0 || fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write '%s' to %s: %s", value, path, strerror(errno));
-        if (f)
-            fclose(f);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    size_t len = strlen(value);
+    if (fd < 0 || write(fd, value, len) != (ssize_t)len) {
+        int saved = errno;
+        snprintf(err, errlen, "cannot write '%s' to %s: %s", value, path, strerror(saved));
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
         return -1;
     }
+    close(fd);
     return 0;
 }
 
@@ -72,6 +78,28 @@ static bool file_has_word(const char *path, const char *word)
     return false;
 }
 
+/* cgroup v2: a group with processes cannot hand controllers to children (the
+ * "no internal processes" rule), so when enabling cpu for the children fails with
+ * EBUSY, this process moves itself into a leaf "<group>/worker" first, the way a
+ * systemd unit with Delegate=yes is expected to. */
+static int enable_cpu_v2(const char *group, char *err, size_t errlen)
+{
+    if (write_file(group, "cgroup.subtree_control", "+cpu", err, errlen) == 0)
+        return 0;
+    if (errno != EBUSY)
+        return -1;
+    char leaf[1024], pid[32];
+    snprintf(leaf, sizeof leaf, "%s/worker", group);
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    if (mkdir(leaf, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create cgroup %s: %s", leaf, strerror(errno));
+        return -1;
+    }
+    if (write_file(leaf, "cgroup.procs", pid, err, errlen) < 0)
+        return -1;
+    return write_file(group, "cgroup.subtree_control", "+cpu", err, errlen);
+}
+
 media_cg_mode media_cgroup_setup(const char *root_hint, char *base, size_t baselen, char *err, size_t errlen)
 {
     char rel[512], root[600], path[1024];
@@ -83,7 +111,7 @@ media_cg_mode media_cgroup_setup(const char *root_hint, char *base, size_t basel
             snprintf(err, errlen, "cannot create cgroup %s: %s", base, strerror(errno));
             return MEDIA_CG_NONE;
         }
-        if (v2 && write_file(root_hint, "cgroup.subtree_control", "+cpu", err, errlen) < 0)
+        if (v2 && enable_cpu_v2(root_hint, err, errlen) < 0)
             return MEDIA_CG_NONE;
         if (v2 && write_file(base, "cgroup.subtree_control", "+cpu", err, errlen) < 0)
             return MEDIA_CG_NONE;
