@@ -57,7 +57,7 @@ char *q_beat_info_json(q_engine *e)
     return q_buf_take(&b);
 }
 
-static long q_beat_rss_kb(void)
+long q_rss_kb(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f)
@@ -214,7 +214,7 @@ int q_beat_once(q_engine *e, q_conn *c)
     q_conn_appendf(c, "EXISTS %s", e->identity);
     q_conn_appendf(c, "HSET %s info %s busy %d beat %s rtt_us %ld quiet %s rss %ld concurrency %d",
                    e->identity, e->info_json, busy, beat, rtt,
-                   atomic_load(&e->quiet) ? "true" : "false", q_beat_rss_kb(), e->cfg.concurrency);
+                   atomic_load(&e->quiet) ? "true" : "false", q_rss_kb(), e->cfg.concurrency);
     q_conn_appendf(c, "EXPIRE %s 60", e->identity);
     q_conn_appendf(c, "RPOP %s", sigkey);
     int n = 7;

@@ -101,6 +101,7 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
 
 const char *q_engine_identity(const q_engine *e) { return e->identity; }
 bool q_engine_stop_requested(const q_engine *e) { return atomic_load(&e->stop_requested); }
+void q_engine_request_stop(q_engine *e) { atomic_store(&e->stop_requested, true); }
 bool q_engine_is_quiet(const q_engine *e) { return atomic_load(&e->quiet); }
 
 void q_engine_sleep(q_engine *e, double seconds, atomic_bool *until)
@@ -339,6 +340,7 @@ void q_engine_free(q_engine *e)
         if (e->slots[i].thread_started)
             continue; /* still stuck in a handler: leave its memory to process exit */
         q_conn_free(e->slots[i].conn);
+        q_stats_free(&e->slots[i].stats);
         pthread_mutex_destroy(&e->slots[i].mu);
     }
     for (int i = 0; i < e->cfg.order.nqueues; i++) {

@@ -23,6 +23,22 @@
 #define Q_BLOCK_SECONDS 2                     /* BRPOP/BLMOVE timeout, as Sidekiq */
 #define Q_DONE_MAX 4096                       /* outcomes waiting for the acker before processors wait */
 
+/* Durations per class and queue, kept by each processor thread for itself (no
+ * shared lock on the hot path) and merged when someone asks (q_stats.c). */
+#define Q_HIST_BUCKETS 96          /* 10 us x 1.25^i: up to ~20 minutes */
+typedef struct q_stat_entry {
+    char *key;                /* "class\tqueue", NULL = empty slot */
+    uint64_t processed, failed;
+    double total_seconds;
+    uint32_t hist[Q_HIST_BUCKETS];
+} q_stat_entry;
+typedef struct q_stat_table {
+    q_stat_entry *items;      /* open addressing */
+    size_t cap, used;
+} q_stat_table;
+void q_stats_record(q_stat_table *t, const char *klass, const char *queue, double seconds, bool failed);
+void q_stats_free(q_stat_table *t);
+
 /* One processor thread. */
 typedef struct q_slot {
     struct q_engine *e;
@@ -37,6 +53,7 @@ typedef struct q_slot {
     long run_at;
     int progress;
     bool abandoned;           /* set under mu and slot mu: hard shutdown requeued this job */
+    q_stat_table stats;       /* slot mu */
 } q_slot;
 
 struct q_ctx {

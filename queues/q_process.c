@@ -134,6 +134,8 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
      * (abandoned is set under both e->mu and slot->mu; either lock reads it.) */
     pthread_mutex_lock(&slot->mu);
     bool abandoned = slot->abandoned;
+    q_stats_record(&slot->stats, q_job_display_class(job), job->queue, q_monotonic() - job->started,
+                   r.failed);
     slot->job = NULL;
     slot->abandoned = false;
     pthread_mutex_unlock(&slot->mu);

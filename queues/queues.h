@@ -270,7 +270,10 @@ void q_engine_quiet(q_engine *e);
 void q_engine_stop(q_engine *e);
 /* Logs every processor's state (TTIN). */
 void q_engine_dump(q_engine *e);
-/* True once a remote "TERM" arrived through the heartbeat (main should stop). */
+/* Asks the process to stop, as a TERM would (main notices and calls q_engine_stop). */
+void q_engine_request_stop(q_engine *e);
+/* True once a stop was requested (remote TERM through the heartbeat, or a control
+ * command): main should stop. */
 bool q_engine_stop_requested(const q_engine *e);
 bool q_engine_is_quiet(const q_engine *e);
 const char *q_engine_identity(const q_engine *e);
@@ -284,5 +287,43 @@ typedef struct q_engine_stats {
     long rtt_us;
 } q_engine_stats;
 void q_engine_get_stats(q_engine *e, q_engine_stats *out);
+/* Resident memory of this process in kB (0 if unknown). */
+long q_rss_kb(void);
+
+/* Per class and queue since start: counts and approximate duration percentiles
+ * (successful and failed runs alike; accurate to about 25%). */
+typedef struct q_class_stats {
+    char klass[128];
+    char queue[128];
+    uint64_t processed, failed;
+    double total_seconds;
+    double p50, p95, p99;     /* seconds */
+} q_class_stats;
+/* Returns a malloc'd array (caller frees) and its length in *n. */
+q_class_stats *q_engine_class_stats(q_engine *e, int *n);
+
+/* Every running job. */
+typedef struct q_busy_job {
+    char tid[16];
+    char jid[64];
+    char klass[128];
+    char queue[128];
+    long run_at;              /* epoch seconds */
+    double elapsed;           /* seconds */
+    int progress;             /* percent, -1 if the job does not report it */
+} q_busy_job;
+/* Returns a malloc'd array (caller frees) and its length in *n. */
+q_busy_job *q_engine_busy_jobs(q_engine *e, int *n);
+
+/* One queue as Redis sees it now. */
+typedef struct q_queue_info {
+    char name[128];
+    int weight;
+    long size;
+    double latency;           /* seconds since the oldest job was enqueued, 0 if empty */
+} q_queue_info;
+/* Reads size and latency of each of the engine's queues over c. Returns the count. */
+int q_engine_queue_info(q_engine *e, q_conn *c, q_queue_info *out, int max);
+const q_engine_cfg *q_engine_config(const q_engine *e);
 
 #endif

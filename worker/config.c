@@ -21,6 +21,9 @@ enum {
     OPT_LABEL,
     OPT_POLL_INTERVAL,
     OPT_NO_POLLER,
+    OPT_CONTROL,
+    OPT_CONTROL_GROUP,
+    OPT_METRICS_LISTEN,
 };
 
 static const struct option config_options[] = {
@@ -46,6 +49,9 @@ static const struct option config_options[] = {
     {"label", required_argument, NULL, OPT_LABEL},
     {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
     {"no-poller", no_argument, NULL, OPT_NO_POLLER},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {NULL, 0, NULL, 0},
 };
 
@@ -75,7 +81,10 @@ void config_usage(FILE *out)
           "  --max-retries N            default retry limit (default 25)\n"
           "  --label LABEL              extra process label, repeatable\n"
           "  --poll-interval SECONDS    average scheduled poll interval (default 5)\n"
-          "  --no-poller                do not move due retry/scheduled jobs\n",
+          "  --no-poller                do not move due retry/scheduled jobs\n"
+          "  --control PATH             control socket (default: scotty-TAG.sock in the runtime dir)\n"
+          "  --control-group GROUP      members of GROUP may use the control socket too\n"
+          "  --metrics-listen HOST:PORT serve Prometheus metrics over HTTP (loopback only)\n",
           out);
 }
 
@@ -232,6 +241,15 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
         return 0;
     case OPT_NO_POLLER:
         e->poller = false;
+        return 0;
+    case OPT_CONTROL:
+        snprintf(cfg->control_path, sizeof cfg->control_path, "%s", arg);
+        return 0;
+    case OPT_CONTROL_GROUP:
+        snprintf(cfg->control_group, sizeof cfg->control_group, "%s", arg);
+        return 0;
+    case OPT_METRICS_LISTEN:
+        snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "%s", arg);
         return 0;
     default:
         snprintf(err, errlen, "unknown option; run scotty --help");

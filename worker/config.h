@@ -9,6 +9,9 @@ typedef struct config {
     q_engine_cfg engine;
     char environment[64];
     char config_file[512];
+    char control_path[256];   /* --control: Unix socket ("" = default path) */
+    char control_group[64];   /* --control-group: members may use the socket too */
+    char metrics_listen[128]; /* --metrics-listen HOST:PORT ("" = off) */
     bool verbose;
     bool show_version;
     bool show_help;
