@@ -2,6 +2,8 @@
 #ifndef SCOTTY_MEDIA_INTERNAL_H
 #define SCOTTY_MEDIA_INTERNAL_H
 
+#include "media.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -32,6 +34,17 @@ struct AVPacket;
 struct media_rgb;
 int media_encode_image(const struct media_rgb *img, const char *encoder, bool bgra, struct AVPacket *pkt,
                        char *err, size_t errlen);
+
+/* One task's styles (media_styles.c): writes into out_dir and fills result
+ * (files, blurhash) and file_meta. */
+typedef struct media_styles_ctx {
+    const char *in, *out_dir;
+    int threads;
+    media_progress_fn progress;
+    void *progress_ud;
+} media_styles_ctx;
+int media_styles_make(const media_styles_ctx *c, const media_probe *p, media_kind kind, json_t *result,
+                      json_t *file_meta, char *err, size_t errlen);
 
 /* Applies the child's own limits before it opens any input: niceness, I/O
  * priority, RLIMIT_AS (budget on top of the current address space) and
