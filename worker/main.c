@@ -1,10 +1,10 @@
 /* main.c -- the scotty binary: dispatches to a subcommand or runs the worker. */
-#include "queues.h"
+#include "worker.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int worker_main(int argc, char **argv);
+int db_main(int argc, char **argv);
 int media_child_main(int argc, char **argv);
 
 typedef struct main_command {
@@ -15,6 +15,7 @@ typedef struct main_command {
 
 /* Subcommands; every other invocation runs the worker. */
 static const main_command main_commands[] = {
+    {"db", db_main, "db init|check: create or verify Mastodon's schema"},
     {"media-child", media_child_main, NULL}, /* hidden: one media task, exec'ed by the worker */
     {NULL, NULL, NULL},
 };

@@ -1,7 +1,9 @@
 /* worker.c -- the scotty worker process: load settings, start the engine, turn
- * signals into lifecycle steps (TSTP quiet, TERM/INT stop, TTIN dump), stop. */
+ * signals into lifecycle steps (TSTP quiet, TERM/INT stop, TTIN dump), keep the
+ * process title and systemd informed, stop. */
 #include "config.h"
 #include "jobs/jobs.h"
+#include "worker.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@ int worker_main(int argc, char **argv)
 {
     config cfg;
     char err[Q_ERRLEN];
+    proctitle_init(argc, argv);
     if (config_load(&cfg, argc, argv, err, sizeof err) != 0) {
         fprintf(stderr, "scotty: %s\n", err);
         return 2;
@@ -52,7 +55,27 @@ int worker_main(int argc, char **argv)
         return 1;
     }
 
+    sdnotify_send("READY=1");
+    double watchdog = sdnotify_watchdog_interval(), last_ping = 0, last_title = 0;
     for (;;) {
+        double now = q_monotonic();
+        if (now - last_title >= 1.0) {
+            q_engine_stats st;
+            q_engine_get_stats(e, &st);
+            const char *state = q_engine_is_quiet(e) ? " stopping" : "";
+            proctitle_set("scotty %s %s [%d of %d busy]%s", SCOTTY_VERSION, cfg.engine.tag, st.busy,
+                          st.concurrency, state);
+            char status[160];
+            snprintf(status, sizeof status, "STATUS=%d of %d busy, %llu processed, %llu failed%s",
+                     st.busy, st.concurrency, (unsigned long long)st.processed,
+                     (unsigned long long)st.failed, state);
+            sdnotify_send(status);
+            last_title = now;
+        }
+        if (watchdog > 0 && now - last_ping >= watchdog) {
+            sdnotify_send("WATCHDOG=1");
+            last_ping = now;
+        }
         struct timespec tick = {0, 250 * 1000 * 1000};
         int sig = sigtimedwait(&set, NULL, &tick);
         if (q_engine_stop_requested(e))
@@ -68,6 +91,8 @@ int worker_main(int argc, char **argv)
         else if (sig == SIGUSR1 || sig == SIGUSR2)
             q_log(Q_LOG_INFO, "no handler for signal %s", sig == SIGUSR1 ? "USR1" : "USR2");
     }
+    sdnotify_send("STOPPING=1");
+    proctitle_set("scotty %s %s stopping", SCOTTY_VERSION, cfg.engine.tag);
     q_engine_stop(e);
     q_engine_free(e);
     q_registry_free(reg);

@@ -72,6 +72,28 @@ class CliTest < ScottyTest
     wait_until(5, 'the slept job counted') { Sidekiq::Stats.new.processed == 1 }
   end
 
+  def test_systemd_notify_and_process_title
+    dir = Dir.mktmpdir('scotty-notify')
+    path = File.join(dir, 'notify.sock')
+    sock = Socket.new(:UNIX, :DGRAM)
+    sock.bind(Socket.sockaddr_un(path))
+    s = start_scotty('-c', '2', '-g', 'exec', env: { 'NOTIFY_SOCKET' => path, 'WATCHDOG_USEC' => '1000000' })
+    messages = []
+    wait_until(10, "READY, STATUS and WATCHDOG messages, got #{messages.inspect}") do
+      messages << sock.recv(512) while IO.select([sock], nil, nil, 0.1)
+      %w[READY=1 STATUS= WATCHDOG=1].all? { |m| messages.any? { |x| x.start_with?(m) } }
+    end
+    assert(messages.any? { |m| m =~ /\ASTATUS=0 of 2 busy, \d+ processed, \d+ failed\z/ }, messages.inspect)
+    title = File.read("/proc/#{s.pid}/cmdline").tr("\0", ' ').strip
+    assert_equal 'scotty 0.1.0 exec [0 of 2 busy]', title
+    s.stop
+    messages << sock.recv(512) while IO.select([sock], nil, nil, 0.1)
+    assert_includes messages, 'STOPPING=1'
+  ensure
+    sock&.close
+    FileUtils.rm_rf(dir) if dir
+  end
+
   def test_weighted_queues_share_and_strict_queues_starve
     push_marks('order', 300, queue: 'a')
     push_marks('order', 300, queue: 'b')
