@@ -46,9 +46,10 @@ typedef struct media_styles_ctx {
 int media_styles_make(const media_styles_ctx *c, const media_probe *p, media_kind kind, json_t *result,
                       json_t *file_meta, char *err, size_t errlen);
 
-/* Applies the child's own limits before it opens any input: niceness, I/O
- * priority, RLIMIT_AS (budget on top of the current address space) and
- * RLIMIT_CPU, and joins the cgroup directory if one is given. */
+/* Applies the child's own limits before it opens any input: closes inherited
+ * descriptors above stderr, dies with its parent, niceness, I/O priority,
+ * RLIMIT_AS (budget on top of the current address space) and RLIMIT_CPU, and
+ * joins the cgroup directory if one is given. */
 typedef struct media_child_limits {
     int nice;
     int ioprio_class, ioprio_level;

@@ -1,7 +1,8 @@
 /* media_limits.c -- what a media child does to itself before it touches any
  * input: join its CPU-quota cgroup, lower its CPU and I/O priority (inherited by
  * every codec thread created later), set RLIMIT_AS / RLIMIT_CPU as runaway
- * guards, and ask to be killed if the worker dies first. */
+ * guards, drop inherited descriptors, and ask to be killed if the worker dies
+ * first. */
 #include "media_internal.h"
 
 #include <errno.h>
@@ -31,6 +32,9 @@ static long long vm_size(void)
 
 int media_limits_apply(const media_child_limits *l, char *err, size_t errlen)
 {
+    /* Keep none of the worker's descriptors (Redis, PostgreSQL, sockets) that were
+     * not close-on-exec: the child needs only stdin, stdout and stderr. */
+    close_range(3, ~0U, 0);
     /* Die with the worker thread that spawned us; if it is already gone, stop. */
     if (l->parent > 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);

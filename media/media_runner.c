@@ -247,11 +247,11 @@ static void describe_death(const media_runner *r, const media_outcome *o, char *
                  "the input is too long or hostile, or raise the media timeout", r->cfg.timeout);
     } else if (o->term_signal == SIGXCPU || o->term_signal == SIGKILL) {
         snprintf(err, errlen, "media child was killed by signal %d (%s): its CPU time limit (RLIMIT_CPU %ld s) "
-                 "ran out, or the kernel's OOM killer stopped it", o->term_signal, strsignal(o->term_signal),
+                 "ran out, or the kernel's OOM killer stopped it", o->term_signal, sigdescr_np(o->term_signal),
                  r->cfg.cpu_seconds);
     } else if (o->term_signal) {
         snprintf(err, errlen, "media child crashed with signal %d (%s)%s", o->term_signal,
-                 strsignal(o->term_signal), o->term_signal == SIGABRT || o->term_signal == SIGSEGV ?
+                 sigdescr_np(o->term_signal), o->term_signal == SIGABRT || o->term_signal == SIGSEGV ?
                  "; the input may be hostile, or memory ran out under RLIMIT_AS" : "");
     } else {
         snprintf(err, errlen, "media child exited with status %d without a result%s", o->exit_code,

@@ -251,7 +251,7 @@ timeout)
 orphan)
     # The worker dies (SIGKILL) while its child is stuck: the child must not outlive it.
     mkfifo stuck.mp4
-    "$tool" run --in stuck.mp4 --out-dir o --timeout 600 > out.json 2>/dev/null &
+    "$tool" run --in stuck.mp4 --out-dir o --timeout 600 --leak-fd > out.json 2>/dev/null &
     tp=$!
     child=""
     for _ in $(seq 100); do
@@ -260,6 +260,13 @@ orphan)
         child=""; sleep 0.1
     done
     [ -n "$child" ] || { kill -9 "$tp"; fail "no media child appeared"; }
+    # Once past its start-up (limits applied, blocked on the FIFO) it holds stdio only.
+    for _ in $(seq 100); do
+        fds=$(ls "/proc/$child/fd" | sort -n | tr '\n' ' ')
+        [ "$fds" = "0 1 2 " ] && break
+        sleep 0.1
+    done
+    [ "$fds" = "0 1 2 " ] || { kill -9 "$tp" "$child"; fail "child holds descriptors beyond stdio: $fds"; }
     kill -9 "$tp"; wait "$tp" 2>/dev/null
     state=""
     for _ in $(seq 100); do
@@ -268,7 +275,7 @@ orphan)
         sleep 0.1
     done
     if [ -n "$state" ] && [ "$state" != Z ]; then kill -9 "$child"; fail "child $child outlived its worker (state $state)"; fi
-    pass "child $child died with its worker (PR_SET_PDEATHSIG)"
+    pass "child $child kept only fds 0-2 and died with its worker (PR_SET_PDEATHSIG)"
     ;;
 memory)
     gen -f lavfi -i testsrc2=s=640x480:r=30:d=1 -c:v libvpx-vp9 -deadline realtime in.webm
