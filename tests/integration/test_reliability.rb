@@ -55,7 +55,7 @@ class ReliabilityTest < ScottyTest
   def test_graceful_stop_requeues_unfinished_jobs
     s = start_scotty('-c', '2', '-t', '1')
     Sidekiq::Client.push('class' => 'Scotty::Diag::Sleep', 'args' => [60_000])
-    wait_until(10, 'the long job to start') { @redis.keys('queue:scotty|*').any? { |k| @redis.llen(k) == 1 } }
+    wait_until(10, 'the long job to start') { File.read("/proc/#{s.pid}/cmdline").include?('[1 of 2 busy]') }
     status = s.stop(timeout: 20)
     assert status.success?, s.log
     assert_match(/requeueing 1 unfinished jobs/, s.log)
