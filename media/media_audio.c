@@ -99,7 +99,7 @@ static int at_decode(at *t, const AVPacket *pkt)
 
 static int at_setup(at *t, const char *in, const char *out)
 {
-    int rc = avformat_open_input(&t->ic, in, NULL, NULL);
+    int rc = media_open_input(&t->ic, in);
     if (rc >= 0)
         rc = avformat_find_stream_info(t->ic, NULL);
     if (rc < 0) {

@@ -137,7 +137,7 @@ int media_first_frame(const char *in, int max_w, int max_h, long long max_pixels
     AVFormatContext *ic = NULL;
     AVCodecContext *dec = NULL;
     AVFrame *frame = av_frame_alloc();
-    int rc = avformat_open_input(&ic, in, NULL, NULL);
+    int rc = media_open_input(&ic, in);
     if (rc >= 0)
         rc = avformat_find_stream_info(ic, NULL);
     if (rc < 0) {

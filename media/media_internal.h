@@ -14,6 +14,12 @@ void media_averr(char *err, size_t errlen, int averror, const char *what);
  * for rotation 0. */
 const char *media_rotation_filter(int rotation);
 
+/* Opens hostile input: only local files, only the demuxers of media types
+ * Mastodon accepts (no playlists or concat scripts that would read other files
+ * or URLs). Same return as avformat_open_input. */
+struct AVFormatContext;
+int media_open_input(struct AVFormatContext **ic, const char *path);
+
 /* Clockwise degrees (0, 90, 180, 270) that turn a stream's pictures upright,
  * from its display matrix, as the ffmpeg CLI's autorotate does. */
 struct AVStream;

@@ -73,9 +73,9 @@ int media_probe_file(const char *path, media_probe *p, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
     AVFormatContext *ic = NULL;
-    int rc = avformat_open_input(&ic, path, NULL, NULL);
+    int rc = media_open_input(&ic, path);
     if (rc < 0) {
-        media_averr(err, errlen, rc, "not a readable media file (libavformat could not open it)");
+        media_averr(err, errlen, rc, "not a readable media file of a type Mastodon accepts (libavformat could not open it)");
         return -1;
     }
     rc = avformat_find_stream_info(ic, NULL);

@@ -1,6 +1,6 @@
 /* media_util.c -- small helpers shared by the media files: libav error text,
- * the rotation a stream asks for,
- * the filters that turn a rotated picture upright. */
+ * the rotation a stream asks for, the filters that turn a rotated picture
+ * upright, and the one way inputs are opened (demuxer and protocol whitelists). */
 #include "media_internal.h"
 
 #include <libavformat/avformat.h>
@@ -42,4 +42,20 @@ int media_stream_rotation(const AVStream *st)
     if (fabs(theta - 270) < 1)
         return 270;
     return 0;
+}
+
+/* Demuxers for the types Mastodon accepts (images, video, audio); playlists,
+ * concat scripts and every other reference-following format are refused. */
+static const char media_demuxers[] =
+    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,ogg,gif,apng,png_pipe,jpeg_pipe,webp_pipe,image2,"
+    "mp3,wav,flac,aac,asf";
+
+int media_open_input(AVFormatContext **ic, const char *path)
+{
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "format_whitelist", media_demuxers, 0);
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    int rc = avformat_open_input(ic, path, NULL, &opts);
+    av_dict_free(&opts);
+    return rc;
 }

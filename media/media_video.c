@@ -59,7 +59,7 @@ static void vt_progress(vt *t, const AVStream *st, int64_t pts)
 
 static int vt_open_input(vt *t, const char *in)
 {
-    int rc = avformat_open_input(&t->ic, in, NULL, NULL);
+    int rc = media_open_input(&t->ic, in);
     if (rc >= 0)
         rc = avformat_find_stream_info(t->ic, NULL);
     if (rc < 0) {

@@ -213,10 +213,18 @@ hostile)
     j .error | grep -q "9000x5000 (45000000 pixels), over Mastodon's limit of 33177600" || fail "bomb: $(j .error)"
     run --in wide.mkv --out-dir o4
     j .error | grep -q "video is 4000x2200 (8800000 pixels), over Mastodon's limit of 8294400" || fail "wide video: $(j .error)"
+    # Reference-following formats would make libavformat read other files or URLs.
+    printf '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\ngood.mp4\n#EXT-X-ENDLIST\n' > playlist.mp4
+    printf 'ffconcat version 1.0\nfile good.mp4\n' > concat.webm
+    for f in playlist.mp4 concat.webm; do
+        run --in "$f" --out-dir "o-$f"
+        [ "$(j .rc)" = -1 ] && [ "$(j .result.stage)" = probe ] && j .error | grep -q "type Mastodon accepts" ||
+            fail "$f was opened as a $(j .result.probe.container) (stage $(j .result.stage)): $(j .error)"
+    done
     run --in wrong.jpg --out-dir o5
     expect_ok
     [ "$(j .result.type)" = gifv ] && [ "$(probe v:0 stream=codec_name o5/original.mp4)" = h264 ] || fail "wrong extension not handled by content"
-    pass "junk, truncated, pixel bomb, oversized video rejected with reasons; wrong extension handled"
+    pass "junk, truncated, pixel bomb, oversized video, HLS/concat references rejected with reasons; wrong extension handled"
     ;;
 corrupt)
     # Damaged streams: every run must end with a result or a clear error, never a
