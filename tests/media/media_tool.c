@@ -4,7 +4,7 @@
  *
  *   media_tool run [--task process|probe] --in FILE --out-dir DIR [--threads N]
  *                  [--slots N] [--parallel N] [--nice N] [--timeout S] [--quota CORES]
- *                  [--as-mb MB] [--cpu-seconds S] [--cgroup-root DIR] [--leak-fd]
+ *                  [--as-mb MB] [--cpu-seconds S] [--cgroup-root DIR] [--leak-fd] [--exe BIN]
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
@@ -76,7 +76,8 @@ static int tool_run(int argc, char **argv)
         {"nice", required_argument, NULL, 'n'},    {"timeout", required_argument, NULL, 'w'},
         {"quota", required_argument, NULL, 'q'},   {"as-mb", required_argument, NULL, 'm'},
         {"cpu-seconds", required_argument, NULL, 'c'}, {"cgroup-root", required_argument, NULL, 'g'},
-        {"leak-fd", no_argument, NULL, 'l'},       {NULL, 0, NULL, 0},
+        {"leak-fd", no_argument, NULL, 'l'},       {"exe", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
     };
     media_runner_cfg cfg;
     media_runner_cfg_defaults(&cfg);
@@ -97,6 +98,7 @@ static int tool_run(int argc, char **argv)
         case 'c': cfg.cpu_seconds = atol(optarg); break;
         case 'g': snprintf(cfg.cgroup_root, sizeof cfg.cgroup_root, "%s", optarg); break;
         case 'l': open("/dev/null", O_RDONLY); break; /* a careless worker's descriptor, kept open */
+        case 'e': snprintf(cfg.exe, sizeof cfg.exe, "%s", optarg); break;
         default: return 2;
         }
     }
