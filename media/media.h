@@ -159,6 +159,7 @@ typedef struct media_outcome {
     int exit_code;           /* -1 when killed by a signal */
     int term_signal;         /* 0 when it exited */
     bool timed_out;
+    bool cancelled;          /* media_runner_stop: killed or never started */
 } media_outcome;
 
 /* Runs one task ("process" or "probe") on `in`, writing into `out_dir`. Waits for
@@ -169,5 +170,8 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
                      char *err, size_t errlen);
 /* Tasks running now, tasks waiting for a slot. */
 void media_runner_load(media_runner *r, int *running, int *waiting);
+/* Worker shutdown: kills running children, fails waiting and later tasks
+ * ("cancelled"). Safe from any thread; media_runner_run calls return soon. */
+void media_runner_stop(media_runner *r);
 
 #endif

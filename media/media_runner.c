@@ -27,10 +27,12 @@ struct media_runner {
     media_runner_cfg cfg;        /* read-only after media_runner_new */
     media_cg_mode cg;
     char cg_base[600];
-    pthread_mutex_t lock;        /* guards running, waiting and seq */
+    pthread_mutex_t lock;        /* guards running, waiting, seq, stopping and pids */
     pthread_cond_t slot_freed;
     int running, waiting;
     unsigned long seq;
+    bool stopping;               /* media_runner_stop was called */
+    pid_t *pids;                 /* per slot: the child running in it, 0 when none */
 };
 
 media_runner *media_runner_new(const media_runner_cfg *cfg, char *err, size_t errlen)
@@ -47,6 +49,12 @@ media_runner *media_runner_new(const media_runner_cfg *cfg, char *err, size_t er
         return NULL;
     }
     r->cfg = *cfg;
+    r->pids = calloc((size_t)cfg->slots, sizeof *r->pids);
+    if (!r->pids) {
+        free(r);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->slot_freed, NULL);
     if (cfg->cpu_quota > 0) {
@@ -68,6 +76,7 @@ void media_runner_free(media_runner *r)
         return;
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->slot_freed);
+    free(r->pids);
     free(r);
 }
 
@@ -84,25 +93,62 @@ void media_runner_load(media_runner *r, int *running, int *waiting)
     pthread_mutex_unlock(&r->lock);
 }
 
-static unsigned long slot_acquire(media_runner *r)
+/* Waits for a free slot; returns its index, or -1 when the runner is stopping. */
+static int slot_acquire(media_runner *r, unsigned long *seq)
 {
     pthread_mutex_lock(&r->lock);
     r->waiting++;
-    while (r->running >= r->cfg.slots)
+    while (r->running >= r->cfg.slots && !r->stopping)
         pthread_cond_wait(&r->slot_freed, &r->lock);
     r->waiting--;
-    r->running++;
-    unsigned long seq = ++r->seq;
+    int idx = -1;
+    if (!r->stopping) {
+        r->running++;
+        *seq = ++r->seq;
+        for (idx = 0; r->pids[idx] != 0; idx++)
+            ;
+        r->pids[idx] = -1; /* taken, no child yet */
+    }
     pthread_mutex_unlock(&r->lock);
-    return seq;
+    return idx;
 }
 
-static void slot_release(media_runner *r)
+static void slot_release(media_runner *r, int idx)
 {
     pthread_mutex_lock(&r->lock);
+    r->pids[idx] = 0;
     r->running--;
     pthread_cond_signal(&r->slot_freed);
     pthread_mutex_unlock(&r->lock);
+}
+
+/* Records the child in its slot; a stop that came first kills it at once. */
+static void slot_set_pid(media_runner *r, int idx, pid_t pid)
+{
+    pthread_mutex_lock(&r->lock);
+    r->pids[idx] = pid;
+    if (r->stopping)
+        kill(pid, SIGKILL);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void media_runner_stop(media_runner *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    for (int i = 0; i < r->cfg.slots; i++)
+        if (r->pids[i] > 0)
+            kill(r->pids[i], SIGKILL); /* never reaped while listed, so never a reused pid */
+    pthread_cond_broadcast(&r->slot_freed);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static bool runner_stopping(media_runner *r)
+{
+    pthread_mutex_lock(&r->lock);
+    bool stopping = r->stopping;
+    pthread_mutex_unlock(&r->lock);
+    return stopping;
 }
 
 static double mono_now(void)
@@ -222,27 +268,41 @@ static bool pump(int fd, child_io *io, double deadline)
     }
 }
 
-/* Waits for the child to exit, killing it at the deadline. */
-static bool reap(pid_t pid, double deadline, int *status, struct rusage *ru, bool killed)
+/* Waits for the child to exit, killing it at the deadline; takes it out of its
+ * slot before reaping, so media_runner_stop never signals a reused pid. */
+static bool reap(media_runner *r, int idx, pid_t pid, double deadline, int *status, struct rusage *ru,
+                 bool killed)
 {
     bool timed_out = killed;
     for (;;) {
-        pid_t w = wait4(pid, status, timed_out ? 0 : WNOHANG, ru);
-        if (w == pid || (w < 0 && errno != EINTR))
-            return timed_out;
-        if (w == 0 && mono_now() >= deadline) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        int w = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | (timed_out ? 0 : WNOHANG));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 || info.si_pid == pid)
+            break;
+        if (mono_now() >= deadline) {
             kill(pid, SIGKILL);
             timed_out = true;
-        } else if (w == 0) {
+        } else {
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
+    pthread_mutex_lock(&r->lock);
+    r->pids[idx] = -1;
+    pthread_mutex_unlock(&r->lock);
+    while (wait4(pid, status, 0, ru) < 0 && errno == EINTR)
+        ;
+    return timed_out;
 }
 
 static void describe_death(const media_runner *r, const media_outcome *o, char *err, size_t errlen)
 {
-    if (o->timed_out) {
+    if (o->cancelled) {
+        snprintf(err, errlen, "media task cancelled: the worker is stopping");
+    } else if (o->timed_out) {
         snprintf(err, errlen, "media child ran past the %.0f s wall-clock limit and was killed (SIGKILL); "
                  "the input is too long or hostile, or raise the media timeout", r->cfg.timeout);
     } else if (o->term_signal == SIGXCPU || o->term_signal == SIGKILL) {
@@ -263,14 +323,20 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
                      media_progress_fn progress, void *ud, media_outcome *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    unsigned long seq = slot_acquire(r);
+    unsigned long seq = 0;
+    int slot = slot_acquire(r, &seq);
+    if (slot < 0) {
+        out->cancelled = true;
+        snprintf(err, errlen, "media task cancelled: the worker is stopping");
+        return -1;
+    }
     char cg_dir[1200] = "";
     if (r->cg != MEDIA_CG_NONE) {
         char name[64];
         snprintf(name, sizeof name, "task-%d-%lu", (int)getpid(), seq);
         if (media_cgroup_create(r->cg, r->cg_base, name, r->cfg.cpu_quota, cg_dir, sizeof cg_dir, err,
                                 errlen) < 0) {
-            slot_release(r);
+            slot_release(r, slot);
             return -1;
         }
     }
@@ -280,17 +346,18 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
     if (pipe2(fds, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "cannot create a pipe for the media child: %s", strerror(errno));
         media_cgroup_remove(cg_dir);
-        slot_release(r);
+        slot_release(r, slot);
         return -1;
     }
     if (spawn_child(r, task, in, out_dir, cg_dir[0] ? cg_dir : NULL, fds[1], &pid, err, errlen) < 0) {
         close(fds[0]);
         close(fds[1]);
         media_cgroup_remove(cg_dir);
-        slot_release(r);
+        slot_release(r, slot);
         return -1;
     }
     close(fds[1]);
+    slot_set_pid(r, slot, pid);
     child_io io;
     memset(&io, 0, sizeof io);
     q_buf_init(&io.result);
@@ -303,10 +370,10 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
     int status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
-    out->timed_out = reap(pid, deadline, &status, &ru, killed);
+    out->timed_out = reap(r, slot, pid, deadline, &status, &ru, killed);
     close(fds[0]);
     media_cgroup_remove(cg_dir);
-    slot_release(r);
+    slot_release(r, slot);
 
     out->wall_seconds = mono_now() - start;
     out->cpu_user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
@@ -314,11 +381,12 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
     out->max_rss_kb = ru.ru_maxrss;
     out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     out->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    out->cancelled = !out->timed_out && out->term_signal == SIGKILL && runner_stopping(r);
     if (io.in_result && io.result.len > 0)
         out->result = json_loadb(io.result.data, io.result.len, 0, NULL);
     q_buf_free(&io.result);
 
-    if (out->result && !out->timed_out && !out->term_signal) {
+    if (out->result && !out->timed_out && !out->term_signal && !out->cancelled) {
         if (json_is_true(json_object_get(out->result, "ok")))
             return 0;
         const char *stage = json_string_value(json_object_get(out->result, "stage"));

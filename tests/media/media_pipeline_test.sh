@@ -256,6 +256,17 @@ timeout)
     [ $(( $(date +%s) - start )) -lt 60 ] || fail "the caller waited far beyond the timeout"
     pass "hung child killed with SIGKILL at the deadline and reaped: $(j .error)"
     ;;
+stop)
+    # Worker shutdown: one task running (stuck on a FIFO), two waiting for the slot.
+    mkfifo stuck.mp4
+    run --in stuck.mp4 --out-dir o --parallel 3 --slots 1 --timeout 600 --stop-after 1
+    [ "$(jq '[.tasks[] | select(.cancelled and .rc == -1 and (.timed_out | not))] | length' out.json)" = 3 ] ||
+        fail "not every task was cancelled: $(jq -c '[.tasks[] | {rc, cancelled, timed_out, error}]' out.json)"
+    [ "$(jq '[.tasks[] | select(.error == "media task cancelled: the worker is stopping")] | length' out.json)" = 3 ] ||
+        fail "unclear reasons: $(jq -c '[.tasks[].error]' out.json)"
+    [ "$(jq '[.tasks[] | select(.signal == 9)] | length' out.json)" = 1 ] || fail "the running child was not killed"
+    pass "stop killed the running child and failed the 2 waiting tasks"
+    ;;
 orphan)
     # The worker dies (SIGKILL) while its child is stuck: the child must not outlive it.
     mkfifo stuck.mp4

@@ -5,6 +5,7 @@
  *   media_tool run [--task process|probe] --in FILE --out-dir DIR [--threads N]
  *                  [--slots N] [--parallel N] [--nice N] [--timeout S] [--quota CORES]
  *                  [--as-mb MB] [--cpu-seconds S] [--cgroup-root DIR] [--leak-fd] [--exe BIN]
+ *                  [--stop-after S]   (calls media_runner_stop after S seconds, like a shutdown)
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 typedef struct tool_task {
     media_runner *runner;
@@ -59,6 +61,7 @@ static json_t *tool_task_json(const tool_task *t)
     json_object_set_new(o, "cpu_seconds", json_real(t->outcome.cpu_user + t->outcome.cpu_sys));
     json_object_set_new(o, "max_rss_kb", json_integer(t->outcome.max_rss_kb));
     json_object_set_new(o, "timed_out", json_boolean(t->outcome.timed_out));
+    json_object_set_new(o, "cancelled", json_boolean(t->outcome.cancelled));
     json_object_set_new(o, "signal", json_integer(t->outcome.term_signal));
     json_object_set_new(o, "exit_code", json_integer(t->outcome.exit_code));
     json_object_set_new(o, "progress_calls", json_integer(t->progress_calls));
@@ -77,12 +80,13 @@ static int tool_run(int argc, char **argv)
         {"quota", required_argument, NULL, 'q'},   {"as-mb", required_argument, NULL, 'm'},
         {"cpu-seconds", required_argument, NULL, 'c'}, {"cgroup-root", required_argument, NULL, 'g'},
         {"leak-fd", no_argument, NULL, 'l'},       {"exe", required_argument, NULL, 'e'},
-        {NULL, 0, NULL, 0},
+        {"stop-after", required_argument, NULL, 'x'}, {NULL, 0, NULL, 0},
     };
     media_runner_cfg cfg;
     media_runner_cfg_defaults(&cfg);
     const char *task = "process", *in = NULL, *out_dir = NULL;
     int parallel = 1, c;
+    double stop_after = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'k': task = optarg; break;
@@ -99,6 +103,7 @@ static int tool_run(int argc, char **argv)
         case 'g': snprintf(cfg.cgroup_root, sizeof cfg.cgroup_root, "%s", optarg); break;
         case 'l': open("/dev/null", O_RDONLY); break; /* a careless worker's descriptor, kept open */
         case 'e': snprintf(cfg.exe, sizeof cfg.exe, "%s", optarg); break;
+        case 'x': stop_after = atof(optarg); break;
         default: return 2;
         }
     }
@@ -131,6 +136,11 @@ static int tool_run(int argc, char **argv)
         else
             snprintf(tasks[i].out_dir, sizeof tasks[i].out_dir, "%s/%d", out_dir, i);
         pthread_create(&threads[i], NULL, tool_run_one, &tasks[i]);
+    }
+    if (stop_after > 0) {
+        struct timespec ts = {(time_t)stop_after, (long)((stop_after - (double)(time_t)stop_after) * 1e9)};
+        nanosleep(&ts, NULL);
+        media_runner_stop(r);
     }
     json_t *all = json_array();
     for (int i = 0; i < parallel; i++) {
