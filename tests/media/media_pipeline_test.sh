@@ -267,6 +267,24 @@ stop)
     [ "$(jq '[.tasks[] | select(.signal == 9)] | length' out.json)" = 1 ] || fail "the running child was not killed"
     pass "stop killed the running child and failed the 2 waiting tasks"
     ;;
+crash)
+    # A child that dies of a signal (as a decoder bug would make it): the caller gets the reason.
+    mkfifo stuck.mp4
+    "$tool" run --in stuck.mp4 --out-dir o --timeout 600 > out.json &
+    tp=$!
+    child=""
+    for _ in $(seq 100); do
+        child=$(pgrep -P "$tp" | head -1)
+        [ -n "$child" ] && grep -q media-child "/proc/$child/cmdline" 2>/dev/null && break
+        child=""; sleep 0.1
+    done
+    [ -n "$child" ] || { kill -9 "$tp"; fail "no media child appeared"; }
+    kill -ABRT "$child"
+    wait "$tp" || fail "media_tool itself failed after its child crashed"
+    [ "$(j .rc)" = -1 ] && [ "$(j .signal)" = 6 ] && [ "$(j .timed_out)" = false ] || fail "outcome $(jq -c . out.json)"
+    j .error | grep -q "crashed with signal 6" || fail "unclear reason: $(j .error)"
+    pass "crashed child reported: $(j .error)"
+    ;;
 orphan)
     # The worker dies (SIGKILL) while its child is stuck: the child must not outlive it.
     mkfifo stuck.mp4
