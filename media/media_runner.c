@@ -305,10 +305,12 @@ static void describe_death(const media_runner *r, const media_outcome *o, char *
     } else if (o->timed_out) {
         snprintf(err, errlen, "media child ran past the %.0f s wall-clock limit and was killed (SIGKILL); "
                  "the input is too long or hostile, or raise the media timeout", r->cfg.timeout);
-    } else if (o->term_signal == SIGXCPU || o->term_signal == SIGKILL) {
-        snprintf(err, errlen, "media child was killed by signal %d (%s): its CPU time limit (RLIMIT_CPU %ld s) "
-                 "ran out, or the kernel's OOM killer stopped it", o->term_signal, sigdescr_np(o->term_signal),
-                 r->cfg.cpu_seconds);
+    } else if (o->term_signal == SIGXCPU) {
+        snprintf(err, errlen, "media child used up its CPU time limit (RLIMIT_CPU %ld s) and was stopped; the "
+                 "input needs more work than allowed (a decompression bomb?)", r->cfg.cpu_seconds);
+    } else if (o->term_signal == SIGKILL) {
+        snprintf(err, errlen, "media child was killed (SIGKILL): its CPU time hard limit (RLIMIT_CPU %ld s + 2) "
+                 "ran out, or the kernel's OOM killer stopped it", r->cfg.cpu_seconds);
     } else if (o->term_signal) {
         snprintf(err, errlen, "media child crashed with signal %d (%s)%s", o->term_signal,
                  sigdescr_np(o->term_signal), o->term_signal == SIGABRT || o->term_signal == SIGSEGV ?

@@ -324,12 +324,21 @@ memory)
     expect_ok
     pass "RLIMIT_AS starved child failed cleanly ($reason); the next task ran fine"
     ;;
-cpu_limit)
-    gen -f lavfi -i testsrc2=s=1280x720:r=30:d=4 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 in.webm
-    run --in in.webm --out-dir o --cpu-seconds 1 --threads 1
-    [ "$(j .rc)" = -1 ] && { [ "$(j .signal)" = 24 ] || [ "$(j .signal)" = 9 ]; } || fail "RLIMIT_CPU did not stop the child: rc $(j .rc) signal $(j .signal)"
+bomb)
+    # A decompression bomb that passes every limit: a 640x360 GIF of half a MB that
+    # decodes to 20,000 frames. RLIMIT_CPU stops the child; the caller carries on.
+    gen -f lavfi -i "color=c=red:s=640x360:r=50,format=rgb8" -t 400 -f gif bomb.gif
+    size=$(stat -c %s bomb.gif)
+    [ "$size" -lt 1000000 ] || fail "bomb is $size bytes, not small"
+    run --in bomb.gif --out-dir o --cpu-seconds 2 --threads 1
+    [ "$(j .rc)" = -1 ] && { [ "$(j .signal)" = 24 ] || [ "$(j .signal)" = 9 ]; } ||
+        fail "RLIMIT_CPU did not stop the child: rc $(j .rc) signal $(j .signal) error $(j .error)"
     j .error | grep -q "CPU time limit" || fail "unclear reason: $(j .error)"
-    pass "runaway child stopped by RLIMIT_CPU: $(j .error)"
+    reason=$(j .error)
+    gen -f lavfi -i testsrc2=s=160x120:r=10:d=1 small.gif
+    run --in small.gif --out-dir ok
+    expect_ok
+    pass "$size-byte GIF bomb (20,000 frames) stopped by RLIMIT_CPU: $reason; next task fine"
     ;;
 slots)
     gen -f lavfi -i testsrc2=s=320x240:r=30:d=1 -c:v libvpx-vp9 -deadline realtime in.webm
