@@ -29,9 +29,13 @@ static char *q_client_payload(const q_push *p, q_ts_format ts, const char *args,
     q_json_timestamp(ts, q_now(), t, sizeof t);
     q_buf b;
     q_buf_init(&b);
-    q_buf_adds(&b, "{\"retry\":");
-    q_buf_adds(&b, p->retry_json ? p->retry_json : "true");
-    q_buf_adds(&b, ",\"queue\":");
+    q_buf_add(&b, "{", 1);
+    if (!p->omit_retry) {
+        q_buf_adds(&b, "\"retry\":");
+        q_buf_adds(&b, p->retry_json ? p->retry_json : "true");
+        q_buf_add(&b, ",", 1);
+    }
+    q_buf_adds(&b, "\"queue\":");
     const char *queue = p->queue ? p->queue : "default";
     q_json_string(&b, queue, strlen(queue));
     q_buf_adds(&b, ",\"class\":");

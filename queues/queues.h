@@ -174,6 +174,7 @@ typedef struct q_push {
     const char *retry_json;   /* e.g. "true", "8", "false"; default "true" */
     double at;                /* > now: schedule; otherwise push now */
     const char *extra_json;   /* optional: more fields, as `"k":v,"k2":v2` */
+    bool omit_retry;          /* no "retry" key: the consumer's class option applies */
 } q_push;
 
 /* Builds a job payload; jid_out (25 bytes) receives the new jid if not NULL. */
@@ -234,6 +235,62 @@ long q_retry_delay(int sidekiq_major, int count, unsigned *seed);
 long q_retry_jitter(int sidekiq_major, int count, unsigned *seed);
 /* error_backtrace: base64(zlib(JSON array)). Returns malloc'd text. */
 char *q_backtrace_encode(const char *const *lines, int n);
+
+/* ---- Time zones, cron lines and durations (sidekiq-scheduler syntax) ---- */
+typedef struct q_tz {
+    size_t n;                 /* transitions; 0 = UTC */
+    int64_t *when;
+    int32_t *offset;          /* UTC offset in seconds from when[i] on */
+    int32_t initial;
+} q_tz;
+int q_tz_load(q_tz *z, const char *name, char *err, size_t errlen);
+long q_tz_offset(const q_tz *z, int64_t t);
+void q_tz_free(q_tz *z);
+
+typedef struct q_cron {
+    uint64_t seconds, minutes, hours, mdays, months, wdays; /* bit sets */
+    bool mday_star, wday_star, has_seconds;
+    char tz[64];
+    q_tz zone;
+} q_cron;
+int q_cron_parse(q_cron *c, const char *line, char *err, size_t errlen);
+/* The first firing strictly after `after` (epoch seconds), 0 if none. */
+double q_cron_next(const q_cron *c, double after);
+/* "5m", "1h30m", "1 minute", "30" -> seconds; -1 if not a duration. */
+double q_duration_parse(const char *s);
+
+/* ---- Scheduler: periodic jobs, each firing enqueued once cluster-wide ---- */
+typedef enum { Q_SCHED_CRON, Q_SCHED_EVERY, Q_SCHED_INTERVAL, Q_SCHED_AT, Q_SCHED_IN } q_sched_kind;
+typedef struct q_schedule {
+    char name[128];
+    char klass[256];
+    char queue[128];
+    char *args_json;          /* JSON array text, NULL = [] */
+    char *retry_json;         /* NULL: no "retry" key (the class's own option applies) */
+    char description[256];
+    bool enabled;
+    q_sched_kind kind;
+    q_cron cron;
+    double period;            /* every / interval / in, seconds */
+    double first_in;          /* every: delay of the first firing */
+    double at;                /* at: epoch seconds */
+} q_schedule;
+/* Sets kind and timing from a sidekiq-scheduler key ("cron", "every", ...). */
+int q_schedule_set_timing(q_schedule *s, const char *kind, const char *value, char *err, size_t errlen);
+void q_schedule_free(q_schedule *s);
+
+typedef enum { Q_MISSED_SKIP = 0, Q_MISSED_ONCE } q_missed_policy;
+typedef struct q_sched_cfg {
+    q_redis_opts redis;
+    q_schedule *schedules;    /* borrowed */
+    int n;
+    double max_skew;          /* seconds of clock skew tolerated between hosts (60) */
+    q_missed_policy missed;
+    q_ts_format ts;
+} q_sched_cfg;
+typedef struct q_sched q_sched;
+q_sched *q_sched_start(const q_sched_cfg *cfg, char *err, size_t errlen);
+void q_sched_stop(q_sched *s);
 
 /* ---- The engine: one Sidekiq process ---- */
 typedef enum { Q_FETCH_RELIABLE = 0, Q_FETCH_BASIC } q_fetch_mode;

@@ -12,6 +12,11 @@ typedef struct config {
     char control_path[256];   /* --control: Unix socket ("" = default path) */
     char control_group[64];   /* --control-group: members may use the socket too */
     char metrics_listen[128]; /* --metrics-listen HOST:PORT ("" = off) */
+    q_schedule *schedules;    /* :scheduler: :schedule: entries (config_yaml.c) */
+    int nschedules;
+    bool listened_queues_only;/* run only schedules whose queue this process works */
+    q_missed_policy missed;   /* :missed: skip (default) | once */
+    double max_skew;          /* :max_clock_skew: seconds (default 60) */
     bool verbose;
     bool show_version;
     bool show_help;
@@ -24,5 +29,6 @@ void config_usage(FILE *out);
 
 /* YAML part (config_yaml.c): applies a sidekiq.yml file to cfg. */
 int config_yaml_apply(config *cfg, const char *path, char *err, size_t errlen);
+void config_free(config *cfg);
 
 #endif

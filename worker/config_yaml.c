@@ -2,16 +2,17 @@
  * weight] pairs or "name,weight" strings), :timeout:, :tag:, :labels:,
  * :max_retries:, :dead_max_jobs:, :dead_timeout_in_seconds:, the poll interval
  * keys, then the same keys again from the section named after the environment.
- * Keys may be written with or without Ruby's symbol colons. ERB is refused. */
+ * Keys may be written with or without Ruby's symbol colons. ERB is refused.
+ * The :scheduler: block: config_schedule.c. */
 #include <stdio.h>
 
 #include "config.h"
+#include "config_yaml.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
-static const char *yaml_key(yaml_node_t *n)
+const char *config_yaml_key(yaml_node_t *n)
 {
     if (!n || n->type != YAML_SCALAR_NODE)
         return "";
@@ -19,7 +20,7 @@ static const char *yaml_key(yaml_node_t *n)
     return *k == ':' ? k + 1 : k;
 }
 
-static const char *yaml_scalar(yaml_node_t *n)
+const char *config_yaml_scalar(yaml_node_t *n)
 {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
@@ -27,7 +28,7 @@ static const char *yaml_scalar(yaml_node_t *n)
 static int yaml_number(yaml_node_t *v, const char *key, long min, long max, long *out, char *err,
                        size_t errlen)
 {
-    const char *s = yaml_scalar(v);
+    const char *s = config_yaml_scalar(v);
     char *end;
     long x = s ? strtol(s, &end, 10) : 0;
     if (!s || !*s || *end || x < min || x > max) {
@@ -50,15 +51,15 @@ static int yaml_queues(yaml_document_t *doc, yaml_node_t *v, q_order *order, cha
         yaml_node_t *q = yaml_document_get_node(doc, *it);
         char spec[200];
         if (q->type == YAML_SEQUENCE_NODE && q->data.sequence.items.top - q->data.sequence.items.start == 2) {
-            const char *name = yaml_scalar(yaml_document_get_node(doc, q->data.sequence.items.start[0]));
-            const char *w = yaml_scalar(yaml_document_get_node(doc, q->data.sequence.items.start[1]));
+            const char *name = config_yaml_scalar(yaml_document_get_node(doc, q->data.sequence.items.start[0]));
+            const char *w = config_yaml_scalar(yaml_document_get_node(doc, q->data.sequence.items.start[1]));
             if (!name || !w) {
                 snprintf(err, errlen, "config: a :queues: entry must be NAME or [NAME, WEIGHT]");
                 return -1;
             }
             snprintf(spec, sizeof spec, "%s,%s", name, w);
-        } else if (yaml_scalar(q)) {
-            snprintf(spec, sizeof spec, "%s", yaml_scalar(q));
+        } else if (config_yaml_scalar(q)) {
+            snprintf(spec, sizeof spec, "%s", config_yaml_scalar(q));
         } else {
             snprintf(err, errlen, "config: a :queues: entry must be NAME or [NAME, WEIGHT]");
             return -1;
@@ -76,7 +77,7 @@ static int yaml_apply_map(config *cfg, yaml_document_t *doc, yaml_node_t *map, b
     q_engine_cfg *e = &cfg->engine;
     yaml_node_t *section = NULL;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-        const char *k = yaml_key(yaml_document_get_node(doc, p->key));
+        const char *k = config_yaml_key(yaml_document_get_node(doc, p->key));
         yaml_node_t *v = yaml_document_get_node(doc, p->value);
         long n;
         if (strcmp(k, "concurrency") == 0) {
@@ -107,18 +108,21 @@ static int yaml_apply_map(config *cfg, yaml_document_t *doc, yaml_node_t *map, b
             if (yaml_number(v, k, 1, 3600, &n, err, errlen))
                 return -1;
             e->poll_interval_fixed = (double)n;
-        } else if (strcmp(k, "tag") == 0 && yaml_scalar(v)) {
-            snprintf(e->tag, sizeof e->tag, "%s", yaml_scalar(v));
+        } else if (strcmp(k, "tag") == 0 && config_yaml_scalar(v)) {
+            snprintf(e->tag, sizeof e->tag, "%s", config_yaml_scalar(v));
         } else if (strcmp(k, "labels") == 0 && v->type == YAML_SEQUENCE_NODE) {
             e->nlabels = 0;
             for (yaml_node_item_t *it = v->data.sequence.items.start;
                  it < v->data.sequence.items.top && e->nlabels < 8; it++) {
-                const char *l = yaml_scalar(yaml_document_get_node(doc, *it));
+                const char *l = config_yaml_scalar(yaml_document_get_node(doc, *it));
                 if (l)
                     snprintf(e->labels[e->nlabels++], sizeof e->labels[0], "%s", l);
             }
         } else if (strcmp(k, "queues") == 0) {
             if (yaml_queues(doc, v, &e->order, err, errlen) != 0)
+                return -1;
+        } else if (top && strcmp(k, "scheduler") == 0) {
+            if (config_schedule_apply(cfg, doc, v, err, errlen) != 0)
                 return -1;
         } else if (top && strcmp(k, cfg->environment) == 0 && v->type == YAML_MAPPING_NODE) {
             section = v;

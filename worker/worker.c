@@ -9,6 +9,29 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Starts the scheduler for the configured schedules this process may run
+ * (with :listened_queues_only:, those whose queue it works). NULL if none. */
+static q_sched *worker_start_scheduler(config *cfg, char *err, size_t errlen)
+{
+    int n = 0;
+    for (int i = 0; i < cfg->nschedules; i++) {
+        bool listened = false;
+        for (int k = 0; k < cfg->engine.order.nqueues; k++)
+            listened = listened || strcmp(cfg->engine.order.queues[k].name, cfg->schedules[i].queue) == 0;
+        if (cfg->listened_queues_only && !listened) {
+            q_schedule_free(&cfg->schedules[i]);
+            continue;
+        }
+        cfg->schedules[n++] = cfg->schedules[i];
+    }
+    cfg->nschedules = n;
+    if (n == 0)
+        return NULL;
+    q_sched_cfg sc = {.redis = cfg->engine.redis, .schedules = cfg->schedules, .n = n,
+                      .max_skew = cfg->max_skew, .missed = cfg->missed, .ts = cfg->engine.retry.ts};
+    return q_sched_start(&sc, err, errlen);
+}
+
 int worker_main(int argc, char **argv)
 {
     config cfg;
@@ -52,8 +75,12 @@ int worker_main(int argc, char **argv)
             q_engine_free(e);
         }
         q_registry_free(reg);
+        config_free(&cfg);
         return 1;
     }
+    q_sched *sched = worker_start_scheduler(&cfg, err, sizeof err);
+    if (!sched && cfg.nschedules > 0)
+        q_log(Q_LOG_ERROR, "scheduler not running: %s", err);
 
     sdnotify_send("READY=1");
     double watchdog = sdnotify_watchdog_interval(), last_ping = 0, last_title = 0;
@@ -86,6 +113,10 @@ int worker_main(int argc, char **argv)
         }
         if (sig == SIGTSTP)
             q_engine_quiet(e);
+        if (sched && q_engine_is_quiet(e)) { /* a quiet process schedules nothing either */
+            q_sched_stop(sched);
+            sched = NULL;
+        }
         else if (sig == SIGTTIN)
             q_engine_dump(e);
         else if (sig == SIGUSR1 || sig == SIGUSR2)
@@ -93,8 +124,10 @@ int worker_main(int argc, char **argv)
     }
     sdnotify_send("STOPPING=1");
     proctitle_set("scotty %s %s stopping", SCOTTY_VERSION, cfg.engine.tag);
+    q_sched_stop(sched);
     q_engine_stop(e);
     q_engine_free(e);
     q_registry_free(reg);
+    config_free(&cfg);
     return 0;
 }

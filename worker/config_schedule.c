@@ -1,0 +1,180 @@
+/* config_schedule.c -- the sidekiq-scheduler block of a sidekiq.yml:
+ *   :scheduler:
+ *     :listened_queues_only: true
+ *     :missed: skip | once          (scotty: policy for firings missed in an outage)
+ *     :max_clock_skew: 60           (scotty: seconds of host clock skew tolerated)
+ *     :schedule:
+ *       name: {cron|every|interval|at|in: ..., class:, queue:, args:, description:, enabled:}
+ * so an operator can reuse the block of Mastodon's config/sidekiq.yml (minus ERB).
+ * `every` also takes sidekiq-scheduler's ['5m', {first_in: '4m'}] form. */
+#include <stdio.h>
+
+#include "config.h"
+#include "config_yaml.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Writes a YAML node as JSON: plain scalars that read as numbers, booleans or
+ * null keep that meaning, everything else is a string. */
+static void schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b)
+{
+    if (n->type == YAML_SEQUENCE_NODE) {
+        q_buf_add(b, "[", 1);
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+            if (it != n->data.sequence.items.start)
+                q_buf_add(b, ",", 1);
+            schedule_json(doc, yaml_document_get_node(doc, *it), b);
+        }
+        q_buf_add(b, "]", 1);
+        return;
+    }
+    if (n->type == YAML_MAPPING_NODE) {
+        q_buf_add(b, "{", 1);
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+            if (p != n->data.mapping.pairs.start)
+                q_buf_add(b, ",", 1);
+            const char *k = config_yaml_key(yaml_document_get_node(doc, p->key));
+            q_json_string(b, k, strlen(k));
+            q_buf_add(b, ":", 1);
+            schedule_json(doc, yaml_document_get_node(doc, p->value), b);
+        }
+        q_buf_add(b, "}", 1);
+        return;
+    }
+    const char *v = (const char *)n->data.scalar.value;
+    if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+        char *end;
+        strtod(v, &end);
+        if ((*v && !*end) || !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "null")) {
+            q_buf_adds(b, v);
+            return;
+        }
+        if (!strcmp(v, "~") || !*v) {
+            q_buf_adds(b, "null");
+            return;
+        }
+    }
+    q_json_string(b, v, strlen(v));
+}
+
+static int schedule_entry(config *cfg, yaml_document_t *doc, const char *name, yaml_node_t *map,
+                          char *err, size_t errlen)
+{
+    if (map->type != YAML_MAPPING_NODE) {
+        snprintf(err, errlen, "config: schedule %s must be a mapping", name);
+        return -1;
+    }
+    q_schedule *s = &cfg->schedules[cfg->nschedules];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->queue, sizeof s->queue, "default");
+    s->enabled = true;
+    bool timed = false;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        const char *k = config_yaml_key(yaml_document_get_node(doc, p->key));
+        yaml_node_t *v = yaml_document_get_node(doc, p->value);
+        const char *sv = config_yaml_scalar(v);
+        if (!strcmp(k, "cron") || !strcmp(k, "every") || !strcmp(k, "interval") ||
+            !strcmp(k, "at") || !strcmp(k, "in")) {
+            if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top > v->data.sequence.items.start) {
+                yaml_node_t *first = yaml_document_get_node(doc, v->data.sequence.items.start[0]);
+                sv = config_yaml_scalar(first);
+                for (yaml_node_item_t *it = v->data.sequence.items.start + 1; it < v->data.sequence.items.top; it++) {
+                    yaml_node_t *opt = yaml_document_get_node(doc, *it);
+                    if (opt->type != YAML_MAPPING_NODE)
+                        continue;
+                    for (yaml_node_pair_t *o = opt->data.mapping.pairs.start; o < opt->data.mapping.pairs.top; o++)
+                        if (!strcmp(config_yaml_key(yaml_document_get_node(doc, o->key)), "first_in")) {
+                            const char *fi = config_yaml_scalar(yaml_document_get_node(doc, o->value));
+                            s->first_in = fi ? q_duration_parse(fi) : -1;
+                            if (s->first_in <= 0) {
+                                snprintf(err, errlen, "config: schedule %s: first_in is not a duration", name);
+                                return -1;
+                            }
+                        }
+                }
+            }
+            if (!sv) {
+                snprintf(err, errlen, "config: schedule %s: %s needs a value", name, k);
+                return -1;
+            }
+            if (q_schedule_set_timing(s, k, sv, err, errlen) != 0)
+                return -1;
+            timed = true;
+        } else if (!strcmp(k, "class") && sv) {
+            snprintf(s->klass, sizeof s->klass, "%s", sv);
+        } else if (!strcmp(k, "queue") && sv) {
+            snprintf(s->queue, sizeof s->queue, "%s", sv);
+        } else if (!strcmp(k, "description") && sv) {
+            snprintf(s->description, sizeof s->description, "%s", sv);
+        } else if (!strcmp(k, "enabled") && sv) {
+            s->enabled = strcmp(sv, "false") != 0;
+        } else if (!strcmp(k, "args") || !strcmp(k, "retry")) {
+            q_buf b;
+            q_buf_init(&b);
+            if (!strcmp(k, "args") && v->type != YAML_SEQUENCE_NODE)
+                q_buf_add(&b, "[", 1);
+            schedule_json(doc, v, &b);
+            if (!strcmp(k, "args") && v->type != YAML_SEQUENCE_NODE)
+                q_buf_add(&b, "]", 1);
+            char **dst = !strcmp(k, "args") ? &s->args_json : &s->retry_json;
+            free(*dst);
+            *dst = q_buf_take(&b);
+        }
+    }
+    if (!timed || !s->klass[0]) {
+        snprintf(err, errlen, "config: schedule %s needs a class and one of cron, every, interval, "
+                 "at, in", name);
+        q_schedule_free(s);
+        return -1;
+    }
+    cfg->nschedules++;
+    return 0;
+}
+
+int config_schedule_apply(config *cfg, yaml_document_t *doc, yaml_node_t *block, char *err,
+                          size_t errlen)
+{
+    if (block->type != YAML_MAPPING_NODE) {
+        snprintf(err, errlen, "config: :scheduler: must be a mapping");
+        return -1;
+    }
+    for (yaml_node_pair_t *p = block->data.mapping.pairs.start; p < block->data.mapping.pairs.top; p++) {
+        const char *k = config_yaml_key(yaml_document_get_node(doc, p->key));
+        yaml_node_t *v = yaml_document_get_node(doc, p->value);
+        const char *sv = config_yaml_scalar(v);
+        if (!strcmp(k, "listened_queues_only") && sv) {
+            cfg->listened_queues_only = strcmp(sv, "true") == 0;
+        } else if (!strcmp(k, "missed") && sv) {
+            if (strcmp(sv, "skip") && strcmp(sv, "once")) {
+                snprintf(err, errlen, "config: :missed: must be skip or once");
+                return -1;
+            }
+            cfg->missed = strcmp(sv, "once") == 0 ? Q_MISSED_ONCE : Q_MISSED_SKIP;
+        } else if (!strcmp(k, "max_clock_skew") && sv) {
+            cfg->max_skew = atof(sv);
+        } else if (!strcmp(k, "schedule") && v->type == YAML_MAPPING_NODE) {
+            size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+            q_schedule *grown = realloc(cfg->schedules, sizeof(q_schedule) * ((size_t)cfg->nschedules + n));
+            if (!grown)
+                return -1;
+            cfg->schedules = grown;
+            for (yaml_node_pair_t *e = v->data.mapping.pairs.start; e < v->data.mapping.pairs.top; e++) {
+                const char *name = config_yaml_key(yaml_document_get_node(doc, e->key));
+                if (schedule_entry(cfg, doc, name, yaml_document_get_node(doc, e->value), err, errlen) != 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+void config_free(config *cfg)
+{
+    for (int i = 0; i < cfg->nschedules; i++)
+        q_schedule_free(&cfg->schedules[i]);
+    free(cfg->schedules);
+    cfg->schedules = NULL;
+    cfg->nschedules = 0;
+}
