@@ -51,6 +51,8 @@ static void probe_content_type(const AVFormatContext *ic, media_probe *p)
         t = "audio/flac";
     } else if (strcmp(name, "aac") == 0) {
         t = "audio/aac";
+    } else if (strcmp(name, "asf") == 0) {
+        t = "video/x-ms-asf";
     }
     snprintf(p->content_type, sizeof p->content_type, "%s", t);
 }
@@ -165,6 +167,8 @@ media_kind media_classify(const media_probe *p)
         return p->frames >= 2 ? MEDIA_KIND_GIFV : MEDIA_KIND_IMAGE;
     if (strncmp(t, "image/", 6) == 0)
         return p->has_video ? MEDIA_KIND_IMAGE : MEDIA_KIND_UNKNOWN;
+    if (strcmp(t, "video/x-ms-asf") == 0) /* one of Mastodon's audio types */
+        return p->has_audio ? MEDIA_KIND_AUDIO : MEDIA_KIND_UNKNOWN;
     if (strncmp(t, "video/", 6) == 0 && video)
         return p->has_audio ? MEDIA_KIND_VIDEO : MEDIA_KIND_GIFV;
     if ((strncmp(t, "audio/", 6) == 0 || strncmp(t, "video/", 6) == 0) && p->has_audio)

@@ -182,6 +182,9 @@ audio)
     gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 cover.jpg
     gen -f lavfi -i sine=d=2 -i cover.jpg -map 0 -map 1 -c:a libmp3lame -c:v mjpeg -disposition:v attached_pic -metadata title=Song in.mp3
     gen -f lavfi -i sine=d=2 -c:a flac in.flac
+    gen -f lavfi -i sine=d=1 -c:a libvorbis in.oga
+    gen -f lavfi -i sine=d=1 -c:a wmav2 in.wma
+    gen -f lavfi -i sine=d=1 in.wav
     run --in in.mp3 --out-dir o
     expect_ok
     [ "$(j .result.type)" = audio ] || fail "typed $(j .result.type)"
@@ -192,10 +195,13 @@ audio)
     [ "$(j .result.file_meta.original.width)" = null ] || fail "audio file_meta has a width"
     [ "$(probe v:0 stream=codec_name o/original.mp3)" = png ] || fail "cover not kept in the MP3 as PNG, as the CLI does"
     [ "$(ffprobe -v error -show_entries format_tags=title -of csv=p=0 o/original.mp3)" = Song ] || fail "tags not kept"
-    run --in in.flac --out-dir f
-    expect_ok
-    [ "$(probe a:0 stream=codec_name f/original.mp3)" = mp3 ] || fail "FLAC not converted to MP3"
-    pass "MP3 with cover -> MP3 VBR (tags, PNG cover kept) + PNG thumbnail; FLAC -> MP3"
+    for f in in.flac in.oga in.wma in.wav; do
+        run --in "$f" --out-dir "o-$f"
+        expect_ok
+        [ "$(j .result.type)" = audio ] && [ "$(probe a:0 stream=codec_name "o-$f/original.mp3")" = mp3 ] ||
+            fail "$f typed $(j .result.type), not converted to MP3"
+    done
+    pass "MP3 with cover -> MP3 VBR (tags, PNG cover kept) + PNG thumbnail; FLAC, Vorbis, WMA (ASF), WAV -> MP3"
     ;;
 hostile)
     head -c 50000 /dev/urandom > junk.bin

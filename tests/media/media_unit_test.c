@@ -94,6 +94,8 @@ static void test_classify(void **state)
     p.has_audio = true;
     p.cover_art = true;
     assert_int_equal(media_classify(&p), MEDIA_KIND_AUDIO);
+    strcpy(p.content_type, "video/x-ms-asf"); /* Mastodon lists it among audio types */
+    assert_int_equal(media_classify(&p), MEDIA_KIND_AUDIO);
     strcpy(p.content_type, "application/octet-stream");
     assert_int_equal(media_classify(&p), MEDIA_KIND_UNKNOWN);
     assert_string_equal(media_kind_name(MEDIA_KIND_GIFV), "gifv");
