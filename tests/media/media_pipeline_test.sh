@@ -85,7 +85,11 @@ mov_hevc)
     expect_ok; check_mp4 in.mov o/original.mp4; check_bitrate o/original.mp4
     [ "$(j .result.probe.content_type)" = video/quicktime ] || fail "probe says $(j .result.probe.content_type)"
     [ "$(j .result.original.passthrough)" = false ] || fail "QuickTime must be transcoded"
-    pass "HEVC in MOV transcoded"
+    gen -f lavfi -i testsrc2=s=320x240:r=25:d=1 -f lavfi -i sine=d=1 -c:v libtheora -c:a libvorbis -shortest in.ogv
+    run --in in.ogv --out-dir t
+    expect_ok; check_mp4 in.ogv t/original.mp4
+    [ "$(j .result.probe.content_type)" = video/ogg ] && [ "$(j .result.type)" = video ] || fail "Ogg typed $(j .result.type)"
+    pass "HEVC in MOV and Theora/Vorbis in Ogg transcoded"
     ;;
 passthrough)
     gen -f lavfi -i testsrc2=s=320x240:r=30:d=2 -f lavfi -i sine=d=2 -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest -metadata title=secret in.mp4
