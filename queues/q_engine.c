@@ -22,6 +22,7 @@ void q_engine_cfg_defaults(q_engine_cfg *cfg)
     cfg->beat_interval = 5;
     cfg->poll_interval = 5;
     cfg->poller = true;
+    cfg->job_log = true;
     cfg->retry.max_retries = 25;
     cfg->retry.dead_max_jobs = 10000;
     cfg->retry.dead_timeout = 180L * 24 * 3600;

@@ -119,8 +119,9 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
             payload = f.payload;
             score = f.score;
         } else {
-            q_log(Q_LOG_DEBUG, "class=%s jid=%s queue=%s elapsed=%.3f done", q_job_display_class(job),
-                  job->jid, job->queue, elapsed);
+            q_log(e->cfg.job_log ? Q_LOG_INFO : Q_LOG_DEBUG,
+                  "class=%s jid=%s queue=%s elapsed=%.3f done", q_job_display_class(job), job->jid,
+                  job->queue, elapsed);
         }
     }
     atomic_fetch_add(&e->processed, 1);

@@ -311,6 +311,7 @@ typedef struct q_engine_cfg {
     double poll_interval;     /* average_scheduled_poll_interval (5 s) */
     double poll_interval_fixed;/* poll_interval_average if > 0 */
     bool poller;              /* run the retry/schedule poller */
+    bool job_log;             /* a "done" line per job at INFO (else at DEBUG); failures always */
     q_retry_cfg retry;
     void *user;               /* handed to handlers via q_ctx_user */
 } q_engine_cfg;

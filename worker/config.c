@@ -22,6 +22,7 @@ enum {
     OPT_POLL_INTERVAL,
     OPT_NO_POLLER,
     OPT_CONTROL,
+    OPT_NO_JOB_LOG,
     OPT_CONTROL_GROUP,
     OPT_METRICS_LISTEN,
 };
@@ -50,6 +51,7 @@ static const struct option config_options[] = {
     {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
     {"no-poller", no_argument, NULL, OPT_NO_POLLER},
     {"control", required_argument, NULL, OPT_CONTROL},
+    {"no-job-log", no_argument, NULL, OPT_NO_JOB_LOG},
     {"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {NULL, 0, NULL, 0},
@@ -82,6 +84,7 @@ void config_usage(FILE *out)
           "  --label LABEL              extra process label, repeatable\n"
           "  --poll-interval SECONDS    average scheduled poll interval (default 5)\n"
           "  --no-poller                do not move due retry/scheduled jobs\n"
+          "  --no-job-log               no INFO line per finished job (failures are still logged)\n"
           "  --control PATH             control socket (default: scotty-TAG.sock in the runtime dir)\n"
           "  --control-group GROUP      members of GROUP may use the control socket too\n"
           "  --metrics-listen HOST:PORT serve Prometheus metrics over HTTP (loopback only)\n",
@@ -241,6 +244,9 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
         return 0;
     case OPT_NO_POLLER:
         e->poller = false;
+        return 0;
+    case OPT_NO_JOB_LOG:
+        e->job_log = false;
         return 0;
     case OPT_CONTROL:
         snprintf(cfg->control_path, sizeof cfg->control_path, "%s", arg);

@@ -70,6 +70,7 @@ class CliTest < ScottyTest
     assert st.success?
     assert_equal 2, Sidekiq::Queue.new('default').size
     wait_until(5, 'the slept job counted') { Sidekiq::Stats.new.processed == 1 }
+    assert_match(/INFO: class=Scotty::Diag::Sleep jid=\h{24} queue=default elapsed=1\.\d{3} done$/, s.log)
   end
 
   def test_systemd_notify_and_process_title
