@@ -110,6 +110,14 @@ void media_fit_pixels(int w, int h, long long max_pixels, int *ow, int *oh);
  * out needs 4 + 2 * x_comp * y_comp + 1 bytes. Returns 0 or -1. */
 int media_blurhash(const media_rgb *img, int x_comp, int y_comp, char *out, size_t outlen);
 
+/* ---- Thumbnail colours (file_meta.colors) ---- */
+typedef struct media_colors {
+    char background[8], foreground[8], accent[8];   /* "#rrggbb" */
+} media_colors;
+/* From a picture already fitted in 100x100, as Mastodon's ColorExtractor.
+ * Returns 0, or -1 for an empty picture. */
+int media_colors_extract(const media_rgb *img, media_colors *out);
+
 /* ---- Audio ---- */
 /* Transcodes to MP3 with LAME VBR quality 2 (Mastodon's -q:a 2). */
 int media_audio_process(const char *in, const char *out, const media_probe *p,

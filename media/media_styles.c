@@ -74,14 +74,21 @@ static int still_write(const media_rgb *img, still_fmt fmt, const char *path, ch
     return media_write_png(img, path, err, errlen);
 }
 
-/* Blurhash 4x4 of a style file, from a copy 100 px wide (Mastodon's input size). */
-static void add_blurhash(const char *path, json_t *result)
+/* Blurhash 4x4 of a style file, from a copy fitted in 100x100 (libvips'
+ * thumbnail(100), Mastodon's input for it); with_colors also adds the
+ * thumbnail colours to file_meta. */
+static void add_blurhash(const char *path, json_t *result, json_t *meta, bool with_colors)
 {
     media_rgb hb;
     char hash[64], err[MEDIA_ERRLEN];
-    if (media_first_frame(path, 100, 1 << 20, 0, 1, &hb, err, sizeof err) == 0 &&
-        media_blurhash(&hb, 4, 4, hash, sizeof hash) == 0)
-        json_object_set_new(result, "blurhash", json_string(hash));
+    media_colors colors;
+    if (media_first_frame(path, 100, 100, 0, 1, &hb, err, sizeof err) == 0) {
+        if (media_blurhash(&hb, 4, 4, hash, sizeof hash) == 0)
+            json_object_set_new(result, "blurhash", json_string(hash));
+        if (with_colors && media_colors_extract(&hb, &colors) == 0)
+            json_object_set_new(meta, "colors", json_pack("{s:s, s:s, s:s}", "background", colors.background,
+                                                          "foreground", colors.foreground, "accent", colors.accent));
+    }
     media_rgb_free(&hb);
 }
 
@@ -99,7 +106,7 @@ static int write_still(const media_styles_ctx *a, const char *src, int max_w, in
     if (rc == 0) {
         json_object_set_new(result, key, file_entry(path, still_type[fmt], still_ext[fmt]));
         json_object_set_new(meta, "small", meta_geometry(img.width, img.height));
-        add_blurhash(path, result);
+        add_blurhash(path, result, meta, strcmp(key, "thumbnail") == 0);
     }
     media_rgb_free(&img);
     return rc;
@@ -192,7 +199,7 @@ static int process_image(const media_styles_ctx *a, const media_probe *p, json_t
             return -1;
         json_object_set_new(result, "small", file_entry(small, "image/gif", "gif"));
         json_object_set_new(meta, "small", meta_geometry(w, h));
-        add_blurhash(small, result);
+        add_blurhash(small, result, meta, false);
         return 0;
     }
     return write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, fmt, "small", result, "small", meta, err, errlen);
@@ -213,11 +220,12 @@ static int process_audio(const media_styles_ctx *a, const media_probe *p, json_t
     json_object_set_new(meta, "original", meta_av(&op));
     if (!p->cover_art)
         return 0;
-    /* Cover art becomes the attachment's thumbnail (230,400 px, PNG, blurhash). */
+    /* Cover art becomes the attachment's thumbnail (230,400 px, PNG, blurhash, colors). */
     json_t *tmeta = json_object();
     int rc = write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, STILL_PNG, "thumbnail", result, "thumbnail", tmeta,
                          err, errlen);
     json_object_set(meta, "small", json_object_get(tmeta, "small"));
+    json_object_set(meta, "colors", json_object_get(tmeta, "colors"));
     json_decref(tmeta);
     return rc;
 }

@@ -197,6 +197,8 @@ audio)
     [ "$(probe v:0 stream=codec_name o/thumbnail.png)" = png ] || fail "no cover art thumbnail"
     [ "$(j .result.file_meta.small.size)" = 554x416 ] || fail "thumbnail geometry $(j -c .result.file_meta.small)"
     [ "$(j .result.file_meta.original.width)" = null ] || fail "audio file_meta has a width"
+    j '.result.file_meta.colors | .background + .foreground + .accent' | grep -Eq '^(#[0-9a-f]{6}){3}$' ||
+        fail "thumbnail colors missing: $(j -c .result.file_meta.colors)"
     [ "$(probe v:0 stream=codec_name o/original.mp3)" = png ] || fail "cover not kept in the MP3 as PNG, as the CLI does"
     [ "$(ffprobe -v error -show_entries format_tags=title -of csv=p=0 o/original.mp3)" = Song ] || fail "tags not kept"
     for f in in.flac in.oga in.wma in.wav; do

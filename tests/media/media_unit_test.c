@@ -1,6 +1,7 @@
 /* media_unit_test.c -- cmocka tests of the media library's pure rules: Mastodon's
  * bitrate formula, validation limits and reasons, classification, passthrough
- * eligibility, the pixel-budget resize and the BlurHash encoder. */
+ * eligibility, the pixel-budget resize, the BlurHash encoder and thumbnail
+ * colours. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -196,6 +197,24 @@ static void test_blurhash_gradient(void **state)
     media_rgb_free(&img);
 }
 
+static void test_colors(void **state)
+{
+    (void)state;
+    /* Blue picture with a white square in the middle. */
+    media_rgb img = make_image(40, 40, 10, 10, 250, false);
+    for (int y = 15; y < 25; y++)
+        for (int x = 15; x < 25; x++)
+            memset(img.data + (size_t)y * img.stride + 3 * x, 255, 3);
+    media_colors c;
+    assert_int_equal(media_colors_extract(&img, &c), 0);
+    assert_string_equal(c.background, "#0c0cf3");  /* bin centre of the border's blue */
+    assert_string_equal(c.foreground, "#f3f3f3");  /* white: the farthest colour with contrast >= 3 */
+    /* No second colour qualifies: the background darkened by 35 points of lightness,
+     * the most saturated candidate, becomes the accent. */
+    assert_string_equal(c.accent, "#030349");
+    media_rgb_free(&img);
+}
+
 static void test_runner_rejects_bad_settings(void **state)
 {
     (void)state;
@@ -245,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_validate_images),   cmocka_unit_test(test_classify),
         cmocka_unit_test(test_passthrough_rules), cmocka_unit_test(test_fit_pixels),
         cmocka_unit_test(test_blurhash_solid),    cmocka_unit_test(test_blurhash_gradient),
+        cmocka_unit_test(test_colors),
         cmocka_unit_test(test_runner_rejects_bad_settings), cmocka_unit_test(test_runner_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
