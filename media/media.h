@@ -22,7 +22,8 @@
 #define MEDIA_MAX_VIDEO_PIXELS 8294400LL    /* 3840x2160 */
 #define MEDIA_MAX_VIDEO_FPS 120
 #define MEDIA_MAX_VIDEO_FRAMES 36000
-#define MEDIA_MAX_FILE_BYTES (99LL * 1024 * 1024)
+#define MEDIA_MAX_FILE_BYTES (99LL * 1024 * 1024)   /* VIDEO_LIMIT: video, gifv, audio */
+#define MEDIA_MAX_IMAGE_BYTES (16LL * 1024 * 1024)  /* IMAGE_LIMIT: images, GIFs included */
 #define MEDIA_AUDIO_BITRATE 192000
 #define MEDIA_ORIGINAL_PIXELS 8294400LL     /* image style original */
 #define MEDIA_SMALL_PIXELS 230400LL         /* image style small, thumbnails */
@@ -43,6 +44,7 @@ typedef struct media_probe {
     double duration;         /* seconds; 0 when unknown */
     int64_t bitrate;         /* bits/s of the whole file; 0 when unknown */
     int frames;              /* image containers: frames seen, up to 2 (2 = animated) */
+    int64_t size;            /* file size in bytes */
 } media_probe;
 
 /* Probes a file. Returns 0, or -1 with a reason (not media, truncated, ...). */

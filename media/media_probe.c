@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The content type Mastodon's MIME sniffing would give, from the demuxer. */
 static void probe_content_type(const AVFormatContext *ic, media_probe *p)
@@ -87,6 +88,8 @@ int media_probe_file(const char *path, media_probe *p, char *err, size_t errlen)
         return -1;
     }
     snprintf(p->container, sizeof p->container, "%s", ic->iformat->name);
+    struct stat file;
+    p->size = stat(path, &file) == 0 ? (int64_t)file.st_size : 0;
     int vidx = -1;
     for (unsigned i = 0; i < ic->nb_streams; i++) {
         const AVStream *st = ic->streams[i];
@@ -208,12 +211,21 @@ int media_validate(const media_probe *p, media_kind kind, char *err, size_t errl
                  "type Mastodon accepts", p->container, p->has_video || p->has_audio ? "these streams" : "no streams");
         return -1;
     case MEDIA_KIND_AUDIO:
-        return 0;
+        break;
     case MEDIA_KIND_IMAGE:
     case MEDIA_KIND_GIFV:
     case MEDIA_KIND_VIDEO:
         break;
     }
+    bool image_type = strncmp(p->content_type, "image/", 6) == 0;
+    long long limit = image_type ? MEDIA_MAX_IMAGE_BYTES : MEDIA_MAX_FILE_BYTES;
+    if (p->size > limit) {
+        snprintf(err, errlen, "file is %lld bytes, over Mastodon's limit of %lld MB for %s", (long long)p->size,
+                 limit / (1024 * 1024), image_type ? "images" : "video and audio");
+        return -1;
+    }
+    if (kind == MEDIA_KIND_AUDIO)
+        return 0;
     if (!p->has_video) {
         snprintf(err, errlen, "no video stream");
         return -1;

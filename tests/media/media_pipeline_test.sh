@@ -176,11 +176,15 @@ image)
     expect_ok
     [ "$(probe v:0 stream=codec_name w/small.webp)" = webp ] && [ "$(j .result.small.content_type)" = image/webp ] ||
         fail "small of a WebP is $(j .result.small.content_type)"
+    head -c $((2600 * 2300 * 3)) /dev/urandom > noise.rgb
+    gen -f rawvideo -pix_fmt rgb24 -s 2600x2300 -i noise.rgb heavy.png
+    run --in heavy.png --out-dir h
+    j .error | grep -q "over Mastodon's limit of 16 MB for images" || fail "$(stat -c %s heavy.png)-byte PNG: $(j .error)"
     run --in big.jpg --out-dir b
     expect_ok
     bw=$(probe v:0 stream=width b/original.jpeg); bh=$(probe v:0 stream=height b/original.jpeg)
     [ "$bw"x"$bh" = 3643x2277 ] || fail "10 MP original became ${bw}x$bh, want 3643x2277"
-    pass "JPEG/PNG/WebP styles: original <= 8.3 MP, small 230,400 px, blurhash, file_meta"
+    pass "JPEG/PNG/WebP styles: original <= 8.3 MP, small 230,400 px, blurhash, file_meta; 16 MB image limit"
     ;;
 audio)
     gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 cover.jpg

@@ -61,6 +61,12 @@ static void test_validate_video(void **state)
     p.has_video = false;
     assert_int_equal(media_validate(&p, MEDIA_KIND_VIDEO, err, sizeof err), -1);
     assert_string_equal(err, "no video stream");
+    p = video_probe(640, 360, 30);
+    p.size = 99LL * 1024 * 1024 + 1;
+    assert_int_equal(media_validate(&p, MEDIA_KIND_VIDEO, err, sizeof err), -1);
+    assert_string_equal(err, "file is 103809025 bytes, over Mastodon's limit of 99 MB for video and audio");
+    p.size = 99LL * 1024 * 1024;
+    assert_int_equal(media_validate(&p, MEDIA_KIND_VIDEO, err, sizeof err), 0);
 }
 
 static void test_validate_images(void **state)
@@ -73,6 +79,10 @@ static void test_validate_images(void **state)
     p.width = 7681;
     assert_int_equal(media_validate(&p, MEDIA_KIND_IMAGE, err, sizeof err), -1);
     assert_non_null(strstr(err, "over Mastodon's limit of 33177600 pixels (7680x4320)"));
+    p.width = 7680;
+    p.size = 16LL * 1024 * 1024 + 1;
+    assert_int_equal(media_validate(&p, MEDIA_KIND_IMAGE, err, sizeof err), -1);
+    assert_non_null(strstr(err, "over Mastodon's limit of 16 MB for images"));
     p = video_probe(1280, 721, 10);
     strcpy(p.content_type, "image/gif");
     assert_int_equal(media_validate(&p, MEDIA_KIND_IMAGE, err, sizeof err), -1);
