@@ -1,0 +1,92 @@
+// s3_server.js -- test-only S3 for scotty's storage tests: a real S3 server that
+// verifies SigV4 (@20minutes/s3rver) on loopback, plus a small fault-injecting
+// proxy in front of it. The proxy forwards every request unchanged (Host header
+// included, so signatures still verify) except that it answers 500 to the next
+// N requests after a control call `GET /__fault?count=N`; `GET /__stats` returns
+// how many requests it saw and how many it failed.
+//
+// Usage: node s3_server.js DIR BUCKET ACCESS_KEY SECRET PORTS_FILE
+// Writes "S3_PORT PROXY_PORT" to PORTS_FILE once both listen; stops on SIGTERM.
+'use strict';
+
+const http = require('node:http');
+const fs = require('node:fs');
+const S3rver = require('@20minutes/s3rver');
+const { DUMMY_ACCOUNT } = require('@20minutes/s3rver/lib/models/account');
+
+const [dir, bucket, accessKey, secret, portsFile] = process.argv.slice(2);
+if (!portsFile) {
+  console.error('usage: node s3_server.js DIR BUCKET ACCESS_KEY SECRET PORTS_FILE');
+  process.exit(2);
+}
+
+DUMMY_ACCOUNT.createKeyPair(accessKey, secret);
+
+const s3 = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  silent: true,
+  directory: dir,
+  vhostBuckets: false,
+  configureBuckets: [{ name: bucket }],
+});
+
+let faultsLeft = 0;
+let seen = 0;
+let failed = 0;
+
+function startProxy(s3Port) {
+  const proxy = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    if (url.pathname === '/__fault') {
+      faultsLeft = parseInt(url.searchParams.get('count') || '0', 10);
+      res.end('ok\n');
+      return;
+    }
+    if (url.pathname === '/__stats') {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ seen, failed, faultsLeft }) + '\n');
+      return;
+    }
+    seen++;
+    if (faultsLeft > 0) {
+      faultsLeft--;
+      failed++;
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = 500;
+        res.setHeader('Content-Type', 'application/xml');
+        res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>' +
+                '<Message>injected by the test proxy</Message></Error>');
+      });
+      return;
+    }
+    const upstream = http.request({
+      host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: req.headers,
+    }, (up) => {
+      res.writeHead(up.statusCode, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', (e) => {
+      res.statusCode = 502;
+      res.end(String(e));
+    });
+    req.pipe(upstream);
+  });
+  return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(proxy)));
+}
+
+(async () => {
+  const addr = await s3.run();
+  const proxy = await startProxy(addr.port);
+  fs.writeFileSync(portsFile + '.tmp', `${addr.port} ${proxy.address().port}\n`);
+  fs.renameSync(portsFile + '.tmp', portsFile);
+  process.on('SIGTERM', async () => {
+    proxy.close();
+    await s3.close();
+    process.exit(0);
+  });
+})().catch((e) => {
+  console.error('s3_server.js failed to start:', e);
+  process.exit(1);
+});

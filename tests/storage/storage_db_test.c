@@ -1,0 +1,289 @@
+/* storage_db_test.c -- libpq layer and schema against a real PostgreSQL started by
+ * run_db_test.sh (DB_* env): init then check, check finding a dropped column and a
+ * wrong type, transactions rolled back on error, reconnect after a server restart,
+ * PgBouncer-safe statements, statement timeout, an unreachable server. */
+#include "storage.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static db_settings settings;
+
+static db_conn *connect_or_fail(const db_settings *s)
+{
+    char err[512];
+    db_conn *c = db_conn_new(s);
+    if (db_conn_ensure(c, err, sizeof err) != 0)
+        fail_msg("connect: %s", err);
+    return c;
+}
+
+static void run_ok(db_conn *c, const char *sql)
+{
+    char err[512];
+    if (db_run(c, sql, err, sizeof err) != 0)
+        fail_msg("%s: %s", sql, err);
+}
+
+static long long query_ll(db_conn *c, const char *sql)
+{
+    char err[512];
+    PGresult *r = db_exec(c, NULL, sql, 0, NULL, err, sizeof err);
+    if (!r)
+        fail_msg("%s: %s", sql, err);
+    assert_int_equal(PQntuples(r), 1);
+    long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static void test_init_then_check(void **state)
+{
+    (void)state;
+    db_conn *c = connect_or_fail(&settings);
+    char err[1024];
+    if (db_schema_init(c, err, sizeof err) != 0)
+        fail_msg("init: %s", err);
+    q_buf report;
+    q_buf_init(&report);
+    int problems = db_schema_check(c, &report, err, sizeof err);
+    if (problems != 0)
+        fail_msg("check after init found %d problems:\n%s", problems, report.data ? report.data : err);
+    assert_null(report.data); /* init creates optional columns too: not even notes */
+    q_buf_free(&report);
+
+    /* A second init refuses to touch a non-empty database. */
+    assert_int_equal(db_schema_init(c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "already has"));
+    db_conn_free(c);
+}
+
+/* timestamp_id(): milliseconds of now() in the high 48 bits; consecutive ids in
+ * one transaction share the time part and step the 16-bit tail by one. */
+static void test_timestamp_id_layout(void **state)
+{
+    (void)state;
+    db_conn *c = connect_or_fail(&settings);
+    run_ok(c, "BEGIN");
+    long long now_ms = query_ll(c, "SELECT (date_part('epoch', now()) * 1000)::bigint");
+    long long a = query_ll(c, "INSERT INTO accounts (username, domain, created_at, updated_at) "
+                              "VALUES ('ts1', 'example.com', now(), now()) RETURNING id");
+    long long b = query_ll(c, "INSERT INTO accounts (username, domain, created_at, updated_at) "
+                              "VALUES ('ts2', 'example.com', now(), now()) RETURNING id");
+    run_ok(c, "ROLLBACK");
+    assert_int_equal(a >> 16, now_ms);
+    assert_int_equal(b >> 16, now_ms);
+    assert_int_equal(b & 0xffff, (a + 1) & 0xffff);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM pg_class WHERE relname = "
+                                 "'media_attachments_id_seq' AND relkind = 'S'"), 1);
+    db_conn_free(c);
+}
+
+static int check_report(db_conn *c, q_buf *report)
+{
+    char err[512];
+    q_buf_init(report);
+    int problems = db_schema_check(c, report, err, sizeof err);
+    if (problems < 0)
+        fail_msg("check: %s", err);
+    return problems;
+}
+
+static void test_check_reports_what_is_missing(void **state)
+{
+    (void)state;
+    db_conn *c = connect_or_fail(&settings);
+    q_buf report;
+
+    run_ok(c, "ALTER TABLE statuses DROP COLUMN uri");
+    assert_int_equal(check_report(c, &report), 1);
+    assert_non_null(strstr(report.data, "missing column statuses.uri (expected character varying)"));
+    q_buf_free(&report);
+
+    run_ok(c, "ALTER TABLE media_attachments ALTER COLUMN file_meta TYPE text");
+    run_ok(c, "DROP TABLE tombstones");
+    run_ok(c, "ALTER TABLE accounts DROP COLUMN show_media"); /* optional: a note only */
+    assert_int_equal(check_report(c, &report), 3);
+    assert_non_null(strstr(report.data, "column media_attachments.file_meta has type text, expected json"));
+    assert_non_null(strstr(report.data, "missing table tombstones"));
+    assert_non_null(strstr(report.data, "note: optional column accounts.show_media"));
+    q_buf_free(&report);
+
+    run_ok(c, "DROP FUNCTION timestamp_id(text) CASCADE");
+    run_ok(c, "DROP SEQUENCE statuses_id_seq");
+    assert_int_equal(check_report(c, &report), 5);
+    assert_non_null(strstr(report.data, "missing function timestamp_id(text)"));
+    assert_non_null(strstr(report.data, "missing sequence statuses_id_seq"));
+    q_buf_free(&report);
+    db_conn_free(c);
+}
+
+typedef struct tx_case {
+    const char *second_sql;  /* NULL: fail from C after the first insert */
+} tx_case;
+
+static int tx_body(db_conn *c, void *user, char *err, size_t errlen)
+{
+    const tx_case *tc = user;
+    if (db_run(c, "INSERT INTO tags (name, created_at, updated_at) VALUES ('rolled', now(), now())",
+               err, errlen) != 0)
+        return -1;
+    if (!tc->second_sql) {
+        snprintf(err, errlen, "handler gave up");
+        return -1;
+    }
+    return db_run(c, tc->second_sql, err, errlen);
+}
+
+static void test_transaction_rolled_back_on_error(void **state)
+{
+    (void)state;
+    db_conn *c = connect_or_fail(&settings);
+    char err[512];
+    run_ok(c, "DELETE FROM tags");
+
+    tx_case from_c = {NULL};
+    assert_int_equal(db_tx(c, tx_body, &from_c, err, sizeof err), -1);
+    assert_string_equal(err, "handler gave up");
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM tags"), 0);
+
+    /* A failing statement (unique violation on lower(name)) rolls back the first. */
+    tx_case dup = {"INSERT INTO tags (name, created_at, updated_at) VALUES ('ROLLED', now(), now())"};
+    assert_int_equal(db_tx(c, tx_body, &dup, err, sizeof err), -1);
+    assert_non_null(strstr(err, "23505"));
+    assert_string_equal(db_conn_sqlstate(c), "23505");
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM tags"), 0);
+
+    tx_case ok = {"INSERT INTO tags (name, created_at, updated_at) VALUES ('kept', now(), now())"};
+    if (db_tx(c, tx_body, &ok, err, sizeof err) != 0)
+        fail_msg("commit: %s", err);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM tags"), 2);
+    db_conn_free(c);
+}
+
+static void test_reconnect_after_restart(void **state)
+{
+    (void)state;
+    db_pool *pool = db_pool_new(&settings, 2);
+    db_conn *a = db_pool_acquire(pool);
+    db_conn *b = db_pool_acquire(pool);
+    assert_int_equal(query_ll(a, "SELECT 1"), 1);
+    assert_int_equal(query_ll(b, "SELECT 2"), 2);
+    long long pid_before = query_ll(a, "SELECT pg_backend_pid()");
+
+    const char *restart = getenv("STORAGE_PG_RESTART_CMD");
+    assert_non_null(restart);
+    assert_int_equal(system(restart), 0);
+
+    /* The old sessions are gone; the next statement reconnects and runs. */
+    long long pid_after = query_ll(a, "SELECT pg_backend_pid()");
+    assert_true(pid_after != pid_before);
+    assert_int_equal(db_conn_connects(a), 2);
+    assert_int_equal(query_ll(b, "SELECT 3"), 3);
+    assert_int_equal(db_conn_connects(b), 2);
+    db_pool_release(pool, a);
+    db_pool_release(pool, b);
+    db_pool_free(pool);
+}
+
+static void test_prepared_statements_setting(void **state)
+{
+    (void)state;
+    db_settings off = settings;
+    off.prepared_statements = false;
+    db_conn *c = connect_or_fail(&off);
+    char err[512];
+    const char *params[1] = {"7"};
+    PGresult *r = db_exec(c, "plus_one", "SELECT $1::int + 1", 1, params, err, sizeof err);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "8");
+    PQclear(r);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM pg_prepared_statements"), 0);
+    db_conn_free(c);
+
+    db_settings on = settings;
+    on.prepared_statements = true;
+    c = connect_or_fail(&on);
+    for (int i = 0; i < 2; i++) {
+        r = db_exec(c, "plus_one", "SELECT $1::int + 1", 1, params, err, sizeof err);
+        assert_non_null(r);
+        assert_string_equal(PQgetvalue(r, 0, 0), "8");
+        PQclear(r);
+    }
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM pg_prepared_statements "
+                                 "WHERE name = 'plus_one'"), 1);
+    db_conn_free(c);
+}
+
+static void test_statement_timeout(void **state)
+{
+    (void)state;
+    db_settings s = settings;
+    s.statement_timeout_ms = 50;
+    db_conn *c = connect_or_fail(&s);
+    char err[512];
+    assert_int_equal(db_run(c, "SELECT pg_sleep(30)", err, sizeof err), -1);
+    assert_string_equal(db_conn_sqlstate(c), "57014"); /* query_canceled */
+    assert_int_equal(query_ll(c, "SELECT 1"), 1);      /* the connection stays usable */
+    db_conn_free(c);
+}
+
+static void test_server_unreachable(void **state)
+{
+    (void)state;
+    setenv("DB_PORT", "1", 1);
+    db_settings s;
+    char err[512];
+    assert_int_equal(db_settings_from_env(&s, err, sizeof err), 0);
+    db_conn *c = db_conn_new(&s);
+    assert_int_equal(db_run(c, "SELECT 1", err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1/"));
+    db_conn_free(c);
+}
+
+static void test_settings_from_env(void **state)
+{
+    (void)state;
+    db_settings s;
+    char err[512];
+    setenv("DATABASE_URL", "postgresql://u:secret@db.example:6432/m", 1);
+    setenv("PREPARED_STATEMENTS", "false", 1);
+    assert_int_equal(db_settings_from_env(&s, err, sizeof err), 0);
+    assert_false(s.prepared_statements);
+    assert_string_equal(s.keys[0], "dbname");
+    assert_null(strstr(s.describe, "secret"));
+    assert_string_equal(s.describe, "postgresql://u:***@db.example:6432/m");
+    unsetenv("DATABASE_URL");
+    unsetenv("PREPARED_STATEMENTS");
+    setenv("SCOTTY_DB_STATEMENT_TIMEOUT", "soon", 1);
+    assert_int_equal(db_settings_from_env(&s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "SCOTTY_DB_STATEMENT_TIMEOUT"));
+    unsetenv("SCOTTY_DB_STATEMENT_TIMEOUT");
+}
+
+int main(void)
+{
+    char err[512];
+    if (db_settings_from_env(&settings, err, sizeof err) != 0) {
+        fprintf(stderr, "FAIL: %s\n", err);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_then_check),
+        cmocka_unit_test(test_timestamp_id_layout),
+        cmocka_unit_test(test_transaction_rolled_back_on_error),
+        cmocka_unit_test(test_reconnect_after_restart),
+        cmocka_unit_test(test_prepared_statements_setting),
+        cmocka_unit_test(test_statement_timeout),
+        cmocka_unit_test(test_check_reports_what_is_missing),
+        cmocka_unit_test(test_settings_from_env),
+        cmocka_unit_test(test_server_unreachable),
+    };
+    return cmocka_run_group_tests_name("storage_db", tests, NULL, NULL);
+}

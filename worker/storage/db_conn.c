@@ -1,0 +1,242 @@
+/* db_conn.c -- one PostgreSQL connection: lazy connect, reconnect after loss,
+ * statement timeout, statements with text parameters (named prepared statements
+ * only when PREPARED_STATEMENTS allows them), and the transaction helper. */
+#include "storage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_MAX_PREPARED 128
+
+struct db_conn {
+    const db_settings *settings; /* owned by the caller; outlives the connection */
+    PGconn *pg;
+    bool in_tx;
+    bool lost_logged;            /* "connection lost" logged since the last success */
+    unsigned connects;
+    char sqlstate[6];
+    char *prepared[DB_MAX_PREPARED]; /* statement names prepared on this session */
+    int nprepared;
+};
+
+db_conn *db_conn_new(const db_settings *s)
+{
+    db_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->settings = s;
+    return c;
+}
+
+static void db_conn_forget_prepared(db_conn *c)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        free(c->prepared[i]);
+    c->nprepared = 0;
+}
+
+static void db_conn_close(db_conn *c)
+{
+    if (c->pg)
+        PQfinish(c->pg);
+    c->pg = NULL;
+    c->in_tx = false;
+    db_conn_forget_prepared(c);
+}
+
+void db_conn_free(db_conn *c)
+{
+    if (!c)
+        return;
+    db_conn_close(c);
+    free(c);
+}
+
+PGconn *db_conn_pg(db_conn *c) { return c->pg; }
+
+unsigned db_conn_connects(const db_conn *c) { return c->connects; }
+
+const char *db_conn_sqlstate(const db_conn *c) { return c->sqlstate; }
+
+/* libpq messages end with a newline; keep one line. */
+static void db_copy_message(const char *msg, char *out, size_t len)
+{
+    snprintf(out, len, "%s", msg ? msg : "");
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    for (char *p = out; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+int db_conn_ensure(db_conn *c, char *err, size_t errlen)
+{
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
+        return 0;
+    bool was_connected = c->pg != NULL;
+    db_conn_close(c);
+
+    const db_settings *s = c->settings;
+    const char *keys[16], *values[16];
+    for (int i = 0; i < s->n; i++) {
+        keys[i] = s->keys[i];
+        values[i] = s->values[i];
+    }
+    keys[s->n] = values[s->n] = NULL;
+    c->pg = PQconnectdbParams(keys, values, 1);
+    if (!c->pg)
+        abort(); /* libpq could not allocate: out of memory */
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        char msg[400];
+        db_copy_message(PQerrorMessage(c->pg), msg, sizeof msg);
+        snprintf(err, errlen,
+                 "cannot connect to PostgreSQL at %s: %s (check DATABASE_URL or DB_HOST/DB_PORT/"
+                 "DB_NAME/DB_USER/DB_PASS, and that the server is up)", s->describe, msg);
+        if (!c->lost_logged) {
+            q_log(Q_LOG_WARN, "%s", err);
+            c->lost_logged = true;
+        }
+        db_conn_close(c);
+        return -1;
+    }
+    if (s->statement_timeout_ms > 0) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SET statement_timeout = %d", s->statement_timeout_ms);
+        PGresult *r = PQexec(c->pg, sql);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) {
+            char msg[300];
+            db_copy_message(PQresultErrorMessage(r), msg, sizeof msg);
+            snprintf(err, errlen, "PostgreSQL at %s refused \"%s\": %s", s->describe, sql, msg);
+        }
+        PQclear(r);
+        if (!ok) {
+            db_conn_close(c);
+            return -1;
+        }
+    }
+    c->connects++;
+    if (was_connected || c->lost_logged)
+        q_log(Q_LOG_INFO, "reconnected to PostgreSQL at %s", s->describe);
+    c->lost_logged = false;
+    return 0;
+}
+
+static bool db_is_prepared(const db_conn *c, const char *name)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        if (strcmp(c->prepared[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* One attempt. Sets *lost when the connection broke under the statement. */
+static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int nparams,
+                              const char *const *params, bool *lost, char *err, size_t errlen)
+{
+    *lost = false;
+    PGresult *r;
+    bool named = name && c->settings->prepared_statements;
+    if (named && !db_is_prepared(c, name) && c->nprepared < DB_MAX_PREPARED) {
+        r = PQprepare(c->pg, name, sql, nparams, NULL);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            c->prepared[c->nprepared] = strdup(name);
+            if (!c->prepared[c->nprepared])
+                abort();
+            c->nprepared++;
+        }
+        PQclear(r);
+    }
+    if (named && db_is_prepared(c, name))
+        r = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    else if (nparams == 0)
+        r = PQexec(c->pg, sql); /* simple protocol: may hold several statements (db init) */
+    else
+        r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        c->sqlstate[0] = '\0';
+        return r;
+    }
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+    char msg[400];
+    db_copy_message(r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg), msg, sizeof msg);
+    if (!msg[0])
+        db_copy_message(PQerrorMessage(c->pg), msg, sizeof msg);
+    *lost = PQstatus(c->pg) != CONNECTION_OK;
+    if (*lost)
+        snprintf(err, errlen, "lost the PostgreSQL connection to %s: %s", c->settings->describe,
+                 msg);
+    else
+        snprintf(err, errlen, "PostgreSQL error%s%s: %s", c->sqlstate[0] ? " " : "",
+                 c->sqlstate, msg);
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
+                  const char *const *params, char *err, size_t errlen)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (db_conn_ensure(c, err, errlen) != 0)
+            return NULL;
+        bool lost;
+        bool was_in_tx = c->in_tx;
+        PGresult *r = db_exec_once(c, name, sql, nparams, params, &lost, err, errlen);
+        if (r)
+            return r;
+        if (!lost)
+            return NULL;
+        q_log(Q_LOG_WARN, "%s", err);
+        c->lost_logged = true;
+        db_conn_close(c);
+        if (was_in_tx)
+            return NULL; /* the transaction is gone: the caller must start over */
+    }
+    return NULL;
+}
+
+int db_run(db_conn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = db_exec(c, NULL, sql, 0, NULL, err, errlen);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)
+{
+    if (c->in_tx) {
+        snprintf(err, errlen, "db_tx: a transaction is already open on this connection "
+                              "(nested transactions are not supported)");
+        return -1;
+    }
+    if (db_run(c, "BEGIN", err, errlen) != 0)
+        return -1;
+    c->in_tx = true;
+    int rc = fn(c, user, err, errlen);
+    if (rc == 0) {
+        char cerr[512];
+        if (db_run(c, "COMMIT", cerr, sizeof cerr) != 0) {
+            snprintf(err, errlen, "commit failed, nothing was written: %s", cerr);
+            rc = -1;
+        }
+    }
+    if (rc != 0 && c->pg && PQstatus(c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        char rerr[512], failed_state[sizeof c->sqlstate];
+        memcpy(failed_state, c->sqlstate, sizeof failed_state);
+        if (db_run(c, "ROLLBACK", rerr, sizeof rerr) != 0)
+            q_log(Q_LOG_WARN, "rollback failed (the connection will be reopened): %s", rerr);
+        memcpy(c->sqlstate, failed_state, sizeof failed_state); /* report why it failed */
+    }
+    c->in_tx = false;
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        db_conn_close(c); /* never hand out a connection stuck inside a transaction */
+    return rc == 0 ? 0 : -1;
+}
