@@ -28,6 +28,9 @@
 #define MEDIA_ORIGINAL_PIXELS 8294400LL     /* image style original */
 #define MEDIA_SMALL_PIXELS 230400LL         /* image style small, thumbnails */
 
+/* Everything from here to media_child_main opens hostile input with libav:
+ * call it only inside the media child, never in the worker process. */
+
 /* ---- Probe (what Mastodon's VideoMetadataExtractor reads from ffprobe) ---- */
 typedef struct media_probe {
     char container[64];      /* libavformat demuxer name, e.g. "matroska,webm" */
@@ -121,7 +124,8 @@ typedef struct media_colors {
 int media_colors_extract(const media_rgb *img, media_colors *out);
 
 /* ---- Audio ---- */
-/* Transcodes to MP3 with LAME VBR quality 2 (Mastodon's -q:a 2). */
+/* Transcodes to MP3 with LAME VBR quality 2 (Mastodon's -q:a 2), keeping the
+ * tags and the cover art (as PNG) as the ffmpeg CLI does. */
 int media_audio_process(const char *in, const char *out, const media_probe *p,
                         const media_video_opts *o, char *err, size_t errlen);
 
