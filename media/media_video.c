@@ -161,7 +161,9 @@ static int vt_setup_video(vt *t, const media_probe *p)
         fr = (AVRational){p->fps_num, p->fps_den};
     bool vfr = p->rfps_den > 0 && (double)p->rfps_num / p->rfps_den > MEDIA_MAX_VIDEO_FPS;
     char args[256], desc[256], fps[64] = "";
-    AVRational sar = s->dec->sample_aspect_ratio.num ? s->dec->sample_aspect_ratio : (AVRational){0, 1};
+    AVRational sar = av_guess_sample_aspect_ratio(t->ic, ist, NULL);
+    if (sar.num <= 0 || sar.den <= 0)
+        sar = (AVRational){0, 1};
     snprintf(args, sizeof args, "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d:frame_rate=%d/%d",
              s->dec->width, s->dec->height, s->dec->pix_fmt, ist->time_base.num, ist->time_base.den,
              sar.num, sar.den, fr.num, fr.den);
@@ -213,6 +215,7 @@ static int vt_setup_video(vt *t, const media_probe *p)
     }
     s->ost->time_base = e->time_base;
     s->ost->avg_frame_rate = fr;
+    s->ost->sample_aspect_ratio = e->sample_aspect_ratio;
     return 0;
 }
 

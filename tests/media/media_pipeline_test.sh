@@ -150,11 +150,13 @@ gif)
     pass "animated GIF -> gifv MP4, static GIF kept as image"
     ;;
 odd_size)
-    gen -f lavfi -i testsrc2=s=161x121:r=30:d=1 -f lavfi -i sine=d=1 -c:v libvpx-vp9 -deadline realtime -c:a libopus -shortest in.webm
+    gen -f lavfi -i testsrc2=s=161x121:r=30:d=1 -f lavfi -i sine=d=1 -vf setsar=4/3 -c:v libvpx-vp9 -deadline realtime -c:a libopus -shortest in.webm
     run --in in.webm --out-dir o
     expect_ok; check_mp4 in.webm o/original.mp4
     [ "$(probe v:0 stream=width o/original.mp4)x$(probe v:0 stream=height o/original.mp4)" = 160x120 ] || fail "not cropped to 160x120"
-    pass "161x121 cropped to 160x120 (no scaling)"
+    [ "$(probe v:0 stream=sample_aspect_ratio o/original.mp4)" = "$(probe v:0 stream=sample_aspect_ratio in.webm)" ] ||
+        fail "pixel aspect $(probe v:0 stream=sample_aspect_ratio o/original.mp4), input $(probe v:0 stream=sample_aspect_ratio in.webm)"
+    pass "161x121 cropped to 160x120 (no scaling), pixel aspect kept"
     ;;
 image)
     gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 in.jpg
