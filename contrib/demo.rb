@@ -1,23 +1,16 @@
 # demo.rb -- the demo's script (see demo.sh): private Redis, a burst pushed by Ruby's
 # Sidekiq client, scotty working it off, then the numbers Sidekiq's own API reports.
-require 'socket'
-require 'tmpdir'
-require 'fileutils'
-require 'redis'
-Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
 require 'sidekiq'
 require 'sidekiq/api'
+require_relative '../tests/lib/servers'
 
 scotty = ARGV.fetch(0)
+server = Harness::RedisServer.new
+url = server.url
 dir = Dir.mktmpdir('scotty-demo')
-port = TCPServer.new('127.0.0.1', 0).then { |s| s.addr[1].tap { s.close } }
-url = "redis://127.0.0.1:#{port}/0"
-redis_pid = Process.spawn('redis-server', '--port', port.to_s, '--bind', '127.0.0.1', '--save', '',
-                          '--dir', dir, out: File::NULL)
 scotty_pid = nil
 begin
-  redis = Redis.new(url: url)
-  sleep 0.1 until (redis.ping rescue nil)
+  redis = server.client
   puts "== private Redis on #{url}"
   Sidekiq.configure_client { |c| c.redis = { url: url } }
   Sidekiq.logger.level = Logger::WARN
@@ -73,7 +66,6 @@ begin
   File.readlines(log).grep(/WARN|ERROR|started|stopped|forwarded/).first(8).each { |l| puts "   #{l}" }
 ensure
   Process.kill('TERM', scotty_pid) if scotty_pid
-  Process.kill('TERM', redis_pid)
-  Process.wait(redis_pid)
+  server.destroy
   FileUtils.rm_rf(dir)
 end

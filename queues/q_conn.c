@@ -289,18 +289,24 @@ int q_conn_append(q_conn *c, int argc, const char **argv, const size_t *lens)
     return 0;
 }
 
-int q_conn_appendf(q_conn *c, const char *fmt, ...)
+static int q_conn_vappendf(q_conn *c, const char *fmt, va_list ap)
 {
     char *cmd = NULL;
-    va_list ap;
-    va_start(ap, fmt);
     int n = redisvFormatCommand(&cmd, fmt, ap);
-    va_end(ap);
     if (n < 0)
         return -1;
     q_buf_add(&c->out, cmd, (size_t)n);
     free(cmd);
     return 0;
+}
+
+int q_conn_appendf(q_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = q_conn_vappendf(c, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int q_conn_flush(q_conn *c)
@@ -356,16 +362,11 @@ redisReply *q_conn_cmd(q_conn *c, const char *fmt, ...)
 {
     if (c->fd < 0 && q_conn_ensure(c) != 0)
         return NULL;
-    char *cmd = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = redisvFormatCommand(&cmd, fmt, ap);
+    int rc = q_conn_vappendf(c, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return NULL;
-    q_buf_add(&c->out, cmd, (size_t)n);
-    free(cmd);
-    return q_conn_reply(c);
+    return rc == 0 ? q_conn_reply(c) : NULL;
 }
 
 redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,

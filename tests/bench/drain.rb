@@ -1,18 +1,12 @@
 # drain.rb -- the drain benchmark's runner (see drain.sh). Times each worker from the
 # moment the queue starts shrinking until it is empty and every job is acknowledged.
-require 'socket'
-require 'tmpdir'
-require 'fileutils'
-require 'redis'
-Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
 require 'sidekiq'
+require_relative '../lib/servers'
 
 scotty, jobs = ARGV[0], Integer(ARGV[1])
+server = Harness::RedisServer.new
+url = server.url
 dir = Dir.mktmpdir('scotty-bench')
-port = TCPServer.new('127.0.0.1', 0).then { |s| s.addr[1].tap { s.close } }
-url = "redis://127.0.0.1:#{port}/0"
-redis_pid = Process.spawn('redis-server', '--port', port.to_s, '--bind', '127.0.0.1', '--save', '',
-                          '--appendonly', 'no', '--dir', dir, out: File::NULL)
 worker_rb = File.join(dir, 'noop.rb')
 File.write(worker_rb, <<~RUBY)
   require 'sidekiq'
@@ -49,8 +43,7 @@ def run(name, redis, jobs, cmd, env)
 end
 
 begin
-  sleep 0.3
-  redis = Redis.new(url: url)
+  redis = server.client
   env = { 'REDIS_URL' => url }
   results = []
   results << run('ruby sidekiq 6.4 -c 10', redis, jobs, ['sidekiq', '-r', worker_rb, '-c', '10', '-q', 'default'], env)
@@ -63,7 +56,6 @@ begin
                 r[:rate] / ruby[:rate], r[:rss] / ruby[:rss])
   end
 ensure
-  Process.kill('TERM', redis_pid)
-  Process.wait(redis_pid)
+  server.destroy
   FileUtils.rm_rf(dir)
 end

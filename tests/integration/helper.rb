@@ -2,69 +2,12 @@
 # where a test needs it) on free loopback ports in temp dirs, always stopped.
 # Every scotty log is checked for sanitizer reports when the test ends.
 require 'minitest/autorun'
-require 'socket'
-require 'tmpdir'
-require 'fileutils'
 require 'json'
-require 'timeout'
-require 'redis'
-Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
 require 'sidekiq'
 require 'sidekiq/api'
+require_relative '../lib/servers'
 
 module Harness
-  SCOTTY = ENV.fetch('SCOTTY_BIN') { File.expand_path('../../build-test/worker/scotty', __dir__) }
-
-  def self.free_port
-    s = TCPServer.new('127.0.0.1', 0)
-    port = s.addr[1]
-    s.close
-    port
-  end
-
-  # A private redis-server; extra args are passed through (e.g. TLS, AOF).
-  class RedisServer
-    attr_reader :port, :dir, :url
-
-    def initialize(*extra, port: Harness.free_port, dir: Dir.mktmpdir('scotty-redis'))
-      @port = port
-      @dir = dir
-      @extra = extra
-      @url = "redis://127.0.0.1:#{@port}/0"
-      start
-    end
-
-    def start
-      plain = @extra.include?('--port') ? [] : ['--port', @port.to_s]
-      @pid = Process.spawn('redis-server', *plain, '--bind', '127.0.0.1', '--dir', @dir,
-                           '--save', '', '--logfile', File.join(@dir, 'redis.log'), *@extra)
-      Harness.wait_until(10, "redis-server on port #{@port} to accept connections") do
-        TCPSocket.new('127.0.0.1', @port).close
-        true
-      rescue SystemCallError
-        false
-      end
-    end
-
-    def client
-      Redis.new(url: @url)
-    end
-
-    def stop
-      return unless @pid
-      Process.kill('TERM', @pid)
-      Process.wait(@pid)
-      @pid = nil
-    rescue Errno::ESRCH, Errno::ECHILD
-      @pid = nil
-    end
-
-    def destroy
-      stop
-      FileUtils.rm_rf(@dir)
-    end
-  end
-
   # One scotty process; its stderr goes to a log file the test can read.
   class Scotty
     attr_reader :pid, :log_path, :status
@@ -108,15 +51,11 @@ module Harness
     end
   end
 
-  def self.wait_until(seconds, what)
-    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
-    loop do
-      return true if yield
-      if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
-        raise Minitest::Assertion, "timed out after #{seconds}s waiting for #{what}"
-      end
-      sleep 0.05
-    end
+  # Like servers.rb's, but a timeout is a test failure rather than an error.
+  def self.wait_until(seconds, what, &blk)
+    Harness.wait_for(seconds, what, &blk)
+  rescue Timeout::Error => e
+    raise Minitest::Assertion, e.message
   end
 end
 

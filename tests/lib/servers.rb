@@ -1,0 +1,72 @@
+# servers.rb -- real servers for the demo, the benchmarks and the tests: a private
+# redis-server on a free loopback port in a temp dir, always stopped by its owner.
+require 'socket'
+require 'tmpdir'
+require 'fileutils'
+require 'timeout'
+require 'redis'
+Redis.silence_deprecations = true if Redis.respond_to?(:silence_deprecations=)
+
+module Harness
+  SCOTTY = ENV.fetch('SCOTTY_BIN') { File.expand_path('../../build-test/worker/scotty', __dir__) }
+
+  def self.free_port
+    s = TCPServer.new('127.0.0.1', 0)
+    port = s.addr[1]
+    s.close
+    port
+  end
+
+  # A private redis-server; extra args are passed through (e.g. TLS, AOF).
+  class RedisServer
+    attr_reader :port, :dir, :url
+
+    def initialize(*extra, port: Harness.free_port, dir: Dir.mktmpdir('scotty-redis'))
+      @port = port
+      @dir = dir
+      @extra = extra
+      @url = "redis://127.0.0.1:#{@port}/0"
+      start
+    end
+
+    def start
+      plain = @extra.include?('--port') ? [] : ['--port', @port.to_s]
+      @pid = Process.spawn('redis-server', *plain, '--bind', '127.0.0.1', '--dir', @dir,
+                           '--save', '', '--logfile', File.join(@dir, 'redis.log'), *@extra)
+      Harness.wait_for(10, "redis-server on port #{@port} to accept connections") do
+        TCPSocket.new('127.0.0.1', @port).close
+        true
+      rescue SystemCallError
+        false
+      end
+    end
+
+    def client
+      Redis.new(url: @url)
+    end
+
+    def stop
+      return unless @pid
+      Process.kill('TERM', @pid)
+      Process.wait(@pid)
+      @pid = nil
+    rescue Errno::ESRCH, Errno::ECHILD
+      @pid = nil
+    end
+
+    def destroy
+      stop
+      FileUtils.rm_rf(@dir)
+    end
+  end
+
+  def self.wait_for(seconds, what)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+    loop do
+      return true if yield
+      raise Timeout::Error, "timed out after #{seconds}s waiting for #{what}" if
+        Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+      sleep 0.05
+    end
+  end
+end
