@@ -1,6 +1,7 @@
 # test_interop.rb -- scotty against Ruby Sidekiq 6.4's own client and API: what
 # Ruby pushes, scotty runs; what scotty writes, Sidekiq::API reads and operates on.
 require_relative 'helper'
+require 'securerandom'
 
 class InteropTest < ScottyTest
   def test_runs_single_bulk_and_scheduled_jobs
@@ -133,6 +134,37 @@ class InteropTest < ScottyTest
     assert_equal [1, 'two'], fwd['args']
     assert_includes @redis.smembers('queues'), 'ruby'
     assert_equal 0, Sidekiq::RetrySet.new.size
+  end
+
+  # The keys sidekiq-unique-jobs v8's client middleware leaves for a queued job
+  # (the gem is not packaged for Debian, so the test lays them out as it does).
+  def lock_digest(digest, jid)
+    @redis.set(digest, jid)
+    @redis.hset("#{digest}:LOCKED", jid, Time.now.to_f.to_s)
+    @redis.hset("#{digest}:INFO", 'worker', 'X')
+    @redis.zadd('uniquejobs:digests', Time.now.to_f, digest)
+  end
+
+  def test_unique_job_locks_released_like_the_gem
+    done, failing, early = Array.new(3) { SecureRandom.hex(12) }
+    { 'uniquejobs:aaa' => done, 'uniquejobs:bbb' => failing, 'uniquejobs:ccc' => early }.each do |d, j|
+      lock_digest(d, j)
+    end
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Noop', 'args' => [], 'jid' => done,
+                         'lock' => 'until_executed', 'lock_digest' => 'uniquejobs:aaa')
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Fail', 'args' => ['no'], 'jid' => failing,
+                         'lock' => 'until_executed', 'lock_digest' => 'uniquejobs:bbb')
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Fail', 'args' => ['no'], 'jid' => early,
+                         'lock' => 'until_executing', 'lock_digest' => 'uniquejobs:ccc')
+    start_scotty('-c', '2', '--no-poller')
+    wait_until(10, 'all three to run') { Sidekiq::Stats.new.processed == 3 || Sidekiq::RetrySet.new.size == 2 }
+    wait_until(10, 'the until_executed lock of the finished job released') do
+      !@redis.exists?('uniquejobs:aaa:LOCKED')
+    end
+    refute @redis.exists?('uniquejobs:aaa')
+    assert_nil @redis.zscore('uniquejobs:digests', 'uniquejobs:aaa')
+    assert @redis.hexists('uniquejobs:bbb:LOCKED', failing), 'a failed until_executed job keeps its lock for the retry'
+    refute @redis.exists?('uniquejobs:ccc:LOCKED'), 'until_executing is released before the job runs, even if it fails'
   end
 
   def test_ruby_sidekiq_runs_jobs_scotty_pushed
