@@ -150,7 +150,8 @@ typedef struct media_runner_cfg {
 } media_runner_cfg;
 
 /* Defaults: 1 slot, 1 thread, nice 10, best-effort I/O level 7, 2048 MB address
- * space, 600 CPU-s, 900 s wall clock, no CPU quota. */
+ * space, 1800 CPU-s, 1800 s wall clock (a 5-minute 4K clip on one thread), no
+ * CPU quota. */
 void media_runner_cfg_defaults(media_runner_cfg *cfg);
 /* Sets one operator option by its flag name without dashes: media-slots,
  * media-threads, media-cpu-quota (cores), media-timeout (s), media-nice,

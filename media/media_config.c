@@ -16,8 +16,8 @@ void media_runner_cfg_defaults(media_runner_cfg *cfg)
     cfg->ioprio_class = 2;
     cfg->ioprio_level = 7;
     cfg->as_budget_mb = 2048;
-    cfg->cpu_seconds = 600;
-    cfg->timeout = 900;
+    cfg->cpu_seconds = 1800;
+    cfg->timeout = 1800;
 }
 
 static int parse_num(const char *name, const char *value, double min, double max, double *out,
