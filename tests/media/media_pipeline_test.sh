@@ -137,6 +137,15 @@ vfr)
     [ "$n" = "$(probe v:0 stream=nb_frames in.mp4)" ] || fail "$n frames out of $(probe v:0 stream=nb_frames in.mp4): VFR not kept"
     pass "r_frame_rate 240 input kept as VFR ($n frames)"
     ;;
+frame_cap)
+    # 301 s at 120 fps = 36,120 frames: the output stops at Mastodon's 36,000.
+    gen -f lavfi -i "color=c=blue:s=32x32:r=120" -t 301 -c:v libx264 -preset ultrafast -f mov in.mov
+    run --in in.mov --out-dir o
+    expect_ok
+    n=$(probe v:0 stream=nb_frames o/original.mp4)
+    [ "$n" = 36000 ] || fail "$n frames out of $(probe v:0 stream=nb_frames in.mov), want 36000"
+    pass "36,120 input frames capped at 36,000"
+    ;;
 gif)
     gen -f lavfi -i testsrc2=s=160x120:r=10:d=1 in.gif
     gen -f lavfi -i testsrc2=s=160x120 -frames:v 1 still.gif
