@@ -2,7 +2,9 @@
  * signals into lifecycle steps (TSTP quiet, TERM/INT stop, TTIN dump), keep the
  * process title and systemd informed, stop. */
 #include "config.h"
+#include "control/control.h"
 #include "jobs/jobs.h"
+#include "services.h"
 #include "worker.h"
 
 #include <signal.h>
@@ -65,8 +67,16 @@ int worker_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    services *svc = services_open(cfg.engine.concurrency, err, sizeof err);
+    if (!svc) {
+        fprintf(stderr, "scotty: cannot start: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+    cfg.engine.user = svc;
     q_registry *reg = q_registry_new();
     jobs_register_diag(reg);
+    jobs_register_delivery(reg);
     q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);
     if (!e || q_engine_start(e, err, sizeof err) != 0) {
         fprintf(stderr, "scotty: cannot start: %s\n", err);
@@ -75,6 +85,18 @@ int worker_main(int argc, char **argv)
             q_engine_free(e);
         }
         q_registry_free(reg);
+        services_free(svc);
+        config_free(&cfg);
+        return 1;
+    }
+    control_opts copts = {cfg.control_path, cfg.control_group, cfg.metrics_listen};
+    control_server *ctl = control_start(e, &copts, err, sizeof err);
+    if (!ctl) {
+        fprintf(stderr, "scotty: cannot start: %s\n", err);
+        q_engine_stop(e);
+        q_engine_free(e);
+        q_registry_free(reg);
+        services_free(svc);
         config_free(&cfg);
         return 1;
     }
@@ -124,10 +146,12 @@ int worker_main(int argc, char **argv)
     }
     sdnotify_send("STOPPING=1");
     proctitle_set("scotty %s %s stopping", SCOTTY_VERSION, cfg.engine.tag);
+    control_stop(ctl);
     q_sched_stop(sched);
     q_engine_stop(e);
     q_engine_free(e);
     q_registry_free(reg);
+    services_free(svc);
     config_free(&cfg);
     return 0;
 }
