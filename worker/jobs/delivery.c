@@ -1,0 +1,156 @@
+/* delivery.c -- ActivityPub::DeliveryWorker (queue push, retry 16) and
+ * ActivityPub::LowPriorityDeliveryWorker (queue pull, retry 8), args
+ * [json, source_account_id, inbox_url, options] (mastodon.md §2, §6): a signed POST
+ * of the activity to one inbox, Mastodon's outcome rules, its failure tracker, and a
+ * per-host circuit breaker so a dead host costs milliseconds per job. */
+#include "jobs.h"
+#include "services.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Mastodon's rule: these will not get better by retrying (401 may: keys rotate). */
+static bool delivery_unsalvageable(long status)
+{
+    return status == 501 ||
+           (status >= 400 && status < 500 && status != 401 && status != 408 && status != 429);
+}
+
+static bool delivery_option(const json_t *options, const char *name)
+{
+    json_t *v = json_object_get(options, name);
+    return v && !json_is_false(v) && !json_is_null(v);
+}
+
+/* The request itself, once the signer and the breaker said yes. Returns true when
+ * the delivery failed in a way worth retrying (r is then marked failed). */
+static bool delivery_post(services *s, const delivery_signer *signer, const char *inbox,
+                          const char *body, size_t body_len, const char *sync, q_result *r)
+{
+    sig_header extra = {"Collection-Synchronization", sync};
+    http_request req = {.method = "POST", .url = inbox, .content_type = "application/activity+json",
+                        .body = body, .body_len = body_len,
+                        .extra_headers = sync ? &extra : NULL, .n_extra_headers = sync ? 1 : 0,
+                        .sign_key = signer->key, .key_id = signer->key_id};
+    http_response resp;
+    http_err e = http_perform(s->http, &req, &resp);
+    bool retry = false;
+    if (e == HTTP_OK) {
+        q_log(Q_LOG_DEBUG, "delivery: %s answered %ld", inbox, resp.status);
+    } else if (e == HTTP_E_STATUS && delivery_unsalvageable(resp.status)) {
+        q_log(Q_LOG_INFO, "delivery: %s answered %ld, giving up (not retried)", inbox, resp.status);
+    } else if (e == HTTP_E_REFUSED || e == HTTP_E_INVALID) {
+        q_log(Q_LOG_INFO, "delivery: giving up on %s: %s", inbox, resp.error);
+    } else if (e == HTTP_E_STATUS) {
+        q_fail(r, "Mastodon::UnexpectedResponseError", "%s answered %ld", inbox, resp.status);
+        retry = true;
+    } else {
+        q_fail(r, e == HTTP_E_TIMEOUT ? "HTTP::TimeoutError" : "HTTP::ConnectionError",
+               "delivery to %s failed (%s): %s", inbox, http_err_name(e), resp.error);
+        retry = true;
+    }
+    http_response_free(&resp);
+    return retry;
+}
+
+/* Records the outcome in Redis and PostgreSQL. A tracker error is logged, not
+ * raised: the delivery's own outcome decides the job's. */
+static void delivery_track(q_ctx *ctx, db_conn *db, const char *host, bool ok, bool had_row)
+{
+    char err[Q_ERRLEN];
+    int rc = ok ? delivery_track_success(q_ctx_redis(ctx), db, host, had_row, err, sizeof err)
+                : delivery_track_failure(q_ctx_redis(ctx), db, host, err, sizeof err);
+    if (rc != 0)
+        q_log(Q_LOG_WARN, "delivery: failure tracker for %s not updated: %s", host, err);
+}
+
+static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    services *s = q_ctx_user(ctx);
+    json_t *json = json_array_get(job->args, 0), *account = json_array_get(job->args, 1);
+    json_t *inbox = json_array_get(job->args, 2), *options = json_array_get(job->args, 3);
+    if (!json_is_string(json) || !json_is_integer(account) || !json_is_string(inbox) ||
+        (options && !json_is_object(options) && !json_is_null(options))) {
+        q_fail(r, "ArgumentError", "expected [json string, source_account_id integer, "
+               "inbox_url string, options hash]");
+        return;
+    }
+    if (!s || !s->db) {
+        q_fail(r, "Scotty::NotConfigured", "deliveries need the database: %s",
+               s ? s->db_missing : "services not opened");
+        return;
+    }
+    const char *url = json_string_value(inbox);
+    char host[256], err[Q_ERRLEN];
+    if (delivery_url_host(url, host, sizeof host) != 0) {
+        q_log(Q_LOG_INFO, "delivery: giving up on %s: not a URL with a host", url);
+        return;
+    }
+    int64_t account_id = (int64_t)json_integer_value(account);
+
+    db_conn *db = db_pool_acquire(s->db);
+    const delivery_signer *signer = NULL;
+    q_buf sync;
+    q_buf_init(&sync);
+    int unavailable = delivery_host_unavailable(db, host, err, sizeof err);
+    if (unavailable < 0) {
+        q_fail(r, "ActiveRecord::ConnectionNotEstablished", "%s", err);
+        goto out;
+    }
+    if (unavailable && !delivery_option(options, "bypass_availability")) {
+        q_log(Q_LOG_DEBUG, "delivery: skipping %s, %s is marked unavailable", url, host);
+        goto out;
+    }
+    signer = delivery_keys_get(s->keys, db, account_id, json_object_get(options, "sign_with"), err,
+                               sizeof err);
+    if (!signer) {
+        q_fail(r, "ActiveRecord::RecordNotFound", "cannot sign for account %" PRId64 ": %s",
+               account_id, err);
+        goto out;
+    }
+    if (delivery_option(options, "synchronize_followers") &&
+        delivery_sync_header(db, account_id, signer->actor_uri, url, &sync, err, sizeof err) != 0) {
+        q_fail(r, "ActiveRecord::StatementInvalid", "Collection-Synchronization for %s: %s", url, err);
+        goto out;
+    }
+    bool retry;
+    if (delivery_breaker_enter(s->breaker, host, err, sizeof err) != 0) {
+        q_fail(r, "Stoplight::Error::RedLight", "not delivering to %s: %s", url, err);
+        retry = true;
+    } else {
+        retry = delivery_post(s, signer, url, json_string_value(json), json_string_length(json),
+                              sync.len ? sync.data : NULL, r);
+        delivery_breaker_leave(s->breaker, host, retry);
+    }
+    /* Mastodon tracks successes and retryable failures; a give-up is neither */
+    if (!r->failed && !retry)
+        delivery_track(ctx, db, host, true, unavailable == 1);
+    else if (retry)
+        delivery_track(ctx, db, host, false, false);
+out:
+    if (signer)
+        delivery_signer_release(s->keys, signer);
+    q_buf_free(&sync);
+    db_pool_release(s->db, db);
+}
+
+/* DeliveryWorker's sidekiq_retry_in: count^4 + 15 + rand(0.5 * count^4) seconds;
+ * the engine adds Sidekiq's own jitter. */
+static long delivery_backoff(int count, const q_result *r, const q_job *job)
+{
+    long base = (long)count * count * count * count;
+    long spread = base / 2;
+    return base + 15 + (spread > 0 ? (long)arc4random_uniform((uint32_t)spread + 1) : 0);
+}
+
+void jobs_register_delivery(q_registry *reg)
+{
+    static const q_handler handlers[] = {
+        {"ActivityPub::DeliveryWorker", delivery_run, 16, delivery_backoff},
+        {"ActivityPub::LowPriorityDeliveryWorker", delivery_run, 8, delivery_backoff},
+    };
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        q_registry_add(reg, &handlers[i]);
+}

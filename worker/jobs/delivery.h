@@ -1,0 +1,77 @@
+/* delivery.h -- the parts of ActivityPub delivery (delivery*.c) that are shared
+ * between its files and with services.c: the per-host circuit breaker, the signing
+ * key cache, Mastodon's DeliveryFailureTracker and the Collection-Synchronization
+ * header. The handlers themselves are registered through jobs.h. */
+#ifndef SCOTTY_DELIVERY_H
+#define SCOTTY_DELIVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "net.h"
+#include "queues.h"
+#include "storage.h"
+
+/* ---- Circuit breaker (delivery_breaker.c) ----
+ * Per host: after `threshold` consecutive failed deliveries the host is refused
+ * for `cooloff` seconds, then one probe goes through (a success closes the circuit,
+ * a failure opens it again). Besides, a host is "suspect" once two deliveries in a
+ * row failed or its oldest request has been waiting for an answer longer than a
+ * second; a suspect host gets one delivery in flight at a time and the others are
+ * refused at once, so a host that never answers ties up one processor thread, not
+ * all of them. A healthy host may have `host_cap` deliveries in flight. */
+typedef struct delivery_breaker delivery_breaker;
+
+delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int host_cap);
+void delivery_breaker_free(delivery_breaker *b);
+/* Asks to deliver to host. Returns 0 (call delivery_breaker_leave afterwards), or -1
+ * with why ("circuit open for 41 more seconds after 10 consecutive failures"). */
+int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen);
+/* Reports the delivery's outcome: failed means a retryable failure. */
+void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed);
+
+/* ---- Signing keys (delivery_keys.c) ---- */
+typedef struct delivery_signer {
+    sig_key *key;
+    char key_id[1024];         /* keyId: Keypair#full_uri */
+    char actor_uri[1024];      /* the account's ActivityPub id */
+} delivery_signer;
+
+typedef struct delivery_keys delivery_keys;
+/* A cache of signers by account id; entries are reloaded after a minute. */
+delivery_keys *delivery_keys_new(const arenc_keys *arenc, const char *local_domain);
+void delivery_keys_free(delivery_keys *k);
+/* The signer for account_id: the oldest usable RSA `keypairs` row, else the legacy
+ * accounts.private_key. With sign_with (the job's options.sign_with: a PEM string or
+ * a hash with private_key, uri, local_fragment) that key is used instead. Returns a
+ * reference the caller gives back with delivery_signer_release, or NULL with err. */
+const delivery_signer *delivery_keys_get(delivery_keys *k, db_conn *db, int64_t account_id,
+                                         const json_t *sign_with, char *err, size_t errlen);
+void delivery_signer_release(delivery_keys *k, const delivery_signer *s);
+
+/* ---- DeliveryFailureTracker (delivery_tracker.c), Mastodon-compatible ----
+ * Redis set exhausted_deliveries:<host> of UTC days (YYYYMMDD) with a failure; at 7
+ * days an unavailable_domains row; a success deletes both. */
+#define DELIVERY_FAILURE_DAYS 7
+/* 1 if host has an unavailable_domains row, 0 if not, -1 with err. */
+int delivery_host_unavailable(db_conn *db, const char *host, char *err, size_t errlen);
+int delivery_track_failure(q_conn *redis, db_conn *db, const char *host, char *err,
+                           size_t errlen);
+/* had_row: whether the host was marked unavailable (skips a DELETE when it was not). */
+int delivery_track_success(q_conn *redis, db_conn *db, const char *host, bool had_row,
+                           char *err, size_t errlen);
+
+/* ---- Collection-Synchronization (delivery_sync.c) ----
+ * collectionId="<actor>/followers", digest="<hex>", url="<actor>/followers_synchronization"
+ * where digest XORs SHA-256 of the URIs of account_id's followers on the inbox's
+ * scheme://host[:port] (Account#remote_followers_hash). Appends to out; 0 or -1. */
+int delivery_sync_header(db_conn *db, int64_t account_id, const char *actor_uri,
+                         const char *inbox_url, q_buf *out, char *err, size_t errlen);
+
+/* The inbox URL's host, lowercased (Addressable's normalized_host, without the
+ * port). Returns 0 or -1 if the URL has no host. */
+int delivery_url_host(const char *url, char *host, size_t len);
+
+#endif

@@ -1,0 +1,140 @@
+/* delivery_breaker.c -- the per-host circuit breaker and in-flight limit for
+ * deliveries (see delivery.h). One table for the process, guarded by its mutex. */
+#include "delivery.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A host whose oldest request has had no answer for this long is suspect. */
+#define BREAKER_STALL_SECONDS 1.0
+/* Consecutive failures that make a host suspect. */
+#define BREAKER_SUSPECT_FAILURES 2
+
+typedef struct breaker_host {
+    char host[256];
+    int failures;          /* consecutive retryable failures */
+    int in_flight;
+    double open_until;     /* monotonic; refused before this */
+    double last_progress;  /* monotonic: last answer, or start of an idle host's request */
+} breaker_host;
+
+struct delivery_breaker {
+    pthread_mutex_t lock;  /* guards hosts and n */
+    breaker_host *hosts;
+    size_t n, cap;
+    int threshold;
+    double cooloff;
+    int host_cap;
+};
+
+delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int host_cap)
+{
+    delivery_breaker *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    pthread_mutex_init(&b->lock, NULL);
+    b->threshold = threshold > 0 ? threshold : 10;
+    b->cooloff = cooloff > 0 ? cooloff : 60;
+    b->host_cap = host_cap > 0 ? host_cap : 1;
+    return b;
+}
+
+void delivery_breaker_free(delivery_breaker *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_destroy(&b->lock);
+    free(b->hosts);
+    free(b);
+}
+
+/* Called with the lock held. NULL when out of memory. */
+static breaker_host *breaker_find(delivery_breaker *b, const char *host, bool create)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->hosts[i].host, host) == 0)
+            return &b->hosts[i];
+    if (!create)
+        return NULL;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        breaker_host *grown = realloc(b->hosts, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        b->hosts = grown;
+        b->cap = cap;
+    }
+    breaker_host *h = &b->hosts[b->n++];
+    memset(h, 0, sizeof *h);
+    snprintf(h->host, sizeof h->host, "%s", host);
+    return h;
+}
+
+/* Healthy, idle hosts are dropped so the table only holds hosts worth watching. */
+static void breaker_forget(delivery_breaker *b, breaker_host *h)
+{
+    *h = b->hosts[--b->n];
+}
+
+int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen)
+{
+    double now = q_monotonic();
+    pthread_mutex_lock(&b->lock);
+    breaker_host *h = breaker_find(b, host, true);
+    if (!h) {
+        pthread_mutex_unlock(&b->lock);
+        snprintf(why, whylen, "out of memory in the delivery circuit breaker");
+        return -1;
+    }
+    int rc = 0;
+    if (h->open_until > now) {
+        snprintf(why, whylen, "circuit for %s open for %.0f more seconds after %d consecutive "
+                 "failures", host, h->open_until - now, h->failures);
+        rc = -1;
+    } else {
+        bool suspect = h->failures >= BREAKER_SUSPECT_FAILURES ||
+                       (h->in_flight > 0 && now - h->last_progress > BREAKER_STALL_SECONDS);
+        int cap = suspect ? 1 : b->host_cap;
+        if (h->in_flight >= cap) {
+            snprintf(why, whylen, "%s has %d deliveries in flight %s", host, h->in_flight,
+                     suspect ? "and is not answering (recent failures or no reply yet)"
+                             : "(the per-host limit)");
+            rc = -1;
+        } else {
+            if (h->in_flight == 0)
+                h->last_progress = now;
+            h->in_flight++;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
+void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
+{
+    double now = q_monotonic();
+    bool opened = false;
+    int failures = 0;
+    pthread_mutex_lock(&b->lock);
+    breaker_host *h = breaker_find(b, host, false);
+    if (h) {
+        h->in_flight--;
+        h->last_progress = now;
+        if (!failed) {
+            h->failures = 0;
+            h->open_until = 0;
+        } else if (++h->failures >= b->threshold) {
+            h->open_until = now + b->cooloff;
+            opened = true;
+            failures = h->failures;
+        }
+        if (h->in_flight == 0 && h->failures == 0)
+            breaker_forget(b, h);
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (opened)
+        q_log(Q_LOG_WARN, "delivery: circuit for %s open for %.0f s after %d consecutive failures; "
+              "deliveries to it fail fast until then", host, b->cooloff, failures);
+}

@@ -1,0 +1,34 @@
+/* services.h -- what job handlers share across processor threads: one HTTP client
+ * (its connection cache), the PostgreSQL pool, the Rails encryption keys and the
+ * delivery circuit breaker. Opened once at start from the environment and handed
+ * to the engine as its `user` pointer; handlers read it with q_ctx_user(). */
+#ifndef SCOTTY_SERVICES_H
+#define SCOTTY_SERVICES_H
+
+#include <stddef.h>
+
+#include "net.h"
+#include "storage.h"
+#include "jobs/delivery.h"
+
+typedef struct services {
+    http_client *http;
+    db_pool *db;               /* NULL when no database is configured: see db_missing */
+    char db_missing[256];      /* why db is NULL, for the jobs that need it */
+    arenc_keys *arenc;         /* NULL when ACTIVE_RECORD_ENCRYPTION_* are unset */
+    char local_domain[256];    /* LOCAL_DOMAIN, "localhost" if unset */
+    delivery_breaker *breaker; /* per-host circuit breaker for deliveries */
+    delivery_keys *keys;       /* signing keys by account, cached for a minute */
+} services;
+
+/* Opens everything from the environment for `concurrency` processor threads:
+ *   DATABASE_URL or DB_HOST/DB_NAME (optional: without them jobs needing the
+ *   database fail with a message saying so), ACTIVE_RECORD_ENCRYPTION_* (optional),
+ *   LOCAL_DOMAIN, ALLOWED_PRIVATE_ADDRESSES, SCOTTY_HTTP_READ_TIMEOUT (seconds),
+ *   SCOTTY_DELIVERY_BREAKER_THRESHOLD (10 consecutive failures) and
+ *   SCOTTY_DELIVERY_BREAKER_COOLOFF (60 seconds).
+ * Returns NULL with err on a setting that cannot work. */
+services *services_open(int concurrency, char *err, size_t errlen);
+void services_free(services *s);
+
+#endif
