@@ -223,7 +223,7 @@ int media_colors_extract(const media_rgb *img, media_colors *out)
     if (bgp.n == 0 && fgp.n == 0)
         return -1;
     color_rgb bg = bgp.n > 0 ? bgp.c[0] : fgp.c[0];
-    color_rgb fg[2];
+    color_rgb fg[2] = {{0, 0, 0}, {0, 0, 0}};
     int nfg = 0;
     int i = pick_far(&fgp, bg, COLOR_ACCENT_MIN_CONTRAST, fg, nfg);
     if (i >= 0)
