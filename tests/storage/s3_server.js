@@ -1,9 +1,10 @@
 // s3_server.js -- test-only S3 for scotty's storage tests: a real S3 server that
 // verifies SigV4 (@20minutes/s3rver) on loopback, plus a small fault-injecting
 // proxy in front of it. The proxy forwards every request unchanged (Host header
-// included, so signatures still verify) except that it answers 500 to the next
-// N requests after a control call `GET /__fault?count=N`; `GET /__stats` returns
-// how many requests it saw and how many it failed.
+// included, so signatures still verify) except that after a control call
+// `GET /__fault?count=N&after=K` it lets K requests through and answers 500 to
+// the N after them; `GET /__stats` returns how many requests it saw, how many it
+// failed, and the method and URL of the last one.
 //
 // Usage: node s3_server.js DIR BUCKET ACCESS_KEY SECRET PORTS_FILE
 // Writes "S3_PORT PROXY_PORT" to PORTS_FILE once both listen; stops on SIGTERM.
@@ -32,24 +33,32 @@ const s3 = new S3rver({
 });
 
 let faultsLeft = 0;
+let passBeforeFaults = 0;
 let seen = 0;
 let failed = 0;
+let lastMethod = '';
+let lastUrl = '';
 
 function startProxy(s3Port) {
   const proxy = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     if (url.pathname === '/__fault') {
       faultsLeft = parseInt(url.searchParams.get('count') || '0', 10);
+      passBeforeFaults = parseInt(url.searchParams.get('after') || '0', 10);
       res.end('ok\n');
       return;
     }
     if (url.pathname === '/__stats') {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ seen, failed, faultsLeft }) + '\n');
+      res.end(JSON.stringify({ seen, failed, faultsLeft, lastMethod, lastUrl }) + '\n');
       return;
     }
     seen++;
-    if (faultsLeft > 0) {
+    lastMethod = req.method;
+    lastUrl = req.url;
+    if (passBeforeFaults > 0) {
+      passBeforeFaults--;
+    } else if (faultsLeft > 0) {
       faultsLeft--;
       failed++;
       req.resume();

@@ -1,0 +1,176 @@
+/* objstore_fs.c -- the filesystem backend (PAPERCLIP_ROOT_PATH): objects are files
+ * under the root at their key. Writes go to a temp file in the target directory,
+ * are fsync'ed and renamed over the target, so readers never see half a file. */
+#include "objstore_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void fs_path(const objstore *o, const char *key, q_buf *path)
+{
+    q_buf_init(path);
+    q_buf_addf(path, "%s/%s", o->cfg.fs_root, key);
+}
+
+/* mkdir -p for every directory above the file at `path`. */
+static int fs_make_parents(char *path, char *err, size_t errlen)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0755);
+        int e = errno;
+        *p = '/';
+        if (rc != 0 && e != EEXIST) {
+            snprintf(err, errlen, "cannot create directory %.*s: %s (check PAPERCLIP_ROOT_PATH and "
+                                  "its permissions)", (int)(p - path), path, strerror(e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int fs_write_all(int fd, objstore_body *body, char *err, size_t errlen, const char *tmp)
+{
+    char chunk[65536];
+    long long left = body->length;
+    const unsigned char *src = body->data;
+    if (body->file && fseeko(body->file, (off_t)body->offset, SEEK_SET) != 0) {
+        snprintf(err, errlen, "cannot seek in the source file: %s", strerror(errno));
+        return -1;
+    }
+    while (left > 0) {
+        size_t n = left > (long long)sizeof chunk ? sizeof chunk : (size_t)left;
+        const void *buf = src;
+        if (body->file) {
+            if (fread(chunk, 1, n, body->file) != n) {
+                snprintf(err, errlen, "the source file ended or failed while copying to %s", tmp);
+                return -1;
+            }
+            buf = chunk;
+        }
+        size_t done = 0;
+        while (done < n) {
+            ssize_t w = write(fd, (const char *)buf + done, n - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+                return -1;
+            }
+            done += (size_t)w;
+        }
+        if (src)
+            src += n;
+        left -= (long long)n;
+    }
+    return 0;
+}
+
+int objstore_fs_put(objstore *o, const char *key, objstore_body *body, char *err, size_t errlen)
+{
+    q_buf path, tmp;
+    fs_path(o, key, &path);
+    if (fs_make_parents(path.data, err, errlen) != 0) {
+        q_buf_free(&path);
+        return -1;
+    }
+    char *slash = strrchr(path.data, '/');
+    q_buf_init(&tmp);
+    q_buf_addf(&tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path.data), path.data, slash + 1);
+    int fd = mkstemp(tmp.data);
+    int rc = -1;
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a temp file next to %s: %s", path.data, strerror(errno));
+        goto out;
+    }
+    if (fs_write_all(fd, body, err, errlen, tmp.data) != 0)
+        goto fail;
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot finish writing %s: %s", tmp.data, strerror(errno));
+        goto fail;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        snprintf(err, errlen, "cannot close %s: %s", tmp.data, strerror(errno));
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp.data, path.data) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp.data, path.data, strerror(errno));
+        goto fail;
+    }
+    /* Make the rename itself durable. */
+    *slash = '\0';
+    int dfd = open(path.data, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+    goto out;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp.data);
+out:
+    q_buf_free(&tmp);
+    q_buf_free(&path);
+    return rc;
+}
+
+int objstore_fs_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen)
+{
+    q_buf path;
+    fs_path(o, key, &path);
+    FILE *f = fopen(path.data, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "cannot read %s: %s", path.data, strerror(e));
+        q_buf_free(&path);
+        return e == ENOENT ? OBJSTORE_NOT_FOUND : -1;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        q_buf_add(out, chunk, n);
+    int rc = ferror(f) ? -1 : 0;
+    if (rc)
+        snprintf(err, errlen, "error reading %s", path.data);
+    fclose(f);
+    q_buf_free(&path);
+    return rc;
+}
+
+int objstore_fs_delete(objstore *o, const char *key, char *err, size_t errlen)
+{
+    q_buf path;
+    fs_path(o, key, &path);
+    int rc = 0;
+    if (unlink(path.data) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "cannot delete %s: %s", path.data, strerror(errno));
+        rc = -1;
+    }
+    q_buf_free(&path);
+    return rc;
+}
+
+int objstore_fs_exists(objstore *o, const char *key, char *err, size_t errlen)
+{
+    q_buf path;
+    fs_path(o, key, &path);
+    struct stat st;
+    int rc = 1;
+    if (stat(path.data, &st) != 0) {
+        rc = errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+        if (rc < 0)
+            snprintf(err, errlen, "cannot look at %s: %s", path.data, strerror(errno));
+    }
+    q_buf_free(&path);
+    return rc;
+}

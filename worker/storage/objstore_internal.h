@@ -1,0 +1,59 @@
+/* objstore_internal.h -- what the object-storage front (objstore.c) and its two
+ * backends (objstore_fs.c, objstore_s3*.c) share. Private to worker/storage. */
+#ifndef SCOTTY_OBJSTORE_INTERNAL_H
+#define SCOTTY_OBJSTORE_INTERNAL_H
+
+#include "storage.h"
+
+#include <stdio.h>
+
+struct objstore {
+    objstore_cfg cfg;           /* read-only after objstore_new */
+    char s3_base[768];          /* S3: scheme://host[:port] requests go to, no trailing slash */
+    bool s3_vhost;              /* S3: bucket in the host name, not the path */
+};
+
+/* Where a body comes from: a buffer, or a byte range of an open file. */
+typedef struct objstore_body {
+    const unsigned char *data;  /* buffer, or NULL for a file */
+    FILE *file;
+    long long offset, length;
+    long long pos;              /* bytes handed to curl so far */
+} objstore_body;
+
+int objstore_fs_put(objstore *o, const char *key, objstore_body *body, char *err, size_t errlen);
+int objstore_fs_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen);
+int objstore_fs_delete(objstore *o, const char *key, char *err, size_t errlen);
+int objstore_fs_exists(objstore *o, const char *key, char *err, size_t errlen);
+
+int objstore_s3_init(objstore *o, char *err, size_t errlen);
+int objstore_s3_put(objstore *o, const char *key, objstore_body *body, const char *content_type,
+                    char *err, size_t errlen);
+int objstore_s3_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen);
+int objstore_s3_delete(objstore *o, const char *key, char *err, size_t errlen);
+int objstore_s3_exists(objstore *o, const char *key, char *err, size_t errlen);
+
+/* One S3 request (objstore_s3.c), retried on 5xx and network errors. */
+typedef struct objstore_s3_req {
+    const char *method;         /* GET, PUT, POST, HEAD, DELETE */
+    const char *key;            /* object key, unencoded */
+    const char *query;          /* already sorted and encoded ("uploads=", "partNumber=1&uploadId=x"), or NULL */
+    objstore_body *body;        /* request body, or NULL */
+    const char *content_type;   /* sent and signed when not NULL */
+    bool object_headers;        /* send ACL, Cache-Control, storage class (new objects) */
+    q_buf *response;            /* response body, or NULL to discard */
+    long status;                /* out: HTTP status of the last attempt */
+    char etag[128];             /* out: ETag response header */
+} objstore_s3_req;
+
+/* Returns 0 for a 2xx answer; -1 with err otherwise (status says which). */
+int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t errlen);
+/* Multipart upload of body (objstore_s3_multipart.c); aborted on failure. */
+int objstore_s3_put_multipart(objstore *o, const char *key, objstore_body *body,
+                              const char *content_type, char *err, size_t errlen);
+/* RFC 3986 percent-encoding; keeps '/' when keep_slash. */
+void objstore_uri_encode(q_buf *out, const char *s, bool keep_slash);
+/* The text of the first <tag>...</tag> in xml, or "" (out has len bytes). */
+void objstore_xml_value(const char *xml, const char *tag, char *out, size_t len);
+
+#endif
