@@ -12,6 +12,7 @@
 #define CONTROL_MAX_LINE 4096      /* longest request line, newline included */
 #define CONTROL_MAX_CLIENTS 32     /* connections served at once (socket and HTTP) */
 #define CONTROL_CLIENT_TIMEOUT 5.0 /* seconds a client may stay silent or unread */
+#define CONTROL_MAX_PENDING 262144 /* reply bytes queued for a client before its input waits */
 
 typedef struct control_opts {
     const char *path;          /* socket path; "" or NULL: control_default_path() */

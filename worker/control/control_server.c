@@ -153,7 +153,7 @@ static void control_http(control_server *s, control_client *cl)
 /* Reads what the client sent; returns -1 when it is to be dropped now. */
 static int control_read(control_server *s, control_client *cl)
 {
-    while (!cl->closing) {
+    while (!cl->closing && cl->out.len - cl->outoff < CONTROL_MAX_PENDING) {
         ssize_t r = recv(cl->fd, cl->in + cl->inlen, CONTROL_MAX_LINE - cl->inlen, 0);
         if (r == 0) { /* the peer closed its side: send what is pending, then drop */
             cl->closing = true;
@@ -183,7 +183,10 @@ static void *control_thread(void *arg)
         pf[n++] = (struct pollfd){.fd = s->http_fd, .events = POLLIN}; /* -1 is ignored by poll */
         for (int i = 0; i < s->nclients; i++) {
             control_client *cl = &s->clients[i];
-            short ev = (short)((cl->closing ? 0 : POLLIN) | (cl->out.len > cl->outoff ? POLLOUT : 0));
+            size_t pending = cl->out.len - cl->outoff;
+            /* A client that sends faster than it reads gets no more replies queued. */
+            bool take = !cl->closing && pending < CONTROL_MAX_PENDING;
+            short ev = (short)((take ? POLLIN : 0) | (pending ? POLLOUT : 0));
             pf[n++] = (struct pollfd){.fd = cl->fd, .events = ev};
             if (cl->deadline < next)
                 next = cl->deadline;
