@@ -11,7 +11,7 @@ apt_packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libjpeg62-turbo-dev time jq
   libcmocka-dev
   # servers and peers started by the demo and the tests
-  redis-server postgresql ruby ruby-sidekiq ruby-fugit ffmpeg openssl procps tmux
+  redis-server postgresql ruby ruby-sidekiq ruby-fugit ffmpeg openssl procps tmux prometheus
 )
 
 missing=()
