@@ -1,12 +1,15 @@
 /* media_cgroup.c -- CPU quotas for media children through cgroups: one group
  * per task under "<this process's cpu cgroup>/scotty", with cgroup v2 cpu.max
- * or cgroup v1 cpu.cfs_quota_us/cpu.cfs_period_us. */
+ * or cgroup v1 cpu.cfs_quota_us/cpu.cfs_period_us. Groups left by dead workers
+ * are removed at set-up. */
 #include "media_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,6 +103,26 @@ static int enable_cpu_v2(const char *group, char *err, size_t errlen)
     return write_file(group, "cgroup.subtree_control", "+cpu", err, errlen);
 }
 
+/* Removes task groups left by workers that died before cleaning up
+ * ("task-<pid>-<seq>" whose pid is gone); rmdir only succeeds on empty groups. */
+static void remove_stale(const char *base)
+{
+    DIR *d = opendir(base);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        int pid = 0;
+        if (sscanf(e->d_name, "task-%d-", &pid) != 1 || pid <= 0)
+            continue;
+        if (kill(pid, 0) < 0 && errno == ESRCH) {
+            char dir[1024];
+            snprintf(dir, sizeof dir, "%s/%s", base, e->d_name);
+            rmdir(dir);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 media_cg_mode media_cgroup_setup(const char *root_hint, char *base, size_t baselen, char *err, size_t errlen)
 {
     char rel[512], root[600], path[1024];
@@ -115,6 +138,7 @@ media_cg_mode media_cgroup_setup(const char *root_hint, char *base, size_t basel
             return MEDIA_CG_NONE;
         if (v2 && write_file(base, "cgroup.subtree_control", "+cpu", err, errlen) < 0)
             return MEDIA_CG_NONE;
+        remove_stale(base);
         return v2 ? MEDIA_CG_V2 : MEDIA_CG_V1;
     }
     /* cgroup v2 with the cpu controller available to us. */
