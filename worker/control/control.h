@@ -36,7 +36,8 @@ const char *control_path(const control_server *s);
 void control_default_dir(char *buf, size_t len);
 /* <dir>/scotty-<tag>.sock, or scotty-<pid>.sock without a tag. */
 void control_default_path(const char *tag, char *buf, size_t len);
-/* Every scotty-*.sock in the default directories (deduplicated, sorted).
+/* Every scotty-*.sock in the default directory, /run/scotty and /tmp/scotty-<uid>
+ * (only the first when $RUNTIME_DIRECTORY names it), deduplicated and sorted.
  * Returns a malloc'd array of malloc'd strings; free with control_paths_free. */
 char **control_find_sockets(int *n);
 void control_paths_free(char **paths, int n);

@@ -87,9 +87,12 @@ char **control_find_sockets(int *n)
     *n = 0;
     control_default_dir(dir, sizeof dir);
     control_scan_dir(dir, &list, n, &cap);
-    control_scan_dir("/run/scotty", &list, n, &cap);
-    snprintf(dir, sizeof dir, "/tmp/scotty-%u", (unsigned)geteuid());
-    control_scan_dir(dir, &list, n, &cap);
+    const char *rt = getenv("RUNTIME_DIRECTORY");
+    if (!rt || !*rt) { /* set: the caller named the one directory to look in */
+        control_scan_dir("/run/scotty", &list, n, &cap);
+        snprintf(dir, sizeof dir, "/tmp/scotty-%u", (unsigned)geteuid());
+        control_scan_dir(dir, &list, n, &cap);
+    }
     if (*n > 1)
         qsort(list, (size_t)*n, sizeof *list, control_path_cmp);
     return list;

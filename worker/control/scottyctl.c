@@ -28,6 +28,7 @@ int ctl_connect(const char *path, char *err, size_t errlen)
                  : saved == ECONNREFUSED ? " (no scotty is running there any more)" : "");
         if (fd >= 0)
             close(fd);
+        errno = saved; /* the caller tells a dead socket from a refused one */
         return -1;
     }
     return fd;
@@ -37,10 +38,10 @@ json_t *ctl_request(int fd, const char *cmd, char *err, size_t errlen)
 {
     char line[64];
     int n = snprintf(line, sizeof line, "{\"cmd\":\"%s\"}\n", cmd);
-    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+    /* A refused client finds the reason waiting to be read even if the send failed. */
+    bool sent = send(fd, line, (size_t)n, MSG_NOSIGNAL) == n;
+    if (!sent)
         snprintf(err, errlen, "cannot send the request: %s", strerror(errno));
-        return NULL;
-    }
     q_buf b;
     q_buf_init(&b);
     for (;;) {
@@ -52,8 +53,8 @@ json_t *ctl_request(int fd, const char *cmd, char *err, size_t errlen)
         char chunk[8192];
         ssize_t r = recv(fd, chunk, sizeof chunk, 0);
         if (r <= 0) {
-            snprintf(err, errlen, "the connection closed before a full reply%s%s", b.len ? ": " : "",
-                     b.len ? b.data : "");
+            if (sent)
+                snprintf(err, errlen, "the connection closed before a full reply");
             break;
         }
         q_buf_add(&b, chunk, (size_t)r);
@@ -135,6 +136,8 @@ int main(int argc, char **argv)
     for (int i = 0; strcmp(cmd, "top") != 0 && i < n; i++) {
         char err[512] = "";
         int fd = ctl_connect(paths[i], err, sizeof err);
+        if (fd < 0 && !sock && errno == ECONNREFUSED)
+            continue; /* found, not asked for: a crashed process's leftover */
         json_t *reply = fd >= 0 ? ctl_request(fd, cmd, err, sizeof err) : NULL;
         if (fd >= 0)
             close(fd);
