@@ -193,7 +193,8 @@ static int vt_setup_video(vt *t, const media_probe *p)
     e->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(s->sink);
     e->time_base = vfr ? av_buffersink_get_time_base(s->sink) : av_inv_q(fr);
     e->framerate = fr;
-    int64_t b = media_video_bitrate(e->width, e->height, p->duration);
+    /* Mastodon computes the rate from the probed (input) size, before the crop. */
+    int64_t b = media_video_bitrate(p->width, p->height, p->duration);
     e->bit_rate = b;
     e->rc_max_rate = b + MEDIA_AUDIO_BITRATE;
     e->rc_buffer_size = (int)(5 * b);
