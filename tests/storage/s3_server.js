@@ -4,7 +4,8 @@
 // included, so signatures still verify) except that after a control call
 // `GET /__fault?count=N&after=K` it lets K requests through and answers 500 to
 // the N after them; `GET /__stats` returns how many requests it saw, how many it
-// failed, and the method and URL of the last one.
+// failed, and the method, URL and object headers (ACL, Cache-Control, storage
+// class, Content-Type) of the last one.
 //
 // Usage: node s3_server.js DIR BUCKET ACCESS_KEY SECRET PORTS_FILE
 // Writes "S3_PORT PROXY_PORT" to PORTS_FILE once both listen; stops on SIGTERM.
@@ -38,6 +39,7 @@ let seen = 0;
 let failed = 0;
 let lastMethod = '';
 let lastUrl = '';
+let lastHeaders = {};
 
 function startProxy(s3Port) {
   const proxy = http.createServer((req, res) => {
@@ -50,12 +52,18 @@ function startProxy(s3Port) {
     }
     if (url.pathname === '/__stats') {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ seen, failed, faultsLeft, lastMethod, lastUrl }) + '\n');
+      res.end(JSON.stringify({ seen, failed, faultsLeft, lastMethod, lastUrl, lastHeaders }) + '\n');
       return;
     }
     seen++;
     lastMethod = req.method;
     lastUrl = req.url;
+    lastHeaders = {
+      acl: req.headers['x-amz-acl'] || null,
+      cacheControl: req.headers['cache-control'] || null,
+      storageClass: req.headers['x-amz-storage-class'] || null,
+      contentType: req.headers['content-type'] || null,
+    };
     if (passBeforeFaults > 0) {
       passBeforeFaults--;
     } else if (faultsLeft > 0) {

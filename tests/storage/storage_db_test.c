@@ -4,6 +4,7 @@
  * PgBouncer-safe statements, statement timeout, an unreachable server. */
 #include "storage.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,6 +193,91 @@ static void test_reconnect_after_restart(void **state)
     db_pool_free(pool);
 }
 
+static int tx_restart_body(db_conn *c, void *user, char *err, size_t errlen)
+{
+    (void)user;
+    if (db_run(c, "INSERT INTO tags (name, created_at, updated_at) VALUES ('before-restart', now(), now())",
+               err, errlen) != 0)
+        return -1;
+    if (system(getenv("STORAGE_PG_RESTART_CMD")) != 0) {
+        snprintf(err, errlen, "restart command failed");
+        return -1;
+    }
+    return db_run(c, "INSERT INTO tags (name, created_at, updated_at) VALUES ('after-restart', now(), now())",
+                  err, errlen);
+}
+
+static int tx_insert_body(db_conn *c, void *user, char *err, size_t errlen)
+{
+    (void)user;
+    return db_run(c, "INSERT INTO tags (name, created_at, updated_at) VALUES ('next-job', now(), now())",
+                  err, errlen);
+}
+
+/* A restart in the middle of a transaction fails that transaction (the job goes
+ * to Sidekiq's retry path) and nothing of it is written; the next one works. */
+static void test_restart_during_transaction(void **state)
+{
+    (void)state;
+    db_conn *c = connect_or_fail(&settings);
+    char err[512];
+    assert_int_equal(db_tx(c, tx_restart_body, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lost the PostgreSQL connection"));
+    if (db_tx(c, tx_insert_body, NULL, err, sizeof err) != 0)
+        fail_msg("transaction after restart: %s", err);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM tags WHERE name IN "
+                                 "('before-restart', 'after-restart')"), 0);
+    assert_int_equal(query_ll(c, "SELECT count(*) FROM tags WHERE name = 'next-job'"), 1);
+    db_conn_free(c);
+}
+
+typedef struct pool_worker {
+    db_pool *pool;
+    int id, ok;
+} pool_worker;
+
+static void *pool_thread(void *arg)
+{
+    pool_worker *w = arg;
+    for (int i = 0; i < 50; i++) {
+        db_conn *c = db_pool_acquire(w->pool);
+        char err[512], n[32], want[32];
+        snprintf(n, sizeof n, "%d", w->id * 1000 + i);
+        snprintf(want, sizeof want, "%d", (w->id * 1000 + i) * 2);
+        const char *params[1] = {n};
+        PGresult *r = db_exec(c, "double", "SELECT $1::int * 2", 1, params, err, sizeof err);
+        if (r && strcmp(PQgetvalue(r, 0, 0), want) == 0)
+            w->ok++;
+        PQclear(r);
+        db_pool_release(w->pool, c);
+    }
+    return NULL;
+}
+
+/* Four threads share a pool of two connections. */
+static void test_pool_shared_by_threads(void **state)
+{
+    (void)state;
+    db_pool *pool = db_pool_new(&settings, 2);
+    pool_worker w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (pool_worker){pool, i + 1, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, pool_thread, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].ok, 50);
+    }
+    db_conn *a = db_pool_acquire(pool);
+    db_conn *b = db_pool_acquire(pool);
+    assert_true(a != b);
+    assert_int_equal(db_conn_connects(a) + db_conn_connects(b), 2);
+    db_pool_release(pool, a);
+    db_pool_release(pool, b);
+    db_pool_free(pool);
+}
+
 static void test_prepared_statements_setting(void **state)
 {
     (void)state;
@@ -279,6 +365,8 @@ int main(void)
         cmocka_unit_test(test_timestamp_id_layout),
         cmocka_unit_test(test_transaction_rolled_back_on_error),
         cmocka_unit_test(test_reconnect_after_restart),
+        cmocka_unit_test(test_restart_during_transaction),
+        cmocka_unit_test(test_pool_shared_by_threads),
         cmocka_unit_test(test_prepared_statements_setting),
         cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_check_reports_what_is_missing),

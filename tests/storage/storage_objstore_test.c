@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -363,6 +364,89 @@ static void test_s3_500_then_recovery(void **state)
     objstore_free(o);
 }
 
+/* Mastodon's object headers reach the server (signed, since it verified them)
+ * and come back on GET. */
+static void test_s3_object_headers(void **state)
+{
+    (void)state;
+    if (!on_s3)
+        skip();
+    objstore_cfg with = cfg;
+    snprintf(with.storage_class, sizeof with.storage_class, "STANDARD_IA");
+    char err[1024];
+    objstore *o = objstore_new(&with, err, sizeof err);
+    assert_non_null(o);
+    if (objstore_put_buf(o, "headers/x.png", "png", 3, "image/png", err, sizeof err) != 0)
+        fail_msg("put: %s", err);
+    q_buf stats;
+    q_buf_init(&stats);
+    assert_int_equal(proxy_call("/__stats", &stats), 0);
+    assert_non_null(strstr(stats.data, "\"acl\":\"public-read\""));
+    assert_non_null(strstr(stats.data, "\"cacheControl\":\"public, max-age=315576000, immutable\""));
+    assert_non_null(strstr(stats.data, "\"storageClass\":\"STANDARD_IA\""));
+    assert_non_null(strstr(stats.data, "\"contentType\":\"image/png\""));
+    q_buf_free(&stats);
+
+    /* S3_PERMISSION set to empty: no ACL header at all. */
+    objstore_cfg no_acl = cfg;
+    no_acl.permission[0] = '\0';
+    objstore *o2 = objstore_new(&no_acl, err, sizeof err);
+    assert_int_equal(objstore_put_buf(o2, "headers/y.png", "png", 3, "image/png", err, sizeof err), 0);
+    q_buf_init(&stats);
+    assert_int_equal(proxy_call("/__stats", &stats), 0);
+    assert_non_null(strstr(stats.data, "\"acl\":null"));
+    q_buf_free(&stats);
+    assert_int_equal(objstore_delete(o2, "headers/y.png", err, sizeof err), 0);
+    assert_int_equal(objstore_delete(o, "headers/x.png", err, sizeof err), 0);
+    objstore_free(o2);
+    objstore_free(o);
+}
+
+typedef struct put_worker {
+    int id, ok;
+    char err[1024];
+} put_worker;
+
+static void *put_thread(void *arg)
+{
+    put_worker *w = arg;
+    for (int i = 0; i < 10; i++) {
+        char key[64], *err = w->err;
+        const size_t errlen = sizeof w->err;
+        /* One top-level folder per thread: the test server removes emptied folders
+         * on delete, racing with a put into a shared parent. */
+        snprintf(key, sizeof key, "threads-%d/%d.bin", w->id, i);
+        size_t len = 500 + (size_t)(w->id * 10 + i);
+        unsigned char *data = pattern(len, (unsigned)(w->id * 100 + i));
+        q_buf got;
+        q_buf_init(&got);
+        if (objstore_put_buf(store, key, data, len, NULL, err, errlen) == 0 &&
+            objstore_get(store, key, &got, err, errlen) == 0 && got.len == len &&
+            memcmp(got.data, data, len) == 0 && objstore_delete(store, key, err, errlen) == 0)
+            w->ok++;
+        q_buf_free(&got);
+        free(data);
+    }
+    return NULL;
+}
+
+/* One store shared by four threads. */
+static void test_shared_by_threads(void **state)
+{
+    (void)state;
+    put_worker w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (put_worker){i, 0, ""};
+        assert_int_equal(pthread_create(&t[i], NULL, put_thread, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        if (w[i].ok != 10)
+            fail_msg("thread %d: %d of 10 round trips worked; last error: %s", i, w[i].ok, w[i].err);
+}
+
 static void test_s3_server_down(void **state)
 {
     (void)state;
@@ -409,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_fs_leaves_no_temp_files),
         cmocka_unit_test(test_s3_wrong_secret_refused),
         cmocka_unit_test(test_s3_500_then_recovery),
+        cmocka_unit_test(test_s3_object_headers),
+        cmocka_unit_test(test_shared_by_threads),
         cmocka_unit_test(test_s3_server_down),
     };
     int rc = cmocka_run_group_tests_name(on_s3 ? "storage_objstore_s3" : "storage_objstore_fs",

@@ -94,7 +94,7 @@ int db_conn_ensure(db_conn *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "cannot connect to PostgreSQL at %s: %s (check DATABASE_URL or DB_HOST/DB_PORT/"
                  "DB_NAME/DB_USER/DB_PASS, and that the server is up)", s->describe, msg);
-        if (!c->lost_logged) {
+        if (!c->lost_logged && c->connects > 0) { /* first connects report through err only */
             q_log(Q_LOG_WARN, "%s", err);
             c->lost_logged = true;
         }
