@@ -7,7 +7,7 @@ source "$here/pg_harness.sh"
 trap pg_stop EXIT
 pg_start || exit 1
 export STORAGE_PG_RESTART_CMD="bash $here/pg_harness.sh restart $PG_DIR $DB_PORT"
-"$1"
+"$@"
 rc=$?
 [ $rc -eq 0 ] && echo "PASS: $(basename "$1")" || echo "FAIL: $(basename "$1") exited $rc"
 exit $rc

@@ -40,7 +40,7 @@ export S3_ENABLED=true S3_BUCKET=scotty-media S3_REGION=us-east-1 S3_PROTOCOL=ht
 export S3_ENDPOINT="http://127.0.0.1:$proxy_port" S3_HOSTNAME="127.0.0.1:$s3_port"
 export STORAGE_S3_PROXY_PORT=$proxy_port SCOTTY_S3_RETRY_BACKOFF_MS=10
 unset S3_KEY_PREFIX S3_ALIAS_HOST S3_OVERRIDE_PATH_STYLE S3_PERMISSION S3_STORAGE_CLASS
-"$1"
+"$@"
 rc=$?
 [ $rc -eq 0 ] && echo "PASS: $(basename "$1") against S3" || { echo "FAIL: $(basename "$1") exited $rc; server log:"; tail -20 "$dir/log"; }
 exit $rc

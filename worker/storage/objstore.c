@@ -20,7 +20,14 @@ objstore *objstore_new(const objstore_cfg *cfg, char *err, size_t errlen)
     return o;
 }
 
-void objstore_free(objstore *o) { free(o); }
+void objstore_free(objstore *o)
+{
+    if (!o)
+        return;
+    if (o->cfg.backend == OBJSTORE_S3)
+        objstore_s3_cleanup(o);
+    free(o);
+}
 
 const objstore_cfg *objstore_config(const objstore *o) { return &o->cfg; }
 

@@ -5,12 +5,18 @@
 
 #include "storage.h"
 
+#include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 
 struct objstore {
     objstore_cfg cfg;           /* read-only after objstore_new */
     char s3_base[768];          /* S3: scheme://host[:port] requests go to, no trailing slash */
     bool s3_vhost;              /* S3: bucket in the host name, not the path */
+    /* S3: DNS, TLS sessions and open connections shared by every thread's
+     * requests; curl takes share_locks[data] around each shared structure. */
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 };
 
 /* Where a body comes from: a buffer, or a byte range of an open file. */
@@ -27,6 +33,7 @@ int objstore_fs_delete(objstore *o, const char *key, char *err, size_t errlen);
 int objstore_fs_exists(objstore *o, const char *key, char *err, size_t errlen);
 
 int objstore_s3_init(objstore *o, char *err, size_t errlen);
+void objstore_s3_cleanup(objstore *o);
 int objstore_s3_put(objstore *o, const char *key, objstore_body *body, const char *content_type,
                     char *err, size_t errlen);
 int objstore_s3_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen);
