@@ -16,15 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Moves up to ARGV[1] jobs from the public queue to the private list. */
+/* Moves up to ARGV[1] of the oldest jobs from the public queue to the private
+ * list with three commands, keeping their order (oldest at the tail, as LMOVE
+ * would), and returns them oldest first. */
 static const char *q_fetch_batch_lua =
-    "local out = {}\n"
-    "for i = 1, tonumber(ARGV[1]) do\n"
-    "  local j = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')\n"
-    "  if not j then break end\n"
-    "  out[i] = j\n"
-    "end\n"
-    "return out\n";
+    "local items = redis.call('LRANGE', KEYS[1], -tonumber(ARGV[1]), -1)\n"
+    "local n = #items\n"
+    "if n == 0 then return items end\n"
+    "redis.call('LTRIM', KEYS[1], 0, -n - 1)\n"
+    "local oldest_first = {}\n"
+    "for i = n, 1, -1 do oldest_first[#oldest_first + 1] = items[i] end\n"
+    "redis.call('LPUSH', KEYS[2], unpack(oldest_first))\n"
+    "return oldest_first\n";
 
 /* Records whether queue qi may hold more jobs; wakes processors waiting on it. */
 static void q_fetch_set_more(q_engine *e, int qi, bool more)
@@ -59,8 +62,10 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
         h->ring[(h->head + h->count) % h->cap] = jobs[given++];
         h->count++;
     }
-    if (given && e->idle_processors)
-        pthread_cond_broadcast(&e->job_ready);
+    /* One wake-up per job: a broadcast would wake every idle processor to
+     * fight over a few jobs. */
+    for (size_t k = 0; k < given && (int)k < e->idle_processors; k++)
+        pthread_cond_signal(&e->job_ready);
     pthread_mutex_unlock(&e->mu);
     for (size_t k = given; k < m; k++) /* quiet meanwhile: they go straight back */
         q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0);
@@ -90,6 +95,8 @@ void *q_fetch_thread(void *arg)
         }
         int room = h->cap - h->count;
         pthread_mutex_unlock(&e->mu);
+        if (room > Q_FETCH_BATCH_MAX)
+            room = Q_FETCH_BATCH_MAX;
         if (atomic_load(&e->quiet))
             break;
 

@@ -22,6 +22,7 @@
 #define Q_KEY_RECOVER_LOCK "scotty:recover_lock"
 #define Q_BLOCK_SECONDS 2                     /* BRPOP/BLMOVE timeout, as Sidekiq */
 #define Q_DONE_MAX 4096                       /* outcomes waiting for the acker before processors wait */
+#define Q_FETCH_BATCH_MAX 1000                /* jobs moved by one fetch script (Lua unpack limit) */
 
 /* Durations per class and queue, kept by each processor thread for itself (no
  * shared lock on the hot path) and merged when someone asks (q_stats.c). */
@@ -69,6 +70,7 @@ typedef struct q_done {
     q_job *job;               /* owned: raw + private_key */
     char *payload;            /* retry/dead: new payload (dead: NULL = the raw job) */
     double score;
+    bool sent;                /* acker: queued in the current write */
 } q_done;
 
 /* Jobs fetched ahead for one queue (reliable mode). */

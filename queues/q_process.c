@@ -222,14 +222,59 @@ static int q_acker_append(q_engine *e, q_conn *c, const q_done *d)
     return n;
 }
 
+/* Removes many finished jobs from one private list in one call. */
+static const char *q_acker_ack_lua =
+    "for i = 1, #ARGV do redis.call('LREM', KEYS[1], -1, ARGV[i]) end\n"
+    "return #ARGV\n";
+
+/* Queues one script call per private list for the batch's plain acks (at most
+ * Q_FETCH_BATCH_MAX jobs each); returns how many replies follow. */
+static int q_acker_append_acks(q_conn *c, q_done *batch)
+{
+    int replies = 0;
+    const char **argv = malloc(sizeof(char *) * (Q_FETCH_BATCH_MAX + 4));
+    size_t *lens = malloc(sizeof(size_t) * (Q_FETCH_BATCH_MAX + 4));
+    for (q_done *first = batch; first; first = first->next) {
+        if (first->kind != Q_DONE_ACK || !first->job->private_key[0] || first->sent)
+            continue;
+        /* Gather every not yet sent plain ack for first's private list. */
+        int n = 0;
+        for (q_done *d = first; d && n < Q_FETCH_BATCH_MAX; d = d->next)
+            if (d->kind == Q_DONE_ACK && !d->sent &&
+                strcmp(d->job->private_key, first->job->private_key) == 0) {
+                argv[4 + n] = d->job->raw;
+                lens[4 + n] = d->job->raw_len;
+                d->sent = true;
+                n++;
+            }
+        char nkeys[] = "1";
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = q_acker_ack_lua;
+        lens[1] = strlen(q_acker_ack_lua);
+        argv[2] = nkeys;
+        lens[2] = 1;
+        argv[3] = first->job->private_key;
+        lens[3] = strlen(first->job->private_key);
+        q_conn_append(c, 4 + n, argv, lens);
+        replies++;
+    }
+    free(argv);
+    free(lens);
+    return replies;
+}
+
 /* Writes a batch; returns 0, or -1 if the connection failed (batch kept). */
 static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
 {
     if (q_conn_ensure(c) != 0)
         return -1;
-    int replies = 0;
     for (q_done *d = batch; d; d = d->next)
-        replies += q_acker_append(e, c, d);
+        d->sent = false; /* a batch retried after a lost connection is sent whole again */
+    int replies = q_acker_append_acks(c, batch);
+    for (q_done *d = batch; d; d = d->next)
+        if (d->kind != Q_DONE_ACK)
+            replies += q_acker_append(e, c, d);
     for (int i = 0; i < replies; i++) {
         redisReply *r = q_conn_reply(c);
         if (!r)
