@@ -307,6 +307,12 @@ static void test_prepared_statements_setting(void **state)
     db_conn_free(c);
 }
 
+static int tx_sleep_body(db_conn *c, void *user, char *err, size_t errlen)
+{
+    (void)user;
+    return db_run(c, "SELECT pg_sleep(30)", err, errlen);
+}
+
 static void test_statement_timeout(void **state)
 {
     (void)state;
@@ -317,6 +323,15 @@ static void test_statement_timeout(void **state)
     assert_int_equal(db_run(c, "SELECT pg_sleep(30)", err, sizeof err), -1);
     assert_string_equal(db_conn_sqlstate(c), "57014"); /* query_canceled */
     assert_int_equal(query_ll(c, "SELECT 1"), 1);      /* the connection stays usable */
+    db_conn_free(c);
+
+    /* PgBouncer mode: no session setting, the timeout applies inside db_tx. */
+    s.prepared_statements = false;
+    c = connect_or_fail(&s);
+    assert_int_equal(query_ll(c, "SELECT setting::int FROM pg_settings WHERE name = "
+                                 "'statement_timeout'"), 0);
+    assert_int_equal(db_tx(c, tx_sleep_body, NULL, err, sizeof err), -1);
+    assert_string_equal(db_conn_sqlstate(c), "57014");
     db_conn_free(c);
 }
 

@@ -101,7 +101,10 @@ int db_conn_ensure(db_conn *c, char *err, size_t errlen)
         db_conn_close(c);
         return -1;
     }
-    if (s->statement_timeout_ms > 0) {
+    /* Direct connections get a session-wide timeout; behind PgBouncer in
+     * transaction mode (PREPARED_STATEMENTS=false) a session SET would stick to a
+     * server connection other clients share, so db_tx sets it per transaction. */
+    if (s->statement_timeout_ms > 0 && s->prepared_statements) {
         char sql[64];
         snprintf(sql, sizeof sql, "SET statement_timeout = %d", s->statement_timeout_ms);
         PGresult *r = PQexec(c->pg, sql);
@@ -216,7 +219,11 @@ int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)
                               "(nested transactions are not supported)");
         return -1;
     }
-    if (db_run(c, "BEGIN", err, errlen) != 0)
+    char begin[96] = "BEGIN";
+    if (c->settings->statement_timeout_ms > 0 && !c->settings->prepared_statements)
+        snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %d",
+                 c->settings->statement_timeout_ms);
+    if (db_run(c, begin, err, errlen) != 0)
         return -1;
     c->in_tx = true;
     int rc = fn(c, user, err, errlen);

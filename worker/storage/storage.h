@@ -25,7 +25,8 @@ typedef struct db_settings {
     char values[12][1024];
     int n;
     bool prepared_statements;   /* PREPARED_STATEMENTS (default true) */
-    int statement_timeout_ms;   /* SCOTTY_DB_STATEMENT_TIMEOUT (ms, default 60000; 0 = none) */
+    int statement_timeout_ms;   /* SCOTTY_DB_STATEMENT_TIMEOUT (ms, default 60000; 0 = none):
+                                 * per session, or per db_tx when prepared statements are off */
     char describe[512];         /* where we connect, without the password, for messages */
 } db_settings;
 
