@@ -136,7 +136,7 @@ int media_child_main(int argc, char **argv);
 
 /* ---- The worker side: spawning children under caps ---- */
 typedef struct media_runner_cfg {
-    char exe[1024];          /* binary to exec; "" = /proc/self/exe */
+    char exe[1024];          /* binary to exec: the worker sets scotty-media; "" = /proc/self/exe */
     int slots;               /* --media-slots: concurrent media tasks in this worker */
     int threads;             /* --media-threads: per task */
     int nice;                /* child niceness, 0..19 */

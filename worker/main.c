@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int db_main(int argc, char **argv);
-int media_child_main(int argc, char **argv);
 int cron_main(int argc, char **argv);
 
 typedef struct main_command {
@@ -16,8 +14,6 @@ typedef struct main_command {
 
 /* Subcommands; every other invocation runs the worker. */
 static const main_command main_commands[] = {
-    {"db", db_main, "db init|check: create or verify Mastodon's schema"},
-    {"media-child", media_child_main, NULL}, /* hidden: one media task, exec'ed by the worker */
     {"cron", cron_main, "cron 'EXPR' [COUNT]: the next firing times of a cron line"},
     {NULL, NULL, NULL},
 };

@@ -390,8 +390,8 @@ cap)
     pass "quota 0.5 core held: $cpu CPU-s over $wall s wall = $ratio (cgroup $(j .cgroup))"
     ;;
 scotty_child)
-    # The real binary: the runner execs `scotty media-child` (worker/main.c's table).
-    scotty=${SCOTTY_BIN:?set SCOTTY_BIN to the scotty binary}
+    # The real binary: the runner execs `scotty-media media-child` (media/media_main.c).
+    scotty=${SCOTTY_BIN:?set SCOTTY_BIN to the scotty-media binary}
     gen -f lavfi -i testsrc2=s=320x240:r=30:d=1 -f lavfi -i sine=d=1 -c:v libvpx-vp9 -deadline realtime -c:a libopus -shortest in.webm
     run --in in.webm --out-dir o --exe "$scotty"
     expect_ok; check_mp4 in.webm o/original.mp4
