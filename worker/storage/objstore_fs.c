@@ -16,7 +16,8 @@ static void fs_path(const objstore *o, const char *key, q_buf *path)
     q_buf_addf(path, "%s/%s", o->cfg.fs_root, key);
 }
 
-/* mkdir -p for every directory above the file at `path`. */
+/* mkdir -p for every directory above the file at `path`. On failure errno is
+ * kept: ENOENT means a concurrent delete pruned a directory mid-way. */
 static int fs_make_parents(char *path, char *err, size_t errlen)
 {
     for (char *p = path + 1; *p; p++) {
@@ -29,6 +30,7 @@ static int fs_make_parents(char *path, char *err, size_t errlen)
         if (rc != 0 && e != EEXIST) {
             snprintf(err, errlen, "cannot create directory %.*s: %s (check PAPERCLIP_ROOT_PATH and "
                                   "its permissions)", (int)(p - path), path, strerror(e));
+            errno = e;
             return -1;
         }
     }
@@ -76,15 +78,25 @@ int objstore_fs_put(objstore *o, const char *key, objstore_body *body, char *err
 {
     q_buf path, tmp;
     fs_path(o, key, &path);
-    if (fs_make_parents(path.data, err, errlen) != 0) {
-        q_buf_free(&path);
-        return -1;
-    }
     char *slash = strrchr(path.data, '/');
     q_buf_init(&tmp);
-    q_buf_addf(&tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path.data), path.data, slash + 1);
-    int fd = mkstemp(tmp.data);
-    int rc = -1;
+    int fd = -1, rc = -1;
+    /* A concurrent delete may remove a directory we just made (it prunes empty
+     * ones); make it again. Once our temp file is in it, it stays. */
+    for (int attempt = 0; attempt < 10 && fd < 0; attempt++) {
+        if (fs_make_parents(path.data, err, errlen) != 0) {
+            if (errno == ENOENT)
+                continue;
+            goto out;
+        }
+        q_buf_free(&tmp);
+        q_buf_addf(&tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path.data), path.data, slash + 1);
+        fd = mkstemp(tmp.data);
+        if (fd < 0 && errno != ENOENT)
+            break;
+    }
+    if (fd < 0 && !tmp.data)
+        goto out; /* err holds why the directories could not be made */
     if (fd < 0) {
         snprintf(err, errlen, "cannot create a temp file next to %s: %s", path.data, strerror(errno));
         goto out;
@@ -147,14 +159,31 @@ int objstore_fs_get(objstore *o, const char *key, q_buf *out, char *err, size_t 
     return rc;
 }
 
+/* Removes the now-empty directories above a deleted file, up to the root, as
+ * Paperclip's filesystem storage does; stops at the first one still in use. */
+static void fs_prune_parents(const objstore *o, char *path)
+{
+    size_t root_len = strlen(o->cfg.fs_root);
+    for (char *slash = strrchr(path, '/'); slash && (size_t)(slash - path) > root_len;
+         slash = strrchr(path, '/')) {
+        *slash = '\0';
+        if (rmdir(path) != 0)
+            return;
+    }
+}
+
 int objstore_fs_delete(objstore *o, const char *key, char *err, size_t errlen)
 {
     q_buf path;
     fs_path(o, key, &path);
     int rc = 0;
-    if (unlink(path.data) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot delete %s: %s", path.data, strerror(errno));
-        rc = -1;
+    if (unlink(path.data) != 0) {
+        if (errno != ENOENT) {
+            snprintf(err, errlen, "cannot delete %s: %s", path.data, strerror(errno));
+            rc = -1;
+        }
+    } else {
+        fs_prune_parents(o, path.data);
     }
     q_buf_free(&path);
     return rc;
