@@ -102,23 +102,31 @@ static void test_check_reports_what_is_missing(void **state)
     db_conn *c = connect_or_fail(&settings);
     q_buf report;
 
-    run_ok(c, "ALTER TABLE statuses DROP COLUMN uri");
-    assert_int_equal(check_report(c, &report), 1);
+    run_ok(c, "ALTER TABLE statuses DROP COLUMN uri"); /* drops its unique index too */
+    assert_int_equal(check_report(c, &report), 2);
     assert_non_null(strstr(report.data, "missing column statuses.uri (expected character varying)"));
+    assert_non_null(strstr(report.data, "missing unique index index_statuses_on_uri on statuses"));
     q_buf_free(&report);
 
     run_ok(c, "ALTER TABLE media_attachments ALTER COLUMN file_meta TYPE text");
     run_ok(c, "DROP TABLE tombstones");
     run_ok(c, "ALTER TABLE accounts DROP COLUMN show_media"); /* optional: a note only */
-    assert_int_equal(check_report(c, &report), 3);
+    assert_int_equal(check_report(c, &report), 4);
     assert_non_null(strstr(report.data, "column media_attachments.file_meta has type text, expected json"));
     assert_non_null(strstr(report.data, "missing table tombstones"));
     assert_non_null(strstr(report.data, "note: optional column accounts.show_media"));
     q_buf_free(&report);
 
+    run_ok(c, "DROP INDEX index_mentions_on_account_id_and_status_id");
+    run_ok(c, "ALTER TABLE statuses_tags DROP CONSTRAINT statuses_tags_pkey");
+    assert_int_equal(check_report(c, &report), 6);
+    assert_non_null(strstr(report.data, "missing unique index index_mentions_on_account_id_and_status_id on mentions"));
+    assert_non_null(strstr(report.data, "missing primary key on statuses_tags"));
+    q_buf_free(&report);
+
     run_ok(c, "DROP FUNCTION timestamp_id(text) CASCADE");
     run_ok(c, "DROP SEQUENCE statuses_id_seq");
-    assert_int_equal(check_report(c, &report), 5);
+    assert_int_equal(check_report(c, &report), 8);
     assert_non_null(strstr(report.data, "missing function timestamp_id(text)"));
     assert_non_null(strstr(report.data, "missing sequence statuses_id_seq"));
     q_buf_free(&report);

@@ -222,6 +222,46 @@ static int db_check_object(db_conn *c, const char *sql, const char *arg, bool *e
     return 0;
 }
 
+/* Unique indexes and primary keys keep scotty's inserts from duplicating rows
+ * (ON CONFLICT needs them): every "CREATE UNIQUE INDEX <name>" and "ADD PRIMARY
+ * KEY" in the description must exist. Returns problems found, or -1 with err. */
+static int db_check_unique(db_conn *c, const db_table *t, q_buf *report, char *err, size_t errlen)
+{
+    static const char unique_prefix[] = "CREATE UNIQUE INDEX ";
+    int problems = 0;
+    for (const char *const *a = t->after; a && *a; a++) {
+        char name[128] = "";
+        bool pk = strstr(*a, "ADD PRIMARY KEY") != NULL;
+        if (strncmp(*a, unique_prefix, sizeof unique_prefix - 1) == 0)
+            sscanf(*a + sizeof unique_prefix - 1, "%127s", name);
+        else if (!pk)
+            continue;
+        const char *sql =
+            pk ? "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+                 "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() "
+                 "AND t.relname = $1 AND i.indisprimary)"
+               : "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+                 "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
+                 "x.relnamespace WHERE n.nspname = current_schema() AND t.relname = $1 AND "
+                 "x.relname = $2 AND i.indisunique)";
+        const char *params[2] = {t->name, name};
+        PGresult *r = db_exec(c, NULL, sql, pk ? 1 : 2, params, err, errlen);
+        if (!r)
+            return -1;
+        bool exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+        if (exists)
+            continue;
+        problems++;
+        if (pk)
+            q_buf_addf(report, "missing primary key on %s (%s)\n", t->name, *a);
+        else
+            q_buf_addf(report, "missing unique index %s on %s (scotty relies on it to avoid "
+                               "duplicate rows)\n", name, t->name);
+    }
+    return problems;
+}
+
 int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen)
 {
     PGresult *cols = db_exec(c, NULL,
@@ -250,6 +290,12 @@ int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen)
             problems += db_check_column(cols, t, "id", DB_T_BIGINT, false, report);
         for (const db_column *col = t->columns; col->name; col++)
             problems += db_check_column(cols, t, col->name, col->type, col->optional, report);
+        int unique = db_check_unique(c, t, report, err, errlen);
+        if (unique < 0) {
+            PQclear(cols);
+            return -1;
+        }
+        problems += unique;
         if (t->id != DB_ID_TIMESTAMP)
             continue;
         need_timestamp_id = true;
