@@ -30,16 +30,15 @@ static int services_open_db(services *s, int concurrency, char *err, size_t errl
                  "as for Mastodon) and restart scotty");
         return 0;
     }
-    db_settings settings;
-    if (db_settings_from_env(&settings, err, errlen) != 0)
+    if (db_settings_from_env(&s->db_settings, err, errlen) != 0)
         return -1;
-    s->db = db_pool_new(&settings, concurrency);
+    s->db = db_pool_new(&s->db_settings, concurrency);
     if (!s->db) {
         snprintf(err, errlen, "cannot create a pool of %d PostgreSQL connections (out of memory)",
                  concurrency);
         return -1;
     }
-    q_log(Q_LOG_INFO, "database: %s, %d connections opened on demand", settings.describe,
+    q_log(Q_LOG_INFO, "database: %s, %d connections opened on demand", s->db_settings.describe,
           concurrency);
     return 0;
 }

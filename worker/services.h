@@ -13,6 +13,7 @@
 
 typedef struct services {
     http_client *http;
+    db_settings db_settings;   /* the pool's connections point here */
     db_pool *db;               /* NULL when no database is configured: see db_missing */
     char db_missing[256];      /* why db is NULL, for the jobs that need it */
     arenc_keys *arenc;         /* NULL when ACTIVE_RECORD_ENCRYPTION_* are unset */

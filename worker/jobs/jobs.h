@@ -7,4 +7,8 @@
 /* Scotty::Diag::* jobs (diag.c). */
 void jobs_register_diag(q_registry *reg);
 
+/* ActivityPub::DeliveryWorker and LowPriorityDeliveryWorker (delivery.c); they need
+ * the engine's user pointer to be a services (services.h). */
+void jobs_register_delivery(q_registry *reg);
+
 #endif

@@ -1,0 +1,104 @@
+// inbox.js -- a loopback ActivityPub inbox for the delivery tests and benchmark.
+// It checks every POST independently of scotty's code (Node's crypto): the
+// draft-cavage Signature against the public key registered for its keyId, and the
+// Digest against the body. It answers by path:
+//   /s/<code>/...  that status      /hang/...  never answers      /reset/...  drops the connection
+//   anything else  202
+// and appends one JSON line per request to --log (unless --count-only), or keeps
+// counts only, served at GET /_stats.
+// Usage: node inbox.js --port-file F --keys keys.json [--log F] [--count-only]
+//        [--addresses 127.0.0.1,127.0.0.2]
+'use strict';
+const http = require('http');
+const crypto = require('crypto');
+const fs = require('fs');
+
+const opts = { addresses: '127.0.0.1' };
+for (let i = 2; i < process.argv.length; i += 2) opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+if (process.argv.includes('--count-only')) opts['count-only'] = true;
+const keys = JSON.parse(fs.readFileSync(opts.keys, 'utf8')); // keyId -> public key PEM
+const stats = { received: 0, sig_ok: 0, sig_bad: 0, by_path: {} };
+const held = new Set(); // sockets of /hang requests, closed on exit
+
+function verifySignature(req, body) {
+  const sig = req.headers.signature;
+  if (!sig) return 'no Signature header';
+  const params = {};
+  for (const m of sig.matchAll(/(\w+)="([^"]*)"/g)) params[m[1]] = m[2];
+  const pem = keys[params.keyId];
+  if (!pem) return `unknown keyId ${params.keyId}`;
+  if (params.algorithm !== 'rsa-sha256') return `algorithm ${params.algorithm}`;
+  const names = (params.headers || 'date').split(' ');
+  for (const need of ['(request-target)', 'host', 'date', 'digest']) {
+    if (!names.includes(need)) return `${need} not signed`;
+  }
+  const lines = names.map((n) => {
+    if (n === '(request-target)') return `(request-target): ${req.method.toLowerCase()} ${req.url}`;
+    return `${n}: ${req.headers[n]}`;
+  });
+  const ok = crypto.verify('sha256', Buffer.from(lines.join('\n')), pem, Buffer.from(params.signature, 'base64'));
+  if (!ok) return 'signature does not verify';
+  const want = 'SHA-256=' + crypto.createHash('sha256').update(body).digest('base64');
+  if (req.headers.digest !== want) return `Digest ${req.headers.digest} != ${want}`;
+  const age = Math.abs(Date.now() - Date.parse(req.headers.date)) / 1000;
+  if (!(age < 3600)) return `Date ${req.headers.date} is off by ${age} s`;
+  return null;
+}
+
+function handle(req, res) {
+  if (req.method === 'GET' && req.url === '/_stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(stats));
+    return;
+  }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const error = verifySignature(req, body);
+    const kind = req.url.split('/')[1];
+    stats.received++;
+    if (error) stats.sig_bad++; else stats.sig_ok++;
+    stats.by_path[req.url] = (stats.by_path[req.url] || 0) + 1;
+    if (!opts['count-only']) {
+      fs.appendFileSync(opts.log, JSON.stringify({
+        host: req.socket.localAddress, method: req.method, path: req.url, headers: req.headers,
+        body: body.toString('utf8'), sig_error: error,
+      }) + '\n');
+    }
+    if (kind === 'hang') {
+      held.add(req.socket);
+      return;
+    }
+    if (kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const status = kind === 's' ? parseInt(req.url.split('/')[2], 10) : 202;
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(error ? `signature: ${error}\n` : 'ok\n');
+  });
+}
+
+const addresses = opts.addresses.split(',');
+let port = 0;
+const servers = [];
+function listenNext(i) {
+  if (i === addresses.length) {
+    fs.writeFileSync(opts['port-file'] + '.tmp', String(port));
+    fs.renameSync(opts['port-file'] + '.tmp', opts['port-file']);
+    return;
+  }
+  const s = http.createServer(handle);
+  s.keepAliveTimeout = 30000;
+  servers.push(s);
+  s.listen(port, addresses[i], () => {
+    port = s.address().port;
+    listenNext(i + 1);
+  });
+}
+listenNext(0);
+process.on('SIGTERM', () => {
+  for (const sock of held) sock.destroy();
+  process.exit(0);
+});
