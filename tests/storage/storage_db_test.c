@@ -231,6 +231,7 @@ static void test_restart_during_transaction(void **state)
     char err[512];
     assert_int_equal(db_tx(c, tx_restart_body, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "lost the PostgreSQL connection"));
+    assert_string_equal(db_conn_sqlstate(c), "08006");
     if (db_tx(c, tx_insert_body, NULL, err, sizeof err) != 0)
         fail_msg("transaction after restart: %s", err);
     assert_int_equal(query_ll(c, "SELECT count(*) FROM tags WHERE name IN "
@@ -353,6 +354,7 @@ static void test_server_unreachable(void **state)
     db_conn *c = db_conn_new(&s);
     assert_int_equal(db_run(c, "SELECT 1", err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot connect to PostgreSQL at postgresql://postgres@127.0.0.1:1/"));
+    assert_string_equal(db_conn_sqlstate(c), "08001");
     db_conn_free(c);
 }
 

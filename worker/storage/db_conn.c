@@ -89,6 +89,7 @@ int db_conn_ensure(db_conn *c, char *err, size_t errlen)
     if (!c->pg)
         abort(); /* libpq could not allocate: out of memory */
     if (PQstatus(c->pg) != CONNECTION_OK) {
+        snprintf(c->sqlstate, sizeof c->sqlstate, "08001"); /* unable to establish a connection */
         char msg[400];
         db_copy_message(PQerrorMessage(c->pg), msg, sizeof msg);
         snprintf(err, errlen,
@@ -171,6 +172,8 @@ static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int
     if (!msg[0])
         db_copy_message(PQerrorMessage(c->pg), msg, sizeof msg);
     *lost = PQstatus(c->pg) != CONNECTION_OK;
+    if (*lost) /* whatever the server said last (e.g. 57P01 on shutdown), it is gone */
+        snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
     if (*lost)
         snprintf(err, errlen, "lost the PostgreSQL connection to %s: %s", c->settings->describe,
                  msg);

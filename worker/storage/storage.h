@@ -59,7 +59,9 @@ PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
                   const char *const *params, char *err, size_t errlen);
 /* db_exec for statements whose rows are not needed. Returns 0 or -1 with err. */
 int db_run(db_conn *c, const char *sql, char *err, size_t errlen);
-/* The SQLSTATE of the last failed statement ("" if none or not from the server). */
+/* The SQLSTATE of the last failed statement, "" after a success. Connection
+ * problems report class 08 ("08001" cannot connect, "08006" lost), which callers
+ * treat as transient: fail the job into Sidekiq's retry path. */
 const char *db_conn_sqlstate(const db_conn *c);
 
 /* The body of a transaction: returns 0 to commit, -1 (with err) to roll back. */
