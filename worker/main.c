@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+int db_main(int argc, char **argv);
 int cron_main(int argc, char **argv);
 
 typedef struct main_command {
@@ -14,6 +15,7 @@ typedef struct main_command {
 
 /* Subcommands; every other invocation runs the worker. */
 static const main_command main_commands[] = {
+    {"db", db_main, "db init|check: create or verify Mastodon's schema"},
     {"cron", cron_main, "cron 'EXPR' [COUNT]: the next firing times of a cron line"},
     {NULL, NULL, NULL},
 };
