@@ -37,8 +37,9 @@ int db_settings_from_env(db_settings *s, char *err, size_t errlen);
 
 typedef struct db_conn db_conn;
 
-/* A connection, opened lazily by the first statement. Not thread-safe: one
- * caller thread at a time (take one from a db_pool, or own one per thread). */
+/* A connection, opened lazily by the first statement; `s` must outlive it. Not
+ * thread-safe: one caller thread at a time (take one from a db_pool, or own one
+ * per thread). */
 db_conn *db_conn_new(const db_settings *s);
 void db_conn_free(db_conn *c);
 /* Connects, or reconnects a broken connection. Returns 0 or -1 with err. */
@@ -70,7 +71,7 @@ typedef int (*db_tx_fn)(db_conn *c, void *user, char *err, size_t errlen);
  * committed, -1 with err (fn's message, or why BEGIN/COMMIT failed). */
 int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen);
 
-/* A fixed-size pool: one connection per processor thread. */
+/* A fixed-size pool: one connection per processor thread; `s` must outlive it. */
 typedef struct db_pool db_pool;
 db_pool *db_pool_new(const db_settings *s, int size);
 void db_pool_free(db_pool *p);
