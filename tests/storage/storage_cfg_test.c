@@ -14,7 +14,7 @@ static const char *const vars[] = {
     "S3_ENABLED", "S3_BUCKET", "S3_ENDPOINT", "S3_REGION", "S3_PROTOCOL", "S3_HOSTNAME",
     "S3_ALIAS_HOST", "S3_OVERRIDE_PATH_STYLE", "S3_PERMISSION", "S3_STORAGE_CLASS",
     "S3_MULTIPART_THRESHOLD", "S3_KEY_PREFIX", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    "PAPERCLIP_ROOT_PATH", "PAPERCLIP_ROOT_URL", "S3_RETRY_LIMIT",
+    "PAPERCLIP_ROOT_PATH", "PAPERCLIP_ROOT_URL", "S3_RETRY_LIMIT", "S3_CLOUDFRONT_HOST",
 };
 
 static int clear_env(void **state)
@@ -60,8 +60,13 @@ static void test_s3_settings(void **state)
     assert_string_equal(c.permission, "");  /* set but empty: no ACL header */
     assert_int_equal(c.multipart_threshold, 1048576);
     setenv("S3_OVERRIDE_PATH_STYLE", "true", 1);
+    setenv("S3_CLOUDFRONT_HOST", "cdn.example.net", 1);
     assert_int_equal(objstore_cfg_from_env(&c, err, sizeof err), 0);
     assert_false(c.path_style);
+    assert_string_equal(c.alias_host, "cdn.example.net");
+    setenv("S3_ALIAS_HOST", "files.example.net", 1);
+    assert_int_equal(objstore_cfg_from_env(&c, err, sizeof err), 0);
+    assert_string_equal(c.alias_host, "files.example.net");
 
     char key[256];
     assert_int_equal(objstore_media_key(c.key_prefix, true, "media_attachments", "files", 42,

@@ -59,7 +59,9 @@ int objstore_cfg_from_env(objstore_cfg *cfg, char *err, size_t errlen)
     char default_host[128];
     snprintf(default_host, sizeof default_host, "s3-%s.amazonaws.com", cfg->region);
     rc |= oc_copy(cfg->hostname, sizeof cfg->hostname, "S3_HOSTNAME", default_host, err, errlen);
-    rc |= oc_copy(cfg->alias_host, sizeof cfg->alias_host, "S3_ALIAS_HOST", "", err, errlen);
+    /* S3_CLOUDFRONT_HOST is Mastodon's older name for the same setting. */
+    rc |= oc_copy(cfg->alias_host, sizeof cfg->alias_host, "S3_ALIAS_HOST",
+                  oc_env("S3_CLOUDFRONT_HOST", ""), err, errlen);
     rc |= oc_copy(cfg->storage_class, sizeof cfg->storage_class, "S3_STORAGE_CLASS", "", err,
                   errlen);
     rc |= oc_copy(cfg->access_key, sizeof cfg->access_key, "AWS_ACCESS_KEY_ID", "", err, errlen);

@@ -110,7 +110,7 @@ typedef struct objstore_cfg {
     char region[64];            /* S3_REGION (default us-east-1) */
     char protocol[8];           /* S3_PROTOCOL for public URLs (default https) */
     char hostname[256];         /* S3_HOSTNAME for public URLs */
-    char alias_host[256];       /* S3_ALIAS_HOST */
+    char alias_host[256];       /* S3_ALIAS_HOST (or the older S3_CLOUDFRONT_HOST) */
     bool path_style;            /* true when S3_ENDPOINT is set, unless S3_OVERRIDE_PATH_STYLE=true */
     char permission[64];        /* S3_PERMISSION (default public-read; empty: no ACL header) */
     char storage_class[64];     /* S3_STORAGE_CLASS */
