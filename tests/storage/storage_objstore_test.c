@@ -458,6 +458,44 @@ static void test_shared_by_threads(void **state)
             fail_msg("thread %d: %d of 10 round trips worked; last error: %s", i, w[i].ok, w[i].err);
 }
 
+/* After breaker_threshold failed requests in a row the store fails fast without
+ * sending anything; after the cool-off one request tries again and closes it. */
+static void test_s3_circuit_breaker(void **state)
+{
+    (void)state;
+    if (!on_s3)
+        skip();
+    char err[1024];
+    objstore_cfg br = cfg;
+    br.retries = 0;
+    br.breaker_threshold = 2;
+    br.breaker_cooloff_ms = 3600000;
+    objstore *o = objstore_new(&br, err, sizeof err);
+    assert_non_null(o);
+    set_faults(100);
+    long seen = proxy_stat("seen");
+    assert_int_equal(objstore_put_buf(o, "breaker/x", "x", 1, NULL, err, sizeof err), -1);
+    assert_int_equal(objstore_put_buf(o, "breaker/x", "x", 1, NULL, err, sizeof err), -1);
+    assert_int_equal(proxy_stat("seen") - seen, 2);
+    assert_int_equal(objstore_put_buf(o, "breaker/x", "x", 1, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "circuit breaker"));
+    assert_int_equal(objstore_exists(o, "breaker/x", err, sizeof err), -1);
+    assert_int_equal(proxy_stat("seen") - seen, 2); /* nothing sent while open */
+    set_faults(0);
+    objstore_free(o);
+
+    br.breaker_cooloff_ms = 0; /* the next request after opening is the trial */
+    o = objstore_new(&br, err, sizeof err);
+    set_faults(2);
+    assert_int_equal(objstore_put_buf(o, "breaker/y", "y", 1, NULL, err, sizeof err), -1);
+    assert_int_equal(objstore_put_buf(o, "breaker/y", "y", 1, NULL, err, sizeof err), -1);
+    if (objstore_put_buf(o, "breaker/y", "y", 1, NULL, err, sizeof err) != 0)
+        fail_msg("trial after cool-off: %s", err);
+    assert_int_equal(objstore_exists(o, "breaker/y", err, sizeof err), 1);
+    assert_int_equal(objstore_delete(o, "breaker/y", err, sizeof err), 0);
+    objstore_free(o);
+}
+
 static void test_s3_server_down(void **state)
 {
     (void)state;
@@ -506,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_s3_500_then_recovery),
         cmocka_unit_test(test_s3_object_headers),
         cmocka_unit_test(test_shared_by_threads),
+        cmocka_unit_test(test_s3_circuit_breaker),
         cmocka_unit_test(test_s3_server_down),
     };
     int rc = cmocka_run_group_tests_name(on_s3 ? "storage_objstore_s3" : "storage_objstore_fs",

@@ -103,6 +103,12 @@ int objstore_cfg_from_env(objstore_cfg *cfg, char *err, size_t errlen)
     if (oc_number("SCOTTY_S3_RETRY_BACKOFF_MS", 200, 0, 60000, &v, err, errlen))
         return -1;
     cfg->backoff_ms = (long)v;
+    if (oc_number("SCOTTY_S3_BREAKER_THRESHOLD", 10, 0, 1000, &v, err, errlen))
+        return -1;
+    cfg->breaker_threshold = (int)v;
+    if (oc_number("SCOTTY_S3_BREAKER_COOLOFF_MS", 30000, 0, 3600000, &v, err, errlen))
+        return -1;
+    cfg->breaker_cooloff_ms = (long)v;
 
     if (cfg->backend == OBJSTORE_S3) {
         if (!cfg->bucket[0]) {

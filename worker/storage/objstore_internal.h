@@ -17,6 +17,11 @@ struct objstore {
      * requests; curl takes share_locks[data] around each shared structure. */
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    /* S3 circuit breaker (objstore_s3_breaker.c): breaker_lock guards the two
+     * fields below it, shared by every thread using this store. */
+    pthread_mutex_t breaker_lock;
+    int breaker_failures;       /* failed requests in a row */
+    double breaker_open_until;  /* monotonic seconds; requests fail fast before it */
 };
 
 /* Where a body comes from: a buffer, or a byte range of an open file. */
@@ -39,6 +44,13 @@ int objstore_s3_put(objstore *o, const char *key, objstore_body *body, const cha
 int objstore_s3_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen);
 int objstore_s3_delete(objstore *o, const char *key, char *err, size_t errlen);
 int objstore_s3_exists(objstore *o, const char *key, char *err, size_t errlen);
+
+/* The circuit breaker: false (with err) while open; record each request's outcome
+ * (unhealthy: network error or 5xx after every retry). */
+void objstore_breaker_init(objstore *o);
+void objstore_breaker_destroy(objstore *o);
+bool objstore_breaker_allow(objstore *o, char *err, size_t errlen);
+void objstore_breaker_record(objstore *o, bool unhealthy);
 
 /* One S3 request (objstore_s3.c), retried on 5xx and network errors. */
 typedef struct objstore_s3_req {

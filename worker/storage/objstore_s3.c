@@ -83,6 +83,7 @@ static void s3_share_init(objstore *o)
 
 void objstore_s3_cleanup(objstore *o)
 {
+    objstore_breaker_destroy(o);
     curl_share_cleanup(o->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&o->share_locks[i]);
@@ -112,6 +113,7 @@ int objstore_s3_init(objstore *o, char *err, size_t errlen)
     else
         snprintf(o->s3_base, sizeof o->s3_base, "%s", endpoint);
     s3_share_init(o);
+    objstore_breaker_init(o);
     return 0;
 }
 
@@ -269,6 +271,9 @@ static CURLcode s3_attempt(const objstore *o, objstore_s3_req *req, const char *
 
 int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t errlen)
 {
+    req->status = 0;
+    if (!objstore_breaker_allow(o, err, errlen))
+        return -1;
     q_buf url;
     q_buf_init(&url);
     q_buf_adds(&url, o->s3_base);
@@ -283,6 +288,7 @@ int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t err
     struct curl_slist *headers = s3_headers(o, req);
 
     int attempts = o->cfg.retries + 1, rc = -1;
+    bool unhealthy = false;
     long delay = o->cfg.backoff_ms;
     for (int i = 0; i < attempts; i++) {
         if (i > 0) {
@@ -321,11 +327,13 @@ int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t err
         q_buf_free(&resp);
         bool retryable = cc != CURLE_OK ? cc != CURLE_ABORTED_BY_CALLBACK && cc != CURLE_READ_ERROR
                                         : req->status >= 500;
+        unhealthy = retryable;
         if (!retryable)
             break;
         if (i + 1 < attempts)
             q_log(Q_LOG_WARN, "%s; retrying", err);
     }
+    objstore_breaker_record(o, rc != 0 && unhealthy);
     curl_slist_free_all(headers);
     q_buf_free(&url);
     return rc;

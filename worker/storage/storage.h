@@ -123,6 +123,9 @@ typedef struct objstore_cfg {
     long open_timeout_ms;       /* S3_OPEN_TIMEOUT seconds (default 5) */
     long read_timeout_ms;       /* S3_READ_TIMEOUT seconds (default 5): no byte for this long fails */
     long backoff_ms;            /* first retry delay, doubled per attempt (default 200) */
+    int breaker_threshold;      /* SCOTTY_S3_BREAKER_THRESHOLD: failed requests in a row that
+                                 * open the circuit (default 10, as Mastodon's Stoplight; 0: off) */
+    long breaker_cooloff_ms;    /* SCOTTY_S3_BREAKER_COOLOFF_MS: how long it stays open (30000) */
 } objstore_cfg;
 
 /* Reads S3_ENABLED and the S3_*, AWS_* and PAPERCLIP_* variables. Returns 0 or -1
