@@ -63,6 +63,8 @@ static void test_init_then_check(void **state)
     assert_int_equal(db_schema_init(c, err, sizeof err), -1);
     assert_non_null(strstr(err, "already has"));
     db_conn_free(c);
+    if (db_startup_check(&settings, err, sizeof err) != 0)
+        fail_msg("start-up check after init: %s", err);
 }
 
 /* timestamp_id(): milliseconds of now() in the high 48 bits; consecutive ids in
@@ -100,6 +102,7 @@ static void test_check_reports_what_is_missing(void **state)
 {
     (void)state;
     db_conn *c = connect_or_fail(&settings);
+    char err[512];
     q_buf report;
 
     run_ok(c, "ALTER TABLE statuses DROP COLUMN uri"); /* drops its unique index too */
@@ -123,6 +126,9 @@ static void test_check_reports_what_is_missing(void **state)
     assert_non_null(strstr(report.data, "missing unique index index_mentions_on_account_id_and_status_id on mentions"));
     assert_non_null(strstr(report.data, "missing primary key on statuses_tags"));
     q_buf_free(&report);
+
+    assert_int_equal(db_startup_check(&settings, err, sizeof err), -1);
+    assert_non_null(strstr(err, "is missing 6 table(s), column(s)"));
 
     run_ok(c, "DROP FUNCTION timestamp_id(text) CASCADE");
     run_ok(c, "DROP SEQUENCE statuses_id_seq");

@@ -1,6 +1,7 @@
 /* db_cli.c -- `scotty db init` and `scotty db check`: create Mastodon's subset
  * schema in an empty database, or verify that a database has everything scotty
- * reads and writes. Connection settings come from Mastodon's env (db_settings.c). */
+ * reads and writes; and the same check as the worker runs it at start-up.
+ * Connection settings come from Mastodon's env (db_settings.c). */
 #include "storage.h"
 
 #include <stdio.h>
@@ -37,6 +38,35 @@ static int db_cli_check(db_conn *c, const db_settings *s)
         return 1;
     }
     printf("scotty db check: %s has every table and column scotty uses\n", s->describe);
+    return 0;
+}
+
+int db_startup_check(const db_settings *s, char *err, size_t errlen)
+{
+    db_conn *c = db_conn_new(s);
+    q_buf report;
+    q_buf_init(&report);
+    char cerr[1024];
+    int problems = db_schema_check(c, &report, cerr, sizeof cerr);
+    db_conn_free(c);
+    if (problems < 0) {
+        snprintf(err, errlen, "%s", cerr);
+        q_buf_free(&report);
+        return -1;
+    }
+    for (char *line = report.data, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        q_log(strncmp(line, "note:", 5) == 0 ? Q_LOG_INFO : Q_LOG_ERROR, "db check: %s", line);
+    }
+    q_buf_free(&report);
+    if (problems) {
+        snprintf(err, errlen, "%s is missing %d table(s), column(s), index(es) or function(s) "
+                              "scotty needs (logged above); run Mastodon's migrations, then "
+                              "`scotty db check`", s->describe, problems);
+        return -1;
+    }
     return 0;
 }
 

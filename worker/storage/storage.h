@@ -90,6 +90,10 @@ int db_schema_init(db_conn *c, char *err, size_t errlen);
  * the check itself could not run. */
 int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen);
 
+/* What the worker runs before starting: connects, checks the schema, logs each
+ * problem (and note). Returns 0 if scotty can run, -1 with err if not. */
+int db_startup_check(const db_settings *s, char *err, size_t errlen);
+
 /* `scotty db init|check`: argv[0] is "db". Exit status 0 on success. */
 int db_main(int argc, char **argv);
 
