@@ -73,6 +73,14 @@ int worker_main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    /* With a database configured, refuse to start against a schema that lacks
+     * what scotty writes (db_startup_check logs each problem). */
+    if (svc->db && db_startup_check(&svc->db_settings, err, sizeof err) != 0) {
+        fprintf(stderr, "scotty: cannot start: %s\n", err);
+        services_free(svc);
+        config_free(&cfg);
+        return 1;
+    }
     cfg.engine.user = svc;
     q_registry *reg = q_registry_new();
     jobs_register_diag(reg);
