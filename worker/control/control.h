@@ -48,7 +48,8 @@ void control_metrics(q_engine *e, q_conn *c, q_buf *out);
 
 /* ---- Replies (control_cmds.c) ---- */
 /* Runs one request line (without its newline) and returns the malloc'd JSON
- * reply line, newline included. Queue numbers are read over c. */
-char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len);
+ * reply line, newline included. Queue numbers are read over c. *malformed is
+ * set when the line was not a request at all (the client is then dropped). */
+char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len, bool *malformed);
 
 #endif

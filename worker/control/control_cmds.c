@@ -146,8 +146,9 @@ static json_t *control_run(q_engine *e, q_conn *c, const char *cmd)
     return control_error("unknown command \"%s\"; try stats, busy, queues, quiet, stop, dump or metrics", cmd);
 }
 
-char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len)
+char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len, bool *malformed)
 {
+    *malformed = false;
     while (len > 0 && isspace((unsigned char)line[len - 1]))
         len--;
     while (len > 0 && isspace((unsigned char)*line)) {
@@ -160,6 +161,7 @@ char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len)
         json_error_t jerr;
         json_t *req = json_loadb(line, len, 0, &jerr);
         json_t *cmd = req ? json_object_get(req, "cmd") : NULL;
+        *malformed = !req || !json_is_string(cmd);
         if (!req)
             reply = control_error("malformed JSON request: %s", jerr.text);
         else if (!json_is_string(cmd))
@@ -174,9 +176,11 @@ char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len)
         word[len] = '\0';
         reply = control_run(e, c, word);
     }
-    else
+    else {
+        *malformed = true;
         reply = control_error("%s", "malformed request: send one JSON object like {\"cmd\":\"stats\"} or a bare "
                                     "command word per line");
+    }
     char *text = json_dumps(reply, JSON_COMPACT);
     json_decref(reply);
     size_t tl = strlen(text);

@@ -74,9 +74,20 @@ static int control_flush(control_client *cl)
     return 0;
 }
 
+/* Closes a client's socket. Unread input would turn the close into a reset
+ * that destroys the error line still on its way, so what the client already
+ * sent is read and discarded first (bounded: a client cannot keep us here). */
+static void control_close(int fd)
+{
+    char scratch[4096];
+    for (int i = 0; i < 16 && recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; i++)
+        continue;
+    close(fd);
+}
+
 static void control_drop(control_server *s, int i)
 {
-    close(s->clients[i].fd);
+    control_close(s->clients[i].fd);
     q_buf_free(&s->clients[i].out);
     s->clients[i] = s->clients[--s->nclients];
 }
@@ -108,7 +119,7 @@ static void control_accept(control_server *s, int lfd, bool http)
                 control_queue_error(&tmp, refusal);
             control_flush(&tmp);
             q_buf_free(&tmp.out);
-            close(fd);
+            control_close(fd);
             continue;
         }
         control_client *cl = &s->clients[s->nclients++];
@@ -126,8 +137,11 @@ static void control_lines(control_server *s, control_client *cl)
     size_t start = 0;
     for (char *nl; !cl->closing && (nl = memchr(cl->in + start, '\n', cl->inlen - start));) {
         *nl = '\0';
-        char *reply = control_handle(s->engine, s->redis, cl->in + start, (size_t)(nl - (cl->in + start)));
+        bool malformed;
+        char *reply = control_handle(s->engine, s->redis, cl->in + start, (size_t)(nl - (cl->in + start)),
+                                     &malformed);
         control_queue(cl, reply, strlen(reply));
+        cl->closing = malformed;
         free(reply);
         start = (size_t)(nl - cl->in) + 1;
         cl->deadline = q_monotonic() + CONTROL_CLIENT_TIMEOUT;

@@ -104,7 +104,7 @@ int control_listen_unix(const char *path, const char *group, char *err, size_t e
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     int saved = errno;
     umask(old);
-    if (rc != 0 || listen(fd, 16) != 0) {
+    if (rc != 0 || listen(fd, 2 * CONTROL_MAX_CLIENTS) != 0) {
         snprintf(err, errlen, "cannot listen on the control socket %s: %s", path, strerror(rc ? saved : errno));
         close(fd);
         return -1;
@@ -193,7 +193,7 @@ int control_listen_tcp(const char *hostport, char *err, size_t errlen)
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 16) != 0) {
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 2 * CONTROL_MAX_CLIENTS) != 0) {
         snprintf(err, errlen, "cannot listen on --metrics-listen %s: %s", hostport, strerror(errno));
         if (fd >= 0)
             close(fd);
