@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A host whose oldest request has had no answer for this long is suspect. */
 #define BREAKER_STALL_SECONDS 1.0
@@ -22,6 +23,7 @@ typedef struct breaker_host {
 
 struct delivery_breaker {
     pthread_mutex_t lock;  /* guards hosts and n */
+    pthread_cond_t answered; /* signalled whenever a delivery leaves (CLOCK_MONOTONIC) */
     breaker_host *hosts;
     size_t n, cap;
     int threshold;
@@ -35,6 +37,11 @@ delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int host_c
     if (!b)
         return NULL;
     pthread_mutex_init(&b->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->answered, &ca);
+    pthread_condattr_destroy(&ca);
     b->threshold = threshold > 0 ? threshold : 10;
     b->cooloff = cooloff > 0 ? cooloff : 60;
     b->host_cap = host_cap > 0 ? host_cap : 1;
@@ -45,6 +52,7 @@ void delivery_breaker_free(delivery_breaker *b)
 {
     if (!b)
         return;
+    pthread_cond_destroy(&b->answered);
     pthread_mutex_destroy(&b->lock);
     free(b->hosts);
     free(b);
@@ -80,33 +88,46 @@ static void breaker_forget(delivery_breaker *b, breaker_host *h)
 
 int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen)
 {
-    double now = q_monotonic();
-    pthread_mutex_lock(&b->lock);
-    breaker_host *h = breaker_find(b, host, true);
-    if (!h) {
-        pthread_mutex_unlock(&b->lock);
-        snprintf(why, whylen, "out of memory in the delivery circuit breaker");
-        return -1;
-    }
     int rc = 0;
-    if (h->open_until > now) {
-        snprintf(why, whylen, "circuit for %s open for %.0f more seconds after %d consecutive "
-                 "failures", host, h->open_until - now, h->failures);
-        rc = -1;
-    } else {
+    pthread_mutex_lock(&b->lock);
+    for (;;) {
+        double now = q_monotonic();
+        breaker_host *h = breaker_find(b, host, true);
+        if (!h) {
+            snprintf(why, whylen, "out of memory in the delivery circuit breaker");
+            rc = -1;
+            break;
+        }
+        if (h->open_until > now) {
+            snprintf(why, whylen, "circuit for %s open for %.0f more seconds after %d consecutive "
+                     "failures", host, h->open_until - now, h->failures);
+            rc = -1;
+            break;
+        }
         bool suspect = h->failures >= BREAKER_SUSPECT_FAILURES ||
                        (h->in_flight > 0 && now - h->last_progress > BREAKER_STALL_SECONDS);
-        int cap = suspect ? 1 : b->host_cap;
-        if (h->in_flight >= cap) {
-            snprintf(why, whylen, "%s has %d deliveries in flight %s", host, h->in_flight,
-                     suspect ? "and is not answering (recent failures or no reply yet)"
-                             : "(the per-host limit)");
-            rc = -1;
-        } else {
+        if (h->in_flight < (suspect ? 1 : b->host_cap)) {
             if (h->in_flight == 0)
                 h->last_progress = now;
             h->in_flight++;
+            break;
         }
+        if (suspect) {
+            snprintf(why, whylen, "%s has %d deliveries in flight and is not answering (recent "
+                     "failures or no reply for over %.0f s)", host, h->in_flight,
+                     BREAKER_STALL_SECONDS);
+            rc = -1;
+            break;
+        }
+        /* a healthy host at its limit: wait for an answer, or until it stalls */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&b->answered, &b->lock, &until);
     }
     pthread_mutex_unlock(&b->lock);
     return rc;
@@ -133,6 +154,7 @@ void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
         if (h->in_flight == 0 && h->failures == 0)
             breaker_forget(b, h);
     }
+    pthread_cond_broadcast(&b->answered);
     pthread_mutex_unlock(&b->lock);
     if (opened)
         q_log(Q_LOG_WARN, "delivery: circuit for %s open for %.0f s after %d consecutive failures; "
