@@ -27,8 +27,6 @@ typedef struct control_server control_server;
 control_server *control_start(q_engine *e, const control_opts *o, char *err, size_t errlen);
 /* Stops the thread, closes every client and removes the socket file. NULL is fine. */
 void control_stop(control_server *s);
-/* The socket path in use. */
-const char *control_path(const control_server *s);
 
 /* ---- Paths (control_path.c), shared with scottyctl ---- */
 /* The directory sockets live in by default: $RUNTIME_DIRECTORY, else

@@ -311,5 +311,3 @@ void control_stop(control_server *s)
     pthread_join(s->thread, NULL);
     control_free(s);
 }
-
-const char *control_path(const control_server *s) { return s->path; }
