@@ -72,15 +72,31 @@ end
 env = { 'REDIS_URL' => redis_server.url, 'LOCAL_DOMAIN' => 'bench.test', 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8' }
 %w[DB_HOST DB_PORT DB_NAME DB_USER].each { |k| env[k] = ENV[k] }
 start_scotty = lambda do
-  pid = Process.spawn(env, scotty_bin, '-c', '10', '-q', 'push', '--no-job-log', err: File.join(tmp, 'scotty.log'))
+  pid = Process.spawn(env, scotty_bin, '-c', ENV.fetch('BENCH_CONCURRENCY', '10'), '-q', 'push', '--no-job-log', err: File.join(tmp, 'scotty.log'))
   pids << pid
   pid
 end
 
+# CPU seconds used so far by each process of the run (postgres: all its processes).
+def cpu_seconds(pids)
+  tick = Integer(`getconf CLK_TCK`)
+  pids.transform_values do |pid|
+    list = pid ? [pid] : `pgrep -u postgres`.split.map(&:to_i)
+    list.sum do |p|
+      File.read("/proc/#{p}/stat").sub(/.*\) /, '').split.values_at(11, 12).sum(&:to_i).fdiv(tick)
+    rescue Errno::ENOENT
+      0
+    end
+  end
+end
+
 # 3. Throughput: N deliveries queued, then one scotty drains them.
 push.call("http://127.0.0.1:#{port}/inbox", n)
+redis_pid = Integer(redis.info['process_id'])
 t0 = now
-start_scotty.call
+scotty_pid = start_scotty.call
+watched = { 'scotty' => scotty_pid, 'inbox (node)' => pids.first, 'redis' => redis_pid, 'postgres' => nil }
+cpu0 = cpu_seconds(watched)
 scotty_log = File.join(tmp, 'scotty.log')
 begin
   Harness.wait_for(ENV.fetch('BENCH_WAIT', '300').to_i, 'the deliveries') { stats(port)['received'] >= n && redis.llen('queue:push').zero? }
@@ -93,6 +109,9 @@ rate = n / elapsed
 puts format('%d signed deliveries in %.2f s: %.0f deliveries/s (inbox: %d signatures valid, %d invalid)',
             n, elapsed, rate, st['sig_ok'], st['sig_bad'])
 puts format('ratio to the signing ceiling: %.2f', rate / ceiling)
+cpu1 = cpu_seconds(watched)
+puts 'CPU seconds during the run (of %.1f s on 2 cores): %s' %
+     [2 * elapsed, cpu1.map { |k, v| format('%s %.1f', k, v - cpu0[k]) }.join(', ')]
 
 # 4. 1,000 to an inbox that never answers, queued ahead of 1,000 to a healthy one.
 base = st['received']
