@@ -3,6 +3,7 @@
 // draft-cavage Signature against the public key registered for its keyId, and the
 // Digest against the body. It answers by path:
 //   /s/<code>/...  that status      /hang/...  never answers      /reset/...  drops the connection
+//   /knock/...     401 to a draft-cavage signature, 202 to a valid RFC 9421 one
 //   anything else  202
 // and appends one JSON line per request to --log (unless --count-only), or keeps
 // counts only, served at GET /_stats.
@@ -20,7 +21,34 @@ const keys = JSON.parse(fs.readFileSync(opts.keys, 'utf8')); // keyId -> public 
 const stats = { received: 0, sig_ok: 0, sig_bad: 0, by_path: {} };
 const held = new Set(); // sockets of /hang requests, closed on exit
 
+// RFC 9421: Signature-Input sig1=(components);params, Signature sig1=:b64:, and
+// Content-Digest sha-256=:b64: matching the body.
+function verifyRfc9421(req, body) {
+  const input = /^sig1=(\(([^)]*)\).*)$/.exec(req.headers['signature-input'] || '');
+  const sig = /^sig1=:([^:]*):$/.exec(req.headers.signature || '');
+  if (!input || !sig) return 'malformed Signature-Input or Signature';
+  const keyid = /;keyid="([^"]*)"/.exec(input[1]);
+  const pem = keyid && keys[keyid[1]];
+  if (!pem) return `unknown keyid ${keyid && keyid[1]}`;
+  const values = {
+    '"@method"': req.method, '"@target-uri"': `http://${req.headers.host}${req.url}`,
+    '"content-digest"': req.headers['content-digest'],
+  };
+  const components = input[2].split(' ');
+  for (const need of ['"@method"', '"@target-uri"', '"content-digest"']) {
+    if (!components.includes(need)) return `${need} not covered`;
+  }
+  const base = components.map((c) => `${c}: ${values[c]}`).concat(`"@signature-params": ${input[1]}`).join('\n');
+  if (!crypto.verify('sha256', Buffer.from(base), pem, Buffer.from(sig[1], 'base64'))) {
+    return 'RFC 9421 signature does not verify';
+  }
+  const want = 'sha-256=:' + crypto.createHash('sha256').update(body).digest('base64') + ':';
+  if (req.headers['content-digest'] !== want) return `Content-Digest ${req.headers['content-digest']} != ${want}`;
+  return null;
+}
+
 function verifySignature(req, body) {
+  if (req.headers['signature-input']) return verifyRfc9421(req, body);
   const sig = req.headers.signature;
   if (!sig) return 'no Signature header';
   const params = {};
@@ -63,7 +91,7 @@ function handle(req, res) {
     if (!opts['count-only']) {
       fs.appendFileSync(opts.log, JSON.stringify({
         host: req.socket.localAddress, method: req.method, path: req.url, headers: req.headers,
-        body: body.toString('utf8'), sig_error: error,
+        body: body.toString('utf8'), sig_error: error, rfc9421: !!req.headers['signature-input'],
       }) + '\n');
     }
     if (kind === 'hang') {
@@ -74,7 +102,8 @@ function handle(req, res) {
       req.socket.destroy();
       return;
     }
-    const status = kind === 's' ? parseInt(req.url.split('/')[2], 10) : 202;
+    let status = kind === 's' ? parseInt(req.url.split('/')[2], 10) : 202;
+    if (kind === 'knock') status = !error && req.headers['signature-input'] ? 202 : 401;
     res.writeHead(status, { 'content-type': 'text/plain' });
     res.end(error ? `signature: ${error}\n` : 'ok\n');
   });

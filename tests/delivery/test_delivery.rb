@@ -46,7 +46,8 @@ class TestDelivery < DeliveryTest
               '127.0.0.5' => '/s/500/inbox', '127.0.0.6' => '/reset/inbox', '127.0.0.7' => '/s/401/inbox',
               '127.0.0.8' => '/s/501/inbox' }
     jids = cases.to_h { |addr, path| [addr, deliver(inbox_url(addr, path))] }
-    wait_until(20, "#{cases.size} requests at the inbox") { received.size == cases.size }
+    # the 401 is knocked on twice: draft-cavage, then RFC 9421
+    wait_until(20, "#{cases.size + 1} requests at the inbox") { received.size == cases.size + 1 }
     wait_idle
     assert(received.all? { |r| r['sig_error'].nil? }, 'every request was signed correctly')
     in_retry = retries.to_h { |j, score| [j['jid'], [j, score]] }
@@ -66,6 +67,22 @@ class TestDelivery < DeliveryTest
     end
     assert_match(/UnexpectedResponseError/, in_retry[jids['127.0.0.5']][0]['error_class'])
     assert_match(/ConnectionError/, in_retry[jids['127.0.0.6']][0]['error_class'])
+  end
+
+  def test_double_knock_with_rfc9421_after_401
+    start_delivery_scotty
+    jid = deliver(inbox_url('127.0.0.2', '/knock/inbox'), { 'synchronize_followers' => true })
+    wait_until(20, "two knocks\n#{@scottys[0].log}") { received.size == 2 }
+    wait_idle
+    first, second = received
+    assert_nil first['sig_error'], 'the first knock carries a valid draft-cavage signature'
+    refute first['rfc9421']
+    assert second['rfc9421'], 'the second knock is signed the RFC 9421 way'
+    assert_nil second['sig_error'], "the inbox verified the RFC 9421 signature: #{second['sig_error']}"
+    assert_match(/keyid="#{Regexp.escape(@key_id)}"/, second['headers']['signature-input'])
+    assert_equal first['body'], second['body']
+    assert second['headers']['collection-synchronization'], 'the sync header is sent again'
+    refute(retries.any? { |j, _| j['jid'] == jid }, 'accepted on the second knock: not retried')
   end
 
   def test_unavailable_domains_skip_bypass_and_seven_days

@@ -24,6 +24,28 @@ static bool delivery_option(const json_t *options, const char *name)
     return v && !json_is_false(v) && !json_is_null(v);
 }
 
+/* The second knock: the same POST signed the RFC 9421 way, unsigned otherwise. */
+static http_err delivery_post_rfc9421(services *s, const delivery_signer *signer,
+                                      const char *inbox, const char *body, size_t body_len,
+                                      const char *sync, http_response *resp)
+{
+    delivery_rfc9421 h;
+    char err[Q_ERRLEN];
+    if (delivery_rfc9421_headers(signer, inbox, body, body_len, &h, err, sizeof err) != 0) {
+        q_log(Q_LOG_WARN, "delivery: no RFC 9421 retry for %s: %s", inbox, err);
+        return resp->err;
+    }
+    sig_header extra[] = {{"Content-Digest", h.content_digest},
+                          {"Signature-Input", h.signature_input},
+                          {"Signature", h.signature},
+                          {"Collection-Synchronization", sync}};
+    http_request req = {.method = "POST", .url = inbox, .content_type = "application/activity+json",
+                        .body = body, .body_len = body_len, .extra_headers = extra,
+                        .n_extra_headers = sync ? 4 : 3};
+    http_response_free(resp);
+    return http_perform(s->http, &req, resp);
+}
+
 /* The request itself, once the signer and the breaker said yes. Returns true when
  * the delivery failed in a way worth retrying (r is then marked failed). */
 static bool delivery_post(services *s, const delivery_signer *signer, const char *inbox,
@@ -36,6 +58,11 @@ static bool delivery_post(services *s, const delivery_signer *signer, const char
                         .sign_key = signer->key, .key_id = signer->key_id};
     http_response resp;
     http_err e = http_perform(s->http, &req, &resp);
+    if (e == HTTP_E_STATUS && (resp.status == 400 || resp.status == 401)) {
+        q_log(Q_LOG_DEBUG, "delivery: %s answered %ld, knocking again with an RFC 9421 signature",
+              inbox, resp.status);
+        e = delivery_post_rfc9421(s, signer, inbox, body, body_len, sync, &resp);
+    }
     bool retry = false;
     if (e == HTTP_OK) {
         q_log(Q_LOG_DEBUG, "delivery: %s answered %ld", inbox, resp.status);

@@ -71,6 +71,16 @@ int delivery_track_success(q_conn *redis, db_conn *db, const char *host, bool ha
 int delivery_sync_header(db_conn *db, int64_t account_id, const char *actor_uri,
                          const char *inbox_url, q_buf *out, char *err, size_t errlen);
 
+/* ---- RFC 9421 second knock (delivery_rfc9421.c) ---- */
+typedef struct delivery_rfc9421 {
+    char content_digest[128];   /* Content-Digest: sha-256=:<b64>: */
+    char signature_input[1500]; /* Signature-Input: sig1=(...);created=...;keyid="..." */
+    char signature[1024];       /* Signature: sig1=:<b64>: */
+} delivery_rfc9421;
+/* The three headers of a POST of body to url signed by s. Returns 0 or -1 with err. */
+int delivery_rfc9421_headers(const delivery_signer *s, const char *url, const void *body,
+                             size_t len, delivery_rfc9421 *out, char *err, size_t errlen);
+
 /* The inbox URL's host, lowercased (Addressable's normalized_host, without the
  * port). Returns 0 or -1 if the URL has no host. */
 int delivery_url_host(const char *url, char *host, size_t len);
