@@ -13,8 +13,11 @@ module Harness
     attr_reader :pid, :log_path, :status
 
     def initialize(redis_url, *args, env: {})
-      @log_path = File.join(Dir.mktmpdir('scotty-log'), 'scotty.log')
-      full_env = { 'REDIS_URL' => redis_url, 'ASAN_OPTIONS' => 'detect_leaks=1' }.merge(env)
+      dir = Dir.mktmpdir('scotty-run')
+      @log_path = File.join(dir, 'scotty.log')
+      # Its own runtime directory: the control socket never clashes or lingers.
+      full_env = { 'REDIS_URL' => redis_url, 'ASAN_OPTIONS' => 'detect_leaks=1',
+                   'RUNTIME_DIRECTORY' => dir }.merge(env)
       @pid = Process.spawn(full_env, SCOTTY, *args, err: @log_path, out: @log_path)
     end
 
