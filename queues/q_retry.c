@@ -152,7 +152,8 @@ void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h
         out->score = now + (double)delay;
         return;
     }
-    if (json_is_false(json_object_get(job->doc, "dead"))) {
+    json_t *dead = json_object_get(job->doc, "dead");
+    if (json_is_false(dead) || (!dead && h && h->no_dead)) {
         free(p);
         out->fate = Q_FATE_DISCARD;
         return;

@@ -152,6 +152,7 @@ typedef struct q_handler {
     q_handler_fn run;
     int retry;                /* default when the payload has no "retry": -1 = true, -2 = false, N >= 0 */
     q_backoff_fn backoff;     /* NULL: Sidekiq's default */
+    bool no_dead;             /* class option dead: false, when the payload has no "dead" */
 } q_handler;
 
 typedef struct q_registry q_registry;

@@ -109,7 +109,7 @@ static void test_handler_backoff_hooks(void **state)
     q_fail(&r, "E", "x");
     unsigned seed = 3;
     q_failure f;
-    q_handler h = {"A", NULL, -1, always_discard};
+    q_handler h = {.klass = "A", .retry = -1, .backoff = always_discard};
     q_job *j = job("{\"class\":\"A\",\"args\":[],\"retry\":true}");
     q_retry_decide(&cfg7, j, &h, &r, 0.0, &seed, &f);
     assert_int_equal(f.fate, Q_FATE_DISCARD);
@@ -119,6 +119,20 @@ static void test_handler_backoff_hooks(void **state)
     assert_true(f.score >= 1000 && f.score < 1010);
     free(f.payload);
     q_job_free(j);
+
+    /* class option dead: false drops an exhausted job; the payload's "dead" wins */
+    h.backoff = NULL;
+    h.no_dead = true;
+    j = job("{\"class\":\"A\",\"args\":[],\"retry\":0}");
+    q_retry_decide(&cfg7, j, &h, &r, 0.0, &seed, &f);
+    assert_int_equal(f.fate, Q_FATE_DISCARD);
+    q_job_free(j);
+    j = job("{\"class\":\"A\",\"args\":[],\"retry\":0,\"dead\":true}");
+    q_retry_decide(&cfg7, j, &h, &r, 0.0, &seed, &f);
+    assert_int_equal(f.fate, Q_FATE_DEAD);
+    free(f.payload);
+    q_job_free(j);
+    h.no_dead = false;
 
     /* no "retry" key: the handler's default (here: 8 retries max) */
     h.backoff = NULL;

@@ -175,8 +175,8 @@ static long delivery_backoff(int count, const q_result *r, const q_job *job)
 void jobs_register_delivery(q_registry *reg)
 {
     static const q_handler handlers[] = {
-        {"ActivityPub::DeliveryWorker", delivery_run, 16, delivery_backoff},
-        {"ActivityPub::LowPriorityDeliveryWorker", delivery_run, 8, delivery_backoff},
+        {"ActivityPub::DeliveryWorker", delivery_run, 16, delivery_backoff, true},
+        {"ActivityPub::LowPriorityDeliveryWorker", delivery_run, 8, delivery_backoff, true},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);

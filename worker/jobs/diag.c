@@ -86,11 +86,11 @@ static void diag_enqueue(q_ctx *ctx, const q_job *job, q_result *r)
 void jobs_register_diag(q_registry *reg)
 {
     static const q_handler handlers[] = {
-        {"Scotty::Diag::Noop", diag_noop, -1, NULL},
-        {"Scotty::Diag::Sleep", diag_sleep, -1, NULL},
-        {"Scotty::Diag::Fail", diag_fail, -1, NULL},
-        {"Scotty::Diag::Enqueue", diag_enqueue, -1, NULL},
-        {"Scotty::Diag::Mark", diag_mark, -1, NULL},
+        {.klass = "Scotty::Diag::Noop", .run = diag_noop, .retry = -1},
+        {.klass = "Scotty::Diag::Sleep", .run = diag_sleep, .retry = -1},
+        {.klass = "Scotty::Diag::Fail", .run = diag_fail, .retry = -1},
+        {.klass = "Scotty::Diag::Enqueue", .run = diag_enqueue, .retry = -1},
+        {.klass = "Scotty::Diag::Mark", .run = diag_mark, .retry = -1},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);
