@@ -135,24 +135,3 @@ int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_
     }
     return 0;
 }
-
-int q_client_push_raw(q_conn *c, const char *queue, const char *raw, size_t len, q_ts_format ts,
-                      char *err, size_t errlen)
-{
-    char t[40];
-    q_json_timestamp(ts, q_now(), t, sizeof t);
-    char *payload = q_json_set(raw, len, "enqueued_at", t);
-    if (!payload) {
-        snprintf(err, errlen, "cannot push to %s: the payload is not a JSON object", queue);
-        return -1;
-    }
-    if (q_conn_ensure(c) != 0) {
-        snprintf(err, errlen, "%s", q_conn_error(c));
-        free(payload);
-        return -1;
-    }
-    q_conn_appendf(c, "SADD queues %s", queue);
-    q_conn_appendf(c, "LPUSH queue:%s %s", queue, payload);
-    free(payload);
-    return q_client_replies(c, 2, err, errlen);
-}

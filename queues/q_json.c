@@ -266,10 +266,9 @@ static size_t q_scan_value(const char *s, size_t n, size_t i)
     return i;
 }
 
-/* Finds top-level `key`. Sets the span of the whole pair (from the key's quote to
- * the end of its value) and of the value. Returns false if absent or not an
- * object; *close receives the index of the closing brace. */
-static bool q_json_find(const char *s, size_t n, const char *key, size_t *pair_start,
+/* Finds top-level `key` and sets the span of its value. Returns false if absent
+ * or not an object; *close receives the index of the closing brace. */
+static bool q_json_find(const char *s, size_t n, const char *key,
                         size_t *val_start, size_t *val_end, size_t *close, bool *is_object)
 {
     size_t klen = strlen(key);
@@ -304,7 +303,6 @@ static bool q_json_find(const char *s, size_t n, const char *key, size_t *pair_s
         size_t ve = q_scan_value(s, n, i);
         if (!found && ke - ks - 2 == klen && memcmp(s + ks + 1, key, klen) == 0) {
             found = true;
-            *pair_start = ks;
             *val_start = vs;
             *val_end = ve;
         }
@@ -314,9 +312,9 @@ static bool q_json_find(const char *s, size_t n, const char *key, size_t *pair_s
 
 char *q_json_set(const char *raw, size_t n, const char *key, const char *value_json)
 {
-    size_t ps, vs, ve, close = 0;
+    size_t vs, ve, close = 0;
     bool obj;
-    bool found = q_json_find(raw, n, key, &ps, &vs, &ve, &close, &obj);
+    bool found = q_json_find(raw, n, key, &vs, &ve, &close, &obj);
     if (!obj || close == 0)
         return NULL;
     q_buf b;
@@ -340,38 +338,6 @@ char *q_json_set(const char *raw, size_t n, const char *key, const char *value_j
         q_buf_adds(&b, value_json);
         q_buf_add(&b, raw + close, n - close);
     }
-    return q_buf_take(&b);
-}
-
-char *q_json_del(const char *raw, size_t n, const char *key)
-{
-    size_t ps, vs, ve, close = 0;
-    bool obj;
-    bool found = q_json_find(raw, n, key, &ps, &vs, &ve, &close, &obj);
-    if (!obj || close == 0)
-        return NULL;
-    q_buf b;
-    q_buf_init(&b);
-    if (!found) {
-        q_buf_add(&b, raw, n);
-        return q_buf_take(&b);
-    }
-    /* Drop the pair and one adjacent comma: the following one if there is one,
-     * else the preceding one. */
-    size_t end = q_scan_ws(raw, n, ve);
-    size_t start = ps;
-    if (end < n && raw[end] == ',') {
-        end = q_scan_ws(raw, n, end + 1);
-    } else {
-        size_t j = ps;
-        while (j > 0 && (raw[j - 1] == ' ' || raw[j - 1] == '\n' || raw[j - 1] == '\t' ||
-                         raw[j - 1] == '\r'))
-            j--;
-        if (j > 0 && raw[j - 1] == ',')
-            start = j - 1;
-    }
-    q_buf_add(&b, raw, start);
-    q_buf_add(&b, raw + end, n - end);
     return q_buf_take(&b);
 }
 

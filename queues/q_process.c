@@ -104,8 +104,9 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
         q_log(Q_LOG_INFO, "class=%s jid=%s forwarded unchanged to queue %s", job->klass, job->jid,
               e->cfg.forward_unknown);
     } else {
-        q_log(Q_LOG_DEBUG, "class=%s jid=%s queue=%s start", q_job_display_class(job), job->jid,
-              job->queue);
+        if (q_log_enabled(Q_LOG_DEBUG))
+            q_log(Q_LOG_DEBUG, "class=%s jid=%s queue=%s start", q_job_display_class(job),
+                  job->jid, job->queue);
         q_process_run(e, slot, job, h, &r);
         double elapsed = q_monotonic() - job->started;
         if (r.failed) {

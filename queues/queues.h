@@ -94,8 +94,6 @@ void q_json_value(q_buf *b, const json_t *v);
  * text is kept byte for byte. Returns a malloc'd string or NULL if raw is not an
  * object. */
 char *q_json_set(const char *raw, size_t raw_len, const char *key, const char *value_json);
-/* Removes a top-level key (and its comma) from the object text. */
-char *q_json_del(const char *raw, size_t raw_len, const char *key);
 
 /* ---- Timestamps ---- */
 typedef enum { Q_TS_FLOAT = 0, Q_TS_MILLIS } q_ts_format;
@@ -185,9 +183,6 @@ int q_client_push(q_conn *c, const q_push *p, q_ts_format ts, char *jid_out, cha
 /* Pushes n jobs of one class/queue, args_each[i] being each job's args. */
 int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_t n,
                        q_ts_format ts, char *err, size_t errlen);
-/* Pushes an existing raw payload to a queue: refreshes enqueued_at, SADD+LPUSH. */
-int q_client_push_raw(q_conn *c, const char *queue, const char *raw, size_t len,
-                      q_ts_format ts, char *err, size_t errlen);
 
 /* ---- Queue order (Sidekiq's strict and weighted modes) ---- */
 typedef struct q_queue_spec {

@@ -125,6 +125,20 @@ class InteropTest < ScottyTest
     assert_equal 3, Sidekiq::Queue.new('default').size, 'nothing lost by the stop'
   end
 
+  def test_scotty_client_pushes_single_and_bulk
+    start_scotty('-c', '2')
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Enqueue',
+                         'args' => ['Scotty::Diag::Mark', 'default', ['bulk', 'x', 0], 2500])
+    wait_until(20, 'all 2,500 bulk-pushed jobs to run') { @redis.llen('bulk') == 2500 }
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Enqueue', 'args' => ['Scotty::Diag::Noop', 'parked', [7]])
+    wait_until(10, 'the single push') { Sidekiq::Queue.new('parked').size == 1 }
+    job = Sidekiq::Queue.new('parked').first
+    assert_equal [7], job.args
+    assert_match(/\A\h{24}\z/, job.jid)
+    assert_kind_of Float, job['enqueued_at']
+    assert_includes Sidekiq::Queue.all.map(&:name), 'parked'
+  end
+
   def test_unknown_classes_forwarded_unchanged
     start_scotty('-c', '2', '--forward-unknown', 'ruby')
     jid = Sidekiq::Client.push('class' => 'Mastodon::SomethingElse', 'args' => [1, 'two'])

@@ -77,19 +77,6 @@ static void test_set_replaces_in_place_and_appends(void **state)
     assert_null(q_json_set("[1,2]", 5, "a", "1"));
 }
 
-static void test_del_removes_pair_and_comma(void **state)
-{
-    char *s = q_json_del("{\"a\":1,\"b\":2,\"c\":3}", 19, "b");
-    assert_string_equal(s, "{\"a\":1,\"c\":3}");
-    free(s);
-    s = q_json_del("{\"a\":1,\"b\":2}", 13, "b");
-    assert_string_equal(s, "{\"a\":1}");
-    free(s);
-    s = q_json_del("{\"a\":1}", 7, "a");
-    assert_string_equal(s, "{}");
-    free(s);
-}
-
 static void test_timestamps_both_units(void **state)
 {
     char buf[40];
@@ -123,7 +110,6 @@ int main(void)
         cmocka_unit_test(test_float_matches_ruby),
         cmocka_unit_test(test_string_escapes_like_ruby),
         cmocka_unit_test(test_set_replaces_in_place_and_appends),
-        cmocka_unit_test(test_del_removes_pair_and_comma),
         cmocka_unit_test(test_timestamps_both_units),
         cmocka_unit_test(test_value_reencodes_canonically),
     };

@@ -2,7 +2,8 @@
  *   Scotty::Diag::Noop                      does nothing
  *   Scotty::Diag::Sleep [ms]                sleeps, giving up when the stop deadline passes
  *   Scotty::Diag::Fail [message]            raises RuntimeError with the message
- *   Scotty::Diag::Enqueue [class, queue, args]  pushes a job with scotty's client
+ *   Scotty::Diag::Enqueue [class, queue, args, n]  pushes the job (n copies in one bulk
+ *                                           push) with scotty's client
  *   Scotty::Diag::Mark [key, member, ms]    sleeps ms, then RPUSHes member to key (tests
  *                                           use it to see which jobs ran, in what order) */
 #include "jobs.h"
@@ -64,9 +65,11 @@ static void diag_fail(q_ctx *ctx, const q_job *job, q_result *r)
 static void diag_enqueue(q_ctx *ctx, const q_job *job, q_result *r)
 {
     json_t *klass = json_array_get(job->args, 0), *queue = json_array_get(job->args, 1);
-    json_t *args = json_array_get(job->args, 2);
-    if (!json_is_string(klass) || !json_is_string(queue) || (args && !json_is_array(args))) {
-        q_fail(r, "ArgumentError", "expected [class, queue, args array]");
+    json_t *args = json_array_get(job->args, 2), *count = json_array_get(job->args, 3);
+    if (!json_is_string(klass) || !json_is_string(queue) || (args && !json_is_array(args)) ||
+        (count && (!json_is_integer(count) || json_integer_value(count) < 1 ||
+                   json_integer_value(count) > 100000))) {
+        q_fail(r, "ArgumentError", "expected [class, queue, args array, copies 1..100000]");
         return;
     }
     q_buf b;
@@ -77,8 +80,19 @@ static void diag_enqueue(q_ctx *ctx, const q_job *job, q_result *r)
         q_buf_adds(&b, "[]");
     q_push p = {.klass = json_string_value(klass), .queue = json_string_value(queue),
                 .args_json = b.data};
-    char err[Q_ERRLEN], jid[25];
-    if (q_client_push(q_ctx_redis(ctx), &p, Q_TS_FLOAT, jid, err, sizeof err) != 0)
+    char err[Q_ERRLEN];
+    size_t n = count ? (size_t)json_integer_value(count) : 1;
+    int rc;
+    if (n == 1) {
+        rc = q_client_push(q_ctx_redis(ctx), &p, Q_TS_FLOAT, NULL, err, sizeof err);
+    } else {
+        const char **each = malloc(n * sizeof *each);
+        for (size_t i = 0; i < n; i++)
+            each[i] = b.data;
+        rc = q_client_push_bulk(q_ctx_redis(ctx), &p, each, n, Q_TS_FLOAT, err, sizeof err);
+        free(each);
+    }
+    if (rc != 0)
         q_fail(r, "Redis::CannotConnectError", "%s", err);
     q_buf_free(&b);
 }
