@@ -76,6 +76,12 @@ services *services_open(int concurrency, char *err, size_t errlen)
     }
     if (services_open_db(s, concurrency, err, errlen) != 0)
         goto fail;
+    objstore_cfg sc;
+    if (objstore_cfg_from_env(&sc, err, errlen) != 0)
+        goto fail;
+    s->store = objstore_new(&sc, err, errlen);
+    if (!s->store)
+        goto fail;
     s->breaker = delivery_breaker_new((int)threshold, cooloff, concurrency > 1 ? concurrency / 2 : 1);
     s->keys = delivery_keys_new(s->arenc, s->local_domain);
     if (!s->breaker || !s->keys) {
@@ -92,6 +98,7 @@ void services_free(services *s)
 {
     if (!s)
         return;
+    objstore_free(s->store);
     delivery_keys_free(s->keys);
     delivery_breaker_free(s->breaker);
     db_pool_free(s->db);

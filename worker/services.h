@@ -20,12 +20,20 @@ typedef struct services {
     char local_domain[256];    /* LOCAL_DOMAIN, "localhost" if unset */
     delivery_breaker *breaker; /* per-host circuit breaker for deliveries */
     delivery_keys *keys;       /* signing keys by account, cached for a minute */
+    objstore *store;           /* object storage from the S3 and PAPERCLIP variables */
+    struct media_runner *media; /* scotty-media children under the --media-* caps; set by
+                                * the worker after services_open, NULL without media */
+    char forward_unhandled[128]; /* --forward-unhandled QUEUE: activities scotty does not
+                                  * cover go there unchanged; "" fails them */
+    char media_defer_queue[128]; /* --media-defer QUEUE: attachments are fetched by
+                                  * RedownloadMediaWorker there; "" fetches them inline */
 } services;
 
 /* Opens everything from the environment for `concurrency` processor threads:
  *   DATABASE_URL or DB_HOST/DB_NAME (optional: without them jobs needing the
  *   database fail with a message saying so), ACTIVE_RECORD_ENCRYPTION_* (optional),
- *   LOCAL_DOMAIN, ALLOWED_PRIVATE_ADDRESSES, SCOTTY_HTTP_READ_TIMEOUT (seconds),
+ *   object storage (S3_..., PAPERCLIP_...), LOCAL_DOMAIN, ALLOWED_PRIVATE_ADDRESSES,
+ *   SCOTTY_HTTP_READ_TIMEOUT (seconds),
  *   SCOTTY_DELIVERY_BREAKER_THRESHOLD (10 consecutive failures) and
  *   SCOTTY_DELIVERY_BREAKER_COOLOFF (60 seconds).
  * Returns NULL with err on a setting that cannot work. */

@@ -1,0 +1,109 @@
+/* ap.h -- ActivityPub documents as scotty's ingress reads them: an inbox body (or a
+ * fetched object) parsed and checked with Mastodon's rules (mastodon.md §3.1-3.3)
+ * into plain C structs, before anything touches the database. Pure functions of
+ * their input except ap_fetch, which dereferences a remote object. Everything
+ * returned is owned by the struct and released by its _free function. */
+#ifndef SCOTTY_AP_H
+#define SCOTTY_AP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define AP_MAX_JSON_SIZE (1024 * 1024)  /* ActivityPub::Activity::MAX_JSON_SIZE */
+#define AP_MAX_DEPTH 32                 /* nesting deeper than this is refused */
+#define AP_MAX_MEDIA 4                  /* Status::MEDIA_ATTACHMENTS_LIMIT */
+#define AP_MAX_TAGS 500                 /* tag entries (mentions, hashtags, emoji) per object */
+#define AP_MAX_AUDIENCE 1000            /* to + cc entries per object */
+#define AP_MAX_DESCRIPTION 10000        /* MAX_DESCRIPTION_HARD_LENGTH_LIMIT, characters */
+#define AP_PUBLIC "https://www.w3.org/ns/activitystreams#Public"
+
+typedef enum {
+    AP_CREATE = 0, AP_UPDATE, AP_DELETE, AP_ANNOUNCE, AP_LIKE, AP_UNDO,
+    AP_OTHER        /* any other type: scotty forwards it or fails the job */
+} ap_kind;
+
+/* statuses.visibility: public 0, unlisted 1, private 2, direct 3, limited 4. */
+typedef enum {
+    AP_VIS_PUBLIC = 0, AP_VIS_UNLISTED, AP_VIS_PRIVATE, AP_VIS_DIRECT, AP_VIS_LIMITED
+} ap_visibility;
+
+typedef struct ap_attachment {
+    char *remote_url;           /* http(s), never NULL in a parsed attachment */
+    char *thumbnail_remote_url; /* `icon`, or NULL */
+    char *media_type;           /* `mediaType` as sent, or NULL */
+    char *description;          /* summary/name, stripped, at most AP_MAX_DESCRIPTION chars, or NULL */
+    char *blurhash;             /* only if it passes Mastodon's check, else NULL */
+    bool has_focus;
+    double focus_x, focus_y;    /* focalPoint, each in -1..1 */
+} ap_attachment;
+
+/* A Note, or an Article/Page/Image/Video/Audio/Event converted as Mastodon does. */
+typedef struct ap_status {
+    char *object_type;          /* "Note", "Article", ... as sent */
+    char *uri;                  /* object id (bear: unwrapped) */
+    char *url;                  /* first text/html url, else the uri */
+    char *text;                 /* raw HTML: content / contentMap, or the converted form */
+    char *spoiler_text;         /* summary / summaryMap, "" when none */
+    char *language;             /* first contentMap key (or nameMap/summaryMap), or NULL */
+    char *published;           /* ISO 8601 as sent when the year is 0..9999, else NULL */
+    char *updated;              /* only when it differs from published, else NULL */
+    char *in_reply_to;          /* inReplyTo (id or object id), else inReplyToAtomUri, or NULL */
+    char *conversation;         /* `conversation` / `context` URI, or NULL */
+    char *replies_uri;          /* `replies` collection id, or NULL */
+    char *link_href;            /* first attachment with an href (a Link), or NULL */
+    bool sensitive;
+    ap_visibility visibility;   /* from to/cc; DIRECT is never LIMITED here (needs accounts) */
+    char **mentions;            /* tag[type=Mention].href, deduplicated */
+    size_t n_mentions;
+    char **hashtags;            /* tag[type=Hashtag].name without '#', deduplicated */
+    size_t n_hashtags;
+    char **audience;            /* to + cc URIs other than Public and the followers URL */
+    size_t n_audience;
+    ap_attachment media[AP_MAX_MEDIA];
+    size_t n_media;
+    int64_t likes_total;        /* likes.totalItems, -1 when absent */
+    int64_t shares_total;       /* shares.totalItems, -1 when absent */
+} ap_status;
+
+typedef struct ap_activity {
+    ap_kind kind;
+    char *type;                 /* `type` as sent (for logs and per-type stats) */
+    char *id;                   /* activity id, or NULL (some senders omit it) */
+    char *actor;                /* actor id */
+    char *object_id;            /* the object's id, or the object when it is a bare string */
+    char *object_type;          /* embedded object's type, or NULL */
+    ap_status *status;          /* Create/Update of a supported object type, parsed; else NULL */
+    struct ap_activity *inner;  /* Undo: the undone activity when embedded (its object_id
+                                 * is what was liked/boosted); else NULL */
+    json_t *root;               /* the parsed document, owned */
+} ap_activity;
+
+/* Parses an inbox body sent by `actor_uri` (the signer's account URI) whose followers
+ * collection is `followers_url` (may be NULL). Refuses, with the reason in err:
+ * a body over AP_MAX_JSON_SIZE, invalid JSON, NUL bytes in strings, nesting deeper
+ * than AP_MAX_DEPTH, a non-object, a missing or wrong @context, an actor that is not
+ * actor_uri, an embedded object whose id host differs from the actor's host, a
+ * Create/Update object of a supported type that is malformed (wrong types, non-http(s)
+ * ids/urls), more than AP_MAX_TAGS tags or AP_MAX_AUDIENCE recipients.
+ * Unknown activity types parse fine as AP_OTHER. Returns 0, or -1 with err. */
+int ap_parse(const char *body, size_t len, const char *actor_uri, const char *followers_url,
+             ap_activity *out, char *err, size_t errlen);
+void ap_activity_free(ap_activity *a);
+
+/* Parses one object (embedded in an activity, or fetched) attributed to actor_uri into
+ * a status. Returns 0, 1 when the type is not one scotty stores as a status (err says
+ * which), or -1 with err for a malformed or hostile object. */
+int ap_status_parse(const json_t *obj, const char *actor_uri, const char *followers_url,
+                    ap_status *out, char *err, size_t errlen);
+void ap_status_free(ap_status *s);
+
+/* Mastodon's non_matching_uri_hosts? negated: both http(s), hosts equal ignoring case
+ * and port. */
+bool ap_same_host(const char *a, const char *b);
+
+/* The id of a JSON-LD value: the string itself, or the object's "id"; NULL otherwise. */
+const char *ap_id_of(const json_t *v);
+
+#endif

@@ -1,0 +1,66 @@
+/* ingress_internal.h -- what the ingress and pull handlers share: the actor's
+ * account, storing a parsed status with every row Mastodon writes for it, and
+ * dereferencing remote objects. Implemented in ingress_*.c. */
+#ifndef SCOTTY_INGRESS_INTERNAL_H
+#define SCOTTY_INGRESS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap.h"
+#include "queues.h"
+#include "services.h"
+
+/* The columns of an accounts row ingress decisions need. */
+typedef struct ingress_account {
+    int64_t id;
+    char uri[1024];
+    char domain[256];           /* "" for a local account */
+    char followers_url[1024];
+    bool suspended, silenced, sensitized;
+} ingress_account;
+
+/* Loads account `id`. Returns 0, 1 when there is no such account, -1 with err. */
+int ingress_account_by_id(db_conn *c, int64_t id, ingress_account *out, char *err, size_t errlen);
+/* Loads the account whose uri (or url) is `uri`. Returns 0, 1 when unknown, -1 with err. */
+int ingress_account_by_uri(db_conn *c, const char *uri, ingress_account *out, char *err,
+                           size_t errlen);
+
+typedef struct ingress_create_opts {
+    bool delivery;                   /* an inbox delivery: relevance gate, time-of-arrival id */
+    int64_t delivered_to_account_id; /* personal inbox owner, 0 for the shared inbox */
+    const char *request_id;          /* passed on in follow-up jobs' options, or NULL */
+} ingress_create_opts;
+
+typedef enum {
+    INGRESS_STORED = 0,   /* created now, or already there (idempotent) */
+    INGRESS_DROPPED,      /* Mastodon would drop it: tombstoned, deleted upon arrival,
+                           * not relevant, authorship mismatch; err says which */
+    INGRESS_FAILED        /* transient (database, Redis, lock busy): retry the job */
+} ingress_outcome;
+
+/* Creates the status for `st` by `actor` exactly as ActivityPub::Activity::Create does:
+ * under the Redis lock lock:create:<uri>, statuses + status_stats + mentions + tags +
+ * statuses_tags + conversation + media_attachments rows in one transaction, then the
+ * attachments (inline or deferred) and the follow-up jobs. *status_id gets the new or
+ * existing id. */
+ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_account *actor,
+                                      const ap_status *st, const ingress_create_opts *o,
+                                      int64_t *status_id, char *err, size_t errlen);
+
+/* The id of the non-deleted status with this uri (or url). Returns 0, 1 when
+ * unknown, -1 with err. */
+int ingress_status_by_uri(db_conn *c, const char *uri, int64_t *id, int64_t *account_id,
+                          char *err, size_t errlen);
+
+/* GETs a remote ActivityPub object with Mastodon's fetch rules: Accept header, 1 MB
+ * cap, signed with the instance actor's key when one is configured (authorized
+ * fetch), the returned id must equal `uri`, and its host must equal `origin`'s when
+ * origin is not NULL. *out is the parsed object (caller json_decref()s).
+ * Returns 0; 1 for a permanent refusal (404/410, wrong id or host, not AP);
+ * -1 for a transient failure. err says why. */
+int ingress_fetch_object(services *s, const char *uri, const char *origin, json_t **out,
+                         char *err, size_t errlen);
+
+#endif
