@@ -1,6 +1,7 @@
 /* q_beat.c -- the heartbeat Sidekiq's Web UI and API read: the process registry,
  * its info/busy/beat/quiet/rss/rtt_us hash, the work hash of running jobs, the
- * processed/failed counters, and remote signals (quiet!, stop!, dump_threads). */
+ * processed/failed counters, the job metrics (q_metrics.c), and remote signals
+ * (quiet!, stop!, dump_threads). */
 #include "q_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -188,6 +189,8 @@ int q_beat_once(q_engine *e, q_conn *c)
     if (q_conn_ensure(c) != 0)
         return -1;
     if (q_beat_stats(e, c) != 0)
+        return -1;
+    if (q_metrics_flush(e, c) != 0)
         return -1;
     int busy = 0;
     if (q_beat_work(e, c, &busy) != 0)

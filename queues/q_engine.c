@@ -299,6 +299,8 @@ void q_engine_stop(q_engine *e)
     if (e->cfg.fetch == Q_FETCH_RELIABLE)
         q_recover_requeue_own(e, e->main_conn);
     q_beat_clear(e, e->main_conn);
+    if (q_metrics_flush(e, e->main_conn) != 0)
+        q_log(Q_LOG_ERROR, "could not write the final job metrics to Redis");
     q_log(Q_LOG_INFO, "stopped: %llu jobs processed, %llu failed",
           (unsigned long long)atomic_load(&e->processed), (unsigned long long)atomic_load(&e->failed));
 }
@@ -342,6 +344,7 @@ void q_engine_free(q_engine *e)
             continue; /* still stuck in a handler: leave its memory to process exit */
         q_conn_free(e->slots[i].conn);
         q_stats_free(&e->slots[i].stats);
+        q_metrics_free(&e->slots[i].metrics);
         pthread_mutex_destroy(&e->slots[i].mu);
     }
     for (int i = 0; i < e->cfg.order.nqueues; i++) {

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define Q_KEY_FETCHERS "scotty:fetchers"      /* HASH identity -> queues it holds private lists for */
 #define Q_KEY_RECOVERED "scotty:recovered"    /* HASH jid -> times recovered from crashed processes */
@@ -40,6 +41,31 @@ typedef struct q_stat_table {
 void q_stats_record(q_stat_table *t, const char *klass, const char *queue, double seconds, bool failed);
 void q_stats_free(q_stat_table *t);
 
+/* Sidekiq Web UI "Metrics" tab counters per class (q_metrics.c), kept by each
+ * processor thread for itself until the heartbeat flushes them. */
+#define Q_METRICS_BUCKETS 26
+typedef struct q_metrics_entry {
+    char *klass;              /* "wrapped" or "class"; NULL = empty slot */
+    uint64_t processed, failed, ms;
+    bool timed;               /* a run succeeded: "|ms" and the histogram are written */
+    uint32_t hist[Q_METRICS_BUCKETS];
+} q_metrics_entry;
+typedef struct q_metrics_table {
+    q_metrics_entry *items;   /* open addressing */
+    size_t cap, used;
+} q_metrics_table;
+void q_metrics_record(q_metrics_table *t, const char *klass, long ms, bool failed);
+void q_metrics_free(q_metrics_table *t);
+/* Sidekiq's histogram bucket of a run of `ms` milliseconds (0..25). */
+int q_metrics_bucket(long ms);
+/* Milliseconds between two monotonic readings, each truncated to whole ms first. */
+long q_metrics_elapsed_ms(double start, double end);
+/* The counter hash keys for a flush at `now` and their TTLs: 7.x one, 8.x two
+ * (10-minute, then minute), 6.x none. Returns the count. */
+int q_metrics_counter_keys(int sidekiq_major, time_t now, char keys[2][32], long ttls[2]);
+/* The histogram key of `klass` for a flush at `now` (malloc'd). */
+char *q_metrics_hist_key(int sidekiq_major, time_t now, const char *klass);
+
 /* One processor thread. */
 typedef struct q_slot {
     struct q_engine *e;
@@ -55,6 +81,7 @@ typedef struct q_slot {
     int progress;
     bool abandoned;           /* set under mu and slot mu: hard shutdown requeued this job */
     q_stat_table stats;       /* slot mu */
+    q_metrics_table metrics;  /* slot mu: recorded by this processor, taken by the flush */
 } q_slot;
 
 struct q_ctx {
@@ -148,6 +175,10 @@ void *q_beat_thread(void *arg);
 int q_beat_once(struct q_engine *e, q_conn *c);
 void q_beat_clear(struct q_engine *e, q_conn *c);
 char *q_beat_info_json(struct q_engine *e);
+
+/* q_metrics.c: writes and resets every slot's metrics in one pipeline (nothing
+ * for 6.x). Called by the heartbeat thread, and by the main thread at exit. */
+int q_metrics_flush(struct q_engine *e, q_conn *c);
 
 /* q_poller.c */
 void *q_poller_thread(void *arg);

@@ -91,6 +91,7 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
     q_done_kind kind = Q_DONE_ACK;
     char *payload = NULL;
     double score = 0;
+    long metrics_ms = -1;     /* >= 0: the handler ran; Sidekiq's metrics count this run */
     if (!job->doc) {
         /* Not a JSON object: Sidekiq sends unparseable jobs straight to the dead set. */
         q_log(Q_LOG_ERROR, "queue=%s: job is not valid JSON (%zu bytes); moved to the dead set",
@@ -108,7 +109,9 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
             q_log(Q_LOG_DEBUG, "class=%s jid=%s queue=%s start", q_job_display_class(job),
                   job->jid, job->queue);
         q_process_run(e, slot, job, h, &r);
-        double elapsed = q_monotonic() - job->started;
+        double finished = q_monotonic(), elapsed = finished - job->started;
+        if (h && e->cfg.retry.sidekiq_major >= 7)
+            metrics_ms = q_metrics_elapsed_ms(job->started, finished);
         if (r.failed) {
             q_failure f;
             q_retry_decide(&e->cfg.retry, job, h, &r, q_now(), &slot->seed, &f);
@@ -138,6 +141,8 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
     bool abandoned = slot->abandoned;
     q_stats_record(&slot->stats, q_job_display_class(job), job->queue, q_monotonic() - job->started,
                    r.failed);
+    if (metrics_ms >= 0) /* a job cut off by the hard shutdown fails, as in Sidekiq */
+        q_metrics_record(&slot->metrics, q_job_display_class(job), metrics_ms, r.failed || abandoned);
     slot->job = NULL;
     slot->abandoned = false;
     pthread_mutex_unlock(&slot->mu);
