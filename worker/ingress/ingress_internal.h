@@ -37,7 +37,11 @@ typedef enum {
     INGRESS_STORED = 0,   /* created now, or already there (idempotent) */
     INGRESS_DROPPED,      /* Mastodon would drop it: tombstoned, deleted upon arrival,
                            * not relevant, authorship mismatch; err says which */
-    INGRESS_FAILED        /* transient (database, Redis, lock busy): retry the job */
+    INGRESS_FAILED,       /* transient (database, Redis, lock busy): retry the job */
+    INGRESS_UNHANDLED     /* an activity handler found, before writing anything, that the
+                           * activity is one scotty does not cover (an Undo whose bare
+                           * object uri is neither a boost nor a like, say): the
+                           * dispatcher forwards the job or fails it */
 } ingress_outcome;
 
 /* Creates the status for `st` by `actor` exactly as ActivityPub::Activity::Create does:
@@ -62,5 +66,47 @@ int ingress_status_by_uri(db_conn *c, const char *uri, int64_t *id, int64_t *acc
  * -1 for a transient failure. err says why. */
 int ingress_fetch_object(services *s, const char *uri, const char *origin, json_t **out,
                          char *err, size_t errlen);
+
+/* ---- Activity handlers (ActivityPub::ProcessingWorker's dispatch, ingress_dispatch.c) ----
+ * Each handles one activity completely, with the effects of Mastodon's
+ * ActivityPub::Activity::<Type>, for `actor` (the signer's account; the dispatcher has
+ * already dropped suspended actors except for Delete/Undo/Update). They never
+ * forward: what scotty cannot finish is recognised by ingress_activity_unhandled
+ * before anything is written. err says why for anything but INGRESS_STORED. */
+typedef ingress_outcome (*ingress_activity_fn)(q_ctx *ctx, services *s, const ingress_account *actor,
+                                               const ap_activity *a, char *err, size_t errlen);
+
+/* Announce (boosts), Like, Undo of Announce/Like: implemented by the pull engineer
+ * (their own files), called from ingress_dispatch.c. */
+ingress_outcome ingress_announce(q_ctx *ctx, services *s, const ingress_account *actor,
+                                 const ap_activity *a, char *err, size_t errlen);
+ingress_outcome ingress_like(q_ctx *ctx, services *s, const ingress_account *actor,
+                             const ap_activity *a, char *err, size_t errlen);
+ingress_outcome ingress_undo(q_ctx *ctx, services *s, const ingress_account *actor,
+                             const ap_activity *a, char *err, size_t errlen);
+
+/* Create (ingress_create.c: the object parsed into a->status, stored with
+ * ingress_create_status), Update of a status (ingress_update.c), Delete of a status
+ * (ingress_delete.c). */
+ingress_outcome ingress_create(q_ctx *ctx, services *s, const ingress_account *actor,
+                               const ap_activity *a, const ingress_create_opts *o, char *err,
+                               size_t errlen);
+ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *actor,
+                               const ap_activity *a, char *err, size_t errlen);
+ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *actor,
+                               const ap_activity *a, char *err, size_t errlen);
+
+/* Decides, before anything is written, whether scotty covers this activity: returns
+ * NULL when it does, else a short description of what it does not cover ("Follow
+ * activities", "Create of Question", "Undo of Follow", "account Delete") for the
+ * forward/fail message and the per-type stats. Implemented in ingress_dispatch.c. */
+const char *ingress_activity_unhandled(const ap_activity *a);
+
+/* Per activity type counters since start: handled, forwarded, dropped, failed
+ * (ingress_stats.c). `type` is the activity's type as sent (capped, and "Other"
+ * beyond a fixed number of distinct names). */
+typedef enum { INGRESS_OUT_HANDLED = 0, INGRESS_OUT_FORWARDED, INGRESS_OUT_DROPPED,
+               INGRESS_OUT_FAILED, INGRESS_OUT_N } ingress_stat_outcome;
+void ingress_stats_count(const char *type, ingress_stat_outcome outcome);
 
 #endif
