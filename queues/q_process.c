@@ -15,6 +15,7 @@
 q_conn *q_ctx_redis(q_ctx *ctx) { return ctx->slot->conn; }
 bool q_ctx_stopping(const q_ctx *ctx) { return atomic_load(&ctx->e->deadline_passed); }
 void *q_ctx_user(const q_ctx *ctx) { return ctx->e->cfg.user; }
+const q_retry_cfg *q_ctx_retry(const q_ctx *ctx) { return &ctx->e->cfg.retry; }
 
 void q_ctx_progress(q_ctx *ctx, int percent)
 {
@@ -191,16 +192,12 @@ static int q_acker_append(q_engine *e, q_conn *c, const q_done *d)
         break;
     }
     case Q_DONE_DEAD: {
-        char score[40], cutoff[40], rank[24];
+        char score[40];
         const char *dead = d->payload ? d->payload : j->raw;
         size_t dead_len = d->payload ? strlen(d->payload) : j->raw_len;
         q_json_float(d->score, score, sizeof score);
-        q_json_float(d->score - (double)e->cfg.retry.dead_timeout, cutoff, sizeof cutoff);
-        snprintf(rank, sizeof rank, "-%d", e->cfg.retry.dead_max_jobs);
         q_conn_appendf(c, "ZADD dead %s %b", score, dead, dead_len);
-        q_conn_appendf(c, "ZREMRANGEBYSCORE dead -inf %s", cutoff);
-        q_conn_appendf(c, "ZREMRANGEBYRANK dead 0 %s", rank);
-        n += 3;
+        n += 1 + q_dead_trim_append(c, d->score, e->cfg.retry.dead_timeout, e->cfg.retry.dead_max_jobs);
         break;
     }
     case Q_DONE_FORWARD: {

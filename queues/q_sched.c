@@ -48,6 +48,7 @@ static const char *q_sched_fire_lua =
 int q_schedule_set_timing(q_schedule *s, const char *kind, const char *value, char *err,
                           size_t errlen)
 {
+    snprintf(s->expr, sizeof s->expr, "%s", value);
     if (strcmp(kind, "cron") == 0) {
         s->kind = Q_SCHED_CRON;
         return q_cron_parse(&s->cron, value, err, errlen);

@@ -213,6 +213,9 @@ typedef struct q_retry_cfg {
     int sidekiq_major;        /* 6, 7 or 8: jitter and retry_for rules */
     q_ts_format ts;
 } q_retry_cfg;
+/* A running handler's view of its process's retry rules (dead_max_jobs and
+ * dead_timeout_in_seconds from sidekiq.yml, for instance). */
+const q_retry_cfg *q_ctx_retry(const q_ctx *ctx);
 
 typedef enum { Q_FATE_RETRY, Q_FATE_DEAD, Q_FATE_DISCARD } q_fate;
 typedef struct q_failure {
@@ -231,6 +234,16 @@ long q_retry_delay(int sidekiq_major, int count, unsigned *seed);
 long q_retry_jitter(int sidekiq_major, int count, unsigned *seed);
 /* error_backtrace: base64(zlib(JSON array)). Returns malloc'd text. */
 char *q_backtrace_encode(const char *const *lines, int n);
+
+/* The dead set trimmed as Sidekiq's DeadSet does: jobs that died more than `timeout`
+ * seconds before `now` (epoch seconds), then by rank all but the newest
+ * (ZREMRANGEBYRANK dead 0 -max_jobs, Sidekiq's bound). q_dead_trim_append queues the
+ * two commands on c (e.g. inside a MULTI) and returns how many replies follow;
+ * q_dead_trim runs them in one MULTI and reports how many jobs each step removed
+ * (by_age, by_size may be NULL). Returns 0 or -1 with err. */
+int q_dead_trim_append(q_conn *c, double now, long timeout, int max_jobs);
+int q_dead_trim(q_conn *c, double now, long timeout, int max_jobs, long *by_age, long *by_size,
+                char *err, size_t errlen);
 
 /* ---- Time zones, cron lines and durations (sidekiq-scheduler syntax) ---- */
 typedef struct q_tz {
@@ -266,6 +279,7 @@ typedef struct q_schedule {
     char description[256];
     bool enabled;
     q_sched_kind kind;
+    char expr[128];           /* the timing as written: "17 4 * * *", "5m", "2026-01-01 00:00:00" */
     q_cron cron;
     double period;            /* every / interval / in, seconds */
     double first_in;          /* every: delay of the first firing */
@@ -274,6 +288,12 @@ typedef struct q_schedule {
 /* Sets kind and timing from a sidekiq-scheduler key ("cron", "every", ...). */
 int q_schedule_set_timing(q_schedule *s, const char *kind, const char *value, char *err, size_t errlen);
 void q_schedule_free(q_schedule *s);
+/* When schedule s last fired and fires next, as the cluster sees it (epoch seconds,
+ * 0 for never/none): the sidekiq-scheduler:last_times/next_times hashes, else what
+ * the scheduler will compute from the clock, the shared anchor or the last firing.
+ * Reads over c. Returns 0, or -1 with err when Redis cannot be read. */
+int q_schedule_times(q_conn *c, const q_schedule *s, double now, double *last, double *next,
+                     char *err, size_t errlen);
 
 typedef enum { Q_MISSED_SKIP = 0, Q_MISSED_ONCE } q_missed_policy;
 typedef struct q_sched_cfg {

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Starts the scheduler for the configured schedules this process may run
- * (with :listened_queues_only:, those whose queue it works). NULL if none. */
-static q_sched *worker_start_scheduler(config *cfg, char *err, size_t errlen)
+/* Keeps the configured schedules this process may run (with
+ * :listened_queues_only:, those whose queue it works). */
+static void worker_own_schedules(config *cfg)
 {
     int n = 0;
     for (int i = 0; i < cfg->nschedules; i++) {
@@ -27,9 +27,14 @@ static q_sched *worker_start_scheduler(config *cfg, char *err, size_t errlen)
         cfg->schedules[n++] = cfg->schedules[i];
     }
     cfg->nschedules = n;
-    if (n == 0)
+}
+
+/* Starts the scheduler for this process's schedules. NULL if none. */
+static q_sched *worker_start_scheduler(config *cfg, char *err, size_t errlen)
+{
+    if (cfg->nschedules == 0)
         return NULL;
-    q_sched_cfg sc = {.redis = cfg->engine.redis, .schedules = cfg->schedules, .n = n,
+    q_sched_cfg sc = {.redis = cfg->engine.redis, .schedules = cfg->schedules, .n = cfg->nschedules,
                       .max_skew = cfg->max_skew, .missed = cfg->missed, .ts = cfg->engine.retry.ts};
     return q_sched_start(&sc, err, errlen);
 }
@@ -85,6 +90,7 @@ int worker_main(int argc, char **argv)
     q_registry *reg = q_registry_new();
     jobs_register_diag(reg);
     jobs_register_delivery(reg);
+    jobs_register_maintenance(reg);
     q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);
     if (!e || q_engine_start(e, err, sizeof err) != 0) {
         fprintf(stderr, "scotty: cannot start: %s\n", err);
@@ -97,7 +103,9 @@ int worker_main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    control_opts copts = {cfg.control_path, cfg.control_group, cfg.metrics_listen};
+    worker_own_schedules(&cfg);
+    control_opts copts = {cfg.control_path, cfg.control_group, cfg.metrics_listen, cfg.schedules,
+                          cfg.nschedules};
     control_server *ctl = control_start(e, &copts, err, sizeof err);
     if (!ctl) {
         fprintf(stderr, "scotty: cannot start: %s\n", err);

@@ -18,6 +18,9 @@ typedef struct control_opts {
     const char *path;          /* socket path; "" or NULL: control_default_path() */
     const char *group;         /* members may use the socket too; "" or NULL: none */
     const char *metrics_listen;/* HOST:PORT for HTTP GET /metrics on loopback; "" or NULL: off */
+    const q_schedule *schedules; /* this process's schedules, for `schedules` (borrowed: they
+                                  * outlive the server) */
+    int nschedules;
 } control_opts;
 
 typedef struct control_server control_server;
@@ -46,8 +49,10 @@ void control_metrics(q_engine *e, q_conn *c, q_buf *out);
 
 /* ---- Replies (control_cmds.c) ---- */
 /* Runs one request line (without its newline) and returns the malloc'd JSON
- * reply line, newline included. Queue numbers are read over c. *malformed is
- * set when the line was not a request at all (the client is then dropped). */
-char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len, bool *malformed);
+ * reply line, newline included. Queue numbers are read over c; o gives the
+ * schedules. *malformed is set when the line was not a request at all (the
+ * client is then dropped). */
+char *control_handle(q_engine *e, q_conn *c, const control_opts *o, const char *line, size_t len,
+                     bool *malformed);
 
 #endif

@@ -1,7 +1,7 @@
 /* control_cmds.c -- the commands of the control protocol (PROTOCOL.md): parses
  * one request line and builds its one-line JSON reply from the engine's
  * operator APIs. Runs on the control thread only. */
-#include "control.h"
+#include "control_internal.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -90,7 +90,7 @@ static json_t *control_stats(q_engine *e, q_conn *c)
     return r;
 }
 
-static json_t *control_run(q_engine *e, q_conn *c, const char *cmd)
+static json_t *control_run(q_engine *e, q_conn *c, const control_opts *o, const char *cmd)
 {
     if (strcmp(cmd, "stats") == 0)
         return control_stats(e, c);
@@ -143,10 +143,21 @@ static json_t *control_run(q_engine *e, q_conn *c, const char *cmd)
         q_buf_free(&text);
         return r;
     }
-    return control_error("unknown command \"%s\"; try stats, busy, queues, quiet, stop, dump or metrics", cmd);
+    if (strcmp(cmd, "schedules") == 0) {
+        char err[Q_ERRLEN];
+        json_t *list = control_schedules_json(o->schedules, o->nschedules, c, err, sizeof err);
+        if (!list)
+            return control_error("%s", err);
+        json_t *r = control_reply("schedules");
+        json_object_set_new(r, "schedules", list);
+        return r;
+    }
+    return control_error("unknown command \"%s\"; try stats, busy, queues, quiet, stop, dump, metrics or "
+                         "schedules", cmd);
 }
 
-char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len, bool *malformed)
+char *control_handle(q_engine *e, q_conn *c, const control_opts *o, const char *line, size_t len,
+                     bool *malformed)
 {
     *malformed = false;
     while (len > 0 && isspace((unsigned char)line[len - 1]))
@@ -167,14 +178,14 @@ char *control_handle(q_engine *e, q_conn *c, const char *line, size_t len, bool 
         else if (!json_is_string(cmd))
             reply = control_error("%s", "the request has no \"cmd\" string, e.g. {\"cmd\":\"stats\"}");
         else
-            reply = control_run(e, c, json_string_value(cmd));
+            reply = control_run(e, c, o, json_string_value(cmd));
         if (req)
             json_decref(req);
     }
     else if (len > 0 && len < sizeof word && strspn(line, "abcdefghijklmnopqrstuvwxyz") >= len) {
         memcpy(word, line, len);
         word[len] = '\0';
-        reply = control_run(e, c, word);
+        reply = control_run(e, c, o, word);
     }
     else {
         *malformed = true;

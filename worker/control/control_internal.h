@@ -22,4 +22,9 @@ char *control_http_handle(q_engine *e, q_conn *c, const char *req, size_t reqlen
 /* The response for a request head longer than CONTROL_MAX_LINE. */
 char *control_http_too_large(size_t *len);
 
+/* control_schedules.c */
+/* The `schedules` reply's array: each schedule with its timing and its last and
+ * next firing read over c. NULL with err when Redis cannot be read. */
+json_t *control_schedules_json(const q_schedule *s, int n, q_conn *c, char *err, size_t errlen);
+
 #endif

@@ -34,6 +34,7 @@ typedef struct control_client {
 struct control_server {
     q_engine *engine;
     q_conn *redis;
+    control_opts opts;        /* the schedules; its strings are not used after start */
     char path[256];
     gid_t group;
     int unix_fd, http_fd;
@@ -138,8 +139,8 @@ static void control_lines(control_server *s, control_client *cl)
     for (char *nl; !cl->closing && (nl = memchr(cl->in + start, '\n', cl->inlen - start));) {
         *nl = '\0';
         bool malformed;
-        char *reply = control_handle(s->engine, s->redis, cl->in + start, (size_t)(nl - (cl->in + start)),
-                                     &malformed);
+        char *reply = control_handle(s->engine, s->redis, &s->opts, cl->in + start,
+                                     (size_t)(nl - (cl->in + start)), &malformed);
         control_queue(cl, reply, strlen(reply));
         cl->closing = malformed;
         free(reply);
@@ -268,6 +269,7 @@ control_server *control_start(q_engine *e, const control_opts *o, char *err, siz
 {
     control_server *s = calloc(1, sizeof *s);
     s->engine = e;
+    s->opts = *o;
     s->unix_fd = s->http_fd = s->wake[0] = s->wake[1] = -1;
     s->group = (gid_t)-1;
     if (o->path && *o->path)

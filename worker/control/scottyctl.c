@@ -76,14 +76,17 @@ json_t *ctl_request(int fd, const char *cmd, char *err, size_t errlen)
 
 static void ctl_usage(FILE *out)
 {
-    fprintf(out, "usage: scottyctl [-s SOCKET] [--json] stats|busy|queues|quiet|stop|dump|metrics|top\n"
+    fprintf(out, "usage: scottyctl [-s SOCKET] [--json] stats|busy|queues|schedules|\n"
+                 "                                   quiet|stop|dump|metrics|top\n"
                  "  -s SOCKET   talk to this control socket (default: every scotty-*.sock in\n"
                  "              $RUNTIME_DIRECTORY, $XDG_RUNTIME_DIR, /run/scotty, /tmp/scotty-UID)\n"
                  "  --json      print the raw JSON reply\n"
+                 "  schedules   this process's periodic jobs with their last and next run\n"
                  "  top         live view, refreshed every second; q or Ctrl-C quits\n");
 }
 
-static const char *ctl_commands[] = {"stats", "busy", "queues", "quiet", "stop", "dump", "metrics", "top"};
+static const char *ctl_commands[] = {"stats", "busy", "queues", "quiet", "stop", "dump", "metrics",
+                                     "schedules", "top"};
 
 int main(int argc, char **argv)
 {

@@ -96,6 +96,41 @@ static void ctl_print_stats(FILE *out, const json_t *r)
     }
 }
 
+/* "2026-11-24 04:17:00 UTC (in 3h05m)", or "-" for none. */
+static void ctl_when(const json_t *v, double now, char *buf, size_t len)
+{
+    if (!json_is_integer(v)) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    time_t t = (time_t)json_integer_value(v);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char date[32], rel[32];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+    ctl_duration((double)t > now ? (double)t - now : now - (double)t, rel, sizeof rel);
+    snprintf(buf, len, "%s (%s%s%s)", date, (double)t > now ? "in " : "", rel, (double)t > now ? "" : " ago");
+}
+
+static void ctl_print_schedules(FILE *out, const json_t *list)
+{
+    double now = (double)time(NULL);
+    fprintf(out, "%-28s %-36s %-12s %-24s %-38s %-38s %s\n", "NAME", "CLASS", "QUEUE", "WHEN", "LAST RUN (UTC)",
+            "NEXT RUN (UTC)", "ENABLED");
+    size_t i;
+    const json_t *s;
+    json_array_foreach(list, i, s) {
+        char when[160], last[64], next[64];
+        snprintf(when, sizeof when, "%s %s", ctl_str(s, "kind"), ctl_str(s, "expr"));
+        ctl_when(json_object_get(s, "last_run"), now, last, sizeof last);
+        ctl_when(json_object_get(s, "next_run"), now, next, sizeof next);
+        fprintf(out, "%-28s %-36s %-12s %-24s %-38s %-38s %s\n", ctl_str(s, "name"), ctl_str(s, "class"),
+                ctl_str(s, "queue"), when, last, next, json_is_true(json_object_get(s, "enabled")) ? "yes" : "no");
+    }
+    if (json_array_size(list) == 0)
+        fprintf(out, "(no schedules in this process)\n");
+}
+
 void ctl_print(FILE *out, const char *cmd, const json_t *r)
 {
     if (strcmp(cmd, "stats") == 0)
@@ -104,6 +139,8 @@ void ctl_print(FILE *out, const char *cmd, const json_t *r)
         ctl_print_busy(out, json_object_get(r, "jobs"));
     else if (strcmp(cmd, "queues") == 0)
         ctl_print_queues(out, json_object_get(r, "queues"));
+    else if (strcmp(cmd, "schedules") == 0)
+        ctl_print_schedules(out, json_object_get(r, "schedules"));
     else if (strcmp(cmd, "metrics") == 0)
         fputs(ctl_str(r, "text"), out);
     else if (strcmp(cmd, "quiet") == 0)

@@ -11,4 +11,8 @@ void jobs_register_diag(q_registry *reg);
  * the engine's user pointer to be a services (services.h). */
 void jobs_register_delivery(q_registry *reg);
 
+/* Scotty::MediaCacheCleanup and Scotty::DeadSetTrim (maintenance_*.c); the cleanup
+ * needs the engine's user pointer to be a services (services.h). */
+void jobs_register_maintenance(q_registry *reg);
+
 #endif
