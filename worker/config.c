@@ -25,7 +25,16 @@ enum {
     OPT_NO_JOB_LOG,
     OPT_CONTROL_GROUP,
     OPT_METRICS_LISTEN,
+    OPT_MEDIA_DEFER,
+    OPT_MEDIA_FIRST, /* the config_media_flags, in order */
 };
+
+/* Media runner options, handed to media_runner_cfg_set by name. */
+static const char *const config_media_flags[] = {
+    "media-slots", "media-threads", "media-cpu-quota", "media-timeout", "media-nice",
+    "media-memory-mb", "media-cpu-seconds", "media-cgroup-root", "media-exe",
+};
+#define CONFIG_NMEDIA (int)(sizeof config_media_flags / sizeof config_media_flags[0])
 
 static const struct option config_options[] = {
     {"concurrency", required_argument, NULL, 'c'},
@@ -54,6 +63,16 @@ static const struct option config_options[] = {
     {"no-job-log", no_argument, NULL, OPT_NO_JOB_LOG},
     {"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"media-defer", required_argument, NULL, OPT_MEDIA_DEFER},
+    {"media-slots", required_argument, NULL, OPT_MEDIA_FIRST + 0},
+    {"media-threads", required_argument, NULL, OPT_MEDIA_FIRST + 1},
+    {"media-cpu-quota", required_argument, NULL, OPT_MEDIA_FIRST + 2},
+    {"media-timeout", required_argument, NULL, OPT_MEDIA_FIRST + 3},
+    {"media-nice", required_argument, NULL, OPT_MEDIA_FIRST + 4},
+    {"media-memory-mb", required_argument, NULL, OPT_MEDIA_FIRST + 5},
+    {"media-cpu-seconds", required_argument, NULL, OPT_MEDIA_FIRST + 6},
+    {"media-cgroup-root", required_argument, NULL, OPT_MEDIA_FIRST + 7},
+    {"media-exe", required_argument, NULL, OPT_MEDIA_FIRST + 8},
     {NULL, 0, NULL, 0},
 };
 
@@ -87,7 +106,19 @@ void config_usage(FILE *out)
           "  --no-job-log               no INFO line per finished job (failures are still logged)\n"
           "  --control PATH             control socket (default: scotty-TAG.sock in the runtime dir)\n"
           "  --control-group GROUP      members of GROUP may use the control socket too\n"
-          "  --metrics-listen HOST:PORT serve Prometheus metrics over HTTP (loopback only)\n",
+          "  --metrics-listen HOST:PORT serve Prometheus metrics over HTTP (loopback only)\n\n"
+          "media (remote attachments, processed by scotty-media children):\n"
+          "  --media-slots N            media tasks at once in this process (default 1)\n"
+          "  --media-threads N          threads per media task (default 1)\n"
+          "  --media-cpu-quota CORES    CPU quota per task through cgroups, e.g. 0.5 (default none)\n"
+          "  --media-timeout SECONDS    wall-clock limit per task (default 1800)\n"
+          "  --media-nice N             niceness of media children, 0..19 (default 10)\n"
+          "  --media-memory-mb MB       address-space budget per child (default 2048)\n"
+          "  --media-cpu-seconds S      CPU time limit per child (default 1800)\n"
+          "  --media-cgroup-root DIR    cpu cgroup to create task groups in (default: our own)\n"
+          "  --media-exe PATH           the media child binary (default: scotty-media next to scotty)\n"
+          "  --media-defer QUEUE        fetch attachments in RedownloadMediaWorker jobs on QUEUE\n"
+          "                             instead of inline in the ingress job\n",
           out);
 }
 
@@ -257,7 +288,13 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
     case OPT_METRICS_LISTEN:
         snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "%s", arg);
         return 0;
+    case OPT_MEDIA_DEFER:
+        snprintf(cfg->media_defer, sizeof cfg->media_defer, "%s", arg);
+        return 0;
     default:
+        if (opt >= OPT_MEDIA_FIRST && opt < OPT_MEDIA_FIRST + CONFIG_NMEDIA)
+            return media_runner_cfg_set(&cfg->media, config_media_flags[opt - OPT_MEDIA_FIRST], arg, err,
+                                        errlen);
         snprintf(err, errlen, "unknown option; run scotty --help");
         return -1;
     }
@@ -267,6 +304,7 @@ int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
     q_engine_cfg_defaults(&cfg->engine);
+    media_runner_cfg_defaults(&cfg->media);
     config_env(cfg);
     if (config_env_redis(cfg, err, errlen) != 0)
         return -1;

@@ -3,6 +3,7 @@
 #ifndef SCOTTY_CONFIG_H
 #define SCOTTY_CONFIG_H
 
+#include "media.h"
 #include "queues.h"
 
 typedef struct config {
@@ -17,6 +18,8 @@ typedef struct config {
     bool listened_queues_only;/* run only schedules whose queue this process works */
     q_missed_policy missed;   /* :missed: skip (default) | once */
     double max_skew;          /* :max_clock_skew: seconds (default 60) */
+    media_runner_cfg media;   /* --media-* flags (media_runner_cfg_set names) */
+    char media_defer[128];    /* --media-defer QUEUE: fetch attachments there, "" inline */
     bool verbose;
     bool show_version;
     bool show_help;

@@ -3,6 +3,8 @@
  * process title and systemd informed, stop. */
 #include "config.h"
 #include "control/control.h"
+#include "ingress/attach.h"
+#include "ingress/ingress.h"
 #include "jobs/jobs.h"
 #include "services.h"
 #include "worker.h"
@@ -86,10 +88,20 @@ int worker_main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    svc->media = attach_runner_start(&cfg.media, err, sizeof err);
+    if (!svc->media) {
+        fprintf(stderr, "scotty: cannot start: media: %s\n", err);
+        services_free(svc);
+        config_free(&cfg);
+        return 1;
+    }
+    svc->media_slots = cfg.media.slots;
+    snprintf(svc->media_defer_queue, sizeof svc->media_defer_queue, "%s", cfg.media_defer);
     cfg.engine.user = svc;
     q_registry *reg = q_registry_new();
     jobs_register_diag(reg);
     jobs_register_delivery(reg);
+    attach_register(reg);
     jobs_register_maintenance(reg);
     q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);
     if (!e || q_engine_start(e, err, sizeof err) != 0) {
@@ -99,6 +111,7 @@ int worker_main(int argc, char **argv)
             q_engine_free(e);
         }
         q_registry_free(reg);
+        media_runner_free(svc->media);
         services_free(svc);
         config_free(&cfg);
         return 1;
@@ -112,6 +125,7 @@ int worker_main(int argc, char **argv)
         q_engine_stop(e);
         q_engine_free(e);
         q_registry_free(reg);
+        media_runner_free(svc->media);
         services_free(svc);
         config_free(&cfg);
         return 1;
@@ -164,9 +178,13 @@ int worker_main(int argc, char **argv)
     proctitle_set("scotty %s %s stopping", SCOTTY_VERSION, cfg.engine.tag);
     control_stop(ctl);
     q_sched_stop(sched);
+    /* Media children are killed just before the engine's deadline abandons their jobs. */
+    attach_stopper *media_stopper = attach_stopper_start(svc->media, cfg.engine.timeout - 1.0);
     q_engine_stop(e);
+    attach_stopper_end(media_stopper);
     q_engine_free(e);
     q_registry_free(reg);
+    media_runner_free(svc->media);
     services_free(svc);
     config_free(&cfg);
     return 0;

@@ -2,6 +2,8 @@
  * one request line and builds its one-line JSON reply from the engine's
  * operator APIs. Runs on the control thread only. */
 #include "control_internal.h"
+#include "media.h"
+#include "services.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -55,6 +57,19 @@ static json_t *control_busy_json(q_engine *e)
     return arr;
 }
 
+/* Media slots of this worker (the engine's user pointer is the worker's services),
+ * or NULL when it runs no media. */
+static json_t *control_media_json(q_engine *e)
+{
+    const services *s = q_engine_config(e)->user;
+    if (!s || !s->media)
+        return NULL;
+    int running = 0, waiting = 0;
+    media_runner_load(s->media, &running, &waiting);
+    return json_pack("{s:i, s:i, s:i, s:s}", "slots", s->media_slots, "in_use", running, "waiting", waiting,
+                     "cgroup", media_runner_cgroup_mode(s->media));
+}
+
 static json_t *control_stats(q_engine *e, q_conn *c)
 {
     q_engine_stats st;
@@ -72,6 +87,9 @@ static json_t *control_stats(q_engine *e, q_conn *c)
     json_object_set_new(r, "uptime", json_real(q_now() - st.started));
     json_object_set_new(r, "rss_kb", json_integer(q_rss_kb()));
     json_object_set_new(r, "redis_rtt_ms", json_real((double)st.rtt_us / 1000.0));
+    json_t *media = control_media_json(e);
+    if (media)
+        json_object_set_new(r, "media", media);
     json_t *queues = control_queues_json(e, c);
     json_object_set_new(r, "queues", queues ? queues : json_array());
     if (!queues)

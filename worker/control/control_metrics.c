@@ -2,6 +2,8 @@
  * with the metric names of the Ruby exporter Mastodon uses (sidekiq_*) plus
  * scotty's own (scotty_*). Served over the control socket and HTTP /metrics. */
 #include "control.h"
+#include "media.h"
+#include "services.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +112,22 @@ static void control_metrics_queues(q_engine *e, q_conn *c, q_buf *b)
     }
 }
 
+/* Media slots, when this worker runs media (the engine's user pointer is its services). */
+static void control_metrics_media(q_engine *e, q_buf *b)
+{
+    const services *s = q_engine_config(e)->user;
+    if (!s || !s->media)
+        return;
+    int running = 0, waiting = 0;
+    media_runner_load(s->media, &running, &waiting);
+    control_head(b, "scotty_media_slots", "gauge", "Media tasks this process may run at once (--media-slots).");
+    q_buf_addf(b, "scotty_media_slots %d\n", s->media_slots);
+    control_head(b, "scotty_media_slots_in_use", "gauge", "Media children running now.");
+    q_buf_addf(b, "scotty_media_slots_in_use %d\n", running);
+    control_head(b, "scotty_media_tasks_waiting", "gauge", "Media tasks waiting for a free slot.");
+    q_buf_addf(b, "scotty_media_tasks_waiting %d\n", waiting);
+}
+
 void control_metrics(q_engine *e, q_conn *c, q_buf *b)
 {
     q_engine_stats st;
@@ -131,4 +149,5 @@ void control_metrics(q_engine *e, q_conn *c, q_buf *b)
     q_buf_addf(b, "scotty_forwarded_jobs_total %llu\n", (unsigned long long)st.forwarded);
     control_head(b, "scotty_recovered_jobs_total", "counter", "Jobs recovered from dead processes' private queues.");
     q_buf_addf(b, "scotty_recovered_jobs_total %llu\n", (unsigned long long)st.recovered);
+    control_metrics_media(e, b);
 }

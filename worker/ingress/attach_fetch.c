@@ -1,0 +1,268 @@
+/* attach_fetch.c -- one remote attachment from remote_url to stored files: read the
+ * row, apply Mastodon's skips, download (attach_download.c), process in the
+ * scotty-media child, upload every style (attach_store.c) and write the row
+ * (attach_row.c), cleaning up the temp directory and any orphaned objects. */
+#include "attach_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Mastodon's type enum: image 0, gifv 1, video 2, unknown 3, audio 4. */
+static int attach_type_value(const char *name)
+{
+    static const char *const names[] = {"image", "gifv", "video", "unknown", "audio"};
+    for (int i = 0; name && i < 5; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return 3;
+}
+
+static void attach_progress(void *ud, int percent)
+{
+    if (ud)
+        q_ctx_progress(ud, percent);
+}
+
+/* Runs the media child on `in`. DONE with *result (caller json_decref()s); SKIPPED
+ * for what Mastodon swallows (invalid, over-limit or hostile media); RETRY when the
+ * worker itself could not run the task (stopping, no child binary, no disk). */
+static attach_result attach_process(services *s, q_ctx *ctx, const char *in, const char *out,
+                                    json_t **result, double *cpu, char *err, size_t errlen)
+{
+    media_outcome o;
+    *result = NULL;
+    int rc = media_runner_run(s->media, "process", in, out, attach_progress, ctx, &o, err, errlen);
+    *cpu += o.cpu_user + o.cpu_sys;
+    if (rc == 0) {
+        *result = o.result;
+        return ATTACH_DONE;
+    }
+    attach_result res;
+    if (o.cancelled) {
+        res = ATTACH_RETRY;
+    } else if (o.result) {
+        const char *stage = json_string_value(json_object_get(o.result, "stage"));
+        res = stage && (strcmp(stage, "limits") == 0 || strcmp(stage, "output") == 0) ? ATTACH_RETRY
+                                                                                      : ATTACH_SKIPPED;
+    } else {
+        /* killed at the time or CPU limit, crashed: the input, not the worker */
+        res = o.timed_out || o.term_signal || o.exit_code != 0 ? ATTACH_SKIPPED : ATTACH_RETRY;
+    }
+    json_decref(o.result);
+    return res;
+}
+
+/* The remote `icon` as the thumbnail attachment: an image, at the small style's
+ * 230,400 px. DONE with *result whose "small" entry is the thumbnail. */
+static attach_result attach_icon(services *s, q_ctx *ctx, const attach_row *row, const char *dir,
+                                 json_t **result, double *cpu, char *err, size_t errlen)
+{
+    char in[600], out[600];
+    snprintf(in, sizeof in, "%s/icon", dir);
+    snprintf(out, sizeof out, "%s/icon-out", dir);
+    int64_t bytes;
+    attach_result res = attach_download(s, row->thumbnail_remote_url, HTTP_CAP_IMAGE, in, &bytes, err,
+                                        errlen);
+    if (res != ATTACH_DONE)
+        return res;
+    res = attach_process(s, ctx, in, out, result, cpu, err, errlen);
+    if (res != ATTACH_DONE)
+        return res;
+    const char *type = json_string_value(json_object_get(*result, "type"));
+    if (!type || strcmp(type, "image") != 0 || !json_object_get(*result, "small")) {
+        snprintf(err, errlen, "the thumbnail %s is %s, not an image", row->thumbnail_remote_url,
+                 type ? type : "unknown");
+        json_decref(*result);
+        *result = NULL;
+        return ATTACH_SKIPPED;
+    }
+    return ATTACH_DONE;
+}
+
+/* file_meta as Mastodon writes it: original, small, colors from processing, the
+ * thumbnail's geometry as small when there is one, and the row's focus kept. */
+static char *attach_meta(const attach_row *row, const json_t *file_res, const json_t *icon_res)
+{
+    json_t *meta = json_deep_copy(json_object_get(file_res, "file_meta"));
+    if (!meta)
+        meta = json_object();
+    if (icon_res) {
+        const json_t *imeta = json_object_get(icon_res, "file_meta");
+        json_object_set(meta, "small", json_object_get(imeta, "small"));
+    }
+    json_t *focus = row->file_meta ? json_object_get(row->file_meta, "focus") : NULL;
+    if (focus)
+        json_object_set(meta, "focus", focus);
+    char *text = json_dumps(meta, JSON_COMPACT);
+    json_decref(meta);
+    return text;
+}
+
+static void attach_name(char *out, size_t len, const char *base, const json_t *entry)
+{
+    snprintf(out, len, "%s.%s", base, json_string_value(json_object_get(entry, "extension")));
+}
+
+/* Writes the row; a 0-row update whose row now holds our name was ours (the
+ * statement ran again after a reconnect). Returns 1, 0 (lost the race) or -1. */
+static int attach_save(services *s, const attach_row *row, const attach_update *u, char *err,
+                       size_t errlen)
+{
+    db_conn *c = db_pool_acquire(s->db);
+    int saved = attach_row_save(c, row, u, err, errlen);
+    if (saved == 0) {
+        attach_row now;
+        if (attach_row_load(c, row->id, &now, err, errlen) == 0 && now.has_file &&
+            strcmp(now.file_name, u->file_name) == 0)
+            saved = 1;
+        json_decref(now.file_meta);
+    }
+    db_pool_release(s->db, c);
+    return saved;
+}
+
+/* Everything after the skips, inside the temp directory `dir`. */
+static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row, const char *dir,
+                                 char *err, size_t errlen)
+{
+    double t0 = q_monotonic(), cpu = 0;
+    char in[600], out[600];
+    snprintf(in, sizeof in, "%s/in", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    int64_t bytes = 0;
+    attach_result res = attach_download(s, row->remote_url, HTTP_CAP_MEDIA, in, &bytes, err, errlen);
+    if (res != ATTACH_DONE)
+        return res;
+    json_t *file_res = NULL, *icon_res = NULL;
+    res = attach_process(s, ctx, in, out, &file_res, &cpu, err, errlen);
+    if (res != ATTACH_DONE)
+        return res;
+    const json_t *thumb = json_object_get(file_res, "thumbnail"); /* audio cover art */
+    if (row->thumbnail_remote_url[0]) {
+        char why[1024];
+        attach_result tres = attach_icon(s, ctx, row, dir, &icon_res, &cpu, why, sizeof why);
+        if (tres == ATTACH_RETRY) {
+            snprintf(err, errlen, "thumbnail: %s", why);
+            json_decref(file_res);
+            return ATTACH_RETRY;
+        }
+        if (tres == ATTACH_DONE)
+            thumb = json_object_get(icon_res, "small");
+        else
+            q_log(Q_LOG_INFO, "media: attachment %" PRId64 ": thumbnail skipped: %s", row->id, why);
+    }
+    const json_t *orig = json_object_get(file_res, "original"), *small = json_object_get(file_res, "small");
+    char base[17], tbase[17];
+    attach_objects objs = {.n = 0};
+    res = ATTACH_RETRY;
+    if (!orig) {
+        snprintf(err, errlen, "the media child reported success without an original file");
+        res = ATTACH_SKIPPED;
+    } else if (objstore_random_hex16(base) < 0 || objstore_random_hex16(tbase) < 0) {
+        snprintf(err, errlen, "no random bytes for the file name");
+    } else if (attach_put_style(s->store, orig, "files", row->id, "original", base, &objs, err, errlen) == 0 &&
+               (!small || attach_put_style(s->store, small, "files", row->id, "small", base, &objs, err,
+                                           errlen) == 0) &&
+               (!thumb || attach_put_style(s->store, thumb, "thumbnails", row->id, "original", tbase, &objs,
+                                           err, errlen) == 0)) {
+        const char *type = json_string_value(json_object_get(file_res, "type"));
+        char fname[64], tname[64];
+        attach_name(fname, sizeof fname, base, orig);
+        if (thumb)
+            attach_name(tname, sizeof tname, tbase, thumb);
+        char *meta = attach_meta(row, file_res, icon_res);
+        const json_t *hash_src = icon_res ? icon_res : file_res;
+        attach_update u = {
+            .type = attach_type_value(type),
+            .file_name = fname,
+            .content_type = json_string_value(json_object_get(orig, "content_type")),
+            .file_size = json_integer_value(json_object_get(orig, "size")),
+            .file_meta = meta ? meta : "{}",
+            .blurhash = json_string_value(json_object_get(hash_src, "blurhash")),
+            .thumb_name = thumb ? tname : NULL,
+            .thumb_type = thumb ? json_string_value(json_object_get(thumb, "content_type")) : NULL,
+            .thumb_size = thumb ? json_integer_value(json_object_get(thumb, "size")) : 0,
+        };
+        int saved = attach_save(s, row, &u, err, errlen);
+        free(meta);
+        if (saved < 0) {
+            res = ATTACH_ERROR;
+        } else if (saved == 0) {
+            snprintf(err, errlen, "another worker stored media attachment %" PRId64 " meanwhile; its files "
+                     "were kept", row->id);
+            res = ATTACH_DONE;
+        } else {
+            attach_delete_previous(s->store, row, true, thumb != NULL);
+            q_log(Q_LOG_INFO, "media: attachment %" PRId64 " stored: %s, %" PRId64 " bytes downloaded, %"
+                  PRId64 " stored as %s%s, %.2f s, %.2f CPU-s", row->id, type ? type : "unknown", bytes,
+                  u.file_size, objs.keys[0], thumb ? " with a thumbnail" : "", q_monotonic() - t0, cpu);
+            objs.n = 0; /* kept */
+            res = ATTACH_DONE;
+            err[0] = '\0';
+        }
+    }
+    attach_delete_objects(s->store, &objs);
+    json_decref(file_res);
+    json_decref(icon_res);
+    return res;
+}
+
+static attach_result attach_fetch_row(services *s, q_ctx *ctx, const attach_row *row, bool force,
+                                      char *err, size_t errlen)
+{
+    if (!row->remote_url[0]) {
+        snprintf(err, errlen, "local media (blank remote_url): nothing to download");
+        return ATTACH_SKIPPED;
+    }
+    if (row->has_file && !force) {
+        snprintf(err, errlen, "already stored as %s", row->file_name);
+        return ATTACH_DONE;
+    }
+    if (row->reject_media) {
+        snprintf(err, errlen, "media from %s is rejected by a domain block (reject_media)", row->domain);
+        return ATTACH_SKIPPED;
+    }
+    if (!s->media) {
+        snprintf(err, errlen, "media processing is not set up in this worker: run scotty with the "
+                 "scotty-media binary next to it (or --media-exe PATH)");
+        return ATTACH_RETRY;
+    }
+    if (!s->store) {
+        snprintf(err, errlen, "object storage is not set up: configure PAPERCLIP_ROOT_PATH or S3_*");
+        return ATTACH_RETRY;
+    }
+    char dir[600];
+    if (attach_tmpdir(dir, sizeof dir, err, errlen) < 0)
+        return ATTACH_RETRY;
+    attach_result res = attach_work(s, ctx, row, dir, err, errlen);
+    attach_rmtree(dir);
+    return res;
+}
+
+attach_result attach_fetch(services *s, q_ctx *ctx, int64_t id, bool force, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (!s->db) {
+        snprintf(err, errlen, "media attachment %" PRId64 ": no database: %s", id, s->db_missing);
+        return ATTACH_ERROR;
+    }
+    attach_row row;
+    db_conn *c = db_pool_acquire(s->db);
+    int rc = attach_row_load(c, id, &row, err, errlen);
+    db_pool_release(s->db, c);
+    if (rc < 0)
+        return ATTACH_ERROR;
+    if (rc == 1) {
+        snprintf(err, errlen, "media attachment %" PRId64 " no longer exists", id);
+        return ATTACH_SKIPPED;
+    }
+    attach_result res = attach_fetch_row(s, ctx, &row, force, err, errlen);
+    json_decref(row.file_meta);
+    if (res == ATTACH_SKIPPED)
+        q_log(Q_LOG_INFO, "media: attachment %" PRId64 " skipped: %s", id, err);
+    else if (res == ATTACH_RETRY)
+        q_log(Q_LOG_INFO, "media: attachment %" PRId64 " to be retried: %s", id, err);
+    return res;
+}
