@@ -14,6 +14,9 @@
 #define AP_MAX_JSON_SIZE (1024 * 1024)  /* ActivityPub::Activity::MAX_JSON_SIZE */
 #define AP_MAX_DEPTH 32                 /* nesting deeper than this is refused */
 #define AP_MAX_MEDIA 4                  /* Status::MEDIA_ATTACHMENTS_LIMIT */
+/* scotty's own caps, not Mastodon's (Mastodon has none and would look up or fetch every
+ * entry of a 10,000-mention payload): an object with more `tag` entries, or more `to` +
+ * `cc` entries, than these is refused as hostile. Real servers stay far below them. */
 #define AP_MAX_TAGS 500                 /* tag entries (mentions, hashtags, emoji) per object */
 #define AP_MAX_AUDIENCE 1000            /* to + cc entries per object */
 #define AP_MAX_DESCRIPTION 10000        /* MAX_DESCRIPTION_HARD_LENGTH_LIMIT, characters */
@@ -65,6 +68,13 @@ typedef struct ap_status {
     size_t n_media;
     int64_t likes_total;        /* likes.totalItems, -1 when absent */
     int64_t shares_total;       /* shares.totalItems, -1 when absent */
+    /* Added after the first version of this header: */
+    int64_t published_ms;       /* `published` as Unix milliseconds (UTC), when published != NULL */
+    int64_t updated_ms;         /* `updated` likewise, when updated != NULL */
+    char *atom_uri;             /* `atomUri` (find_existing_status also looks it up), or NULL */
+    char *quote_uri;            /* quote / _misskey_quote / quoteUrl / quoteUri (first), or NULL */
+    bool direct_message;        /* `directMessage: true`: direct stays direct, never limited */
+    bool converted;             /* Article/Page/Image/Video/Audio/Event: text is the converted form */
 } ap_status;
 
 typedef struct ap_activity {
@@ -97,6 +107,10 @@ void ap_activity_free(ap_activity *a);
  * which), or -1 with err for a malformed or hostile object. */
 int ap_status_parse(const json_t *obj, const char *actor_uri, const char *followers_url,
                     ap_status *out, char *err, size_t errlen);
+/* The same, for an object embedded in `activity`: as Mastodon's StatusParser does, the
+ * activity's to/cc count when the object has none. activity may be NULL. */
+int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *actor_uri,
+                       const char *followers_url, ap_status *out, char *err, size_t errlen);
 void ap_status_free(ap_status *s);
 
 /* Mastodon's non_matching_uri_hosts? negated: both http(s), hosts equal ignoring case

@@ -1,0 +1,505 @@
+/* ap_status.c -- one ActivityPub object read into an ap_status as Mastodon's
+ * ActivityPub::Parser::StatusParser and Activity::Create read it (mastodon.md §3.2):
+ * text and spoiler from content/summary or their language maps, Mastodon's converted
+ * form for Article/Page/Image/Video/Audio/Event, visibility from to/cc, mentions and
+ * hashtags from `tag`, media from `attachment` (ap_media.c), counts from likes/shares.
+ *
+ * Wrong JSON types follow one rule: where Mastodon's Ruby would raise (the job fails,
+ * nothing is stored) or store nonsense, scotty refuses the object (-1): a non-string
+ * id/content/summary/published/updated, a number or array as inReplyTo, a number,
+ * boolean or array as a to/cc entry, a null or scalar element in `tag` or `attachment`.
+ * Where Ruby quietly gets nil or ignores the value, scotty ignores it too: a string
+ * where an object belongs ("x"['type'] is nil), a contentMap that is not an object,
+ * `sensitive` other than true, non-integer totalItems, a tag without name/href.
+ *
+ * What Mastodon does with media of converted types: it reads `attachment` only. A
+ * PeerTube Video carries its files in `url` (an array of Links: text/html first, then
+ * video/mp4 and HLS playlists) and no `attachment`, so Mastodon stores it as text
+ * (title + link) with no media; scotty does the same. An Image/Video/Audio object with
+ * an `attachment` list gets those attachments, as in Mastodon. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ap_internal.h"
+
+static const char *const ap_converted_types[] = {"Image", "Audio", "Video", "Article", "Page",
+                                                 "Event", NULL};
+
+void ap_status_free(ap_status *s)
+{
+    if (!s)
+        return;
+    free(s->object_type);
+    free(s->uri);
+    free(s->url);
+    free(s->text);
+    free(s->spoiler_text);
+    free(s->language);
+    free(s->published);
+    free(s->updated);
+    free(s->in_reply_to);
+    free(s->conversation);
+    free(s->replies_uri);
+    free(s->link_href);
+    for (size_t i = 0; i < s->n_mentions; i++)
+        free(s->mentions[i]);
+    free(s->mentions);
+    for (size_t i = 0; i < s->n_hashtags; i++)
+        free(s->hashtags[i]);
+    free(s->hashtags);
+    for (size_t i = 0; i < s->n_audience; i++)
+        free(s->audience[i]);
+    free(s->audience);
+    for (size_t i = 0; i < s->n_media; i++)
+        ap_attachment_free(&s->media[i]);
+    free(s->atom_uri);
+    free(s->quote_uri);
+    memset(s, 0, sizeof *s);
+}
+
+/* Appends a copy of s to a string list unless already there (exact, or ASCII
+ * case-insensitive when nocase). Takes ownership of s. */
+static void ap_list_add(char ***list, size_t *n, char *s, bool nocase)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (nocase ? strcasecmp((*list)[i], s) == 0 : strcmp((*list)[i], s) == 0) {
+            free(s);
+            return;
+        }
+    }
+    char **grown = realloc(*list, (*n + 1) * sizeof **list);
+    if (!grown)
+        abort();
+    *list = grown;
+    (*list)[(*n)++] = s;
+}
+
+static bool ap_is_public(const char *s)
+{
+    return strcmp(s, AP_PUBLIC) == 0 || strcmp(s, "as:Public") == 0 || strcmp(s, "Public") == 0;
+}
+
+/* Next UTF-8 code point of s (advanced); invalid bytes come back as U+FFFD. */
+static uint32_t ap_utf8_next(const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    uint32_t c = p[0];
+    int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+    if (n < 0) {
+        *s = p + 1;
+        return 0xfffd;
+    }
+    c &= n == 0 ? 0x7f : n == 1 ? 0x1f : n == 2 ? 0x0f : 0x07;
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            *s = p + i;
+            return 0xfffd;
+        }
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    *s = p + n + 1;
+    return c;
+}
+
+/* Tag::HASHTAG_INVALID_CHARS_RE keeps [[:alnum:]], Thai U+0E47..0E4E and the
+ * separators _ U+00B7 U+30FB U+200C. Without Unicode tables scotty keeps ASCII
+ * letters/digits/_, the separators, and non-ASCII characters outside the punctuation,
+ * symbol, emoji, private-use and variation-selector blocks. */
+static bool ap_hashtag_char(uint32_t c, bool *letter)
+{
+    *letter = false;
+    if (c < 0x80) {
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        *letter = alpha;
+        return alpha || (c >= '0' && c <= '9') || c == '_';
+    }
+    if (c == 0xb7 || c == 0x200c || c == 0x30fb)
+        return true;
+    bool keep = true;
+    if (c < 0xc0)
+        keep = c == 0xaa || c == 0xb5 || c == 0xba;
+    else if (c == 0xd7 || c == 0xf7 || c == 0xfffd)
+        keep = false;
+    else if (c >= 0x2000 && c <= 0x2bff)
+        keep = false;
+    else if (c >= 0x3000 && c <= 0x303f)
+        keep = c >= 0x3005 && c <= 0x3007;
+    else if ((c >= 0xe000 && c <= 0xf8ff) || (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xfe30 && c <= 0xfe6f))
+        keep = false;
+    else if ((c >= 0xff00 && c <= 0xff0f) || (c >= 0xff1a && c <= 0xff20) ||
+             (c >= 0xff3b && c <= 0xff40) || (c >= 0xff5b && c <= 0xff65) || c >= 0xffe0)
+        keep = c >= 0x10000 && !(c >= 0x1f000 && c <= 0x1faff) && c < 0xe0000;
+    *letter = keep;
+    return keep;
+}
+
+/* A Hashtag tag's name as Mastodon keeps it (display form: leading '#' and invalid
+ * characters removed), or NULL when nothing valid is left or it has no letter
+ * (Tag::HASHTAG_NAME_RE needs one: "#123" is not a hashtag). */
+static char *ap_hashtag(const char *name)
+{
+    ap_sbuf b = {0};
+    bool has_letter = false;
+    const unsigned char *p = (const unsigned char *)name;
+    while (*p) {
+        const unsigned char *start = p;
+        uint32_t c = ap_utf8_next(&p);
+        bool letter;
+        if (ap_hashtag_char(c, &letter)) {
+            ap_sbuf_add(&b, (const char *)start, (size_t)(p - start));
+            has_letter |= letter;
+        }
+    }
+    if (!has_letter) {
+        free(b.data);
+        return NULL;
+    }
+    return ap_sbuf_take(&b);
+}
+
+static bool ap_type_is(const json_t *type, const char *name)
+{
+    return ap_equals_or_includes(type, name);
+}
+
+static int ap_tags(const json_t *obj, ap_status *st, char *err, size_t errlen)
+{
+    const json_t *tags = json_object_get(obj, "tag");
+    size_t n = ap_count(tags);
+    if (n > AP_MAX_TAGS)
+        return ap_fail(err, errlen, "%zu tag entries, more than scotty accepts (%d)", n, AP_MAX_TAGS);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *t = ap_elem(tags, i);
+        if (json_is_string(t))
+            continue;
+        if (!json_is_object(t))
+            return ap_fail(err, errlen, "tag %zu is not an object", i);
+        const json_t *type = json_object_get(t, "type");
+        if (ap_type_is(type, "Hashtag")) {
+            const char *name = ap_present(json_object_get(t, "name"));
+            char *h = name ? ap_hashtag(name) : NULL;
+            if (h)
+                ap_list_add(&st->hashtags, &st->n_hashtags, h, true);
+        } else if (ap_type_is(type, "Mention")) {
+            const char *href = ap_present(json_object_get(t, "href"));
+            if (href && ap_is_http(href))
+                ap_list_add(&st->mentions, &st->n_mentions, ap_strdup(href), false);
+        }
+        /* Emoji and other tag types are counted against AP_MAX_TAGS only. */
+    }
+    return 0;
+}
+
+/* Audience: the object's to/cc, or the activity's when the object has none (Mastodon's
+ * `@object['to'] || @json['to']`). */
+static int ap_audience(const json_t *obj, const json_t *activity, const char *followers_url,
+                       ap_status *st, char *err, size_t errlen)
+{
+    const json_t *to = json_object_get(obj, "to");
+    const json_t *cc = json_object_get(obj, "cc");
+    if ((!to || json_is_null(to)) && activity)
+        to = json_object_get(activity, "to");
+    if ((!cc || json_is_null(cc)) && activity)
+        cc = json_object_get(activity, "cc");
+    size_t nto = ap_count(to), ncc = ap_count(cc);
+    if (nto + ncc > AP_MAX_AUDIENCE)
+        return ap_fail(err, errlen, "%zu to/cc entries, more than scotty accepts (%d)", nto + ncc,
+                       AP_MAX_AUDIENCE);
+    bool pub_to = false, pub_cc = false, followers_to = false;
+    for (size_t k = 0; k < nto + ncc; k++) {
+        bool in_to = k < nto;
+        const json_t *e = in_to ? ap_elem(to, k) : ap_elem(cc, k - nto);
+        if (json_is_null(e))
+            continue;
+        if (!json_is_string(e) && !json_is_object(e))
+            return ap_fail(err, errlen, "%s entry %zu is not a string or object", in_to ? "to" : "cc",
+                           in_to ? k : k - nto);
+        const char *u = ap_id_of(e);
+        if (!u)
+            continue;
+        if (ap_is_public(u)) {
+            pub_to |= in_to;
+            pub_cc |= !in_to;
+            continue;
+        }
+        if (followers_url && strcmp(u, followers_url) == 0) {
+            followers_to |= in_to;
+            continue;
+        }
+        ap_list_add(&st->audience, &st->n_audience, ap_strdup(u), false);
+    }
+    st->visibility = pub_to ? AP_VIS_PUBLIC : pub_cc ? AP_VIS_UNLISTED
+                   : followers_to ? AP_VIS_PRIVATE : AP_VIS_DIRECT;
+    return 0;
+}
+
+/* A string field that must be a string when present: 0 with *out (NULL when absent),
+ * or -1 for another JSON type. */
+static int ap_string_field(const json_t *obj, const char *key, const char **out, char *err,
+                           size_t errlen)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return ap_fail(err, errlen, "`%s` is not a string", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* content/summary/name, else the first value of the *Map (Mastodon's text,
+ * spoiler_text, title). */
+static int ap_text_field(const json_t *obj, const char *key, const char *mapkey, const char **out,
+                         char *err, size_t errlen)
+{
+    const char *s;
+    if (ap_string_field(obj, key, &s, err, errlen) < 0)
+        return -1;
+    if (!ap_blank(s)) {
+        *out = s;
+        return 0;
+    }
+    *out = ap_map_first(json_object_get(obj, mapkey), NULL);
+    return 0;
+}
+
+/* First key of a non-empty language map, whatever its value. */
+static const char *ap_map_key(const json_t *map)
+{
+    if (!json_is_object(map) || json_object_size(map) == 0)
+        return NULL;
+    return json_object_iter_key(json_object_iter((json_t *)map));
+}
+
+/* Mastodon's converted text: [<h2>title</h2>, summary, linkify(url || uri)] joined by
+ * blank lines. linkify is TextFormatter: the URL as a shortened link (prefix and the
+ * rest past 30 characters in invisible spans), wrapped in <p> by simple_format. The
+ * title is not escaped: Mastodon interpolates it as is. */
+static char *ap_converted_text(const char *title, const char *summary, const char *link)
+{
+    ap_sbuf b = {0};
+    if (!ap_blank(title)) {
+        ap_sbuf_adds(&b, "<h2>");
+        ap_sbuf_adds(&b, title);
+        ap_sbuf_adds(&b, "</h2>");
+    }
+    if (!ap_blank(summary)) {
+        if (b.len)
+            ap_sbuf_adds(&b, "\n\n");
+        ap_sbuf_adds(&b, summary);
+    }
+    if (!ap_blank(link)) {
+        if (b.len)
+            ap_sbuf_adds(&b, "\n\n");
+        size_t pre = 0;
+        if (strncmp(link, "https://", 8) == 0)
+            pre = 8;
+        else if (strncmp(link, "http://", 7) == 0)
+            pre = 7;
+        if (pre && strncmp(link + pre, "www.", 4) == 0)
+            pre += 4;
+        /* display_url = url[prefix.length, 30]: 30 characters, not bytes */
+        const char *rest = link + pre, *cut = rest;
+        size_t chars = 0;
+        while (*cut && chars < 30) {
+            cut++;
+            while ((*cut & 0xc0) == 0x80)
+                cut++;
+            chars++;
+        }
+        ap_sbuf_adds(&b, "<p><a href=\"");
+        ap_sbuf_add_html(&b, link, strlen(link));
+        ap_sbuf_adds(&b, "\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\">"
+                         "<span class=\"invisible\">");
+        ap_sbuf_add_html(&b, link, pre);
+        ap_sbuf_adds(&b, *cut ? "</span><span class=\"ellipsis\">" : "</span><span class=\"\">");
+        ap_sbuf_add_html(&b, rest, (size_t)(cut - rest));
+        ap_sbuf_adds(&b, "</span><span class=\"invisible\">");
+        ap_sbuf_add_html(&b, cut, strlen(cut));
+        ap_sbuf_adds(&b, "</span></a></p>");
+    }
+    return ap_sbuf_take(&b);
+}
+
+static int64_t ap_total_items(const json_t *coll)
+{
+    if (!json_is_object(coll))
+        return -1;
+    const json_t *t = json_object_get(coll, "totalItems");
+    if (!json_is_integer(t) || json_integer_value(t) < 0)
+        return -1;
+    return (int64_t)json_integer_value(t);
+}
+
+/* The object's type Mastodon would act on: 0 Note, 1 converted, -1 not stored by scotty
+ * (Question, which needs a poll; anything else). *name gets the matching type. */
+static int ap_object_class(const json_t *type, const char **name)
+{
+    *name = NULL;
+    if (ap_type_is(type, "Question")) {
+        *name = "Question";
+        return -1;
+    }
+    /* converted_object_type? wins over Note when both are listed, as in StatusParser */
+    for (const char *const *t = ap_converted_types; *t; t++) {
+        if (ap_type_is(type, *t)) {
+            *name = *t;
+            return 1;
+        }
+    }
+    if (ap_type_is(type, "Note")) {
+        *name = "Note";
+        return 0;
+    }
+    if (json_is_string(type))
+        *name = json_string_value(type);
+    else if (json_is_array(type) && json_is_string(json_array_get(type, 0)))
+        *name = json_string_value(json_array_get(type, 0));
+    return -1;
+}
+
+int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *actor_uri,
+                       const char *followers_url, ap_status *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->likes_total = out->shares_total = -1;
+    if (!json_is_object(obj))
+        return ap_fail(err, errlen, "the object is not a JSON object");
+
+    const char *type_name;
+    int cls = ap_object_class(json_object_get(obj, "type"), &type_name);
+    if (cls < 0) {
+        ap_fail(err, errlen, "object type %s is not one scotty stores", type_name ? type_name : "(none)");
+        return 1;
+    }
+
+    const char *id, *s;
+    if (ap_string_field(obj, "id", &id, err, errlen) < 0)
+        return -1;
+    if (!id)
+        return ap_fail(err, errlen, "the %s has no id", type_name);
+    out->object_type = ap_strdup(type_name);
+    out->uri = ap_unbear(id);
+    if (!ap_is_http(out->uri)) {
+        ap_fail(err, errlen, "object id %.200s is not http(s)", id);
+        goto fail;
+    }
+    if (actor_uri && !ap_same_host(actor_uri, out->uri)) {
+        ap_fail(err, errlen, "object %.200s is not on the host of actor %.200s", out->uri, actor_uri);
+        goto fail;
+    }
+    const json_t *attributed = json_object_get(obj, "attributedTo");
+    if (attributed && !json_is_null(attributed)) {
+        const json_t *first = json_is_array(attributed) ? json_array_get(attributed, 0) : attributed;
+        const char *who = ap_id_of(first);
+        if (first && !json_is_null(first) && !who) {
+            ap_fail(err, errlen, "attributedTo is not a string or object with an id");
+            goto fail;
+        }
+        if (who && actor_uri && strcmp(who, actor_uri) != 0) {
+            ap_fail(err, errlen, "attributedTo %.200s is not the actor %.200s", who, actor_uri);
+            goto fail;
+        }
+    }
+
+    /* url: the first text/html href, http(s) only, else the uri */
+    bool bad = false;
+    const json_t *url = json_object_get(obj, "url");
+    const char *href = ap_url_to_href(url, "text/html", &bad);
+    if (bad) {
+        ap_fail(err, errlen, "url is not a string, Link or array of them");
+        goto fail;
+    }
+    out->url = ap_strdup(href && ap_is_http(href) ? href : out->uri);
+
+    const char *text, *summary, *title;
+    if (ap_text_field(obj, "content", "contentMap", &text, err, errlen) < 0 ||
+        ap_text_field(obj, "summary", "summaryMap", &summary, err, errlen) < 0 ||
+        ap_text_field(obj, "name", "nameMap", &title, err, errlen) < 0)
+        goto fail;
+    out->converted = cls == 1;
+    if (out->converted) {
+        out->text = ap_converted_text(title, summary, href && ap_is_http(href) ? href : out->uri);
+        out->spoiler_text = ap_strdup("");
+    } else {
+        out->text = ap_strdup(text ? text : "");
+        out->spoiler_text = ap_strdup(summary ? summary : "");
+    }
+    const char *lang = ap_map_key(json_object_get(obj, "contentMap"));
+    if (!lang)
+        lang = ap_map_key(json_object_get(obj, "nameMap"));
+    if (!lang)
+        lang = ap_map_key(json_object_get(obj, "summaryMap"));
+    out->language = ap_language(lang);
+
+    const char *updated;
+    if (ap_string_field(obj, "published", &s, err, errlen) < 0 ||
+        ap_string_field(obj, "updated", &updated, err, errlen) < 0)
+        goto fail;
+    int32_t pns = 0, uns = 0;
+    if (s && ap_parse_time(s, &out->published_ms, &pns))
+        out->published = ap_strdup(s);
+    if (updated && ap_parse_time(updated, &out->updated_ms, &uns) &&
+        !(out->published && out->published_ms == out->updated_ms && pns == uns))
+        out->updated = ap_strdup(updated);
+
+    /* inReplyTo: a URI or an object's id; else inReplyToAtomUri. Only http(s) URIs are
+     * kept: anything else could not be looked up or fetched (ThreadResolveWorker needs
+     * Request.valid_url?), and the handler fetches what is here. */
+    const json_t *irt = json_object_get(obj, "inReplyTo");
+    if (irt && !json_is_null(irt) && !json_is_string(irt) && !json_is_object(irt)) {
+        ap_fail(err, errlen, "inReplyTo is not a string or object");
+        goto fail;
+    }
+    const char *parent = ap_id_of(irt);
+    if (ap_blank(parent))
+        parent = ap_present(json_object_get(obj, "inReplyToAtomUri"));
+    if (parent && ap_is_http(parent))
+        out->in_reply_to = ap_strdup(parent);
+
+    /* conversation (an OStatus tag: URI or a URL, stored as conversations.uri as sent),
+     * else `context` (FEP-7888, a URL or an object with an id) */
+    const char *conv = ap_present(json_object_get(obj, "conversation"));
+    if (!conv) {
+        conv = ap_id_of(json_object_get(obj, "context"));
+        if (conv && !ap_is_http(conv))
+            conv = NULL;
+    }
+    out->conversation = ap_strdup(conv);
+
+    const char *replies = ap_id_of(json_object_get(obj, "replies"));
+    if (replies && ap_is_http(replies))
+        out->replies_uri = ap_strdup(replies);
+
+    out->sensitive = json_is_true(json_object_get(obj, "sensitive"));
+    out->direct_message = json_is_true(json_object_get(obj, "directMessage"));
+    out->atom_uri = ap_strdup(ap_present(json_object_get(obj, "atomUri")));
+    static const char *const quote_keys[] = {"quote", "_misskey_quote", "quoteUrl", "quoteUri", NULL};
+    for (const char *const *k = quote_keys; *k && !out->quote_uri; k++) {
+        const json_t *q = json_object_get(obj, *k);
+        const char *qu = ap_id_of(json_is_array(q) ? json_array_get(q, 0) : q);
+        if (qu && ap_is_http(qu))
+            out->quote_uri = ap_strdup(qu);
+    }
+
+    if (ap_audience(obj, activity, followers_url, out, err, errlen) < 0 ||
+        ap_tags(obj, out, err, errlen) < 0 || ap_media_parse(obj, out, err, errlen) < 0)
+        goto fail;
+
+    out->likes_total = ap_total_items(json_object_get(obj, "likes"));
+    out->shares_total = ap_total_items(json_object_get(obj, "shares"));
+    return 0;
+
+fail:
+    ap_status_free(out);
+    out->likes_total = out->shares_total = -1;
+    return -1;
+}
+
+int ap_status_parse(const json_t *obj, const char *actor_uri, const char *followers_url,
+                    ap_status *out, char *err, size_t errlen)
+{
+    return ap_status_parse_in(obj, NULL, actor_uri, followers_url, out, err, errlen);
+}
