@@ -1,0 +1,27 @@
+/* ingress_fetch.h -- remote fetches beyond ingress_fetch_object, shared by the
+ * Announce handler and the pull workers (ingress_fetch*.c). Private to worker/ingress. */
+#ifndef SCOTTY_INGRESS_FETCH_H
+#define SCOTTY_INGRESS_FETCH_H
+
+#include "ingress_internal.h"
+
+/* ingress_fetch_object without the id check (Mastodon's
+ * fetch_resource_without_id_validation, used for collections). Same returns. */
+int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, size_t errlen);
+
+/* ActivityPub::FetchRemoteStatusService for one status URI: fetch it (or parse
+ * prefetched_body when not NULL, whose id must still be `uri`), check its @context,
+ * that it is a status object whose id host equals its attributedTo host, count it
+ * against status_discovery_per_request:<request_id> (1,000 per request, 5 minutes),
+ * and store it with ingress_create_status (delivery false) under its author's known
+ * account. request_id NULL means Mastodon's default "<epoch>-status-<uri>".
+ * Returns INGRESS_STORED with *status_id (and *created when this call inserted it);
+ * INGRESS_DROPPED when Mastodon would give up without an error (gone, refused,
+ * spoofed, suspended author); INGRESS_UNHANDLED when only Ruby can finish it (the
+ * author is not a known account, or the object is a type scotty does not store);
+ * INGRESS_FAILED when it may pass later. err says why for anything but STORED. */
+ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
+                                     const char *prefetched_body, const char *request_id,
+                                     int64_t *status_id, bool *created, char *err, size_t errlen);
+
+#endif

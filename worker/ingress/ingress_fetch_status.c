@@ -1,0 +1,210 @@
+/* ingress_fetch_status.c -- ActivityPub::FetchRemoteStatusService: one remote status
+ * fetched by URI and stored the way a Create of it would be, for Announce (the boosted
+ * status), FetchReplyWorker and ThreadResolveWorker (mastodon.md §2). Only statuses of
+ * accounts this instance already knows are stored; resolving a new account is Ruby's. */
+#include "ingress_fetch.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FETCH_DISCOVERIES_PER_REQUEST 1000  /* DISCOVERIES_PER_REQUEST */
+#define FETCH_DISCOVERY_TTL_S 300           /* 5.minutes */
+
+/* Create::SUPPORTED_TYPES + CONVERTED_TYPES */
+static const char *const fetch_status_types[] = {"Note", "Question", "Image", "Audio", "Video",
+                                                 "Article", "Page", "Event"};
+
+static bool fetch_is_status_type(const char *t)
+{
+    for (size_t i = 0; i < sizeof fetch_status_types / sizeof fetch_status_types[0]; i++)
+        if (strcmp(t, fetch_status_types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* equals_or_includes_any?(json['type'], status types) */
+static bool fetch_has_status_type(const json_t *type)
+{
+    if (json_is_string(type))
+        return fetch_is_status_type(json_string_value(type));
+    size_t i;
+    const json_t *v;
+    json_array_foreach(type, i, v)
+        if (json_is_string(v) && fetch_is_status_type(json_string_value(v)))
+            return true;
+    return false;
+}
+
+/* supported_context?: @context is, or includes, the ActivityStreams context. */
+static bool fetch_context_ok(const json_t *doc)
+{
+    static const char as[] = "https://www.w3.org/ns/activitystreams";
+    const json_t *ctx = json_object_get(doc, "@context");
+    if (json_is_string(ctx))
+        return strcmp(json_string_value(ctx), as) == 0;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(ctx, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), as) == 0)
+            return true;
+    return false;
+}
+
+/* value_or_id(first_of_value(attributedTo)) */
+static const char *fetch_attributed_to(const json_t *doc)
+{
+    const json_t *v = json_object_get(doc, "attributedTo");
+    if (json_is_array(v))
+        v = json_array_get(v, 0);
+    return ap_id_of(v);
+}
+
+/* The document: prefetched (its id must be uri, as body_to_json(compare_id:)) or fetched. */
+static int fetch_document(services *s, const char *uri, const char *prefetched, json_t **doc,
+                          char *err, size_t errlen)
+{
+    if (!prefetched)
+        return ingress_fetch_object(s, uri, NULL, doc, err, errlen);
+    json_error_t jerr;
+    *doc = json_loads(prefetched, 0, &jerr);
+    const char *id = json_string_value(json_object_get(*doc, "id"));
+    if (!json_is_object(*doc) || !id || strcmp(id, uri) != 0) {
+        snprintf(err, errlen, "the prefetched body of %s is not a JSON object with that id", uri);
+        json_decref(*doc);
+        *doc = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+/* Counts one discovery for request_id; 1 when over the per-request budget. */
+static int fetch_count_discovery(q_ctx *ctx, const char *request_id, char *err, size_t errlen)
+{
+    q_conn *c = q_ctx_redis(ctx);
+    char key[1200];
+    snprintf(key, sizeof key, "status_discovery_per_request:%s", request_id);
+    if (q_conn_ensure(c) != 0) {
+        snprintf(err, errlen, "Redis: %s", q_conn_error(c));
+        return -1;
+    }
+    q_conn_appendf(c, "INCR %s", key);
+    q_conn_appendf(c, "EXPIRE %s %d", key, FETCH_DISCOVERY_TTL_S);
+    redisReply *incr = q_conn_reply(c), *exp = incr ? q_conn_reply(c) : NULL;
+    int rc;
+    if (!incr || !exp || incr->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, errlen, "Redis: counting discoveries for %s failed: %s", request_id,
+                 incr && incr->type == REDIS_REPLY_ERROR ? incr->str : q_conn_error(c));
+        rc = -1;
+    } else if (incr->integer > FETCH_DISCOVERIES_PER_REQUEST) {
+        snprintf(err, errlen, "request %s already discovered %d statuses", request_id,
+                 FETCH_DISCOVERIES_PER_REQUEST);
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+    q_reply_free(incr);
+    q_reply_free(exp);
+    return rc;
+}
+
+/* The author's account and whether the status is already stored, on one pooled
+ * connection given back before anything else happens. */
+static ingress_outcome fetch_lookup(services *s, const char *actor_uri, const char *uri,
+                                    ingress_account *actor, int64_t *existing, char *err,
+                                    size_t errlen)
+{
+    db_conn *db = db_pool_acquire(s->db);
+    ingress_outcome out = INGRESS_STORED;
+    int rc = ingress_account_resolve(db, s->local_domain, actor_uri, actor, err, errlen);
+    if (rc < 0) {
+        out = INGRESS_FAILED;
+    } else if (rc == 1) {
+        snprintf(err, errlen, "the author %s of %s is not a known account (Ruby's "
+                 "FetchRemoteAccountService resolves new accounts)", actor_uri, uri);
+        out = INGRESS_UNHANDLED;
+    } else if (actor->suspended) {
+        snprintf(err, errlen, "the author %s of %s is suspended", actor_uri, uri);
+        out = INGRESS_DROPPED;
+    } else {
+        rc = ingress_status_by_uri(db, uri, existing, NULL, err, errlen);
+        if (rc < 0)
+            out = INGRESS_FAILED;
+        else if (rc == 1)
+            *existing = 0;
+    }
+    db_pool_release(s->db, db);
+    return out;
+}
+
+ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
+                                     const char *prefetched_body, const char *request_id,
+                                     int64_t *status_id, bool *created, char *err, size_t errlen)
+{
+    *status_id = 0;
+    *created = false;
+    if (!s->db) {
+        snprintf(err, errlen, "fetching statuses needs the database: %s", s->db_missing);
+        return INGRESS_FAILED;
+    }
+    json_t *doc;
+    int rc = fetch_document(s, uri, prefetched_body, &doc, err, errlen);
+    if (rc != 0)
+        return rc > 0 ? INGRESS_DROPPED : INGRESS_FAILED;
+
+    ingress_outcome out = INGRESS_DROPPED;
+    const char *actor_uri = fetch_attributed_to(doc);
+    const char *type = json_string_value(json_object_get(doc, "type"));
+    ingress_account actor;
+    int64_t existing = 0;
+    if (!fetch_context_ok(doc)) {
+        snprintf(err, errlen, "%s has no ActivityStreams @context", uri);
+    } else if (!fetch_has_status_type(json_object_get(doc, "type"))) {
+        snprintf(err, errlen, "%s is a %s, not a status object%s", uri, type ? type : "document",
+                 type && (!strcmp(type, "Create") || !strcmp(type, "Announce"))
+                     ? " scotty fetches (an activity: Ruby's FetchRemoteStatusService handles it)"
+                     : "");
+        if (type && (!strcmp(type, "Create") || !strcmp(type, "Announce")))
+            out = INGRESS_UNHANDLED;
+    } else if (!actor_uri || !ap_same_host(uri, actor_uri)) {
+        snprintf(err, errlen, "%s is attributed to %s, not to an actor on its own host", uri,
+                 actor_uri ? actor_uri : "nobody");
+    } else {
+        out = fetch_lookup(s, actor_uri, uri, &actor, &existing, err, errlen);
+    }
+    if (out != INGRESS_STORED) {
+        json_decref(doc);
+        return out;
+    }
+    if (existing) {
+        *status_id = existing;
+        json_decref(doc);
+        return INGRESS_STORED;
+    }
+
+    char default_rid[1200];
+    if (!request_id) {
+        snprintf(default_rid, sizeof default_rid, "%lld-status-%s", (long long)time(NULL), uri);
+        request_id = default_rid;
+    }
+    rc = fetch_count_discovery(ctx, request_id, err, errlen);
+    if (rc != 0) {
+        json_decref(doc);
+        return rc > 0 ? INGRESS_DROPPED : INGRESS_FAILED;
+    }
+
+    ap_status st;
+    rc = ap_status_parse(doc, actor.uri, actor.followers_url[0] ? actor.followers_url : NULL, &st,
+                         err, errlen);
+    json_decref(doc);
+    if (rc != 0)
+        return rc > 0 ? INGRESS_UNHANDLED : INGRESS_DROPPED;
+    ingress_create_opts o = {.delivery = false, .request_id = request_id};
+    out = ingress_create_status(ctx, s, &actor, &st, &o, status_id, err, errlen);
+    ap_status_free(&st);
+    *created = out == INGRESS_STORED;
+    return out;
+}

@@ -1,0 +1,122 @@
+/* pull_batch.c -- Mastodon's WorkerBatch (app/models/worker_batch.rb) in Redis:
+ * worker_batch:<id> (hash: pending, processed, async_refresh_key, threshold) and
+ * worker_batch:<id>:jobs (set of jids), both expiring after an hour, so the Rails
+ * side's async refresh of a thread's replies sees FetchReplyWorker jobs run by scotty. */
+#include "pull_internal.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_TTL_S 3600
+#define BATCH_REFRESH_FINISHED_TTL_S 3600   /* AsyncRefresh::FINISHED_REFRESH_EXPIRATION */
+
+/* Reads n replies; false if any failed (the connection is then reset). */
+static bool batch_replies(q_conn *c, int n, redisReply **keep, int keep_at)
+{
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        redisReply *r = q_conn_reply(c);
+        if (!r)
+            return false;
+        if (r->type == REDIS_REPLY_ERROR)
+            ok = false;
+        if (i == keep_at && keep)
+            *keep = r;
+        else
+            q_reply_free(r);
+    }
+    return ok;
+}
+
+int pull_batch_push_replies(q_ctx *ctx, const char *batch_id, const char *request_id,
+                            const char *const *uris, size_t n, char *err, size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    char id[32];
+    if (batch_id)
+        snprintf(id, sizeof id, "%.31s", batch_id);
+    else
+        for (int i = 0; i < 24; i++)      /* SecureRandom.hex(12) */
+            id[i] = "0123456789abcdef"[arc4random_uniform(16)], id[i + 1] = '\0';
+    q_conn *c = q_ctx_redis(ctx);
+    if (q_conn_ensure(c) != 0) {
+        snprintf(err, errlen, "Redis: %s", q_conn_error(c));
+        return -1;
+    }
+    q_conn_appendf(c, "MULTI");
+    for (size_t i = 0; i < n; i++) {
+        q_buf args;
+        q_buf_init(&args);
+        q_buf_adds(&args, "[");
+        q_json_string(&args, uris[i], strlen(uris[i]));
+        q_buf_adds(&args, ",{\"request_id\":");
+        if (request_id)
+            q_json_string(&args, request_id, strlen(request_id));
+        else
+            q_buf_adds(&args, "null");
+        q_buf_adds(&args, ",\"batch_id\":");
+        q_json_string(&args, id, strlen(id));
+        q_buf_adds(&args, "}]");
+        char jid[25];
+        q_push p = {.klass = "FetchReplyWorker", .queue = "pull", .args_json = args.data,
+                    .retry_json = "3"};
+        char *payload = q_client_build(&p, q_ctx_retry(ctx)->ts, jid);
+        q_buf_free(&args);
+        q_conn_appendf(c, "SADD worker_batch:%s:jobs %s", id, jid);
+        q_conn_appendf(c, "SADD queues pull");
+        q_conn_appendf(c, "LPUSH queue:pull %s", payload);
+        free(payload);
+    }
+    q_conn_appendf(c, "EXPIRE worker_batch:%s:jobs %d", id, BATCH_TTL_S);
+    q_conn_appendf(c, "HINCRBY worker_batch:%s pending %zu", id, n);
+    q_conn_appendf(c, "EXPIRE worker_batch:%s %d", id, BATCH_TTL_S);
+    q_conn_appendf(c, "EXEC");
+    if (!batch_replies(c, (int)(3 * n + 5), NULL, -1)) {
+        snprintf(err, errlen, "Redis: pushing %zu FetchReplyWorker jobs failed: %s", n,
+                 q_conn_error(c));
+        return -1;
+    }
+    return 0;
+}
+
+void pull_batch_remove_job(q_ctx *ctx, const char *batch_id, const char *jid, bool increment)
+{
+    q_conn *c = q_ctx_redis(ctx);
+    redisReply *exec = NULL;
+    if (q_conn_ensure(c) == 0) {
+        q_conn_appendf(c, "MULTI");
+        q_conn_appendf(c, "SREM worker_batch:%s:jobs %s", batch_id, jid);
+        q_conn_appendf(c, "HINCRBY worker_batch:%s pending -1", batch_id);
+        q_conn_appendf(c, "HINCRBY worker_batch:%s processed 1", batch_id);
+        q_conn_appendf(c, "HGET worker_batch:%s async_refresh_key", batch_id);
+        q_conn_appendf(c, "HGET worker_batch:%s threshold", batch_id);
+        q_conn_appendf(c, "EXEC");
+        if (!batch_replies(c, 7, &exec, 6)) {
+            q_reply_free(exec);
+            exec = NULL;
+        }
+    }
+    if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != 5) {
+        q_log(Q_LOG_WARN, "pull: jid %s not removed from worker_batch:%s: %s", jid, batch_id,
+              q_conn_error(c));
+        q_reply_free(exec);
+        return;
+    }
+    long long pending = exec->element[1]->integer, processed = exec->element[2]->integer;
+    const redisReply *ark = exec->element[3], *thr = exec->element[4];
+    const char *refresh = ark->type == REDIS_REPLY_STRING && ark->len ? ark->str : NULL;
+    double threshold = thr->type == REDIS_REPLY_STRING ? strtod(thr->str, NULL) : 1.0;
+    if (refresh && increment)
+        q_reply_free(q_conn_cmd(c, "HINCRBY %s result_count 1", refresh));
+    if (pending == 0 || (double)processed >= threshold * (double)(processed + pending)) {
+        if (refresh) {
+            q_reply_free(q_conn_cmd(c, "HSET %s status finished", refresh));
+            q_reply_free(q_conn_cmd(c, "EXPIRE %s %d", refresh, BATCH_REFRESH_FINISHED_TTL_S));
+        }
+        q_reply_free(q_conn_cmd(c, "DEL worker_batch:%s worker_batch:%s:jobs", batch_id, batch_id));
+    }
+    q_reply_free(exec);
+}
