@@ -102,6 +102,7 @@ int worker_main(int argc, char **argv)
     jobs_register_diag(reg);
     jobs_register_delivery(reg);
     attach_register(reg);
+    pull_register(reg);
     jobs_register_maintenance(reg);
     q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);
     if (!e || q_engine_start(e, err, sizeof err) != 0) {
