@@ -46,12 +46,12 @@ attach_result attach_download(services *s, const char *url, long cap, const char
     case HTTP_E_REDIRECTS:
     case HTTP_E_CONTENT_TYPE:
         /* HostValidationError, LengthValidationError and bad URLs: logged and dropped. */
-        snprintf(err, errlen, "GET %s: %s", url, r.error);
+        snprintf(err, errlen, "%s", r.error);
         res = ATTACH_SKIPPED;
         break;
     default:
         /* Connection, TLS, timeouts, short bodies: HTTP errors Mastodon retries. */
-        snprintf(err, errlen, "GET %s: %s", url, r.error);
+        snprintf(err, errlen, "%s", r.error);
         res = ATTACH_RETRY;
         break;
     }
