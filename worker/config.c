@@ -26,6 +26,7 @@ enum {
     OPT_CONTROL_GROUP,
     OPT_METRICS_LISTEN,
     OPT_MEDIA_DEFER,
+    OPT_FORWARD_UNHANDLED,
     OPT_MEDIA_FIRST, /* the config_media_flags, in order */
 };
 
@@ -64,6 +65,7 @@ static const struct option config_options[] = {
     {"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"media-defer", required_argument, NULL, OPT_MEDIA_DEFER},
+    {"forward-unhandled", required_argument, NULL, OPT_FORWARD_UNHANDLED},
     {"media-slots", required_argument, NULL, OPT_MEDIA_FIRST + 0},
     {"media-threads", required_argument, NULL, OPT_MEDIA_FIRST + 1},
     {"media-cpu-quota", required_argument, NULL, OPT_MEDIA_FIRST + 2},
@@ -118,7 +120,9 @@ void config_usage(FILE *out)
           "  --media-cgroup-root DIR    cpu cgroup to create task groups in (default: our own)\n"
           "  --media-exe PATH           the media child binary (default: scotty-media next to scotty)\n"
           "  --media-defer QUEUE        fetch attachments in RedownloadMediaWorker jobs on QUEUE\n"
-          "                             instead of inline in the ingress job\n",
+          "                             instead of inline in the ingress job\n"
+          "  --forward-unhandled QUEUE  push ActivityPub::ProcessingWorker jobs whose activity scotty\n"
+          "                             does not cover (Follow, Block, ...) unchanged to QUEUE\n",
           out);
 }
 
@@ -290,6 +294,9 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
         return 0;
     case OPT_MEDIA_DEFER:
         snprintf(cfg->media_defer, sizeof cfg->media_defer, "%s", arg);
+        return 0;
+    case OPT_FORWARD_UNHANDLED:
+        snprintf(cfg->forward_unhandled, sizeof cfg->forward_unhandled, "%s", arg);
         return 0;
     default:
         if (opt >= OPT_MEDIA_FIRST && opt < OPT_MEDIA_FIRST + CONFIG_NMEDIA)

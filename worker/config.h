@@ -20,6 +20,7 @@ typedef struct config {
     double max_skew;          /* :max_clock_skew: seconds (default 60) */
     media_runner_cfg media;   /* --media-* flags (media_runner_cfg_set names) */
     char media_defer[128];    /* --media-defer QUEUE: fetch attachments there, "" inline */
+    char forward_unhandled[128]; /* --forward-unhandled QUEUE: activities scotty does not cover */
     bool verbose;
     bool show_version;
     bool show_help;

@@ -97,11 +97,13 @@ int worker_main(int argc, char **argv)
     }
     svc->media_slots = cfg.media.slots;
     snprintf(svc->media_defer_queue, sizeof svc->media_defer_queue, "%s", cfg.media_defer);
+    snprintf(svc->forward_unhandled, sizeof svc->forward_unhandled, "%s", cfg.forward_unhandled);
     cfg.engine.user = svc;
     q_registry *reg = q_registry_new();
     jobs_register_diag(reg);
     jobs_register_delivery(reg);
     attach_register(reg);
+    ingress_register(reg);
     pull_register(reg);
     jobs_register_maintenance(reg);
     q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);

@@ -27,10 +27,38 @@ int ingress_account_by_id(db_conn *c, int64_t id, ingress_account *out, char *er
 int ingress_account_by_uri(db_conn *c, const char *uri, ingress_account *out, char *err,
                            size_t errlen);
 
+/* Like ingress_account_by_uri, but a URI on this server (LOCAL_DOMAIN: /users/NAME,
+ * /ap/users/ID, /@NAME) names the local account, as ActivityPub::TagManager's
+ * uri_to_actor does. Returns 0, 1 when unknown, -1 with err. */
+int ingress_account_resolve(db_conn *c, const char *local_domain, const char *uri,
+                            ingress_account *out, char *err, size_t errlen);
+
+/* ---- Redis locks exactly as Mastodon's with_redis_lock (the mario-redis-lock gem):
+ * key "lock:<name>", SET key token NX PX <autorelease>, retried every 0.1 s for up to
+ * 10 s, released by a compare-and-delete of the token (ingress_lock.c). Ruby and C
+ * workers exclude each other through the same keys. */
+#define INGRESS_LOCK_AUTORELEASE_MS 900000L  /* 15 minutes */
+#define INGRESS_LOCK_WAIT_MS 10000L          /* the gem's retry_timeout */
+typedef struct ingress_lock {
+    char key[1100];
+    char token[96];
+    bool held;
+} ingress_lock;
+/* Returns 0 when held, 1 when another holder kept it for wait_ms (Mastodon raises
+ * RaceConditionError: the job retries), -1 with err when Redis failed. */
+int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
+                         size_t errlen);
+/* Releases the lock if this holder still owns it. */
+void ingress_lock_release(q_ctx *ctx, ingress_lock *l);
+
 typedef struct ingress_create_opts {
     bool delivery;                   /* an inbox delivery: relevance gate, time-of-arrival id */
     int64_t delivered_to_account_id; /* personal inbox owner, 0 for the shared inbox */
     const char *request_id;          /* passed on in follow-up jobs' options, or NULL */
+    const json_t *root;              /* the activity document (raw fields follow-ups read:
+                                      * replies, signature), or NULL */
+    bool named_object;               /* the object has a "name": as a reply to a local poll it
+                                      * is a vote, which scotty does not record (unhandled) */
 } ingress_create_opts;
 
 typedef enum {
@@ -53,7 +81,7 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
                                       const ap_status *st, const ingress_create_opts *o,
                                       int64_t *status_id, char *err, size_t errlen);
 
-/* The id of the non-deleted status with this uri (or url). Returns 0, 1 when
+/* The id of the non-deleted status with this uri. Returns 0, 1 when
  * unknown, -1 with err. */
 int ingress_status_by_uri(db_conn *c, const char *uri, int64_t *id, int64_t *account_id,
                           char *err, size_t errlen);
@@ -101,6 +129,11 @@ ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *a
  * activities", "Create of Question", "Undo of Follow", "account Delete") for the
  * forward/fail message and the per-type stats. Implemented in ingress_dispatch.c. */
 const char *ingress_activity_unhandled(const ap_activity *a);
+
+/* Runs the handler of a covered activity (ingress_dispatch.c). */
+ingress_outcome ingress_dispatch(q_ctx *ctx, services *s, const ingress_account *actor,
+                                 const ap_activity *a, const ingress_create_opts *o, char *err,
+                                 size_t errlen);
 
 /* Per activity type counters since start: handled, forwarded, dropped, failed
  * (ingress_stats.c). `type` is the activity's type as sent (capped, and "Other"

@@ -274,6 +274,27 @@ static const char *const tombstones_after[] = {
     NULL,
 };
 
+/* ---- status_edits (Status#snapshot!, written by status Updates) ---- */
+static const db_column status_edits_cols[] = {
+    {"status_id", DB_T_BIGINT, "NOT NULL", false},
+    {"account_id", DB_T_BIGINT, NULL, false},
+    {"text", DB_T_TEXT, "NOT NULL DEFAULT ''", false},
+    {"spoiler_text", DB_T_TEXT, "NOT NULL DEFAULT ''", false},
+    {"created_at", DB_T_TS, "NOT NULL", false},
+    {"updated_at", DB_T_TS, "NOT NULL", false},
+    {"ordered_media_attachment_ids", DB_T_BIGINT_ARRAY, NULL, false},
+    {"media_descriptions", "text[]", NULL, false},
+    {"poll_options", DB_T_STRING_ARRAY, NULL, false},
+    {"sensitive", DB_T_BOOL, NULL, false},
+    {"quote_id", DB_T_BIGINT, NULL, true},
+    {NULL, NULL, NULL, false},
+};
+static const char *const status_edits_after[] = {
+    "CREATE INDEX index_status_edits_on_account_id ON status_edits (account_id)",
+    "CREATE INDEX index_status_edits_on_status_id ON status_edits (status_id)",
+    NULL,
+};
+
 /* ---- follows ---- */
 static const db_column follows_cols[] = {
     {"created_at", DB_T_TS, "NOT NULL", false},
@@ -492,6 +513,7 @@ const db_table db_schema_tables[] = {
     {"tags", DB_ID_BIGSERIAL, false, tags_cols, tags_after},
     {"statuses_tags", DB_ID_NONE, false, statuses_tags_cols, statuses_tags_after},
     {"tombstones", DB_ID_BIGSERIAL, false, tombstones_cols, tombstones_after},
+    {"status_edits", DB_ID_BIGSERIAL, false, status_edits_cols, status_edits_after},
     {"follows", DB_ID_BIGSERIAL, false, follows_cols, follows_after},
     {"favourites", DB_ID_BIGSERIAL, false, favourites_cols, favourites_after},
     {"unavailable_domains", DB_ID_BIGSERIAL, false, unavailable_domains_cols,
@@ -548,6 +570,10 @@ const char *const db_schema_foreign_keys[] = {
     "ON DELETE CASCADE",
     "ALTER TABLE statuses_tags ADD CONSTRAINT fk_3081861e21 FOREIGN KEY (tag_id) "
     "REFERENCES tags (id) ON DELETE CASCADE",
+    "ALTER TABLE status_edits ADD CONSTRAINT fk_rails_a960f234a0 FOREIGN KEY (account_id) "
+    "REFERENCES accounts (id) ON DELETE SET NULL",
+    "ALTER TABLE status_edits ADD CONSTRAINT fk_rails_b23a7e4e3d FOREIGN KEY (status_id) "
+    "REFERENCES statuses (id) ON DELETE CASCADE",
     "ALTER TABLE tombstones ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE keypairs ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
     NULL,

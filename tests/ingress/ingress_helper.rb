@@ -1,0 +1,137 @@
+# ingress_helper.rb -- shared setup for the ingress tests: Mastodon's tables in the
+# test's PostgreSQL (through psql), a local account alice and a remote account bob on
+# remote.example that alice follows, the payload fixtures in fixtures/, and
+# ActivityPub::ProcessingWorker jobs pushed the way Mastodon's inbox controller does.
+require_relative '../integration/helper'
+require 'open3'
+
+class IngressTest < ScottyTest
+  HERE = __dir__
+  LOCAL_DOMAIN = 'scotty.test'.freeze
+  ALICE = 1
+  BOB = 2
+  BOB_URI = 'https://remote.example/users/bob'.freeze
+  NOTE_URI = 'https://remote.example/users/bob/statuses/113500000000000001'.freeze
+  ALICE_STATUS_URI = 'https://scotty.test/users/alice/statuses/113400000000000000'.freeze
+  TABLES = %w[accounts account_stats statuses status_stats status_edits media_attachments mentions tags
+              statuses_tags conversations tombstones follows favourites].freeze
+
+  def psql(sql)
+    out, err, st = Open3.capture3(ENV.fetch('PG_PSQL'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
+                                  '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
+                                  '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
+    raise "psql failed: #{err}\n#{sql}" unless st.success?
+    out
+  end
+
+  def q(s)
+    s.nil? ? 'NULL' : "'#{s.to_s.gsub("'", "''")}'"
+  end
+
+  # Rows of a query as arrays of strings.
+  def rows(sql)
+    psql(sql).lines.map { |l| l.chomp.split('|', -1) }
+  end
+
+  def count(table, where = 'true')
+    psql("SELECT count(*) FROM #{table} WHERE #{where}").to_i
+  end
+
+  def setup
+    super
+    psql("TRUNCATE #{TABLES.join(', ')} CASCADE")
+    psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) " \
+         "VALUES (#{ALICE}, 'alice', NULL, '', now(), now())")
+    add_remote(BOB, 'bob', followed_by: ALICE)
+  end
+
+  def add_remote(id, name, host: 'remote.example', followed_by: nil)
+    uri = "https://#{host}/users/#{name}"
+    psql("INSERT INTO accounts (id, username, domain, uri, url, inbox_url, shared_inbox_url, followers_url, " \
+         "protocol, created_at, updated_at) VALUES (#{id}, #{q(name)}, #{q(host)}, #{q(uri)}, " \
+         "#{q("https://#{host}/@#{name}")}, #{q("#{uri}/inbox")}, #{q("https://#{host}/inbox")}, " \
+         "#{q("#{uri}/followers")}, 1, now(), now())")
+    return unless followed_by
+    psql("INSERT INTO follows (account_id, target_account_id, created_at, updated_at) " \
+         "VALUES (#{followed_by}, #{id}, now(), now())")
+  end
+
+  # alice's status that the fixture note replies to.
+  def add_alice_status(id = 113_400_000_000_000_000)
+    psql("INSERT INTO statuses (id, uri, account_id, text, created_at, updated_at, local, visibility) " \
+         "VALUES (#{id}, #{q(ALICE_STATUS_URI)}, #{ALICE}, 'hello', now(), now(), true, 0)")
+    id
+  end
+
+  def fixture(name)
+    File.read(File.join(HERE, 'fixtures', "#{name}.json"))
+  end
+
+  # A fixture with its JSON changed by the block (it gets the parsed document).
+  def fixture_with(name)
+    doc = JSON.parse(fixture(name))
+    yield doc
+    JSON.generate(doc)
+  end
+
+  def db_env
+    { 'DB_HOST' => ENV.fetch('DB_HOST'), 'DB_PORT' => ENV.fetch('DB_PORT'),
+      'DB_NAME' => ENV.fetch('DB_NAME'), 'DB_USER' => ENV.fetch('DB_USER'),
+      'LOCAL_DOMAIN' => LOCAL_DOMAIN, 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
+      'PAPERCLIP_ROOT_PATH' => File.join(@tmp ||= Dir.mktmpdir('scotty-ingress'), 'system') }
+  end
+
+  # scotty on the ingress queue; attachments deferred to `pull` so no test depends on
+  # reaching remote.example.
+  def start_ingress_scotty(*extra, env: {})
+    start_scotty('-c', '2', '-q', 'ingress', '--media-defer', 'pull', *extra, env: db_env.merge(env))
+  end
+
+  # What ActivityPub::InboxesController does: perform_async(actor.id, body,
+  # @account&.id, actor.class.name) with the worker's sidekiq_options.
+  def deliver(body, actor: BOB, delivered_to: nil, actor_type: 'Account')
+    Sidekiq::Client.push('class' => 'ActivityPub::ProcessingWorker', 'queue' => 'ingress', 'retry' => 8,
+                         'backtrace' => true, 'args' => [actor, body, delivered_to, actor_type])
+  end
+
+  # Waits until no ingress job is queued or running.
+  def wait_idle(what = 'the ingress jobs to finish')
+    wait_until(60, what) do
+      @redis.llen('queue:ingress').zero? && Sidekiq::Workers.new.size.zero? &&
+        @redis.keys('queue:scotty|*').sum { |k| @redis.llen(k) }.zero?
+    end
+  end
+
+  def deliver_and_wait(body, **kw)
+    jid = deliver(body, **kw)
+    wait_idle
+    jid
+  end
+
+  # Jobs of a class in a queue list or the schedule set, parsed.
+  def queued(queue, klass = nil)
+    @redis.lrange("queue:#{queue}", 0, -1).map { |j| JSON.parse(j) }
+          .select { |j| klass.nil? || j['class'] == klass }
+  end
+
+  def scheduled(klass)
+    @redis.zrange('schedule', 0, -1).map { |j| JSON.parse(j) }.select { |j| j['class'] == klass }
+  end
+
+  def retries
+    @redis.zrange('retry', 0, -1).map { |j| JSON.parse(j) }
+  end
+
+  def status_row(uri = NOTE_URI)
+    rows("SELECT id, account_id, text, spoiler_text, visibility, sensitive, language, reply, " \
+         "coalesce(in_reply_to_id, 0), coalesce(in_reply_to_account_id, 0), coalesce(conversation_id, 0), " \
+         "url, local, coalesce(array_to_string(ordered_media_attachment_ids, ','), ''), " \
+         "to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), coalesce(edited_at::text, '') " \
+         "FROM statuses WHERE uri = #{q(uri)}").first
+  end
+
+  def teardown
+    super
+    FileUtils.rm_rf(@tmp) if @tmp
+  end
+end

@@ -1,0 +1,178 @@
+# test_ingress_create.rb -- Create{Note} through ActivityPub::ProcessingWorker: the
+# rows Mastodon writes, its follow-up jobs, idempotence, delete-before-create,
+# Delete after Create and Update (status edits).
+require_relative 'ingress_helper'
+
+class IngressCreateTest < IngressTest
+  def setup
+    super
+    @alice_status = add_alice_status
+    @scotty = start_ingress_scotty
+  end
+
+  def test_create_note_writes_mastodons_rows_and_follow_ups
+    deliver_and_wait(fixture('create_note_mastodon'))
+    row = status_row
+    refute_nil row, "no status written; log:\n#{@scotty.log}"
+    id, account, text, spoiler, vis, sensitive, lang, reply, in_reply_to, in_reply_to_account, conv, url,
+      local, media, created = row
+    assert_equal BOB.to_s, account
+    assert_match(/Two photos from the harbour/, text)
+    assert_equal '', spoiler
+    assert_equal '0', vis
+    assert_equal 'f', sensitive
+    assert_equal 'en', lang
+    assert_equal 't', reply
+    assert_equal @alice_status.to_s, in_reply_to
+    assert_equal ALICE.to_s, in_reply_to_account
+    assert_equal 'https://remote.example/@bob/113500000000000001', url
+    assert_equal 'f', local
+    assert_equal '2026-11-24T18:00:00', created
+    # delivered: a time-of-arrival id from timestamp_id (its time part is now, not published)
+    assert_in_delta Time.now.to_f, (id.to_i >> 16) / 1000.0, 120
+    # conversation by its ostatus URI
+    assert_equal [['tag:remote.example,2026-11-24:objectId=4242:objectType=Conversation']],
+                 rows("SELECT uri FROM conversations WHERE id = #{conv}")
+    # media rows in order, type unknown until fetched, focus in file_meta
+    ids = media.split(',')
+    assert_equal 2, ids.size
+    m = rows("SELECT id, type, remote_url, description, blurhash, file_meta::text, status_id, account_id, " \
+             "processing FROM media_attachments ORDER BY array_position(ARRAY[#{media}]::bigint[], id)")
+    assert_equal ids, m.map(&:first)
+    assert_equal %w[3 3], m.map { |r| r[1] }
+    assert_match(/a1b2c3d4e5f60718\.jpg\z/, m[0][2])
+    assert_equal 'A red lighthouse at the end of a stone pier, gulls overhead.', m[0][3]
+    assert_equal 'UFGIJ.t7t7WB~qofofWB?bfkofayRjayj[of', m[0][4]
+    assert_equal({ 'focus' => { 'x' => 0.25, 'y' => -0.5 } }, JSON.parse(m[0][5]))
+    assert_equal [id, BOB.to_s, '2'], m[0][6..8]
+    # status_stats with the sender's untrusted counts; the parent's replies_count
+    assert_equal [%w[3 1 0]], rows("SELECT untrusted_favourites_count, untrusted_reblogs_count, replies_count " \
+                                   "FROM status_stats WHERE status_id = #{id}")
+    assert_equal [['1']], rows("SELECT replies_count FROM status_stats WHERE status_id = #{@alice_status}")
+    # mention of alice (not silent), hashtags
+    assert_equal [[ALICE.to_s, 'f']], rows("SELECT account_id, silent FROM mentions WHERE status_id = #{id}")
+    assert_equal [['Harbour'], ['photography']],
+                 rows("SELECT t.name FROM tags t JOIN statuses_tags st ON st.tag_id = t.id " \
+                      "WHERE st.status_id = #{id} ORDER BY lower(t.name)")
+    # account_stats
+    count_, last = rows("SELECT statuses_count, last_status_at IS NOT NULL FROM account_stats " \
+                        "WHERE account_id = #{BOB}").first
+    assert_equal %w[1 t], [count_, last]
+    # follow-up jobs, with Mastodon's classes, queues, args and retry options
+    dist = queued('default', 'DistributionWorker')
+    assert_equal 1, dist.size
+    assert_equal [id.to_i, { 'silenced_account_ids' => [] }], dist[0]['args']
+    assert_equal true, dist[0]['retry']
+    crawl = scheduled('LinkCrawlWorker')
+    assert_equal 1, crawl.size
+    assert_equal [id.to_i, 'https://news.example/story'], crawl[0]['args']
+    assert_equal 'pull', crawl[0]['queue']
+    assert_equal 0, crawl[0]['retry']
+    redownload = queued('pull', 'RedownloadMediaWorker')
+    assert_equal ids.map { |i| [i.to_i] }.sort, redownload.map { |j| j['args'] }.sort
+    assert_empty queued('pull', 'ThreadResolveWorker'), 'the parent is known'
+    assert_empty queued('pull', 'ActivityPub::FetchRepliesWorker'), 'the replies page is embedded'
+  end
+
+  def test_unknown_parent_gets_thread_resolve_and_own_conversation
+    body = fixture_with('create_note_mastodon') do |d|
+      d['object']['inReplyTo'] = 'https://remote.example/users/carol/statuses/1'
+      d['object'].delete('inReplyToAtomUri')
+      d['object'].delete('conversation')
+      d['object']['replies'] = 'https://remote.example/users/bob/statuses/113500000000000001/replies'
+    end
+    deliver_and_wait(body)
+    row = status_row
+    refute_nil row, @scotty.log
+    id = row[0]
+    assert_equal ['t', '0', '0'], [row[7], row[8], row[9]]
+    assert_equal [[id, BOB.to_s]], rows("SELECT parent_status_id, parent_account_id FROM conversations " \
+                                        "WHERE id = #{row[10]}")
+    tr = queued('pull', 'ThreadResolveWorker')
+    assert_equal [[id.to_i, 'https://remote.example/users/carol/statuses/1', { 'request_id' => nil }]],
+                 tr.map { |j| j['args'] }
+    assert_equal 3, tr[0]['retry']
+    fr = queued('pull', 'ActivityPub::FetchRepliesWorker')
+    assert_equal [[id.to_i, 'https://remote.example/users/bob/statuses/113500000000000001/replies',
+                   { 'request_id' => nil }]], fr.map { |j| j['args'] }
+  end
+
+  def test_delivered_twice_is_one_status
+    body = fixture('create_note_mastodon')
+    deliver(body)
+    deliver(body)
+    wait_idle
+    assert_equal 1, count('statuses', "uri = #{q(NOTE_URI)}"), @scotty.log
+    assert_equal 2, count('media_attachments')
+    assert_equal 1, count('mentions')
+    assert_equal 1, queued('default', 'DistributionWorker').size
+    assert_equal [['1']], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
+    assert_empty retries
+  end
+
+  def test_delete_before_create_drops_the_create
+    deliver_and_wait(fixture('delete_string'))
+    assert_equal 1, @redis.exists("delete_upon_arrival:#{BOB}:#{NOTE_URI}")
+    assert_operator @redis.ttl("delete_upon_arrival:#{BOB}:#{NOTE_URI}"), :>, 6 * 3600 - 120
+    assert_equal [[BOB.to_s]], rows("SELECT account_id FROM tombstones WHERE uri = #{q(NOTE_URI)}")
+    deliver_and_wait(fixture('create_note_mastodon'))
+    assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}")
+    assert_match(/tombstone exists/, @scotty.log)
+    assert_empty queued('default', 'DistributionWorker')
+  end
+
+  def test_delete_after_create_removes_the_status
+    deliver_and_wait(fixture('create_note_mastodon'))
+    id = status_row[0]
+    deliver_and_wait(fixture('delete_tombstone'))
+    assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}"), @scotty.log
+    assert_equal 0, count('status_stats', "status_id = #{id}")
+    assert_equal 0, count('mentions', "status_id = #{id}")
+    assert_equal 0, count('statuses_tags', "status_id = #{id}")
+    assert_equal 2, count('media_attachments', 'status_id IS NULL')
+    assert_equal [['0']], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
+    assert_equal [['0']], rows("SELECT replies_count FROM status_stats WHERE status_id = #{@alice_status}")
+    assert_equal 1, count('tombstones', "uri = #{q(NOTE_URI)}")
+    # a second Delete is harmless; one tombstone
+    deliver_and_wait(fixture('delete_tombstone'))
+    assert_equal 1, count('tombstones', "uri = #{q(NOTE_URI)}")
+    assert_empty retries
+  end
+
+  def test_delete_by_another_account_leaves_the_status
+    add_remote(3, 'mallory', host: 'remote.example')
+    deliver_and_wait(fixture('create_note_mastodon'))
+    body = fixture_with('delete_string') do |d|
+      d['actor'] = 'https://remote.example/users/mallory'
+      d['id'] = 'https://remote.example/users/mallory#delete'
+    end
+    deliver_and_wait(body, actor: 3)
+    assert_equal 1, count('statuses', "uri = #{q(NOTE_URI)}"), @scotty.log
+  end
+
+  def test_update_edits_the_status_and_records_versions
+    deliver_and_wait(fixture('create_note_mastodon'))
+    id = status_row[0]
+    update = JSON.parse(fixture('update_note'))
+    deliver_and_wait(JSON.generate(update))
+    row = status_row
+    assert_equal id, row[0]
+    assert_equal update['object']['content'], row[2], @scotty.log
+    refute_equal '', row[15], 'edited_at set'
+    edits = rows("SELECT text, account_id FROM status_edits WHERE status_id = #{id} ORDER BY id")
+    assert_equal 2, edits.size
+    assert_match(/Two photos from the harbour/, edits[0][0])
+    assert_equal update['object']['content'], edits[1][0]
+    assert_equal 1, queued('default', 'DistributionWorker').count { |j| j['args'] == [id.to_i, { 'update' => true }] }
+    # the same Update again changes nothing
+    deliver_and_wait(JSON.generate(update))
+    assert_equal 2, count('status_edits', "status_id = #{id}")
+  end
+
+  def test_update_of_unknown_status_is_ignored
+    deliver_and_wait(fixture('update_note'))
+    assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}")
+    assert_empty retries
+    assert_match(/not known here/, @scotty.log)
+  end
+end

@@ -1,0 +1,319 @@
+/* ingress_create.c -- ActivityPub::Activity::Create for a parsed status: Mastodon's
+ * gates (tombstone, relevance for deliveries, delete-before-create, existing status,
+ * poll votes), the create:<uri> lock shared with Ruby workers, then one transaction
+ * (ingress_create_tx.c) and the follow-ups (ingress_followup.c).
+ *
+ * Crash safety: the status row and everything in the transaction exist exactly once
+ * (unique uri, checked under the lock; a unique violation counts as "already there").
+ * Follow-up jobs are pushed only by the run that committed the status, after the
+ * commit, inside the lock, as Mastodon does: a crash between the commit and the
+ * pushes loses them (Ruby has the same window), while a retried job finds the status
+ * and succeeds without pushing a second DistributionWorker. Media rows are committed
+ * with the status; their files are fetched afterwards and, on a transient failure,
+ * left to RedownloadMediaWorker. */
+#include "ingress_create.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int ingress_exists(db_conn *c, const char *name, const char *sql, const char *param,
+                          bool *out, char *err, size_t errlen)
+{
+    const char *params[] = {param};
+    PGresult *res = db_exec(c, name, sql, 1, params, err, errlen);
+    if (!res)
+        return -1;
+    *out = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
+static int ingress_followed(db_conn *c, int64_t account_id, bool *out, char *err, size_t errlen)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)account_id);
+    return ingress_exists(c, "ingress_followed",
+                          "SELECT 1 FROM follows WHERE target_account_id = $1::bigint LIMIT 1", id,
+                          out, err, errlen);
+}
+
+/* Adds ref to the set unless its id is there already. */
+static void ingress_ref_add(ingress_ref **set, size_t *n, int64_t id, bool local)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*set)[i].id == id)
+            return;
+    *set = realloc(*set, sizeof **set * (*n + 1));
+    (*set)[*n].id = id;
+    (*set)[*n].local = local;
+    (*n)++;
+}
+
+bool ingress_ref_has(const ingress_ref *set, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i].id == id)
+            return true;
+    return false;
+}
+
+/* The parent status named by inReplyTo, with what threading and the relevance gate
+ * need. Returns 0, -1 with err. */
+static int ingress_create_parent(db_conn *c, ingress_create_plan *p, bool *poll_parent, char *err,
+                                 size_t errlen)
+{
+    *poll_parent = false;
+    if (!p->st->in_reply_to)
+        return 0;
+    const char *params[] = {p->st->in_reply_to};
+    PGresult *res = db_exec(c, "ingress_create_parent",
+                            "SELECT s.id, s.account_id, coalesce(s.in_reply_to_account_id, 0), "
+                            "coalesce(s.conversation_id, 0), a.domain IS NULL, s.reply, "
+                            "s.poll_id IS NOT NULL FROM statuses s JOIN accounts a ON a.id = s.account_id "
+                            "WHERE s.uri = $1 AND s.deleted_at IS NULL",
+                            1, params, err, errlen);
+    if (!res)
+        return -1;
+    if (PQntuples(res) > 0) {
+        p->parent_known = true;
+        p->parent_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        p->parent_account_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        p->parent_reply_to_account_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        p->parent_conversation_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+        p->parent_local = PQgetvalue(res, 0, 4)[0] == 't';
+        p->parent_reply = PQgetvalue(res, 0, 5)[0] == 't';
+        *poll_parent = p->parent_local && PQgetvalue(res, 0, 6)[0] == 't';
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Mentions (tag hrefs) and audience (to/cc, the personal inbox owner), as
+ * process_tags and process_audience resolve them: known accounts only; unknown
+ * mention hrefs are resolved later by MentionResolveWorker. */
+static int ingress_create_accounts(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+{
+    const ap_status *st = p->st;
+    ingress_account acc;
+    p->unresolved = calloc(st->n_mentions + 1, sizeof *p->unresolved);
+    for (size_t i = 0; i < st->n_mentions; i++) {
+        int rc = ingress_account_resolve(c, p->s->local_domain, st->mentions[i], &acc, err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            ingress_ref_add(&p->mentions, &p->n_mentions, acc.id, acc.domain[0] == '\0');
+        else
+            p->unresolved[p->n_unresolved++] = st->mentions[i];
+    }
+    for (size_t i = 0; i < st->n_audience; i++) {
+        int rc = ingress_account_resolve(c, p->s->local_domain, st->audience[i], &acc, err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            ingress_ref_add(&p->audience, &p->n_audience, acc.id, acc.domain[0] == '\0');
+    }
+    if (p->o->delivered_to_account_id > 0) {
+        int rc = ingress_account_by_id(c, p->o->delivered_to_account_id, &acc, err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            ingress_ref_add(&p->audience, &p->n_audience, acc.id, acc.domain[0] == '\0');
+    }
+    /* A silent mention (audience not mentioned) makes a direct status limited. */
+    for (size_t i = 0; i < p->n_audience; i++)
+        if (!ingress_ref_has(p->mentions, p->n_mentions, p->audience[i].id) &&
+            p->visibility == AP_VIS_DIRECT)
+            p->visibility = AP_VIS_LIMITED;
+    return 0;
+}
+
+/* Mastodon's related_to_local_activity? with the visibility rules of mastodon.md §3.2.
+ * Returns 0 with *why NULL when relevant, or the reason it is not; -1 with err. */
+static int ingress_create_relevant(db_conn *c, ingress_create_plan *p, const char **why, char *err,
+                                   size_t errlen)
+{
+    *why = NULL;
+    bool addressed = p->o->delivered_to_account_id > 0;
+    for (size_t i = 0; i < p->n_audience && !addressed; i++)
+        addressed = p->audience[i].local;
+    if (addressed)
+        return 0;
+    if (p->visibility == AP_VIS_DIRECT || p->visibility == AP_VIS_LIMITED) {
+        *why = "a direct status addressing no local account";
+        return 0;
+    }
+    bool followed = false;
+    if (ingress_followed(c, p->actor->id, &followed, err, errlen) != 0)
+        return -1;
+    if (followed)
+        return 0;
+    if (p->visibility == AP_VIS_PRIVATE) {
+        *why = "a followers-only status from an account no local account follows, addressing none";
+        return 0;
+    }
+    if (p->parent_known) {
+        bool parent_followed = p->parent_local;
+        if (!parent_followed &&
+            ingress_followed(c, p->parent_account_id, &parent_followed, err, errlen) != 0)
+            return -1;
+        if (parent_followed)
+            return 0;
+    }
+    *why = "no local account follows the author, is addressed, or wrote the replied-to status";
+    return 0;
+}
+
+/* A personal-inbox delivery of a status we already have (postprocess_audience_and_deliver). */
+static int ingress_create_known(q_ctx *ctx, db_conn *c, ingress_create_plan *p, char *err,
+                                size_t errlen)
+{
+    if (p->o->delivered_to_account_id <= 0)
+        return 0;
+    char sid[24], aid[24], actor[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)p->status_id);
+    snprintf(aid, sizeof aid, "%lld", (long long)p->o->delivered_to_account_id);
+    snprintf(actor, sizeof actor, "%lld", (long long)p->actor->id);
+    const char *params[] = {sid, aid, actor};
+    PGresult *res = db_exec(c, "ingress_create_known_mention",
+                            "WITH m AS (INSERT INTO mentions (status_id, account_id, silent, created_at, "
+                            "updated_at) SELECT $1::bigint, $2::bigint, true, now(), now() "
+                            "WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2::bigint) "
+                            "ON CONFLICT DO NOTHING RETURNING 1), "
+                            "v AS (UPDATE statuses SET visibility = 4 WHERE id = $1::bigint AND visibility = 3 "
+                            "AND EXISTS (SELECT 1 FROM m) RETURNING 1) "
+                            "SELECT (SELECT count(*) FROM m), EXISTS (SELECT 1 FROM follows "
+                            "WHERE account_id = $2::bigint AND target_account_id = $3::bigint)",
+                            3, params, err, errlen);
+    if (!res)
+        return -1;
+    bool added = PQgetvalue(res, 0, 0)[0] != '0', follows = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    if (added && follows) {
+        char args[96];
+        snprintf(args, sizeof args, "[%s,%s,\"home\"]", sid, aid);
+        ingress_push(ctx, "FeedInsertWorker", "default", "true", args, 0);
+    }
+    return 0;
+}
+
+static void ingress_create_plan_free(ingress_create_plan *p)
+{
+    free(p->mentions);
+    free(p->audience);
+    free(p->unresolved);
+}
+
+/* The gates and the transaction, with c held; the lock is taken here. */
+static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create_plan *p,
+                                          char *err, size_t errlen)
+{
+    const ap_status *st = p->st;
+    bool tomb = false;
+    if (ingress_exists(c, "ingress_tombstone", "SELECT 1 FROM tombstones WHERE uri = $1 LIMIT 1",
+                       st->uri, &tomb, err, errlen) != 0)
+        return INGRESS_FAILED;
+    if (tomb) {
+        snprintf(err, errlen, "%s was deleted (a tombstone exists)", st->uri);
+        return INGRESS_DROPPED;
+    }
+    bool poll_parent = false;
+    if (ingress_create_parent(c, p, &poll_parent, err, errlen) != 0)
+        return INGRESS_FAILED;
+    if (poll_parent && p->o->named_object) {
+        snprintf(err, errlen, "a named reply to a local poll (a poll vote)");
+        return INGRESS_UNHANDLED;
+    }
+    if (ingress_create_accounts(c, p, err, errlen) != 0)
+        return INGRESS_FAILED;
+    if (p->o->delivery) {
+        const char *why = NULL;
+        if (ingress_create_relevant(c, p, &why, err, errlen) != 0)
+            return INGRESS_FAILED;
+        if (why) {
+            snprintf(err, errlen, "not relevant here: %s", why);
+            return INGRESS_DROPPED;
+        }
+    }
+    char name[1100];
+    snprintf(name, sizeof name, "create:%s", st->uri);
+    ingress_lock lock;
+    int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
+    if (lrc != 0) {
+        if (lrc > 0)
+            snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+        return INGRESS_FAILED;
+    }
+    ingress_outcome out = INGRESS_STORED;
+    char key[1200];
+    snprintf(key, sizeof key, "delete_upon_arrival:%lld:%s", (long long)p->actor->id, st->uri);
+    redisReply *r = q_conn_cmd(q_ctx_redis(ctx), "EXISTS %s", key);
+    if (!r || r->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, errlen, "Redis: EXISTS %s: %s", key,
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(q_ctx_redis(ctx)));
+        out = INGRESS_FAILED;
+    } else if (r->integer > 0) {
+        snprintf(err, errlen, "a Delete of %s arrived first", st->uri);
+        out = INGRESS_DROPPED;
+    }
+    q_reply_free(r);
+    if (out == INGRESS_STORED) {
+        int64_t author = 0;
+        int rc = ingress_status_by_uri(c, st->uri, &p->status_id, &author, err, errlen);
+        if (rc == 1)
+            rc = ingress_create_tx(c, p, err, errlen);
+        else if (rc == 0 && author != p->actor->id) {
+            snprintf(err, errlen, "%s belongs to another account (authorship change refused)",
+                     st->uri);
+            out = INGRESS_DROPPED;
+        } else if (rc == 0) {
+            rc = ingress_create_known(ctx, c, p, err, errlen);
+        }
+        if (rc < 0)
+            out = INGRESS_FAILED;
+        else if (p->created)
+            ingress_create_followups(ctx, c, p);
+    }
+    ingress_lock_release(ctx, &lock);
+    return out;
+}
+
+ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_account *actor,
+                                      const ap_status *st, const ingress_create_opts *o,
+                                      int64_t *status_id, char *err, size_t errlen)
+{
+    if (!s->db) {
+        snprintf(err, errlen, "no database: %s", s->db_missing);
+        return INGRESS_FAILED;
+    }
+    ingress_create_plan p;
+    memset(&p, 0, sizeof p);
+    p.s = s;
+    p.actor = actor;
+    p.st = st;
+    p.o = o;
+    p.visibility = st->visibility;
+    p.sensitive = st->sensitive || actor->sensitized;
+    p.backdate = !o->delivery && st->published != NULL;
+    db_conn *c = db_pool_acquire(s->db);
+    ingress_outcome out = ingress_create_run(ctx, c, &p, err, errlen);
+    db_pool_release(s->db, c);
+    if (status_id)
+        *status_id = p.status_id;
+    ingress_create_plan_free(&p);
+    return out;
+}
+
+ingress_outcome ingress_create(q_ctx *ctx, services *s, const ingress_account *actor,
+                               const ap_activity *a, const ingress_create_opts *o, char *err,
+                               size_t errlen)
+{
+    int64_t id = 0;
+    ingress_create_opts opts = *o;
+    json_t *obj = json_object_get(a->root, "object");
+    opts.named_object = json_is_string(json_object_get(obj, "name"));
+    opts.root = a->root;
+    return ingress_create_status(ctx, s, actor, a->status, &opts, &id, err, errlen);
+}

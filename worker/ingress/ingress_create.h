@@ -1,0 +1,62 @@
+/* ingress_create.h -- what the three files of ActivityPub::Activity::Create share
+ * (ingress_create.c: gates and lock; ingress_create_tx.c: the transaction;
+ * ingress_followup.c: jobs pushed after it). Private to worker/ingress. */
+#ifndef SCOTTY_INGRESS_CREATE_H
+#define SCOTTY_INGRESS_CREATE_H
+
+#include "ingress_internal.h"
+
+typedef struct ingress_ref {
+    int64_t id;
+    bool local;
+} ingress_ref;
+
+/* Everything decided before the transaction. */
+typedef struct ingress_create_plan {
+    services *s;
+    const ingress_account *actor;
+    const ap_status *st;
+    const ingress_create_opts *o;
+    int visibility;               /* ap_visibility, LIMITED decided here */
+    bool sensitive;
+    bool backdate;                /* id from created_at (a fetched, past status) */
+    /* the parent, when inReplyTo names a known status */
+    bool parent_known;
+    int64_t parent_id, parent_account_id, parent_reply_to_account_id, parent_conversation_id;
+    bool parent_local, parent_reply;
+    /* accounts */
+    ingress_ref *mentions;        /* tag mentions, resolved, deduplicated */
+    size_t n_mentions;
+    ingress_ref *audience;        /* known accounts in to/cc, plus the personal inbox owner */
+    size_t n_audience;
+    char **unresolved;            /* mention hrefs naming no known account (borrowed) */
+    size_t n_unresolved;
+    /* results of the transaction */
+    int64_t status_id;
+    int64_t media_ids[AP_MAX_MEDIA];
+    size_t n_media;
+    bool created;                 /* this run inserted the status */
+    bool realtime;                /* created within the last 6 hours (within_realtime_window?) */
+} ingress_create_plan;
+
+/* Inserts the status and every row that goes with it in one transaction on c.
+ * Returns 0 (p->created true), 1 when the uri appeared meanwhile (p->status_id set
+ * to the existing row), -1 with err. */
+int ingress_create_tx(db_conn *c, ingress_create_plan *p, char *err, size_t errlen);
+
+/* After the commit: attachments (inline or deferred) and the follow-up jobs Mastodon
+ * pushes. Failures are logged; the status stays (see ingress_create.c). */
+void ingress_create_followups(q_ctx *ctx, db_conn *c, ingress_create_plan *p);
+
+/* Pushes one job with scotty's client; logs and returns -1 on failure. args_json
+ * is the args array; delay_s > 0 schedules it. */
+int ingress_push(q_ctx *ctx, const char *klass, const char *queue, const char *retry_json,
+                 const char *args_json, double delay_s);
+
+/* Whether the set holds account `id`. */
+bool ingress_ref_has(const ingress_ref *set, size_t n, int64_t id);
+
+/* A random whole number of seconds in [lo, hi]. */
+long ingress_rand_between(long lo, long hi);
+
+#endif

@@ -1,0 +1,145 @@
+/* ingress_delete.c -- ActivityPub::Activity::Delete of a status (delete_note): on the
+ * actor's own host, delete_upon_arrival:<account>:<uri> is set for 6 hours under the
+ * create:<uri> lock (so a late Create is dropped) and a tombstone row is written; the
+ * status, when the actor owns it, is then removed with RemoveStatusService's database
+ * effects: deleted_at, then the row itself, its dependents going with it (status_stats,
+ * mentions, statuses_tags, favourites by cascade; media_attachments detached), the
+ * author's statuses_count and the parent's replies_count decremented. An LD-signed
+ * Delete that Mastodon would forward to local boosters' or a local author's followers
+ * is left to Ruby (unhandled), decided before anything is written. */
+#include "ingress_internal.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INGRESS_DELETE_UPON_ARRIVAL_S 21600 /* 6.hours */
+
+typedef struct ingress_del {
+    int64_t status_id, account_id;
+} ingress_del;
+
+static int ingress_delete_tx(db_conn *c, void *user, char *err, size_t errlen)
+{
+    ingress_del *d = user;
+    char sid[24], aid[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)d->status_id);
+    snprintf(aid, sizeof aid, "%lld", (long long)d->account_id);
+    const char *params[] = {sid, aid};
+    static const char *const steps[] = {
+        /* Status#decrement_counter_caches (not for direct statuses) */
+        "UPDATE account_stats SET statuses_count = greatest(statuses_count - 1, 0), "
+        "updated_at = timezone('UTC', now()) WHERE account_id = $2::bigint AND EXISTS "
+        "(SELECT 1 FROM statuses WHERE id = $1::bigint AND visibility <> 3)",
+        "UPDATE status_stats SET replies_count = greatest(replies_count - 1, 0), "
+        "updated_at = timezone('UTC', now()) WHERE status_id = (SELECT in_reply_to_id FROM statuses "
+        "WHERE id = $1::bigint AND visibility IN (0, 1))",
+        /* boosts of it go first, each with its own counter */
+        "UPDATE account_stats SET statuses_count = greatest(statuses_count - 1, 0) "
+        "WHERE account_id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1::bigint) ",
+        "DELETE FROM statuses WHERE reblog_of_id = $1::bigint",
+        "UPDATE statuses SET deleted_at = timezone('UTC', now()) WHERE id = $1::bigint ",
+        "DELETE FROM statuses WHERE id = $1::bigint",
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        PGresult *res = db_exec(c, NULL, steps[i], i == 0 ? 2 : 1, params, err, errlen);
+        if (!res)
+            return -1;
+        PQclear(res);
+    }
+    return 0;
+}
+
+/* Would ActivityPub::Forwarder forward this Delete? Signed, a public or unlisted
+ * status, boosted by a local account or replying to a local status. */
+static int ingress_delete_forwardable(db_conn *c, const ap_activity *a, int64_t status_id, bool *out,
+                                      char *err, size_t errlen)
+{
+    *out = false;
+    if (!json_is_object(json_object_get(a->root, "signature")))
+        return 0;
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)status_id);
+    const char *params[] = {sid};
+    PGresult *res = db_exec(c, "ingress_delete_forwardable",
+                            "SELECT 1 FROM statuses s WHERE s.id = $1::bigint AND s.visibility IN (0, 1) AND "
+                            "(EXISTS (SELECT 1 FROM statuses b JOIN accounts ba ON ba.id = b.account_id "
+                            "WHERE b.reblog_of_id = s.id AND ba.domain IS NULL) OR EXISTS (SELECT 1 FROM "
+                            "statuses p JOIN accounts pa ON pa.id = p.account_id WHERE p.id = s.in_reply_to_id "
+                            "AND pa.domain IS NULL))",
+                            1, params, err, errlen);
+    if (!res)
+        return -1;
+    *out = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
+ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *actor,
+                               const ap_activity *a, char *err, size_t errlen)
+{
+    const char *uri = a->object_id;
+    db_conn *c = db_pool_acquire(s->db);
+    ingress_outcome out = INGRESS_STORED;
+    int64_t status_id = 0, owner = 0;
+    int rc = ingress_status_by_uri(c, uri, &status_id, &owner, err, errlen);
+    bool mine = rc == 0 && owner == actor->id, forward = false;
+    if (rc < 0 || (mine && ingress_delete_forwardable(c, a, status_id, &forward, err, errlen) != 0)) {
+        out = INGRESS_FAILED;
+        goto done;
+    }
+    if (forward) {
+        snprintf(err, errlen, "a signed Delete Mastodon forwards to local followers");
+        out = INGRESS_UNHANDLED;
+        goto done;
+    }
+    if (ap_same_host(actor->uri, uri)) {
+        char name[1100], key[1200];
+        snprintf(name, sizeof name, "create:%s", uri);
+        ingress_lock lock;
+        int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
+        if (lrc != 0) {
+            if (lrc > 0)
+                snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+            out = INGRESS_FAILED;
+            goto done;
+        }
+        snprintf(key, sizeof key, "delete_upon_arrival:%lld:%s", (long long)actor->id, uri);
+        redisReply *r = q_conn_cmd(q_ctx_redis(ctx), "SETEX %s %d true", key, INGRESS_DELETE_UPON_ARRIVAL_S);
+        bool ok = r && r->type == REDIS_REPLY_STATUS;
+        if (!ok)
+            snprintf(err, errlen, "Redis: SETEX %s: %s", key,
+                     r && r->str ? r->str : q_conn_error(q_ctx_redis(ctx)));
+        q_reply_free(r);
+        ingress_lock_release(ctx, &lock);
+        if (!ok) {
+            out = INGRESS_FAILED;
+            goto done;
+        }
+        char aid[24];
+        snprintf(aid, sizeof aid, "%lld", (long long)actor->id);
+        const char *params[] = {uri, aid};
+        PGresult *res = db_exec(c, "ingress_tombstone_insert",
+                                "INSERT INTO tombstones (uri, account_id, created_at, updated_at) "
+                                "SELECT $1::varchar, $2::bigint, timezone('UTC', now()), timezone('UTC', now()) "
+                                "WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1::varchar AND "
+                                "account_id = $2::bigint)",
+                                2, params, err, errlen);
+        if (!res) {
+            out = INGRESS_FAILED;
+            goto done;
+        }
+        PQclear(res);
+    }
+    if (!mine)
+        goto done;
+    ingress_del d = {status_id, actor->id};
+    if (db_tx(c, ingress_delete_tx, &d, err, errlen) != 0)
+        out = INGRESS_FAILED;
+    else
+        q_log(Q_LOG_INFO, "ingress: status %lld (%s) deleted", (long long)status_id, uri);
+done:
+    db_pool_release(s->db, c);
+    return out;
+}

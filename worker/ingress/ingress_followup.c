@@ -1,0 +1,220 @@
+/* ingress_followup.c -- what ActivityPub::Activity::Create does after its
+ * transaction: the attachments (fetched inline under the media runner's caps, or
+ * deferred to RedownloadMediaWorker on --media-defer's queue) and the jobs Mastodon's
+ * Ruby side runs, with Mastodon's classes, args, queues, retry options and delays:
+ * ThreadResolveWorker, MentionResolveWorker, ActivityPub::FetchRepliesWorker or
+ * FetchReplyWorker, LinkCrawlWorker, DistributionWorker and, for a signed reply to a
+ * local status, ActivityPub::RawDistributionWorker (forward_for_reply). */
+#include "ingress_create.h"
+
+#include "attach.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FETCH_REPLIES_MAX 5   /* ActivityPub::FetchRepliesService::MAX_REPLIES */
+
+/* Owned by this file: the seed of ingress_rand_between, under its mutex. */
+static pthread_mutex_t ingress_rand_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned ingress_rand_seed;
+
+long ingress_rand_between(long lo, long hi)
+{
+    pthread_mutex_lock(&ingress_rand_mu);
+    if (!ingress_rand_seed)
+        ingress_rand_seed = (unsigned)time(NULL) ^ (unsigned)clock();
+    long v = lo + (long)(rand_r(&ingress_rand_seed) % (unsigned)(hi - lo + 1));
+    pthread_mutex_unlock(&ingress_rand_mu);
+    return v;
+}
+
+int ingress_push(q_ctx *ctx, const char *klass, const char *queue, const char *retry_json,
+                 const char *args_json, double delay_s)
+{
+    q_push p = {.klass = klass, .queue = queue, .args_json = args_json, .retry_json = retry_json,
+                .at = delay_s > 0 ? q_now() + delay_s : 0};
+    char err[Q_ERRLEN];
+    if (q_client_push(q_ctx_redis(ctx), &p, q_ctx_retry(ctx)->ts, NULL, err, sizeof err) == 0)
+        return 0;
+    q_log(Q_LOG_ERROR, "ingress: could not push %s %s: %s", klass, args_json, err);
+    return -1;
+}
+
+/* {"request_id":...} as Ruby writes the options hash. */
+static void ingress_request_opts(q_buf *b, const ingress_create_opts *o)
+{
+    q_buf_adds(b, "{\"request_id\":");
+    if (o->request_id)
+        q_json_string(b, o->request_id, strlen(o->request_id));
+    else
+        q_buf_adds(b, "null");
+    q_buf_adds(b, "}");
+}
+
+/* [status_id, "uri", {"request_id":...}] */
+static char *ingress_args_id_uri(int64_t id, const char *uri, const ingress_create_opts *o)
+{
+    q_buf b;
+    q_buf_init(&b);
+    q_buf_addf(&b, "[%lld,", (long long)id);
+    q_json_string(&b, uri, strlen(uri));
+    q_buf_adds(&b, ",");
+    ingress_request_opts(&b, o);
+    q_buf_adds(&b, "]");
+    return q_buf_take(&b);
+}
+
+static void ingress_followup_media(q_ctx *ctx, ingress_create_plan *p)
+{
+    services *s = p->s;
+    for (size_t i = 0; i < p->n_media; i++) {
+        char args[32];
+        snprintf(args, sizeof args, "[%lld]", (long long)p->media_ids[i]);
+        if (s->media_defer_queue[0]) {
+            ingress_push(ctx, "RedownloadMediaWorker", s->media_defer_queue, "3", args, 0);
+            continue;
+        }
+        char err[Q_ERRLEN];
+        attach_result r = attach_fetch(s, ctx, p->media_ids[i], false, err, sizeof err);
+        if (r == ATTACH_RETRY) {
+            q_log(Q_LOG_INFO, "ingress: media %lld: %s; RedownloadMediaWorker scheduled",
+                  (long long)p->media_ids[i], err);
+            if (attach_schedule_redownload(ctx, p->media_ids[i], ingress_rand_between(30, 600), err,
+                                           sizeof err) != 0)
+                q_log(Q_LOG_ERROR, "ingress: media %lld: %s", (long long)p->media_ids[i], err);
+        } else if (r != ATTACH_DONE) {
+            q_log(Q_LOG_INFO, "ingress: media %lld kept as a remote link: %s",
+                  (long long)p->media_ids[i], err);
+        }
+    }
+}
+
+/* fetch_replies: an embedded page whose items are here gets FetchReplyWorker for up to
+ * FETCH_REPLIES_MAX same-host replies; a collection by reference, or whose first page
+ * is by reference, gets ActivityPub::FetchRepliesWorker. */
+static void ingress_followup_replies(q_ctx *ctx, ingress_create_plan *p, const json_t *replies)
+{
+    if (!replies || !p->st->replies_uri)
+        return;
+    const json_t *items = NULL;
+    if (json_is_object(replies)) {
+        items = json_object_get(replies, "items");
+        if (!items)
+            items = json_object_get(replies, "orderedItems");
+        const json_t *first = json_object_get(replies, "first");
+        if (!items && json_is_object(first)) {
+            items = json_object_get(first, "items");
+            if (!items)
+                items = json_object_get(first, "orderedItems");
+        }
+    }
+    if (!json_is_array(items)) {
+        char *args = ingress_args_id_uri(p->status_id, p->st->replies_uri, p->o);
+        ingress_push(ctx, "ActivityPub::FetchRepliesWorker", "pull", "3", args, 0);
+        free(args);
+        return;
+    }
+    size_t i, n = 0;
+    const json_t *item;
+    json_array_foreach(items, i, item) {
+        const char *uri = ap_id_of(item);
+        if (!uri || !ap_same_host(uri, p->actor->uri))
+            continue;
+        if (n++ >= FETCH_REPLIES_MAX)
+            break;
+        q_buf b;
+        q_buf_init(&b);
+        q_buf_adds(&b, "[");
+        q_json_string(&b, uri, strlen(uri));
+        q_buf_adds(&b, ",");
+        ingress_request_opts(&b, p->o);
+        q_buf_adds(&b, "]");
+        ingress_push(ctx, "FetchReplyWorker", "pull", "3", b.data, 0);
+        q_buf_free(&b);
+    }
+}
+
+/* forward_for_reply: an LD-signed public reply to a local status goes to the local
+ * author's followers through ActivityPub::RawDistributionWorker. */
+static void ingress_followup_forward(q_ctx *ctx, db_conn *c, ingress_create_plan *p)
+{
+    const json_t *root = p->o->root;
+    if (!root || !json_is_object(json_object_get(root, "signature")) || !p->parent_known ||
+        !p->parent_local || (p->visibility != AP_VIS_PUBLIC && p->visibility != AP_VIS_UNLISTED))
+        return;
+    char aid[24], err[Q_ERRLEN];
+    snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
+    const char *params[] = {aid};
+    PGresult *res = db_exec(c, "ingress_actor_inbox",
+                            "SELECT coalesce(nullif(shared_inbox_url, ''), inbox_url) FROM accounts "
+                            "WHERE id = $1::bigint",
+                            1, params, err, sizeof err);
+    if (!res) {
+        q_log(Q_LOG_ERROR, "ingress: forward_for_reply: %s", err);
+        return;
+    }
+    q_buf b;
+    q_buf_init(&b);
+    q_buf_adds(&b, "[");
+    char *json = json_dumps(root, JSON_COMPACT);
+    q_json_string(&b, json, strlen(json));
+    free(json);
+    q_buf_addf(&b, ",%lld,[", (long long)p->parent_account_id);
+    if (PQntuples(res) > 0) {
+        const char *inbox = PQgetvalue(res, 0, 0);
+        q_json_string(&b, inbox, strlen(inbox));
+    }
+    q_buf_adds(&b, "]]");
+    PQclear(res);
+    ingress_push(ctx, "ActivityPub::RawDistributionWorker", "push", "true", b.data, 0);
+    q_buf_free(&b);
+}
+
+void ingress_create_followups(q_ctx *ctx, db_conn *c, ingress_create_plan *p)
+{
+    const ap_status *st = p->st;
+    const ingress_create_opts *o = p->o;
+    if (p->n_media)
+        ingress_followup_media(ctx, p);
+    if (st->in_reply_to && !p->parent_known) {
+        char *args = ingress_args_id_uri(p->status_id, st->in_reply_to, o);
+        ingress_push(ctx, "ThreadResolveWorker", "pull", "3", args, 0);
+        free(args);
+    }
+    for (size_t i = 0; i < p->n_unresolved; i++) {
+        char *args = ingress_args_id_uri(p->status_id, p->unresolved[i], o);
+        ingress_push(ctx, "MentionResolveWorker", "pull", "7", args, (double)ingress_rand_between(30, 599));
+        free(args);
+    }
+    json_t *obj = o->root ? json_object_get(o->root, "object") : NULL;
+    ingress_followup_replies(ctx, p, json_object_get(obj, "replies"));
+    /* distribute: LinkCrawlWorker in 1..59 s, then DistributionWorker for deliveries
+     * and statuses inside the 6-hour realtime window. */
+    q_buf b;
+    q_buf_init(&b);
+    q_buf_addf(&b, "[%lld", (long long)p->status_id);
+    if (st->link_href) {
+        q_buf_adds(&b, ",");
+        q_json_string(&b, st->link_href, strlen(st->link_href));
+    }
+    q_buf_adds(&b, "]");
+    ingress_push(ctx, "LinkCrawlWorker", "pull", "0", b.data, (double)ingress_rand_between(1, 59));
+    q_buf_free(&b);
+    if (o->delivery || p->realtime) {
+        q_buf_init(&b);
+        q_buf_addf(&b, "[%lld,{\"silenced_account_ids\":[", (long long)p->status_id);
+        bool first = true;
+        for (size_t i = 0; i < p->n_mentions; i++)
+            if (!ingress_ref_has(p->audience, p->n_audience, p->mentions[i].id)) {
+                q_buf_addf(&b, "%s%lld", first ? "" : ",", (long long)p->mentions[i].id);
+                first = false;
+            }
+        q_buf_adds(&b, "]}]");
+        ingress_push(ctx, "DistributionWorker", "default", "true", b.data, 0);
+        q_buf_free(&b);
+    }
+    ingress_followup_forward(ctx, c, p);
+}

@@ -1,0 +1,206 @@
+/* ingress_update.c -- ActivityPub::Activity::Update of a status the actor owns
+ * (ActivityPub::ProcessStatusUpdateService's explicit update): under the
+ * create:<uri> lock, when `updated` is newer than the stored edited_at, the original
+ * version is recorded in status_edits if none is yet (Status#snapshot! at
+ * created_at), the status takes the new text, spoiler_text, sensitive, language and
+ * edited_at, hashtags are replaced, new mentions added and dropped ones made silent,
+ * the new version is recorded, and DistributionWorker [id, {"update": true}] and
+ * LinkCrawlWorker follow. An Update of an unknown status is ignored; one changing
+ * the media attachments is left to Ruby (unhandled), decided before writing. */
+#include "ingress_create.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INGRESS_NOW "timezone('UTC', now())"
+
+typedef struct ingress_upd {
+    const ingress_account *actor;
+    const ap_status *st;
+    services *s;
+    int64_t status_id;
+    char sid[24], aid[24];
+} ingress_upd;
+
+/* Status#snapshot! of the current row, created at `at` (SQL), when `only_first`
+ * only if the status has no edits yet. */
+static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, bool only_first,
+                                   char *err, size_t errlen)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO status_edits (status_id, account_id, text, spoiler_text, sensitive, "
+             "ordered_media_attachment_ids, media_descriptions, created_at, updated_at) "
+             "SELECT s.id, $2::bigint, s.text, s.spoiler_text, s.sensitive, s.ordered_media_attachment_ids, "
+             "(SELECT array_agg(m.description ORDER BY array_position(s.ordered_media_attachment_ids, m.id)) "
+             "FROM media_attachments m WHERE m.status_id = s.id), %s, " INGRESS_NOW " FROM statuses s "
+             "WHERE s.id = $1::bigint%s",
+             at, only_first ? " AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = s.id)" : "");
+    const char *params[] = {u->sid, u->aid};
+    PGresult *res = db_exec(c, only_first ? "ingress_edit_first" : "ingress_edit_new", sql, 2, params,
+                            err, errlen);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static int ingress_update_run(db_conn *c, const char *name, const char *sql, int n,
+                              const char *const *params, char *err, size_t errlen)
+{
+    PGresult *res = db_exec(c, name, sql, n, params, err, errlen);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
+{
+    ingress_upd *u = user;
+    const ap_status *st = u->st;
+    if (ingress_update_snapshot(c, u, "s.created_at", true, err, errlen) != 0)
+        return -1;
+    const char *params[] = {u->sid,
+                            st->text ? st->text : "",
+                            st->spoiler_text ? st->spoiler_text : "",
+                            st->sensitive || u->actor->sensitized ? "t" : "f",
+                            st->language,
+                            st->updated};
+    if (ingress_update_run(c, "ingress_update_status",
+                           "UPDATE statuses SET text = $2, spoiler_text = $3, sensitive = $4::boolean, "
+                           "language = coalesce($5, language), edited_at = timezone('UTC', $6::timestamptz), "
+                           "updated_at = " INGRESS_NOW " WHERE id = $1::bigint",
+                           6, params, err, errlen) != 0)
+        return -1;
+    const char *p1[] = {u->sid};
+    if (ingress_update_run(c, "ingress_update_untag", "DELETE FROM statuses_tags WHERE status_id = $1::bigint",
+                           1, p1, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < st->n_hashtags; i++) {
+        const char *pt[] = {st->hashtags[i]};
+        const char *ps[] = {u->sid, st->hashtags[i]};
+        if (ingress_update_run(c, "ingress_tag_insert",
+                               "INSERT INTO tags (name, created_at, updated_at) VALUES ($1, " INGRESS_NOW ", "
+                               INGRESS_NOW ") ON CONFLICT DO NOTHING", 1, pt, err, errlen) != 0 ||
+            ingress_update_run(c, "ingress_status_tag",
+                               "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
+                               "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING", 2, ps, err, errlen) != 0)
+            return -1;
+    }
+    /* mentions: known accounts named now are (non-silent) mentions; the rest go silent */
+    q_buf ids;
+    q_buf_init(&ids);
+    q_buf_adds(&ids, "{");
+    ingress_account acc;
+    size_t n = 0;
+    for (size_t i = 0; i < st->n_mentions; i++) {
+        int rc = ingress_account_resolve(c, u->s->local_domain, st->mentions[i], &acc, err, errlen);
+        if (rc < 0) {
+            q_buf_free(&ids);
+            return -1;
+        }
+        if (rc == 0)
+            q_buf_addf(&ids, "%s%lld", n++ ? "," : "", (long long)acc.id);
+    }
+    q_buf_adds(&ids, "}");
+    const char *pm[] = {u->sid, ids.data};
+    int rc = ingress_update_run(c, "ingress_update_mentions",
+                                "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
+                                "SELECT $1::bigint, a.id, false, " INGRESS_NOW ", " INGRESS_NOW " FROM "
+                                "accounts a WHERE a.id = ANY ($2::bigint[]) ON CONFLICT (account_id, status_id) "
+                                "DO UPDATE SET silent = false",
+                                2, pm, err, errlen);
+    if (rc == 0)
+        rc = ingress_update_run(c, "ingress_update_silence",
+                                "UPDATE mentions SET silent = true WHERE status_id = $1::bigint AND NOT "
+                                "(account_id = ANY ($2::bigint[]))",
+                                2, pm, err, errlen);
+    q_buf_free(&ids);
+    if (rc != 0)
+        return -1;
+    return ingress_update_snapshot(c, u, "s.edited_at", false, err, errlen) == 0 ? 0 : -1;
+}
+
+/* The stored media's remote URLs in order, compared with the update's. */
+static int ingress_update_same_media(db_conn *c, ingress_upd *u, bool *same, char *err, size_t errlen)
+{
+    const char *params[] = {u->sid};
+    PGresult *res = db_exec(c, "ingress_update_media",
+                            "SELECT m.remote_url FROM statuses s JOIN media_attachments m ON m.status_id = s.id "
+                            "WHERE s.id = $1::bigint ORDER BY array_position(s.ordered_media_attachment_ids, m.id)",
+                            1, params, err, errlen);
+    if (!res)
+        return -1;
+    *same = (size_t)PQntuples(res) == u->st->n_media;
+    for (int i = 0; *same && i < PQntuples(res); i++)
+        *same = strcmp(PQgetvalue(res, i, 0), u->st->media[i].remote_url) == 0;
+    PQclear(res);
+    return 0;
+}
+
+ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *actor,
+                               const ap_activity *a, char *err, size_t errlen)
+{
+    const ap_status *st = a->status;
+    ingress_upd u = {actor, st, s, 0, "", ""};
+    db_conn *c = db_pool_acquire(s->db);
+    ingress_outcome out = INGRESS_STORED;
+    int64_t owner = 0;
+    int rc = ingress_status_by_uri(c, st->uri, &u.status_id, &owner, err, errlen);
+    if (rc < 0) {
+        out = INGRESS_FAILED;
+        goto done;
+    }
+    if (rc == 1 || owner != actor->id) {
+        snprintf(err, errlen, "Update of %s, a status %s", st->uri, rc == 1 ? "not known here" : "of another account");
+        out = INGRESS_DROPPED;
+        goto done;
+    }
+    snprintf(u.sid, sizeof u.sid, "%lld", (long long)u.status_id);
+    snprintf(u.aid, sizeof u.aid, "%lld", (long long)actor->id);
+    bool same = true;
+    if (ingress_update_same_media(c, &u, &same, err, errlen) != 0) {
+        out = INGRESS_FAILED;
+        goto done;
+    }
+    if (!same) {
+        snprintf(err, errlen, "an Update changing media attachments");
+        out = INGRESS_UNHANDLED;
+        goto done;
+    }
+    char name[1100];
+    snprintf(name, sizeof name, "create:%s", st->uri);
+    ingress_lock lock;
+    int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
+    if (lrc != 0) {
+        if (lrc > 0)
+            snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+        out = INGRESS_FAILED;
+        goto done;
+    }
+    /* Only an explicit edit newer than the stored one changes the status. */
+    const char *params[] = {u.sid, st->updated};
+    PGresult *res = db_exec(c, "ingress_update_newer",
+                            "SELECT 1 FROM statuses WHERE id = $1::bigint AND $2::timestamptz IS NOT NULL AND "
+                            "(edited_at IS NULL OR edited_at < timezone('UTC', $2::timestamptz))",
+                            2, params, err, errlen);
+    bool newer = res && PQntuples(res) > 0;
+    if (!res)
+        out = INGRESS_FAILED;
+    PQclear(res);
+    if (newer && db_tx(c, ingress_update_tx, &u, err, errlen) != 0)
+        out = INGRESS_FAILED;
+    ingress_lock_release(ctx, &lock);
+    if (out == INGRESS_STORED && newer) {
+        char args[64];
+        snprintf(args, sizeof args, "[%s,{\"update\":true}]", u.sid);
+        ingress_push(ctx, "DistributionWorker", "default", "true", args, 0);
+        snprintf(args, sizeof args, "[%s]", u.sid);
+        ingress_push(ctx, "LinkCrawlWorker", "pull", "0", args, (double)ingress_rand_between(1, 59));
+    }
+done:
+    db_pool_release(s->db, c);
+    return out;
+}

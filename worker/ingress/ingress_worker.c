@@ -1,0 +1,171 @@
+/* ingress_worker.c -- ActivityPub::ProcessingWorker (queue ingress, retry 8,
+ * backtrace): args [actor_id, body, delivered_to_account_id, actor_type] as
+ * Mastodon's inbox controller pushes them. Loads the signer's account, parses the
+ * body with Mastodon's rules (a refusal is logged and the job completes: Mastodon
+ * ignores bad activities), drops suspended actors' activities except
+ * Delete/Undo/Update, and either runs a covered activity completely or, before
+ * writing anything, forwards the unchanged job to --forward-unhandled's queue (or
+ * fails it the Sidekiq way without one). */
+#include "ingress.h"
+#include "ingress_internal.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Pushes the job unchanged (enqueued_at refreshed, as Sidekiq's push does) to
+ * `queue` and removes it from this process's private list in the same MULTI, the
+ * way the engine forwards unknown classes: never both gone and not forwarded. */
+static int ingress_forward(q_ctx *ctx, const q_job *job, const char *queue, char *err,
+                           size_t errlen)
+{
+    char t[40];
+    q_json_timestamp(q_ctx_retry(ctx)->ts, q_now(), t, sizeof t);
+    char *p = q_json_set(job->raw, job->raw_len, "enqueued_at", t);
+    if (!p) {
+        snprintf(err, errlen, "the job is not a JSON object");
+        return -1;
+    }
+    q_conn *c = q_ctx_redis(ctx);
+    int replies = 4;
+    q_conn_appendf(c, "MULTI");
+    q_conn_appendf(c, "SADD queues %s", queue);
+    q_conn_appendf(c, "LPUSH queue:%s %s", queue, p);
+    if (job->private_key[0]) {
+        q_conn_appendf(c, "LREM %s -1 %b", job->private_key, job->raw, job->raw_len);
+        replies++;
+    }
+    q_conn_appendf(c, "EXEC");
+    free(p);
+    int rc = 0;
+    for (int i = 0; i < replies; i++) {
+        redisReply *r = q_conn_reply(c);
+        if (!r || r->type == REDIS_REPLY_ERROR || (i == replies - 1 && r->type != REDIS_REPLY_ARRAY)) {
+            if (rc == 0)
+                snprintf(err, errlen, "Redis: forwarding to queue:%s: %s", queue,
+                         r && r->str ? r->str : q_conn_error(c));
+            rc = -1;
+        }
+        q_reply_free(r);
+        if (!r)
+            break;
+    }
+    return rc;
+}
+
+/* What the worker does with an activity scotty does not cover. */
+static void ingress_unhandled(q_ctx *ctx, services *s, const q_job *job, const ap_activity *a,
+                              const char *what, q_result *r)
+{
+    char err[Q_ERRLEN];
+    if (!s->forward_unhandled[0]) {
+        ingress_stats_count(a->type, INGRESS_OUT_FAILED);
+        q_fail(r, "NotImplementedError",
+               "scotty does not handle %s (%s%s%s); run it with --forward-unhandled QUEUE so a Ruby "
+               "Sidekiq does",
+               what, a->type, a->object_type ? " of " : "", a->object_type ? a->object_type : "");
+        return;
+    }
+    if (ingress_forward(ctx, job, s->forward_unhandled, err, sizeof err) != 0) {
+        ingress_stats_count(a->type, INGRESS_OUT_FAILED);
+        q_fail(r, "Redis::CannotConnectError", "%s", err);
+        return;
+    }
+    ingress_stats_count(a->type, INGRESS_OUT_FORWARDED);
+    q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s (%s) forwarded unchanged to queue %s",
+          job->jid, a->type, a->id ? a->id : "(no id)", what, s->forward_unhandled);
+}
+
+static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    services *s = q_ctx_user(ctx);
+    json_t *args = job->args;
+    size_t n = json_array_size(args);
+    json_t *actor_id = json_array_get(args, 0), *body = json_array_get(args, 1);
+    json_t *delivered = json_array_get(args, 2), *actor_type = json_array_get(args, 3);
+    if (n < 2 || n > 4 || !json_is_integer(actor_id) || !json_is_string(body) ||
+        (delivered && !json_is_null(delivered) && !json_is_integer(delivered)) ||
+        (actor_type && !json_is_null(actor_type) && !json_is_string(actor_type))) {
+        q_fail(r, "ArgumentError",
+               "ActivityPub::ProcessingWorker expects [actor_id (Integer), body (String), "
+               "delivered_to_account_id (Integer or nil), actor_type (String)]");
+        return;
+    }
+    if (json_is_string(actor_type) && strcmp(json_string_value(actor_type), "Account") != 0) {
+        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: actor type %s is not Account; nothing to do",
+              job->jid, json_string_value(actor_type));
+        return;
+    }
+    if (!s || !s->db) {
+        q_fail(r, "ActiveRecord::ConnectionNotEstablished", "no database: %s",
+               s ? s->db_missing : "services not opened");
+        return;
+    }
+    char err[Q_ERRLEN];
+    ingress_account actor;
+    db_conn *c = db_pool_acquire(s->db);
+    int rc = ingress_account_by_id(c, json_integer_value(actor_id), &actor, err, sizeof err);
+    db_pool_release(s->db, c);
+    if (rc < 0) {
+        q_fail(r, "ActiveRecord::ConnectionNotEstablished", "%s", err);
+        return;
+    }
+    if (rc == 1) {
+        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: account %lld does not exist; nothing to do",
+              job->jid, (long long)json_integer_value(actor_id));
+        return;
+    }
+    ap_activity a;
+    memset(&a, 0, sizeof a);
+    if (ap_parse(json_string_value(body), json_string_length(body), actor.uri,
+                 actor.followers_url[0] ? actor.followers_url : NULL, &a, err, sizeof err) != 0) {
+        ingress_stats_count("Invalid", INGRESS_OUT_DROPPED);
+        q_log(Q_LOG_WARN, "ActivityPub::ProcessingWorker jid=%s actor=%s: activity refused: %s", job->jid,
+              actor.uri, err);
+        return;
+    }
+    if (actor.suspended && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE) {
+        ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
+        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from suspended account %s dropped",
+              job->jid, a.type, actor.uri);
+        ap_activity_free(&a);
+        return;
+    }
+    const char *what = ingress_activity_unhandled(&a);
+    if (what) {
+        ingress_unhandled(ctx, s, job, &a, what, r);
+        ap_activity_free(&a);
+        return;
+    }
+    ingress_create_opts o = {.delivery = true,
+                             .delivered_to_account_id = json_is_integer(delivered) ? json_integer_value(delivered) : 0,
+                             .root = a.root};
+    ingress_outcome out = ingress_dispatch(ctx, s, &actor, &a, &o, err, sizeof err);
+    switch (out) {
+    case INGRESS_STORED:
+        ingress_stats_count(a.type, INGRESS_OUT_HANDLED);
+        break;
+    case INGRESS_DROPPED:
+        ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
+        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s dropped: %s", job->jid, a.type,
+              a.id ? a.id : "(no id)", err);
+        break;
+    case INGRESS_UNHANDLED:
+        ingress_unhandled(ctx, s, job, &a, err, r);
+        break;
+    case INGRESS_FAILED:
+        ingress_stats_count(a.type, INGRESS_OUT_FAILED);
+        q_fail(r, strncmp(err, "Could not acquire lock", 22) == 0 ? "Mastodon::RaceConditionError"
+                                                                   : "Scotty::IngressError",
+               "%s", err);
+        break;
+    }
+    ap_activity_free(&a);
+}
+
+void ingress_register(q_registry *reg)
+{
+    q_handler h = {.klass = "ActivityPub::ProcessingWorker", .run = ingress_processing_run, .retry = 8};
+    q_registry_add(reg, &h);
+}
