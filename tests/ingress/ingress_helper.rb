@@ -4,6 +4,7 @@
 # ActivityPub::ProcessingWorker jobs pushed the way Mastodon's inbox controller does.
 require_relative '../integration/helper'
 require 'open3'
+require 'socket'
 
 class IngressTest < ScottyTest
   HERE = __dir__
@@ -82,9 +83,24 @@ class IngressTest < ScottyTest
   end
 
   # scotty on the ingress queue; attachments deferred to `pull` so no test depends on
-  # reaching remote.example.
+  # reaching remote.example. Its control socket is @control.
   def start_ingress_scotty(*extra, env: {})
-    start_scotty('-c', '2', '-q', 'ingress', '--media-defer', 'pull', *extra, env: db_env.merge(env))
+    @control = File.join(@tmp ||= Dir.mktmpdir('scotty-ingress'), "ctl-#{rand(1 << 30)}.sock")
+    start_scotty('-c', '2', '-q', 'ingress', '--media-defer', 'pull', '--control', @control, *extra,
+                 env: db_env.merge(env))
+  end
+
+  # One control-socket command, its parsed reply.
+  def control(cmd)
+    UNIXSocket.open(@control) do |s|
+      s.write("#{JSON.generate('cmd' => cmd)}\n")
+      JSON.parse(s.gets || raise(Minitest::Assertion, "no reply to #{cmd}"))
+    end
+  end
+
+  # {"Create" => {"handled" => 1, ...}, ...} from the stats command.
+  def activity_stats
+    control('stats').fetch('activities').to_h { |r| [r['type'], r.reject { |k, _| k == 'type' }] }
   end
 
   # What ActivityPub::InboxesController does: perform_async(actor.id, body,

@@ -2,6 +2,7 @@
  * one request line and builds its one-line JSON reply from the engine's
  * operator APIs. Runs on the control thread only. */
 #include "control_internal.h"
+#include "ingress/ingress.h"
 #include "media.h"
 #include "services.h"
 
@@ -70,6 +71,20 @@ static json_t *control_media_json(q_engine *e)
                      "cgroup", media_runner_cgroup_mode(s->media));
 }
 
+/* ActivityPub::ProcessingWorker outcomes per activity type (ingress_stats.c). */
+static json_t *control_activities_json(void)
+{
+    ingress_type_stats rows[INGRESS_STATS_TYPES];
+    int n = ingress_stats_snapshot(rows, INGRESS_STATS_TYPES);
+    json_t *arr = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I}", "type", rows[i].type, "handled",
+                                             (json_int_t)rows[i].handled, "forwarded",
+                                             (json_int_t)rows[i].forwarded, "dropped",
+                                             (json_int_t)rows[i].dropped, "failed", (json_int_t)rows[i].failed));
+    return arr;
+}
+
 static json_t *control_stats(q_engine *e, q_conn *c)
 {
     q_engine_stats st;
@@ -105,6 +120,7 @@ static json_t *control_stats(q_engine *e, q_conn *c)
                                                  "p50", cs[i].p50, "p95", cs[i].p95, "p99", cs[i].p99));
     free(cs);
     json_object_set_new(r, "classes", classes);
+    json_object_set_new(r, "activities", control_activities_json());
     return r;
 }
 

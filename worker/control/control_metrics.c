@@ -2,6 +2,7 @@
  * with the metric names of the Ruby exporter Mastodon uses (sidekiq_*) plus
  * scotty's own (scotty_*). Served over the control socket and HTTP /metrics. */
 #include "control.h"
+#include "ingress/ingress.h"
 #include "media.h"
 #include "services.h"
 
@@ -128,6 +129,24 @@ static void control_metrics_media(q_engine *e, q_buf *b)
     q_buf_addf(b, "scotty_media_tasks_waiting %d\n", waiting);
 }
 
+/* scotty_activities_total{type,outcome}: ActivityPub::ProcessingWorker outcomes. */
+static void control_metrics_activities(q_buf *b)
+{
+    ingress_type_stats rows[INGRESS_STATS_TYPES];
+    int n = ingress_stats_snapshot(rows, INGRESS_STATS_TYPES);
+    control_head(b, "scotty_activities_total", "counter",
+                 "ActivityPub activities by type and outcome (handled, forwarded, dropped, failed).");
+    for (int i = 0; i < n; i++) {
+        const char *outcomes[] = {"handled", "forwarded", "dropped", "failed"};
+        uint64_t v[] = {rows[i].handled, rows[i].forwarded, rows[i].dropped, rows[i].failed};
+        for (int k = 0; k < 4; k++) {
+            q_buf_adds(b, "scotty_activities_total{type=\"");
+            control_label(b, rows[i].type);
+            q_buf_addf(b, "\",outcome=\"%s\"} %llu\n", outcomes[k], (unsigned long long)v[k]);
+        }
+    }
+}
+
 void control_metrics(q_engine *e, q_conn *c, q_buf *b)
 {
     q_engine_stats st;
@@ -150,4 +169,5 @@ void control_metrics(q_engine *e, q_conn *c, q_buf *b)
     control_head(b, "scotty_recovered_jobs_total", "counter", "Jobs recovered from dead processes' private queues.");
     q_buf_addf(b, "scotty_recovered_jobs_total %llu\n", (unsigned long long)st.recovered);
     control_metrics_media(e, b);
+    control_metrics_activities(b);
 }

@@ -1,0 +1,66 @@
+# test_ingress_forward.rb -- activities scotty does not cover: forwarded unchanged to
+# --forward-unhandled's queue (byte for byte but enqueued_at), or failed the Sidekiq
+# way without it; nothing written either way; the per-type stats and metrics.
+require_relative 'ingress_helper'
+
+class IngressForwardTest < IngressTest
+  # The raw job as Sidekiq stored it in queue:ingress (pushed while no scotty runs).
+  def push_raw(body)
+    deliver(body)
+    raw = @redis.lrange('queue:ingress', 0, -1)
+    assert_equal 1, raw.size
+    raw.first
+  end
+
+  def test_unhandled_types_are_forwarded_unchanged
+    pushed = [push_raw(fixture('follow'))]
+    @redis.del('queue:ingress')
+    pushed << push_raw(fixture('create_question'))
+    @redis.del('queue:ingress')
+    pushed << push_raw(fixture_with('delete_string') { |d| d['object'] = BOB_URI })
+    @redis.del('queue:ingress')
+    pushed.each { |raw| @redis.lpush('queue:ingress', raw) }
+    scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    wait_idle
+    forwarded = @redis.lrange('queue:ruby_ingress', 0, -1)
+    assert_equal 3, forwarded.size, scotty.log
+    assert_includes @redis.smembers('queues'), 'ruby_ingress'
+    # the same bytes apart from enqueued_at, which Sidekiq's push refreshes
+    strip = ->(raw) { raw.sub(/"enqueued_at":[0-9.e+]+/, '"enqueued_at":X') }
+    assert_equal pushed.map(&strip).sort, forwarded.map(&strip).sort
+    forwarded.each { |raw| assert_match(/"enqueued_at":[0-9.e+]+/, raw) }
+    assert_equal 0, count('statuses')
+    assert_equal 0, count('tombstones')
+    assert_empty retries
+    stats = activity_stats
+    assert_equal 1, stats.dig('Follow', 'forwarded')
+    assert_equal 1, stats.dig('Create', 'forwarded')
+    assert_equal 1, stats.dig('Delete', 'forwarded')
+    metrics = control('metrics')['text']
+    assert_includes metrics, 'scotty_activities_total{type="Follow",outcome="forwarded"} 1'
+    assert_match(/forwarded unchanged to queue ruby_ingress/, scotty.log)
+  end
+
+  def test_unhandled_without_forward_queue_fails_the_sidekiq_way
+    scotty = start_ingress_scotty
+    jid = deliver_and_wait(fixture('follow'))
+    wait_until(10, 'the retry') { retries.size == 1 }
+    job = retries.first
+    assert_equal jid, job['jid']
+    assert_equal 'NotImplementedError', job['error_class']
+    assert_match(/scotty does not handle activities of this type \(Follow\); run it with --forward-unhandled QUEUE/,
+                 job['error_message'])
+    assert_equal 0, job['retry_count']
+    assert_equal 1, activity_stats.dig('Follow', 'failed')
+    assert_empty @redis.keys('queue:ruby*'), scotty.log
+  end
+
+  def test_handled_activity_counts_as_handled
+    add_alice_status
+    start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    deliver_and_wait(fixture('create_note_mastodon'))
+    assert_equal 1, count('statuses', "uri = #{q(NOTE_URI)}")
+    assert_equal 1, activity_stats.dig('Create', 'handled')
+    assert_empty @redis.lrange('queue:ruby_ingress', 0, -1)
+  end
+end
