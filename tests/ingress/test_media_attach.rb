@@ -7,6 +7,7 @@
 # control socket's stats while a video transcodes.
 require_relative '../integration/helper'
 require_relative 'media_fixtures'
+require 'net/http'
 require 'open3'
 require 'socket'
 
@@ -274,12 +275,16 @@ class TestMediaAttach < ScottyTest
     assert_empty Dir.glob(File.join(@tmp, 'scotty-attach-*')), 'temp directories are removed'
   end
 
+  def s3_env(endpoint_port, s3_port)
+    { 'S3_ENABLED' => 'true', 'S3_BUCKET' => 'scotty-media', 'S3_REGION' => 'us-east-1',
+      'S3_PROTOCOL' => 'http', 'S3_ENDPOINT' => "http://127.0.0.1:#{endpoint_port}",
+      'S3_HOSTNAME' => "127.0.0.1:#{s3_port}", 'AWS_ACCESS_KEY_ID' => 'scotty-test-key',
+      'AWS_SECRET_ACCESS_KEY' => 'scotty-test-secret', 'SCOTTY_S3_RETRY_BACKOFF_MS' => '10' }
+  end
+
   def test_stored_in_s3
     ports = start_s3
-    start_media_scotty(env: { 'S3_ENABLED' => 'true', 'S3_BUCKET' => 'scotty-media', 'S3_REGION' => 'us-east-1',
-                              'S3_PROTOCOL' => 'http', 'S3_ENDPOINT' => "http://127.0.0.1:#{ports[0]}",
-                              'S3_HOSTNAME' => "127.0.0.1:#{ports[0]}", 'AWS_ACCESS_KEY_ID' => 'scotty-test-key',
-                              'AWS_SECRET_ACCESS_KEY' => 'scotty-test-secret' })
+    start_media_scotty(env: s3_env(ports[0], ports[0]))
     image = attachment(url('/photo.jpg'))
     video = attachment(url('/clip.mp4'))
     [image, video].each { |id| redownload(id) }
@@ -294,6 +299,25 @@ class TestMediaAttach < ScottyTest
       assert File.file?(s3_object(key(id, 'small', "#{base}.#{small_ext}"))), 'small style in the bucket'
     end
     assert_empty stored_files, 'nothing on the local filesystem'
+  end
+
+  def test_s3_error_is_retried_and_leaves_no_objects
+    s3_port, proxy_port = start_s3
+    start_media_scotty(env: s3_env(proxy_port, s3_port))
+    # the original's PUT passes, the small style's four attempts (S3_RETRY_LIMIT 3) fail
+    Net::HTTP.get(URI("http://127.0.0.1:#{proxy_port}/__fault?after=1&count=4"))
+    id = attachment(url('/photo.jpg'))
+    redownload(id)
+    wait_idle
+    log = @scottys[0].log
+    assert_nil row(id)['file_file_name'], "nothing recorded\n#{log}"
+    job, = retries.first
+    assert_equal [id], job['args'], 'the job is retried'
+    assert_match(/object storage: cannot store cache\/media_attachments\/files\/.*\/small\//, job['error_message'])
+    stats = JSON.parse(Net::HTTP.get(URI("http://127.0.0.1:#{proxy_port}/__stats")))
+    assert_equal 4, stats['failed'], 'every injected failure was seen'
+    assert_equal 'DELETE', stats['lastMethod'], 'the stored original was deleted again'
+    assert_empty Dir.glob(File.join(@s3_dir, '**', '*._S3rver_object')), 'no orphaned object in the bucket'
   end
 
   def test_media_slots_in_stats_while_transcoding

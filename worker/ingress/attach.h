@@ -34,6 +34,12 @@ typedef enum {
 attach_result attach_fetch(services *s, q_ctx *ctx, int64_t id, bool force, char *err,
                            size_t errlen);
 
+/* attach_fetch that also says, for ATTACH_RETRY, in how many seconds Mastodon would
+ * run RedownloadMediaWorker: 0 after an object-storage error, rand 30 s..10 min after
+ * a failed download or processing that could not run. */
+attach_result attach_fetch_ex(services *s, q_ctx *ctx, int64_t id, bool force, long *retry_in,
+                              char *err, size_t errlen);
+
 /* Whether Mastodon downloads an attachment whose `mediaType` is `mime` (exact match
  * against MediaAttachment's supported types; NULL or "" means not given: true). An
  * unsupported type keeps only remote_url: do not call attach_fetch for it. */

@@ -125,7 +125,7 @@ static int attach_save(services *s, const attach_row *row, const attach_update *
 
 /* Everything after the skips, inside the temp directory `dir`. */
 static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row, const char *dir,
-                                 char *err, size_t errlen)
+                                 long *retry_in, char *err, size_t errlen)
 {
     double t0 = q_monotonic(), cpu = 0;
     char in[600], out[600];
@@ -203,6 +203,8 @@ static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row,
             err[0] = '\0';
         }
     }
+    if (res == ATTACH_RETRY)
+        *retry_in = 0; /* object storage failed: Mastodon schedules the re-download at once */
     attach_delete_objects(s->store, &objs);
     json_decref(file_res);
     json_decref(icon_res);
@@ -210,7 +212,7 @@ static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row,
 }
 
 static attach_result attach_fetch_row(services *s, q_ctx *ctx, const attach_row *row, bool force,
-                                      char *err, size_t errlen)
+                                      long *retry_in, char *err, size_t errlen)
 {
     if (!row->remote_url[0]) {
         snprintf(err, errlen, "local media (blank remote_url): nothing to download");
@@ -236,14 +238,22 @@ static attach_result attach_fetch_row(services *s, q_ctx *ctx, const attach_row 
     char dir[600];
     if (attach_tmpdir(dir, sizeof dir, err, errlen) < 0)
         return ATTACH_RETRY;
-    attach_result res = attach_work(s, ctx, row, dir, err, errlen);
+    attach_result res = attach_work(s, ctx, row, dir, retry_in, err, errlen);
     attach_rmtree(dir);
     return res;
 }
 
 attach_result attach_fetch(services *s, q_ctx *ctx, int64_t id, bool force, char *err, size_t errlen)
 {
+    long retry_in;
+    return attach_fetch_ex(s, ctx, id, force, &retry_in, err, errlen);
+}
+
+attach_result attach_fetch_ex(services *s, q_ctx *ctx, int64_t id, bool force, long *retry_in, char *err,
+                              size_t errlen)
+{
     err[0] = '\0';
+    *retry_in = attach_redownload_delay();
     if (!s->db) {
         snprintf(err, errlen, "media attachment %" PRId64 ": no database: %s", id, s->db_missing);
         return ATTACH_ERROR;
@@ -258,7 +268,7 @@ attach_result attach_fetch(services *s, q_ctx *ctx, int64_t id, bool force, char
         snprintf(err, errlen, "media attachment %" PRId64 " no longer exists", id);
         return ATTACH_SKIPPED;
     }
-    attach_result res = attach_fetch_row(s, ctx, &row, force, err, errlen);
+    attach_result res = attach_fetch_row(s, ctx, &row, force, retry_in, err, errlen);
     json_decref(row.file_meta);
     if (res == ATTACH_SKIPPED)
         q_log(Q_LOG_INFO, "media: attachment %" PRId64 " skipped: %s", id, err);
