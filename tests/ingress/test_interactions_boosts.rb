@@ -1,0 +1,154 @@
+# test_interactions_boosts.rb -- Announce and Undo{Announce} through
+# ActivityPub::ProcessingWorker jobs pushed as Mastodon's inbox controller pushes them:
+# a boost of a local status (row, counters, notification and distribution jobs, one row
+# however often it arrives), a boost of a remote status fetched from the fixture origin
+# (signed as the instance actor when the origin demands it), spoofed and foreign
+# objects refused with nothing written, unknown authors forwarded, the relevance gate,
+# and Undo taking the boost back (and an Announce arriving after its Undo ignored).
+require_relative 'pull_helper'
+
+class TestInteractionsBoosts < PullTest
+  CAROL = 3
+  ANNOUNCE_URI = 'https://remote.example/users/bob/statuses/113500000000000009/activity'.freeze
+
+  def announce(n, object, actor: BOB_URI, to: [PUBLIC], cc: [])
+    JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams',
+                  'id' => "#{actor}/statuses/#{n}/activity", 'type' => 'Announce', 'actor' => actor,
+                  'published' => '2026-11-24T18:20:00Z', 'to' => to, 'cc' => cc, 'object' => object)
+  end
+
+  def reblogs(of)
+    rows("SELECT id, account_id, uri, visibility, coalesce(conversation_id, 0), local, " \
+         "to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM statuses WHERE reblog_of_id = #{of}")
+  end
+
+  def test_boost_of_a_local_status_once_with_counters_and_jobs
+    original = add_alice_status
+    start_ingress_scotty
+    2.times { deliver_and_wait(fixture('announce')) }
+
+    boosts = reblogs(original)
+    assert_equal 1, boosts.size, "the same Announce twice is one boost\n#{@scottys[0].log}"
+    id, account, uri, visibility, conversation, local, created = boosts[0]
+    assert_equal [BOB.to_s, ANNOUNCE_URI, '0', 'f', '2026-11-24T18:20:00'],
+                 [account, uri, visibility, local, created], 'booster, activity id, public, published'
+    refute_equal '0', conversation, 'a boost owns a conversation, as Status#set_conversation builds'
+    assert_equal id, psql("SELECT parent_status_id FROM conversations WHERE id = #{conversation}").strip
+    assert_equal 1, stat(original, 'reblogs_count')
+    assert_equal '1', psql("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}").strip
+    notes = queued('default', 'LocalNotificationWorker').map { |j| j['args'] }
+    assert_equal [[ALICE, id.to_i, 'Status', 'reblog']], notes, 'alice is notified once'
+    assert_equal [[id.to_i]], queued('default', 'DistributionWorker').map { |j| j['args'] }
+  end
+
+  def test_undo_takes_the_boost_back_and_a_late_announce_is_ignored
+    original = add_alice_status
+    start_ingress_scotty
+    deliver_and_wait(fixture('announce'))
+    assert_equal 1, reblogs(original).size
+    deliver_and_wait(fixture('undo_announce'))
+    assert_empty reblogs(original), "the boost is gone\n#{@scottys[0].log}"
+    assert_equal 0, stat(original, 'reblogs_count')
+    assert_equal '0', psql("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}").strip
+
+    # an Undo of a boost that never arrived marks it; the boost arriving late is ignored
+    late = "#{BOB_URI}/statuses/77/activity"
+    undo = fixture_with('undo_announce') do |d|
+      d['id'] = "#{late}/undo"
+      d['object']['id'] = late
+    end
+    deliver_and_wait(undo)
+    assert_equal late, @redis.get("delete_upon_arrival:#{BOB}:#{late}")
+    assert_operator @redis.ttl("delete_upon_arrival:#{BOB}:#{late}"), :>, 5 * 3600
+    deliver_and_wait(announce(77, ALICE_STATUS_URI))
+    assert_empty reblogs(original), 'an Announce undone before it arrived is dropped'
+  end
+
+  def test_boost_of_a_remote_status_fetched_from_its_origin
+    start_origin
+    add_origin_account(CAROL, 'carol')
+    note = serve_note(HOST, 'carol', 1, text: 'fetched for a boost')
+    start_ingress_scotty
+    deliver_and_wait(announce(10, note, cc: ["#{BOB_URI}/followers"]))
+
+    fetched = status_id(note)
+    refute_nil fetched, "the boosted note was fetched and stored\n#{@scottys[0].log}"
+    assert_equal ["#{CAROL}", '<p>fetched for a boost</p>'],
+                 rows("SELECT account_id, text FROM statuses WHERE id = #{fetched}").first
+    assert_equal 1, reblogs(fetched).size
+    assert_equal 1, stat(fetched, 'reblogs_count')
+    assert_empty queued('default', 'LocalNotificationWorker'), 'no notification for a remote original'
+    get = origin_requests.find { |r| r['path'] == URI(note).path }
+    assert_equal %w[GET 127.0.0.2], [get['method'], get['host']]
+  end
+
+  def test_spoofed_or_foreign_objects_write_nothing
+    start_origin
+    add_origin_account(CAROL, 'carol')
+    add_origin_account(4, 'carol', host: OTHER)
+    # served by HOST but attributed to an actor on OTHER: the origin check refuses it
+    spoofed = serve_note(HOST, 'carol', 2, text: 'spoofed', attributed_to: origin_url(OTHER, 'users/carol'))
+    # the document's id is not the URI it was fetched from
+    renamed = serve_note(HOST, 'carol', 3, text: 'renamed', id: origin_url(HOST, 'users/carol/statuses/99'))
+    gone = origin_url(HOST, 'users/carol/statuses/404')
+    start_ingress_scotty
+    [spoofed, renamed, gone].each_with_index { |o, i| deliver_and_wait(announce(20 + i, o)) }
+
+    assert_equal 0, count('statuses'), "nothing written\n#{@scottys[0].log}"
+    assert_equal 0, count('status_stats')
+    assert_empty queued('default')
+    assert_empty retries, 'refusals are not retried'
+    log = @scottys[0].log
+    assert_match(/not to an actor on its own host/, log)
+    assert_match(/whose id is "#{Regexp.escape(origin_url(HOST, 'users/carol/statuses/99'))}"/, log)
+  end
+
+  def test_boost_by_an_unfollowed_account_of_a_remote_status_is_dropped
+    start_origin
+    add_origin_account(CAROL, 'carol')
+    add_remote(5, 'eve')
+    note = serve_note(HOST, 'carol', 4, text: 'nobody follows eve')
+    start_ingress_scotty
+    deliver_and_wait(announce(30, note, actor: 'https://remote.example/users/eve'), actor: 5)
+    assert_equal 0, count('statuses'), "not related to local activity\n#{@scottys[0].log}"
+    assert_empty origin_requests, 'nothing fetched for an irrelevant boost'
+  end
+
+  def test_boost_of_a_status_by_an_unknown_author_is_forwarded_unchanged
+    start_origin
+    note = serve_note(HOST, 'dave', 1, text: 'dave is new here')
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    body = announce(40, note)
+    jid = deliver_and_wait(body)
+    forwarded = queued('ruby')
+    assert_equal 1, forwarded.size, "forwarded to the Ruby queue\n#{@scottys[0].log}"
+    assert_equal [jid, 'ActivityPub::ProcessingWorker', [BOB, body, nil, 'Account']],
+                 [forwarded[0]['jid'], forwarded[0]['class'], forwarded[0]['args']]
+    assert_equal 0, count('statuses'), 'nothing half-done'
+  end
+
+  def test_authorized_fetch_signs_as_the_instance_actor
+    keys = add_instance_actor
+    start_origin(keys: keys)
+    add_origin_account(CAROL, 'carol')
+    note = serve_note(HOST, 'carol', 5, text: 'members only')
+    start_ingress_scotty
+    deliver_and_wait(announce(50, note))
+    refute_nil status_id(note), "fetched with a signature the origin accepts\n#{@scottys[0].log}"
+    get = origin_requests.find { |r| r['path'] == URI(note).path }
+    assert_equal [true, 200], [get['signed'], get['status']]
+  end
+
+  def test_authorized_fetch_without_an_instance_key_stores_nothing
+    start_origin(keys: add_instance_actor)
+    psql('DELETE FROM accounts WHERE id = -99')
+    add_origin_account(CAROL, 'carol')
+    note = serve_note(HOST, 'carol', 6, text: 'members only')
+    start_ingress_scotty
+    deliver_and_wait(announce(60, note))
+    assert_nil status_id(note)
+    get = origin_requests.find { |r| r['path'] == URI(note).path }
+    assert_equal [false, 401], [get['signed'], get['status']], 'an unsigned fetch is refused'
+    assert_empty retries, 'a 401 is not retried'
+  end
+end
