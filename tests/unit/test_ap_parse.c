@@ -590,6 +590,11 @@ static void test_origin_rules(void **state)
     assert_string_equal(a.object_type, "Person");
     assert_string_equal(err, "");
     ap_activity_free(&a);
+    /* attributedTo is checked for object types scotty does not parse too */
+    assert_int_equal(parse_str("{\"@context\":\"https://www.w3.org/ns/activitystreams\",\"type\":\"Create\","
+                               "\"actor\":\"" BOB "\",\"object\":{\"id\":\"" BOB "/q/1\",\"type\":\"Question\","
+                               "\"attributedTo\":[\"https://remote.example/users/mallory\"]}}", &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "attributedTo"));
     /* bear: ids are unwrapped */
     assert_int_equal(parse_str("{\"@context\":\"https://www.w3.org/ns/activitystreams\",\"type\":\"Create\","
                                "\"actor\":\"" BOB "\",\"object\":{\"id\":\"bear:?t=tok3n&u=https%3A%2F%2Fremote.example%2Fs%2F9\","

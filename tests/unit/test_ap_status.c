@@ -276,15 +276,39 @@ static void test_tags(void **state)
                         "]}", &s), 0);
     const char *want[] = {"Caf\xc3\xa9", "1st_place", "helloworld", "party",
                           "\xe6\x97\xa5\xe6\x9c\xac\xe3\x83\xbb\xe8\xaa\x9e", "arraytype"};
+    const char *names[] = {"cafe", "1st_place", "helloworld", "party",
+                           "\xe6\x97\xa5\xe6\x9c\xac\xe3\x83\xbb\xe8\xaa\x9e", "arraytype"};
     if (s.n_hashtags != sizeof want / sizeof *want) {
         for (size_t i = 0; i < s.n_hashtags; i++)
             print_message("hashtag %s\n", s.hashtags[i]);
         fail_msg("%zu hashtags", s.n_hashtags);
     }
-    for (size_t i = 0; i < s.n_hashtags; i++)
+    for (size_t i = 0; i < s.n_hashtags; i++) {
         assert_string_equal(s.hashtags[i], want[i]);
+        assert_string_equal(s.hashtag_names[i], names[i]);
+    }
     assert_int_equal(s.n_mentions, 1);
     assert_string_equal(s.mentions[0], "https://scotty.test/users/alice");
+    ap_status_free(&s);
+    /* normalization: case, Latin folding, fullwidth ASCII; dedup on the normalized name */
+    assert_int_equal(sp(NOTE_HEAD "\"tag\":["
+                        "{\"type\":\"Hashtag\",\"name\":\"#Stra\xc3\x9f\x65\"},"
+                        "{\"type\":\"Hashtag\",\"name\":\"#STRASSE\"},"
+                        "{\"type\":\"Hashtag\",\"name\":\"#\xc5\x81\xc3\xb3\x64\xc5\xba\"},"
+                        "{\"type\":\"Hashtag\",\"name\":\"#\xef\xbc\xa6\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c\"},"
+                        "{\"type\":\"Hashtag\",\"name\":\"#\xd0\x9c\xd0\xb8\xd1\x80\"},"
+                        "{\"type\":\"Hashtag\",\"name\":\"#\xc2\xb7" "dot\"},"
+                        "{\"type\":\"Hashtag\",\"name\":\"#a\xc2\xb7\x62\"}"
+                        "]}", &s), 0);
+    const char *disp2[] = {"Stra\xc3\x9f\x65", "\xc5\x81\xc3\xb3\x64\xc5\xba",
+                           "\xef\xbc\xa6\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c", "\xd0\x9c\xd0\xb8\xd1\x80",
+                           "a\xc2\xb7\x62"};
+    const char *norm2[] = {"strasse", "lodz", "full", "\xd0\xbc\xd0\xb8\xd1\x80", "a\xc2\xb7\x62"};
+    assert_int_equal(s.n_hashtags, 5);
+    for (size_t i = 0; i < s.n_hashtags; i++) {
+        assert_string_equal(s.hashtags[i], disp2[i]);
+        assert_string_equal(s.hashtag_names[i], norm2[i]);
+    }
     ap_status_free(&s);
     /* tag: "x" ignored; [null] and [5] refused (Ruby raises) */
     assert_int_equal(sp(NOTE_HEAD "\"tag\":\"x\"}", &s), 0);

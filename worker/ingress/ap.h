@@ -75,6 +75,10 @@ typedef struct ap_status {
     char *quote_uri;            /* quote / _misskey_quote / quoteUrl / quoteUri (first), or NULL */
     bool direct_message;        /* `directMessage: true`: direct stays direct, never limited */
     bool converted;             /* Article/Page/Image/Video/Audio/Event: text is the converted form */
+    char **hashtag_names;       /* tags.name for hashtags[i] (n_hashtags of them): Mastodon's
+                                 * HashtagNormalizer form (lower case, Latin letters folded to
+                                 * ASCII, fullwidth ASCII narrowed), while hashtags[i] is the
+                                 * display_name; hashtags are deduplicated on this form */
 } ap_status;
 
 typedef struct ap_activity {

@@ -190,6 +190,13 @@ static int ap_activity_read(const json_t *doc, const char *actor_uri, const char
                            out->object_id, actor_uri);
         if (out->kind == AP_DELETE)
             return 0;
+        /* attributedTo (a URI, an object, or an array: the first) must be the actor, for
+         * every object type; ap_status_parse_in checks it again for the types it parses */
+        const json_t *by = json_object_get(obj, "attributedTo");
+        const char *who = ap_id_of(json_is_array(by) ? json_array_get(by, 0) : by);
+        if (who && strcmp(who, actor_uri) != 0)
+            return ap_fail(err, errlen, "%s object attributedTo %.200s is not the actor %.200s", type,
+                           who, actor_uri);
         out->status = calloc(1, sizeof *out->status);
         if (!out->status)
             abort();

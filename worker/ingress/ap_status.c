@@ -19,7 +19,6 @@
  * an `attachment` list gets those attachments, as in Mastodon. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "ap_internal.h"
 
@@ -45,9 +44,12 @@ void ap_status_free(ap_status *s)
     for (size_t i = 0; i < s->n_mentions; i++)
         free(s->mentions[i]);
     free(s->mentions);
-    for (size_t i = 0; i < s->n_hashtags; i++)
+    for (size_t i = 0; i < s->n_hashtags; i++) {
         free(s->hashtags[i]);
+        free(s->hashtag_names[i]);
+    }
     free(s->hashtags);
+    free(s->hashtag_names);
     for (size_t i = 0; i < s->n_audience; i++)
         free(s->audience[i]);
     free(s->audience);
@@ -58,12 +60,11 @@ void ap_status_free(ap_status *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Appends a copy of s to a string list unless already there (exact, or ASCII
- * case-insensitive when nocase). Takes ownership of s. */
-static void ap_list_add(char ***list, size_t *n, char *s, bool nocase)
+/* Appends s to a string list unless already there. Takes ownership of s. */
+static void ap_list_add(char ***list, size_t *n, char *s)
 {
     for (size_t i = 0; i < *n; i++) {
-        if (nocase ? strcasecmp((*list)[i], s) == 0 : strcmp((*list)[i], s) == 0) {
+        if (strcmp((*list)[i], s) == 0) {
             free(s);
             return;
         }
@@ -134,33 +135,160 @@ static bool ap_hashtag_char(uint32_t c, bool *letter)
     return keep;
 }
 
-/* A Hashtag tag's name as Mastodon keeps it (display form: leading '#' and invalid
- * characters removed), or NULL when nothing valid is left or it has no letter
- * (Tag::HASHTAG_NAME_RE needs one: "#123" is not a hashtag). */
-static char *ap_hashtag(const char *name)
+static bool ap_tag_separator(uint32_t c)
+{
+    return c == 0xb7 || c == 0x200c || c == 0x30fb;
+}
+
+/* A Hashtag name with Tag::HASHTAG_INVALID_CHARS_RE applied (leading '#' and every
+ * invalid character removed). *valid says whether the result passes HASHTAG_NAME_RE as
+ * far as scotty can tell: a letter somewhere ("#123" is not a hashtag) and no separator
+ * at either end. Caller frees. */
+static char *ap_hashtag_clean(const char *name, bool *valid)
 {
     ap_sbuf b = {0};
-    bool has_letter = false;
+    bool has_letter = false, sep_first = false, sep_last = false;
     const unsigned char *p = (const unsigned char *)name;
     while (*p) {
         const unsigned char *start = p;
         uint32_t c = ap_utf8_next(&p);
         bool letter;
-        if (ap_hashtag_char(c, &letter)) {
-            ap_sbuf_add(&b, (const char *)start, (size_t)(p - start));
-            has_letter |= letter;
-        }
+        if (!ap_hashtag_char(c, &letter))
+            continue;
+        if (b.len == 0)
+            sep_first = ap_tag_separator(c);
+        sep_last = ap_tag_separator(c);
+        ap_sbuf_add(&b, (const char *)start, (size_t)(p - start));
+        has_letter |= letter && !ap_tag_separator(c);
     }
-    if (!has_letter) {
-        free(b.data);
-        return NULL;
-    }
+    *valid = has_letter && !sep_first && !sep_last;
     return ap_sbuf_take(&b);
+}
+
+static void ap_utf8_put(ap_sbuf *b, uint32_t c)
+{
+    char u[4];
+    size_t n;
+    if (c < 0x80) {
+        u[0] = (char)c;
+        n = 1;
+    } else if (c < 0x800) {
+        u[0] = (char)(0xc0 | (c >> 6));
+        u[1] = (char)(0x80 | (c & 0x3f));
+        n = 2;
+    } else if (c < 0x10000) {
+        u[0] = (char)(0xe0 | (c >> 12));
+        u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (c & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | (c >> 18));
+        u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (c & 0x3f));
+        n = 4;
+    }
+    ap_sbuf_add(b, u, n);
+}
+
+/* ASCIIFolding (Lucene's table) of lower-case Latin-1 Supplement and Latin Extended-A
+ * letters, 0x00df..0x017f; "" where the letter has no ASCII form. */
+static const char *const ap_fold_latin[] = {
+    /* df */ "ss",
+    /* e0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    /* f0 */ "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "y",
+    /* 100 */ "a", "a", "a", "a", "a", "a", "c", "c", "c", "c", "c", "c", "c", "c", "d", "d",
+    /* 110 */ "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e", "g", "g", "g", "g",
+    /* 120 */ "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i", "i", "i", "i", "i",
+    /* 130 */ "i", "i", "ij", "ij", "j", "j", "k", "k", "q", "l", "l", "l", "l", "l", "l", "l",
+    /* 140 */ "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
+    /* 150 */ "o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s",
+    /* 160 */ "s", "s", "t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u",
+    /* 170 */ "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",
+};
+
+/* Lower case of c for the scripts hashtags mostly use (ASCII, Latin-1, Latin
+ * Extended-A, Greek, Cyrillic); other code points unchanged. */
+static uint32_t ap_lower(uint32_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c + 32;
+    if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+        return c + 32;
+    if (c == 0x130)
+        return 'i';
+    if (c == 0x178)
+        return 0xff;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
+        return c | 1;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
+        return (c & 1) ? c + 1 : c;
+    if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
+        return c + 32;
+    if (c >= 0x410 && c <= 0x42f)
+        return c + 32;
+    if (c >= 0x400 && c <= 0x40f)
+        return c + 80;
+    return c;
+}
+
+/* HashtagNormalizer#normalize as far as scotty can do it without Unicode tables:
+ * fullwidth ASCII narrowed (the NFKC step's common case), lower-cased, Latin letters
+ * folded to ASCII, then the invalid characters removed. */
+static char *ap_hashtag_normalize(const char *name, bool *valid)
+{
+    ap_sbuf b = {0};
+    const unsigned char *p = (const unsigned char *)name;
+    while (*p) {
+        uint32_t c = ap_utf8_next(&p);
+        if (c >= 0xff01 && c <= 0xff5e)
+            c -= 0xfee0;
+        c = ap_lower(c);
+        if (c >= 0xdf && c <= 0x17f && ap_fold_latin[c - 0xdf][0])
+            ap_sbuf_adds(&b, ap_fold_latin[c - 0xdf]);
+        else if (c == 0x149) /* ŉ folds to 'n; the apostrophe goes with the invalid characters */
+            ap_sbuf_adds(&b, "n");
+        else
+            ap_utf8_put(&b, c);
+    }
+    char *folded = ap_sbuf_take(&b);
+    char *out = ap_hashtag_clean(folded, valid);
+    free(folded);
+    return out;
 }
 
 static bool ap_type_is(const json_t *type, const char *name)
 {
     return ap_equals_or_includes(type, name);
+}
+
+/* Adds a Hashtag by its display and normalized names, unless invalid or already there
+ * under the same normalized name (Tag.find_or_create_by_names' uniq). */
+static void ap_hashtag_add(ap_status *st, const char *name)
+{
+    bool valid, dvalid;
+    char *norm = ap_hashtag_normalize(name, &valid);
+    char *display = ap_hashtag_clean(name, &dvalid);
+    bool dup = false;
+    for (size_t i = 0; i < st->n_hashtags && !dup; i++)
+        dup = strcmp(st->hashtag_names[i], norm) == 0;
+    if (!valid || dup) {
+        free(norm);
+        free(display);
+        return;
+    }
+    size_t n = st->n_hashtags;
+    char **h = realloc(st->hashtags, (n + 1) * sizeof *h);
+    if (!h)
+        abort();
+    st->hashtags = h;
+    char **hn = realloc(st->hashtag_names, (n + 1) * sizeof *hn);
+    if (!hn)
+        abort();
+    st->hashtag_names = hn;
+    st->hashtags[n] = display;
+    st->hashtag_names[n] = norm;
+    st->n_hashtags = n + 1;
 }
 
 static int ap_tags(const json_t *obj, ap_status *st, char *err, size_t errlen)
@@ -178,13 +306,12 @@ static int ap_tags(const json_t *obj, ap_status *st, char *err, size_t errlen)
         const json_t *type = json_object_get(t, "type");
         if (ap_type_is(type, "Hashtag")) {
             const char *name = ap_present(json_object_get(t, "name"));
-            char *h = name ? ap_hashtag(name) : NULL;
-            if (h)
-                ap_list_add(&st->hashtags, &st->n_hashtags, h, true);
+            if (name)
+                ap_hashtag_add(st, name);
         } else if (ap_type_is(type, "Mention")) {
             const char *href = ap_present(json_object_get(t, "href"));
             if (href && ap_is_http(href))
-                ap_list_add(&st->mentions, &st->n_mentions, ap_strdup(href), false);
+                ap_list_add(&st->mentions, &st->n_mentions, ap_strdup(href));
         }
         /* Emoji and other tag types are counted against AP_MAX_TAGS only. */
     }
@@ -227,7 +354,7 @@ static int ap_audience(const json_t *obj, const json_t *activity, const char *fo
             followers_to |= in_to;
             continue;
         }
-        ap_list_add(&st->audience, &st->n_audience, ap_strdup(u), false);
+        ap_list_add(&st->audience, &st->n_audience, ap_strdup(u));
     }
     st->visibility = pub_to ? AP_VIS_PUBLIC : pub_cc ? AP_VIS_UNLISTED
                    : followers_to ? AP_VIS_PRIVATE : AP_VIS_DIRECT;
