@@ -362,15 +362,20 @@ class TestMediaAttach < ScottyTest
     assert_empty stored_files
   end
 
-  def test_missing_media_binary_refuses_to_start
-    log = File.join(@tmp, 'nomedia.log')
+  def run_scotty_expecting_failure(*args)
+    log = File.join(@tmp, 'refused.log')
     pid = Process.spawn(db_env.merge('REDIS_URL' => @redis_server.url, 'RUNTIME_DIRECTORY' => @tmp),
-                        Harness::SCOTTY, '-q', 'pull', '--media-exe', File.join(@tmp, 'no-such-scotty-media'),
-                        err: log, out: log)
+                        Harness::SCOTTY, '-q', 'pull', *args, err: log, out: log)
     _, status = Timeout.timeout(30) { Process.wait2(pid) }
-    refute status.success?
+    refute status.success?, "scotty #{args.join(' ')} must not start"
+    File.read(log)
+  end
+
+  def test_media_settings_checked_at_start
     assert_match(/cannot start: media: the media child binary .*no-such-scotty-media cannot be run .*--media-exe/,
-                 File.read(log))
+                 run_scotty_expecting_failure('--media-exe', File.join(@tmp, 'no-such-scotty-media')))
+    assert_match(/--media-slots/, run_scotty_expecting_failure('--media-slots', '0'))
+    assert_match(/--media-cpu-quota/, run_scotty_expecting_failure('--media-cpu-quota', 'lots'))
   end
 
   def control(sock, cmd)

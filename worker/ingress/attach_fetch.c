@@ -123,91 +123,104 @@ static int attach_save(services *s, const attach_row *row, const attach_update *
     return saved;
 }
 
+/* What one attach_work produced: the child's results and how long it took. */
+typedef struct attach_done {
+    json_t *file_res;         /* the file's processing result */
+    json_t *icon_res;         /* the remote icon's, or NULL */
+    const json_t *thumb;      /* the thumbnail style entry (icon or cover art), or NULL */
+    int64_t bytes;            /* downloaded */
+    double t0, cpu;
+} attach_done;
+
+/* Uploads every style under fresh random names and records them in the row. On any
+ * failure the uploaded objects are deleted again. */
+static attach_result attach_commit(services *s, const attach_row *row, const attach_done *d, long *retry_in,
+                                   char *err, size_t errlen)
+{
+    const json_t *orig = json_object_get(d->file_res, "original");
+    const json_t *small = json_object_get(d->file_res, "small");
+    if (!orig) {
+        snprintf(err, errlen, "the media child reported success without an original file");
+        return ATTACH_SKIPPED;
+    }
+    char base[17], tbase[17];
+    if (objstore_random_hex16(base) < 0 || objstore_random_hex16(tbase) < 0) {
+        snprintf(err, errlen, "no random bytes for the file name");
+        return ATTACH_RETRY;
+    }
+    attach_objects objs = {.n = 0};
+    if (attach_put_style(s->store, orig, "files", row->id, "original", base, &objs, err, errlen) < 0 ||
+        (small && attach_put_style(s->store, small, "files", row->id, "small", base, &objs, err, errlen) < 0) ||
+        (d->thumb && attach_put_style(s->store, d->thumb, "thumbnails", row->id, "original", tbase, &objs, err,
+                                      errlen) < 0)) {
+        attach_delete_objects(s->store, &objs);
+        *retry_in = 0; /* object storage failed: Mastodon schedules the re-download at once */
+        return ATTACH_RETRY;
+    }
+    const char *type = json_string_value(json_object_get(d->file_res, "type"));
+    char fname[64], tname[64];
+    attach_name(fname, sizeof fname, base, orig);
+    if (d->thumb)
+        attach_name(tname, sizeof tname, tbase, d->thumb);
+    char *meta = attach_meta(row, d->file_res, d->icon_res);
+    attach_update u = {
+        .type = attach_type_value(type),
+        .file_name = fname,
+        .content_type = json_string_value(json_object_get(orig, "content_type")),
+        .file_size = json_integer_value(json_object_get(orig, "size")),
+        .file_meta = meta ? meta : "{}",
+        .blurhash = json_string_value(json_object_get(d->icon_res ? d->icon_res : d->file_res, "blurhash")),
+        .thumb_name = d->thumb ? tname : NULL,
+        .thumb_type = d->thumb ? json_string_value(json_object_get(d->thumb, "content_type")) : NULL,
+        .thumb_size = d->thumb ? json_integer_value(json_object_get(d->thumb, "size")) : 0,
+    };
+    int saved = attach_save(s, row, &u, err, errlen);
+    free(meta);
+    if (saved <= 0) {
+        attach_delete_objects(s->store, &objs);
+        if (saved < 0)
+            return ATTACH_ERROR;
+        snprintf(err, errlen, "another worker stored media attachment %" PRId64 " meanwhile; its files were kept",
+                 row->id);
+        return ATTACH_DONE;
+    }
+    attach_delete_previous(s->store, row, true, d->thumb != NULL);
+    q_log(Q_LOG_INFO, "media: attachment %" PRId64 " stored: %s, %" PRId64 " bytes downloaded, %" PRId64
+          " stored as %s%s, %.2f s, %.2f CPU-s", row->id, type ? type : "unknown", d->bytes, u.file_size,
+          objs.keys[0], d->thumb ? " with a thumbnail" : "", q_monotonic() - d->t0, d->cpu);
+    err[0] = '\0';
+    return ATTACH_DONE;
+}
+
 /* Everything after the skips, inside the temp directory `dir`. */
 static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row, const char *dir,
                                  long *retry_in, char *err, size_t errlen)
 {
-    double t0 = q_monotonic(), cpu = 0;
+    attach_done d = {.t0 = q_monotonic()};
     char in[600], out[600];
     snprintf(in, sizeof in, "%s/in", dir);
     snprintf(out, sizeof out, "%s/out", dir);
-    int64_t bytes = 0;
-    attach_result res = attach_download(s, row->remote_url, HTTP_CAP_MEDIA, in, &bytes, err, errlen);
+    attach_result res = attach_download(s, row->remote_url, HTTP_CAP_MEDIA, in, &d.bytes, err, errlen);
+    if (res == ATTACH_DONE)
+        res = attach_process(s, ctx, in, out, &d.file_res, &d.cpu, err, errlen);
     if (res != ATTACH_DONE)
         return res;
-    json_t *file_res = NULL, *icon_res = NULL;
-    res = attach_process(s, ctx, in, out, &file_res, &cpu, err, errlen);
-    if (res != ATTACH_DONE)
-        return res;
-    const json_t *thumb = json_object_get(file_res, "thumbnail"); /* audio cover art */
+    d.thumb = json_object_get(d.file_res, "thumbnail"); /* audio cover art */
     if (row->thumbnail_remote_url[0]) {
         char why[1024];
-        attach_result tres = attach_icon(s, ctx, row, dir, &icon_res, &cpu, why, sizeof why);
-        if (tres == ATTACH_RETRY) {
-            snprintf(err, errlen, "thumbnail: %s", why);
-            json_decref(file_res);
-            return ATTACH_RETRY;
-        }
+        attach_result tres = attach_icon(s, ctx, row, dir, &d.icon_res, &d.cpu, why, sizeof why);
         if (tres == ATTACH_DONE)
-            thumb = json_object_get(icon_res, "small");
-        else
+            d.thumb = json_object_get(d.icon_res, "small");
+        else if (tres == ATTACH_SKIPPED)
             q_log(Q_LOG_INFO, "media: attachment %" PRId64 ": thumbnail skipped: %s", row->id, why);
+        else
+            snprintf(err, errlen, "thumbnail: %s", why);
+        res = tres == ATTACH_RETRY ? ATTACH_RETRY : ATTACH_DONE;
     }
-    const json_t *orig = json_object_get(file_res, "original"), *small = json_object_get(file_res, "small");
-    char base[17], tbase[17];
-    attach_objects objs = {.n = 0};
-    res = ATTACH_RETRY;
-    if (!orig) {
-        snprintf(err, errlen, "the media child reported success without an original file");
-        res = ATTACH_SKIPPED;
-    } else if (objstore_random_hex16(base) < 0 || objstore_random_hex16(tbase) < 0) {
-        snprintf(err, errlen, "no random bytes for the file name");
-    } else if (attach_put_style(s->store, orig, "files", row->id, "original", base, &objs, err, errlen) == 0 &&
-               (!small || attach_put_style(s->store, small, "files", row->id, "small", base, &objs, err,
-                                           errlen) == 0) &&
-               (!thumb || attach_put_style(s->store, thumb, "thumbnails", row->id, "original", tbase, &objs,
-                                           err, errlen) == 0)) {
-        const char *type = json_string_value(json_object_get(file_res, "type"));
-        char fname[64], tname[64];
-        attach_name(fname, sizeof fname, base, orig);
-        if (thumb)
-            attach_name(tname, sizeof tname, tbase, thumb);
-        char *meta = attach_meta(row, file_res, icon_res);
-        const json_t *hash_src = icon_res ? icon_res : file_res;
-        attach_update u = {
-            .type = attach_type_value(type),
-            .file_name = fname,
-            .content_type = json_string_value(json_object_get(orig, "content_type")),
-            .file_size = json_integer_value(json_object_get(orig, "size")),
-            .file_meta = meta ? meta : "{}",
-            .blurhash = json_string_value(json_object_get(hash_src, "blurhash")),
-            .thumb_name = thumb ? tname : NULL,
-            .thumb_type = thumb ? json_string_value(json_object_get(thumb, "content_type")) : NULL,
-            .thumb_size = thumb ? json_integer_value(json_object_get(thumb, "size")) : 0,
-        };
-        int saved = attach_save(s, row, &u, err, errlen);
-        free(meta);
-        if (saved < 0) {
-            res = ATTACH_ERROR;
-        } else if (saved == 0) {
-            snprintf(err, errlen, "another worker stored media attachment %" PRId64 " meanwhile; its files "
-                     "were kept", row->id);
-            res = ATTACH_DONE;
-        } else {
-            attach_delete_previous(s->store, row, true, thumb != NULL);
-            q_log(Q_LOG_INFO, "media: attachment %" PRId64 " stored: %s, %" PRId64 " bytes downloaded, %"
-                  PRId64 " stored as %s%s, %.2f s, %.2f CPU-s", row->id, type ? type : "unknown", bytes,
-                  u.file_size, objs.keys[0], thumb ? " with a thumbnail" : "", q_monotonic() - t0, cpu);
-            objs.n = 0; /* kept */
-            res = ATTACH_DONE;
-            err[0] = '\0';
-        }
-    }
-    if (res == ATTACH_RETRY)
-        *retry_in = 0; /* object storage failed: Mastodon schedules the re-download at once */
-    attach_delete_objects(s->store, &objs);
-    json_decref(file_res);
-    json_decref(icon_res);
+    if (res == ATTACH_DONE)
+        res = attach_commit(s, row, &d, retry_in, err, errlen);
+    json_decref(d.file_res);
+    json_decref(d.icon_res);
     return res;
 }
 

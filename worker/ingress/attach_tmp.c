@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int attach_tmpdir(char *out, size_t len, char *err, size_t errlen)
@@ -32,7 +33,10 @@ void attach_rmtree(const char *dir)
                 continue;
             char path[1200];
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            if (e->d_type == DT_DIR)
+            struct stat st;
+            bool is_dir = e->d_type == DT_DIR ||
+                          (e->d_type == DT_UNKNOWN && lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
+            if (is_dir)
                 attach_rmtree(path);
             else if (unlink(path) != 0 && errno != ENOENT)
                 q_log(Q_LOG_WARN, "media: cannot remove temp file %s: %s", path, strerror(errno));
