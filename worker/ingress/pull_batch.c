@@ -30,6 +30,36 @@ static bool batch_replies(q_conn *c, int n, redisReply **keep, int keep_at)
     return ok;
 }
 
+/* Queues one command of a pipeline, counting what was queued and what was not. */
+static void batch_append(q_conn *c, int *sent, int *lost, int argc, const char *const *argv)
+{
+    size_t lens[4];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    if (q_conn_append(c, argc, (const char **)argv, lens) == 0)
+        (*sent)++;
+    else
+        (*lost)++;
+}
+
+/* FetchReplyWorker's args: [uri, {"request_id": rid or null, "batch_id": id}] */
+static char *batch_reply_args(const char *uri, const char *request_id, const char *batch)
+{
+    q_buf args;
+    q_buf_init(&args);
+    q_buf_adds(&args, "[");
+    q_json_string(&args, uri, strlen(uri));
+    q_buf_adds(&args, ",{\"request_id\":");
+    if (request_id)
+        q_json_string(&args, request_id, strlen(request_id));
+    else
+        q_buf_adds(&args, "null");
+    q_buf_adds(&args, ",\"batch_id\":");
+    q_json_string(&args, batch, strlen(batch));
+    q_buf_adds(&args, "}]");
+    return q_buf_take(&args);
+}
+
 int pull_batch_push_replies(q_ctx *ctx, const char *batch_id, const char *request_id,
                             const char *const *uris, size_t n, char *err, size_t errlen)
 {
@@ -46,37 +76,32 @@ int pull_batch_push_replies(q_ctx *ctx, const char *batch_id, const char *reques
         snprintf(err, errlen, "Redis: %s", q_conn_error(c));
         return -1;
     }
-    q_conn_appendf(c, "MULTI");
+    char hash[64], jobs[80], ttl[16], count[24];
+    snprintf(hash, sizeof hash, "worker_batch:%s", id);
+    snprintf(jobs, sizeof jobs, "worker_batch:%s:jobs", id);
+    snprintf(ttl, sizeof ttl, "%d", BATCH_TTL_S);
+    snprintf(count, sizeof count, "%zu", n);
+    int sent = 0, lost = 0;
+    batch_append(c, &sent, &lost, 1, (const char *[]){"MULTI"});
     for (size_t i = 0; i < n; i++) {
-        q_buf args;
-        q_buf_init(&args);
-        q_buf_adds(&args, "[");
-        q_json_string(&args, uris[i], strlen(uris[i]));
-        q_buf_adds(&args, ",{\"request_id\":");
-        if (request_id)
-            q_json_string(&args, request_id, strlen(request_id));
-        else
-            q_buf_adds(&args, "null");
-        q_buf_adds(&args, ",\"batch_id\":");
-        q_json_string(&args, id, strlen(id));
-        q_buf_adds(&args, "}]");
+        char *args = batch_reply_args(uris[i], request_id, id);
         char jid[25];
-        q_push p = {.klass = "FetchReplyWorker", .queue = "pull", .args_json = args.data,
+        q_push p = {.klass = "FetchReplyWorker", .queue = "pull", .args_json = args,
                     .retry_json = "3"};
         char *payload = q_client_build(&p, q_ctx_retry(ctx)->ts, jid);
-        q_buf_free(&args);
-        q_conn_appendf(c, "SADD worker_batch:%s:jobs %s", id, jid);
-        q_conn_appendf(c, "SADD queues pull");
-        q_conn_appendf(c, "LPUSH queue:pull %s", payload);
+        free(args);
+        batch_append(c, &sent, &lost, 3, (const char *[]){"SADD", jobs, jid});
+        batch_append(c, &sent, &lost, 3, (const char *[]){"SADD", "queues", "pull"});
+        batch_append(c, &sent, &lost, 3, (const char *[]){"LPUSH", "queue:pull", payload});
         free(payload);
     }
-    q_conn_appendf(c, "EXPIRE worker_batch:%s:jobs %d", id, BATCH_TTL_S);
-    q_conn_appendf(c, "HINCRBY worker_batch:%s pending %zu", id, n);
-    q_conn_appendf(c, "EXPIRE worker_batch:%s %d", id, BATCH_TTL_S);
-    q_conn_appendf(c, "EXEC");
-    if (!batch_replies(c, (int)(3 * n + 5), NULL, -1)) {
+    batch_append(c, &sent, &lost, 3, (const char *[]){"EXPIRE", jobs, ttl});
+    batch_append(c, &sent, &lost, 4, (const char *[]){"HINCRBY", hash, "pending", count});
+    batch_append(c, &sent, &lost, 3, (const char *[]){"EXPIRE", hash, ttl});
+    batch_append(c, &sent, &lost, 1, (const char *[]){"EXEC"});
+    if (!batch_replies(c, sent, NULL, -1) || lost) {
         snprintf(err, errlen, "Redis: pushing %zu FetchReplyWorker jobs failed: %s", n,
-                 q_conn_error(c));
+                 lost ? "out of memory" : q_conn_error(c));
         return -1;
     }
     return 0;

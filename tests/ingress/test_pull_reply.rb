@@ -1,0 +1,112 @@
+# test_pull_reply.rb -- FetchReplyWorker [child_url, options] pushed with Mastodon's
+# args: the reply fetched from the fixture origin and stored under its known author,
+# its jid taken out of the WorkerBatch (finishing the async refresh it feeds),
+# prefetched bodies used without a request, gone replies dropped, a 503 retried with
+# ExponentialBackoff, and an unknown author forwarded unchanged or failed clearly.
+require_relative 'pull_helper'
+
+class TestPullReply < PullTest
+  CAROL = 3
+
+  def fetch_reply(url, options = {}, jid: nil)
+    item = { 'class' => 'FetchReplyWorker', 'queue' => 'pull', 'retry' => 3, 'args' => [url, options] }
+    item['jid'] = jid if jid
+    Sidekiq::Client.push(item)
+  end
+
+  # A WorkerBatch as FetchRepliesService and an async refresh leave it.
+  def add_batch(id, jids, refresh)
+    @redis.sadd("worker_batch:#{id}:jobs", jids)
+    @redis.hset("worker_batch:#{id}", 'pending', jids.size, 'async_refresh_key', refresh, 'threshold', '1.0')
+    @redis.hset(refresh, 'status', 'running', 'result_count', 0)
+  end
+
+  def test_reply_stored_and_batch_finished
+    start_origin
+    add_origin_account(CAROL, 'carol', followed_by: ALICE)
+    first = serve_note(HOST, 'carol', 1, text: 'first reply')
+    second = serve_note(HOST, 'carol', 2, text: 'second reply')
+    jids = %w[aaaaaaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbbbbbbb]
+    add_batch('b1', jids, 'context:refresh:1')
+    fetch_reply(first, { 'request_id' => 'req-1', 'batch_id' => 'b1' }, jid: jids[0])
+    start_queue_scotty('pull')
+    wait_queue_idle('pull')
+
+    refute_nil status_id(first), "the reply is stored\n#{@scottys[0].log}"
+    assert_equal [CAROL.to_s, '<p>first reply</p>', 'f'],
+                 rows("SELECT account_id, text, local FROM statuses WHERE uri = #{q(first)}").first
+    assert_equal [jids[1]], @redis.smembers('worker_batch:b1:jobs'), 'its jid left the batch'
+    assert_equal({ 'pending' => '1', 'processed' => '1' },
+                 @redis.hgetall('worker_batch:b1').slice('pending', 'processed'))
+    assert_equal %w[running 1], @redis.hmget('context:refresh:1', 'status', 'result_count')
+    assert_equal '1', @redis.get('status_discovery_per_request:req-1'), 'counted against its request'
+
+    fetch_reply(second, { 'request_id' => 'req-1', 'batch_id' => 'b1' }, jid: jids[1])
+    wait_queue_idle('pull')
+    refute_nil status_id(second)
+    assert_equal 0, @redis.exists('worker_batch:b1', 'worker_batch:b1:jobs'), 'the finished batch is gone'
+    assert_equal %w[finished 2], @redis.hmget('context:refresh:1', 'status', 'result_count')
+    assert_operator @redis.ttl('context:refresh:1'), :<=, 3600
+
+    # already stored: nothing new, and the batch's refresh count is not increased
+    add_batch('b2', ['cccccccccccccccccccccccc'], 'context:refresh:2')
+    fetch_reply(first, { 'batch_id' => 'b2' }, jid: 'cccccccccccccccccccccccc')
+    wait_queue_idle('pull')
+    assert_equal 1, count('statuses', "uri = #{q(first)}")
+    assert_equal %w[finished 0], @redis.hmget('context:refresh:2', 'status', 'result_count')
+  end
+
+  def test_prefetched_body_is_not_fetched_again
+    start_origin
+    add_origin_account(CAROL, 'carol')
+    url = origin_url(HOST, 'users/carol/statuses/9')
+    body = { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => url, 'type' => 'Note',
+             'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => '<p>prefetched</p>',
+             'to' => [PUBLIC] }
+    fetch_reply(url, { 'prefetched_body' => JSON.generate(body) })
+    start_queue_scotty('pull')
+    wait_queue_idle('pull')
+    assert_equal '<p>prefetched</p>', psql("SELECT text FROM statuses WHERE uri = #{q(url)}").strip,
+                 @scottys[0].log
+    assert_empty origin_requests, 'no request for a prefetched body'
+  end
+
+  def test_gone_reply_dropped_and_unavailable_origin_retried
+    start_origin
+    add_origin_account(CAROL, 'carol')
+    fetch_reply(origin_url(HOST, 'users/carol/statuses/404'))
+    fetch_reply(origin_url(HOST, '_status/503'))
+    start_queue_scotty('pull')
+    wait_queue_idle('pull')
+    assert_equal 0, count('statuses')
+    retry_jobs = @redis.zrange('retry', 0, -1, with_scores: true)
+    assert_equal 1, retry_jobs.size, "only the 503 is retried\n#{@scottys[0].log}"
+    job, at = retry_jobs[0]
+    job = JSON.parse(job)
+    assert_equal [origin_url(HOST, '_status/503'), 0], [job['args'][0], job['retry_count']]
+    assert_match(/answered 503/, job['error_message'])
+    # ExponentialBackoff for count 0: 15 s (+ Sidekiq's jitter of at most 9 s)
+    assert_includes 14..25, (at - job['failed_at'].to_f / (job['failed_at'] > 1e11 ? 1000 : 1)).round
+  end
+
+  def test_unknown_author_forwarded_unchanged_or_failed
+    start_origin
+    url = serve_note(HOST, 'dave', 1, text: 'who is dave')
+    jid = fetch_reply(url, { 'request_id' => 'r' })
+    start_queue_scotty('pull', '--forward-unhandled', 'ruby')
+    wait_queue_idle('pull')
+    forwarded = queued('ruby')
+    assert_equal [[jid, 'FetchReplyWorker', [url, { 'request_id' => 'r' }]]],
+                 forwarded.map { |j| [j['jid'], j['class'], j['args']] }, @scottys[0].log
+    assert_equal 0, count('statuses')
+    @scottys.last.stop
+
+    start_queue_scotty('pull')
+    jid = fetch_reply(url)
+    wait_queue_idle('pull')
+    failed = retries.find { |j| j['jid'] == jid }
+    refute_nil failed, "without a forward queue the job fails\n#{@scottys.last.log}"
+    assert_equal 'Scotty::Unhandled', failed['error_class']
+    assert_match(/not a known account.*--forward-unhandled/, failed['error_message'])
+  end
+end
