@@ -222,8 +222,12 @@ class TestMediaAttach < ScottyTest
     wait_idle
     first = row(id)['file_file_name']
     refute_nil first
-    4.times { redownload(id) } # four processor threads: concurrent forced re-downloads
+    # four processor threads, one media slot: the jobs read the row together, then take
+    # turns in the child; the first to finish wins, the others delete what they stored
+    Sidekiq::Client.push_bulk('class' => 'RedownloadMediaWorker', 'queue' => 'pull', 'args' => [[id]] * 4)
     wait_idle
+    assert_match(/attachment #{id} was stored by another job meanwhile/, @scottys[0].log,
+                 'concurrent jobs raced for the row')
     final = row(id)['file_file_name']
     refute_equal first, final, 'RedownloadMediaWorker forces a new download'
     dir = File.join(@root, "cache/media_attachments/files/#{partition(id)}")
@@ -347,7 +351,7 @@ class TestMediaAttach < ScottyTest
   end
 
   def test_stop_kills_a_running_transcode_before_the_deadline
-    scotty = start_media_scotty('-t', '3', '--media-cpu-quota', '0.05')
+    scotty = start_media_scotty('-t', '1', '--media-cpu-quota', '0.05')
     id = attachment(url('/long.mp4'))
     redownload(id)
     wait_until(30, "the transcode to start\n#{scotty.log}") do

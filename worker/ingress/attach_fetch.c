@@ -180,8 +180,9 @@ static attach_result attach_commit(services *s, const attach_row *row, const att
         attach_delete_objects(s->store, &objs);
         if (saved < 0)
             return ATTACH_ERROR;
-        snprintf(err, errlen, "another worker stored media attachment %" PRId64 " meanwhile; its files were kept",
-                 row->id);
+        q_log(Q_LOG_INFO, "media: attachment %" PRId64 " was stored by another job meanwhile; its files are "
+              "kept and this job's deleted", row->id);
+        err[0] = '\0';
         return ATTACH_DONE;
     }
     attach_delete_previous(s->store, row, true, d->thumb != NULL);
