@@ -149,10 +149,11 @@ static attach_result attach_commit(services *s, const attach_row *row, const att
         return ATTACH_RETRY;
     }
     attach_objects objs = {.n = 0};
-    if (attach_put_style(s->store, orig, "files", row->id, "original", base, &objs, err, errlen) < 0 ||
-        (small && attach_put_style(s->store, small, "files", row->id, "small", base, &objs, err, errlen) < 0) ||
-        (d->thumb && attach_put_style(s->store, d->thumb, "thumbnails", row->id, "original", tbase, &objs, err,
-                                      errlen) < 0)) {
+    objstore *o = s->store;
+    if (attach_put_style(o, orig, "files", row->id, "original", base, &objs, err, errlen) < 0 ||
+        (small && attach_put_style(o, small, "files", row->id, "small", base, &objs, err, errlen) < 0) ||
+        (d->thumb &&
+         attach_put_style(o, d->thumb, "thumbnails", row->id, "original", tbase, &objs, err, errlen) < 0)) {
         attach_delete_objects(s->store, &objs);
         *retry_in = 0; /* object storage failed: Mastodon schedules the re-download at once */
         return ATTACH_RETRY;
