@@ -129,7 +129,7 @@ class IngressCreateTest < IngressTest
     assert_equal 0, count('status_stats', "status_id = #{id}")
     assert_equal 0, count('mentions', "status_id = #{id}")
     assert_equal 0, count('statuses_tags', "status_id = #{id}")
-    assert_equal 2, count('media_attachments', 'status_id IS NULL')
+    assert_equal 0, count('media_attachments'), 'remove_media destroys the attachments of an unreported status'
     assert_equal [['0']], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
     assert_equal [['0']], rows("SELECT replies_count FROM status_stats WHERE status_id = #{@alice_status}")
     assert_equal 1, count('tombstones', "uri = #{q(NOTE_URI)}")
@@ -137,6 +137,51 @@ class IngressCreateTest < IngressTest
     deliver_and_wait(fixture('delete_tombstone'))
     assert_equal 1, count('tombstones', "uri = #{q(NOTE_URI)}")
     assert_empty retries
+  end
+
+  # RemoveStatusService around the database: home feeds, streams, stored files.
+  def test_delete_unpushes_feeds_streams_and_files
+    deliver_and_wait(fixture('create_note_mastodon'))
+    id = status_row[0]
+    @redis.zadd("feed:home:#{ALICE}", id.to_i, id)
+    media = rows('SELECT id FROM media_attachments ORDER BY id').map(&:first)
+    files = media.flat_map do |m|
+      psql("UPDATE media_attachments SET type = 0, file_file_name = '0123456789abcdef.png', " \
+           "file_storage_schema_version = 1 WHERE id = #{m}")
+      part = m.scan(/.{3}/).join('/')
+      %w[original small].map do |style|
+        path = File.join(@tmp, 'system', 'cache', 'media_attachments', 'files', part, style, '0123456789abcdef.png')
+        FileUtils.mkdir_p(File.dirname(path))
+        File.write(path, 'png')
+        path
+      end
+    end
+    messages = Queue.new
+    listener = Thread.new do
+      r = @redis_server.client
+      r.psubscribe('timeline:*') do |on|
+        on.psubscribe { messages << :ready }
+        on.pmessage { |_, channel, msg| messages << [channel, msg] }
+      end
+    end
+    assert_equal :ready, messages.pop
+    deliver_and_wait(fixture('delete_tombstone'))
+    assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}"), @scotty.log
+    assert_nil @redis.zscore("feed:home:#{ALICE}", id)
+    files.each { |f| refute File.exist?(f), "#{f} should be deleted" }
+    assert_equal 0, count('media_attachments')
+    payload = JSON.generate('event' => 'delete', 'payload' => id)
+    expected = ["timeline:#{ALICE}", "timeline:#{ALICE}", 'timeline:hashtag:harbour', 'timeline:hashtag:photography',
+                'timeline:public', 'timeline:public:remote', 'timeline:public:media', 'timeline:public:remote:media']
+    got = []
+    wait_until(10, "the stream events #{expected}") do
+      got << messages.pop until messages.empty?
+      got.size >= expected.size
+    end
+    assert_equal expected.sort, got.map(&:first).sort
+    got.each { |_, msg| assert_equal payload, msg }
+  ensure
+    listener&.kill
   end
 
   def test_delete_by_another_account_leaves_the_status

@@ -1,13 +1,16 @@
-/* ingress_delete.c -- ActivityPub::Activity::Delete of a status (delete_note): on the
- * actor's own host, delete_upon_arrival:<account>:<uri> is set for 6 hours under the
- * create:<uri> lock (so a late Create is dropped) and a tombstone row is written; the
- * status, when the actor owns it, is then removed with RemoveStatusService's database
- * effects: deleted_at, then the row itself, its dependents going with it (status_stats,
- * mentions, statuses_tags, favourites by cascade; media_attachments detached), the
- * author's statuses_count and the parent's replies_count decremented. An LD-signed
- * Delete that Mastodon would forward to local boosters' or a local author's followers
- * is left to Ruby (unhandled), decided before anything is written. */
-#include "ingress_internal.h"
+/* ingress_delete.c -- ActivityPub::Activity::Delete of a status (delete_note), under
+ * Mastodon's delete_status_in_progress:<uri> lock (a concurrent Delete of the same
+ * object makes this one a no-op): on the actor's own host,
+ * delete_upon_arrival:<account>:<uri> is set for 6 hours under the create:<uri> lock
+ * (so a late Create is dropped) and a tombstone row is written; the status, when the
+ * actor owns it, is then removed with RemoveStatusService's effects: in one
+ * transaction the author's statuses_count and the parent's replies_count go down,
+ * boosts of it go, deleted_at is set and the row is deleted with its media rows
+ * (status_stats, mentions, statuses_tags and favourites follow by cascade); then
+ * feeds, streams and files (ingress_delete_effects.c). An LD-signed Delete that
+ * Mastodon would forward to local boosters' or a local author's followers is left to
+ * Ruby (unhandled), decided before anything is written. */
+#include "ingress_delete.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -37,9 +40,11 @@ static int ingress_delete_tx(db_conn *c, void *user, char *err, size_t errlen)
         "WHERE id = $1::bigint AND visibility IN (0, 1))",
         /* boosts of it go first, each with its own counter */
         "UPDATE account_stats SET statuses_count = greatest(statuses_count - 1, 0) "
-        "WHERE account_id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1::bigint) ",
+        "WHERE account_id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1::bigint)",
         "DELETE FROM statuses WHERE reblog_of_id = $1::bigint",
-        "UPDATE statuses SET deleted_at = timezone('UTC', now()) WHERE id = $1::bigint ",
+        "UPDATE statuses SET deleted_at = timezone('UTC', now()) WHERE id = $1::bigint",
+        /* remove_media: the attachments go with a status that is not reported */
+        "DELETE FROM media_attachments WHERE status_id = $1::bigint",
         "DELETE FROM statuses WHERE id = $1::bigint",
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -76,12 +81,14 @@ static int ingress_delete_forwardable(db_conn *c, const ap_activity *a, int64_t 
     return 0;
 }
 
-ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *actor,
-                               const ap_activity *a, char *err, size_t errlen)
+static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
+                                           const ingress_account *actor, const ap_activity *a, char *err,
+                                           size_t errlen)
 {
     const char *uri = a->object_id;
-    db_conn *c = db_pool_acquire(s->db);
     ingress_outcome out = INGRESS_STORED;
+    ingress_delete_effects fx;
+    memset(&fx, 0, sizeof fx);
     int64_t status_id = 0, owner = 0;
     int rc = ingress_status_by_uri(c, uri, &status_id, &owner, err, errlen);
     bool mine = rc == 0 && owner == actor->id, forward = false;
@@ -134,12 +141,37 @@ ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *a
     }
     if (!mine)
         goto done;
-    ingress_del d = {status_id, actor->id};
-    if (db_tx(c, ingress_delete_tx, &d, err, errlen) != 0)
+    fx.status_id = status_id;
+    if (ingress_delete_collect(c, s, &fx, err, errlen) != 0) {
         out = INGRESS_FAILED;
-    else
-        q_log(Q_LOG_INFO, "ingress: status %lld (%s) deleted", (long long)status_id, uri);
+        goto done;
+    }
+    ingress_del d = {status_id, actor->id};
+    if (db_tx(c, ingress_delete_tx, &d, err, errlen) != 0) {
+        out = INGRESS_FAILED;
+        goto done;
+    }
+    ingress_delete_apply(ctx, s, &fx);
+    q_log(Q_LOG_INFO, "ingress: status %lld (%s) deleted", (long long)status_id, uri);
 done:
+    ingress_delete_effects_free(&fx);
+    return out;
+}
+
+ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *actor,
+                               const ap_activity *a, char *err, size_t errlen)
+{
+    char name[1100];
+    snprintf(name, sizeof name, "delete_status_in_progress:%s", a->object_id);
+    ingress_lock lock;
+    int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
+    if (lrc < 0)
+        return INGRESS_FAILED;
+    if (lrc > 0) /* raise_on_failure: false -- another Delete of it is running */
+        return INGRESS_STORED;
+    db_conn *c = db_pool_acquire(s->db);
+    ingress_outcome out = ingress_delete_note(ctx, s, c, actor, a, err, errlen);
     db_pool_release(s->db, c);
+    ingress_lock_release(ctx, &lock);
     return out;
 }
