@@ -82,6 +82,28 @@ class TestInteractionsBoosts < PullTest
     assert_equal %w[GET 127.0.0.2], [get['method'], get['host']]
   end
 
+  def test_embedded_objects_trusted_only_for_self_boosts
+    start_origin
+    add_origin_account(CAROL, 'carol')
+    note = serve_note(HOST, 'carol', 7, text: 'genuine')
+    forged = { 'id' => note, 'type' => 'Note', 'attributedTo' => origin_url(HOST, 'users/carol'),
+               'content' => '<p>forged</p>', 'to' => [PUBLIC] }
+    own = { 'id' => "#{BOB_URI}/statuses/8", 'type' => 'Note', 'attributedTo' => BOB_URI,
+            'content' => '<p>my own</p>', 'to' => [PUBLIC], 'cc' => ["#{BOB_URI}/followers"] }
+    start_ingress_scotty
+    deliver_and_wait(announce(70, forged))
+    deliver_and_wait(announce(71, own))
+
+    assert_equal '<p>genuine</p>', psql("SELECT text FROM statuses WHERE uri = #{q(note)}").strip,
+                 "another account's embedded object is fetched from its origin, not trusted\n#{@scottys[0].log}"
+    assert_equal 1, reblogs(status_id(note)).size
+    own_id = status_id(own['id'])
+    refute_nil own_id, 'a self-boost\'s embedded object is stored as a Create would store it'
+    assert_equal [BOB.to_s, '<p>my own</p>'], rows("SELECT account_id, text FROM statuses WHERE id = #{own_id}").first
+    assert_equal 1, reblogs(own_id).size
+    assert_equal [URI(note).path], origin_requests.map { |r| r['path'] }, 'only the foreign object was fetched'
+  end
+
   def test_spoofed_or_foreign_objects_write_nothing
     start_origin
     add_origin_account(CAROL, 'carol')
@@ -125,6 +147,16 @@ class TestInteractionsBoosts < PullTest
     assert_equal [jid, 'ActivityPub::ProcessingWorker', [BOB, body, nil, 'Account']],
                  [forwarded[0]['jid'], forwarded[0]['class'], forwarded[0]['args']]
     assert_equal 0, count('statuses'), 'nothing half-done'
+
+    # a known author, but a poll: scotty does not store Questions
+    add_origin_account(CAROL, 'carol')
+    poll = serve(HOST, 'users/carol/statuses/poll', '@context' => 'https://www.w3.org/ns/activitystreams',
+                 'id' => origin_url(HOST, 'users/carol/statuses/poll'), 'type' => 'Question',
+                 'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => '<p>tea?</p>',
+                 'oneOf' => [{ 'type' => 'Note', 'name' => 'yes' }], 'to' => [PUBLIC])
+    jid = deliver_and_wait(announce(41, poll))
+    assert_equal [jid], queued('ruby').map { |j| j['jid'] } - [forwarded[0]['jid']], @scottys[0].log
+    assert_equal 0, count('statuses')
   end
 
   def test_authorized_fetch_signs_as_the_instance_actor
