@@ -101,7 +101,16 @@ typedef struct ap_activity {
  * actor_uri, an embedded object whose id host differs from the actor's host, a
  * Create/Update object of a supported type that is malformed (wrong types, non-http(s)
  * ids/urls), more than AP_MAX_TAGS tags or AP_MAX_AUDIENCE recipients.
- * Unknown activity types parse fine as AP_OTHER. Returns 0, or -1 with err. */
+ * Unknown activity types parse fine as AP_OTHER. Returns 0, or -1 with err.
+ * Per kind: Create/Update with an embedded object check its id's host and its
+ * attributedTo (first, if present) against the actor, then fill `status` for Note and
+ * the converted types, or leave it NULL with object_type set for other types (Question,
+ * Person, ...); a bare URI object gives object_id only. Delete: object_id is the URI or
+ * the Tombstone's id (an embedded one must be on the actor's host). Announce/Like:
+ * object_id is the boosted/liked URI (any host). Undo: object_id is the undone
+ * activity's id, and `inner` is that activity when embedded (its actor, if given, must
+ * be the actor). A wrong JSON type where Mastodon's Ruby would raise refuses the
+ * object; one Ruby ignores is ignored (details in ap_status.c). */
 int ap_parse(const char *body, size_t len, const char *actor_uri, const char *followers_url,
              ap_activity *out, char *err, size_t errlen);
 void ap_activity_free(ap_activity *a);
