@@ -69,7 +69,10 @@ typedef struct ap_status {
     int64_t likes_total;        /* likes.totalItems, -1 when absent */
     int64_t shares_total;       /* shares.totalItems, -1 when absent */
     /* Added after the first version of this header: */
-    int64_t published_ms;       /* `published` as Unix milliseconds (UTC), when published != NULL */
+    int64_t published_ms;       /* `published` as Unix milliseconds (UTC), when published != NULL.
+                                 * PostgreSQL's timestamptz input takes every `published` scotty
+                                 * keeps except year 0000 (Ruby's 1 BC, "0001 BC" to PostgreSQL);
+                                 * to_timestamp(published_ms / 1000.0) takes them all */
     int64_t updated_ms;         /* `updated` likewise, when updated != NULL */
     char *atom_uri;             /* `atomUri` (find_existing_status also looks it up), or NULL */
     char *quote_uri;            /* quote / _misskey_quote / quoteUrl / quoteUri (first), or NULL */

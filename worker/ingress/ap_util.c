@@ -270,7 +270,7 @@ bool ap_parse_time(const char *s, int64_t *ms, int32_t *frac_ns)
             if (!ap_digits(p + 1, 2, &sec))
                 return false;
             p += 3;
-            if (*p == '.' || *p == ',') {
+            if (*p == '.') {
                 p++;
                 if (!isdigit((unsigned char)*p))
                     return false;
