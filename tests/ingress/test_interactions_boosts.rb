@@ -136,6 +136,14 @@ class TestInteractionsBoosts < PullTest
     assert_empty origin_requests, 'nothing fetched for an irrelevant boost'
   end
 
+  def test_boost_of_an_unknown_local_status_is_not_fetched
+    start_ingress_scotty
+    deliver_and_wait(announce(35, 'https://scotty.test/users/alice/statuses/999'))
+    assert_equal 0, count('statuses')
+    assert_match(%r{statuses/999 is not on this server}, @scottys[0].log)
+    assert_empty retries
+  end
+
   def test_boost_of_a_status_by_an_unknown_author_is_forwarded_unchanged
     start_origin
     note = serve_note(HOST, 'dave', 1, text: 'dave is new here')

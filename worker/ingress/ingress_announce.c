@@ -77,6 +77,14 @@ static ingress_outcome announce_gate(q_ctx *ctx, services *s, const ingress_acco
     return out;
 }
 
+/* ActivityPub::TagManager#local_uri?: a URI on LOCAL_DOMAIN is never fetched. */
+static bool announce_is_local(const services *s, const char *uri)
+{
+    char local[300];
+    snprintf(local, sizeof local, "https://%s/", s->local_domain);
+    return ap_same_host(uri, local);
+}
+
 /* status_from_object: known locally, the embedded object of a self-boost stored like a
  * Create, or fetched (origin checked by ingress_fetch_status). *row is the boosted
  * status (a boost of a boost names its original). */
@@ -98,13 +106,16 @@ static ingress_outcome announce_original(q_ctx *ctx, services *s, const ingress_
         if (json_is_object(obj) && by && strcmp(by, actor->uri) == 0) {
             ap_status st;
             rc = ap_status_parse(obj, actor->uri,
-                                    actor->followers_url[0] ? actor->followers_url : NULL, &st, err,
-                                    errlen);
+                                 actor->followers_url[0] ? actor->followers_url : NULL, &st, err,
+                                 errlen);
             if (rc != 0)
                 return rc > 0 ? INGRESS_UNHANDLED : INGRESS_DROPPED;
             ingress_create_opts o = {.delivery = false};
             out = ingress_create_status(ctx, s, actor, &st, &o, &id, err, errlen);
             ap_status_free(&st);
+        } else if (announce_is_local(s, a->object_id)) {
+            snprintf(err, errlen, "the boosted status %s is not on this server", a->object_id);
+            return INGRESS_DROPPED;
         } else {
             out = ingress_fetch_status(ctx, s, a->object_id, NULL, NULL, &id, &created, err, errlen);
         }
