@@ -214,10 +214,24 @@ class IngressCreateTest < IngressTest
     assert_equal 2, count('status_edits', "status_id = #{id}")
   end
 
-  def test_update_of_unknown_status_is_ignored
-    deliver_and_wait(fixture('update_note'))
+  def update_published(at)
+    fixture_with('update_note') { |d| d['object']['published'] = at.utc.strftime('%Y-%m-%dT%H:%M:%SZ') }
+  end
+
+  def test_update_of_old_unknown_status_is_ignored
+    deliver_and_wait(update_published(Time.now - 2 * 86_400))
     assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}")
     assert_empty retries
-    assert_match(/not known here/, @scotty.log)
+    assert_match(/not known here and published more than a day ago/, @scotty.log)
+  end
+
+  def test_update_of_recent_unknown_status_creates_it
+    body = update_published(Time.now - 60)
+    deliver_and_wait(body)
+    row = status_row
+    refute_nil row, @scotty.log
+    assert_equal JSON.parse(body)['object']['content'], row[2]
+    assert_equal 1, queued('default', 'DistributionWorker').size
+    assert_equal 0, count('status_edits')
   end
 end

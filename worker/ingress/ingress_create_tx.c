@@ -324,7 +324,14 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, char *err, size_t errl
     }
     if (!tx.duplicate)
         return -1;
-    int64_t author = 0;
+    /* The uri is taken, by a live status or a discarded one kept for a report. */
     p->n_media = 0;
-    return ingress_status_by_uri(c, p->st->uri, &p->status_id, &author, err, errlen) == 0 ? 1 : -1;
+    const char *params[] = {p->st->uri};
+    PGresult *res = db_exec(c, "ingress_status_any", "SELECT id FROM statuses WHERE uri = $1", 1, params,
+                            err, errlen);
+    if (!res)
+        return -1;
+    p->status_id = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return 1;
 }

@@ -68,7 +68,7 @@ ingress_outcome ingress_dispatch(q_ctx *ctx, services *s, const ingress_account 
     case AP_CREATE:
         return ingress_create(ctx, s, actor, a, o, err, errlen);
     case AP_UPDATE:
-        return ingress_update(ctx, s, actor, a, err, errlen);
+        return ingress_update(ctx, s, actor, a, o, err, errlen);
     case AP_DELETE:
         return ingress_delete(ctx, s, actor, a, err, errlen);
     case AP_ANNOUNCE:

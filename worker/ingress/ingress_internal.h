@@ -120,7 +120,8 @@ ingress_outcome ingress_create(q_ctx *ctx, services *s, const ingress_account *a
                                const ap_activity *a, const ingress_create_opts *o, char *err,
                                size_t errlen);
 ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *actor,
-                               const ap_activity *a, char *err, size_t errlen);
+                               const ap_activity *a, const ingress_create_opts *o, char *err,
+                               size_t errlen);
 ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *actor,
                                const ap_activity *a, char *err, size_t errlen);
 

@@ -5,8 +5,10 @@
  * created_at), the status takes the new text, spoiler_text, sensitive, language and
  * edited_at, hashtags are replaced, new mentions added and dropped ones made silent,
  * the new version is recorded, and DistributionWorker [id, {"update": true}] and
- * LinkCrawlWorker follow. An Update of an unknown status is ignored; one changing
- * the media attachments is left to Ruby (unhandled), decided before writing. */
+ * LinkCrawlWorker follow. An Update of an unknown status is a Create unless it was
+ * published more than a day ago or its sender is suspended (then it is ignored), as
+ * Update#update_status does; one changing the media attachments is left to Ruby
+ * (unhandled), decided before writing. */
 #include "ingress_create.h"
 
 #include <stdio.h>
@@ -140,8 +142,25 @@ static int ingress_update_same_media(db_conn *c, ingress_upd *u, bool *same, cha
     return 0;
 }
 
+/* Update#object_too_old?: published more than OBJECT_AGE_THRESHOLD (1 day) ago. */
+static int ingress_update_too_old(db_conn *c, const ap_status *st, bool *old, char *err, size_t errlen)
+{
+    *old = false;
+    if (!st->published)
+        return 0;
+    const char *params[] = {st->published};
+    PGresult *res = db_exec(c, "ingress_update_too_old",
+                            "SELECT $1::timestamptz < now() - interval '1 day'", 1, params, err, errlen);
+    if (!res)
+        return -1;
+    *old = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
 ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *actor,
-                               const ap_activity *a, char *err, size_t errlen)
+                               const ap_activity *a, const ingress_create_opts *o, char *err,
+                               size_t errlen)
 {
     const ap_status *st = a->status;
     ingress_upd u = {actor, st, s, 0, "", ""};
@@ -153,10 +172,27 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         out = INGRESS_FAILED;
         goto done;
     }
-    if (rc == 1 || owner != actor->id) {
-        snprintf(err, errlen, "Update of %s, a status %s", st->uri, rc == 1 ? "not known here" : "of another account");
+    if (rc == 0 && owner != actor->id) {
+        snprintf(err, errlen, "Update of %s, a status of another account", st->uri);
         out = INGRESS_DROPPED;
         goto done;
+    }
+    if (rc == 1) {
+        /* Create and Update may arrive out of order: a recent unknown object is created
+         * as its Create would have; old ones and suspended senders' are ignored. */
+        bool old = false;
+        if (ingress_update_too_old(c, st, &old, err, errlen) != 0) {
+            out = INGRESS_FAILED;
+            goto done;
+        }
+        if (old || actor->suspended) {
+            snprintf(err, errlen, "Update of %s, a status not known here and %s", st->uri,
+                     old ? "published more than a day ago" : "sent by a suspended account");
+            out = INGRESS_DROPPED;
+            goto done;
+        }
+        db_pool_release(s->db, c);
+        return ingress_create(ctx, s, actor, a, o, err, errlen);
     }
     snprintf(u.sid, sizeof u.sid, "%lld", (long long)u.status_id);
     snprintf(u.aid, sizeof u.aid, "%lld", (long long)actor->id);

@@ -2,8 +2,8 @@
  * backtrace): args [actor_id, body, delivered_to_account_id, actor_type] as
  * Mastodon's inbox controller pushes them. Loads the signer's account, parses the
  * body with Mastodon's rules (a refusal is logged and the job completes: Mastodon
- * ignores bad activities), drops suspended actors' activities except
- * Delete/Undo/Update, and either runs a covered activity completely or, before
+ * ignores bad activities), drops local actors' activities and suspended actors'
+ * except Delete/Reject/Undo/Update, and either runs a covered activity completely or, before
  * writing anything, forwards the unchanged job to --forward-unhandled's queue (or
  * fails it the Sidekiq way without one). */
 #include "ingress.h"
@@ -125,7 +125,15 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
               actor.uri, err);
         return;
     }
-    if (actor.suspended && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE) {
+    if (!actor.domain[0]) { /* ProcessActivityService ignores activities of local actors */
+        ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
+        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from local account %lld dropped",
+              job->jid, a.type, (long long)actor.id);
+        ap_activity_free(&a);
+        return;
+    }
+    if (actor.suspended && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE &&
+        strcmp(a.type, "Reject") != 0) {
         ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
         q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from suspended account %s dropped",
               job->jid, a.type, actor.uri);
