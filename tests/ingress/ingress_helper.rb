@@ -146,7 +146,27 @@ class IngressTest < ScottyTest
          "FROM statuses WHERE uri = #{q(uri)}").first
   end
 
+  # The fixture origin (origin.rb) serving @origin_root/<host>/<path>; returns its port.
+  def start_origin
+    @origin_root = File.join(@tmp ||= Dir.mktmpdir('scotty-ingress'), 'origin')
+    FileUtils.mkdir_p(@origin_root)
+    @origin_out, @origin_in = IO.pipe
+    stdin_r, @origin_stdin = IO.pipe
+    @origin_pid = Process.spawn('ruby', File.join(HERE, 'origin.rb'), '--root', @origin_root,
+                                in: stdin_r, out: @origin_in, err: File.join(@tmp, 'origin.err'))
+    stdin_r.close
+    @origin_in.close
+    line = Timeout.timeout(20) { @origin_out.gets }
+    raise "origin.rb did not start: #{File.read(File.join(@tmp, 'origin.err'))}" unless line&.start_with?('READY ')
+    @origin_port = line.split.last.to_i
+  end
+
   def teardown
+    if @origin_pid
+      @origin_stdin.close
+      Process.kill('TERM', @origin_pid)
+      Process.wait(@origin_pid)
+    end
     super
     FileUtils.rm_rf(@tmp) if @tmp
   end

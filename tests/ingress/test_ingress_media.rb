@@ -1,0 +1,54 @@
+# test_ingress_media.rb -- attachments of a delivered Create{Note} fetched inline (the
+# default, as Mastodon does inside the ingress job) from the fixture origin: the row
+# filled by the media pipeline and the files at Mastodon's keys; a download that may
+# pass later schedules RedownloadMediaWorker as Mastodon does.
+require_relative 'ingress_helper'
+
+class IngressMediaTest < IngressTest
+  def setup
+    super
+    start_origin
+    dir = File.join(@origin_root, '127.0.0.1', 'media')
+    FileUtils.mkdir_p(dir)
+    _out, err, st = Open3.capture3('ffmpeg', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+                                   'testsrc=size=320x240:rate=1', '-frames:v', '1', File.join(dir, 'photo.jpg'))
+    raise "ffmpeg: #{err}" unless st.success?
+  end
+
+  def note_with(urls)
+    fixture_with('create_note_mastodon') do |d|
+      d['object']['attachment'] = urls.map do |u|
+        { 'type' => 'Document', 'mediaType' => 'image/jpeg', 'url' => u, 'name' => 'a test card' }
+      end
+      d['object'].delete('inReplyTo')
+      d['object'].delete('inReplyToAtomUri')
+    end
+  end
+
+  def test_inline_fetch_stores_the_files_and_retries_later_what_failed
+    @scotty = start_scotty('-c', '2', '-q', 'ingress', env: db_env)
+    base = "http://127.0.0.1:#{@origin_port}"
+    deliver_and_wait(note_with(["#{base}/media/photo.jpg", "#{base}/_status/503"]))
+    row = status_row
+    refute_nil row, @scotty.log
+    ids = row[13].split(',')
+    assert_equal 2, ids.size
+    done = rows("SELECT type, file_file_name, file_content_type, file_storage_schema_version FROM media_attachments " \
+                "WHERE id = #{ids[0]}").first
+    assert_equal '0', done[0], "the photo is an image now:\n#{@scotty.log}"
+    assert_match(/\A[0-9a-f]{16}\.jpe?g\z/, done[1])
+    assert_equal 'image/jpeg', done[2]
+    assert_equal '1', done[3]
+    part = ids[0].scan(/.{3}/).join('/')
+    original = File.join(@tmp, 'system', 'cache', 'media_attachments', 'files', part, 'original', done[1])
+    assert File.exist?(original), "#{original} missing"
+    failed = rows("SELECT type, coalesce(file_file_name, '') FROM media_attachments WHERE id = #{ids[1]}").first
+    assert_equal ['3', ''], failed
+    redownload = scheduled('RedownloadMediaWorker')
+    assert_equal [[ids[1].to_i]], redownload.map { |j| j['args'] }
+    at = @redis.zrange('schedule', 0, -1, with_scores: true).find { |j, _| j.include?('RedownloadMediaWorker') }[1]
+    assert_operator at - Time.now.to_f, :>=, 20, 'rand(30..600) seconds later'
+    assert_operator at - Time.now.to_f, :<=, 600
+    assert_equal 1, queued('default', 'DistributionWorker').size
+  end
+end
