@@ -140,7 +140,7 @@ class TestInteractionsBoosts < PullTest
     start_ingress_scotty
     deliver_and_wait(announce(35, 'https://scotty.test/users/alice/statuses/999'))
     assert_equal 0, count('statuses')
-    assert_match(%r{statuses/999 is not on this server}, @scottys[0].log)
+    assert_match(%r{statuses/999 is on this server: nothing to fetch}, @scottys[0].log)
     assert_empty retries
   end
 

@@ -77,16 +77,8 @@ static ingress_outcome announce_gate(q_ctx *ctx, services *s, const ingress_acco
     return out;
 }
 
-/* ActivityPub::TagManager#local_uri?: a URI on LOCAL_DOMAIN is never fetched. */
-static bool announce_is_local(const services *s, const char *uri)
-{
-    char local[300];
-    snprintf(local, sizeof local, "https://%s/", s->local_domain);
-    return ap_same_host(uri, local);
-}
-
 /* status_from_object: known locally, the embedded object of a self-boost stored like a
- * Create, or fetched (origin checked by ingress_fetch_status). *row is the boosted
+ * Create, or fetched (origin checked, never from this server: ingress_fetch_status). *row is the boosted
  * status (a boost of a boost names its original). */
 static ingress_outcome announce_original(q_ctx *ctx, services *s, const ingress_account *actor,
                                          const ap_activity *a, ingress_status_row *row, char *err,
@@ -113,9 +105,6 @@ static ingress_outcome announce_original(q_ctx *ctx, services *s, const ingress_
             ingress_create_opts o = {.delivery = false};
             out = ingress_create_status(ctx, s, actor, &st, &o, &id, err, errlen);
             ap_status_free(&st);
-        } else if (announce_is_local(s, a->object_id)) {
-            snprintf(err, errlen, "the boosted status %s is not on this server", a->object_id);
-            return INGRESS_DROPPED;
         } else {
             out = ingress_fetch_status(ctx, s, a->object_id, NULL, NULL, &id, &created, err, errlen);
         }

@@ -1,7 +1,8 @@
 /* ingress_fetch_status.c -- ActivityPub::FetchRemoteStatusService: one remote status
  * fetched by URI and stored the way a Create of it would be, for Announce (the boosted
  * status), FetchReplyWorker and ThreadResolveWorker (mastodon.md §2). Only statuses of
- * accounts this instance already knows are stored; resolving a new account is Ruby's. */
+ * accounts this instance already knows are stored; resolving a new account is Ruby's.
+ * A URI on this server is never fetched: a local status that is not found is gone. */
 #include "ingress_fetch.h"
 
 #include <hiredis/hiredis.h>
@@ -150,6 +151,12 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
         snprintf(err, errlen, "fetching statuses needs the database: %s", s->db_missing);
         return INGRESS_FAILED;
     }
+    char local[300];
+    snprintf(local, sizeof local, "https://%s/", s->local_domain);
+    if (ap_same_host(uri, local)) {
+        snprintf(err, errlen, "%s is on this server: nothing to fetch", uri);
+        return INGRESS_DROPPED;
+    }
     json_t *doc;
     int rc = fetch_document(s, uri, prefetched_body, &doc, err, errlen);
     if (rc != 0)
@@ -162,13 +169,12 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
     int64_t existing = 0;
     if (!fetch_context_ok(doc)) {
         snprintf(err, errlen, "%s has no ActivityStreams @context", uri);
+    } else if (type && (!strcmp(type, "Create") || !strcmp(type, "Announce"))) {
+        snprintf(err, errlen, "%s is a %s activity: Ruby's FetchRemoteStatusService handles those",
+                 uri, type);
+        out = INGRESS_UNHANDLED;
     } else if (!fetch_has_status_type(json_object_get(doc, "type"))) {
-        snprintf(err, errlen, "%s is a %s, not a status object%s", uri, type ? type : "document",
-                 type && (!strcmp(type, "Create") || !strcmp(type, "Announce"))
-                     ? " scotty fetches (an activity: Ruby's FetchRemoteStatusService handles it)"
-                     : "");
-        if (type && (!strcmp(type, "Create") || !strcmp(type, "Announce")))
-            out = INGRESS_UNHANDLED;
+        snprintf(err, errlen, "%s is a %s, not a status", uri, type ? type : "typeless document");
     } else if (!actor_uri || !ap_same_host(uri, actor_uri)) {
         snprintf(err, errlen, "%s is attributed to %s, not to an actor on its own host", uri,
                  actor_uri ? actor_uri : "nobody");
