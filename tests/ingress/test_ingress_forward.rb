@@ -55,6 +55,24 @@ class IngressForwardTest < IngressTest
     assert_empty @redis.keys('queue:ruby*'), scotty.log
   end
 
+  # ActivityPub::Forwarder would send a signed Delete of a reply to a local status to
+  # the local author's followers: left to Ruby, the status untouched.
+  def test_signed_delete_mastodon_would_forward_is_left_to_ruby
+    add_alice_status
+    scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    deliver_and_wait(fixture('create_note_mastodon'))
+    assert_equal 1, count('statuses', "uri = #{q(NOTE_URI)}"), scotty.log
+    deliver_and_wait(fixture_with('delete_tombstone') { |d| d['signature'] = { 'type' => 'RsaSignature2017' } })
+    assert_equal 1, count('statuses', "uri = #{q(NOTE_URI)}")
+    assert_equal 0, count('tombstones')
+    assert_equal 0, @redis.exists("delete_upon_arrival:#{BOB}:#{NOTE_URI}")
+    assert_equal 1, @redis.llen('queue:ruby_ingress')
+    assert_match(/a signed Delete Mastodon forwards to local followers/, scotty.log)
+    # unsigned, scotty deletes it itself
+    deliver_and_wait(fixture('delete_tombstone'))
+    assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}")
+  end
+
   def test_handled_activity_counts_as_handled
     add_alice_status
     start_ingress_scotty('--forward-unhandled', 'ruby_ingress')

@@ -3,6 +3,7 @@
 # unknown and suspended actors, posts nobody here asked for; and the create:<uri>
 # lock shared with Ruby workers.
 require_relative 'ingress_helper'
+require_relative '../lib/fediverse'
 
 class IngressHostileTest < IngressTest
   REFUSED = %w[hostile_actor_mismatch hostile_attributed_mismatch hostile_deep_nesting
@@ -69,6 +70,20 @@ class IngressHostileTest < IngressTest
     assert_empty retries
     assert_match(/account 999 does not exist; nothing to do/, @scotty.log)
     assert_match(/actor type Tombstone is not Account; nothing to do/, @scotty.log)
+  end
+
+  def test_activities_of_local_actors_are_dropped
+    @scotty = start_ingress_scotty
+    scheme = psql("SELECT to_jsonb(a)->>'id_scheme' FROM accounts a WHERE id = #{ALICE}").strip
+    actor = scheme == '1' ? "https://#{LOCAL_DOMAIN}/ap/users/#{ALICE}" : "https://#{LOCAL_DOMAIN}/users/alice"
+    note = "#{actor}/statuses/1"
+    deliver_and_wait(JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{note}/activity",
+                                   'type' => 'Create', 'actor' => actor, 'to' => [Fediverse::PUBLIC],
+                                   'object' => { 'id' => note, 'type' => 'Note', 'attributedTo' => actor,
+                                                 'content' => '<p>hi</p>', 'to' => [Fediverse::PUBLIC] }),
+                     actor: ALICE)
+    assert_nothing_written
+    assert_match(/activity from local account #{ALICE} dropped/, @scotty.log)
   end
 
   def test_suspended_actor_is_dropped_but_its_delete_is_not

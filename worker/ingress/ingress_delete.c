@@ -56,31 +56,6 @@ static int ingress_delete_tx(db_conn *c, void *user, char *err, size_t errlen)
     return 0;
 }
 
-/* Would ActivityPub::Forwarder forward this Delete? Signed, a public or unlisted
- * status, boosted by a local account or replying to a local status. */
-static int ingress_delete_forwardable(db_conn *c, const ap_activity *a, int64_t status_id, bool *out,
-                                      char *err, size_t errlen)
-{
-    *out = false;
-    if (!json_is_object(json_object_get(a->root, "signature")))
-        return 0;
-    char sid[24];
-    snprintf(sid, sizeof sid, "%lld", (long long)status_id);
-    const char *params[] = {sid};
-    PGresult *res = db_exec(c, "ingress_delete_forwardable",
-                            "SELECT 1 FROM statuses s WHERE s.id = $1::bigint AND s.visibility IN (0, 1) AND "
-                            "(EXISTS (SELECT 1 FROM statuses b JOIN accounts ba ON ba.id = b.account_id "
-                            "WHERE b.reblog_of_id = s.id AND ba.domain IS NULL) OR EXISTS (SELECT 1 FROM "
-                            "statuses p JOIN accounts pa ON pa.id = p.account_id WHERE p.id = s.in_reply_to_id "
-                            "AND pa.domain IS NULL))",
-                            1, params, err, errlen);
-    if (!res)
-        return -1;
-    *out = PQntuples(res) > 0;
-    PQclear(res);
-    return 0;
-}
-
 static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
                                            const ingress_account *actor, const ap_activity *a, char *err,
                                            size_t errlen)
@@ -92,7 +67,7 @@ static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
     int64_t status_id = 0, owner = 0;
     int rc = ingress_status_by_uri(c, uri, &status_id, &owner, err, errlen);
     bool mine = rc == 0 && owner == actor->id, forward = false;
-    if (rc < 0 || (mine && ingress_delete_forwardable(c, a, status_id, &forward, err, errlen) != 0)) {
+    if (rc < 0 || (mine && ingress_forwardable(c, a, status_id, &forward, err, errlen) != 0)) {
         out = INGRESS_FAILED;
         goto done;
     }

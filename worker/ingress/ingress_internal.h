@@ -131,6 +131,12 @@ ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *a
  * forward/fail message and the per-type stats. Implemented in ingress_dispatch.c. */
 const char *ingress_activity_unhandled(const ap_activity *a);
 
+/* ActivityPub::Forwarder#forwardable? for an activity about status_id: LD-signed, the
+ * status public or unlisted, boosted by a local account or replying to a local
+ * status (ingress_forwarder.c). Returns 0 with *out, or -1 with err. */
+int ingress_forwardable(db_conn *c, const ap_activity *a, int64_t status_id, bool *out, char *err,
+                        size_t errlen);
+
 /* Runs the handler of a covered activity (ingress_dispatch.c). */
 ingress_outcome ingress_dispatch(q_ctx *ctx, services *s, const ingress_account *actor,
                                  const ap_activity *a, const ingress_create_opts *o, char *err,

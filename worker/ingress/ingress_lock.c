@@ -6,7 +6,6 @@
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,16 +13,19 @@ static const char *ingress_lock_release_lua =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
     "else return nil end";
 
-/* The gem's token shape: "<Time.now> -<rand 999999>", unique enough per holder. */
-static void ingress_lock_token(char *out, size_t len)
+/* The gem's token shape, "<Time.now>-<random>", with 64 random bits: it only has to
+ * tell this holder from any other. */
+static int ingress_lock_token(char *out, size_t len)
 {
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    char when[40];
+    char when[40], hex[17];
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S +0000", &tm);
-    unsigned seed = (unsigned)now ^ (unsigned)(uintptr_t)out ^ (unsigned)clock();
-    snprintf(out, len, "%s-%u%06d", when, (unsigned)(rand_r(&seed) % 1000), rand_r(&seed) % 999999);
+    if (objstore_random_hex16(hex) != 0)
+        return -1;
+    snprintf(out, len, "%s-%s", when, hex);
+    return 0;
 }
 
 int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
@@ -34,7 +36,10 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
         snprintf(err, errlen, "lock name too long (%zu bytes)", strlen(name));
         return -1;
     }
-    ingress_lock_token(l->token, sizeof l->token);
+    if (ingress_lock_token(l->token, sizeof l->token) != 0) {
+        snprintf(err, errlen, "no random bytes for a lock token");
+        return -1;
+    }
     q_conn *c = q_ctx_redis(ctx);
     double give_up = q_monotonic() + (double)wait_ms / 1000.0;
     for (;;) {

@@ -2,13 +2,15 @@
  * (ActivityPub::ProcessStatusUpdateService's explicit update): under the
  * create:<uri> lock, when `updated` is newer than the stored edited_at, the original
  * version is recorded in status_edits if none is yet (Status#snapshot! at
- * created_at), the status takes the new text, spoiler_text, sensitive, language and
- * edited_at, hashtags are replaced, new mentions added and dropped ones made silent,
- * the new version is recorded, and DistributionWorker [id, {"update": true}] and
- * LinkCrawlWorker follow. An Update of an unknown status is a Create unless it was
- * published more than a day ago or its sender is suspended (then it is ignored), as
- * Update#update_status does; one changing the media attachments is left to Ruby
- * (unhandled), decided before writing. */
+ * created_at); the status takes the new text, spoiler_text, sensitive and language;
+ * hashtags are replaced, new mentions added and dropped ones made silent; a
+ * significant change (text or spoiler_text) also sets edited_at, records the new
+ * version and refreshes the link card (LinkCrawlWorker); DistributionWorker
+ * [id, {"update": true}] follows. An Update of an unknown status is a Create unless it
+ * was published more than a day ago or its sender is suspended (then it is ignored),
+ * as Update#update_status does. One changing the media attachments, or one Mastodon
+ * would forward (ingress_forwardable), is left to Ruby (unhandled), decided before
+ * writing. */
 #include "ingress_create.h"
 
 #include <stdio.h>
@@ -23,6 +25,7 @@ typedef struct ingress_upd {
     services *s;
     int64_t status_id;
     char sid[24], aid[24];
+    bool significant;          /* text or spoiler_text changed */
 } ingress_upd;
 
 /* Status#snapshot! of the current row, created at `at` (SQL), when `only_first`
@@ -70,12 +73,18 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
                             st->sensitive || u->actor->sensitized ? "t" : "f",
                             st->language,
                             st->updated};
-    if (ingress_update_run(c, "ingress_update_status",
-                           "UPDATE statuses SET text = $2, spoiler_text = $3, sensitive = $4::boolean, "
-                           "language = coalesce($5, language), edited_at = timezone('UTC', $6::timestamptz), "
-                           "updated_at = " INGRESS_NOW " WHERE id = $1::bigint",
-                           6, params, err, errlen) != 0)
+    PGresult *res = db_exec(c, "ingress_update_status",
+                            "WITH old AS (SELECT text, spoiler_text FROM statuses WHERE id = $1::bigint "
+                            "FOR UPDATE) UPDATE statuses s SET text = $2, spoiler_text = $3, "
+                            "sensitive = $4::boolean, language = $5, edited_at = CASE WHEN old.text <> $2 OR "
+                            "old.spoiler_text <> $3 THEN timezone('UTC', $6::timestamptz) ELSE s.edited_at END, "
+                            "updated_at = " INGRESS_NOW " FROM old WHERE s.id = $1::bigint "
+                            "RETURNING old.text <> $2 OR old.spoiler_text <> $3",
+                            6, params, err, errlen);
+    if (!res)
         return -1;
+    u->significant = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
     const char *p1[] = {u->sid};
     if (ingress_update_run(c, "ingress_update_untag", "DELETE FROM statuses_tags WHERE status_id = $1::bigint",
                            1, p1, err, errlen) != 0)
@@ -122,6 +131,8 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     q_buf_free(&ids);
     if (rc != 0)
         return -1;
+    if (!u->significant)
+        return 0;
     return ingress_update_snapshot(c, u, "s.edited_at", false, err, errlen) == 0 ? 0 : -1;
 }
 
@@ -163,7 +174,7 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
                                size_t errlen)
 {
     const ap_status *st = a->status;
-    ingress_upd u = {actor, st, s, 0, "", ""};
+    ingress_upd u = {.actor = actor, .st = st, .s = s};
     db_conn *c = db_pool_acquire(s->db);
     ingress_outcome out = INGRESS_STORED;
     int64_t owner = 0;
@@ -201,8 +212,14 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         out = INGRESS_FAILED;
         goto done;
     }
-    if (!same) {
-        snprintf(err, errlen, "an Update changing media attachments");
+    bool forward = false;
+    if (same && ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0) {
+        out = INGRESS_FAILED;
+        goto done;
+    }
+    if (!same || forward) {
+        snprintf(err, errlen, "%s", !same ? "an Update changing media attachments"
+                                          : "a signed Update Mastodon forwards to local followers");
         out = INGRESS_UNHANDLED;
         goto done;
     }
@@ -231,10 +248,17 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     ingress_lock_release(ctx, &lock);
     if (out == INGRESS_STORED && newer) {
         char args[64];
+        if (u.significant) { /* reset_preview_card! */
+            const char *pc[] = {u.sid};
+            PGresult *cr = db_exec(c, "ingress_update_card",
+                                   "DELETE FROM preview_cards_statuses WHERE status_id = $1::bigint", 1, pc, err,
+                                   errlen);
+            PQclear(cr);
+            snprintf(args, sizeof args, "[%s]", u.sid);
+            ingress_push(ctx, "LinkCrawlWorker", "pull", "0", args, (double)ingress_rand_between(1, 59));
+        }
         snprintf(args, sizeof args, "[%s,{\"update\":true}]", u.sid);
         ingress_push(ctx, "DistributionWorker", "default", "true", args, 0);
-        snprintf(args, sizeof args, "[%s]", u.sid);
-        ingress_push(ctx, "LinkCrawlWorker", "pull", "0", args, (double)ingress_rand_between(1, 59));
     }
 done:
     db_pool_release(s->db, c);

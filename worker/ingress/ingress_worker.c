@@ -116,6 +116,12 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
               job->jid, (long long)json_integer_value(actor_id));
         return;
     }
+    if (!actor.domain[0]) { /* ProcessActivityService ignores activities of local actors */
+        ingress_stats_count("Local", INGRESS_OUT_DROPPED);
+        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: activity from local account %lld dropped",
+              job->jid, (long long)actor.id);
+        return;
+    }
     ap_activity a;
     memset(&a, 0, sizeof a);
     if (ap_parse(json_string_value(body), json_string_length(body), actor.uri,
@@ -123,13 +129,6 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
         ingress_stats_count("Invalid", INGRESS_OUT_DROPPED);
         q_log(Q_LOG_WARN, "ActivityPub::ProcessingWorker jid=%s actor=%s: activity refused: %s", job->jid,
               actor.uri, err);
-        return;
-    }
-    if (!actor.domain[0]) { /* ProcessActivityService ignores activities of local actors */
-        ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
-        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from local account %lld dropped",
-              job->jid, a.type, (long long)actor.id);
-        ap_activity_free(&a);
         return;
     }
     if (actor.suspended && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE &&
