@@ -97,7 +97,7 @@ static void ingress_followup_media(q_ctx *ctx, ingress_create_plan *p)
  * is by reference, gets ActivityPub::FetchRepliesWorker. */
 static void ingress_followup_replies(q_ctx *ctx, ingress_create_plan *p, const json_t *replies)
 {
-    if (!replies || !p->st->replies_uri)
+    if (!p->st->replies_uri)
         return;
     const json_t *items = NULL;
     if (json_is_object(replies)) {
@@ -111,7 +111,7 @@ static void ingress_followup_replies(q_ctx *ctx, ingress_create_plan *p, const j
                 items = json_object_get(first, "orderedItems");
         }
     }
-    if (!json_is_array(items)) {
+    if (!json_is_array(items)) { /* by reference, or not embedded complete */
         char *args = ingress_args_id_uri(p->status_id, p->st->replies_uri, p->o);
         ingress_push(ctx, "ActivityPub::FetchRepliesWorker", "pull", "3", args, 0);
         free(args);
@@ -189,7 +189,13 @@ void ingress_create_followups(q_ctx *ctx, db_conn *c, ingress_create_plan *p)
         ingress_push(ctx, "MentionResolveWorker", "pull", "7", args, (double)ingress_rand_between(30, 599));
         free(args);
     }
-    json_t *obj = o->root ? json_object_get(o->root, "object") : NULL;
+    /* the object as sent: the activity's embedded object, or a fetched object itself */
+    const json_t *obj = json_object_get(o->root, "object");
+    if (!json_is_object(obj))
+        obj = o->root;
+    const char *obj_id = ap_id_of(obj);
+    if (!obj_id || strcmp(obj_id, st->uri) != 0)
+        obj = NULL;
     ingress_followup_replies(ctx, p, json_object_get(obj, "replies"));
     /* distribute: LinkCrawlWorker in 1..59 s, then DistributionWorker for deliveries
      * and statuses inside the 6-hour realtime window. */
