@@ -249,10 +249,10 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
     ingress_outcome out = INGRESS_STORED;
     char key[1200];
     snprintf(key, sizeof key, "delete_upon_arrival:%lld:%s", (long long)p->actor->id, st->uri);
-    redisReply *r = q_conn_cmd(q_ctx_redis(ctx), "EXISTS %s", key);
+    redisReply *r = q_conn_cmd(ingress_app_redis(ctx), "EXISTS %s", key);
     if (!r || r->type != REDIS_REPLY_INTEGER) {
         snprintf(err, errlen, "Redis: EXISTS %s: %s", key,
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(q_ctx_redis(ctx)));
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(ingress_app_redis(ctx)));
         out = INGRESS_FAILED;
     } else if (r->integer > 0) {
         snprintf(err, errlen, "a Delete of %s arrived first", st->uri);

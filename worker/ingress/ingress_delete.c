@@ -88,11 +88,11 @@ static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
             goto done;
         }
         snprintf(key, sizeof key, "delete_upon_arrival:%lld:%s", (long long)actor->id, uri);
-        redisReply *r = q_conn_cmd(q_ctx_redis(ctx), "SETEX %s %d true", key, INGRESS_DELETE_UPON_ARRIVAL_S);
+        redisReply *r = q_conn_cmd(ingress_app_redis(ctx), "SETEX %s %d true", key, INGRESS_DELETE_UPON_ARRIVAL_S);
         bool ok = r && r->type == REDIS_REPLY_STATUS;
         if (!ok)
             snprintf(err, errlen, "Redis: SETEX %s: %s", key,
-                     r && r->str ? r->str : q_conn_error(q_ctx_redis(ctx)));
+                     r && r->str ? r->str : q_conn_error(ingress_app_redis(ctx)));
         q_reply_free(r);
         ingress_lock_release(ctx, &lock);
         if (!ok) {

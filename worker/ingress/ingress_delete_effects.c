@@ -103,7 +103,7 @@ static void ingress_publish(q_conn *r, const char *channel, const char *payload)
 
 void ingress_delete_apply(q_ctx *ctx, services *s, const ingress_delete_effects *e)
 {
-    q_conn *r = q_ctx_redis(ctx);
+    q_conn *r = ingress_app_redis(ctx);
     char payload[96], channel[512], sid[24];
     snprintf(sid, sizeof sid, "%lld", (long long)e->status_id);
     snprintf(payload, sizeof payload, "{\"event\":\"delete\",\"payload\":\"%s\"}", sid);

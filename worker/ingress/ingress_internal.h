@@ -33,6 +33,12 @@ int ingress_account_by_uri(db_conn *c, const char *uri, ingress_account *out, ch
 int ingress_account_resolve(db_conn *c, const char *local_domain, const char *uri,
                             ingress_account *out, char *err, size_t errlen);
 
+/* Mastodon's application Redis (locks, delete_upon_arrival, feeds, streaming): the
+ * Sidekiq connection unless SIDEKIQ_REDIS_URL and REDIS_URL (or REDIS_HOST) name
+ * different endpoints; then a connection of this thread's own (ingress_redis.c).
+ * Jobs are always pushed through q_ctx_redis. */
+q_conn *ingress_app_redis(q_ctx *ctx);
+
 /* ---- Redis locks exactly as Mastodon's with_redis_lock (the mario-redis-lock gem):
  * key "lock:<name>", SET key token NX PX <autorelease>, retried every 0.1 s for up to
  * 10 s, released by a compare-and-delete of the token (ingress_lock.c). Ruby and C

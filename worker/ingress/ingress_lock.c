@@ -40,7 +40,7 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
         snprintf(err, errlen, "no random bytes for a lock token");
         return -1;
     }
-    q_conn *c = q_ctx_redis(ctx);
+    q_conn *c = ingress_app_redis(ctx);
     double give_up = q_monotonic() + (double)wait_ms / 1000.0;
     for (;;) {
         redisReply *r = q_conn_cmd(c, "SET %s %s NX PX %ld", l->key, l->token,
@@ -70,6 +70,6 @@ void ingress_lock_release(q_ctx *ctx, ingress_lock *l)
         return;
     const char *argv[] = {l->key, l->token};
     size_t lens[] = {strlen(l->key), strlen(l->token)};
-    q_reply_free(q_conn_eval(q_ctx_redis(ctx), ingress_lock_release_lua, 1, 2, argv, lens));
+    q_reply_free(q_conn_eval(ingress_app_redis(ctx), ingress_lock_release_lua, 1, 2, argv, lens));
     l->held = false;
 }
