@@ -138,12 +138,16 @@ class IngressTest < ScottyTest
     @redis.zrange('retry', 0, -1).map { |j| JSON.parse(j) }
   end
 
+  # The statuses row of uri as strings (booleans 't'/'f', NULL ids '0'), or nil.
   def status_row(uri = NOTE_URI)
-    rows("SELECT id, account_id, text, spoiler_text, visibility, sensitive, language, reply, " \
-         "coalesce(in_reply_to_id, 0), coalesce(in_reply_to_account_id, 0), coalesce(conversation_id, 0), " \
-         "url, local, coalesce(array_to_string(ordered_media_attachment_ids, ','), ''), " \
-         "to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), coalesce(edited_at::text, '') " \
-         "FROM statuses WHERE uri = #{q(uri)}").first
+    out = psql("SELECT json_build_array(id::text, account_id::text, text, spoiler_text, visibility::text, " \
+               "CASE WHEN sensitive THEN 't' ELSE 'f' END, language, CASE WHEN reply THEN 't' ELSE 'f' END, " \
+               "coalesce(in_reply_to_id, 0)::text, coalesce(in_reply_to_account_id, 0)::text, " \
+               "coalesce(conversation_id, 0)::text, url, CASE WHEN local THEN 't' ELSE 'f' END, " \
+               "coalesce(array_to_string(ordered_media_attachment_ids, ','), ''), " \
+               "to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), coalesce(edited_at::text, '')) " \
+               "FROM statuses WHERE uri = #{q(uri)}").strip
+    out.empty? ? nil : JSON.parse(out)
   end
 
   # The fixture origin (origin.rb) serving @origin_root/<host>/<path>; returns its port.

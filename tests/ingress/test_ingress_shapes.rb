@@ -1,0 +1,41 @@
+# test_ingress_shapes.rb -- Create activities in the shapes other servers send
+# (GoToSocial, Pleroma/Akkoma, an Article, a PeerTube Video) stored through
+# ActivityPub::ProcessingWorker: one status by bob each, with the text Mastodon keeps
+# (content, or the converted form for Article/Video), its media rows and follow-ups.
+# Misskey's note quotes another (quoteUrl): quotes are left to Ruby.
+require_relative 'ingress_helper'
+
+class IngressShapesTest < IngressTest
+  SHAPES = %w[create_note_gotosocial create_note_pleroma create_article create_video_peertube].freeze
+
+  def test_every_shape_is_stored_once
+    @scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    SHAPES.each { |name| deliver(fixture(name)) }
+    deliver(fixture('create_note_misskey'))
+    wait_idle
+    assert_equal 1, @redis.llen('queue:ruby_ingress'), 'the quote post went to Ruby'
+    assert_equal 0, count('statuses', "uri = #{q(JSON.parse(fixture('create_note_misskey'))['object']['id'])}")
+    assert_match(/Create of a quote post/, @scotty.log)
+    assert_empty retries, @scotty.log
+    SHAPES.each do |name|
+      object = JSON.parse(fixture(name))['object']
+      row = status_row(object['id'])
+      refute_nil row, "#{name} not stored:\n#{@scotty.log}"
+      id, account, text = row
+      assert_equal BOB.to_s, account, name
+      if object['type'] == 'Note'
+        expected = object['content'] || object['contentMap'].values.first
+        assert_equal expected, text, name
+      else
+        assert_match(/\A<h2>/, text, "#{name}: converted to <h2>name</h2> + summary + link")
+        assert_includes text, object['name'], name
+      end
+      media = count('media_attachments', "status_id = #{id}")
+      assert_operator media, :<=, 4, name
+      assert_equal media, row[13].split(',').size, "#{name}: ordered_media_attachment_ids"
+      assert_equal 1, queued('default', 'DistributionWorker').count { |j| j['args'][0] == id.to_i }, name
+    end
+    assert_equal [[SHAPES.size.to_s]], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
+    assert_equal SHAPES.size, activity_stats.dig('Create', 'handled')
+  end
+end
