@@ -26,7 +26,9 @@ class IngressMediaTest < IngressTest
   end
 
   def test_inline_fetch_stores_the_files_and_retries_later_what_failed
-    @scotty = start_scotty('-c', '2', '-q', 'ingress', env: db_env)
+    # one thread, so one database connection: the inline fetch must not need a second
+    # while the ingress job still holds one
+    @scotty = start_scotty('-c', '1', '-q', 'ingress', env: db_env)
     base = "http://127.0.0.1:#{@origin_port}"
     deliver_and_wait(note_with(["#{base}/media/photo.jpg", "#{base}/_status/503"]))
     row = status_row

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int ingress_exists(db_conn *c, const char *name, const char *sql, const char *param,
                           bool *out, char *err, size_t errlen)
@@ -206,9 +205,10 @@ static void ingress_create_plan_free(ingress_create_plan *p)
     free(p->unresolved);
 }
 
-/* The gates and the transaction, with c held; the lock is taken here. */
+/* The gates and the transaction, with c held. The create:<uri> lock is taken here
+ * and left held in *lock for the follow-ups. */
 static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create_plan *p,
-                                          char *err, size_t errlen)
+                                          ingress_lock *lock, char *err, size_t errlen)
 {
     const ap_status *st = p->st;
     bool tomb = false;
@@ -239,8 +239,7 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
     }
     char name[1100];
     snprintf(name, sizeof name, "create:%s", st->uri);
-    ingress_lock lock;
-    int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
+    int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, lock, err, errlen);
     if (lrc != 0) {
         if (lrc > 0)
             snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
@@ -273,10 +272,7 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
         }
         if (rc < 0)
             out = INGRESS_FAILED;
-        else if (p->created)
-            ingress_create_followups(ctx, c, p);
     }
-    ingress_lock_release(ctx, &lock);
     return out;
 }
 
@@ -297,9 +293,15 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
     p.visibility = st->visibility;
     p.sensitive = st->sensitive || actor->sensitized;
     p.backdate = !o->delivery && st->published != NULL;
+    ingress_lock lock;
+    memset(&lock, 0, sizeof lock);
     db_conn *c = db_pool_acquire(s->db);
-    ingress_outcome out = ingress_create_run(ctx, c, &p, err, errlen);
+    ingress_outcome out = ingress_create_run(ctx, c, &p, &lock, err, errlen);
+    /* The connection goes back first: inline attachments take one of their own. */
     db_pool_release(s->db, c);
+    if (out == INGRESS_STORED && p.created)
+        ingress_create_followups(ctx, &p);
+    ingress_lock_release(ctx, &lock);
     if (status_id)
         *status_id = p.status_id;
     ingress_create_plan_free(&p);

@@ -44,9 +44,11 @@ typedef struct ingress_create_plan {
  * to the existing row), -1 with err. */
 int ingress_create_tx(db_conn *c, ingress_create_plan *p, char *err, size_t errlen);
 
-/* After the commit: attachments (inline or deferred) and the follow-up jobs Mastodon
- * pushes. Failures are logged; the status stays (see ingress_create.c). */
-void ingress_create_followups(q_ctx *ctx, db_conn *c, ingress_create_plan *p);
+/* After the commit, holding no database connection (inline attachments and the
+ * forward_for_reply lookup take their own): attachments (inline or deferred) and the
+ * follow-up jobs Mastodon pushes. Failures are logged; the status stays (see
+ * ingress_create.c). */
+void ingress_create_followups(q_ctx *ctx, ingress_create_plan *p);
 
 /* Pushes one job with scotty's client; logs and returns -1 on failure. args_json
  * is the args array; delay_s > 0 schedules it. */

@@ -139,7 +139,7 @@ static void ingress_followup_replies(q_ctx *ctx, ingress_create_plan *p, const j
 
 /* forward_for_reply: an LD-signed public reply to a local status goes to the local
  * author's followers through ActivityPub::RawDistributionWorker. */
-static void ingress_followup_forward(q_ctx *ctx, db_conn *c, ingress_create_plan *p)
+static void ingress_followup_forward(q_ctx *ctx, ingress_create_plan *p)
 {
     const json_t *root = p->o->root;
     if (!root || !json_is_object(json_object_get(root, "signature")) || !p->parent_known ||
@@ -148,10 +148,12 @@ static void ingress_followup_forward(q_ctx *ctx, db_conn *c, ingress_create_plan
     char aid[24], err[Q_ERRLEN];
     snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
     const char *params[] = {aid};
+    db_conn *c = db_pool_acquire(p->s->db);
     PGresult *res = db_exec(c, "ingress_actor_inbox",
                             "SELECT coalesce(nullif(shared_inbox_url, ''), inbox_url) FROM accounts "
                             "WHERE id = $1::bigint",
                             1, params, err, sizeof err);
+    db_pool_release(p->s->db, c);
     if (!res) {
         q_log(Q_LOG_ERROR, "ingress: forward_for_reply: %s", err);
         return;
@@ -173,7 +175,7 @@ static void ingress_followup_forward(q_ctx *ctx, db_conn *c, ingress_create_plan
     q_buf_free(&b);
 }
 
-void ingress_create_followups(q_ctx *ctx, db_conn *c, ingress_create_plan *p)
+void ingress_create_followups(q_ctx *ctx, ingress_create_plan *p)
 {
     const ap_status *st = p->st;
     const ingress_create_opts *o = p->o;
@@ -222,5 +224,5 @@ void ingress_create_followups(q_ctx *ctx, db_conn *c, ingress_create_plan *p)
         ingress_push(ctx, "DistributionWorker", "default", "true", b.data, 0);
         q_buf_free(&b);
     }
-    ingress_followup_forward(ctx, c, p);
+    ingress_followup_forward(ctx, p);
 }
