@@ -11,49 +11,49 @@ class PullTest < IngressTest
   PUBLIC = 'https://www.w3.org/ns/activitystreams#Public'.freeze
 
   def teardown
-    @origin_in&.close
-    Process.wait(@origin_pid) if @origin_pid
+    @fixture_in&.close
+    Process.wait(@fixture_pid) if @fixture_pid
     super
-    FileUtils.rm_rf(@origin_dir) if @origin_dir
+    FileUtils.rm_rf(@fixture_dir) if @fixture_dir
   end
 
   # Starts origin.rb on HOST and OTHER; keys: {keyId => public PEM} for --require-signature.
-  def start_origin(keys: nil)
-    @origin_dir = Dir.mktmpdir('scotty-pull-origin')
-    @origin_root = File.join(@origin_dir, 'root')
-    @origin_log = File.join(@origin_dir, 'requests.jsonl')
-    FileUtils.mkdir_p(@origin_root)
-    args = ['--root', @origin_root, '--bind', HOST, '--bind', OTHER, '--log', @origin_log]
+  def start_fixture_origin(keys: nil)
+    @fixture_dir = Dir.mktmpdir('scotty-pull-origin')
+    @fixture_root = File.join(@fixture_dir, 'root')
+    @fixture_log = File.join(@fixture_dir, 'requests.jsonl')
+    FileUtils.mkdir_p(@fixture_root)
+    args = ['--root', @fixture_root, '--bind', HOST, '--bind', OTHER, '--log', @fixture_log]
     if keys
-      File.write(File.join(@origin_dir, 'keys.json'), JSON.generate(keys))
-      args += ['--keys', File.join(@origin_dir, 'keys.json'), '--require-signature']
+      File.write(File.join(@fixture_dir, 'keys.json'), JSON.generate(keys))
+      args += ['--keys', File.join(@fixture_dir, 'keys.json'), '--require-signature']
     end
-    in_r, @origin_in = IO.pipe
+    in_r, @fixture_in = IO.pipe
     out_r, out_w = IO.pipe
-    @origin_pid = Process.spawn('ruby', File.join(HERE, 'origin.rb'), *args, in: in_r, out: out_w,
-                                err: File.join(@origin_dir, 'origin.err'))
+    @fixture_pid = Process.spawn('ruby', File.join(HERE, 'origin.rb'), *args, in: in_r, out: out_w,
+                                err: File.join(@fixture_dir, 'origin.err'))
     in_r.close
     out_w.close
     line = Timeout.timeout(20) { out_r.gets }
     raise "origin.rb did not start: #{line.inspect}" unless line&.start_with?('READY ')
 
-    @port = line.split[1].to_i
+    @fixture_port = line.split[1].to_i
   end
 
   def origin_url(host, path)
-    "http://#{host}:#{@port}/#{path}"
+    "http://#{host}:#{@fixture_port}/#{path}"
   end
 
   # Serves doc (a Hash) as application/activity+json at origin_url(host, path).
   def serve(host, path, doc)
-    file = File.join(@origin_root, host, "#{path}.json")
+    file = File.join(@fixture_root, host, "#{path}.json")
     FileUtils.mkdir_p(File.dirname(file))
     File.write(file, JSON.generate(doc))
     origin_url(host, path)
   end
 
   def origin_requests
-    File.exist?(@origin_log) ? File.readlines(@origin_log).map { |l| JSON.parse(l) } : []
+    File.exist?(@fixture_log) ? File.readlines(@fixture_log).map { |l| JSON.parse(l) } : []
   end
 
   # A remote account whose actor lives on the origin; returns its URI.

@@ -45,9 +45,21 @@ class TestInteractionsBoosts < PullTest
     original = add_alice_status
     start_ingress_scotty
     deliver_and_wait(fixture('announce'))
-    assert_equal 1, reblogs(original).size
+    boost = reblogs(original)[0][0]
+    # alice follows bob: FeedInsertWorker put the boost in her home feed, and she is streaming
+    @redis.zadd("feed:home:#{ALICE}", boost.to_i, boost)
+    events = Queue.new
+    listener = Thread.new do
+      sub = @redis_server.client
+      sub.subscribe("timeline:#{ALICE}") { |on| on.message { |_ch, m| events << m && sub.unsubscribe } }
+      sub.close
+    end
+    wait_until(10, 'the stream listener') { @redis.pubsub('numsub', "timeline:#{ALICE}")[1].to_i == 1 }
     deliver_and_wait(fixture('undo_announce'))
     assert_empty reblogs(original), "the boost is gone\n#{@scottys[0].log}"
+    assert_empty @redis.zrange("feed:home:#{ALICE}", 0, -1), 'unpushed from the follower\'s home feed'
+    assert_equal({ 'event' => 'delete', 'payload' => boost }, JSON.parse(Timeout.timeout(10) { events.pop }))
+    listener.join
     assert_equal 0, stat(original, 'reblogs_count')
     assert_equal '0', psql("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}").strip
 
@@ -65,7 +77,7 @@ class TestInteractionsBoosts < PullTest
   end
 
   def test_boost_of_a_remote_status_fetched_from_its_origin
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     note = serve_note(HOST, 'carol', 1, text: 'fetched for a boost')
     start_ingress_scotty
@@ -83,7 +95,7 @@ class TestInteractionsBoosts < PullTest
   end
 
   def test_embedded_objects_trusted_only_for_self_boosts
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     note = serve_note(HOST, 'carol', 7, text: 'genuine')
     forged = { 'id' => note, 'type' => 'Note', 'attributedTo' => origin_url(HOST, 'users/carol'),
@@ -105,7 +117,7 @@ class TestInteractionsBoosts < PullTest
   end
 
   def test_spoofed_or_foreign_objects_write_nothing
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     add_origin_account(4, 'carol', host: OTHER)
     # served by HOST but attributed to an actor on OTHER: the origin check refuses it
@@ -126,7 +138,7 @@ class TestInteractionsBoosts < PullTest
   end
 
   def test_boost_by_an_unfollowed_account_of_a_remote_status_is_dropped
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     add_remote(5, 'eve')
     note = serve_note(HOST, 'carol', 4, text: 'nobody follows eve')
@@ -145,7 +157,7 @@ class TestInteractionsBoosts < PullTest
   end
 
   def test_boost_of_a_status_by_an_unknown_author_is_forwarded_unchanged
-    start_origin
+    start_fixture_origin
     note = serve_note(HOST, 'dave', 1, text: 'dave is new here')
     start_ingress_scotty('--forward-unhandled', 'ruby')
     body = announce(40, note)
@@ -169,7 +181,7 @@ class TestInteractionsBoosts < PullTest
 
   def test_authorized_fetch_signs_as_the_instance_actor
     keys = add_instance_actor
-    start_origin(keys: keys)
+    start_fixture_origin(keys: keys)
     add_origin_account(CAROL, 'carol')
     note = serve_note(HOST, 'carol', 5, text: 'members only')
     start_ingress_scotty
@@ -180,7 +192,7 @@ class TestInteractionsBoosts < PullTest
   end
 
   def test_authorized_fetch_without_an_instance_key_stores_nothing
-    start_origin(keys: add_instance_actor)
+    start_fixture_origin(keys: add_instance_actor)
     psql('DELETE FROM accounts WHERE id = -99')
     add_origin_account(CAROL, 'carol')
     note = serve_note(HOST, 'carol', 6, text: 'members only')

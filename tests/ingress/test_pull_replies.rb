@@ -18,7 +18,7 @@ class TestPullReplies < PullTest
   end
 
   def setup_parent
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol', followed_by: ALICE)
     add_status(PARENT, uri: origin_url(HOST, 'users/carol/statuses/1'), account: CAROL)
   end

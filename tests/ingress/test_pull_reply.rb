@@ -22,7 +22,7 @@ class TestPullReply < PullTest
   end
 
   def test_reply_stored_and_batch_finished
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol', followed_by: ALICE)
     first = serve_note(HOST, 'carol', 1, text: 'first reply')
     second = serve_note(HOST, 'carol', 2, text: 'second reply')
@@ -57,7 +57,7 @@ class TestPullReply < PullTest
   end
 
   def test_prefetched_body_is_not_fetched_again
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     url = origin_url(HOST, 'users/carol/statuses/9')
     body = { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => url, 'type' => 'Note',
@@ -72,7 +72,7 @@ class TestPullReply < PullTest
   end
 
   def test_gone_reply_dropped_and_unavailable_origin_retried
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     fetch_reply(origin_url(HOST, 'users/carol/statuses/404'))
     fetch_reply(origin_url(HOST, '_status/503'))
@@ -90,7 +90,7 @@ class TestPullReply < PullTest
   end
 
   def test_unknown_author_forwarded_unchanged_or_failed
-    start_origin
+    start_fixture_origin
     url = serve_note(HOST, 'dave', 1, text: 'who is dave')
     jid = fetch_reply(url, { 'request_id' => 'r' })
     start_queue_scotty('pull', '--forward-unhandled', 'ruby')

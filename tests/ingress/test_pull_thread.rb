@@ -20,7 +20,7 @@ class TestPullThread < PullTest
   end
 
   def test_parent_fetched_and_child_threaded_in_the_realtime_window
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol', followed_by: ALICE)
     parent_url = serve_note(HOST, 'carol', 1, text: 'the parent')
     add_status(CHILD, uri: origin_url(HOST, 'users/carol/statuses/2'), account: CAROL)
@@ -53,7 +53,7 @@ class TestPullThread < PullTest
   end
 
   def test_threaded_or_missing_children_are_left_alone
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     other = add_status(113_700_000_000_000_005, uri: origin_url(HOST, 'users/carol/statuses/5'), account: CAROL)
     add_status(CHILD, uri: origin_url(HOST, 'users/carol/statuses/2'), account: CAROL, in_reply_to: other)
@@ -68,7 +68,7 @@ class TestPullThread < PullTest
   end
 
   def test_unknown_parent_author_forwarded
-    start_origin
+    start_fixture_origin
     add_origin_account(CAROL, 'carol')
     add_status(CHILD, uri: origin_url(HOST, 'users/carol/statuses/2'), account: CAROL)
     parent_url = serve_note(HOST, 'dave', 1, text: 'by someone new')

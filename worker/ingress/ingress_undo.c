@@ -1,9 +1,12 @@
 /* ingress_undo.c -- ActivityPub::Activity::Undo of an Announce or a Like: the boost
  * (a status with the Announce's id by the same actor) or the favourite of a local
- * status is taken back with its counters; when there is nothing to undo the undone id
- * is marked delete_upon_arrival, as Mastodon does. An Undo naming a bare URI that is
- * not one of the actor's boosts, and Undo of anything else, is left to Ruby
- * (INGRESS_UNHANDLED, forwarded by the dispatcher). */
+ * status is taken back with its counters, and the boost unpushed from the booster's
+ * local followers' home feeds with a "delete" on their streams
+ * (ingress_delete_effects.c); when there is nothing to undo the undone id is marked
+ * delete_upon_arrival, as Mastodon does. An Undo naming a bare URI that is not one of
+ * the actor's boosts, and Undo of anything else, is left to Ruby (INGRESS_UNHANDLED,
+ * forwarded by the dispatcher). */
+#include "ingress_delete.h"
 #include "ingress_undoable.h"
 
 #include <stdio.h>
@@ -18,9 +21,18 @@ static int undo_announce(q_ctx *ctx, services *s, const ingress_account *actor, 
     ingress_status_row st;
     int rc = ingress_status_row_by_uri(c, uri, &st, err, errlen);
     bool mine = rc == 0 && st.account_id == actor->id;
-    if (mine && st.reblog_of_id)
-        rc = ingress_reblog_remove(c, st.id, err, errlen);
+    ingress_delete_effects fx = {.status_id = mine ? st.id : 0};
+    if (mine && st.reblog_of_id) {
+        rc = ingress_delete_collect(c, s, &fx, err, errlen);
+        if (rc == 0)
+            rc = ingress_reblog_remove(c, st.id, err, errlen);
+    }
     db_pool_release(s->db, c);
+    if (rc == 0 && mine && st.reblog_of_id) {
+        fx.visibility = AP_VIS_UNLISTED;   /* a boost was never on the public streams */
+        ingress_delete_apply(ctx, s, &fx);
+    }
+    ingress_delete_effects_free(&fx);
     if (rc < 0)
         return -1;
     if (mine && !st.reblog_of_id) {
