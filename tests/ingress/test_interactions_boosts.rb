@@ -41,6 +41,23 @@ class TestInteractionsBoosts < PullTest
     assert_equal [[id.to_i]], queued('default', 'DistributionWorker').map { |j| j['args'] }
   end
 
+  def test_boost_visibility_from_its_audience
+    audiences = [[[PUBLIC], []], [[], ['as:Public']], [["#{BOB_URI}/followers"], []], [[], []]]
+    originals = audiences.each_index.map do |i|
+      uri = "https://scotty.test/users/alice/statuses/11340000000000000#{i + 1}"
+      add_status(113_400_000_000_000_010 + i, uri: uri, account: ALICE, local: true)
+    end
+    start_ingress_scotty
+    audiences.each_with_index do |(to, cc), i|
+      deliver_and_wait(announce(80 + i, "https://scotty.test/users/alice/statuses/11340000000000000#{i + 1}",
+                                to: to, cc: cc))
+    end
+    assert_equal %w[0 1 2 3], originals.map { |o| reblogs(o).dig(0, 3) },
+                 "public, unlisted, private, direct\n#{@scottys[0].log}"
+    assert_equal '3', psql("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}").strip,
+                 'a direct boost is not counted'
+  end
+
   def test_undo_takes_the_boost_back_and_a_late_announce_is_ignored
     original = add_alice_status
     start_ingress_scotty
