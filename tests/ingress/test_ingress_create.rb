@@ -106,7 +106,29 @@ class IngressCreateTest < IngressTest
     assert_equal 2, count('media_attachments')
     assert_equal 1, count('mentions')
     assert_equal 1, queued('default', 'DistributionWorker').size
+    assert_equal 1, scheduled('LinkCrawlWorker').size
+    assert_equal 2, queued('pull', 'RedownloadMediaWorker').size, 'one per attachment, not per delivery'
+    assert_equal 1, count('conversations')
+    assert_equal 2, count('statuses_tags')
     assert_equal [['1']], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
+    assert_equal [['1']], rows("SELECT replies_count FROM status_stats WHERE status_id = #{@alice_status}")
+    assert_empty retries
+  end
+
+  # What a retry after a crash between the commit and the ack runs: the same job again.
+  def test_same_job_run_again_changes_nothing
+    jid = deliver_and_wait(fixture('create_note_mastodon'))
+    before = TABLES.to_h { |t| [t, psql("SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM #{t} x")] }
+    jobs = @redis.lrange('queue:default', 0, -1) + @redis.zrange('schedule', 0, -1) + @redis.lrange('queue:pull', 0, -1)
+    Sidekiq::Client.push('class' => 'ActivityPub::ProcessingWorker', 'queue' => 'ingress', 'retry' => 8,
+                         'backtrace' => true, 'jid' => jid,
+                         'args' => [BOB, fixture('create_note_mastodon'), nil, 'Account'])
+    wait_idle
+    after = TABLES.to_h { |t| [t, psql("SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM #{t} x")] }
+    assert_equal before, after
+    assert_equal jobs.sort,
+                 (@redis.lrange('queue:default', 0, -1) + @redis.zrange('schedule', 0, -1) +
+                  @redis.lrange('queue:pull', 0, -1)).sort
     assert_empty retries
   end
 
