@@ -58,6 +58,19 @@ class TestInteractionsBoosts < PullTest
                  'a direct boost is not counted'
   end
 
+  def test_announce_lock_held_by_ruby_makes_the_job_retry
+    original = add_alice_status
+    # a Ruby worker inside with_redis_lock("announce:<object>") (mario-redis-lock's key)
+    @redis.set("lock:announce:#{ALICE_STATUS_URI}", 'ruby-holder', px: 60_000)
+    start_ingress_scotty
+    jid = deliver_and_wait(fixture('announce'))
+    assert_empty reblogs(original), 'nothing written while Ruby holds the lock'
+    failed = retries.find { |j| j['jid'] == jid }
+    refute_nil failed, "retried later, as Mastodon's RaceConditionError is\n#{@scottys[0].log}"
+    assert_match(/Could not acquire lock for announce:/, failed['error_message'])
+    assert_equal 'ruby-holder', @redis.get("lock:announce:#{ALICE_STATUS_URI}"), 'Ruby\'s lock untouched'
+  end
+
   def test_undo_takes_the_boost_back_and_a_late_announce_is_ignored
     original = add_alice_status
     start_ingress_scotty
