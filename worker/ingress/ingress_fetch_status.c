@@ -85,7 +85,7 @@ static int fetch_document(services *s, const char *uri, const char *prefetched, 
 /* Counts one discovery for request_id; 1 when over the per-request budget. */
 static int fetch_count_discovery(q_ctx *ctx, const char *request_id, char *err, size_t errlen)
 {
-    q_conn *c = q_ctx_redis(ctx);
+    q_conn *c = ingress_app_redis(ctx);
     char key[1200];
     snprintf(key, sizeof key, "status_discovery_per_request:%s", request_id);
     if (q_conn_ensure(c) != 0) {
