@@ -123,6 +123,24 @@ class IngressHostileTest < IngressTest
     assert_equal 1, activity_stats.dig('Create', 'dropped')
   end
 
+  def test_reply_to_a_local_status_is_relevant
+    @scotty = start_ingress_scotty
+    parent = add_alice_status
+    body = fixture_with('create_note_mastodon') do |d|
+      d['actor'] = 'https://remote.example/users/stranger'
+      o = d['object']
+      o['id'] = 'https://remote.example/users/stranger/statuses/2'
+      o['attributedTo'] = d['actor']
+      o['cc'] = d['cc'] = ['https://remote.example/users/stranger/followers']
+      %w[tag attachment replies].each { |k| o.delete(k) }
+    end
+    add_remote(7, 'stranger')
+    deliver_and_wait(body, actor: 7)
+    row = status_row('https://remote.example/users/stranger/statuses/2')
+    refute_nil row, @scotty.log
+    assert_equal [parent.to_s, ALICE.to_s], [row[8], row[9]]
+  end
+
   def test_personal_inbox_delivery_is_relevant_with_a_silent_mention
     @scotty = start_ingress_scotty
     deliver_and_wait(stranger_note, actor: 7, delivered_to: ALICE)

@@ -18,27 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int ingress_exists(db_conn *c, const char *name, const char *sql, const char *param,
-                          bool *out, char *err, size_t errlen)
-{
-    const char *params[] = {param};
-    PGresult *res = db_exec(c, name, sql, 1, params, err, errlen);
-    if (!res)
-        return -1;
-    *out = PQntuples(res) > 0;
-    PQclear(res);
-    return 0;
-}
-
-static int ingress_followed(db_conn *c, int64_t account_id, bool *out, char *err, size_t errlen)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)account_id);
-    return ingress_exists(c, "ingress_followed",
-                          "SELECT 1 FROM follows WHERE target_account_id = $1::bigint LIMIT 1", id,
-                          out, err, errlen);
-}
-
 /* Adds ref to the set unless its id is there already. */
 static void ingress_ref_add(ingress_ref **set, size_t *n, int64_t id, bool local)
 {
@@ -59,32 +38,40 @@ bool ingress_ref_has(const ingress_ref *set, size_t n, int64_t id)
     return false;
 }
 
-/* The parent status named by inReplyTo, with what threading and the relevance gate
- * need. Returns 0, -1 with err. */
-static int ingress_create_parent(db_conn *c, ingress_create_plan *p, bool *poll_parent, char *err,
-                                 size_t errlen)
+/* What the gates read, in one round trip: a tombstone for the uri, whether a local
+ * account follows the author, and the parent named by inReplyTo (threading, poll
+ * votes, and whether its author is local or followed here). Returns 0, -1 with err. */
+static int ingress_create_gate_read(db_conn *c, ingress_create_plan *p, bool *tomb, bool *followed,
+                                    bool *parent_followed, bool *poll_parent, char *err, size_t errlen)
 {
-    *poll_parent = false;
-    if (!p->st->in_reply_to)
-        return 0;
-    const char *params[] = {p->st->in_reply_to};
-    PGresult *res = db_exec(c, "ingress_create_parent",
-                            "SELECT s.id, s.account_id, coalesce(s.in_reply_to_account_id, 0), "
-                            "coalesce(s.conversation_id, 0), a.domain IS NULL, s.reply, "
-                            "s.poll_id IS NOT NULL FROM statuses s JOIN accounts a ON a.id = s.account_id "
-                            "WHERE s.uri = $1 AND s.deleted_at IS NULL",
-                            1, params, err, errlen);
+    char aid[24];
+    snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
+    const char *params[] = {p->st->uri, aid, p->st->in_reply_to};
+    PGresult *res = db_exec(c, "ingress_create_gate",
+                            "SELECT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1), "
+                            "EXISTS (SELECT 1 FROM follows WHERE target_account_id = $2::bigint), "
+                            "s.id, s.account_id, coalesce(s.in_reply_to_account_id, 0), "
+                            "coalesce(s.conversation_id, 0), a.domain IS NULL, s.reply, s.poll_id IS NOT NULL, "
+                            "s.id IS NOT NULL AND (a.domain IS NULL OR EXISTS (SELECT 1 FROM follows "
+                            "WHERE target_account_id = s.account_id)) "
+                            "FROM (SELECT 1) one LEFT JOIN statuses s ON s.uri = $3 AND s.deleted_at IS NULL "
+                            "LEFT JOIN accounts a ON a.id = s.account_id LIMIT 1",
+                            3, params, err, errlen);
     if (!res)
         return -1;
-    if (PQntuples(res) > 0) {
+    *tomb = PQgetvalue(res, 0, 0)[0] == 't';
+    *followed = PQgetvalue(res, 0, 1)[0] == 't';
+    *parent_followed = PQgetvalue(res, 0, 9)[0] == 't';
+    *poll_parent = false;
+    if (!PQgetisnull(res, 0, 2)) {
         p->parent_known = true;
-        p->parent_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        p->parent_account_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        p->parent_reply_to_account_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-        p->parent_conversation_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-        p->parent_local = PQgetvalue(res, 0, 4)[0] == 't';
-        p->parent_reply = PQgetvalue(res, 0, 5)[0] == 't';
-        *poll_parent = p->parent_local && PQgetvalue(res, 0, 6)[0] == 't';
+        p->parent_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        p->parent_account_id = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+        p->parent_reply_to_account_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        p->parent_conversation_id = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+        p->parent_local = PQgetvalue(res, 0, 6)[0] == 't';
+        p->parent_reply = PQgetvalue(res, 0, 7)[0] == 't';
+        *poll_parent = p->parent_local && PQgetvalue(res, 0, 8)[0] == 't';
     }
     PQclear(res);
     return 0;
@@ -129,40 +116,24 @@ static int ingress_create_accounts(db_conn *c, ingress_create_plan *p, char *err
     return 0;
 }
 
-/* Mastodon's related_to_local_activity? with the visibility rules of mastodon.md §3.2.
- * Returns 0 with *why NULL when relevant, or the reason it is not; -1 with err. */
-static int ingress_create_relevant(db_conn *c, ingress_create_plan *p, const char **why, char *err,
-                                   size_t errlen)
+/* Mastodon's related_to_local_activity? with the visibility rules of mastodon.md §3.2:
+ * NULL when relevant, else the reason it is not. */
+static const char *ingress_create_irrelevant(const ingress_create_plan *p, bool followed, bool parent_followed)
 {
-    *why = NULL;
     bool addressed = p->o->delivered_to_account_id > 0;
     for (size_t i = 0; i < p->n_audience && !addressed; i++)
         addressed = p->audience[i].local;
     if (addressed)
-        return 0;
-    if (p->visibility == AP_VIS_DIRECT || p->visibility == AP_VIS_LIMITED) {
-        *why = "a direct status addressing no local account";
-        return 0;
-    }
-    bool followed = false;
-    if (ingress_followed(c, p->actor->id, &followed, err, errlen) != 0)
-        return -1;
+        return NULL;
+    if (p->visibility == AP_VIS_DIRECT || p->visibility == AP_VIS_LIMITED)
+        return "a direct status addressing no local account";
     if (followed)
-        return 0;
-    if (p->visibility == AP_VIS_PRIVATE) {
-        *why = "a followers-only status from an account no local account follows, addressing none";
-        return 0;
-    }
-    if (p->parent_known) {
-        bool parent_followed = p->parent_local;
-        if (!parent_followed &&
-            ingress_followed(c, p->parent_account_id, &parent_followed, err, errlen) != 0)
-            return -1;
-        if (parent_followed)
-            return 0;
-    }
-    *why = "no local account follows the author, is addressed, or wrote the replied-to status";
-    return 0;
+        return NULL;
+    if (p->visibility == AP_VIS_PRIVATE)
+        return "a followers-only status from an account no local account follows, addressing none";
+    if (parent_followed)
+        return NULL;
+    return "no local account follows the author, is addressed, or wrote the replied-to status";
 }
 
 /* A personal-inbox delivery of a status we already have (postprocess_audience_and_deliver). */
@@ -211,31 +182,23 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
                                           ingress_lock *lock, char *err, size_t errlen)
 {
     const ap_status *st = p->st;
-    bool tomb = false;
-    if (ingress_exists(c, "ingress_tombstone", "SELECT 1 FROM tombstones WHERE uri = $1 LIMIT 1",
-                       st->uri, &tomb, err, errlen) != 0)
+    bool tomb = false, followed = false, parent_followed = false, poll_parent = false;
+    if (ingress_create_gate_read(c, p, &tomb, &followed, &parent_followed, &poll_parent, err, errlen) != 0)
         return INGRESS_FAILED;
     if (tomb) {
         snprintf(err, errlen, "%s was deleted (a tombstone exists)", st->uri);
         return INGRESS_DROPPED;
     }
-    bool poll_parent = false;
-    if (ingress_create_parent(c, p, &poll_parent, err, errlen) != 0)
-        return INGRESS_FAILED;
     if (poll_parent && p->o->named_object) {
         snprintf(err, errlen, "a named reply to a local poll (a poll vote)");
         return INGRESS_UNHANDLED;
     }
     if (ingress_create_accounts(c, p, err, errlen) != 0)
         return INGRESS_FAILED;
-    if (p->o->delivery) {
-        const char *why = NULL;
-        if (ingress_create_relevant(c, p, &why, err, errlen) != 0)
-            return INGRESS_FAILED;
-        if (why) {
-            snprintf(err, errlen, "not relevant here: %s", why);
-            return INGRESS_DROPPED;
-        }
+    const char *why = p->o->delivery ? ingress_create_irrelevant(p, followed, parent_followed) : NULL;
+    if (why) {
+        snprintf(err, errlen, "not relevant here: %s", why);
+        return INGRESS_DROPPED;
     }
     char name[1100];
     snprintf(name, sizeof name, "create:%s", st->uri);

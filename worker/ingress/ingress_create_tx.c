@@ -75,12 +75,15 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
                                     "SELECT id FROM conversations WHERE id = $1::bigint", 1, params,
                                     out, err, errlen);
         }
+        /* find or create in one statement; a row another transaction committed after
+         * this statement's snapshot is read by the second query */
         const char *params[] = {uri};
-        if (ingress_tx_run(c, "ingress_conv_insert",
-                           "INSERT INTO conversations (uri, created_at, updated_at) VALUES ($1, "
-                           INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING",
-                           1, params, err, errlen) != 0)
-            return -1;
+        if (ingress_tx_value(c, "ingress_conv_upsert",
+                             "WITH ins AS (INSERT INTO conversations (uri, created_at, updated_at) VALUES ($1, "
+                             INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING RETURNING id) "
+                             "SELECT id FROM ins UNION ALL SELECT id FROM conversations WHERE uri = $1 LIMIT 1",
+                             1, params, out, err, errlen) != 0 || *out > 0)
+            return *out > 0 ? 0 : -1;
         return ingress_tx_value(c, "ingress_conv_by_uri", "SELECT id FROM conversations WHERE uri = $1",
                                 1, params, out, err, errlen);
     }
@@ -210,14 +213,20 @@ static int ingress_tx_tags(db_conn *c, ingress_create_plan *p, char *err, size_t
         const char *name = p->st->hashtags[i];
         if (!ingress_tag_valid(name))
             continue;
-        const char *params[] = {name};
-        if (ingress_tx_run(c, "ingress_tag_insert",
-                           "INSERT INTO tags (name, created_at, updated_at) VALUES ($1, " INGRESS_NOW ", "
-                           INGRESS_NOW ") ON CONFLICT DO NOTHING",
-                           1, params, err, errlen) != 0)
-            return -1;
+        /* get or create the tag and link it in one statement (the second form only when
+         * another transaction created the tag after this statement's snapshot) */
         const char *pp[] = {sid, name};
-        if (ingress_tx_run(c, "ingress_status_tag",
+        int64_t linked = 0;
+        if (ingress_tx_value(c, "ingress_tag_link",
+                             "WITH ins AS (INSERT INTO tags (name, created_at, updated_at) VALUES ($2, "
+                             INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING RETURNING id), "
+                             "t AS (SELECT id FROM ins UNION ALL SELECT id FROM tags WHERE lower(name) = lower($2) "
+                             "LIMIT 1), l AS (INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id "
+                             "FROM t ON CONFLICT DO NOTHING RETURNING tag_id) SELECT count(*) FROM t",
+                             2, pp, &linked, err, errlen) != 0)
+            return -1;
+        if (linked == 0 &&
+            ingress_tx_run(c, "ingress_status_tag",
                            "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
                            "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING",
                            2, pp, err, errlen) != 0)
