@@ -76,7 +76,7 @@ class PullTest < IngressTest
     serve(host, path,
           '@context' => ['https://www.w3.org/ns/activitystreams'], 'id' => id || origin_url(host, path),
           'type' => 'Note', 'attributedTo' => author, 'content' => "<p>#{text}</p>",
-          'published' => '2026-11-24T10:00:00Z', 'inReplyTo' => in_reply_to,
+          'published' => '2020-01-01T10:00:00Z', 'inReplyTo' => in_reply_to,
           'to' => [PUBLIC], 'cc' => ["#{author}/followers"], 'url' => origin_url(host, "@#{name}/#{n}"))
   end
 

@@ -186,6 +186,25 @@ class TestInteractionsBoosts < PullTest
     assert_empty retries
   end
 
+  def test_relay_announce_brings_the_status_in_without_a_boost
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    add_remote(6, 'relay', host: 'relay.example')
+    relay_inbox = 'https://relay.example/users/relay/inbox'
+    note = serve_note(HOST, 'carol', 9, text: 'relayed')
+    idle = serve_note(HOST, 'carol', 10, text: 'relay not accepted yet')
+    psql("INSERT INTO relays (inbox_url, state, created_at, updated_at) VALUES (#{q(relay_inbox)}, 2, now(), now())")
+    start_ingress_scotty
+    deliver_and_wait(announce(90, note, actor: 'https://relay.example/users/relay'), actor: 6)
+    fetched = status_id(note)
+    refute_nil fetched, "an accepted relay's Announce fetches the status\n#{@scottys[0].log}"
+    assert_empty reblogs(fetched), 'but a relay does not boost'
+
+    psql("UPDATE relays SET state = 0")
+    deliver_and_wait(announce(91, idle, actor: 'https://relay.example/users/relay'), actor: 6)
+    assert_nil status_id(idle), 'an idle relay is nobody this server follows'
+  end
+
   def test_boost_of_a_status_by_an_unknown_author_is_forwarded_unchanged
     start_fixture_origin
     note = serve_note(HOST, 'dave', 1, text: 'dave is new here')

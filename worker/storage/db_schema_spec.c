@@ -481,6 +481,18 @@ static const char *const quotes_after[] = {
     NULL,
 };
 
+/* ---- relays (read by Announce: a relay's boost only brings the status in; scotty
+ * works without the table) ---- */
+static const db_column relays_cols[] = {
+    {"inbox_url", DB_T_STRING, "NOT NULL DEFAULT ''", false},
+    {"follow_activity_id", DB_T_STRING, NULL, false},
+    {"created_at", DB_T_TS, "NOT NULL", false},
+    {"updated_at", DB_T_TS, "NOT NULL", false},
+    {"state", DB_T_INT, "NOT NULL DEFAULT 0", false},
+    {NULL, NULL, NULL, false},
+};
+static const char *const relays_after[] = {NULL};
+
 /* ---- keypairs (newer Mastodon: per-account signing keys) ---- */
 static const db_column keypairs_cols[] = {
     {"account_id", DB_T_BIGINT, "NOT NULL", false},
@@ -526,6 +538,7 @@ const db_table db_schema_tables[] = {
      preview_cards_statuses_after},
     {"quotes", DB_ID_TIMESTAMP, true, quotes_cols, quotes_after},
     {"keypairs", DB_ID_BIGSERIAL, true, keypairs_cols, keypairs_after},
+    {"relays", DB_ID_BIGSERIAL, true, relays_cols, relays_after},
     {NULL, DB_ID_NONE, false, NULL, NULL},
 };
 
