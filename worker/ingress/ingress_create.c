@@ -222,15 +222,14 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
     }
     q_reply_free(r);
     if (out == INGRESS_STORED) {
+        /* an existing status shows as the unique uri refusing the insert */
         int64_t author = 0;
-        int rc = ingress_status_by_uri(c, st->uri, &p->status_id, &author, err, errlen);
-        if (rc == 1)
-            rc = ingress_create_tx(c, p, err, errlen);
-        else if (rc == 0 && author != p->actor->id) {
+        int rc = ingress_create_tx(c, p, &author, err, errlen);
+        if (rc == 1 && author != p->actor->id) {
             snprintf(err, errlen, "%s belongs to another account (authorship change refused)",
                      st->uri);
             out = INGRESS_DROPPED;
-        } else if (rc == 0) {
+        } else if (rc == 1) {
             rc = ingress_create_known(ctx, c, p, err, errlen);
         }
         if (rc < 0)

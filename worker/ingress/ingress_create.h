@@ -40,9 +40,9 @@ typedef struct ingress_create_plan {
 } ingress_create_plan;
 
 /* Inserts the status and every row that goes with it in one transaction on c.
- * Returns 0 (p->created true), 1 when the uri appeared meanwhile (p->status_id set
- * to the existing row), -1 with err. */
-int ingress_create_tx(db_conn *c, ingress_create_plan *p, char *err, size_t errlen);
+ * Returns 0 (p->created true), 1 when a status has the uri already (p->status_id
+ * and *author set to that row's), -1 with err. */
+int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char *err, size_t errlen);
 
 /* After the commit, holding no database connection (inline attachments and the
  * forward_for_reply lookup take their own): attachments (inline or deferred) and the

@@ -60,6 +60,8 @@ static int64_t ingress_local_conversation(const char *uri, const char *local_dom
     return strtoll(id + 10, NULL, 10);
 }
 
+/* The conversation named by its URI, or the parent's; 0 when the status will own a
+ * new one (ingress_tx_owned_conversation, once its id is known). */
 static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *out, char *err,
                                    size_t errlen)
 {
@@ -87,19 +89,24 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
         return ingress_tx_value(c, "ingress_conv_by_uri", "SELECT id FROM conversations WHERE uri = $1",
                                 1, params, out, err, errlen);
     }
-    if (p->parent_known) {
+    if (p->parent_known)
         *out = p->parent_conversation_id;
-        return 0;
-    }
+    return 0;
+}
+
+/* A status that is no reply and names no conversation owns a new one. */
+static int ingress_tx_owned_conversation(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+{
     char sid[24], aid[24];
     ingress_id(sid, sizeof sid, p->status_id);
     ingress_id(aid, sizeof aid, p->actor->id);
     const char *params[] = {sid, aid};
-    return ingress_tx_value(c, "ingress_conv_owned",
-                            "INSERT INTO conversations (parent_status_id, parent_account_id, created_at, "
-                            "updated_at) VALUES ($1::bigint, $2::bigint, " INGRESS_NOW ", " INGRESS_NOW ") "
-                            "RETURNING id",
-                            2, params, out, err, errlen);
+    return ingress_tx_run(c, "ingress_conv_owned",
+                          "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, "
+                          "created_at, updated_at) VALUES ($1::bigint, $2::bigint, " INGRESS_NOW ", " INGRESS_NOW
+                          ") RETURNING id) UPDATE statuses SET conversation_id = (SELECT id FROM cv) "
+                          "WHERE id = $1::bigint",
+                          2, params, err, errlen);
 }
 
 static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
@@ -241,22 +248,6 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     ingress_create_plan *p = tx->p;
     const ap_status *st = p->st;
     const char *created = st->published;
-    /* The status id: time of arrival, or from a past created_at for fetched statuses. */
-    {
-        const char *params[] = {created, p->backdate ? "t" : "f"};
-        PGresult *res = db_exec(c, "ingress_status_id",
-                                "SELECT CASE WHEN $2::boolean AND $1::timestamptz < now() THEN "
-                                "(((extract(epoch FROM $1::timestamptz) * 1000)::bigint "
-                                "+ floor(random() * 1000)::bigint) << 16) + floor(random() * 65536)::bigint "
-                                "ELSE timestamp_id('statuses') END, "
-                                "$1::timestamptz IS NULL OR $1::timestamptz > now() - interval '6 hours'",
-                                2, params, err, errlen);
-        if (!res)
-            return -1;
-        p->status_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        p->realtime = PQgetvalue(res, 0, 1)[0] == 't';
-        PQclear(res);
-    }
     p->n_media = st->n_media;
     if (p->n_media) {
         char n[8];
@@ -275,7 +266,6 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     if (ingress_tx_conversation(c, p, &conv, err, errlen) != 0)
         return -1;
     char sid[24], aid[24], convs[24], reply_id[24], reply_acc[24], vis[4], ordered[128] = "";
-    ingress_id(sid, sizeof sid, p->status_id);
     ingress_id(aid, sizeof aid, p->actor->id);
     ingress_id(convs, sizeof convs, conv);
     ingress_id(reply_id, sizeof reply_id, p->parent_known ? p->parent_id : 0);
@@ -293,7 +283,9 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                                     (long long)p->media_ids[i]);
         snprintf(ordered + off, sizeof ordered - off, "}");
     }
-    const char *params[] = {sid, st->uri, st->url, aid, st->text ? st->text : "",
+    /* The id: time of arrival (timestamp_id), or from a past created_at for a fetched
+     * status as Mastodon::Snowflake does; realtime: created within the last 6 hours. */
+    const char *params[] = {p->backdate ? "t" : "f", st->uri, st->url, aid, st->text ? st->text : "",
                             st->spoiler_text ? st->spoiler_text : "", st->language, created, st->updated,
                             reply_id[0] ? reply_id : NULL, reply_acc[0] ? reply_acc : NULL,
                             st->in_reply_to ? "t" : "f", convs[0] ? convs : NULL,
@@ -301,17 +293,26 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     PGresult *res = db_exec(c, "ingress_status_insert",
                             "INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, language, "
                             "created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, "
-                            "reply, conversation_id, sensitive, visibility, local, "
-                            "ordered_media_attachment_ids) VALUES ($1::bigint, $2, $3, $4::bigint, $5, $6, "
+                            "reply, conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) "
+                            "VALUES (CASE WHEN $1::boolean AND $8::timestamptz < now() THEN "
+                            "(((extract(epoch FROM $8::timestamptz) * 1000)::bigint "
+                            "+ floor(random() * 1000)::bigint) << 16) + floor(random() * 65536)::bigint "
+                            "ELSE timestamp_id('statuses') END, $2, $3, $4::bigint, $5, $6, "
                             "$7, coalesce(timezone('UTC', $8::timestamptz), " INGRESS_NOW "), " INGRESS_NOW
                             ", timezone('UTC', $9::timestamptz), $10::bigint, $11::bigint, $12::boolean, "
-                            "$13::bigint, $14::boolean, $15::int, false, $16::bigint[])",
+                            "$13::bigint, $14::boolean, $15::int, false, $16::bigint[]) "
+                            "RETURNING id, $8::timestamptz IS NULL OR $8::timestamptz > now() - interval '6 hours'",
                             16, params, err, errlen);
     if (!res) {
         tx->duplicate = strcmp(db_conn_sqlstate(c), "23505") == 0;
         return -1;
     }
+    p->status_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    p->realtime = PQgetvalue(res, 0, 1)[0] == 't';
     PQclear(res);
+    ingress_id(sid, sizeof sid, p->status_id);
+    if (!st->conversation && !p->parent_known && ingress_tx_owned_conversation(c, p, err, errlen) != 0)
+        return -1;
     if (ingress_tx_media(c, p, err, errlen) != 0 || ingress_tx_counts(c, p, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < p->n_mentions; i++)
@@ -324,7 +325,7 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     return ingress_tx_tags(c, p, err, errlen);
 }
 
-int ingress_create_tx(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char *err, size_t errlen)
 {
     ingress_tx tx = {p, false};
     if (db_tx(c, ingress_tx_body, &tx, err, errlen) == 0) {
@@ -336,11 +337,12 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, char *err, size_t errl
     /* The uri is taken, by a live status or a discarded one kept for a report. */
     p->n_media = 0;
     const char *params[] = {p->st->uri};
-    PGresult *res = db_exec(c, "ingress_status_any", "SELECT id FROM statuses WHERE uri = $1", 1, params,
-                            err, errlen);
+    PGresult *res = db_exec(c, "ingress_status_any", "SELECT id, account_id FROM statuses WHERE uri = $1", 1,
+                            params, err, errlen);
     if (!res)
         return -1;
     p->status_id = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    *author = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
     PQclear(res);
     return 1;
 }
