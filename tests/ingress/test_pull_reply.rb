@@ -106,7 +106,7 @@ class TestPullReply < PullTest
     wait_queue_idle('pull')
     failed = retries.find { |j| j['jid'] == jid }
     refute_nil failed, "without a forward queue the job fails\n#{@scottys.last.log}"
-    assert_equal 'Scotty::Unhandled', failed['error_class']
+    assert_equal 'NotImplementedError', failed['error_class']
     assert_match(/not a known account.*--forward-unhandled/, failed['error_message'])
   end
 end
