@@ -35,8 +35,8 @@ static int announce_related(db_conn *c, const ingress_account *actor, bool *foll
     if (has_relays && inbox && *inbox) {
         const char *p2[] = {inbox};
         res = db_exec(c, "ingress_announce_relay",
-                      "SELECT EXISTS (SELECT 1 FROM relays WHERE inbox_url = $1 AND state = 2)", 1, p2,
-                      err, errlen);
+                      "SELECT EXISTS (SELECT 1 FROM relays WHERE inbox_url = $1 AND state = 2)",
+                      1, p2, err, errlen);
         if (res) {
             *relay = PQgetvalue(res, 0, 0)[0] == 't';
             PQclear(res);
@@ -78,8 +78,8 @@ static ingress_outcome announce_gate(q_ctx *ctx, services *s, const ingress_acco
 }
 
 /* status_from_object: known locally, the embedded object of a self-boost stored like a
- * Create, or fetched (origin checked, never from this server: ingress_fetch_status). *row is the boosted
- * status (a boost of a boost names its original). */
+ * Create, or fetched (origin checked, never from this server: ingress_fetch_status).
+ * *row is the boosted status (a boost of a boost names its original). */
 static ingress_outcome announce_original(q_ctx *ctx, services *s, const ingress_account *actor,
                                          const ap_activity *a, ingress_status_row *row, char *err,
                                          size_t errlen)
@@ -106,7 +106,8 @@ static ingress_outcome announce_original(q_ctx *ctx, services *s, const ingress_
             out = ingress_create_status(ctx, s, actor, &st, &o, &id, err, errlen);
             ap_status_free(&st);
         } else {
-            out = ingress_fetch_status(ctx, s, a->object_id, NULL, NULL, &id, &created, err, errlen);
+            out = ingress_fetch_status(ctx, s, a->object_id, NULL, NULL, &id, &created, err,
+                                       errlen);
         }
         if (out != INGRESS_STORED)
             return out;

@@ -107,25 +107,25 @@ static int announce_insert(db_conn *c, const char *const params[5], int64_t *id,
     snprintf(ids, sizeof ids, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     const char *p[] = {ids, params[0], params[1], params[2], params[3], params[4]};
-    res = db_exec(c, "ingress_announce_insert",
-                  "WITH conv AS (INSERT INTO conversations (parent_status_id, parent_account_id, "
-                  "created_at, updated_at) VALUES ($1, $2, now() AT TIME ZONE 'UTC', "
-                  "now() AT TIME ZONE 'UTC') RETURNING id), "
-                  "st AS (INSERT INTO statuses (id, account_id, reblog_of_id, uri, created_at, "
-                  "updated_at, visibility, local, conversation_id) SELECT $1, $2, $3, $4, "
-                  "coalesce($5::timestamp, now() AT TIME ZONE 'UTC'), now() AT TIME ZONE 'UTC', "
-                  "$6::integer, false, conv.id FROM conv RETURNING id), "
-                  "ss AS (INSERT INTO status_stats (status_id, reblogs_count, created_at, "
-                  "updated_at) SELECT $3, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' "
-                  "FROM st ON CONFLICT (status_id) DO UPDATE SET reblogs_count = "
-                  "status_stats.reblogs_count + 1, updated_at = EXCLUDED.updated_at) "
-                  "INSERT INTO account_stats (account_id, statuses_count, created_at, updated_at, "
-                  "last_status_at) SELECT $2, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE "
-                  "'UTC', now() AT TIME ZONE 'UTC' FROM st WHERE $6::integer <> 3 "
-                  "ON CONFLICT (account_id) DO UPDATE SET statuses_count = "
-                  "account_stats.statuses_count + 1, last_status_at = EXCLUDED.last_status_at, "
-                  "updated_at = EXCLUDED.updated_at",
-                  6, p, err, errlen);
+    res = db_exec(
+        c, "ingress_announce_insert",
+        "WITH conv AS (INSERT INTO conversations (parent_status_id, parent_account_id, created_at, "
+        "  updated_at) VALUES ($1, $2, " INGRESS_NOW ", " INGRESS_NOW ") RETURNING id), "
+        "st AS (INSERT INTO statuses (id, account_id, reblog_of_id, uri, created_at, updated_at, "
+        "  visibility, local, conversation_id) "
+        "  SELECT $1, $2, $3, $4, coalesce($5::timestamp, " INGRESS_NOW "), " INGRESS_NOW ", "
+        "  $6::integer, false, conv.id FROM conv RETURNING id), "
+        "ss AS (INSERT INTO status_stats (status_id, reblogs_count, created_at, updated_at) "
+        "  SELECT $3, 1, " INGRESS_NOW ", " INGRESS_NOW " FROM st "
+        "  ON CONFLICT (status_id) DO UPDATE SET "
+        "  reblogs_count = status_stats.reblogs_count + 1, updated_at = EXCLUDED.updated_at) "
+        "INSERT INTO account_stats (account_id, statuses_count, created_at, updated_at, "
+        "  last_status_at) "
+        "SELECT $2, 1, " INGRESS_NOW ", " INGRESS_NOW ", " INGRESS_NOW " FROM st "
+        "  WHERE $6::integer <> 3 "
+        "ON CONFLICT (account_id) DO UPDATE SET statuses_count = account_stats.statuses_count + 1, "
+        "  last_status_at = EXCLUDED.last_status_at, updated_at = EXCLUDED.updated_at",
+        6, p, err, errlen);
     if (!res)
         return -1;
     PQclear(res);
@@ -176,7 +176,8 @@ ingress_outcome ingress_announce_store(q_ctx *ctx, services *s, const ingress_ac
     } else if (rc == 0 && announce_insert(c, params, &id, err, errlen) == 0) {
         out = INGRESS_STORED;
         if (announce_notifies(c, acct, orig, &notify, err, errlen) != 0)
-            q_log(Q_LOG_WARN, "ingress: no reblog notification for status %" PRId64 ": %s", id, err);
+            q_log(Q_LOG_WARN, "ingress: no reblog notification for status %" PRId64 ": %s", id,
+                  err);
     }
     db_pool_release(s->db, c);
     if (!id)

@@ -17,16 +17,17 @@ static int like_insert(db_conn *c, int64_t account_id, int64_t status_id, int64_
     snprintf(a, sizeof a, "%" PRId64, account_id);
     snprintf(s, sizeof s, "%" PRId64, status_id);
     const char *params[] = {a, s};
-    PGresult *res = db_exec(c, "ingress_like_insert",
-                            "WITH fav AS (INSERT INTO favourites (account_id, status_id, created_at, "
-                            "updated_at) VALUES ($1, $2, now() AT TIME ZONE 'UTC', now() AT TIME ZONE "
-                            "'UTC') ON CONFLICT (account_id, status_id) DO NOTHING RETURNING id), "
-                            "st AS (INSERT INTO status_stats (status_id, favourites_count, created_at, "
-                            "updated_at) SELECT $2, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE "
-                            "'UTC' FROM fav ON CONFLICT (status_id) DO UPDATE SET favourites_count = "
-                            "status_stats.favourites_count + 1, updated_at = EXCLUDED.updated_at) "
-                            "SELECT id FROM fav",
-                            2, params, err, errlen);
+    PGresult *res = db_exec(
+        c, "ingress_like_insert",
+        "WITH fav AS (INSERT INTO favourites (account_id, status_id, created_at, updated_at) "
+        "  VALUES ($1, $2, " INGRESS_NOW ", " INGRESS_NOW ") "
+        "  ON CONFLICT (account_id, status_id) DO NOTHING RETURNING id), "
+        "st AS (INSERT INTO status_stats (status_id, favourites_count, created_at, updated_at) "
+        "  SELECT $2, 1, " INGRESS_NOW ", " INGRESS_NOW " FROM fav "
+        "  ON CONFLICT (status_id) DO UPDATE SET "
+        "  favourites_count = status_stats.favourites_count + 1, updated_at = EXCLUDED.updated_at) "
+        "SELECT id FROM fav",
+        2, params, err, errlen);
     if (!res)
         return -1;
     *fav_id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
@@ -50,7 +51,8 @@ ingress_outcome ingress_like(q_ctx *ctx, services *s, const ingress_account *act
     if (rc == 1 || (rc == 0 && !st.author_local)) {
         snprintf(err, errlen, "Like of %s: not a local status", a->object_id);
         out = INGRESS_DROPPED;
-    } else if (rc == 0 && ingress_deleted_upon_arrival(ctx, actor->id, a->id, &late, err, errlen) == 0) {
+    } else if (rc == 0 &&
+               ingress_deleted_upon_arrival(ctx, actor->id, a->id, &late, err, errlen) == 0) {
         if (late) {
             snprintf(err, errlen, "Like %s was undone before it arrived", a->id);
             out = INGRESS_DROPPED;

@@ -52,30 +52,26 @@ int ingress_status_row_by_id(db_conn *c, int64_t id, ingress_status_row *out, ch
                      ROW_COLS "WHERE s.id = $1 AND s.deleted_at IS NULL", ids, out, err, errlen);
 }
 
-static int reblog_remove_tx(db_conn *c, void *user, char *err, size_t errlen)
-{
-    const char *params[] = {user};
-    PGresult *res = db_exec(c, "ingress_reblog_delete",
-                            "WITH gone AS (DELETE FROM statuses WHERE id = $1 AND reblog_of_id IS NOT "
-                            "NULL RETURNING account_id, reblog_of_id, visibility), "
-                            "st AS (UPDATE status_stats SET reblogs_count = "
-                            "GREATEST(reblogs_count - 1, 0), updated_at = now() AT TIME ZONE 'UTC' "
-                            "WHERE status_id IN (SELECT reblog_of_id FROM gone)) "
-                            "UPDATE account_stats SET statuses_count = GREATEST(statuses_count - 1, 0), "
-                            "updated_at = now() AT TIME ZONE 'UTC' WHERE account_id IN "
-                            "(SELECT account_id FROM gone WHERE visibility <> 3)",
-                            1, params, err, errlen);
-    if (!res)
-        return -1;
-    PQclear(res);
-    return 0;
-}
-
 int ingress_reblog_remove(db_conn *c, int64_t reblog_id, char *err, size_t errlen)
 {
     char ids[24];
     snprintf(ids, sizeof ids, "%" PRId64, reblog_id);
-    return db_tx(c, reblog_remove_tx, ids, err, errlen);
+    const char *params[] = {ids};
+    /* one statement, so one transaction: the row and both counters go together */
+    PGresult *res = db_exec(
+        c, "ingress_reblog_delete",
+        "WITH gone AS (DELETE FROM statuses WHERE id = $1 AND reblog_of_id IS NOT NULL "
+        "  RETURNING account_id, reblog_of_id, visibility), "
+        "st AS (UPDATE status_stats SET reblogs_count = GREATEST(reblogs_count - 1, 0), "
+        "  updated_at = " INGRESS_NOW " WHERE status_id IN (SELECT reblog_of_id FROM gone)) "
+        "UPDATE account_stats SET statuses_count = GREATEST(statuses_count - 1, 0), "
+        "  updated_at = " INGRESS_NOW " "
+        "WHERE account_id IN (SELECT account_id FROM gone WHERE visibility <> 3)",
+        1, params, err, errlen);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
 }
 
 int ingress_favourite_remove(db_conn *c, int64_t account_id, int64_t status_id, bool *removed,
@@ -86,14 +82,14 @@ int ingress_favourite_remove(db_conn *c, int64_t account_id, int64_t status_id, 
     snprintf(s, sizeof s, "%" PRId64, status_id);
     const char *params[] = {a, s};
     /* one statement, so one transaction: the row and its counter go together */
-    PGresult *res = db_exec(c, "ingress_favourite_delete",
-                            "WITH gone AS (DELETE FROM favourites WHERE account_id = $1 AND "
-                            "status_id = $2 RETURNING status_id), "
-                            "st AS (UPDATE status_stats SET favourites_count = "
-                            "GREATEST(favourites_count - 1, 0), updated_at = now() AT TIME ZONE 'UTC' "
-                            "WHERE status_id IN (SELECT status_id FROM gone)) "
-                            "SELECT count(*) FROM gone",
-                            2, params, err, errlen);
+    PGresult *res = db_exec(
+        c, "ingress_favourite_delete",
+        "WITH gone AS (DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 "
+        "  RETURNING status_id), "
+        "st AS (UPDATE status_stats SET favourites_count = GREATEST(favourites_count - 1, 0), "
+        "  updated_at = " INGRESS_NOW " WHERE status_id IN (SELECT status_id FROM gone)) "
+        "SELECT count(*) FROM gone",
+        2, params, err, errlen);
     if (!res)
         return -1;
     *removed = atoi(PQgetvalue(res, 0, 0)) > 0;

@@ -18,8 +18,9 @@ static int thread_child(db_conn *c, const char *child, bool *ready, bool *recent
 {
     const char *params[] = {child};
     PGresult *res = db_exec(c, "pull_thread_child",
-                            "SELECT in_reply_to_id IS NULL, created_at >= (now() AT TIME ZONE 'UTC') "
-                            "- interval '6 hours' FROM statuses WHERE id = $1",
+                            "SELECT in_reply_to_id IS NULL, "
+                            "created_at >= (now() AT TIME ZONE 'UTC') - interval '6 hours' "
+                            "FROM statuses WHERE id = $1",
                             1, params, err, errlen);
     if (!res)
         return -1;
@@ -35,20 +36,21 @@ static int thread_link(db_conn *c, const char *child, int64_t parent_id, char *e
     char parent[24];
     snprintf(parent, sizeof parent, "%" PRId64, parent_id);
     const char *params[] = {child, parent};
-    PGresult *res = db_exec(c, "pull_thread_link",
-                            "WITH p AS (SELECT coalesce(o.id, s.id) AS id, coalesce(o.account_id, "
-                            "s.account_id) AS account_id, coalesce(o.conversation_id, "
-                            "s.conversation_id) AS conversation_id, coalesce(o.reply, s.reply) AS "
-                            "reply, coalesce(o.in_reply_to_account_id, s.in_reply_to_account_id) AS "
-                            "in_reply_to_account_id FROM statuses s LEFT JOIN statuses o ON o.id = "
-                            "s.reblog_of_id WHERE s.id = $2) "
-                            "UPDATE statuses c SET in_reply_to_id = p.id, reply = true, "
-                            "in_reply_to_account_id = CASE WHEN p.account_id = c.account_id AND "
-                            "p.reply THEN p.in_reply_to_account_id ELSE p.account_id END, "
-                            "conversation_id = coalesce(c.conversation_id, p.conversation_id), "
-                            "updated_at = now() AT TIME ZONE 'UTC' FROM p "
-                            "WHERE c.id = $1 AND c.in_reply_to_id IS NULL",
-                            2, params, err, errlen);
+    PGresult *res = db_exec(
+        c, "pull_thread_link",
+        "WITH p AS (SELECT coalesce(o.id, s.id) AS id, "
+        "  coalesce(o.account_id, s.account_id) AS account_id, "
+        "  coalesce(o.conversation_id, s.conversation_id) AS conversation_id, "
+        "  coalesce(o.reply, s.reply) AS reply, "
+        "  coalesce(o.in_reply_to_account_id, s.in_reply_to_account_id) AS in_reply_to_account_id "
+        "  FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id WHERE s.id = $2) "
+        "UPDATE statuses c SET in_reply_to_id = p.id, reply = true, "
+        "  in_reply_to_account_id = CASE WHEN p.account_id = c.account_id AND p.reply "
+        "    THEN p.in_reply_to_account_id ELSE p.account_id END, "
+        "  conversation_id = coalesce(c.conversation_id, p.conversation_id), "
+        "  updated_at = now() AT TIME ZONE 'UTC' "
+        "FROM p WHERE c.id = $1 AND c.in_reply_to_id IS NULL",
+        2, params, err, errlen);
     if (!res)
         return -1;
     PQclear(res);
@@ -61,7 +63,8 @@ void pull_thread_resolve(q_ctx *ctx, const q_job *job, q_result *r)
     json_t *options = json_array_get(job->args, 2);
     if (!json_is_integer(child) || !json_is_string(url) ||
         (options && !json_is_object(options) && !json_is_null(options))) {
-        q_fail(r, "ArgumentError", "expected [child_status_id integer, parent_url string, options hash]");
+        q_fail(r, "ArgumentError",
+               "expected [child_status_id integer, parent_url string, options hash]");
         return;
     }
     services *s = pull_services(ctx, r);
