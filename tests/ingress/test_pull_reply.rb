@@ -63,11 +63,16 @@ class TestPullReply < PullTest
     body = { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => url, 'type' => 'Note',
              'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => '<p>prefetched</p>',
              'to' => [PUBLIC] }
+    other = origin_url(HOST, 'users/carol/statuses/10')
     fetch_reply(url, { 'prefetched_body' => JSON.generate(body) })
+    fetch_reply(other, { 'prefetched_body' => body.merge('id' => other, 'content' => '<p>as an object</p>') })
+    fetch_reply(origin_url(HOST, 'users/carol/statuses/11'), { 'prefetched_body' => body })
     start_queue_scotty('pull')
     wait_queue_idle('pull')
     assert_equal '<p>prefetched</p>', psql("SELECT text FROM statuses WHERE uri = #{q(url)}").strip,
                  @scottys[0].log
+    assert_equal '<p>as an object</p>', psql("SELECT text FROM statuses WHERE uri = #{q(other)}").strip
+    assert_equal 2, count('statuses'), 'a prefetched body with another id is not stored'
     assert_empty origin_requests, 'no request for a prefetched body'
   end
 

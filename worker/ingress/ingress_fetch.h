@@ -9,8 +9,8 @@
  * fetch_resource_without_id_validation, used for collections). Same returns. */
 int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, size_t errlen);
 
-/* ActivityPub::FetchRemoteStatusService for one status URI: fetch it (or parse
- * prefetched_body when not NULL, whose id must still be `uri`), check its @context,
+/* ActivityPub::FetchRemoteStatusService for one status URI: fetch it (or take
+ * `prefetched` when not NULL, whose id must still be `uri`), check its @context,
  * that it is a status object whose id host equals its attributedTo host, count it
  * against status_discovery_per_request:<request_id> (1,000 per request, 5 minutes),
  * and store it with ingress_create_status (delivery false) under its author's known
@@ -22,7 +22,7 @@ int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, si
  * the object is a type scotty does not store, or an activity);
  * INGRESS_FAILED when it may pass later. err says why for anything but STORED. */
 ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
-                                     const char *prefetched_body, const char *request_id,
+                                     const json_t *prefetched, const char *request_id,
                                      int64_t *status_id, bool *created, char *err, size_t errlen);
 
 #endif

@@ -65,20 +65,18 @@ static const char *fetch_attributed_to(const json_t *doc)
 }
 
 /* The document: prefetched (its id must be uri, as body_to_json(compare_id:)) or fetched. */
-static int fetch_document(services *s, const char *uri, const char *prefetched, json_t **doc,
+static int fetch_document(services *s, const char *uri, const json_t *prefetched, json_t **doc,
                           char *err, size_t errlen)
 {
     if (!prefetched)
         return ingress_fetch_object(s, uri, NULL, doc, err, errlen);
-    json_error_t jerr;
-    *doc = json_loads(prefetched, 0, &jerr);
-    const char *id = json_string_value(json_object_get(*doc, "id"));
-    if (!json_is_object(*doc) || !id || strcmp(id, uri) != 0) {
+    const char *id = json_string_value(json_object_get(prefetched, "id"));
+    if (!id || strcmp(id, uri) != 0) {
         snprintf(err, errlen, "the prefetched body of %s is not a JSON object with that id", uri);
-        json_decref(*doc);
         *doc = NULL;
         return 1;
     }
+    *doc = json_incref((json_t *)prefetched);
     return 0;
 }
 
@@ -142,7 +140,7 @@ static ingress_outcome fetch_lookup(services *s, const char *actor_uri, const ch
 }
 
 ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
-                                     const char *prefetched_body, const char *request_id,
+                                     const json_t *prefetched, const char *request_id,
                                      int64_t *status_id, bool *created, char *err, size_t errlen)
 {
     *status_id = 0;
@@ -158,7 +156,7 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
         return INGRESS_DROPPED;
     }
     json_t *doc;
-    int rc = fetch_document(s, uri, prefetched_body, &doc, err, errlen);
+    int rc = fetch_document(s, uri, prefetched, &doc, err, errlen);
     if (rc != 0)
         return rc > 0 ? INGRESS_DROPPED : INGRESS_FAILED;
 

@@ -17,12 +17,20 @@ void pull_fetch_reply(q_ctx *ctx, const q_job *job, q_result *r)
         return;
     const char *batch = json_string_value(json_object_get(options, "batch_id"));
     const char *rid = json_string_value(json_object_get(options, "request_id"));
-    const char *body = json_string_value(json_object_get(options, "prefetched_body"));
+    /* prefetched_body: the object itself, or its JSON text (body_to_json takes both) */
+    const json_t *body = json_object_get(options, "prefetched_body");
+    json_t *parsed = NULL;
+    if (json_is_string(body)) {
+        parsed = json_loads(json_string_value(body), 0, NULL);
+        body = parsed;
+    }
     char err[Q_ERRLEN];
     int64_t id;
     bool created = false;
-    ingress_outcome out = ingress_fetch_status(ctx, s, json_string_value(url), body, rid, &id,
+    ingress_outcome out = ingress_fetch_status(ctx, s, json_string_value(url),
+                                               json_is_object(body) ? body : NULL, rid, &id,
                                                &created, err, sizeof err);
+    json_decref(parsed);
     switch (out) {
     case INGRESS_STORED:
         break;
