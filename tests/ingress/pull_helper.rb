@@ -12,7 +12,14 @@ class PullTest < IngressTest
 
   def teardown
     @fixture_in&.close
-    Process.wait(@fixture_pid) if @fixture_pid
+    if @fixture_pid
+      begin
+        Timeout.timeout(10) { Process.wait(@fixture_pid) }
+      rescue Timeout::Error # a request still hanging on /_hang
+        Process.kill('KILL', @fixture_pid)
+        Process.wait(@fixture_pid)
+      end
+    end
     super
     FileUtils.rm_rf(@fixture_dir) if @fixture_dir
   end
@@ -99,8 +106,8 @@ class PullTest < IngressTest
     { "https://#{LOCAL_DOMAIN}/actor#main-key" => key.public_key.to_pem }
   end
 
-  def start_queue_scotty(queue, *extra)
-    start_scotty('-c', '2', '-q', queue, *extra, env: db_env)
+  def start_queue_scotty(queue, *extra, env: {})
+    start_scotty('-c', '2', '-q', queue, *extra, env: db_env.merge(env))
   end
 
   # Waits until queue is empty and nothing runs.

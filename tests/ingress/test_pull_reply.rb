@@ -76,18 +76,22 @@ class TestPullReply < PullTest
     assert_empty origin_requests, 'no request for a prefetched body'
   end
 
-  def test_gone_reply_dropped_and_unavailable_origin_retried
+  def test_gone_reply_dropped_unavailable_or_hanging_origin_retried
     start_fixture_origin
     add_origin_account(CAROL, 'carol')
     fetch_reply(origin_url(HOST, 'users/carol/statuses/404'))
+    fetch_reply(origin_url(HOST, '_status/410'))
     fetch_reply(origin_url(HOST, '_status/503'))
-    start_queue_scotty('pull')
+    fetch_reply(origin_url(HOST, '_hang'))
+    start_queue_scotty('pull', env: { 'SCOTTY_HTTP_READ_TIMEOUT' => '1' })
     wait_queue_idle('pull')
     assert_equal 0, count('statuses')
-    retry_jobs = @redis.zrange('retry', 0, -1, with_scores: true)
-    assert_equal 1, retry_jobs.size, "only the 503 is retried\n#{@scottys[0].log}"
-    job, at = retry_jobs[0]
-    job = JSON.parse(job)
+    retry_jobs = @redis.zrange('retry', 0, -1, with_scores: true).map { |j, at| [JSON.parse(j), at] }
+    assert_equal [origin_url(HOST, '_hang'), origin_url(HOST, '_status/503')],
+                 retry_jobs.map { |j, _| j['args'][0] }.sort, "404 and 410 are not retried\n#{@scottys[0].log}"
+    hung = retry_jobs.find { |j, _| j['args'][0].end_with?('_hang') }[0]
+    assert_match(/timed out|timeout/i, hung['error_message'])
+    job, at = retry_jobs.find { |j, _| j['args'][0].end_with?('503') }
     assert_equal [origin_url(HOST, '_status/503'), 0], [job['args'][0], job['retry_count']]
     assert_match(/answered 503/, job['error_message'])
     # ExponentialBackoff for count 0: 15 s (+ Sidekiq's jitter of at most 9 s)
