@@ -101,13 +101,17 @@ class TestPullReply < PullTest
   def test_unknown_author_forwarded_unchanged_or_failed
     start_fixture_origin
     url = serve_note(HOST, 'dave', 1, text: 'who is dave')
-    jid = fetch_reply(url, { 'request_id' => 'r' })
+    jid = 'dddddddddddddddddddddddd'
+    add_batch('b3', [jid], 'context:refresh:3')
+    fetch_reply(url, { 'request_id' => 'r', 'batch_id' => 'b3' }, jid: jid)
     start_queue_scotty('pull', '--forward-unhandled', 'ruby')
     wait_queue_idle('pull')
     forwarded = queued('ruby')
-    assert_equal [[jid, 'FetchReplyWorker', [url, { 'request_id' => 'r' }]]],
+    assert_equal [[jid, 'FetchReplyWorker', [url, { 'request_id' => 'r', 'batch_id' => 'b3' }]]],
                  forwarded.map { |j| [j['jid'], j['class'], j['args']] }, @scottys[0].log
     assert_equal 0, count('statuses')
+    assert_equal [jid], @redis.smembers('worker_batch:b3:jobs'), 'left in its batch for Ruby\'s run'
+    assert_equal '1', @redis.hget('worker_batch:b3', 'pending')
     @scottys.last.stop
 
     start_queue_scotty('pull')

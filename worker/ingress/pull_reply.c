@@ -1,6 +1,7 @@
 /* pull_reply.c -- FetchReplyWorker [child_url, options]: one reply fetched and stored
  * (FetchRemoteStatusService with options request_id and prefetched_body), then its jid
- * taken out of worker_batch:<batch_id> whatever happened, as the worker's ensure does. */
+ * taken out of worker_batch:<batch_id> whatever happened, as the worker's ensure does,
+ * unless the job went to Ruby, whose run of it does that. */
 #include "pull_internal.h"
 
 #include <stdio.h>
@@ -45,6 +46,8 @@ void pull_fetch_reply(q_ctx *ctx, const q_job *job, q_result *r)
         q_fail(r, "Mastodon::UnexpectedResponseError", "%s", err);
         break;
     }
-    if (batch)
+    /* a forwarded job is still in its batch: the Ruby worker that runs it leaves it */
+    bool forwarded = out == INGRESS_UNHANDLED && !r->failed;
+    if (batch && !forwarded)
         pull_batch_remove_job(ctx, batch, job->jid, created);
 }
