@@ -112,6 +112,17 @@ class TestPullReply < PullTest
     assert_equal 0, count('statuses')
     assert_equal [jid], @redis.smembers('worker_batch:b3:jobs'), 'left in its batch for Ruby\'s run'
     assert_equal '1', @redis.hget('worker_batch:b3', 'pending')
+
+    # a known author's quote post: quotes are Ruby's too
+    add_origin_account(CAROL, 'carol')
+    quote = origin_url(HOST, 'users/carol/statuses/q')
+    serve(HOST, 'users/carol/statuses/q', '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => quote,
+                                          'type' => 'Note', 'attributedTo' => origin_url(HOST, 'users/carol'),
+                                          'content' => '<p>look</p>', 'quote' => url, 'to' => [PUBLIC])
+    quote_jid = fetch_reply(quote)
+    wait_queue_idle('pull')
+    assert_includes queued('ruby').map { |j| j['jid'] }, quote_jid, @scottys[0].log
+    assert_equal 0, count('statuses')
     @scottys.last.stop
 
     start_queue_scotty('pull')

@@ -19,7 +19,7 @@ int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, si
  * INGRESS_DROPPED when Mastodon would give up without an error (gone, refused,
  * spoofed, suspended author, a URI on this server: never fetched);
  * INGRESS_UNHANDLED when only Ruby can finish it (the author is not a known account,
- * the object is a type scotty does not store, or an activity);
+ * the object is a type scotty does not store, a quote post, or an activity);
  * INGRESS_FAILED when it may pass later. err says why for anything but STORED. */
 ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
                                      const json_t *prefetched, const char *request_id,

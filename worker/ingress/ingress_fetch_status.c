@@ -206,6 +206,11 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
     json_decref(doc);
     if (rc != 0)
         return rc > 0 ? INGRESS_UNHANDLED : INGRESS_DROPPED;
+    if (st.quote_uri) {
+        snprintf(err, errlen, "%s is a quote post (quotes are Ruby's)", uri);
+        ap_status_free(&st);
+        return INGRESS_UNHANDLED;
+    }
     ingress_create_opts o = {.delivery = false, .request_id = request_id};
     out = ingress_create_status(ctx, s, &actor, &st, &o, status_id, err, errlen);
     ap_status_free(&st);
