@@ -21,7 +21,8 @@ typedef struct ingress_account {
     bool suspended, silenced, sensitized;
 } ingress_account;
 
-/* Loads account `id`. Returns 0, 1 when there is no such account, -1 with err. */
+/* Loads account `id` (a local account's uri as stored, usually ""; see
+ * ingress_account_resolve). Returns 0, 1 when there is no such account, -1 with err. */
 int ingress_account_by_id(db_conn *c, int64_t id, ingress_account *out, char *err, size_t errlen);
 /* Loads the account whose uri (or url) is `uri`. Returns 0, 1 when unknown, -1 with err. */
 int ingress_account_by_uri(db_conn *c, const char *uri, ingress_account *out, char *err,
