@@ -51,9 +51,9 @@ class IngressCreateTest < IngressTest
     assert_equal [['1']], rows("SELECT replies_count FROM status_stats WHERE status_id = #{@alice_status}")
     # mention of alice (not silent), hashtags
     assert_equal [[ALICE.to_s, 'f']], rows("SELECT account_id, silent FROM mentions WHERE status_id = #{id}")
-    assert_equal [['Harbour'], ['photography']],
-                 rows("SELECT t.name FROM tags t JOIN statuses_tags st ON st.tag_id = t.id " \
-                      "WHERE st.status_id = #{id} ORDER BY lower(t.name)")
+    assert_equal [%w[harbour Harbour], %w[photography photography]],
+                 rows("SELECT t.name, t.display_name FROM tags t JOIN statuses_tags st ON st.tag_id = t.id " \
+                      "WHERE st.status_id = #{id} ORDER BY t.name")
     # account_stats
     count_, last = rows("SELECT statuses_count, last_status_at IS NOT NULL FROM account_stats " \
                         "WHERE account_id = #{BOB}").first

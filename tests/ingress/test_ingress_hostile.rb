@@ -168,6 +168,23 @@ class IngressHostileTest < IngressTest
     assert_equal [], rows("SELECT 1 FROM account_stats WHERE account_id = #{BOB} AND statuses_count > 1")
   end
 
+  def test_direct_message_marked_as_such_stays_direct
+    @scotty = start_ingress_scotty
+    body = fixture_with('create_note_mastodon') do |d|
+      o = d['object']
+      d['to'] = o['to'] = ['https://scotty.test/users/alice']
+      d['cc'] = o['cc'] = []
+      o['directMessage'] = true
+      %w[tag inReplyTo inReplyToAtomUri attachment replies].each { |k| o.delete(k) }
+    end
+    deliver_and_wait(body)
+    row = status_row
+    refute_nil row, @scotty.log
+    assert_equal '3', row[4]
+    assert_equal [[ALICE.to_s, 't']], rows("SELECT account_id, silent FROM mentions WHERE status_id = #{row[0]}")
+    assert_equal 0, count('account_stats', "account_id = #{BOB} AND statuses_count > 0"), 'direct is not counted'
+  end
+
   def test_ruby_holding_the_create_lock_makes_scotty_retry
     add_alice_status
     # What mario-redis-lock does for a Ruby worker inside with_redis_lock("create:<uri>").

@@ -108,10 +108,11 @@ static int ingress_create_accounts(db_conn *c, ingress_create_plan *p, char *err
         if (rc == 0)
             ingress_ref_add(&p->audience, &p->n_audience, acc.id, acc.domain[0] == '\0');
     }
-    /* A silent mention (audience not mentioned) makes a direct status limited. */
+    /* A silent mention (audience not mentioned) makes a direct status limited, unless
+     * the sender marked it a direct message (directMessage: true). */
     for (size_t i = 0; i < p->n_audience; i++)
         if (!ingress_ref_has(p->mentions, p->n_mentions, p->audience[i].id) &&
-            p->visibility == AP_VIS_DIRECT)
+            p->visibility == AP_VIS_DIRECT && !st->direct_message)
             p->visibility = AP_VIS_LIMITED;
     return 0;
 }

@@ -212,25 +212,28 @@ static bool ingress_tag_valid(const char *name)
     return alpha;
 }
 
+/* Tag.find_or_create_by_names: tags.name is the normalized form (hashtag_names), the
+ * display_name the tag as written; matched on lower(name). */
 static int ingress_tx_tags(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
 {
     char sid[24];
     ingress_id(sid, sizeof sid, p->status_id);
     for (size_t i = 0; i < p->st->n_hashtags; i++) {
-        const char *name = p->st->hashtags[i];
+        const char *name = p->st->hashtag_names ? p->st->hashtag_names[i] : p->st->hashtags[i];
         if (!ingress_tag_valid(name))
             continue;
         /* get or create the tag and link it in one statement (the second form only when
          * another transaction created the tag after this statement's snapshot) */
-        const char *pp[] = {sid, name};
+        const char *pp[] = {sid, name, p->st->hashtags[i]};
         int64_t linked = 0;
         if (ingress_tx_value(c, "ingress_tag_link",
-                             "WITH ins AS (INSERT INTO tags (name, created_at, updated_at) VALUES ($2, "
-                             INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING RETURNING id), "
-                             "t AS (SELECT id FROM ins UNION ALL SELECT id FROM tags WHERE lower(name) = lower($2) "
-                             "LIMIT 1), l AS (INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id "
-                             "FROM t ON CONFLICT DO NOTHING RETURNING tag_id) SELECT count(*) FROM t",
-                             2, pp, &linked, err, errlen) != 0)
+                             "WITH ins AS (INSERT INTO tags (name, display_name, created_at, updated_at) "
+                             "VALUES ($2, $3, " INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING "
+                             "RETURNING id), t AS (SELECT id FROM ins UNION ALL SELECT id FROM tags "
+                             "WHERE lower(name) = lower($2) LIMIT 1), l AS (INSERT INTO statuses_tags "
+                             "(status_id, tag_id) SELECT $1::bigint, id FROM t ON CONFLICT DO NOTHING "
+                             "RETURNING tag_id) SELECT count(*) FROM t",
+                             3, pp, &linked, err, errlen) != 0)
             return -1;
         if (linked == 0 &&
             ingress_tx_run(c, "ingress_status_tag",

@@ -90,11 +90,12 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
                            1, p1, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < st->n_hashtags; i++) {
-        const char *pt[] = {st->hashtags[i]};
-        const char *ps[] = {u->sid, st->hashtags[i]};
-        if (ingress_update_run(c, "ingress_tag_insert",
-                               "INSERT INTO tags (name, created_at, updated_at) VALUES ($1, " INGRESS_NOW ", "
-                               INGRESS_NOW ") ON CONFLICT DO NOTHING", 1, pt, err, errlen) != 0 ||
+        const char *name = st->hashtag_names ? st->hashtag_names[i] : st->hashtags[i];
+        const char *pt[] = {name, st->hashtags[i]};
+        const char *ps[] = {u->sid, name};
+        if (ingress_update_run(c, "ingress_tag_insert_named",
+                               "INSERT INTO tags (name, display_name, created_at, updated_at) VALUES ($1, $2, "
+                               INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING", 2, pt, err, errlen) != 0 ||
             ingress_update_run(c, "ingress_status_tag",
                                "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
                                "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING", 2, ps, err, errlen) != 0)
