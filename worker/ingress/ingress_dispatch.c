@@ -16,27 +16,19 @@ static bool ingress_actor_type(const char *t)
     return false;
 }
 
-/* Quote posts (FEP-044f quote, Misskey's _misskey_quote, quoteUrl, quoteUri). */
-static bool ingress_is_quote(const ap_activity *a)
-{
-    json_t *obj = json_object_get(a->root, "object");
-    return json_object_get(obj, "quote") || json_object_get(obj, "_misskey_quote") ||
-           json_object_get(obj, "quoteUrl") || json_object_get(obj, "quoteUri");
-}
-
 const char *ingress_activity_unhandled(const ap_activity *a)
 {
     switch (a->kind) {
     case AP_CREATE:
         if (!a->status)
             return a->object_type ? "Create of this object type" : "Create of an object by reference";
-        if (ingress_is_quote(a))
+        if (a->status->quote_uri) /* quote, _misskey_quote, quoteUrl or quoteUri */
             return "Create of a quote post";
         return NULL;
     case AP_UPDATE:
         if (!a->status)
             return ingress_actor_type(a->object_type) ? "account Update" : "Update of this object type";
-        if (ingress_is_quote(a))
+        if (a->status->quote_uri)
             return "Update of a quote post";
         return NULL;
     case AP_DELETE:
