@@ -38,4 +38,17 @@ class IngressShapesTest < IngressTest
     assert_equal [[SHAPES.size.to_s]], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
     assert_equal SHAPES.size, activity_stats.dig('Create', 'handled')
   end
+
+  # Mastodon keeps `published` for years 0..9999; year 0000 is 1 BC to PostgreSQL.
+  def test_published_in_year_zero_is_stored
+    @scotty = start_ingress_scotty
+    deliver_and_wait(fixture_with('create_note_mastodon') do |d|
+      d['object']['published'] = '0000-06-01T12:00:00Z'
+      d['object'].delete('updated')
+    end)
+    row = status_row
+    refute_nil row, @scotty.log
+    assert_empty retries
+    assert_equal [['0001 BC']], rows("SELECT to_char(created_at, 'YYYY BC') FROM statuses WHERE id = #{row[0]}")
+  end
 end

@@ -58,6 +58,11 @@ int ingress_push(q_ctx *ctx, const char *klass, const char *queue, const char *r
 /* Whether the set holds account `id`. */
 bool ingress_ref_has(const ingress_ref *set, size_t n, int64_t id);
 
+/* A time the parser read (`published`, `updated`) as SQL text for
+ * to_timestamp($n::bigint / 1000.0): its Unix milliseconds, or NULL when absent.
+ * buf needs 24 bytes. */
+const char *ingress_ms_param(char *buf, size_t len, const char *iso, int64_t ms);
+
 /* A random whole number of seconds in [lo, hi]. */
 long ingress_rand_between(long lo, long hi);
 

@@ -250,7 +250,9 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     ingress_tx *tx = user;
     ingress_create_plan *p = tx->p;
     const ap_status *st = p->st;
-    const char *created = st->published;
+    char published[24], updated[24];
+    const char *created = ingress_ms_param(published, sizeof published, st->published, st->published_ms);
+    const char *edited = ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms);
     p->n_media = st->n_media;
     if (p->n_media) {
         char n[8];
@@ -289,7 +291,7 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     /* The id: time of arrival (timestamp_id), or from a past created_at for a fetched
      * status as Mastodon::Snowflake does; realtime: created within the last 6 hours. */
     const char *params[] = {p->backdate ? "t" : "f", st->uri, st->url, aid, st->text ? st->text : "",
-                            st->spoiler_text ? st->spoiler_text : "", st->language, created, st->updated,
+                            st->spoiler_text ? st->spoiler_text : "", st->language, created, edited,
                             reply_id[0] ? reply_id : NULL, reply_acc[0] ? reply_acc : NULL,
                             st->in_reply_to ? "t" : "f", convs[0] ? convs : NULL,
                             p->sensitive ? "t" : "f", vis, ordered[0] ? ordered : NULL};
@@ -297,14 +299,14 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                             "INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, language, "
                             "created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, "
                             "reply, conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) "
-                            "VALUES (CASE WHEN $1::boolean AND $8::timestamptz < now() THEN "
-                            "(((extract(epoch FROM $8::timestamptz) * 1000)::bigint "
-                            "+ floor(random() * 1000)::bigint) << 16) + floor(random() * 65536)::bigint "
-                            "ELSE timestamp_id('statuses') END, $2, $3, $4::bigint, $5, $6, "
-                            "$7, coalesce(timezone('UTC', $8::timestamptz), " INGRESS_NOW "), " INGRESS_NOW
-                            ", timezone('UTC', $9::timestamptz), $10::bigint, $11::bigint, $12::boolean, "
-                            "$13::bigint, $14::boolean, $15::int, false, $16::bigint[]) "
-                            "RETURNING id, $8::timestamptz IS NULL OR $8::timestamptz > now() - interval '6 hours'",
+                            "VALUES (CASE WHEN $1::boolean AND to_timestamp($8::bigint / 1000.0) < now() THEN "
+                            "((($8::bigint / 1000) * 1000 + floor(random() * 1000)::bigint) << 16) "
+                            "+ floor(random() * 65536)::bigint ELSE timestamp_id('statuses') END, $2, $3, "
+                            "$4::bigint, $5, $6, $7, coalesce(timezone('UTC', to_timestamp($8::bigint / 1000.0)), "
+                            INGRESS_NOW "), " INGRESS_NOW ", timezone('UTC', to_timestamp($9::bigint / 1000.0)), "
+                            "$10::bigint, $11::bigint, $12::boolean, $13::bigint, $14::boolean, $15::int, false, "
+                            "$16::bigint[]) RETURNING id, $8::bigint IS NULL OR "
+                            "to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours'",
                             16, params, err, errlen);
     if (!res) {
         tx->duplicate = strcmp(db_conn_sqlstate(c), "23505") == 0;

@@ -31,6 +31,14 @@ long ingress_rand_between(long lo, long hi)
     return v;
 }
 
+const char *ingress_ms_param(char *buf, size_t len, const char *iso, int64_t ms)
+{
+    if (!iso)
+        return NULL;
+    snprintf(buf, len, "%lld", (long long)ms);
+    return buf;
+}
+
 int ingress_push(q_ctx *ctx, const char *klass, const char *queue, const char *retry_json,
                  const char *args_json, double delay_s)
 {

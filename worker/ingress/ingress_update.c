@@ -67,17 +67,19 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     const ap_status *st = u->st;
     if (ingress_update_snapshot(c, u, "s.created_at", true, err, errlen) != 0)
         return -1;
+    char updated[24];
     const char *params[] = {u->sid,
                             st->text ? st->text : "",
                             st->spoiler_text ? st->spoiler_text : "",
                             st->sensitive || u->actor->sensitized ? "t" : "f",
                             st->language,
-                            st->updated};
+                            ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms)};
     PGresult *res = db_exec(c, "ingress_update_status",
                             "WITH old AS (SELECT text, spoiler_text FROM statuses WHERE id = $1::bigint "
                             "FOR UPDATE) UPDATE statuses s SET text = $2, spoiler_text = $3, "
                             "sensitive = $4::boolean, language = $5, edited_at = CASE WHEN old.text <> $2 OR "
-                            "old.spoiler_text <> $3 THEN timezone('UTC', $6::timestamptz) ELSE s.edited_at END, "
+                            "old.spoiler_text <> $3 THEN timezone('UTC', to_timestamp($6::bigint / 1000.0)) "
+                            "ELSE s.edited_at END, "
                             "updated_at = " INGRESS_NOW " FROM old WHERE s.id = $1::bigint "
                             "RETURNING old.text <> $2 OR old.spoiler_text <> $3",
                             6, params, err, errlen);
@@ -160,9 +162,11 @@ static int ingress_update_too_old(db_conn *c, const ap_status *st, bool *old, ch
     *old = false;
     if (!st->published)
         return 0;
-    const char *params[] = {st->published};
+    char published[24];
+    const char *params[] = {ingress_ms_param(published, sizeof published, st->published, st->published_ms)};
     PGresult *res = db_exec(c, "ingress_update_too_old",
-                            "SELECT $1::timestamptz < now() - interval '1 day'", 1, params, err, errlen);
+                            "SELECT to_timestamp($1::bigint / 1000.0) < now() - interval '1 day'", 1, params,
+                            err, errlen);
     if (!res)
         return -1;
     *old = PQgetvalue(res, 0, 0)[0] == 't';
@@ -235,10 +239,11 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         goto done;
     }
     /* Only an explicit edit newer than the stored one changes the status. */
-    const char *params[] = {u.sid, st->updated};
+    char updated[24];
+    const char *params[] = {u.sid, ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms)};
     PGresult *res = db_exec(c, "ingress_update_newer",
-                            "SELECT 1 FROM statuses WHERE id = $1::bigint AND $2::timestamptz IS NOT NULL AND "
-                            "(edited_at IS NULL OR edited_at < timezone('UTC', $2::timestamptz))",
+                            "SELECT 1 FROM statuses WHERE id = $1::bigint AND $2::bigint IS NOT NULL AND "
+                            "(edited_at IS NULL OR edited_at < timezone('UTC', to_timestamp($2::bigint / 1000.0)))",
                             2, params, err, errlen);
     bool newer = res && PQntuples(res) > 0;
     if (!res)
