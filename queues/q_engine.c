@@ -235,7 +235,7 @@ static bool q_join_within(pthread_t t, double seconds)
     return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
 
-void q_engine_stop(q_engine *e)
+int q_engine_stop(q_engine *e)
 {
     double deadline = q_monotonic() + e->cfg.timeout;
     q_engine_quiet(e);
@@ -269,16 +269,17 @@ void q_engine_stop(q_engine *e)
     }
     for (int i = 0; i < e->nfetchers; i++)
         pthread_join(e->fetch_threads[i], NULL);
-    bool all_joined = true;
+    int stuck = 0;
     for (int i = 0; i < e->cfg.concurrency; i++)
         if (e->slots[i].thread_started) {
             if (q_join_within(e->slots[i].thread, busy > 0 ? 3.0 : 30.0))
                 e->slots[i].thread_started = false;
             else
-                all_joined = false;
+                stuck++;
         }
-    if (!all_joined)
-        q_log(Q_LOG_WARN, "some jobs ignored the shutdown; they were requeued and will run again");
+    if (stuck > 0)
+        q_log(Q_LOG_WARN, "%d job(s) ignored the shutdown; they were requeued and will run again",
+              stuck);
     pthread_mutex_lock(&e->done_mu);
     e->acker_exit = true;
     pthread_cond_broadcast(&e->done_cond);
@@ -303,6 +304,7 @@ void q_engine_stop(q_engine *e)
         q_log(Q_LOG_ERROR, "could not write the final job metrics to Redis");
     q_log(Q_LOG_INFO, "stopped: %llu jobs processed, %llu failed",
           (unsigned long long)atomic_load(&e->processed), (unsigned long long)atomic_load(&e->failed));
+    return stuck;
 }
 
 void q_engine_dump(q_engine *e)

@@ -340,8 +340,11 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
 int q_engine_start(q_engine *e, char *err, size_t errlen);
 /* Stop fetching new jobs (TSTP). */
 void q_engine_quiet(q_engine *e);
-/* Graceful stop with the configured deadline; requeues unfinished jobs. Blocks. */
-void q_engine_stop(q_engine *e);
+/* Graceful stop with the configured deadline; requeues unfinished jobs. Blocks.
+ * Returns the number of processor threads still inside a handler after the deadline
+ * (their jobs were requeued): when it is not 0, those handlers may still use what they
+ * share, so the caller must not free it and should exit the process instead. */
+int q_engine_stop(q_engine *e);
 /* Logs every processor's state (TTIN). */
 void q_engine_dump(q_engine *e);
 /* Asks the process to stop, as a TERM would (main notices and calls q_engine_stop). */

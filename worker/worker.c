@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Keeps the configured schedules this process may run (with
  * :listened_queues_only:, those whose queue it works). */
@@ -183,8 +184,15 @@ int worker_main(int argc, char **argv)
     q_sched_stop(sched);
     /* Media children are killed just before the engine's deadline abandons their jobs. */
     attach_stopper *media_stopper = attach_stopper_start(svc->media, cfg.engine.timeout - 1.0);
-    q_engine_stop(e);
+    int stuck = q_engine_stop(e);
     attach_stopper_end(media_stopper);
+    if (stuck > 0) {
+        /* Their handlers may still touch the services: exit without freeing anything,
+         * as Sidekiq exits past its deadline. The jobs are already back in Redis. */
+        q_log(Q_LOG_WARN, "exiting with %d handler(s) still running", stuck);
+        fflush(NULL);
+        _exit(0);
+    }
     q_engine_free(e);
     q_registry_free(reg);
     media_runner_free(svc->media);

@@ -65,6 +65,21 @@ class ReliabilityTest < ScottyTest
     assert_equal 0, Sidekiq::ProcessSet.new.size
   end
 
+  # A handler stuck past the deadline (in a library call, say) must not keep the
+  # process alive: its job is requeued and scotty exits without freeing what the
+  # handler may still be using.
+  def test_stuck_handler_does_not_hold_the_process
+    s = start_scotty('-c', '2', '-t', '1')
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Hang', 'args' => [600_000])
+    wait_until(10, 'the stuck job to start') { File.read("/proc/#{s.pid}/cmdline").include?('[1 of 2 busy]') }
+    status = s.stop(timeout: 30)
+    assert status.success?, s.log
+    assert_match(/1 job\(s\) ignored the shutdown/, s.log)
+    assert_match(/exiting with 1 handler\(s\) still running/, s.log)
+    assert_equal ['Scotty::Diag::Hang'], Sidekiq::Queue.new('default').map(&:klass), 'the job is back in its queue'
+    assert_empty @redis.keys('queue:scotty|*')
+  end
+
   def test_poison_pill_goes_dead_after_threshold
     jid = Sidekiq::Client.push('class' => 'Scotty::Diag::Sleep', 'args' => [60_000])
     3.times do |i|

@@ -1,6 +1,8 @@
 /* diag.c -- built-in diagnostic jobs for the demo, the tests and the benchmarks:
  *   Scotty::Diag::Noop                      does nothing
  *   Scotty::Diag::Sleep [ms]                sleeps, giving up when the stop deadline passes
+ *   Scotty::Diag::Hang [ms]                 sleeps and ignores the stop deadline, as a
+ *                                           handler stuck in a library call would
  *   Scotty::Diag::Fail [message]            raises RuntimeError with the message
  *   Scotty::Diag::Enqueue [class, queue, args, n]  pushes the job (n copies in one bulk
  *                                           push) with scotty's client
@@ -35,6 +37,15 @@ static void diag_pause(q_ctx *ctx, const json_t *ms)
 static void diag_sleep(q_ctx *ctx, const q_job *job, q_result *r)
 {
     diag_pause(ctx, json_array_get(job->args, 0));
+}
+
+static void diag_hang(q_ctx *ctx, const q_job *job, q_result *r)
+{
+    json_t *ms = json_array_get(job->args, 0);
+    long total = json_is_integer(ms) ? (long)json_integer_value(ms) : 1000;
+    struct timespec ts = {total / 1000, (total % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 static void diag_mark(q_ctx *ctx, const q_job *job, q_result *r)
@@ -102,6 +113,7 @@ void jobs_register_diag(q_registry *reg)
     static const q_handler handlers[] = {
         {.klass = "Scotty::Diag::Noop", .run = diag_noop, .retry = -1},
         {.klass = "Scotty::Diag::Sleep", .run = diag_sleep, .retry = -1},
+        {.klass = "Scotty::Diag::Hang", .run = diag_hang, .retry = -1},
         {.klass = "Scotty::Diag::Fail", .run = diag_fail, .retry = -1},
         {.klass = "Scotty::Diag::Enqueue", .run = diag_enqueue, .retry = -1},
         {.klass = "Scotty::Diag::Mark", .run = diag_mark, .retry = -1},
