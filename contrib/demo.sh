@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds scotty, starts a private
-# Redis, enqueues a burst of jobs with Ruby's Sidekiq client (as Mastodon would), lets
-# scotty process them, and prints what happened. Leaves nothing running.
+# Redis and PostgreSQL (Mastodon's schema from `scotty db init`) and a fixture fediverse,
+# enqueues an ingress burst (text posts, images, videos) with Ruby's Sidekiq client as
+# Mastodon's inbox does, lets scotty ingest it with media under a CPU cap, and prints the
+# statuses, media files and stats. Leaves nothing running.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/contrib/install-deps.sh"
 build="$here/build-release"
 echo "== building scotty (release)"
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$(nproc)" --target scotty >/dev/null
-exec ruby "$here/contrib/demo.rb" "$build/worker/scotty"
+cmake --build "$build" -j "$(nproc)" --target scotty scotty-media scottyctl >/dev/null
+source "$here/tests/storage/pg_harness.sh"
+trap pg_stop EXIT
+pg_start
+"$build/worker/scotty" db init >/dev/null
+export PG_PSQL="$PG_BIN/psql"
+ruby "$here/contrib/demo.rb" "$build/worker/scotty" "$build/worker/control/scottyctl"

@@ -1,6 +1,7 @@
 # test_ingress_forward.rb -- activities scotty does not cover: forwarded unchanged to
 # --forward-unhandled's queue (byte for byte but enqueued_at), or failed the Sidekiq
 # way without it; nothing written either way; the per-type stats and metrics.
+require 'open3'
 require_relative 'ingress_helper'
 
 class IngressForwardTest < IngressTest
@@ -38,6 +39,11 @@ class IngressForwardTest < IngressTest
     assert_equal 1, stats.dig('Delete', 'forwarded')
     metrics = control('metrics')['text']
     assert_includes metrics, 'scotty_activities_total{type="Follow",outcome="forwarded"} 1'
+    scottyctl = File.join(File.dirname(ENV.fetch('SCOTTY_BIN')), 'control', 'scottyctl')
+    table, st = Open3.capture2(scottyctl, '-s', @control, 'stats')
+    assert st.success?, table
+    assert_match(/^ACTIVITY\s+HANDLED\s+FORWARDED\s+DROPPED\s+FAILED$/, table)
+    assert_match(/^Follow\s+0\s+1\s+0\s+0$/, table)
     assert_match(/forwarded unchanged to queue ruby_ingress/, scotty.log)
   end
 

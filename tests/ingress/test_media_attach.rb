@@ -342,6 +342,10 @@ class TestMediaAttach < ScottyTest
       seen = m if m['in_use'] == 1 && m['waiting'] == 1
       seen
     end
+    scottyctl = File.join(File.dirname(ENV.fetch('SCOTTY_BIN')), 'control', 'scottyctl')
+    table, st = Open3.capture2(scottyctl, '-s', sock, 'stats')
+    assert st.success?, table
+    assert_match(/^media slots [01] of 1 in use, [01] waiting  cpu cap via cgroup (v1|v2|none)$/, table)
     metrics = control(sock, 'metrics')['text']
     assert_match(/^scotty_media_slots 1$/, metrics)
     assert_match(/^scotty_media_slots_in_use [01]$/, metrics)

@@ -82,6 +82,11 @@ static void ctl_print_stats(FILE *out, const json_t *r)
     fprintf(out, "processed %.0f  failed %.0f  busy %.0f of %.0f  uptime %s  rss %.1f MB  redis rtt %.2f ms\n",
             ctl_num(r, "processed"), ctl_num(r, "failed"), ctl_num(r, "busy"), ctl_num(r, "concurrency"), up,
             ctl_num(r, "rss_kb") / 1024.0, ctl_num(r, "redis_rtt_ms"));
+    const json_t *media = json_object_get(r, "media");
+    if (media)
+        fprintf(out, "media slots %.0f of %.0f in use, %.0f waiting  cpu cap via cgroup %s\n",
+                ctl_num(media, "in_use"), ctl_num(media, "slots"), ctl_num(media, "waiting"),
+                ctl_str(media, "cgroup"));
     if (json_object_get(r, "redis_error"))
         fprintf(out, "queues unavailable: %s\n", ctl_str(r, "redis_error"));
     fprintf(out, "\n");
@@ -93,6 +98,14 @@ static void ctl_print_stats(FILE *out, const json_t *r)
         fprintf(out, "%-36s %-12s %9.0f %7.0f %8.3fs %8.3fs %8.3fs\n", ctl_str(c, "class"), ctl_str(c, "queue"),
                 ctl_num(c, "processed"), ctl_num(c, "failed"), ctl_num(c, "p50"), ctl_num(c, "p95"),
                 ctl_num(c, "p99"));
+    }
+    const json_t *acts = json_object_get(r, "activities");
+    if (json_array_size(acts) == 0)
+        return;
+    fprintf(out, "\n%-16s %9s %9s %9s %9s\n", "ACTIVITY", "HANDLED", "FORWARDED", "DROPPED", "FAILED");
+    json_array_foreach(acts, i, c) {
+        fprintf(out, "%-16s %9.0f %9.0f %9.0f %9.0f\n", ctl_str(c, "type"), ctl_num(c, "handled"),
+                ctl_num(c, "forwarded"), ctl_num(c, "dropped"), ctl_num(c, "failed"));
     }
 }
 
