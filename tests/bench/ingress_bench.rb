@@ -78,4 +78,4 @@ puts "scotty -c #{concurrency}, Redis and PostgreSQL on this #{`nproc`.strip}-co
      "fleet = #{FLEET.to_i} jobs/s (mastodon.social, all hosts)"
 t = run('text-only', scotty_bin, concurrency, redis_server, bob, text, tmp)
 m = run('one 720p JPEG each', scotty_bin, concurrency, redis_server, bob, with_image, tmp)
-puts format('ratio text-only / with image: %.1f', t / m)
+puts format('ratio text-only / with image: %.1f', t / m) if m.positive?
