@@ -9,50 +9,8 @@
 #include "ingress.h"
 #include "ingress_internal.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-/* Pushes the job unchanged (enqueued_at refreshed, as Sidekiq's push does) to
- * `queue` and removes it from this process's private list in the same MULTI, the
- * way the engine forwards unknown classes: never both gone and not forwarded. */
-static int ingress_forward(q_ctx *ctx, const q_job *job, const char *queue, char *err,
-                           size_t errlen)
-{
-    char t[40];
-    q_json_timestamp(q_ctx_retry(ctx)->ts, q_now(), t, sizeof t);
-    char *p = q_json_set(job->raw, job->raw_len, "enqueued_at", t);
-    if (!p) {
-        snprintf(err, errlen, "the job is not a JSON object");
-        return -1;
-    }
-    q_conn *c = q_ctx_redis(ctx);
-    int replies = 4;
-    q_conn_appendf(c, "MULTI");
-    q_conn_appendf(c, "SADD queues %s", queue);
-    q_conn_appendf(c, "LPUSH queue:%s %s", queue, p);
-    if (job->private_key[0]) {
-        q_conn_appendf(c, "LREM %s -1 %b", job->private_key, job->raw, job->raw_len);
-        replies++;
-    }
-    q_conn_appendf(c, "EXEC");
-    free(p);
-    int rc = 0;
-    for (int i = 0; i < replies; i++) {
-        redisReply *r = q_conn_reply(c);
-        if (!r || r->type == REDIS_REPLY_ERROR || (i == replies - 1 && r->type != REDIS_REPLY_ARRAY)) {
-            if (rc == 0)
-                snprintf(err, errlen, "Redis: forwarding to queue:%s: %s", queue,
-                         r && r->str ? r->str : q_conn_error(c));
-            rc = -1;
-        }
-        q_reply_free(r);
-        if (!r)
-            break;
-    }
-    return rc;
-}
 
 /* What the worker does with an activity scotty does not cover. */
 static void ingress_unhandled(q_ctx *ctx, services *s, const q_job *job, const ap_activity *a,
@@ -67,7 +25,7 @@ static void ingress_unhandled(q_ctx *ctx, services *s, const q_job *job, const a
                what, a->type, a->object_type ? " of " : "", a->object_type ? a->object_type : "");
         return;
     }
-    if (ingress_forward(ctx, job, s->forward_unhandled, err, sizeof err) != 0) {
+    if (ingress_forward_job(ctx, job, s->forward_unhandled, err, sizeof err) != 0) {
         ingress_stats_count(a->type, INGRESS_OUT_FAILED);
         q_fail(r, "Redis::CannotConnectError", "%s", err);
         return;

@@ -4,10 +4,8 @@
 #include "ingress.h"
 #include "pull_internal.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 long pull_backoff(int count, const q_result *r, const q_job *job)
 {
@@ -36,40 +34,9 @@ void pull_forward(q_ctx *ctx, const q_job *job, const char *why, q_result *r)
                "Sidekiq, or start scotty with --forward-unhandled QUEUE", why);
         return;
     }
-    char t[40];
-    q_json_timestamp(q_ctx_retry(ctx)->ts, q_now(), t, sizeof t);
-    char *p = q_json_set(job->raw, job->raw_len, "enqueued_at", t);
-    if (!p) {
-        q_fail(r, "ArgumentError", "the job is not a JSON object");
-        return;
-    }
-    /* pushed and taken off this process's private list in one MULTI, as the engine
-     * forwards unknown classes: never both gone and not forwarded */
-    q_conn *c = q_ctx_redis(ctx);
-    int replies = 0;
-    bool ok = q_conn_ensure(c) == 0;
-    if (ok) {
-        replies += q_conn_appendf(c, "MULTI") == 0;
-        replies += q_conn_appendf(c, "SADD queues %s", s->forward_unhandled) == 0;
-        replies += q_conn_appendf(c, "LPUSH queue:%s %s", s->forward_unhandled, p) == 0;
-        if (job->private_key[0])
-            replies += q_conn_appendf(c, "LREM %s -1 %b", job->private_key, job->raw,
-                                      job->raw_len) == 0;
-        replies += q_conn_appendf(c, "EXEC") == 0;
-        ok = replies == (job->private_key[0] ? 5 : 4);
-    }
-    for (int i = 0; i < replies; i++) {
-        redisReply *rep = q_conn_reply(c);
-        ok = ok && rep && rep->type != REDIS_REPLY_ERROR &&
-             (i < replies - 1 || rep->type == REDIS_REPLY_ARRAY);
-        q_reply_free(rep);
-        if (!rep)
-            break;
-    }
-    free(p);
-    if (!ok) {
-        q_fail(r, "Redis::CannotConnectError", "forwarding to queue %s failed: %s",
-               s->forward_unhandled, q_conn_error(c));
+    char err[Q_ERRLEN];
+    if (ingress_forward_job(ctx, job, s->forward_unhandled, err, sizeof err) != 0) {
+        q_fail(r, "Redis::CannotConnectError", "%s", err);
         return;
     }
     q_log(Q_LOG_INFO, "class=%s jid=%s forwarded unchanged to queue %s: %s", job->klass, job->jid,
