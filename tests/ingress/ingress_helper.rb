@@ -150,19 +150,26 @@ class IngressTest < ScottyTest
     out.empty? ? nil : JSON.parse(out)
   end
 
-  # The fixture origin (origin.rb) serving @origin_root/<host>/<path>; returns its port.
+  # The fixture origin (origin.rb) serving @origin_root/<host>/<path>, logging its
+  # requests (origin_paths); returns its port.
   def start_origin
     @origin_root = File.join(@tmp ||= Dir.mktmpdir('scotty-ingress'), 'origin')
     FileUtils.mkdir_p(@origin_root)
+    @origin_log = File.join(@tmp, 'origin.jsonl')
     @origin_out, @origin_in = IO.pipe
     stdin_r, @origin_stdin = IO.pipe
-    @origin_pid = Process.spawn('ruby', File.join(HERE, 'origin.rb'), '--root', @origin_root,
+    @origin_pid = Process.spawn('ruby', File.join(HERE, 'origin.rb'), '--root', @origin_root, '--log', @origin_log,
                                 in: stdin_r, out: @origin_in, err: File.join(@tmp, 'origin.err'))
     stdin_r.close
     @origin_in.close
     line = Timeout.timeout(20) { @origin_out.gets }
     raise "origin.rb did not start: #{File.read(File.join(@tmp, 'origin.err'))}" unless line&.start_with?('READY ')
     @origin_port = line.split.last.to_i
+  end
+
+  # The paths the fixture origin was asked for, in order.
+  def origin_paths
+    File.exist?(@origin_log) ? File.readlines(@origin_log).map { |l| JSON.parse(l)['path'] } : []
   end
 
   def teardown

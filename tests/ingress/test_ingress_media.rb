@@ -1,7 +1,8 @@
 # test_ingress_media.rb -- attachments of a delivered Create{Note} fetched inline (the
 # default, as Mastodon does inside the ingress job) from the fixture origin: the row
 # filled by the media pipeline and the files at Mastodon's keys; a download that may
-# pass later schedules RedownloadMediaWorker as Mastodon does.
+# pass later schedules RedownloadMediaWorker as Mastodon does; an attachment whose
+# mediaType is unsupported is never downloaded.
 require_relative 'ingress_helper'
 
 class IngressMediaTest < IngressTest
@@ -15,10 +16,11 @@ class IngressMediaTest < IngressTest
     raise "ffmpeg: #{err}" unless st.success?
   end
 
+  # urls: each a URL (sent as image/jpeg) or [URL, mediaType].
   def note_with(urls)
     fixture_with('create_note_mastodon') do |d|
-      d['object']['attachment'] = urls.map do |u|
-        { 'type' => 'Document', 'mediaType' => 'image/jpeg', 'url' => u, 'name' => 'a test card' }
+      d['object']['attachment'] = urls.map do |u, type|
+        { 'type' => 'Document', 'mediaType' => type || 'image/jpeg', 'url' => u, 'name' => 'a test card' }
       end
       d['object'].delete('inReplyTo')
       d['object'].delete('inReplyToAtomUri')
@@ -52,5 +54,23 @@ class IngressMediaTest < IngressTest
     assert_operator at - Time.now.to_f, :>=, 20, 'rand(30..600) seconds later'
     assert_operator at - Time.now.to_f, :<=, 600
     assert_equal 1, queued('default', 'DistributionWorker').size
+  end
+
+  def test_unsupported_media_type_is_not_downloaded
+    File.write(File.join(@origin_root, '127.0.0.1', 'media', 'setup.exe'), "MZ\x90\x00")
+    @scotty = start_scotty('-c', '1', '-q', 'ingress', env: db_env)
+    base = "http://127.0.0.1:#{@origin_port}"
+    deliver_and_wait(note_with([["#{base}/media/setup.exe", 'application/x-msdownload'], "#{base}/media/photo.jpg"]))
+    ids = status_row&.at(13)&.split(',')
+    refute_nil ids, @scotty.log
+    assert_equal ['/media/photo.jpg'], origin_paths, 'only the supported attachment is requested'
+    kept = rows("SELECT type, remote_url, concat_ws(',', file_file_name, file_content_type, file_file_size, " \
+                "file_updated_at, file_storage_schema_version, thumbnail_file_name) " \
+                "FROM media_attachments WHERE id = #{ids[0]}").first
+    assert_equal ['3', "#{base}/media/setup.exe", ''], kept, 'the row keeps only remote_url'
+    refute_nil rows("SELECT file_file_name FROM media_attachments WHERE id = #{ids[1]}").first.first
+    assert_empty scheduled('RedownloadMediaWorker'), 'nothing to retry'
+    assert_match(/media #{ids[0]} kept as a remote link: media type application\/x-msdownload is not supported/,
+                 @scotty.log)
   end
 end

@@ -29,20 +29,17 @@ typedef enum {
  * Idempotent: a row whose file is already stored is left alone unless `force`;
  * concurrent calls for one row store one set of files (the row is updated only if
  * its file names are still those read at the start; the loser deletes what it
- * wrote), and a forced re-download deletes the files it replaces. err says why for
- * any result but ATTACH_DONE. */
-attach_result attach_fetch(services *s, q_ctx *ctx, int64_t id, bool force, char *err,
-                           size_t errlen);
-
-/* attach_fetch that also says, for ATTACH_RETRY, in how many seconds Mastodon would
- * run RedownloadMediaWorker: 0 after an object-storage error, rand 30 s..10 min after
- * a failed download or processing that could not run. */
+ * wrote), and a forced re-download deletes the files it replaces. For ATTACH_RETRY,
+ * *retry_in (when retry_in is not NULL) says in how many seconds Mastodon would run
+ * RedownloadMediaWorker: 0 after an object-storage error, rand 30 s..10 min after a
+ * failed download or processing that could not run. err says why for any result
+ * but ATTACH_DONE. */
 attach_result attach_fetch_ex(services *s, q_ctx *ctx, int64_t id, bool force, long *retry_in,
                               char *err, size_t errlen);
 
 /* Whether Mastodon downloads an attachment whose `mediaType` is `mime` (exact match
  * against MediaAttachment's supported types; NULL or "" means not given: true). An
- * unsupported type keeps only remote_url: do not call attach_fetch for it. */
+ * unsupported type keeps only remote_url: do not call attach_fetch_ex for it. */
 bool attach_media_type_supported(const char *mime);
 
 /* Pushes RedownloadMediaWorker [id] on `pull`, in `delay_s` seconds (0: now), as

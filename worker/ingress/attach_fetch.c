@@ -258,15 +258,12 @@ static attach_result attach_fetch_row(services *s, q_ctx *ctx, const attach_row 
     return res;
 }
 
-attach_result attach_fetch(services *s, q_ctx *ctx, int64_t id, bool force, char *err, size_t errlen)
-{
-    long retry_in;
-    return attach_fetch_ex(s, ctx, id, force, &retry_in, err, errlen);
-}
-
 attach_result attach_fetch_ex(services *s, q_ctx *ctx, int64_t id, bool force, long *retry_in, char *err,
                               size_t errlen)
 {
+    long unused;
+    if (!retry_in)
+        retry_in = &unused;
     err[0] = '\0';
     *retry_in = attach_redownload_delay();
     if (!s->db) {

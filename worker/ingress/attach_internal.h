@@ -5,7 +5,7 @@
 
 #include "attach.h"
 
-/* The columns of a media_attachments row attach_fetch reads. */
+/* The columns of a media_attachments row attach_fetch_ex reads. */
 typedef struct attach_row {
     int64_t id;
     char remote_url[2048];
@@ -47,7 +47,7 @@ int attach_row_save(db_conn *c, const attach_row *row, const attach_update *u, c
 attach_result attach_download(services *s, const char *url, long cap, const char *path,
                               int64_t *bytes, char *err, size_t errlen);
 
-/* attach_store.c: the objects one attach_fetch wrote, to delete on failure. */
+/* attach_store.c: the objects one attach_fetch_ex wrote, to delete on failure. */
 #define ATTACH_MAX_OBJECTS 4
 typedef struct attach_objects {
     char keys[ATTACH_MAX_OBJECTS][1024];

@@ -42,9 +42,9 @@ static void attach_worker_run(q_ctx *ctx, const q_job *job, q_result *r)
         return;
     }
     char err[1024];
-    switch (attach_fetch(q_ctx_user(ctx), ctx, id, true, err, sizeof err)) {
+    switch (attach_fetch_ex(q_ctx_user(ctx), ctx, id, true, NULL, err, sizeof err)) {
     case ATTACH_DONE:
-    case ATTACH_SKIPPED: /* logged by attach_fetch; Mastodon gives these up too */
+    case ATTACH_SKIPPED: /* logged by attach_fetch_ex; Mastodon gives these up too */
         return;
     case ATTACH_RETRY:
         q_fail(r, "Scotty::MediaDownloadError", "media attachment %" PRId64 ": %s", id, err);

@@ -75,27 +75,37 @@ static char *ingress_args_id_uri(int64_t id, const char *uri, const ingress_crea
     return q_buf_take(&b);
 }
 
+/* Each attachment as ActivityPub::Activity::Create#process_attachments: a present,
+ * unsupported mediaType keeps only remote_url; the rest are fetched inline (or
+ * deferred), and one that may pass later gets RedownloadMediaWorker when Mastodon
+ * schedules it (at once after an object-storage error). */
 static void ingress_followup_media(q_ctx *ctx, ingress_create_plan *p)
 {
     services *s = p->s;
     for (size_t i = 0; i < p->n_media; i++) {
+        long long id = (long long)p->media_ids[i];
+        const char *type = p->st->media[i].media_type;
+        if (!attach_media_type_supported(type)) {
+            q_log(Q_LOG_INFO, "ingress: media %lld kept as a remote link: media type %s is not supported", id,
+                  type);
+            continue;
+        }
         char args[32];
-        snprintf(args, sizeof args, "[%lld]", (long long)p->media_ids[i]);
+        snprintf(args, sizeof args, "[%lld]", id);
         if (s->media_defer_queue[0]) {
             ingress_push(ctx, "RedownloadMediaWorker", s->media_defer_queue, "3", args, 0);
             continue;
         }
         char err[Q_ERRLEN];
-        attach_result r = attach_fetch(s, ctx, p->media_ids[i], false, err, sizeof err);
+        long retry_in;
+        attach_result r = attach_fetch_ex(s, ctx, p->media_ids[i], false, &retry_in, err, sizeof err);
         if (r == ATTACH_RETRY) {
-            q_log(Q_LOG_INFO, "ingress: media %lld: %s; RedownloadMediaWorker scheduled",
-                  (long long)p->media_ids[i], err);
-            if (attach_schedule_redownload(ctx, p->media_ids[i], ingress_rand_between(30, 600), err,
-                                           sizeof err) != 0)
-                q_log(Q_LOG_ERROR, "ingress: media %lld: %s", (long long)p->media_ids[i], err);
+            q_log(Q_LOG_INFO, "ingress: media %lld: %s; RedownloadMediaWorker scheduled in %ld s", id, err,
+                  retry_in);
+            if (attach_schedule_redownload(ctx, p->media_ids[i], retry_in, err, sizeof err) != 0)
+                q_log(Q_LOG_ERROR, "ingress: media %lld: %s", id, err);
         } else if (r != ATTACH_DONE) {
-            q_log(Q_LOG_INFO, "ingress: media %lld kept as a remote link: %s",
-                  (long long)p->media_ids[i], err);
+            q_log(Q_LOG_INFO, "ingress: media %lld kept as a remote link: %s", id, err);
         }
     }
 }
