@@ -5,6 +5,7 @@ require 'open3'
 require 'net/http'
 require 'sidekiq'
 require_relative '../lib/servers'
+require_relative '../lib/pg'
 
 scotty_bin, n = ARGV[0], Integer(ARGV[1])
 tmp = Dir.mktmpdir('scotty-delivery-bench')
@@ -21,13 +22,6 @@ at_exit do
   FileUtils.rm_rf(tmp)
 end
 
-def psql(sql)
-  out, err, st = Open3.capture3(ENV.fetch('PG_PSQL'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', ENV['DB_HOST'],
-                                '-p', ENV['DB_PORT'], '-U', ENV['DB_USER'], '-d', ENV['DB_NAME'], '-c', sql)
-  raise "psql: #{err}" unless st.success?
-  out
-end
-
 def now
   Process.clock_gettime(Process::CLOCK_MONOTONIC)
 end
@@ -41,9 +35,9 @@ puts format('openssl speed -multi 2 rsa2048: %.0f signs/s', ceiling)
 # 2. An account with a key, the inbox, Redis.
 pem, = Open3.capture2('openssl', 'genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048')
 pub, = Open3.capture2('openssl', 'pkey', '-pubout', stdin_data: pem)
-psql("INSERT INTO accounts (id, username, domain, private_key, public_key, created_at, updated_at) " \
+Harness::PG.psql("INSERT INTO accounts (id, username, domain, private_key, public_key, created_at, updated_at) " \
      "VALUES (1, 'alice', NULL, '#{pem}', '#{pub}', now(), now())")
-scheme = psql("SELECT to_jsonb(a)->>'id_scheme' FROM accounts a WHERE id = 1").strip
+scheme = Harness::PG.psql("SELECT to_jsonb(a)->>'id_scheme' FROM accounts a WHERE id = 1").strip
 actor = scheme == '1' ? 'https://bench.test/ap/users/1' : 'https://bench.test/users/alice'
 File.write(File.join(tmp, 'keys.json'), JSON.generate("#{actor}#main-key" => pub))
 port_file = File.join(tmp, 'port')
@@ -69,8 +63,8 @@ push = lambda do |inbox, count|
                               'dead' => false, 'args' => slice.map { [body, 1, inbox, {}] })
   end
 end
-env = { 'REDIS_URL' => redis_server.url, 'LOCAL_DOMAIN' => 'bench.test', 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8' }
-%w[DB_HOST DB_PORT DB_NAME DB_USER].each { |k| env[k] = ENV[k] }
+env = Harness::PG.pg_env.merge('REDIS_URL' => redis_server.url, 'LOCAL_DOMAIN' => 'bench.test',
+                               'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8')
 start_scotty = lambda do
   pid = Process.spawn(env, scotty_bin, '-c', ENV.fetch('BENCH_CONCURRENCY', '10'), '-q', 'push', '--no-job-log', err: File.join(tmp, 'scotty.log'))
   pids << pid

@@ -3,10 +3,12 @@
 # loopback inbox (inbox.js) on several 127.0.0.x addresses, and scotty started with
 # the database and a short read timeout.
 require_relative '../integration/helper'
+require_relative '../lib/pg'
 require 'digest'
 require 'open3'
 
 class DeliveryTest < ScottyTest
+  include Harness::PG
   HERE = __dir__
   LOCAL_DOMAIN = 'scotty.test'.freeze
   ADDRESSES = (1..9).map { |i| "127.0.0.#{i}" }
@@ -19,18 +21,6 @@ class DeliveryTest < ScottyTest
       raise 'openssl pkey -pubout failed' unless st.success?
       [pem, pub]
     end
-  end
-
-  def psql(sql)
-    out, err, st = Open3.capture3(ENV.fetch('PG_PSQL'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
-                                  '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
-                                  '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
-    raise "psql failed: #{err}\n#{sql}" unless st.success?
-    out
-  end
-
-  def q(s)
-    "'#{s.gsub("'", "''")}'"
   end
 
   def setup
@@ -77,10 +67,8 @@ class DeliveryTest < ScottyTest
   end
 
   def db_env
-    { 'DB_HOST' => ENV.fetch('DB_HOST'), 'DB_PORT' => ENV.fetch('DB_PORT'),
-      'DB_NAME' => ENV.fetch('DB_NAME'), 'DB_USER' => ENV.fetch('DB_USER'),
-      'LOCAL_DOMAIN' => LOCAL_DOMAIN, 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
-      'SCOTTY_HTTP_READ_TIMEOUT' => '1' }
+    pg_env.merge('LOCAL_DOMAIN' => LOCAL_DOMAIN, 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
+                 'SCOTTY_HTTP_READ_TIMEOUT' => '1')
   end
 
   def start_delivery_scotty(env = {}, concurrency: 4)

@@ -3,10 +3,11 @@
 # remote.example that alice follows, the payload fixtures in fixtures/, and
 # ActivityPub::ProcessingWorker jobs pushed the way Mastodon's inbox controller does.
 require_relative '../integration/helper'
-require 'open3'
+require_relative '../lib/pg'
 require 'socket'
 
 class IngressTest < ScottyTest
+  include Harness::PG
   HERE = __dir__
   LOCAL_DOMAIN = 'scotty.test'.freeze
   ALICE = 1
@@ -16,18 +17,6 @@ class IngressTest < ScottyTest
   ALICE_STATUS_URI = 'https://scotty.test/users/alice/statuses/113400000000000000'.freeze
   TABLES = %w[accounts account_stats statuses status_stats status_edits media_attachments mentions tags
               statuses_tags conversations tombstones follows favourites].freeze
-
-  def psql(sql)
-    out, err, st = Open3.capture3(ENV.fetch('PG_PSQL'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
-                                  '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
-                                  '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
-    raise "psql failed: #{err}\n#{sql}" unless st.success?
-    out
-  end
-
-  def q(s)
-    s.nil? ? 'NULL' : "'#{s.to_s.gsub("'", "''")}'"
-  end
 
   # Rows of a query as arrays of strings.
   def rows(sql)
@@ -76,10 +65,8 @@ class IngressTest < ScottyTest
   end
 
   def db_env
-    { 'DB_HOST' => ENV.fetch('DB_HOST'), 'DB_PORT' => ENV.fetch('DB_PORT'),
-      'DB_NAME' => ENV.fetch('DB_NAME'), 'DB_USER' => ENV.fetch('DB_USER'),
-      'LOCAL_DOMAIN' => LOCAL_DOMAIN, 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
-      'PAPERCLIP_ROOT_PATH' => File.join(@tmp ||= Dir.mktmpdir('scotty-ingress'), 'system') }
+    pg_env.merge('LOCAL_DOMAIN' => LOCAL_DOMAIN, 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
+                 'PAPERCLIP_ROOT_PATH' => File.join(@tmp ||= Dir.mktmpdir('scotty-ingress'), 'system'))
   end
 
   # scotty on the ingress queue; attachments deferred to `pull` so no test depends on

@@ -7,29 +7,18 @@
 # control socket's stats while a video transcodes.
 require_relative '../integration/helper'
 require_relative 'media_fixtures'
+require_relative '../lib/pg'
 require 'net/http'
 require 'open3'
 require 'socket'
 
 class TestMediaAttach < ScottyTest
+  include Harness::PG
   HERE = __dir__
   HOST = '127.0.0.2'.freeze
   ACCOUNT = 42
   FIXTURES = File.join(Dir.tmpdir, "scotty-media-fixtures-#{Process.pid}")
   Minitest.after_run { FileUtils.rm_rf(FIXTURES) }
-
-  def psql(sql)
-    out, err, st = Open3.capture3(ENV.fetch('PG_PSQL'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
-                                  '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
-                                  '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
-    raise "psql failed: #{err}\n#{sql}" unless st.success?
-
-    out
-  end
-
-  def q(s)
-    s.nil? ? 'NULL' : "'#{s.gsub("'", "''")}'"
-  end
 
   def setup
     super
@@ -98,10 +87,8 @@ class TestMediaAttach < ScottyTest
   end
 
   def db_env
-    { 'DB_HOST' => ENV.fetch('DB_HOST'), 'DB_PORT' => ENV.fetch('DB_PORT'),
-      'DB_NAME' => ENV.fetch('DB_NAME'), 'DB_USER' => ENV.fetch('DB_USER'),
-      'LOCAL_DOMAIN' => 'scotty.test', 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
-      'PAPERCLIP_ROOT_PATH' => @root, 'SCOTTY_HTTP_READ_TIMEOUT' => '2', 'TMPDIR' => @tmp }
+    pg_env.merge('LOCAL_DOMAIN' => 'scotty.test', 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
+                 'PAPERCLIP_ROOT_PATH' => @root, 'SCOTTY_HTTP_READ_TIMEOUT' => '2', 'TMPDIR' => @tmp)
   end
 
   def start_media_scotty(*args, env: {})

@@ -9,29 +9,18 @@ require 'json'
 require 'open3'
 require 'securerandom'
 require 'sidekiq'
+require_relative 'pg'
 
 module Fediverse
   PUBLIC = 'https://www.w3.org/ns/activitystreams#Public'
 
-  # psql against DB_HOST/DB_PORT/DB_USER/DB_NAME (set by tests/storage/pg_harness.sh).
-  def self.psql(sql)
-    psql = ENV['PG_PSQL'] || 'psql'
-    out, err, st = Open3.capture3(psql, '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
-                                  '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
-                                  '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
-    raise "psql failed: #{err}\n#{sql}" unless st.success?
-
-    out
-  end
-
-  def self.quote(s)
-    s.nil? ? 'NULL' : "'#{s.to_s.gsub("'", "''")}'"
-  end
+  # Fediverse.psql and Fediverse.q: the test's PostgreSQL.
+  extend Harness::PG
 
   # The local account remote posts are addressed to and whose follows make them relevant.
   def self.add_local_account(id, name)
     psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) " \
-         "VALUES (#{id}, #{quote(name)}, NULL, '', now(), now())")
+         "VALUES (#{id}, #{q(name)}, NULL, '', now(), now())")
     id
   end
 
@@ -55,10 +44,10 @@ module Fediverse
       Fediverse.psql(<<~SQL)
         INSERT INTO accounts (id, username, domain, uri, url, inbox_url, outbox_url,
                               shared_inbox_url, followers_url, protocol, created_at, updated_at)
-        VALUES (#{id}, #{Fediverse.quote(name)}, #{Fediverse.quote(@host)}, #{Fediverse.quote(uri)},
-                #{Fediverse.quote("#{@base}/@#{name}")}, #{Fediverse.quote("#{uri}/inbox")},
-                #{Fediverse.quote("#{uri}/outbox")}, #{Fediverse.quote("#{@base}/inbox")},
-                #{Fediverse.quote("#{uri}/followers")}, 1, now(), now());
+        VALUES (#{id}, #{Fediverse.q(name)}, #{Fediverse.q(@host)}, #{Fediverse.q(uri)},
+                #{Fediverse.q("#{@base}/@#{name}")}, #{Fediverse.q("#{uri}/inbox")},
+                #{Fediverse.q("#{uri}/outbox")}, #{Fediverse.q("#{@base}/inbox")},
+                #{Fediverse.q("#{uri}/followers")}, 1, now(), now());
       SQL
       if followed_by
         Fediverse.psql("INSERT INTO follows (account_id, target_account_id, created_at, updated_at) " \

@@ -5,21 +5,15 @@
 # that fails mid-way resumes after its last complete batch. Keys are computed here
 # from Mastodon's layout (mastodon.md §4.7), independently of scotty's code.
 require_relative '../integration/helper'
+require_relative '../lib/pg'
 require 'open3'
 require 'net/http'
 
 class MediaCleanupTest < ScottyTest
+  include Harness::PG
   DAY = 86_400
   STORE = ENV.fetch('MAINT_STORE_BIN')
   S3 = ENV['S3_ENABLED'] == 'true'
-
-  def psql(sql)
-    out, err, st = Open3.capture3(ENV.fetch('PG_PSQL'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
-                                  '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
-                                  '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
-    raise "psql failed: #{err}\n#{sql}" unless st.success?
-    out
-  end
 
   # A snowflake id for a row created `age` seconds ago (mastodon.md §5.2).
   def snowflake(age, seq)

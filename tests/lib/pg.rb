@@ -1,0 +1,31 @@
+# pg.rb -- the test's PostgreSQL for the tests, the benchmarks and the demo: psql
+# against DB_HOST/DB_PORT/DB_USER/DB_NAME (set by tests/storage/pg_harness.sh; PG_PSQL
+# names the client, psql when unset) and SQL string literals. Include it in a test
+# class, extend a module with it, or call Harness::PG.psql directly.
+require 'open3'
+
+module Harness
+  module PG
+    extend self
+
+    # The output of one statement, unaligned and tuples only; raises when psql fails.
+    def psql(sql)
+      out, err, st = Open3.capture3(ENV.fetch('PG_PSQL', 'psql'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
+                                    '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
+                                    '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
+      raise "psql failed: #{err}\n#{sql}" unless st.success?
+
+      out
+    end
+
+    # DB_HOST, DB_PORT, DB_NAME and DB_USER, for the environment of a scotty under test.
+    def pg_env
+      %w[DB_HOST DB_PORT DB_NAME DB_USER].to_h { |k| [k, ENV.fetch(k)] }
+    end
+
+    # s as an SQL literal; nil is NULL.
+    def q(s)
+      s.nil? ? 'NULL' : "'#{s.to_s.gsub("'", "''")}'"
+    end
+  end
+end
