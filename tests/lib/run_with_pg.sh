@@ -1,7 +1,8 @@
 #!/bin/bash
-# run_delivery_test.sh -- runs one Ruby delivery test file against a private
-# PostgreSQL (tests/storage/pg_harness.sh) with Mastodon's schema from `scotty db init`.
-# Usage: run_delivery_test.sh <test.rb>   (SCOTTY_BIN names the scotty binary)
+# run_with_pg.sh -- runs one Ruby test file against a private PostgreSQL
+# (tests/storage/pg_harness.sh) holding Mastodon's schema from `scotty db init`.
+# Usage: run_with_pg.sh <test.rb>   (SCOTTY_BIN names the scotty binary; the test
+# gets DB_* and PG_PSQL, the harness's psql).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../storage/pg_harness.sh"
