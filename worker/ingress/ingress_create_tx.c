@@ -37,16 +37,6 @@ static int ingress_tx_value(db_conn *c, const char *name, const char *sql, int n
     return 0;
 }
 
-static int ingress_tx_run(db_conn *c, const char *name, const char *sql, int n,
-                          const char *const *params, char *err, size_t errlen)
-{
-    PGresult *res = db_exec(c, name, sql, n, params, err, errlen);
-    if (!res)
-        return -1;
-    PQclear(res);
-    return 0;
-}
-
 /* A conversation URI minted by this server (tag:DOMAIN,YYYY-MM-DD:objectId=N:
  * objectType=Conversation) names conversation N, as OStatus::TagManager reads it. */
 static int64_t ingress_local_conversation(const char *uri, const char *local_domain)
@@ -101,12 +91,12 @@ static int ingress_tx_owned_conversation(db_conn *c, ingress_create_plan *p, cha
     ingress_id(sid, sizeof sid, p->status_id);
     ingress_id(aid, sizeof aid, p->actor->id);
     const char *params[] = {sid, aid};
-    return ingress_tx_run(c, "ingress_conv_owned",
-                          "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, "
-                          "created_at, updated_at) VALUES ($1::bigint, $2::bigint, " INGRESS_NOW ", " INGRESS_NOW
-                          ") RETURNING id) UPDATE statuses SET conversation_id = (SELECT id FROM cv) "
-                          "WHERE id = $1::bigint",
-                          2, params, err, errlen);
+    return db_run_params(c, "ingress_conv_owned",
+                         "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, "
+                         "created_at, updated_at) VALUES ($1::bigint, $2::bigint, " INGRESS_NOW ", " INGRESS_NOW
+                         ") RETURNING id) UPDATE statuses SET conversation_id = (SELECT id FROM cv) "
+                         "WHERE id = $1::bigint",
+                         2, params, err, errlen);
 }
 
 static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
@@ -126,12 +116,12 @@ static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_
         }
         const char *params[] = {id, aid, sid, m->remote_url, m->thumbnail_remote_url, m->description,
                                 m->blurhash, meta[0] ? meta : NULL};
-        if (ingress_tx_run(c, "ingress_media_insert",
-                           "INSERT INTO media_attachments (id, account_id, status_id, remote_url, "
-                           "thumbnail_remote_url, description, blurhash, file_meta, type, processing, "
-                           "created_at, updated_at) VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, "
-                           "$6, $7, $8::json, 3, 2, " INGRESS_NOW ", " INGRESS_NOW ")",
-                           8, params, err, errlen) != 0)
+        if (db_run_params(c, "ingress_media_insert",
+                          "INSERT INTO media_attachments (id, account_id, status_id, remote_url, "
+                          "thumbnail_remote_url, description, blurhash, file_meta, type, processing, "
+                          "created_at, updated_at) VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, "
+                          "$6, $7, $8::json, 3, 2, " INGRESS_NOW ", " INGRESS_NOW ")",
+                          8, params, err, errlen) != 0)
             return -1;
     }
     return 0;
@@ -149,34 +139,34 @@ static int ingress_tx_counts(db_conn *c, ingress_create_plan *p, char *err, size
         if (st->shares_total >= 0)
             snprintf(shares, sizeof shares, "%lld", (long long)st->shares_total);
         const char *params[] = {sid, likes[0] ? likes : NULL, shares[0] ? shares : NULL};
-        if (ingress_tx_run(c, "ingress_status_stats",
-                           "INSERT INTO status_stats (status_id, untrusted_favourites_count, "
-                           "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, "
-                           "$2::bigint, $3::bigint, " INGRESS_NOW ", " INGRESS_NOW ")",
-                           3, params, err, errlen) != 0)
+        if (db_run_params(c, "ingress_status_stats",
+                          "INSERT INTO status_stats (status_id, untrusted_favourites_count, "
+                          "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, "
+                          "$2::bigint, $3::bigint, " INGRESS_NOW ", " INGRESS_NOW ")",
+                          3, params, err, errlen) != 0)
             return -1;
     }
     if (p->visibility == AP_VIS_DIRECT) /* Status#increment_counter_caches skips direct */
         return 0;
     const char *params[] = {aid};
-    if (ingress_tx_run(c, "ingress_account_stats_inc",
-                       "INSERT INTO account_stats (account_id, statuses_count, last_status_at, created_at, "
-                       "updated_at) VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ", " INGRESS_NOW
-                       ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = "
-                       "account_stats.statuses_count + 1, last_status_at = EXCLUDED.last_status_at, "
-                       "updated_at = EXCLUDED.updated_at",
-                       1, params, err, errlen) != 0)
+    if (db_run_params(c, "ingress_account_stats_inc",
+                      "INSERT INTO account_stats (account_id, statuses_count, last_status_at, created_at, "
+                      "updated_at) VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ", " INGRESS_NOW
+                      ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = "
+                      "account_stats.statuses_count + 1, last_status_at = EXCLUDED.last_status_at, "
+                      "updated_at = EXCLUDED.updated_at",
+                      1, params, err, errlen) != 0)
         return -1;
     if (p->parent_known && (p->visibility == AP_VIS_PUBLIC || p->visibility == AP_VIS_UNLISTED)) {
         char pid[24];
         ingress_id(pid, sizeof pid, p->parent_id);
         const char *pp[] = {pid};
-        if (ingress_tx_run(c, "ingress_replies_inc",
-                           "INSERT INTO status_stats (status_id, replies_count, created_at, updated_at) "
-                           "VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT (status_id) "
-                           "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
-                           "updated_at = EXCLUDED.updated_at",
-                           1, pp, err, errlen) != 0)
+        if (db_run_params(c, "ingress_replies_inc",
+                          "INSERT INTO status_stats (status_id, replies_count, created_at, updated_at) "
+                          "VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT (status_id) "
+                          "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
+                          "updated_at = EXCLUDED.updated_at",
+                          1, pp, err, errlen) != 0)
             return -1;
     }
     return 0;
@@ -188,11 +178,11 @@ static int ingress_tx_mention(db_conn *c, const char *sid, int64_t account, bool
     char aid[24];
     ingress_id(aid, sizeof aid, account);
     const char *params[] = {sid, aid, silent ? "t" : "f"};
-    return ingress_tx_run(c, "ingress_mention_insert",
-                          "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
-                          "VALUES ($1::bigint, $2::bigint, $3::boolean, " INGRESS_NOW ", " INGRESS_NOW ") "
-                          "ON CONFLICT DO NOTHING",
-                          3, params, err, errlen);
+    return db_run_params(c, "ingress_mention_insert",
+                         "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
+                         "VALUES ($1::bigint, $2::bigint, $3::boolean, " INGRESS_NOW ", " INGRESS_NOW ") "
+                         "ON CONFLICT DO NOTHING",
+                         3, params, err, errlen);
 }
 
 /* Tag::HASHTAG_NAME_RE, roughly: word characters (any non-ASCII byte passes), at
@@ -236,10 +226,10 @@ static int ingress_tx_tags(db_conn *c, ingress_create_plan *p, char *err, size_t
                              3, pp, &linked, err, errlen) != 0)
             return -1;
         if (linked == 0 &&
-            ingress_tx_run(c, "ingress_status_tag",
-                           "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
-                           "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING",
-                           2, pp, err, errlen) != 0)
+            db_run_params(c, "ingress_status_tag",
+                          "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
+                          "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING",
+                          2, pp, err, errlen) != 0)
             return -1;
     }
     return 0;

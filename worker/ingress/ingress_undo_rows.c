@@ -58,7 +58,7 @@ int ingress_reblog_remove(db_conn *c, int64_t reblog_id, char *err, size_t errle
     snprintf(ids, sizeof ids, "%" PRId64, reblog_id);
     const char *params[] = {ids};
     /* one statement, so one transaction: the row and both counters go together */
-    PGresult *res = db_exec(
+    return db_run_params(
         c, "ingress_reblog_delete",
         "WITH gone AS (DELETE FROM statuses WHERE id = $1 AND reblog_of_id IS NOT NULL "
         "  RETURNING account_id, reblog_of_id, visibility), "
@@ -68,10 +68,6 @@ int ingress_reblog_remove(db_conn *c, int64_t reblog_id, char *err, size_t errle
         "  updated_at = " INGRESS_NOW " "
         "WHERE account_id IN (SELECT account_id FROM gone WHERE visibility <> 3)",
         1, params, err, errlen);
-    if (!res)
-        return -1;
-    PQclear(res);
-    return 0;
 }
 
 int ingress_favourite_remove(db_conn *c, int64_t account_id, int64_t status_id, bool *removed,

@@ -43,22 +43,8 @@ static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, b
              "WHERE s.id = $1::bigint%s",
              at, only_first ? " AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = s.id)" : "");
     const char *params[] = {u->sid, u->aid};
-    PGresult *res = db_exec(c, only_first ? "ingress_edit_first" : "ingress_edit_new", sql, 2, params,
-                            err, errlen);
-    if (!res)
-        return -1;
-    PQclear(res);
-    return 0;
-}
-
-static int ingress_update_run(db_conn *c, const char *name, const char *sql, int n,
-                              const char *const *params, char *err, size_t errlen)
-{
-    PGresult *res = db_exec(c, name, sql, n, params, err, errlen);
-    if (!res)
-        return -1;
-    PQclear(res);
-    return 0;
+    return db_run_params(c, only_first ? "ingress_edit_first" : "ingress_edit_new", sql, 2, params, err,
+                         errlen);
 }
 
 static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
@@ -88,19 +74,19 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     u->significant = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     const char *p1[] = {u->sid};
-    if (ingress_update_run(c, "ingress_update_untag", "DELETE FROM statuses_tags WHERE status_id = $1::bigint",
-                           1, p1, err, errlen) != 0)
+    if (db_run_params(c, "ingress_update_untag", "DELETE FROM statuses_tags WHERE status_id = $1::bigint",
+                      1, p1, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < st->n_hashtags; i++) {
         const char *name = st->hashtag_names ? st->hashtag_names[i] : st->hashtags[i];
         const char *pt[] = {name, st->hashtags[i]};
         const char *ps[] = {u->sid, name};
-        if (ingress_update_run(c, "ingress_tag_insert_named",
-                               "INSERT INTO tags (name, display_name, created_at, updated_at) VALUES ($1, $2, "
-                               INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING", 2, pt, err, errlen) != 0 ||
-            ingress_update_run(c, "ingress_status_tag",
-                               "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
-                               "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING", 2, ps, err, errlen) != 0)
+        if (db_run_params(c, "ingress_tag_insert_named",
+                          "INSERT INTO tags (name, display_name, created_at, updated_at) VALUES ($1, $2, "
+                          INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING", 2, pt, err, errlen) != 0 ||
+            db_run_params(c, "ingress_status_tag",
+                          "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
+                          "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING", 2, ps, err, errlen) != 0)
             return -1;
     }
     /* mentions: known accounts named now are (non-silent) mentions; the rest go silent */
@@ -120,17 +106,17 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     }
     q_buf_adds(&ids, "}");
     const char *pm[] = {u->sid, ids.data};
-    int rc = ingress_update_run(c, "ingress_update_mentions",
-                                "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
-                                "SELECT $1::bigint, a.id, false, " INGRESS_NOW ", " INGRESS_NOW " FROM "
-                                "accounts a WHERE a.id = ANY ($2::bigint[]) ON CONFLICT (account_id, status_id) "
-                                "DO UPDATE SET silent = false",
-                                2, pm, err, errlen);
+    int rc = db_run_params(c, "ingress_update_mentions",
+                           "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
+                           "SELECT $1::bigint, a.id, false, " INGRESS_NOW ", " INGRESS_NOW " FROM "
+                           "accounts a WHERE a.id = ANY ($2::bigint[]) ON CONFLICT (account_id, status_id) "
+                           "DO UPDATE SET silent = false",
+                           2, pm, err, errlen);
     if (rc == 0)
-        rc = ingress_update_run(c, "ingress_update_silence",
-                                "UPDATE mentions SET silent = true WHERE status_id = $1::bigint AND NOT "
-                                "(account_id = ANY ($2::bigint[]))",
-                                2, pm, err, errlen);
+        rc = db_run_params(c, "ingress_update_silence",
+                           "UPDATE mentions SET silent = true WHERE status_id = $1::bigint AND NOT "
+                           "(account_id = ANY ($2::bigint[]))",
+                           2, pm, err, errlen);
     q_buf_free(&ids);
     if (rc != 0)
         return -1;

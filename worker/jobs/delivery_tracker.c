@@ -84,11 +84,6 @@ int delivery_track_success(q_conn *redis, db_conn *db, const char *host, bool ha
     if (!had_row)
         return 0;
     const char *params[] = {host};
-    PGresult *res = db_exec(db, "scotty_delivery_mark_available",
-                            "DELETE FROM unavailable_domains WHERE domain = $1", 1, params, err,
-                            errlen);
-    if (!res)
-        return -1;
-    PQclear(res);
-    return 0;
+    return db_run_params(db, "scotty_delivery_mark_available",
+                         "DELETE FROM unavailable_domains WHERE domain = $1", 1, params, err, errlen);
 }

@@ -206,13 +206,19 @@ PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
     return NULL;
 }
 
-int db_run(db_conn *c, const char *sql, char *err, size_t errlen)
+int db_run_params(db_conn *c, const char *name, const char *sql, int nparams,
+                  const char *const *params, char *err, size_t errlen)
 {
-    PGresult *r = db_exec(c, NULL, sql, 0, NULL, err, errlen);
+    PGresult *r = db_exec(c, name, sql, nparams, params, err, errlen);
     if (!r)
         return -1;
     PQclear(r);
     return 0;
+}
+
+int db_run(db_conn *c, const char *sql, char *err, size_t errlen)
+{
+    return db_run_params(c, NULL, sql, 0, NULL, err, errlen);
 }
 
 int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)

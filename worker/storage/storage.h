@@ -59,6 +59,9 @@ unsigned db_conn_connects(const db_conn *c);
 PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
                   const char *const *params, char *err, size_t errlen);
 /* db_exec for statements whose rows are not needed. Returns 0 or -1 with err. */
+int db_run_params(db_conn *c, const char *name, const char *sql, int nparams,
+                  const char *const *params, char *err, size_t errlen);
+/* db_run_params, unnamed and without parameters. */
 int db_run(db_conn *c, const char *sql, char *err, size_t errlen);
 /* The SQLSTATE of the last failed statement, "" after a success. Connection
  * problems report class 08 ("08001" cannot connect, "08006" lost), which callers
