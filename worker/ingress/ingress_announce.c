@@ -144,15 +144,9 @@ ingress_outcome ingress_announce(q_ctx *ctx, services *s, const ingress_account 
     if (out != INGRESS_STORED)
         return out;
 
-    char name[1100];
-    snprintf(name, sizeof name, "announce:%s", a->object_id);
     ingress_lock lock;
-    int rc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
-    if (rc != 0) {
-        if (rc > 0)
-            snprintf(err, errlen, "Could not acquire lock for %s, try again", name);
+    if (ingress_lock_or_retry(ctx, "announce", a->object_id, &lock, err, errlen) != 0)
         return INGRESS_FAILED;
-    }
     ingress_status_row orig;
     out = announce_original(ctx, s, actor, a, &orig, err, errlen);
     if (out == INGRESS_STORED && orig.account_id != actor->id && orig.visibility != AP_VIS_PUBLIC &&

@@ -201,14 +201,8 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
         snprintf(err, errlen, "not relevant here: %s", why);
         return INGRESS_DROPPED;
     }
-    char name[1100];
-    snprintf(name, sizeof name, "create:%s", st->uri);
-    int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, lock, err, errlen);
-    if (lrc != 0) {
-        if (lrc > 0)
-            snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+    if (ingress_lock_or_retry(ctx, "create", st->uri, lock, err, errlen) != 0)
         return INGRESS_FAILED;
-    }
     ingress_outcome out = INGRESS_STORED;
     char key[1200];
     snprintf(key, sizeof key, "delete_upon_arrival:%lld:%s", (long long)p->actor->id, st->uri);

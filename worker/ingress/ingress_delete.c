@@ -77,13 +77,9 @@ static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
         goto done;
     }
     if (ap_same_host(actor->uri, uri)) {
-        char name[1100], key[1200];
-        snprintf(name, sizeof name, "create:%s", uri);
+        char key[1200];
         ingress_lock lock;
-        int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
-        if (lrc != 0) {
-            if (lrc > 0)
-                snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+        if (ingress_lock_or_retry(ctx, "create", uri, &lock, err, errlen) != 0) {
             out = INGRESS_FAILED;
             goto done;
         }

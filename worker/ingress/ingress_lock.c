@@ -64,6 +64,17 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
     }
 }
 
+int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
+                          size_t errlen)
+{
+    char name[1100];
+    snprintf(name, sizeof name, "%s:%s", kind, subject);
+    int rc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, l, err, errlen);
+    if (rc > 0)
+        snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+    return rc == 0 ? 0 : -1;
+}
+
 void ingress_lock_release(q_ctx *ctx, ingress_lock *l)
 {
     if (!l->held)

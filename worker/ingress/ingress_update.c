@@ -214,13 +214,8 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         out = INGRESS_UNHANDLED;
         goto done;
     }
-    char name[1100];
-    snprintf(name, sizeof name, "create:%s", st->uri);
     ingress_lock lock;
-    int lrc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, &lock, err, errlen);
-    if (lrc != 0) {
-        if (lrc > 0)
-            snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+    if (ingress_lock_or_retry(ctx, "create", st->uri, &lock, err, errlen) != 0) {
         out = INGRESS_FAILED;
         goto done;
     }
