@@ -159,6 +159,14 @@ class IngressTest < ScottyTest
     File.exist?(@origin_log) ? File.readlines(@origin_log).map { |l| JSON.parse(l)['path'] } : []
   end
 
+  # Mastodon's split Redis set-up: a second redis-server as the application's Redis
+  # (@app_server, client @app). Returns the environment naming both for scotty.
+  def start_app_redis
+    @app_server = Harness::RedisServer.new
+    @app = @app_server.client
+    { 'SIDEKIQ_REDIS_URL' => @redis_server.url, 'REDIS_URL' => @app_server.url }
+  end
+
   def teardown
     if @origin_pid
       @origin_stdin.close
@@ -166,6 +174,8 @@ class IngressTest < ScottyTest
       Process.wait(@origin_pid)
     end
     super
+    @app&.close
+    @app_server&.destroy
     FileUtils.rm_rf(@tmp) if @tmp
   end
 end

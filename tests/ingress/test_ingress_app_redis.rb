@@ -7,16 +7,9 @@ require_relative 'ingress_helper'
 class IngressAppRedisTest < IngressTest
   def setup
     super
-    @app_server = Harness::RedisServer.new
-    @app = @app_server.client
+    split = start_app_redis
     add_alice_status
-    @scotty = start_ingress_scotty(env: { 'SIDEKIQ_REDIS_URL' => @redis_server.url, 'REDIS_URL' => @app_server.url })
-  end
-
-  def teardown
-    super
-    @app&.close
-    @app_server&.destroy
+    @scotty = start_ingress_scotty(env: split)
   end
 
   def test_locks_keys_and_feeds_live_in_the_application_redis

@@ -10,18 +10,7 @@ class TestPullAppRedis < PullTest
 
   def setup
     super
-    @app_server = Harness::RedisServer.new
-    @app = @app_server.client
-  end
-
-  def teardown
-    super
-    @app&.close
-    @app_server&.destroy
-  end
-
-  def split_env
-    db_env.merge('SIDEKIQ_REDIS_URL' => @redis_server.url, 'REDIS_URL' => @app_server.url)
+    @split_env = db_env.merge(start_app_redis)
   end
 
   def test_batches_and_counters_in_the_application_redis
@@ -35,7 +24,7 @@ class TestPullAppRedis < PullTest
                        'first' => { 'type' => 'CollectionPage', 'items' => [reply] })
     Sidekiq::Client.push('class' => 'ActivityPub::FetchRepliesWorker', 'queue' => 'replies', 'retry' => 3,
                          'args' => [PARENT, collection, { 'request_id' => 'rq' }])
-    start_scotty('-c', '2', '-q', 'replies', env: split_env)
+    start_scotty('-c', '2', '-q', 'replies', env: @split_env)
     wait_queue_idle('replies')
 
     jobs = queued('pull', 'FetchReplyWorker')
@@ -44,7 +33,7 @@ class TestPullAppRedis < PullTest
     assert_equal [jobs[0]['jid']], @app.smembers("worker_batch:#{batch}:jobs")
     assert_empty @redis.keys('worker_batch:*'), 'no batch in the Sidekiq Redis'
 
-    start_scotty('-c', '2', '-q', 'pull', env: split_env)
+    start_scotty('-c', '2', '-q', 'pull', env: @split_env)
     wait_queue_idle('pull')
     refute_nil status_id(reply), @scottys.last.log
     assert_equal 0, @app.exists("worker_batch:#{batch}", "worker_batch:#{batch}:jobs"), 'finished in the app Redis'
@@ -53,7 +42,7 @@ class TestPullAppRedis < PullTest
   end
 
   def test_undo_marks_in_the_application_redis
-    start_scotty('-c', '2', '-q', 'ingress', env: split_env)
+    start_scotty('-c', '2', '-q', 'ingress', env: @split_env)
     late = "#{BOB_URI}/statuses/5/activity"
     deliver_and_wait(JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{late}/undo",
                                    'type' => 'Undo', 'actor' => BOB_URI,
