@@ -1,27 +1,13 @@
 # test_schedules.rb -- `scottyctl schedules` (and the control socket's `schedules`)
 # for a running scotty with a schedule: this process's schedules only, each with its
 # timing, last run (as sidekiq-scheduler:last_times records it) and next run.
-require_relative '../integration/helper'
-require 'open3'
+require_relative '../control/control_helper'
 require 'time'
-require 'socket'
 
-class SchedulesTest < ScottyTest
-  SCOTTYCTL = ENV.fetch('SCOTTYCTL_BIN')
-
-  def setup
-    super
-    @dir = Dir.mktmpdir('scotty-schedules')
-    @sock = File.join(@dir, 'ctl.sock')
-  end
-
-  def teardown
-    super
-    FileUtils.rm_rf(@dir)
-  end
-
-  def ctl(*args)
-    out, err, st = Open3.capture3(SCOTTYCTL, '-s', @sock, *args)
+class SchedulesTest < ControlTest
+  # scottyctl's output for this scotty's socket; it must succeed.
+  def ctl_out(*args)
+    out, err, st = ctl('-s', @sock, *args)
     assert st.success?, "scottyctl #{args.join(' ')} failed: #{err}"
     out
   end
@@ -60,7 +46,7 @@ class SchedulesTest < ScottyTest
     started = Time.now.to_i
     start_scotty('-C', write_config, '--control', @sock)
     wait_until(20, 'the cron schedule to fire') { @redis.llen('ticks').positive? }
-    reply = JSON.parse(ctl('--json', 'schedules'))
+    reply = JSON.parse(ctl_out('--json', 'schedules'))
     assert_equal true, reply['ok']
     list = reply['schedules']
     assert_equal %w[tick dead_trim media_cleanup], list.map { |s| s['name'] },
@@ -84,7 +70,7 @@ class SchedulesTest < ScottyTest
     assert_equal [false, nil, nil, 'cron', '17 4 * * *'],
                  off.values_at('enabled', 'last_run', 'next_run', 'kind', 'expr')
 
-    table = ctl('schedules')
+    table = ctl_out('schedules')
     lines = table.lines
     assert_match(/\ANAME +CLASS +QUEUE +WHEN +LAST RUN \(UTC\) +NEXT RUN \(UTC\) +ENABLED\n\z/, lines[0])
     assert_equal 4, lines.size, table
@@ -95,15 +81,12 @@ class SchedulesTest < ScottyTest
                  lines[2])
     assert_match(/\Amedia_cleanup +Scotty::MediaCacheCleanup +default +cron 17 4 \* \* \* +- +- +no\n\z/, lines[3])
 
-    UNIXSocket.open(@sock) do |s|
-      s.write("schedules\n")
-      assert_equal list.map { |x| x['name'] }, JSON.parse(s.gets)['schedules'].map { |x| x['name'] }
-    end
+    assert_equal list.map { |x| x['name'] }, request('schedules')['schedules'].map { |x| x['name'] }
   end
 
   def test_no_schedules
     start_scotty('-q', 'default', '--control', @sock)
-    assert_equal [], JSON.parse(ctl('--json', 'schedules'))['schedules']
-    assert_equal "(no schedules in this process)\n", ctl('schedules').lines.last
+    assert_equal [], JSON.parse(ctl_out('--json', 'schedules'))['schedules']
+    assert_equal "(no schedules in this process)\n", ctl_out('schedules').lines.last
   end
 end
