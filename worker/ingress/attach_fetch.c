@@ -3,6 +3,7 @@
  * scotty-media child, upload every style (attach_store.c) and write the row
  * (attach_row.c), cleaning up the temp directory and any orphaned objects. */
 #include "attach_internal.h"
+#include "jobs/maintenance.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -148,24 +149,28 @@ static attach_result attach_commit(services *s, const attach_row *row, const att
         snprintf(err, errlen, "no random bytes for the file name");
         return ATTACH_RETRY;
     }
-    attach_objects objs = {.n = 0};
-    objstore *o = s->store;
-    if (attach_put_style(o, orig, "files", row->id, "original", base, &objs, err, errlen) < 0 ||
-        (small && attach_put_style(o, small, "files", row->id, "small", base, &objs, err, errlen) < 0) ||
-        (d->thumb &&
-         attach_put_style(o, d->thumb, "thumbnails", row->id, "original", tbase, &objs, err, errlen) < 0)) {
-        attach_delete_objects(s->store, &objs);
-        *retry_in = 0; /* object storage failed: Mastodon schedules the re-download at once */
-        return ATTACH_RETRY;
-    }
     const char *type = json_string_value(json_object_get(d->file_res, "type"));
+    int type_value = attach_type_value(type);
     char fname[64], tname[64];
     attach_name(fname, sizeof fname, base, orig);
     if (d->thumb)
         attach_name(tname, sizeof tname, tbase, d->thumb);
+    /* small under the extension the cleanup derives from the row; none for audio */
+    const char *small_ext = maint_media_small_ext(type_value, fname);
+    attach_objects objs = {.n = 0};
+    objstore *o = s->store;
+    if (attach_put_style(o, orig, "files", row->id, "original", base, NULL, &objs, err, errlen) < 0 ||
+        (small && small_ext &&
+         attach_put_style(o, small, "files", row->id, "small", base, small_ext, &objs, err, errlen) < 0) ||
+        (d->thumb &&
+         attach_put_style(o, d->thumb, "thumbnails", row->id, "original", tbase, NULL, &objs, err, errlen) < 0)) {
+        attach_delete_objects(s->store, &objs);
+        *retry_in = 0; /* object storage failed: Mastodon schedules the re-download at once */
+        return ATTACH_RETRY;
+    }
     char *meta = attach_meta(row, d->file_res, d->icon_res);
     attach_update u = {
-        .type = attach_type_value(type),
+        .type = type_value,
         .file_name = fname,
         .content_type = json_string_value(json_object_get(orig, "content_type")),
         .file_size = json_integer_value(json_object_get(orig, "size")),

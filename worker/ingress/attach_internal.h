@@ -59,13 +59,15 @@ typedef struct attach_objects {
 int attach_key(const objstore *o, bool cached, const char *attachment, int64_t id,
                const char *style, const char *basename, const char *ext, char *out, size_t len);
 /* Uploads the style described by the child's result entry (path, content_type,
- * extension) and records its key. Returns 0 or -1 with err. */
+ * extension) under basename.ext (ext NULL: the entry's extension) and records its
+ * key. Returns 0 or -1 with err. */
 int attach_put_style(objstore *o, const json_t *entry, const char *attachment, int64_t id,
-                     const char *style, const char *basename, attach_objects *done, char *err,
-                     size_t errlen);
+                     const char *style, const char *basename, const char *ext, attach_objects *done,
+                     char *err, size_t errlen);
 /* Deletes every recorded object; failures are logged. */
 void attach_delete_objects(objstore *o, const attach_objects *objs);
-/* Deletes the styles a row's previous file or thumbnail had ("name.ext" as stored). */
+/* Deletes the styles a row's previous file or thumbnail had, at the keys
+ * maint_media_keys gives for them. */
 void attach_delete_previous(objstore *o, const attach_row *row, bool file, bool thumb);
 
 /* attach_tmp.c: a private temp directory (TMPDIR or /tmp), and its removal. */

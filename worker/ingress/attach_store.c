@@ -1,8 +1,10 @@
 /* attach_store.c -- media files in object storage at Mastodon's keys
  * ([S3_KEY_PREFIX/][cache/]media_attachments/<files|thumbnails>/<id_partition>/<style>/
  * <basename>.<ext>, mastodon.md §4.7): uploads of the child's outputs, and deletion
- * of objects a failed or superseded attempt wrote. */
+ * of objects a failed or superseded attempt wrote. Which styles a row has and their
+ * extensions follow maint_media_small_ext/maint_media_keys, as the cleanup's do. */
 #include "attach_internal.h"
+#include "jobs/maintenance.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +17,13 @@ int attach_key(const objstore *o, bool cached, const char *attachment, int64_t i
 }
 
 int attach_put_style(objstore *o, const json_t *entry, const char *attachment, int64_t id,
-                     const char *style, const char *basename, attach_objects *done, char *err,
-                     size_t errlen)
+                     const char *style, const char *basename, const char *ext, attach_objects *done,
+                     char *err, size_t errlen)
 {
     const char *path = json_string_value(json_object_get(entry, "path"));
     const char *type = json_string_value(json_object_get(entry, "content_type"));
-    const char *ext = json_string_value(json_object_get(entry, "extension"));
+    if (!ext)
+        ext = json_string_value(json_object_get(entry, "extension"));
     if (!path || !type || !ext) {
         snprintf(err, errlen, "the media child's %s style has no path, content type or extension", style);
         return -1;
@@ -52,36 +55,27 @@ void attach_delete_objects(objstore *o, const attach_objects *objs)
     }
 }
 
-/* Deletes one style of a previous file, named "basename.ext". */
-static void attach_delete_old(objstore *o, bool cached, const char *attachment, int64_t id,
-                              const char *style, const char *name, const char *ext_override)
+/* A stored name of the row's to delete by: a plain file name, else NULL. */
+static const char *attach_old_name(bool wanted, bool has, const char *name)
 {
-    char base[256], key[1024], why[512];
-    snprintf(base, sizeof base, "%s", name);
-    char *dot = strrchr(base, '.');
-    const char *ext = ext_override;
-    if (dot) {
-        *dot = '\0';
-        if (!ext)
-            ext = dot + 1;
-    }
-    if (!base[0] || strchr(base, '/') || attach_key(o, cached, attachment, id, style, base, ext, key,
-                                                   sizeof key) < 0)
-        return;
-    if (objstore_delete(o, key, why, sizeof why) < 0)
-        q_log(Q_LOG_WARN, "media: cannot delete the replaced %s (left behind): %s", key, why);
+    return wanted && has && name[0] && !strchr(name, '/') ? name : NULL;
 }
 
 void attach_delete_previous(objstore *o, const attach_row *row, bool file, bool thumb)
 {
-    if (file && row->has_file && row->file_name[0]) {
-        bool cached = row->file_schema >= 1;
-        attach_delete_old(o, cached, "files", row->id, "original", row->file_name, NULL);
-        /* small: same format as an image's original; a PNG preview for video and gifv */
-        attach_delete_old(o, cached, "files", row->id, "small", row->file_name, NULL);
-        attach_delete_old(o, cached, "files", row->id, "small", row->file_name, "png");
-    }
-    if (thumb && row->has_thumb && row->thumb_name[0])
-        attach_delete_old(o, row->thumb_schema >= 1, "thumbnails", row->id, "original", row->thumb_name,
-                          NULL);
+    maint_media_row old = {
+        .id = row->id,
+        .type = row->type,
+        .file_name = attach_old_name(file, row->has_file, row->file_name),
+        .file_schema = row->file_schema,
+        .thumb_name = attach_old_name(thumb, row->has_thumb, row->thumb_name),
+        .thumb_schema = row->thumb_schema,
+    };
+    char keys[MAINT_MEDIA_MAX_KEYS][MAINT_MEDIA_KEY_LEN], why[512];
+    int n = maint_media_keys(objstore_config(o)->key_prefix, &old, keys, why, sizeof why);
+    if (n < 0)
+        q_log(Q_LOG_WARN, "media: the replaced files are left behind: %s", why);
+    for (int i = 0; i < n; i++)
+        if (objstore_delete(o, keys[i], why, sizeof why) < 0)
+            q_log(Q_LOG_WARN, "media: cannot delete the replaced %s (left behind): %s", keys[i], why);
 }

@@ -24,6 +24,11 @@ typedef struct maint_media_row {
 #define MAINT_MEDIA_MAX_KEYS 3
 #define MAINT_MEDIA_KEY_LEN 768
 
+/* The extension of the `small` style of a file of `type` named file_name: "png"
+ * for video and gifv previews, the original's own for images (the child writes
+ * an image's small in the original's format), NULL for audio, which has none. */
+const char *maint_media_small_ext(int type, const char *file_name);
+
 /* The object keys of every stored style of row (mastodon.md §4.7): files/original,
  * files/small (PNG for video and gifv previews, the original's extension for
  * images, none for audio) and thumbnails/original, under cache/ when the

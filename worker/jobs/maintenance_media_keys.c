@@ -1,6 +1,8 @@
 /* maintenance_media_keys.c -- the storage keys of a cached remote media
  * attachment's styles, as Paperclip names them: <basename>.<style extension>
- * under files/<style>/ and thumbnails/original/ (mastodon.md §4.1, §4.7). */
+ * under files/<style>/ and thumbnails/original/ (mastodon.md §4.1, §4.7). The one
+ * rule for which styles exist and their extensions: attach stores by it, and
+ * attach, Delete and Scotty::MediaCacheCleanup delete by it. */
 #include "maintenance.h"
 #include "storage.h"
 
@@ -23,6 +25,16 @@ static int maint_split_name(const char *name, char *base, size_t baselen, const 
     memcpy(base, name, n);
     base[n] = '\0';
     return 0;
+}
+
+const char *maint_media_small_ext(int type, const char *file_name)
+{
+    if (type == MAINT_TYPE_AUDIO)
+        return NULL;
+    if (type == MAINT_TYPE_VIDEO || type == MAINT_TYPE_GIFV)
+        return "png";
+    const char *dot = strrchr(file_name, '.');
+    return dot && dot != file_name ? dot + 1 : "";
 }
 
 static int maint_key(const char *prefix, const maint_media_row *row, const char *attachment,
@@ -49,12 +61,10 @@ int maint_media_keys(const char *prefix, const maint_media_row *row,
         if (maint_key(prefix, row, "files", row->file_schema, "original", row->file_name, NULL, keys[n++],
                       err, errlen) != 0)
             return -1;
-        if (row->type != MAINT_TYPE_AUDIO) {
-            bool preview = row->type == MAINT_TYPE_VIDEO || row->type == MAINT_TYPE_GIFV;
-            if (maint_key(prefix, row, "files", row->file_schema, "small", row->file_name,
-                          preview ? "png" : NULL, keys[n++], err, errlen) != 0)
-                return -1;
-        }
+        const char *small = maint_media_small_ext(row->type, row->file_name);
+        if (small && maint_key(prefix, row, "files", row->file_schema, "small", row->file_name, small,
+                               keys[n++], err, errlen) != 0)
+            return -1;
     }
     if (row->thumb_name && *row->thumb_name &&
         maint_key(prefix, row, "thumbnails", row->thumb_schema, "original", row->thumb_name, NULL,
