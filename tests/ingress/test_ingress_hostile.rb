@@ -115,6 +115,23 @@ class IngressHostileTest < IngressTest
     end
   end
 
+  # An attachment naming the cloud metadata service or a private network by address is
+  # an SSRF probe: the whole post is dropped before anything is written or fetched.
+  def test_attachments_pointing_at_blocked_addresses_drop_the_post
+    @scotty = start_ingress_scotty
+    probes = { 'http://169.254.169.254/latest/meta-data/iam' => /link-local/,
+               'http://10.1.2.3/x.jpg' => /private/, 'http://[::1]/x.png' => /loopback/ }
+    probes.each do |url, why|
+      body = fixture_with('create_note_mastodon') { |doc| doc['object']['attachment'][1]['url'] = url }
+      deliver_and_wait(body)
+      assert_nothing_written
+      line = @scotty.log.lines.find { |l| l.include?("attachment #{url} points at a blocked address") }
+      refute_nil line, @scotty.log
+      assert_match(why, line)
+    end
+    assert_equal probes.size, activity_stats.dig('Create', 'dropped')
+  end
+
   def test_post_nobody_here_asked_for_is_dropped
     @scotty = start_ingress_scotty
     deliver_and_wait(stranger_note, actor: 7)

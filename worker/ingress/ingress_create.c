@@ -233,6 +233,24 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
     return out;
 }
 
+/* An attachment or thumbnail URL naming a refused address literally (the cloud
+ * metadata service, a private network) marks the whole document as an SSRF probe:
+ * scotty drops it before writing anything. Host names are checked when fetched. */
+static bool ingress_create_blocked_media(services *s, const ap_status *st, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < st->n_media; i++) {
+        const char *urls[] = {st->media[i].remote_url, st->media[i].thumbnail_remote_url};
+        for (size_t k = 0; k < 2; k++) {
+            char why[256];
+            if (urls[k] && http_client_refuses_literal(s->http, urls[k], why, sizeof why)) {
+                snprintf(err, errlen, "attachment %s points at a blocked address (%s)", urls[k], why);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_account *actor,
                                       const ap_status *st, const ingress_create_opts *o,
                                       int64_t *status_id, char *err, size_t errlen)
@@ -241,6 +259,8 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
         snprintf(err, errlen, "no database: %s", s->db_missing);
         return INGRESS_FAILED;
     }
+    if (ingress_create_blocked_media(s, st, err, errlen))
+        return INGRESS_DROPPED;
     ingress_create_plan p;
     memset(&p, 0, sizeof p);
     p.s = s;

@@ -6,6 +6,7 @@
 
 #include "queues.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,4 +199,34 @@ void http_slot_release(http_client *c, const char *key)
     }
     pthread_cond_broadcast(&c->slots_cond);
     pthread_mutex_unlock(&c->slots_lock);
+}
+
+bool http_client_refuses_literal(const http_client *c, const char *url, char *why, size_t whylen)
+{
+    if (c->proxy[0])
+        return false; /* behind a proxy Mastodon does not check addresses either */
+    CURLU *u = curl_url();
+    char *host = NULL;
+    bool refused = false;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof ss);
+        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+        size_t n = strlen(host);
+        char bare[64] = "";
+        if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof bare)
+            memcpy(bare, host + 1, n - 2);
+        if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            refused = !ssrf_guard_allows(c->guard, (struct sockaddr *)v4, why, whylen);
+        } else if (bare[0] && inet_pton(AF_INET6, bare, &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            refused = !ssrf_guard_allows(c->guard, (struct sockaddr *)v6, why, whylen);
+        }
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return refused;
 }

@@ -205,6 +205,10 @@ void http_response_free(http_response *r);
 /* Mastodon's view of a failed delivery: 4xx other than 408/429 will not get better
  * by retrying, nor will refused addresses and invalid URLs. */
 bool http_response_unsalvageable(const http_response *r);
+/* true when url names its host by an IP address the SSRF guard refuses (why says
+ * which range), without any DNS lookup: for rejecting hostile documents up front.
+ * Host names are judged only when a request resolves them. */
+bool http_client_refuses_literal(const http_client *c, const char *url, char *why, size_t whylen);
 /* true for the two AP media types (ld+json needs the ActivityStreams profile). */
 bool http_is_activitypub_type(const char *content_type);
 /* "Tue, 24 Nov 2026 16:23:10 GMT" into buf (>= 30 bytes). */
