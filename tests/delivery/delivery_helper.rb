@@ -91,10 +91,6 @@ class DeliveryTest < ScottyTest
     end
   end
 
-  def retries
-    @redis.zrange('retry', 0, -1, with_scores: true).map { |j, s| [JSON.parse(j), s] }
-  end
-
   def today
     Time.now.utc.strftime('%Y%m%d')
   end

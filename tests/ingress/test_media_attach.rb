@@ -102,10 +102,6 @@ class TestMediaAttach < ScottyTest
     end
   end
 
-  def retries
-    @redis.zrange('retry', 0, -1, with_scores: true).map { |j, s| [JSON.parse(j), s] }
-  end
-
   def partition(id)
     id.to_s.rjust(18, '0').scan(/.../).join('/')
   end

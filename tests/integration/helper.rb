@@ -100,6 +100,11 @@ class ScottyTest < Minitest::Test
     Harness.wait_until(seconds, what, &blk)
   end
 
+  # The retry set as [job, retry_at] pairs, soonest first.
+  def retries
+    @redis.zrange('retry', 0, -1, with_scores: true).map { |j, s| [JSON.parse(j), s] }
+  end
+
   def push_marks(key, n, ms: 0, queue: 'default')
     Sidekiq::Client.push_bulk('class' => 'Scotty::Diag::Mark', 'queue' => queue,
                               'args' => (1..n).map { |i| [key, "#{queue}-#{i}", ms] })
