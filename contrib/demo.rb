@@ -109,12 +109,7 @@ begin
   (lines.grep(/WARN|ERROR|media: [^a]/) + lines.grep(/stored: image/).first(2) +
    lines.grep(/stored: (video|gifv)/)).each { |l| puts "   #{l}" }
 ensure
-  pids.each do |pid|
-    Process.kill('TERM', pid)
-    Process.wait(pid)
-  rescue Errno::ESRCH, Errno::ECHILD
-    nil
-  end
+  pids.each { |pid| Harness.stop_process(pid) }
   server.destroy
   FileUtils.rm_rf(dir)
 end

@@ -12,12 +12,7 @@ tmp = Dir.mktmpdir('scotty-delivery-bench')
 pids = []
 redis_server = nil
 at_exit do
-  pids.each do |pid|
-    Process.kill('TERM', pid)
-    Process.wait(pid)
-  rescue Errno::ESRCH, Errno::ECHILD
-    nil
-  end
+  pids.each { |pid| Harness.stop_process(pid) }
   redis_server&.destroy
   FileUtils.rm_rf(tmp)
 end

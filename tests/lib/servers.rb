@@ -47,10 +47,7 @@ module Harness
 
     def stop
       return unless @pid
-      Process.kill('TERM', @pid)
-      Process.wait(@pid)
-      @pid = nil
-    rescue Errno::ESRCH, Errno::ECHILD
+      Harness.stop_process(@pid)
       @pid = nil
     end
 
@@ -58,6 +55,14 @@ module Harness
       stop
       FileUtils.rm_rf(@dir)
     end
+  end
+
+  # TERM to a child process, then reaps it; one already gone is fine.
+  def self.stop_process(pid)
+    Process.kill('TERM', pid)
+    Process.wait(pid)
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
   end
 
   def self.wait_for(seconds, what)
