@@ -308,7 +308,7 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     ingress_id(sid, sizeof sid, p->status_id);
     if (!st->conversation && !p->parent_known && ingress_tx_owned_conversation(c, p, err, errlen) != 0)
         return -1;
-    if (ingress_tx_media(c, p, err, errlen) != 0 || ingress_tx_counts(c, p, err, errlen) != 0)
+    if (ingress_tx_media(c, p, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < p->n_mentions; i++)
         if (ingress_tx_mention(c, sid, p->mentions[i].id, false, err, errlen) != 0)
@@ -317,7 +317,11 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
         if (!ingress_ref_has(p->mentions, p->n_mentions, p->audience[i].id) &&
             ingress_tx_mention(c, sid, p->audience[i].id, true, err, errlen) != 0)
             return -1;
-    return ingress_tx_tags(c, p, err, errlen);
+    if (ingress_tx_tags(c, p, err, errlen) != 0)
+        return -1;
+    /* The counters come last: every post of the author (and every reply to the parent)
+     * updates the same rows, so their row locks are held only until the commit. */
+    return ingress_tx_counts(c, p, err, errlen);
 }
 
 int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char *err, size_t errlen)
