@@ -42,6 +42,29 @@ static q_sched *worker_start_scheduler(config *cfg, char *err, size_t errlen)
     return q_sched_start(&sc, err, errlen);
 }
 
+/* Frees what worker_main made (e, reg and svc may be NULL; e is stopped). */
+static void worker_free(q_engine *e, q_registry *reg, services *svc, config *cfg)
+{
+    q_engine_free(e);
+    q_registry_free(reg);
+    if (svc)
+        media_runner_free(svc->media);
+    services_free(svc);
+    config_free(cfg);
+}
+
+/* worker_main's way out when a part does not start: says why ("scotty: cannot
+ * start: <what><err>"), stops the engine if there is one, frees the rest; returns 1. */
+static int worker_cannot_start(const char *what, const char *err, q_engine *e, q_registry *reg,
+                               services *svc, config *cfg)
+{
+    fprintf(stderr, "scotty: cannot start: %s%s\n", what, err);
+    if (e)
+        q_engine_stop(e);
+    worker_free(e, reg, svc, cfg);
+    return 1;
+}
+
 int worker_main(int argc, char **argv)
 {
     config cfg;
@@ -76,26 +99,15 @@ int worker_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     services *svc = services_open(cfg.engine.concurrency, err, sizeof err);
-    if (!svc) {
-        fprintf(stderr, "scotty: cannot start: %s\n", err);
-        config_free(&cfg);
-        return 1;
-    }
+    if (!svc)
+        return worker_cannot_start("", err, NULL, NULL, NULL, &cfg);
     /* With a database configured, refuse to start against a schema that lacks
      * what scotty writes (db_startup_check logs each problem). */
-    if (svc->db && db_startup_check(&svc->db_settings, err, sizeof err) != 0) {
-        fprintf(stderr, "scotty: cannot start: %s\n", err);
-        services_free(svc);
-        config_free(&cfg);
-        return 1;
-    }
+    if (svc->db && db_startup_check(&svc->db_settings, err, sizeof err) != 0)
+        return worker_cannot_start("", err, NULL, NULL, svc, &cfg);
     svc->media = attach_runner_start(&cfg.media, err, sizeof err);
-    if (!svc->media) {
-        fprintf(stderr, "scotty: cannot start: media: %s\n", err);
-        services_free(svc);
-        config_free(&cfg);
-        return 1;
-    }
+    if (!svc->media)
+        return worker_cannot_start("media: ", err, NULL, NULL, svc, &cfg);
     svc->media_slots = cfg.media.slots;
     snprintf(svc->media_defer_queue, sizeof svc->media_defer_queue, "%s", cfg.media_defer);
     snprintf(svc->forward_unhandled, sizeof svc->forward_unhandled, "%s", cfg.forward_unhandled);
@@ -108,32 +120,14 @@ int worker_main(int argc, char **argv)
     pull_register(reg);
     jobs_register_maintenance(reg);
     q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);
-    if (!e || q_engine_start(e, err, sizeof err) != 0) {
-        fprintf(stderr, "scotty: cannot start: %s\n", err);
-        if (e) {
-            q_engine_stop(e);
-            q_engine_free(e);
-        }
-        q_registry_free(reg);
-        media_runner_free(svc->media);
-        services_free(svc);
-        config_free(&cfg);
-        return 1;
-    }
+    if (!e || q_engine_start(e, err, sizeof err) != 0)
+        return worker_cannot_start("", err, e, reg, svc, &cfg);
     worker_own_schedules(&cfg);
     control_opts copts = {cfg.control_path, cfg.control_group, cfg.metrics_listen, cfg.schedules,
                           cfg.nschedules};
     control_server *ctl = control_start(e, &copts, err, sizeof err);
-    if (!ctl) {
-        fprintf(stderr, "scotty: cannot start: %s\n", err);
-        q_engine_stop(e);
-        q_engine_free(e);
-        q_registry_free(reg);
-        media_runner_free(svc->media);
-        services_free(svc);
-        config_free(&cfg);
-        return 1;
-    }
+    if (!ctl)
+        return worker_cannot_start("", err, e, reg, svc, &cfg);
     q_sched *sched = worker_start_scheduler(&cfg, err, sizeof err);
     if (!sched && cfg.nschedules > 0)
         q_log(Q_LOG_ERROR, "scheduler not running: %s", err);
@@ -193,10 +187,6 @@ int worker_main(int argc, char **argv)
         fflush(NULL);
         _exit(0);
     }
-    q_engine_free(e);
-    q_registry_free(reg);
-    media_runner_free(svc->media);
-    services_free(svc);
-    config_free(&cfg);
+    worker_free(e, reg, svc, &cfg);
     return 0;
 }
