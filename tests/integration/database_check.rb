@@ -3,15 +3,11 @@
 # by `scotty db init`, keeps running while PostgreSQL restarts, and refuses to
 # start, naming what is missing, when the schema lacks a column it writes.
 require_relative 'helper'
+require_relative '../lib/pg'
 require 'open3'
 
 class DatabaseCheckTest < ScottyTest
-  def psql(sql)
-    out, st = Open3.capture2e('psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', ENV.fetch('DB_HOST'),
-                              '-p', ENV.fetch('DB_PORT'), '-U', ENV.fetch('DB_USER'),
-                              '-d', ENV.fetch('DB_NAME'), '-c', sql)
-    assert st.success?, out
-  end
+  include Harness::PG
 
   def test_start_up_schema_check_and_postgres_restart
     out, st = Open3.capture2e(Harness::SCOTTY, 'db', 'init')
