@@ -10,21 +10,17 @@
 #include <string.h>
 
 #include "ap_internal.h"
+#include "ap_test_parse.h"
 
 #define BOB "https://remote.example/users/bob"
 #define NOTE_HEAD "{\"id\":\"https://remote.example/users/bob/statuses/1\",\"type\":\"Note\",\"attachment\":"
 
 static char err[512];
 
+/* Parses a JSON object text as bob's; returns ap_status_parse's result. */
 static int sp(const char *json, ap_status *s)
 {
-    json_error_t jerr;
-    json_t *o = json_loads(json, 0, &jerr);
-    if (!o)
-        fail_msg("bad test JSON: %s", jerr.text);
-    int rc = ap_status_parse(o, BOB, NULL, s, err, sizeof err);
-    json_decref(o);
-    return rc;
+    return ap_test_parse(json, BOB, NULL, s, err, sizeof err);
 }
 
 static void test_blurhash(void **state)

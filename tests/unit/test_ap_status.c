@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ap.h"
+#include "ap_test_parse.h"
 
 #define BOB "https://remote.example/users/bob"
 #define FOLLOWERS "https://remote.example/users/bob/followers"
@@ -20,23 +20,13 @@ static char err[512];
 /* Parses a JSON object text with ap_status_parse as bob; returns its result. */
 static int sp(const char *json, ap_status *s)
 {
-    json_error_t jerr;
-    json_t *o = json_loads(json, 0, &jerr);
-    if (!o)
-        fail_msg("bad test JSON: %s: %s", jerr.text, json);
-    int rc = ap_status_parse(o, BOB, FOLLOWERS, s, err, sizeof err);
-    json_decref(o);
-    return rc;
+    return ap_test_parse(json, BOB, FOLLOWERS, s, err, sizeof err);
 }
 
 /* The same without an actor: no host or author check. */
 static int sp_any(const char *json, ap_status *s)
 {
-    json_t *o = json_loads(json, 0, NULL);
-    assert_non_null(o);
-    int rc = ap_status_parse(o, NULL, NULL, s, err, sizeof err);
-    json_decref(o);
-    return rc;
+    return ap_test_parse(json, NULL, NULL, s, err, sizeof err);
 }
 
 static void test_url_choice(void **state)
