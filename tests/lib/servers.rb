@@ -34,11 +34,25 @@ module Harness
       @pid = Process.spawn('redis-server', *plain, '--bind', '127.0.0.1', '--dir', @dir,
                            '--save', '', '--logfile', File.join(@dir, 'redis.log'), *@extra)
       Harness.wait_for(10, "redis-server on port #{@port} to accept connections") do
-        TCPSocket.new('127.0.0.1', @port).close
-        true
-      rescue SystemCallError
-        false
+        ours_listening?(plain.empty?)
       end
+    end
+
+    # Ours must be the one answering: after a restart another test may have taken the
+    # port. (A TLS-only server is recognised by its port alone.)
+    def ours_listening?(tls_only)
+      if Process.waitpid(@pid, Process::WNOHANG)
+        @pid = nil
+        raise "redis-server on port #{@port} exited: #{File.read(File.join(@dir, 'redis.log'))[-500..]}"
+      end
+      return TCPSocket.new('127.0.0.1', @port).close.nil? if tls_only
+
+      r = client
+      r.info('server')['process_id'].to_i == @pid
+    rescue SystemCallError, Redis::BaseConnectionError
+      false
+    ensure
+      r&.close
     end
 
     def client
