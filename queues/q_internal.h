@@ -95,7 +95,8 @@ typedef struct q_done {
     struct q_done *next;
     q_done_kind kind;
     q_job *job;               /* owned: raw + private_key */
-    char *payload;            /* retry/dead: new payload (dead: NULL = the raw job) */
+    char *payload;            /* retry/dead: new payload (dead: NULL = the raw job);
+                               * forward: the queue (NULL = cfg.forward_unknown) */
     double score;
     bool sent;                /* acker: queued in the current write */
 } q_done;

@@ -57,6 +57,11 @@ const char *q_job_display_class(const q_job *j)
     return j->klass ? j->klass : "(no class)";
 }
 
+void q_forward(q_result *r, const char *queue)
+{
+    snprintf(r->forward_queue, sizeof r->forward_queue, "%s", queue);
+}
+
 void q_fail(q_result *r, const char *error_class, const char *fmt, ...)
 {
     r->failed = true;

@@ -123,6 +123,12 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
             kind = f.fate == Q_FATE_RETRY ? Q_DONE_RETRY : f.fate == Q_FATE_DEAD ? Q_DONE_DEAD : Q_DONE_ACK;
             payload = f.payload;
             score = f.score;
+        } else if (r.forward_queue[0]) {
+            kind = Q_DONE_FORWARD;
+            payload = strdup(r.forward_queue);
+            atomic_fetch_add(&e->forwarded, 1);
+            q_log(Q_LOG_INFO, "class=%s jid=%s queue=%s elapsed=%.3f forwarded unchanged to queue %s",
+                  q_job_display_class(job), job->jid, job->queue, elapsed, r.forward_queue);
         } else {
             q_log(e->cfg.job_log ? Q_LOG_INFO : Q_LOG_DEBUG,
                   "class=%s jid=%s queue=%s elapsed=%.3f done", q_job_display_class(job), job->jid,
@@ -204,8 +210,9 @@ static int q_acker_append(q_engine *e, q_conn *c, const q_done *d)
         char t[40];
         q_json_timestamp(e->cfg.retry.ts, q_now(), t, sizeof t);
         char *p = q_json_set(j->raw, j->raw_len, "enqueued_at", t);
-        q_conn_appendf(c, "SADD queues %s", e->cfg.forward_unknown);
-        q_conn_appendf(c, "LPUSH queue:%s %s", e->cfg.forward_unknown, p ? p : j->raw);
+        const char *to = d->payload ? d->payload : e->cfg.forward_unknown;
+        q_conn_appendf(c, "SADD queues %s", to);
+        q_conn_appendf(c, "LPUSH queue:%s %s", to, p ? p : j->raw);
         free(p);
         n += 2;
         break;

@@ -131,11 +131,17 @@ typedef struct q_result {
     /* Backtrace lines, newest first; used when the job asks for "backtrace". */
     const char *backtrace[8];
     int backtrace_len;
+    char forward_queue[128];  /* set by q_forward */
 } q_result;
 
 /* Marks the result failed with an exception-like class and a message. */
 void q_fail(q_result *r, const char *error_class, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Hands the job on, unchanged but for enqueued_at, to `queue`, where another worker (a
+ * Ruby Sidekiq) takes it: the engine pushes it there and drops it from this process in
+ * one step, as it does for classes it has no handler for. */
+void q_forward(q_result *r, const char *queue);
 
 typedef struct q_ctx q_ctx;
 /* A handler runs one job. It reads job->args and reports failure through r. */

@@ -150,11 +150,6 @@ const char *ingress_activity_unhandled(const ap_activity *a);
 int ingress_forwardable(db_conn *c, const ap_activity *a, int64_t status_id, bool *out, char *err,
                         size_t errlen);
 
-/* Pushes the job unchanged (enqueued_at refreshed, as Sidekiq's push does) to
- * queue:<queue> and takes it off this process's private list in the same MULTI
- * (ingress_forward_job.c). Returns 0, or -1 with err when Redis failed. */
-int ingress_forward_job(q_ctx *ctx, const q_job *job, const char *queue, char *err, size_t errlen);
-
 /* Runs the handler of a covered activity (ingress_dispatch.c). */
 ingress_outcome ingress_dispatch(q_ctx *ctx, services *s, const ingress_account *actor,
                                  const ap_activity *a, const ingress_create_opts *o, char *err,

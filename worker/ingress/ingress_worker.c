@@ -13,10 +13,9 @@
 #include <string.h>
 
 /* What the worker does with an activity scotty does not cover. */
-static void ingress_unhandled(q_ctx *ctx, services *s, const q_job *job, const ap_activity *a,
-                              const char *what, q_result *r)
+static void ingress_unhandled(services *s, const q_job *job, const ap_activity *a, const char *what,
+                              q_result *r)
 {
-    char err[Q_ERRLEN];
     if (!s->forward_unhandled[0]) {
         ingress_stats_count(a->type, INGRESS_OUT_FAILED);
         q_fail(r, "NotImplementedError",
@@ -25,11 +24,7 @@ static void ingress_unhandled(q_ctx *ctx, services *s, const q_job *job, const a
                what, a->type, a->object_type ? " of " : "", a->object_type ? a->object_type : "");
         return;
     }
-    if (ingress_forward_job(ctx, job, s->forward_unhandled, err, sizeof err) != 0) {
-        ingress_stats_count(a->type, INGRESS_OUT_FAILED);
-        q_fail(r, "Redis::CannotConnectError", "%s", err);
-        return;
-    }
+    q_forward(r, s->forward_unhandled);
     ingress_stats_count(a->type, INGRESS_OUT_FORWARDED);
     q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s (%s) forwarded unchanged to queue %s",
           job->jid, a->type, a->id ? a->id : "(no id)", what, s->forward_unhandled);
@@ -99,7 +94,7 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
     }
     const char *what = ingress_activity_unhandled(&a);
     if (what) {
-        ingress_unhandled(ctx, s, job, &a, what, r);
+        ingress_unhandled(s, job, &a, what, r);
         ap_activity_free(&a);
         return;
     }
@@ -117,7 +112,7 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
               a.id ? a.id : "(no id)", err);
         break;
     case INGRESS_UNHANDLED:
-        ingress_unhandled(ctx, s, job, &a, err, r);
+        ingress_unhandled(s, job, &a, err, r);
         break;
     case INGRESS_FAILED:
         ingress_stats_count(a.type, INGRESS_OUT_FAILED);

@@ -18,9 +18,8 @@ void pull_fetch_replies(q_ctx *ctx, const q_job *job, q_result *r);
 /* The services and database every pull job needs; fails r and returns NULL without. */
 services *pull_services(q_ctx *ctx, q_result *r);
 
-/* Pushes the job unchanged (but for enqueued_at) to --forward-unhandled and takes it
- * off this process's private list in one MULTI; without such a queue, fails r with
- * NotImplementedError saying why. */
+/* Hands the job on unchanged to --forward-unhandled's queue (q_forward); without such
+ * a queue, fails r with NotImplementedError saying why. */
 void pull_forward(q_ctx *ctx, const q_job *job, const char *why, q_result *r);
 
 /* WorkerBatch#within + push_bulk: pushes FetchReplyWorker [uri, {"request_id",

@@ -34,11 +34,7 @@ void pull_forward(q_ctx *ctx, const q_job *job, const char *why, q_result *r)
                "Sidekiq, or start scotty with --forward-unhandled QUEUE", why);
         return;
     }
-    char err[Q_ERRLEN];
-    if (ingress_forward_job(ctx, job, s->forward_unhandled, err, sizeof err) != 0) {
-        q_fail(r, "Redis::CannotConnectError", "%s", err);
-        return;
-    }
+    q_forward(r, s->forward_unhandled);
     q_log(Q_LOG_INFO, "class=%s jid=%s forwarded unchanged to queue %s: %s", job->klass, job->jid,
           s->forward_unhandled, why);
 }
