@@ -31,19 +31,8 @@ typedef struct at {
 
 static int at_encode(at *t, AVFrame *f)
 {
-    int rc = avcodec_send_frame(t->enc, f);
-    while (rc >= 0 || rc == AVERROR_EOF) {
-        rc = avcodec_receive_packet(t->enc, t->pkt);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            return 0;
-        if (rc < 0)
-            break;
-        av_packet_rescale_ts(t->pkt, t->enc->time_base, t->ost->time_base);
-        t->pkt->stream_index = 0;
-        rc = av_interleaved_write_frame(t->oc, t->pkt);
-    }
-    media_averr(t->err, t->errlen, rc, "MP3 encoding failed");
-    return -1;
+    return media_encode_write(t->enc, f, t->pkt, t->oc, t->ost, "MP3 encoding failed", "MP3 encoding failed",
+                              t->err, t->errlen);
 }
 
 static int at_filter(at *t, AVFrame *f)
@@ -131,10 +120,7 @@ static int at_setup(at *t, const char *in, const char *out)
         media_averr(t->err, t->errlen, rc, "cannot open the audio decoder");
         return -1;
     }
-    int rate = t->dec->sample_rate, best = 0;
-    for (const int *r = ecodec->supported_samplerates; r && *r; r++)
-        if (*r == rate || best == 0 || abs(*r - rate) < abs(best - rate))
-            best = *r;
+    int best = media_best_sample_rate(ecodec, t->dec->sample_rate);
     t->enc->sample_rate = best ? best : 44100;
     av_channel_layout_default(&t->enc->ch_layout, t->dec->ch_layout.nb_channels >= 2 ? 2 : 1);
     t->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
@@ -147,35 +133,18 @@ static int at_setup(at *t, const char *in, const char *out)
         media_averr(t->err, t->errlen, rc, "cannot open the MP3 encoder");
         return -1;
     }
-    char in_layout[128], out_layout[128], args[512], desc[256];
-    AVChannelLayout dl = {0};
-    if (t->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
-        av_channel_layout_default(&dl, t->dec->ch_layout.nb_channels);
-    else
-        av_channel_layout_copy(&dl, &t->dec->ch_layout);
-    av_channel_layout_describe(&dl, in_layout, sizeof in_layout);
-    av_channel_layout_uninit(&dl);
-    av_channel_layout_describe(&t->enc->ch_layout, out_layout, sizeof out_layout);
-    snprintf(args, sizeof args, "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
-             st->time_base.num, st->time_base.den, t->dec->sample_rate,
-             av_get_sample_fmt_name(t->dec->sample_fmt), in_layout);
-    snprintf(desc, sizeof desc, "aresample=%d,aformat=sample_fmts=fltp:channel_layouts=%s",
-             t->enc->sample_rate, out_layout);
-    if (media_graph_build(&t->graph, &t->src, &t->sink, t->o->threads, "abuffer", args, "abuffersink", desc,
-                          t->err, t->errlen) < 0)
+    if (media_audio_graph(&t->graph, &t->src, &t->sink, t->o->threads, t->dec, st, t->enc, t->err, t->errlen) < 0)
         return -1;
-    av_buffersink_set_frame_size(t->sink, (unsigned)t->enc->frame_size);
     rc = avformat_alloc_output_context2(&t->oc, NULL, "mp3", out);
     if (rc < 0) {
         media_averr(t->err, t->errlen, rc, "cannot set up the MP3 muxer");
         return -1;
     }
-    t->ost = avformat_new_stream(t->oc, NULL);
-    if (!t->ost || avcodec_parameters_from_context(t->ost->codecpar, t->enc) < 0) {
+    t->ost = media_new_encoded_stream(t->oc, t->enc);
+    if (!t->ost) {
         snprintf(t->err, t->errlen, "cannot add the MP3 stream");
         return -1;
     }
-    t->ost->time_base = t->enc->time_base;
     /* The ffmpeg CLI keeps the input's tags in the MP3 (Mastodon passes no -map_metadata). */
     av_dict_copy(&t->oc->metadata, t->ic->metadata, 0);
     return 0;
@@ -249,12 +218,9 @@ int media_audio_process(const char *in, const char *out, const media_probe *p,
         rc = at_write_header(&t, out, cover);
     av_packet_free(&cover);
     while (rc == 0) {
-        int r = av_read_frame(t.ic, in_pkt);
-        if (r == AVERROR_EOF)
-            break;
-        if (r < 0) {
-            media_averr(err, errlen, r, "reading the input failed (truncated file?)");
-            rc = -1;
+        int r = media_read_packet(t.ic, in_pkt, err, errlen);
+        if (r <= 0) {
+            rc = r;
             break;
         }
         if (in_pkt->stream_index == t.idx)

@@ -20,6 +20,11 @@ const char *media_rotation_filter(int rotation);
 struct AVFormatContext;
 int media_open_input(struct AVFormatContext **ic, const char *path);
 
+/* Reads the next packet of ic into pkt: 1, 0 at the end of the input, or -1
+ * with err ("reading the input failed (truncated file?): ..."). */
+struct AVPacket;
+int media_read_packet(struct AVFormatContext *ic, struct AVPacket *pkt, char *err, size_t errlen);
+
 /* Clockwise degrees (0, 90, 180, 270) that turn a stream's pictures upright,
  * from its display matrix, as the ffmpeg CLI's autorotate does. */
 struct AVStream;
@@ -40,6 +45,28 @@ struct AVPacket;
 struct media_rgb;
 int media_encode_image(const struct media_rgb *img, const char *encoder, bool bgra, struct AVPacket *pkt,
                        char *err, size_t errlen);
+
+/* Encoder steps shared by media_video.c and media_audio.c (media_codec.c). */
+struct AVCodec;
+struct AVCodecContext;
+struct AVFrame;
+/* Sends f (NULL: flush) to enc and writes every packet it yields to ost of oc,
+ * reusing pkt. enc_what and write_what prefix encoder and muxer errors in err. */
+int media_encode_write(struct AVCodecContext *enc, struct AVFrame *f, struct AVPacket *pkt,
+                       struct AVFormatContext *oc, struct AVStream *ost, const char *enc_what,
+                       const char *write_what, char *err, size_t errlen);
+/* The encoder's supported sample rate nearest to rate (rate itself if listed),
+ * or 0 when the encoder lists none. */
+int media_best_sample_rate(const struct AVCodec *codec, int rate);
+/* Builds abuffer (dec's samples in ist's time base) -> aresample,aformat (enc's
+ * rate, fltp, enc's layout) -> abuffersink with enc's frame size, via
+ * media_graph_build. */
+int media_audio_graph(struct AVFilterGraph **graph, struct AVFilterContext **src,
+                      struct AVFilterContext **sink, int threads, const struct AVCodecContext *dec,
+                      const struct AVStream *ist, const struct AVCodecContext *enc, char *err,
+                      size_t errlen);
+/* A new stream of oc with enc's parameters and time base, or NULL. */
+struct AVStream *media_new_encoded_stream(struct AVFormatContext *oc, const struct AVCodecContext *enc);
 
 /* One task's styles (media_styles.c): writes into out_dir and fills result
  * (files, blurhash) and file_meta. */

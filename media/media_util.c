@@ -1,6 +1,7 @@
 /* media_util.c -- small helpers shared by the media files: libav error text,
  * the rotation a stream asks for, the filters that turn a rotated picture
- * upright, and the one way inputs are opened (demuxer and protocol whitelists). */
+ * upright, the one way inputs are opened (demuxer and protocol whitelists) and
+ * read packet by packet. */
 #include "media_internal.h"
 
 #include <libavformat/avformat.h>
@@ -58,4 +59,16 @@ int media_open_input(AVFormatContext **ic, const char *path)
     int rc = avformat_open_input(ic, path, NULL, &opts);
     av_dict_free(&opts);
     return rc;
+}
+
+int media_read_packet(AVFormatContext *ic, AVPacket *pkt, char *err, size_t errlen)
+{
+    int rc = av_read_frame(ic, pkt);
+    if (rc == AVERROR_EOF)
+        return 0;
+    if (rc < 0) {
+        media_averr(err, errlen, rc, "reading the input failed (truncated file?)");
+        return -1;
+    }
+    return 1;
 }

@@ -150,6 +150,21 @@ static int vt_graph(vt *t, vt_stream *s, const char *src_name, const char *src_a
                              t->err, t->errlen);
 }
 
+/* s's encoder context for codec, or NULL with err: missing when there is no such
+ * encoder, out of memory naming the encoder otherwise. */
+static AVCodecContext *vt_new_encoder(vt *t, vt_stream *s, const AVCodec *codec, const char *missing,
+                                      const char *name)
+{
+    if (!codec) {
+        snprintf(t->err, t->errlen, "%s", missing);
+        return NULL;
+    }
+    s->enc = avcodec_alloc_context3(codec);
+    if (!s->enc)
+        snprintf(t->err, t->errlen, "out of memory setting up the %s encoder", name);
+    return s->enc;
+}
+
 static int vt_setup_video(vt *t, const media_probe *p)
 {
     vt_stream *s = &t->v;
@@ -178,15 +193,10 @@ static int vt_setup_video(vt *t, const media_probe *p)
     const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
     if (!codec)
         codec = avcodec_find_encoder(AV_CODEC_ID_H264);
-    if (!codec) {
-        snprintf(t->err, t->errlen, "no H.264 encoder in this FFmpeg build (install libx264 support)");
+    AVCodecContext *e = vt_new_encoder(t, s, codec, "no H.264 encoder in this FFmpeg build (install libx264 support)",
+                                       "H.264");
+    if (!e)
         return -1;
-    }
-    AVCodecContext *e = s->enc = avcodec_alloc_context3(codec);
-    if (!e) {
-        snprintf(t->err, t->errlen, "out of memory setting up the H.264 encoder");
-        return -1;
-    }
     e->width = av_buffersink_get_w(s->sink);
     e->height = av_buffersink_get_h(s->sink);
     e->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -209,12 +219,11 @@ static int vt_setup_video(vt *t, const media_probe *p)
         media_averr(t->err, t->errlen, rc, "cannot open the H.264 encoder");
         return -1;
     }
-    s->ost = avformat_new_stream(t->oc, NULL);
-    if (!s->ost || avcodec_parameters_from_context(s->ost->codecpar, e) < 0) {
+    s->ost = media_new_encoded_stream(t->oc, e);
+    if (!s->ost) {
         snprintf(t->err, t->errlen, "cannot add the video stream to the MP4");
         return -1;
     }
-    s->ost->time_base = e->time_base;
     s->ost->avg_frame_rate = fr;
     s->ost->sample_aspect_ratio = e->sample_aspect_ratio;
     return 0;
@@ -226,19 +235,10 @@ static int vt_setup_audio(vt *t)
     if (vt_open_decoder(t, s) < 0)
         return -1;
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (!codec) {
-        snprintf(t->err, t->errlen, "no AAC encoder in this FFmpeg build");
+    AVCodecContext *e = vt_new_encoder(t, s, codec, "no AAC encoder in this FFmpeg build", "AAC");
+    if (!e)
         return -1;
-    }
-    AVCodecContext *e = s->enc = avcodec_alloc_context3(codec);
-    if (!e) {
-        snprintf(t->err, t->errlen, "out of memory setting up the AAC encoder");
-        return -1;
-    }
-    int rate = s->dec->sample_rate, best = 0;
-    for (const int *r = codec->supported_samplerates; r && *r; r++)
-        if (*r == rate || best == 0 || abs(*r - rate) < abs(best - rate))
-            best = *r;
+    int rate = s->dec->sample_rate, best = media_best_sample_rate(codec, rate);
     e->sample_rate = best ? best : rate;
     if (s->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || s->dec->ch_layout.nb_channels > 8)
         av_channel_layout_default(&e->ch_layout, s->dec->ch_layout.nb_channels > 2 ? 2 : s->dec->ch_layout.nb_channels);
@@ -255,57 +255,22 @@ static int vt_setup_audio(vt *t)
         media_averr(t->err, t->errlen, rc, "cannot open the AAC encoder");
         return -1;
     }
-    const AVStream *ist = t->ic->streams[s->in_idx];
-    char in_layout[128], out_layout[128], args[512], desc[384];
-    AVChannelLayout dl = {0};
-    if (s->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
-        av_channel_layout_default(&dl, s->dec->ch_layout.nb_channels);
-    else
-        av_channel_layout_copy(&dl, &s->dec->ch_layout);
-    av_channel_layout_describe(&dl, in_layout, sizeof in_layout);
-    av_channel_layout_uninit(&dl);
-    av_channel_layout_describe(&e->ch_layout, out_layout, sizeof out_layout);
-    snprintf(args, sizeof args, "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
-             ist->time_base.num, ist->time_base.den, s->dec->sample_rate,
-             av_get_sample_fmt_name(s->dec->sample_fmt), in_layout);
-    snprintf(desc, sizeof desc, "aresample=%d,aformat=sample_fmts=fltp:channel_layouts=%s",
-             e->sample_rate, out_layout);
-    if (vt_graph(t, s, "abuffer", args, "abuffersink", desc) < 0)
+    if (media_audio_graph(&s->graph, &s->src, &s->sink, t->threads, s->dec, t->ic->streams[s->in_idx], e,
+                          t->err, t->errlen) < 0)
         return -1;
-    av_buffersink_set_frame_size(s->sink, (unsigned)e->frame_size);
-    s->ost = avformat_new_stream(t->oc, NULL);
-    if (!s->ost || avcodec_parameters_from_context(s->ost->codecpar, e) < 0) {
+    s->ost = media_new_encoded_stream(t->oc, e);
+    if (!s->ost) {
         snprintf(t->err, t->errlen, "cannot add the audio stream to the MP4");
         return -1;
     }
-    s->ost->time_base = e->time_base;
     return 0;
 }
 
 /* Sends one frame (NULL: flush) to the encoder and writes what comes out. */
 static int vt_encode(vt *t, vt_stream *s, AVFrame *f)
 {
-    int rc = avcodec_send_frame(s->enc, f);
-    if (rc < 0 && rc != AVERROR_EOF) {
-        media_averr(t->err, t->errlen, rc, "encoding failed");
-        return -1;
-    }
-    for (;;) {
-        rc = avcodec_receive_packet(s->enc, t->opkt);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            return 0;
-        if (rc < 0) {
-            media_averr(t->err, t->errlen, rc, "encoding failed");
-            return -1;
-        }
-        av_packet_rescale_ts(t->opkt, s->enc->time_base, s->ost->time_base);
-        t->opkt->stream_index = s->ost->index;
-        rc = av_interleaved_write_frame(t->oc, t->opkt);
-        if (rc < 0) {
-            media_averr(t->err, t->errlen, rc, "writing the MP4 failed");
-            return -1;
-        }
-    }
+    return media_encode_write(s->enc, f, t->opkt, t->oc, s->ost, "encoding failed", "writing the MP4 failed",
+                              t->err, t->errlen);
 }
 
 /* Pushes a decoded frame (NULL: end of stream) through the filters into the encoder. */
@@ -397,12 +362,9 @@ static int vt_transcode(vt *t, const char *out, const media_probe *p)
     AVPacket *pkt = av_packet_alloc();
     int rc = 0;
     while (rc == 0 && !t->capped) {
-        int r = av_read_frame(t->ic, pkt);
-        if (r == AVERROR_EOF)
-            break;
-        if (r < 0) {
-            media_averr(t->err, t->errlen, r, "reading the input failed (truncated file?)");
-            rc = -1;
+        int r = media_read_packet(t->ic, pkt, t->err, t->errlen);
+        if (r <= 0) {
+            rc = r;
             break;
         }
         if (pkt->stream_index == t->v.in_idx)
@@ -451,12 +413,9 @@ static int vt_remux(vt *t, const char *out)
     AVPacket *pkt = av_packet_alloc();
     int rc = 0;
     for (;;) {
-        int r = av_read_frame(t->ic, pkt);
-        if (r == AVERROR_EOF)
-            break;
-        if (r < 0) {
-            media_averr(t->err, t->errlen, r, "reading the input failed (truncated file?)");
-            rc = -1;
+        int r = media_read_packet(t->ic, pkt, t->err, t->errlen);
+        if (r <= 0) {
+            rc = r;
             break;
         }
         vt_stream *s = pkt->stream_index == t->v.in_idx ? &t->v : pkt->stream_index == t->a.in_idx ? &t->a : NULL;

@@ -21,6 +21,19 @@ probe() { ffprobe -v error -select_streams "$1" -show_entries "$2" -of default=n
 fmt() { ffprobe -v error -show_entries "format=$1" -of default=nw=1:nk=1 "$2"; }
 near() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
 
+# Waits up to 10 s for media_tool (pid $1) to spawn its media child and sets
+# child to that pid; kills media_tool and fails when none appears.
+wait_child() {
+    local tp=$1
+    child=""
+    for _ in $(seq 100); do
+        child=$(pgrep -P "$tp" | head -1)
+        [ -n "$child" ] && grep -q media-child "/proc/$child/cmdline" 2>/dev/null && break
+        child=""; sleep 0.1
+    done
+    [ -n "$child" ] || { kill -9 "$tp"; fail "no media child appeared"; }
+}
+
 expect_ok() {
     [ "$(j .rc)" = 0 ] || fail "the task failed: $(j .error)"
     [ "$(j .result.ok)" = true ] || fail "the child reported failure: $(j .result.error)"
@@ -297,13 +310,7 @@ crash)
     mkfifo stuck.mp4
     "$tool" run --in stuck.mp4 --out-dir o --timeout 600 > out.json &
     tp=$!
-    child=""
-    for _ in $(seq 100); do
-        child=$(pgrep -P "$tp" | head -1)
-        [ -n "$child" ] && grep -q media-child "/proc/$child/cmdline" 2>/dev/null && break
-        child=""; sleep 0.1
-    done
-    [ -n "$child" ] || { kill -9 "$tp"; fail "no media child appeared"; }
+    wait_child "$tp"
     kill -ABRT "$child"
     wait "$tp" || fail "media_tool itself failed after its child crashed"
     [ "$(j .rc)" = -1 ] && [ "$(j .signal)" = 6 ] && [ "$(j .timed_out)" = false ] || fail "outcome $(jq -c . out.json)"
@@ -315,13 +322,7 @@ orphan)
     mkfifo stuck.mp4
     "$tool" run --in stuck.mp4 --out-dir o --timeout 600 --leak-fd > out.json 2>/dev/null &
     tp=$!
-    child=""
-    for _ in $(seq 100); do
-        child=$(pgrep -P "$tp" | head -1)
-        [ -n "$child" ] && grep -q media-child "/proc/$child/cmdline" 2>/dev/null && break
-        child=""; sleep 0.1
-    done
-    [ -n "$child" ] || { kill -9 "$tp"; fail "no media child appeared"; }
+    wait_child "$tp"
     # Once past its start-up (limits applied, blocked on the FIFO) it holds stdio only.
     for _ in $(seq 100); do
         fds=$(ls "/proc/$child/fd" | sort -n | tr '\n' ' ')
