@@ -50,9 +50,6 @@ int attach_schedule_redownload(q_ctx *ctx, int64_t id, long delay_s, char *err, 
  * ingress defers media to the --media-defer queue (services.media_defer_queue). */
 int attach_enqueue(q_ctx *ctx, const char *queue, int64_t id, long delay_s, char *err, size_t errlen);
 
-/* A delay for attach_schedule_redownload after a failed download: 30..600 s. */
-long attach_redownload_delay(void);
-
 /* ---- Worker lifecycle (attach_runner.c) ---- */
 
 /* Creates the media runner from the --media-* settings. An empty cfg->exe becomes

@@ -3,6 +3,7 @@
  * scotty-media child, upload every style (attach_store.c) and write the row
  * (attach_row.c), cleaning up the temp directory and any orphaned objects. */
 #include "attach_internal.h"
+#include "ingress_internal.h"
 #include "jobs/maintenance.h"
 
 #include <inttypes.h>
@@ -270,7 +271,7 @@ attach_result attach_fetch_ex(services *s, q_ctx *ctx, int64_t id, bool force, l
     if (!retry_in)
         retry_in = &unused;
     err[0] = '\0';
-    *retry_in = attach_redownload_delay();
+    *retry_in = ingress_rand_between(30, 600);
     if (!s->db) {
         snprintf(err, errlen, "media attachment %" PRId64 ": no database: %s", id, s->db_missing);
         return ATTACH_ERROR;

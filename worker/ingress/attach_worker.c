@@ -3,18 +3,11 @@
  * and the pushes that schedule it (after a failed download, or to defer media). */
 #include "attach.h"
 #include "ingress.h"
+#include "ingress_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-/* Mastodon's ExponentialBackoff concern: 15 + 10 * count^4 + rand(10 * count^4)
- * seconds; the engine adds Sidekiq's own jitter. */
-static long attach_backoff(int count, const q_result *r, const q_job *job)
-{
-    long spread = 10L * count * count * count * count;
-    return 15 + spread + (spread > 0 ? (long)arc4random_uniform((uint32_t)spread) : 0);
-}
 
 /* The id argument: an integer, or a string of digits (MediaAttachment.find takes both). */
 static int attach_arg_id(const json_t *v, int64_t *id)
@@ -57,13 +50,8 @@ static void attach_worker_run(q_ctx *ctx, const q_job *job, q_result *r)
 
 void attach_register(q_registry *reg)
 {
-    static const q_handler h = {"RedownloadMediaWorker", attach_worker_run, 3, attach_backoff, false};
+    static const q_handler h = {"RedownloadMediaWorker", attach_worker_run, 3, ingress_exponential_backoff, false};
     q_registry_add(reg, &h);
-}
-
-long attach_redownload_delay(void)
-{
-    return 30 + (long)arc4random_uniform(571);
 }
 
 int attach_enqueue(q_ctx *ctx, const char *queue, int64_t id, long delay_s, char *err, size_t errlen)

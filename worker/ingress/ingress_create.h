@@ -63,7 +63,4 @@ bool ingress_ref_has(const ingress_ref *set, size_t n, int64_t id);
  * buf needs 24 bytes. */
 const char *ingress_ms_param(char *buf, size_t len, const char *iso, int64_t ms);
 
-/* A random whole number of seconds in [lo, hi]. */
-long ingress_rand_between(long lo, long hi);
-
 #endif

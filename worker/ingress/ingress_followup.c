@@ -9,27 +9,11 @@
 
 #include "attach.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FETCH_REPLIES_MAX 5   /* ActivityPub::FetchRepliesService::MAX_REPLIES */
-
-/* Owned by this file: the seed of ingress_rand_between, under its mutex. */
-static pthread_mutex_t ingress_rand_mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned ingress_rand_seed;
-
-long ingress_rand_between(long lo, long hi)
-{
-    pthread_mutex_lock(&ingress_rand_mu);
-    if (!ingress_rand_seed)
-        ingress_rand_seed = (unsigned)time(NULL) ^ (unsigned)clock();
-    long v = lo + (long)(rand_r(&ingress_rand_seed) % (unsigned)(hi - lo + 1));
-    pthread_mutex_unlock(&ingress_rand_mu);
-    return v;
-}
 
 const char *ingress_ms_param(char *buf, size_t len, const char *iso, int64_t ms)
 {

@@ -162,4 +162,10 @@ typedef enum { INGRESS_OUT_HANDLED = 0, INGRESS_OUT_FORWARDED, INGRESS_OUT_DROPP
                INGRESS_OUT_FAILED, INGRESS_OUT_N } ingress_stat_outcome;
 void ingress_stats_count(const char *type, ingress_stat_outcome outcome);
 
+/* A random whole number of seconds in [lo, hi] (ingress_delays.c). */
+long ingress_rand_between(long lo, long hi);
+/* Mastodon's ExponentialBackoff, 15 + 10 * count^4 + rand(10 * count^4) seconds, as the
+ * q_handler backoff of the pull workers; the engine adds Sidekiq's own jitter. */
+long ingress_exponential_backoff(int count, const q_result *r, const q_job *job);
+
 #endif

@@ -7,7 +7,6 @@
 #include "ingress_fetch.h"
 
 /* ExponentialBackoff's sidekiq_retry_in: 15 + 10 * count^4 + rand(10 * count^4). */
-long pull_backoff(int count, const q_result *r, const q_job *job);
 
 /* FetchReplyWorker (pull_reply.c), ThreadResolveWorker (pull_thread.c),
  * ActivityPub::FetchRepliesWorker (pull_replies.c). */

@@ -7,14 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-long pull_backoff(int count, const q_result *r, const q_job *job)
-{
-    (void)r;
-    (void)job;
-    long p = 10L * count * count * count * count;
-    return 15 + p + (p > 0 ? (long)arc4random_uniform((uint32_t)p) : 0);
-}
-
 services *pull_services(q_ctx *ctx, q_result *r)
 {
     services *s = q_ctx_user(ctx);
@@ -42,9 +34,9 @@ void pull_forward(q_ctx *ctx, const q_job *job, const char *why, q_result *r)
 void pull_register(q_registry *reg)
 {
     static const q_handler handlers[] = {
-        {"FetchReplyWorker", pull_fetch_reply, 3, pull_backoff, false},
-        {"ThreadResolveWorker", pull_thread_resolve, 3, pull_backoff, false},
-        {"ActivityPub::FetchRepliesWorker", pull_fetch_replies, 3, pull_backoff, false},
+        {"FetchReplyWorker", pull_fetch_reply, 3, ingress_exponential_backoff, false},
+        {"ThreadResolveWorker", pull_thread_resolve, 3, ingress_exponential_backoff, false},
+        {"ActivityPub::FetchRepliesWorker", pull_fetch_replies, 3, ingress_exponential_backoff, false},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);
