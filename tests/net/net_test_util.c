@@ -97,6 +97,20 @@ char *nt_read_file(const char *path, size_t *len)
     return buf;
 }
 
+char *nt_tmpdir_rsa_key(char *dir, size_t dirlen, const char *then, size_t *len)
+{
+    nt_tmpdir(dir, dirlen);
+    char *out = nt_run("cd '%s' && openssl genrsa -traditional -out key.pem 2048 2>/dev/null && "
+                       "%s%secho ok", dir, then ? then : "", then ? " && " : "");
+    assert_non_null(out);
+    free(out);
+    char path[256];
+    snprintf(path, sizeof path, "%s/key.pem", dir);
+    char *pem = nt_read_file(path, len);
+    assert_non_null(pem);
+    return pem;
+}
+
 void nt_fixture_start(nt_fixture *f)
 {
     memset(f, 0, sizeof *f);

@@ -14,6 +14,11 @@ void nt_rmdir(const char *dir);
 char *nt_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int nt_write_file(const char *path, const void *data, size_t len);
 char *nt_read_file(const char *path, size_t *len);
+/* Creates a temp dir (as nt_tmpdir) holding key.pem, a new 2048-bit RSA key
+ * (openssl genrsa -traditional), then runs the shell command then (if not NULL)
+ * in that dir. Returns key.pem's text (malloc'd; its length in *len if len).
+ * Fails the test on error. */
+char *nt_tmpdir_rsa_key(char *dir, size_t dirlen, const char *then, size_t *len);
 
 /* The fixture HTTP server (tests/net/fixture_server.py) on loopback. */
 typedef struct nt_fixture {

@@ -28,15 +28,8 @@ typedef struct {
 static int setup(void **state)
 {
     ctx *c = calloc(1, sizeof *c);
-    nt_tmpdir(c->dir, sizeof c->dir);
-    char *out = nt_run("cd '%s' && openssl genrsa -traditional -out key.pem 2048 2>/dev/null && "
-                       "printf 'hello' > short.txt && echo ok", c->dir);
-    assert_non_null(out);
-    free(out);
-    char path[256], err[NET_ERRLEN];
-    snprintf(path, sizeof path, "%s/key.pem", c->dir);
-    c->pem = nt_read_file(path, NULL);
-    assert_non_null(c->pem);
+    c->pem = nt_tmpdir_rsa_key(c->dir, sizeof c->dir, "printf 'hello' > short.txt", NULL);
+    char err[NET_ERRLEN];
     c->keys = arenc_keys_new(PRIMARY, SALT, err, sizeof err);
     assert_non_null(c->keys);
     *state = c;

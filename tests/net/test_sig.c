@@ -27,16 +27,10 @@ typedef struct {
 static int setup(void **state)
 {
     ctx *c = calloc(1, sizeof *c);
-    nt_tmpdir(c->dir, sizeof c->dir);
-    char *out = nt_run("cd '%s' && openssl genrsa -traditional -out key.pem 2048 2>/dev/null && "
-                       "openssl rsa -in key.pem -pubout -out pub.pem 2>/dev/null && echo ok", c->dir);
-    assert_non_null(out);
-    free(out);
-    char path[256], err[NET_ERRLEN];
-    snprintf(path, sizeof path, "%s/key.pem", c->dir);
     size_t len;
-    c->pem = nt_read_file(path, &len);
-    assert_non_null(c->pem);
+    c->pem = nt_tmpdir_rsa_key(c->dir, sizeof c->dir,
+                               "openssl rsa -in key.pem -pubout -out pub.pem 2>/dev/null", &len);
+    char path[256], err[NET_ERRLEN];
     c->priv = sig_key_from_pem(c->pem, len, err, sizeof err);
     assert_non_null(c->priv);
     snprintf(path, sizeof path, "%s/pub.pem", c->dir);
