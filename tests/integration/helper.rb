@@ -100,6 +100,22 @@ class ScottyTest < Minitest::Test
     Harness.wait_until(seconds, what, &blk)
   end
 
+  # Writes dir/sidekiq.yml: concurrency 2 on the default queue and a scheduler
+  # (listened queues only) with the given :schedule: entries, YAML text with the
+  # entry names at column 0. Returns the file's path.
+  def write_schedule_config(dir, schedule)
+    path = File.join(dir, 'sidekiq.yml')
+    File.write(path, <<~YAML + schedule.gsub(/^(?=.)/, '    '))
+      :concurrency: 2
+      :queues:
+        - default
+      :scheduler:
+        :listened_queues_only: true
+        :schedule:
+    YAML
+    path
+  end
+
   # The retry set as [job, retry_at] pairs, soonest first.
   def retries
     @redis.zrange('retry', 0, -1, with_scores: true).map { |j, s| [JSON.parse(j), s] }

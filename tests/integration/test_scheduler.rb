@@ -24,31 +24,23 @@ class SchedulerTest < ScottyTest
   end
 
   def write_schedule(dir)
-    path = File.join(dir, 'sidekiq.yml')
-    File.write(path, <<~YAML)
-      :concurrency: 2
-      :queues:
-        - default
-      :scheduler:
-        :listened_queues_only: true
-        :schedule:
-          every_two_seconds:
-            cron: '*/2 * * * * *'
-            class: Scotty::Diag::Mark
-            args: ['cron-runs', 'tick', 0]
-            description: a six-field cron line
-          every_three:
-            every: ['3s', first_in: '1s']
-            class: Scotty::Diag::Mark
-            queue: default
-            args: ['every-runs', 'tick', 0]
-          not_ours:
-            every: '1s'
-            class: Scotty::Diag::Mark
-            queue: elsewhere
-            args: ['never', 'x', 0]
+    write_schedule_config(dir, <<~YAML)
+      every_two_seconds:
+        cron: '*/2 * * * * *'
+        class: Scotty::Diag::Mark
+        args: ['cron-runs', 'tick', 0]
+        description: a six-field cron line
+      every_three:
+        every: ['3s', first_in: '1s']
+        class: Scotty::Diag::Mark
+        queue: default
+        args: ['every-runs', 'tick', 0]
+      not_ours:
+        every: '1s'
+        class: Scotty::Diag::Mark
+        queue: elsewhere
+        args: ['never', 'x', 0]
     YAML
-    path
   end
 
   def firings(name)

@@ -13,33 +13,25 @@ class SchedulesTest < ControlTest
   end
 
   def write_config
-    path = File.join(@dir, 'sidekiq.yml')
-    File.write(path, <<~YAML)
-      :concurrency: 2
-      :queues:
-        - default
-      :scheduler:
-        :listened_queues_only: true
-        :schedule:
-          tick:
-            cron: '*/2 * * * * *'
-            class: Scotty::Diag::Mark
-            args: ['ticks', 't', 0]
-          dead_trim:
-            every: ['1h', first_in: '30m']
-            class: Scotty::DeadSetTrim
-            queue: default
-            description: trims the dead set
-          media_cleanup:
-            cron: '17 4 * * *'
-            class: Scotty::MediaCacheCleanup
-            enabled: false
-          elsewhere:
-            every: '1s'
-            class: Scotty::Diag::Noop
-            queue: other
+    write_schedule_config(@dir, <<~YAML)
+      tick:
+        cron: '*/2 * * * * *'
+        class: Scotty::Diag::Mark
+        args: ['ticks', 't', 0]
+      dead_trim:
+        every: ['1h', first_in: '30m']
+        class: Scotty::DeadSetTrim
+        queue: default
+        description: trims the dead set
+      media_cleanup:
+        cron: '17 4 * * *'
+        class: Scotty::MediaCacheCleanup
+        enabled: false
+      elsewhere:
+        every: '1s'
+        class: Scotty::Diag::Noop
+        queue: other
     YAML
-    path
   end
 
   def test_schedules_with_last_and_next_run
