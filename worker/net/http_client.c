@@ -22,18 +22,6 @@ static void http_global_init(void)
     http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void http_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
-{
-    http_client *c = ud;
-    pthread_mutex_lock(&c->share_locks[data]);
-}
-
-static void http_share_unlock(CURL *h, curl_lock_data data, void *ud)
-{
-    http_client *c = ud;
-    pthread_mutex_unlock(&c->share_locks[data]);
-}
-
 static char *http_setting(const char *given, const char *env, const char *fallback)
 {
     const char *v = given ? given : getenv(env);
@@ -103,8 +91,6 @@ http_client *http_client_new(const http_client_opts *o, char *err, size_t errlen
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&c->share_locks[i], NULL);
     pthread_mutex_init(&c->slots_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -115,14 +101,7 @@ http_client *http_client_new(const http_client_opts *o, char *err, size_t errlen
         http_client_free(c);
         return NULL;
     }
-    c->share = curl_share_init();
-    if (!c->share ||
-        curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, http_share_lock) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, http_share_unlock) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    if (curlshare_init(&c->share) != 0) {
         snprintf(err, errlen, "libcurl share setup failed (libcurl %s needs connection sharing, 7.57+)",
                  curl_version_info(CURLVERSION_NOW)->version);
         http_client_free(c);
@@ -135,10 +114,7 @@ void http_client_free(http_client *c)
 {
     if (!c)
         return;
-    if (c->share)
-        curl_share_cleanup(c->share);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_destroy(&c->share_locks[i]);
+    curlshare_cleanup(&c->share);
     pthread_mutex_destroy(&c->slots_lock);
     pthread_cond_destroy(&c->slots_cond);
     free(c->slots);

@@ -4,6 +4,7 @@
 #ifndef SCOTTY_HTTP_INTERNAL_H
 #define SCOTTY_HTTP_INTERNAL_H
 
+#include "curlshare.h"
 #include "net.h"
 
 #include <curl/curl.h>
@@ -28,10 +29,8 @@ struct http_client {
     int max_redirects, max_per_host, max_idle;
     ssrf_guard *guard;
 
-    /* libcurl's shared connection, DNS and TLS-session caches; curl calls the
-     * share callbacks, which take share_locks[data]. */
-    CURLSH *share;
-    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    /* libcurl's shared connection, DNS and TLS-session caches (curlshare.h). */
+    curlshare share;
 
     /* Per-host in-use counts; guarded by slots_lock, waiters sleep on slots_cond. */
     pthread_mutex_t slots_lock;

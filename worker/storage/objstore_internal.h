@@ -3,6 +3,7 @@
 #ifndef SCOTTY_OBJSTORE_INTERNAL_H
 #define SCOTTY_OBJSTORE_INTERNAL_H
 
+#include "curlshare.h"
 #include "storage.h"
 
 #include <curl/curl.h>
@@ -14,9 +15,8 @@ struct objstore {
     char s3_base[768];          /* S3: scheme://host[:port] requests go to, no trailing slash */
     bool s3_vhost;              /* S3: bucket in the host name, not the path */
     /* S3: DNS, TLS sessions and open connections shared by every thread's
-     * requests; curl takes share_locks[data] around each shared structure. */
-    CURLSH *share;
-    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+     * requests (curlshare.h). */
+    curlshare share;
     /* S3 circuit breaker (objstore_s3_breaker.c): breaker_lock guards the two
      * fields below it, shared by every thread using this store. */
     pthread_mutex_t breaker_lock;

@@ -52,41 +52,10 @@ void objstore_xml_value(const char *xml, const char *tag, char *out, size_t len)
     snprintf(out, len, "%.*s", (int)(b - a), a);
 }
 
-static void s3_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
-{
-    objstore *o = user;
-    pthread_mutex_lock(&o->share_locks[data]);
-}
-
-static void s3_share_unlock(CURL *h, curl_lock_data data, void *user)
-{
-    objstore *o = user;
-    pthread_mutex_unlock(&o->share_locks[data]);
-}
-
-/* Connections are reused across requests and threads instead of one TCP (and
- * TLS) handshake per request. */
-static void s3_share_init(objstore *o)
-{
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&o->share_locks[i], NULL);
-    o->share = curl_share_init();
-    if (!o->share)
-        abort();
-    curl_share_setopt(o->share, CURLSHOPT_LOCKFUNC, s3_share_lock);
-    curl_share_setopt(o->share, CURLSHOPT_UNLOCKFUNC, s3_share_unlock);
-    curl_share_setopt(o->share, CURLSHOPT_USERDATA, o);
-    curl_share_setopt(o->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(o->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(o->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-}
-
 void objstore_s3_cleanup(objstore *o)
 {
     objstore_breaker_destroy(o);
-    curl_share_cleanup(o->share);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_destroy(&o->share_locks[i]);
+    curlshare_cleanup(&o->share);
 }
 
 int objstore_s3_init(objstore *o, char *err, size_t errlen)
@@ -112,7 +81,10 @@ int objstore_s3_init(objstore *o, char *err, size_t errlen)
                  c->bucket, host + 3);
     else
         snprintf(o->s3_base, sizeof o->s3_base, "%s", endpoint);
-    s3_share_init(o);
+    /* Connections are reused across requests and threads instead of one TCP
+     * (and TLS) handshake per request. */
+    if (curlshare_init(&o->share) != 0)
+        abort();
     objstore_breaker_init(o);
     return 0;
 }
@@ -223,7 +195,7 @@ static CURLcode s3_attempt(const objstore *o, objstore_s3_req *req, const char *
         abort();
     char sigv4[128];
     snprintf(sigv4, sizeof sigv4, "aws:amz:%s:s3", o->cfg.region);
-    curl_easy_setopt(h, CURLOPT_SHARE, o->share);
+    curl_easy_setopt(h, CURLOPT_SHARE, o->share.sh);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
     curl_easy_setopt(h, CURLOPT_USERNAME, o->cfg.access_key);
