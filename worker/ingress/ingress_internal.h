@@ -55,10 +55,13 @@ typedef struct ingress_lock {
  * RaceConditionError: the job retries), -1 with err when Redis failed. */
 int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
                          size_t errlen);
+/* How a busy lock's err begins: the message of Mastodon's RaceConditionError, by which
+ * handlers name the failure the same way. */
+#define INGRESS_LOCK_BUSY "Could not acquire lock for "
 /* with_redis_lock("<kind>:<subject>") with raise_on_failure: ingress_lock_acquire
  * waiting INGRESS_LOCK_WAIT_MS, a busy lock being Mastodon's RaceConditionError
- * ("Could not acquire lock for <name>, try again later"). Returns 0 when held, -1
- * with err when busy or Redis failed (either way the job retries). */
+ * (INGRESS_LOCK_BUSY "<name>, try again later"). Returns 0 when held, -1 with err when
+ * busy or Redis failed (either way the job retries). */
 int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
                           size_t errlen);
 /* Releases the lock if this holder still owns it. */

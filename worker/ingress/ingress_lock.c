@@ -71,7 +71,7 @@ int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ing
     snprintf(name, sizeof name, "%s:%s", kind, subject);
     int rc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, l, err, errlen);
     if (rc > 0)
-        snprintf(err, errlen, "Could not acquire lock for %s, try again later", name);
+        snprintf(err, errlen, INGRESS_LOCK_BUSY "%s, try again later", name);
     return rc == 0 ? 0 : -1;
 }
 

@@ -116,9 +116,8 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
         break;
     case INGRESS_FAILED:
         ingress_stats_count(a.type, INGRESS_OUT_FAILED);
-        q_fail(r, strncmp(err, "Could not acquire lock", 22) == 0 ? "Mastodon::RaceConditionError"
-                                                                   : "Scotty::IngressError",
-               "%s", err);
+        q_fail(r, strncmp(err, INGRESS_LOCK_BUSY, strlen(INGRESS_LOCK_BUSY)) == 0
+                      ? "Mastodon::RaceConditionError" : "Scotty::IngressError", "%s", err);
         break;
     }
     ap_activity_free(&a);
