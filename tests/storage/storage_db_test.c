@@ -1,7 +1,9 @@
 /* storage_db_test.c -- libpq layer and schema against a real PostgreSQL started by
  * run_db_test.sh (DB_* env): init then check, check finding a dropped column and a
  * wrong type, transactions rolled back on error, reconnect after a server restart,
- * PgBouncer-safe statements, statement timeout, an unreachable server. */
+ * PgBouncer-safe statements, statement timeout, an unreachable server, and
+ * connections lost under a statement or a COMMIT (outcome unknown, never re-run
+ * blindly), terminated from a second connection while the statement sleeps. */
 #include "storage.h"
 
 #include <pthread.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static db_settings settings;
@@ -246,6 +249,124 @@ static void test_restart_during_transaction(void **state)
     db_conn_free(c);
 }
 
+/* A second connection that terminates the backend running `query` once it is
+ * asleep in it (pg_sleep), so the connection is lost at a known point. */
+typedef struct terminator {
+    const char *query;
+    bool done;
+} terminator;
+
+static void *terminator_thread(void *arg)
+{
+    terminator *t = arg;
+    db_conn *c = connect_or_fail(&settings);
+    const char *params[] = {t->query};
+    for (int i = 0; i < 400 && !t->done; i++) {
+        char err[512];
+        PGresult *r = db_exec(c, NULL,
+                              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                              "query = $1 AND state = 'active' AND wait_event = 'PgSleep' AND "
+                              "pid <> pg_backend_pid()",
+                              1, params, err, sizeof err);
+        if (!r)
+            fail_msg("terminate: %s", err);
+        t->done = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+        if (!t->done)
+            usleep(25 * 1000);
+    }
+    db_conn_free(c);
+    return NULL;
+}
+
+#define ONCE_SQL "SELECT nextval('scotty_test_once'), pg_sleep(2)"
+
+/* A statement whose connection is lost after it was sent may have run: db_exec
+ * reports 08006 and does not send it again; db_exec_idempotent does. An idle
+ * connection the server closed is reopened before sending, so nothing is lost. */
+static void test_lost_statement_not_rerun(void **state)
+{
+    (void)state;
+    db_conn *c = connect_or_fail(&settings);
+    db_conn *admin = connect_or_fail(&settings);
+    char err[512];
+    run_ok(admin, "DROP SEQUENCE IF EXISTS scotty_test_once");
+    run_ok(admin, "CREATE SEQUENCE scotty_test_once");
+
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", query_ll(c, "SELECT pg_backend_pid()"));
+    const char *pp[] = {pid};
+    PGresult *r = db_exec(admin, NULL, "SELECT pg_terminate_backend($1::int)", 1, pp, err, sizeof err);
+    assert_non_null(r);
+    PQclear(r);
+    usleep(200 * 1000); /* the server has closed it by now */
+    assert_int_equal(query_ll(c, "SELECT nextval('scotty_test_once')"), 1);
+    assert_int_equal(db_conn_connects(c), 2);
+
+    terminator t = {ONCE_SQL, false};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, terminator_thread, &t), 0);
+    r = db_exec(c, NULL, ONCE_SQL, 0, NULL, err, sizeof err);
+    pthread_join(th, NULL);
+    assert_true(t.done);
+    if (r)
+        fail_msg("the statement ran again after its connection was lost");
+    assert_string_equal(db_conn_sqlstate(c), "08006");
+    assert_non_null(strstr(err, "may or may not have run"));
+    assert_int_equal(query_ll(admin, "SELECT last_value FROM scotty_test_once"), 2);
+
+    t = (terminator){ONCE_SQL, false};
+    assert_int_equal(pthread_create(&th, NULL, terminator_thread, &t), 0);
+    r = db_exec_idempotent(c, NULL, ONCE_SQL, 0, NULL, err, sizeof err);
+    pthread_join(th, NULL);
+    assert_true(t.done);
+    if (!r)
+        fail_msg("idempotent statement not run again: %s", err);
+    PQclear(r);
+    assert_int_equal(query_ll(admin, "SELECT last_value FROM scotty_test_once"), 4);
+    db_conn_free(c);
+    db_conn_free(admin);
+}
+
+static int tx_slow_commit_body(db_conn *c, void *user, char *err, size_t errlen)
+{
+    (void)user;
+    return db_run(c, "INSERT INTO scotty_test_slow_commit VALUES (1)", err, errlen);
+}
+
+/* COMMIT sent, reply never came: db_tx says the outcome is unknown (a deferred
+ * trigger sleeps inside the COMMIT, and the backend is terminated there). */
+static void test_commit_reply_lost(void **state)
+{
+    (void)state;
+    db_conn *admin = connect_or_fail(&settings);
+    run_ok(admin, "DROP TABLE IF EXISTS scotty_test_slow_commit");
+    run_ok(admin, "CREATE TABLE scotty_test_slow_commit (v int)");
+    run_ok(admin, "CREATE OR REPLACE FUNCTION scotty_test_sleep() RETURNS trigger LANGUAGE plpgsql "
+                  "AS $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$");
+    run_ok(admin, "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON scotty_test_slow_commit "
+                  "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION scotty_test_sleep()");
+
+    db_conn *c = connect_or_fail(&settings);
+    char err[512];
+    terminator t = {"COMMIT", false};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, terminator_thread, &t), 0);
+    int rc = db_tx(c, tx_slow_commit_body, NULL, err, sizeof err);
+    pthread_join(th, NULL);
+    assert_true(t.done);
+    assert_int_equal(rc, DB_TX_UNKNOWN);
+    assert_non_null(strstr(err, "may or may not be written"));
+    assert_string_equal(db_conn_sqlstate(c), "08006");
+    /* terminated inside the COMMIT: this time nothing was written */
+    assert_int_equal(query_ll(admin, "SELECT count(*) FROM scotty_test_slow_commit"), 0);
+    assert_int_equal(query_ll(c, "SELECT 1"), 1); /* the connection is usable again */
+    run_ok(admin, "DROP TABLE scotty_test_slow_commit");
+    run_ok(admin, "DROP FUNCTION scotty_test_sleep()");
+    db_conn_free(c);
+    db_conn_free(admin);
+}
+
 typedef struct pool_worker {
     db_pool *pool;
     int id, ok;
@@ -397,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_transaction_rolled_back_on_error),
         cmocka_unit_test(test_reconnect_after_restart),
         cmocka_unit_test(test_restart_during_transaction),
+        cmocka_unit_test(test_lost_statement_not_rerun),
+        cmocka_unit_test(test_commit_reply_lost),
         cmocka_unit_test(test_pool_shared_by_threads),
         cmocka_unit_test(test_prepared_statements_setting),
         cmocka_unit_test(test_statement_timeout),

@@ -96,6 +96,28 @@ static int announce_exists(db_conn *c, const char *acct, const char *orig, const
     return rc;
 }
 
+/* After the insert's reply was lost (err says so): 0 if the boost row with id `ids`
+ * is there, -1 with err if it is not (nothing was written) or cannot be checked. */
+static int announce_written(db_conn *c, const char *uri, const char *ids, char *err,
+                            size_t errlen)
+{
+    char why[512], cerr[512];
+    snprintf(why, sizeof why, "%s", err);
+    const char *params[] = {uri, ids};
+    PGresult *res = db_exec_idempotent(c, "ingress_announce_written",
+                                       "SELECT 1 FROM statuses WHERE uri = $1 AND id = $2::bigint",
+                                       2, params, cerr, sizeof cerr);
+    if (!res) {
+        snprintf(err, errlen, "%s; checking for %s failed too: %s", why, uri, cerr);
+        return -1;
+    }
+    bool written = PQntuples(res) > 0;
+    PQclear(res);
+    if (!written)
+        snprintf(err, errlen, "%s; %s is not in the database, so it was not written", why, uri);
+    return written ? 0 : -1;
+}
+
 static int announce_insert(db_conn *c, const char *const params[5], int64_t *id, char *err,
                            size_t errlen)
 {
@@ -126,7 +148,8 @@ static int announce_insert(db_conn *c, const char *const params[5], int64_t *id,
         "ON CONFLICT (account_id) DO UPDATE SET statuses_count = account_stats.statuses_count + 1, "
         "  last_status_at = EXCLUDED.last_status_at, updated_at = EXCLUDED.updated_at",
         6, p, err, errlen);
-    if (!res)
+    if (!res && (strcmp(db_conn_sqlstate(c), "08006") != 0 ||
+                 announce_written(c, params[2], ids, err, errlen) != 0))
         return -1;
     PQclear(res);
     *id = strtoll(ids, NULL, 10);

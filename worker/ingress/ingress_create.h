@@ -40,8 +40,10 @@ typedef struct ingress_create_plan {
 } ingress_create_plan;
 
 /* Inserts the status and every row that goes with it in one transaction on c.
- * Returns 0 (p->created true), 1 when a status has the uri already (p->status_id
- * and *author set to that row's), -1 with err. */
+ * When the COMMIT's reply is lost, the status is looked up by uri to learn whether
+ * it was written. Returns 0 (p->created true), 1 when a status has the uri already
+ * (p->status_id and *author set to that row's), -1 with err (nothing written, or
+ * the outcome could not be checked: the job is retried). */
 int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char *err, size_t errlen);
 
 /* After the commit, holding no database connection (inline attachments and the
@@ -50,8 +52,9 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char 
  * ingress_create.c). */
 void ingress_create_followups(q_ctx *ctx, ingress_create_plan *p);
 
-/* Pushes one job with scotty's client; logs and returns -1 on failure. args_json
- * is the args array; delay_s > 0 schedules it. */
+/* Adds one job to the running job's outcome (q_ctx_enqueue): it is pushed in the
+ * same atomic step as the running job's ack, or not at all. args_json is the args
+ * array; delay_s > 0 schedules it. Logs and returns -1 on failure. */
 int ingress_push(q_ctx *ctx, const char *klass, const char *queue, const char *retry_json,
                  const char *args_json, double delay_s);
 

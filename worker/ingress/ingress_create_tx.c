@@ -324,24 +324,60 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     return ingress_tx_counts(c, p, err, errlen);
 }
 
+/* The status row holding p->st->uri: *found false if none. Returns 0 or -1 with err. */
+static int ingress_tx_find(db_conn *c, ingress_create_plan *p, bool *found, int64_t *id,
+                           int64_t *author, char *err, size_t errlen)
+{
+    const char *params[] = {p->st->uri};
+    PGresult *res = db_exec_idempotent(c, "ingress_status_any",
+                                       "SELECT id, account_id FROM statuses WHERE uri = $1", 1,
+                                       params, err, errlen);
+    if (!res)
+        return -1;
+    *found = PQntuples(res) > 0;
+    *id = *found ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    *author = *found ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
+    PQclear(res);
+    return 0;
+}
+
 int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char *err, size_t errlen)
 {
     ingress_tx tx = {p, false};
-    if (db_tx(c, ingress_tx_body, &tx, err, errlen) == 0) {
+    int rc = db_tx(c, ingress_tx_body, &tx, err, errlen);
+    if (rc == 0) {
         p->created = true;
         return 0;
     }
-    if (!tx.duplicate)
+    bool found;
+    int64_t id;
+    if (rc == DB_TX_UNKNOWN) {
+        /* The COMMIT's reply was lost: the row with the id this run inserted says
+         * whether it was written (the create lock keeps other writers away). */
+        char why[512], cerr[512];
+        snprintf(why, sizeof why, "%s", err);
+        if (ingress_tx_find(c, p, &found, &id, author, cerr, sizeof cerr) != 0) {
+            snprintf(err, errlen, "%s; checking for %s failed too: %s", why, p->st->uri, cerr);
+            return -1;
+        }
+        if (found && id == p->status_id) {
+            q_log(Q_LOG_INFO, "ingress: the commit of %s was written although its reply was lost",
+                  p->st->uri);
+            p->created = true;
+            return 0;
+        }
+        if (!found) {
+            snprintf(err, errlen, "%s; %s is not in the database, so it was not written and the "
+                     "job is retried", why, p->st->uri);
+            return -1;
+        }
+    } else if (!tx.duplicate) {
         return -1;
+    }
     /* The uri is taken, by a live status or a discarded one kept for a report. */
     p->n_media = 0;
-    const char *params[] = {p->st->uri};
-    PGresult *res = db_exec(c, "ingress_status_any", "SELECT id, account_id FROM statuses WHERE uri = $1", 1,
-                            params, err, errlen);
-    if (!res)
+    if (rc != DB_TX_UNKNOWN && ingress_tx_find(c, p, &found, &id, author, err, errlen) != 0)
         return -1;
-    p->status_id = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    *author = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
-    PQclear(res);
+    p->status_id = found ? id : 0;
     return 1;
 }

@@ -56,6 +56,29 @@ static int ingress_delete_tx(db_conn *c, void *user, char *err, size_t errlen)
     return 0;
 }
 
+/* After the COMMIT's reply was lost (err says so): 0 if the status row is gone (the
+ * delete was written; the lock keeps other writers away), -1 with err if not. */
+static int ingress_delete_written(db_conn *c, int64_t status_id, const char *uri, char *err,
+                                  size_t errlen)
+{
+    char why[512], cerr[512], sid[24];
+    snprintf(why, sizeof why, "%s", err);
+    snprintf(sid, sizeof sid, "%lld", (long long)status_id);
+    const char *params[] = {sid};
+    PGresult *res = db_exec_idempotent(c, "ingress_delete_written",
+                                       "SELECT 1 FROM statuses WHERE id = $1::bigint", 1, params,
+                                       cerr, sizeof cerr);
+    if (!res) {
+        snprintf(err, errlen, "%s; checking for %s failed too: %s", why, uri, cerr);
+        return -1;
+    }
+    bool gone = PQntuples(res) == 0;
+    PQclear(res);
+    if (!gone)
+        snprintf(err, errlen, "%s; %s is still in the database, so it was not deleted", why, uri);
+    return gone ? 0 : -1;
+}
+
 static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
                                            const ingress_account *actor, const ap_activity *a, char *err,
                                            size_t errlen)
@@ -118,7 +141,10 @@ static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
         goto done;
     }
     ingress_del d = {status_id, actor->id};
-    if (db_tx(c, ingress_delete_tx, &d, err, errlen) != 0) {
+    rc = db_tx(c, ingress_delete_tx, &d, err, errlen);
+    if (rc == DB_TX_UNKNOWN)
+        rc = ingress_delete_written(c, status_id, uri, err, errlen);
+    if (rc != 0) {
         out = INGRESS_FAILED;
         goto done;
     }

@@ -160,6 +160,23 @@ static int ingress_update_too_old(db_conn *c, const ap_status *st, bool *old, ch
     return 0;
 }
 
+/* Whether the status (params: its id, the activity's `updated` in ms) holds an older
+ * edit than this one, or none. Returns 0 or -1 with err. */
+static int ingress_update_is_newer(db_conn *c, const char *const params[2], bool *newer, char *err,
+                                   size_t errlen)
+{
+    PGresult *res = db_exec_idempotent(
+        c, "ingress_update_newer",
+        "SELECT 1 FROM statuses WHERE id = $1::bigint AND $2::bigint IS NOT NULL AND "
+        "(edited_at IS NULL OR edited_at < timezone('UTC', to_timestamp($2::bigint / 1000.0)))",
+        2, params, err, errlen);
+    if (!res)
+        return -1;
+    *newer = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
 ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *actor,
                                const ap_activity *a, const ingress_create_opts *o, char *err,
                                size_t errlen)
@@ -222,15 +239,25 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     /* Only an explicit edit newer than the stored one changes the status. */
     char updated[24];
     const char *params[] = {u.sid, ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms)};
-    PGresult *res = db_exec(c, "ingress_update_newer",
-                            "SELECT 1 FROM statuses WHERE id = $1::bigint AND $2::bigint IS NOT NULL AND "
-                            "(edited_at IS NULL OR edited_at < timezone('UTC', to_timestamp($2::bigint / 1000.0)))",
-                            2, params, err, errlen);
-    bool newer = res && PQntuples(res) > 0;
-    if (!res)
+    bool newer = false;
+    if (ingress_update_is_newer(c, params, &newer, err, errlen) != 0)
         out = INGRESS_FAILED;
-    PQclear(res);
-    if (newer && db_tx(c, ingress_update_tx, &u, err, errlen) != 0)
+    rc = newer ? db_tx(c, ingress_update_tx, &u, err, errlen) : 0;
+    if (rc == DB_TX_UNKNOWN) {
+        /* The COMMIT's reply was lost: a written significant edit is no longer newer
+         * (the lock keeps other writers away). Anything else is retried: running an
+         * edit that changed no text again writes the same rows. */
+        char why[512], cerr[512];
+        bool still = true;
+        snprintf(why, sizeof why, "%s", err);
+        if (ingress_update_is_newer(c, params, &still, cerr, sizeof cerr) != 0)
+            snprintf(err, errlen, "%s; checking for the edit of %s failed too: %s", why, st->uri, cerr);
+        else if (still)
+            snprintf(err, errlen, "%s; no edit of %s newer than this one is in the database, so "
+                     "the job is retried", why, st->uri);
+        rc = still ? -1 : 0;
+    }
+    if (rc != 0)
         out = INGRESS_FAILED;
     ingress_lock_release(ctx, &lock);
     if (out == INGRESS_STORED && newer) {

@@ -93,7 +93,8 @@ int db_main(int argc, char **argv)
     if (init) {
         rc = db_schema_init(c, err, sizeof err);
         if (rc != 0)
-            fprintf(stderr, "scotty db init: %s\n", err);
+            fprintf(stderr, "scotty db init: %s%s\n", err,
+                    rc == DB_TX_UNKNOWN ? " (run `scotty db check` to see whether it was)" : "");
         else
             printf("scotty db init: created Mastodon's tables, timestamp_id() and its sequences "
                    "in %s\n", s.describe);

@@ -1,8 +1,11 @@
 /* db_conn.c -- one PostgreSQL connection: lazy connect, reconnect after loss,
  * statement timeout, statements with text parameters (named prepared statements
- * only when PREPARED_STATEMENTS allows them), and the transaction helper. */
+ * only when PREPARED_STATEMENTS allows them), and the transaction helper. A
+ * statement is sent once: when the connection breaks after it was sent, its
+ * outcome is unknown, and only statements the caller calls idempotent run again. */
 #include "storage.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +44,7 @@ static void db_conn_close(db_conn *c)
     if (c->pg)
         PQfinish(c->pg);
     c->pg = NULL;
-    c->in_tx = false;
-    db_conn_forget_prepared(c);
+    db_conn_forget_prepared(c); /* in_tx stays: db_tx ends the transaction it began */
 }
 
 void db_conn_free(db_conn *c)
@@ -71,8 +73,43 @@ static void db_copy_message(const char *msg, char *out, size_t len)
             *p = ' ';
 }
 
+/* Server notices (and the FATAL a closing server sends) go to the log as one line
+ * rather than to stderr: INFO for NOTICE and below, WARN above. */
+static void db_conn_notice(void *arg, const char *message)
+{
+    const db_conn *c = arg;
+    char msg[400];
+    db_copy_message(message, msg, sizeof msg);
+    static const char *const quiet[] = {"NOTICE:", "INFO:", "LOG:", "DEBUG"};
+    q_log_level level = Q_LOG_WARN;
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
+        if (strncmp(msg, quiet[i], strlen(quiet[i])) == 0)
+            level = Q_LOG_INFO;
+    q_log(level, "PostgreSQL at %s: %s", c->settings->describe, msg);
+}
+
+/* An idle connection the server has closed (restart, pg_terminate_backend) shows
+ * only when read: read what is waiting, so the statement about to be sent goes to
+ * a new connection instead of failing with an unknown outcome. */
+static void db_conn_check_idle(db_conn *c)
+{
+    for (int i = 0; i < 4 && PQstatus(c->pg) == CONNECTION_OK; i++) {
+        struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+        if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+            return;
+        if (!PQconsumeInput(c->pg))
+            return;
+        (void)PQisBusy(c->pg); /* parses what arrived: notices, or the connection's end */
+        PGnotify *n;
+        while ((n = PQnotifies(c->pg)) != NULL)
+            PQfreemem(n);
+    }
+}
+
 int db_conn_ensure(db_conn *c, char *err, size_t errlen)
 {
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK && !c->in_tx)
+        db_conn_check_idle(c);
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
         return 0;
     bool was_connected = c->pg != NULL;
@@ -102,6 +139,7 @@ int db_conn_ensure(db_conn *c, char *err, size_t errlen)
         db_conn_close(c);
         return -1;
     }
+    PQsetNoticeProcessor(c->pg, db_conn_notice, c);
     /* Direct connections get a session-wide timeout; behind PgBouncer in
      * transaction mode (PREPARED_STATEMENTS=false) a session SET would stick to a
      * server connection other clients share, so db_tx sets it per transaction. */
@@ -175,8 +213,8 @@ static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int
     if (*lost) /* whatever the server said last (e.g. 57P01 on shutdown), it is gone */
         snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
     if (*lost)
-        snprintf(err, errlen, "lost the PostgreSQL connection to %s: %s", c->settings->describe,
-                 msg);
+        snprintf(err, errlen, "lost the PostgreSQL connection to %s%s: %s", c->settings->describe,
+                 c->in_tx ? "" : " after the statement was sent (it may or may not have run)", msg);
     else
         snprintf(err, errlen, "PostgreSQL error%s%s: %s", c->sqlstate[0] ? " " : "",
                  c->sqlstate, msg);
@@ -184,10 +222,19 @@ static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int
     return NULL;
 }
 
-PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
-                  const char *const *params, char *err, size_t errlen)
+/* Sends the statement, on a connection checked just before. `rerun`: the statement
+ * may run twice, so a connection lost under it is reopened and it runs once more
+ * (outside a transaction only: inside one, the transaction is gone). */
+static PGresult *db_exec_mode(db_conn *c, bool rerun, const char *name, const char *sql,
+                              int nparams, const char *const *params, char *err, size_t errlen)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
+        if (c->in_tx && !c->pg) {
+            snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
+            snprintf(err, errlen, "the PostgreSQL connection to %s was lost earlier in this "
+                     "transaction (nothing of it was written)", c->settings->describe);
+            return NULL;
+        }
         if (db_conn_ensure(c, err, errlen) != 0)
             return NULL;
         bool lost;
@@ -200,10 +247,22 @@ PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
         q_log(Q_LOG_WARN, "%s", err);
         c->lost_logged = true;
         db_conn_close(c);
-        if (was_in_tx)
-            return NULL; /* the transaction is gone: the caller must start over */
+        if (was_in_tx || !rerun)
+            return NULL;
     }
     return NULL;
+}
+
+PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
+                  const char *const *params, char *err, size_t errlen)
+{
+    return db_exec_mode(c, false, name, sql, nparams, params, err, errlen);
+}
+
+PGresult *db_exec_idempotent(db_conn *c, const char *name, const char *sql, int nparams,
+                             const char *const *params, char *err, size_t errlen)
+{
+    return db_exec_mode(c, true, name, sql, nparams, params, err, errlen);
 }
 
 int db_run_params(db_conn *c, const char *name, const char *sql, int nparams,
@@ -232,14 +291,20 @@ int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)
     if (c->settings->statement_timeout_ms > 0 && !c->settings->prepared_statements)
         snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %d",
                  c->settings->statement_timeout_ms);
-    if (db_run(c, begin, err, errlen) != 0)
+    PGresult *br = db_exec_idempotent(c, NULL, begin, 0, NULL, err, errlen);
+    if (!br)
         return -1;
+    PQclear(br);
     c->in_tx = true;
+    bool unknown = false;
     int rc = fn(c, user, err, errlen);
     if (rc == 0) {
         char cerr[512];
         if (db_run(c, "COMMIT", cerr, sizeof cerr) != 0) {
-            snprintf(err, errlen, "commit failed, nothing was written: %s", cerr);
+            unknown = strcmp(c->sqlstate, "08006") == 0;
+            snprintf(err, errlen, unknown ? "the connection was lost after COMMIT was sent, so the "
+                                            "transaction may or may not be written: %s"
+                                          : "commit failed, nothing was written: %s", cerr);
             rc = -1;
         }
     }
@@ -254,5 +319,5 @@ int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)
     c->in_tx = false;
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         db_conn_close(c); /* never hand out a connection stuck inside a transaction */
-    return rc == 0 ? 0 : -1;
+    return unknown ? DB_TX_UNKNOWN : rc == 0 ? 0 : -1;
 }

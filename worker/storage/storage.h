@@ -53,25 +53,39 @@ unsigned db_conn_connects(const db_conn *c);
  * `name` identifies the statement: with PREPARED_STATEMENTS on it becomes a named
  * prepared statement on this connection (prepared once); with it off, or name NULL,
  * the statement is sent unnamed, which is safe behind PgBouncer in transaction mode.
- * Outside a transaction, a statement that finds the connection lost reconnects and
- * runs once more (use db_tx for writes that must not run twice).
+ * An idle connection the server has closed is reopened before the statement is
+ * sent. The statement is sent once: when the connection breaks after that, the
+ * result is NULL with SQLSTATE 08006 and its outcome is unknown (outside a
+ * transaction it may have run; a writer checks before writing again).
  * Returns the result (caller PQclear()s it) or NULL with err. */
 PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
                   const char *const *params, char *err, size_t errlen);
+/* db_exec for a statement that may run twice with the same effect: a read, or a
+ * write of fixed values (UPDATE ... SET col = $1, INSERT ... ON CONFLICT DO
+ * NOTHING). Outside a transaction, when the connection is lost under it, it
+ * reconnects and runs once more. */
+PGresult *db_exec_idempotent(db_conn *c, const char *name, const char *sql, int nparams,
+                             const char *const *params, char *err, size_t errlen);
 /* db_exec for statements whose rows are not needed. Returns 0 or -1 with err. */
 int db_run_params(db_conn *c, const char *name, const char *sql, int nparams,
                   const char *const *params, char *err, size_t errlen);
 /* db_run_params, unnamed and without parameters. */
 int db_run(db_conn *c, const char *sql, char *err, size_t errlen);
 /* The SQLSTATE of the last failed statement, "" after a success. Connection
- * problems report class 08 ("08001" cannot connect, "08006" lost), which callers
- * treat as transient: fail the job into Sidekiq's retry path. */
+ * problems report class 08 ("08001" cannot connect, nothing was sent; "08006"
+ * lost after sending), which callers treat as transient: fail the job into
+ * Sidekiq's retry path. */
 const char *db_conn_sqlstate(const db_conn *c);
 
 /* The body of a transaction: returns 0 to commit, -1 (with err) to roll back. */
 typedef int (*db_tx_fn)(db_conn *c, void *user, char *err, size_t errlen);
+/* db_tx's result when COMMIT was sent and the connection broke before its reply:
+ * the transaction may or may not be written. Check for what it wrote (by a unique
+ * key, such as a status's uri) before writing it again. */
+#define DB_TX_UNKNOWN (-2)
 /* BEGIN, fn, then COMMIT, or ROLLBACK if fn or the commit failed. Returns 0 if
- * committed, -1 with err (fn's message, or why BEGIN/COMMIT failed). */
+ * committed, -1 with err (fn's message, or why BEGIN/COMMIT failed) if nothing
+ * was written, DB_TX_UNKNOWN with err if the COMMIT's reply was lost. */
 int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen);
 
 /* A fixed-size pool: one connection per processor thread; `s` must outlive it. */
@@ -85,7 +99,8 @@ void db_pool_release(db_pool *p, db_conn *c);
 /* ---- Mastodon's schema ---- */
 
 /* Creates the subset schema in an empty database (refuses if any of its tables
- * exist), with timestamp_id() and its sequences. Returns 0 or -1 with err. */
+ * exist), with timestamp_id() and its sequences. Returns 0, or -1 or DB_TX_UNKNOWN
+ * (see db_tx) with err. */
 int db_schema_init(db_conn *c, char *err, size_t errlen);
 /* Verifies every table and column scotty uses exists with a compatible type,
  * and that timestamp_id() and its sequences exist. Appends one line per problem
