@@ -1,6 +1,8 @@
 # test_ingress_forward.rb -- activities scotty does not cover: forwarded unchanged to
 # --forward-unhandled's queue (byte for byte but enqueued_at), or failed the Sidekiq
-# way without it; nothing written either way; the per-type stats and metrics.
+# way without it; nothing written either way; the per-type stats and metrics. Relayed
+# activities (actor not the signer) vouched for by an LD signature or a proof are
+# among them; without either they are dropped.
 require 'open3'
 require_relative 'ingress_helper'
 
@@ -77,6 +79,65 @@ class IngressForwardTest < IngressTest
     # unsigned, scotty deletes it itself
     deliver_and_wait(fixture('delete_tombstone'))
     assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}")
+  end
+
+  CAROL = 'https://other.example/users/carol'.freeze
+
+  # carol's reply to bob's post, forwarded to bob's followers by bob's server: signed
+  # over HTTP by bob, its actor carol; the block adds what vouches for carol.
+  def relayed_reply
+    fixture_with('create_note_mastodon') do |d|
+      d['id'] = "#{CAROL}/statuses/1/activity"
+      d['actor'] = CAROL
+      o = d['object']
+      o.merge!('id' => "#{CAROL}/statuses/1", 'url' => 'https://other.example/@carol/1', 'attributedTo' => CAROL,
+               'atomUri' => "#{CAROL}/statuses/1", 'inReplyTo' => NOTE_URI, 'inReplyToAtomUri' => NOTE_URI)
+      o.delete('attachment')
+      yield d
+    end
+  end
+
+  def test_relayed_reply_with_ld_signature_or_proof_is_forwarded_unchanged
+    signed = relayed_reply do |d|
+      d['signature'] = { 'type' => 'RsaSignature2017', 'creator' => "#{CAROL}#main-key",
+                         'created' => '2026-11-24T18:00:01Z', 'signatureValue' => 'c2lnbmVk' }
+    end
+    proved = relayed_reply do |d|
+      d['proof'] = { 'type' => 'DataIntegrityProof', 'cryptosuite' => 'eddsa-jcs-2022',
+                     'verificationMethod' => "#{CAROL}#ed25519-key", 'proofPurpose' => 'assertionMethod',
+                     'proofValue' => 'z3sXaxjKs' }
+    end
+    bare = relayed_reply { |_| nil }
+    pushed = [signed, proved].map do |body|
+      raw = push_raw(body)
+      @redis.del('queue:ingress')
+      raw
+    end
+    pushed.each { |raw| @redis.lpush('queue:ingress', raw) }
+    bare_jid = deliver(bare)
+    scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    wait_idle
+    forwarded = @redis.lrange('queue:ruby_ingress', 0, -1)
+    strip = ->(raw) { raw.sub(/"enqueued_at":[0-9.e+]+/, '"enqueued_at":X') }
+    assert_equal pushed.map(&strip).sort, forwarded.map(&strip).sort, scotty.log
+    assert_equal 0, count('statuses')
+    assert_empty retries
+    assert_equal 2, activity_stats.dig('Create', 'forwarded')
+    assert_equal 1, activity_stats.dig('Invalid', 'dropped')
+    line = scotty.log.lines.find { |l| l.include?("jid=#{bare_jid}") }
+    assert_match(/activity refused: actor #{Regexp.escape(CAROL)} is not the signer/, line, scotty.log)
+    assert_match(/forwarded unchanged to queue ruby_ingress/, scotty.log)
+  end
+
+  def test_relayed_reply_without_forward_queue_fails_the_sidekiq_way
+    scotty = start_ingress_scotty
+    jid = deliver_and_wait(relayed_reply { |d| d['proof'] = { 'type' => 'DataIntegrityProof' } })
+    wait_until(10, 'the retry') { retries.size == 1 }
+    job = retries.first
+    assert_equal jid, job['jid']
+    assert_equal 'NotImplementedError', job['error_class'], scotty.log
+    assert_match(/scotty does not handle relayed activities/, job['error_message'])
+    assert_equal 0, count('statuses')
   end
 
   def test_handled_activity_counts_as_handled

@@ -553,6 +553,55 @@ static void test_actor_and_type(void **state)
     assert_non_null(strstr(err, "array"));
 }
 
+/* A Create by carol on other.example (not the signer, bob), with `extra` members. */
+static int parse_relayed(const char *extra, ap_activity *a, char *err, size_t errlen)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"@context\":\"https://www.w3.org/ns/activitystreams\",\"type\":\"Create\","
+             "\"id\":\"https://other.example/users/carol/statuses/1/activity\","
+             "\"actor\":\"https://other.example/users/carol\",\"object\":{\"id\":"
+             "\"https://other.example/users/carol/statuses/1\",\"type\":\"Note\"}%s}", extra);
+    return parse_str(body, a, err, errlen);
+}
+
+/* actor != signer: relayed (left to Ruby) when an RsaSignature2017 signature or a proof
+ * may vouch for the actor, refused otherwise */
+static void test_relayed(void **state)
+{
+    ap_activity a;
+    char err[512];
+    const char *vouched[] = {
+        ",\"signature\":{\"type\":\"RsaSignature2017\",\"creator\":\"https://other.example/users/carol#main-key\"}",
+        ",\"proof\":{\"type\":\"DataIntegrityProof\",\"cryptosuite\":\"eddsa-jcs-2022\"}",
+        ",\"proof\":[{\"type\":\"DataIntegrityProof\"}]",
+    };
+    for (size_t i = 0; i < sizeof vouched / sizeof vouched[0]; i++) {
+        assert_int_equal(parse_relayed(vouched[i], &a, err, sizeof err), 0);
+        assert_true(a.relayed);
+        assert_int_equal(a.kind, AP_CREATE);
+        assert_string_equal(a.actor, "https://other.example/users/carol");
+        assert_null(a.status);
+        ap_activity_free(&a);
+    }
+    const char *unvouched[] = {
+        "",
+        ",\"signature\":{\"type\":\"Ed25519Signature2018\"}",
+        ",\"signature\":\"RsaSignature2017\"",
+        ",\"proof\":[\"x\"]",
+    };
+    for (size_t i = 0; i < sizeof unvouched / sizeof unvouched[0]; i++) {
+        assert_int_equal(parse_relayed(unvouched[i], &a, err, sizeof err), -1);
+        assert_non_null(strstr(err, "is not the signer"));
+    }
+    /* the signer's own activity is never relayed, signed or not */
+    assert_int_equal(parse_str("{\"@context\":\"https://www.w3.org/ns/activitystreams\",\"type\":\"Like\","
+                               "\"actor\":\"" BOB "\",\"object\":\"" ALICE_POST "\","
+                               "\"signature\":{\"type\":\"RsaSignature2017\"}}", &a, err, sizeof err), 0);
+    assert_false(a.relayed);
+    ap_activity_free(&a);
+}
+
 static void test_origin_rules(void **state)
 {
     ap_activity a;
@@ -641,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_json_and_context),
         cmocka_unit_test(test_actor_and_type),
+        cmocka_unit_test(test_relayed),
         cmocka_unit_test(test_origin_rules),
         cmocka_unit_test(test_audience_limit),
     };

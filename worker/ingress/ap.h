@@ -89,6 +89,9 @@ typedef struct ap_activity {
     char *type;                 /* `type` as sent (for logs and per-type stats) */
     char *id;                   /* activity id, or NULL (some senders omit it) */
     char *actor;                /* actor id */
+    bool relayed;               /* the actor is not the signer, but an LD signature or an
+                                 * FEP-8b32 proof may vouch for it: left to Ruby, which
+                                 * verifies them; nothing past id and type is read */
     char *object_id;            /* the object's id, or the object when it is a bare string */
     char *object_type;          /* embedded object's type, or NULL */
     ap_status *status;          /* Create/Update of a supported object type, parsed; else NULL */
@@ -101,7 +104,8 @@ typedef struct ap_activity {
  * collection is `followers_url` (may be NULL). Refuses, with the reason in err:
  * a body over AP_MAX_JSON_SIZE, invalid JSON, NUL bytes in strings, nesting deeper
  * than AP_MAX_DEPTH, a non-object, a missing or wrong @context, an actor that is not
- * actor_uri, an embedded object whose id host differs from the actor's host, a
+ * actor_uri (unless an RsaSignature2017 `signature` or a `proof` may vouch for it:
+ * then `relayed` is set and the activity is not read further), an embedded object whose id host differs from the actor's host, a
  * Create/Update object of a supported type that is malformed (wrong types, non-http(s)
  * ids/urls), more than AP_MAX_TAGS tags or AP_MAX_AUDIENCE recipients.
  * Unknown activity types parse fine as AP_OTHER. Returns 0, or -1 with err.

@@ -12,8 +12,10 @@
  * scotty reads the same document Mastodon would); jansson's JSON_REJECT_DUPLICATES is
  * not used. Integers beyond 64 bits make jansson refuse the document, where Ruby would
  * read a Bignum; no server sends those. Relayed activities (actor != signer, vouched
- * for by an LD-signature or an FEP-8b32 proof) are out of scope: they are refused with
- * a reason saying so, and the handler forwards them to Ruby. */
+ * for by an LD-signature or an FEP-8b32 proof: replies a thread's author forwards to
+ * its followers, Deletes relayed by ActivityPub::Forwarder) are not verified here: they
+ * parse as `relayed` and the handler forwards them to Ruby. Without either, an actor
+ * that is not the signer is refused, as Mastodon drops it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +135,29 @@ static const char *ap_first_type(const json_t *type)
     return NULL;
 }
 
+/* Whether Mastodon would try to re-derive the actor of a document the signer relayed:
+ * an LD signature (`signature` an object of type RsaSignature2017, the only type
+ * ActivityPub::LinkedDataSignature verifies), or an FEP-8b32 `proof` (an object, or a
+ * set of them). */
+static bool ap_vouched(const json_t *doc)
+{
+    const json_t *sig = json_object_get(doc, "signature");
+    const json_t *sig_type = json_object_get(sig, "type");
+    if (json_is_object(sig) && json_is_string(sig_type) &&
+        strcmp(json_string_value(sig_type), "RsaSignature2017") == 0)
+        return true;
+    const json_t *proof = json_object_get(doc, "proof");
+    if (json_is_object(proof))
+        return true;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(proof, i, e) {
+        if (json_is_object(e))
+            return true;
+    }
+    return false;
+}
+
 /* Dispatches one activity (the document itself, or the activity an Undo embeds). */
 static int ap_activity_read(const json_t *doc, const char *actor_uri, const char *followers_url,
                             bool nested, ap_activity *out, char *err, size_t errlen)
@@ -156,9 +181,13 @@ static int ap_activity_read(const json_t *doc, const char *actor_uri, const char
         if (nested)
             return ap_fail(err, errlen, "undone activity's actor %.200s is not the Undo's actor %.200s",
                            actor, actor_uri);
-        return ap_fail(err, errlen,
-                       "actor %.200s is not the signer %.200s (relayed activities with LD signatures "
-                       "are not handled by scotty)", actor, actor_uri);
+        if (!ap_vouched(doc))
+            return ap_fail(err, errlen,
+                           "actor %.200s is not the signer %.200s, and no LD signatures (RsaSignature2017) "
+                           "or FEP-8b32 proof vouch for it", actor, actor_uri);
+        out->actor = ap_strdup(actor);
+        out->relayed = true;
+        return 0;
     }
     out->actor = ap_strdup(actor);
 

@@ -2,7 +2,8 @@
  * written, and the dispatch of covered ones to their handlers (Create, Update and
  * Delete here; Announce, Like and Undo in the pull engineer's files). Everything
  * else (Follow, Block, Flag, Move, Accept, Reject, Add, Remove, account Updates and
- * Deletes, polls, quotes, ...) is "unhandled": forwarded or failed by the worker. */
+ * Deletes, polls, quotes, relayed activities, ...) is "unhandled": forwarded or failed
+ * by the worker. */
 #include "ingress_internal.h"
 
 #include <string.h>
@@ -18,6 +19,8 @@ static bool ingress_actor_type(const char *t)
 
 const char *ingress_activity_unhandled(const ap_activity *a)
 {
+    if (a->relayed)
+        return "relayed activities (the actor is not the signer; an LD signature or proof vouches for it)";
     switch (a->kind) {
     case AP_CREATE:
         if (!a->status)

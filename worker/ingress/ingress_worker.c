@@ -84,7 +84,8 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
               actor.uri, err);
         return;
     }
-    if (actor.suspended && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE &&
+    /* a relayed activity's actor is not the signer: Ruby judges that account */
+    if (actor.suspended && !a.relayed && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE &&
         strcmp(a.type, "Reject") != 0) {
         ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
         q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from suspended account %s dropped",
