@@ -116,7 +116,7 @@ int q_cron_parse(q_cron *c, const char *line, char *err, size_t errlen)
     }
     if (nf != 5 && nf != 6) {
         snprintf(err, errlen, "cron line '%s' must have 5 or 6 fields (got %d)", line, nf);
-        return -1;
+        goto fail;
     }
     int i = 0;
     bool star;
@@ -136,6 +136,8 @@ int q_cron_parse(q_cron *c, const char *line, char *err, size_t errlen)
     return 0;
 bad:
     snprintf(err, errlen, "cron line '%s': field %d is not valid cron syntax", line, i);
+fail:
+    q_tz_free(&c->zone);
     return -1;
 }
 

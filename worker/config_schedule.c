@@ -15,19 +15,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SCHEDULE_JSON_DEPTH 32          /* nesting of args/retry values */
+#define SCHEDULE_JSON_MAX (1024 * 1024) /* bytes of one args/retry value */
+
 /* Writes a YAML node as JSON: plain scalars that read as numbers, booleans or
- * null keep that meaning, everything else is a string. */
-static void schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b)
+ * null keep that meaning, everything else is a string. Aliases can make the
+ * document a graph with cycles or an exponential tree, so depth and size are
+ * bounded: -1 when over either. */
+static int schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b, int depth)
 {
+    if (depth > SCHEDULE_JSON_DEPTH || b->len > SCHEDULE_JSON_MAX)
+        return -1;
     if (n->type == YAML_SEQUENCE_NODE) {
         q_buf_add(b, "[", 1);
         for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
             if (it != n->data.sequence.items.start)
                 q_buf_add(b, ",", 1);
-            schedule_json(doc, yaml_document_get_node(doc, *it), b);
+            if (schedule_json(doc, yaml_document_get_node(doc, *it), b, depth + 1) != 0)
+                return -1;
         }
         q_buf_add(b, "]", 1);
-        return;
+        return 0;
     }
     if (n->type == YAML_MAPPING_NODE) {
         q_buf_add(b, "{", 1);
@@ -37,10 +45,11 @@ static void schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b)
             const char *k = config_yaml_key(yaml_document_get_node(doc, p->key));
             q_json_string(b, k, strlen(k));
             q_buf_add(b, ":", 1);
-            schedule_json(doc, yaml_document_get_node(doc, p->value), b);
+            if (schedule_json(doc, yaml_document_get_node(doc, p->value), b, depth + 1) != 0)
+                return -1;
         }
         q_buf_add(b, "}", 1);
-        return;
+        return 0;
     }
     const char *v = (const char *)n->data.scalar.value;
     if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
@@ -48,14 +57,15 @@ static void schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b)
         strtod(v, &end);
         if ((*v && !*end) || !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "null")) {
             q_buf_adds(b, v);
-            return;
+            return 0;
         }
         if (!strcmp(v, "~") || !*v) {
             q_buf_adds(b, "null");
-            return;
+            return 0;
         }
     }
     q_json_string(b, v, strlen(v));
+    return 0;
 }
 
 static int schedule_entry(config *cfg, yaml_document_t *doc, const char *name, yaml_node_t *map,
@@ -90,17 +100,18 @@ static int schedule_entry(config *cfg, yaml_document_t *doc, const char *name, y
                             s->first_in = fi ? q_duration_parse(fi) : -1;
                             if (s->first_in <= 0) {
                                 snprintf(err, errlen, "config: schedule %s: first_in is not a duration", name);
-                                return -1;
+                                goto fail;
                             }
                         }
                 }
             }
             if (!sv) {
                 snprintf(err, errlen, "config: schedule %s: %s needs a value", name, k);
-                return -1;
+                goto fail;
             }
+            q_tz_free(&s->cron.zone); /* a second timing key replaces the first */
             if (q_schedule_set_timing(s, k, sv, err, errlen) != 0)
-                return -1;
+                goto fail;
             timed = true;
         } else if (!strcmp(k, "class") && sv) {
             snprintf(s->klass, sizeof s->klass, "%s", sv);
@@ -115,7 +126,12 @@ static int schedule_entry(config *cfg, yaml_document_t *doc, const char *name, y
             q_buf_init(&b);
             if (!strcmp(k, "args") && v->type != YAML_SEQUENCE_NODE)
                 q_buf_add(&b, "[", 1);
-            schedule_json(doc, v, &b);
+            if (schedule_json(doc, v, &b, 0) != 0) {
+                q_buf_free(&b);
+                snprintf(err, errlen, "config: schedule %s: %s is nested deeper than %d levels or "
+                         "larger than %d bytes", name, k, SCHEDULE_JSON_DEPTH, SCHEDULE_JSON_MAX);
+                goto fail;
+            }
             if (!strcmp(k, "args") && v->type != YAML_SEQUENCE_NODE)
                 q_buf_add(&b, "]", 1);
             char **dst = !strcmp(k, "args") ? &s->args_json : &s->retry_json;
@@ -126,11 +142,13 @@ static int schedule_entry(config *cfg, yaml_document_t *doc, const char *name, y
     if (!timed || !s->klass[0]) {
         snprintf(err, errlen, "config: schedule %s needs a class and one of cron, every, interval, "
                  "at, in", name);
-        q_schedule_free(s);
-        return -1;
+        goto fail;
     }
     cfg->nschedules++;
     return 0;
+fail:
+    q_schedule_free(s);
+    return -1;
 }
 
 int config_schedule_apply(config *cfg, yaml_document_t *doc, yaml_node_t *block, char *err,

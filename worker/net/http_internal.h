@@ -63,11 +63,31 @@ typedef struct http_hop {
 
 /* libcurl callbacks and helpers of one hop (http_transfer.c). */
 bool http_is_redirect(long status);
+/* Checks a finished response head whose status is in h->status: the caps and the
+ * content type of a final 2xx. false (with h->err) to abort the transfer. */
+bool http_head_check(http_hop *h);
 void http_fail(http_hop *h, http_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 curl_socket_t http_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
 size_t http_on_header(char *line, size_t size, size_t n, void *ud);
 size_t http_on_body(char *data, size_t size, size_t n, void *ud);
 http_err http_map_curl(CURLcode rc);
+
+/* The parts of one hop's URL that headers and the slot key need (http_perform.c). */
+typedef struct http_target {
+    char *url, *scheme, *host, *port, *path, *query;
+} http_target;
+void http_target_free(http_target *t);
+/* Reads the URL u names into t and checks it: HTTP_E_INVALID without a scheme or a
+ * host, HTTP_E_REFUSED for a scheme other than http(s) or a hidden service the
+ * client may not reach, with why. key gets the per-host slot key,
+ * "scheme://host:port" in lower case. Call http_target_free in every case. */
+http_err http_target_check(const http_client *c, CURLU *u, http_target *t, char *key, size_t keylen,
+                           char *why, size_t whylen);
+/* Follows a redirect: resolves location against u (the URL that answered status)
+ * and sets *method for the next hop (303, and 301/302 after a POST, turn it into a
+ * GET). HTTP_OK, or HTTP_E_REDIRECTS with why for a Location that is no URL. */
+http_err http_redirect(CURLU *u, const char *location, long status, const char **method, char *why,
+                       size_t whylen);
 
 /* Waits (until the monotonic deadline, seconds) for a free slot for key.
  * 0, or -1 on timeout. */

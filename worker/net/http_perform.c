@@ -81,12 +81,7 @@ static int http_hop_headers(http_hop *h, const char *method, const char *host_he
     return rc;
 }
 
-/* The parts of one hop's URL that headers and the slot key need. */
-typedef struct http_target {
-    char *url, *scheme, *host, *port, *path, *query;
-} http_target;
-
-static void http_target_free(http_target *t)
+void http_target_free(http_target *t)
 {
     curl_free(t->url);
     curl_free(t->scheme);
@@ -108,6 +103,40 @@ static int http_target_get(CURLU *u, http_target *t)
         return -1;
     curl_url_get(u, CURLUPART_QUERY, &t->query, 0);
     return 0;
+}
+
+http_err http_target_check(const http_client *c, CURLU *u, http_target *t, char *key, size_t keylen,
+                           char *why, size_t whylen)
+{
+    if (http_target_get(u, t) != 0) {
+        snprintf(why, whylen, "the URL needs a scheme and a host");
+        return HTTP_E_INVALID;
+    }
+    if (strcmp(t->scheme, "http") != 0 && strcmp(t->scheme, "https") != 0) {
+        snprintf(why, whylen, "scheme %s is not http or https", t->scheme);
+        return HTTP_E_REFUSED;
+    }
+    if (ssrf_is_hidden_service(t->host) && !c->allow_hidden) {
+        snprintf(why, whylen, "%s is a hidden service; set ALLOW_ACCESS_TO_HIDDEN_SERVICE=true "
+                 "(and http_hidden_proxy) to reach it", t->host);
+        return HTTP_E_REFUSED;
+    }
+    snprintf(key, keylen, "%s://%s:%s", t->scheme, t->host, t->port);
+    for (char *p = key; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return HTTP_OK;
+}
+
+http_err http_redirect(CURLU *u, const char *location, long status, const char **method, char *why,
+                       size_t whylen)
+{
+    if (curl_url_set(u, CURLUPART_URL, location, 0) != CURLUE_OK) {
+        snprintf(why, whylen, "redirected to an invalid Location \"%.200s\"", location);
+        return HTTP_E_REDIRECTS;
+    }
+    if (status == 303 || ((status == 301 || status == 302) && strcmp(*method, "POST") == 0))
+        *method = "GET";
+    return HTTP_OK;
 }
 
 static void http_set_error(http_response *r, const char *method, const char *url, http_err e,
@@ -252,30 +281,20 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
     }
     for (int hop = 0;; hop++) {
         http_target t;
-        if (http_target_get(u, &t) != 0) {
+        char key[300], why[NET_ERRLEN];
+        http_err te = http_target_check(c, u, &t, key, sizeof key, why, sizeof why);
+        if (te == HTTP_E_INVALID) {
             http_target_free(&t);
-            http_set_error(resp, method, req->url, HTTP_E_INVALID,
-                           "the URL needs a scheme and a host");
+            http_set_error(resp, method, req->url, te, "%s", why);
             goto done;
         }
         free(resp->final_url);
         resp->final_url = strdup(t.url);
-        if (strcmp(t.scheme, "http") != 0 && strcmp(t.scheme, "https") != 0) {
-            http_set_error(resp, method, t.url, HTTP_E_REFUSED, "scheme %s is not http or https", t.scheme);
+        if (te != HTTP_OK) {
+            http_set_error(resp, method, t.url, te, "%s", why);
             http_target_free(&t);
             goto done;
         }
-        if (ssrf_is_hidden_service(t.host) && !c->allow_hidden) {
-            http_set_error(resp, method, t.url, HTTP_E_REFUSED,
-                           "%s is a hidden service; set ALLOW_ACCESS_TO_HIDDEN_SERVICE=true "
-                           "(and http_hidden_proxy) to reach it", t.host);
-            http_target_free(&t);
-            goto done;
-        }
-        char key[300];
-        snprintf(key, sizeof key, "%s://%s:%s", t.scheme, t.host, t.port);
-        for (char *p = key; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
         if (http_slot_acquire(c, key, deadline) != 0) {
             http_set_error(resp, method, t.url, HTTP_E_TIMEOUT,
                            "no connection slot to %s came free before the deadline "
@@ -321,13 +340,10 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
                                "more than %d redirects", c->max_redirects);
                 goto done;
             }
-            if (curl_url_set(u, CURLUPART_URL, h.location, 0) != CURLUE_OK) {
-                http_set_error(resp, method, resp->final_url, HTTP_E_REDIRECTS,
-                               "redirected to an invalid Location \"%.200s\"", h.location);
+            if (http_redirect(u, h.location, h.status, &method, why, sizeof why) != HTTP_OK) {
+                http_set_error(resp, method, resp->final_url, HTTP_E_REDIRECTS, "%s", why);
                 goto done;
             }
-            if (h.status == 303 || ((h.status == 301 || h.status == 302) && strcmp(method, "POST") == 0))
-                method = "GET";
             resp->redirects = hop + 1;
             curl_easy_reset(easy);
             continue;

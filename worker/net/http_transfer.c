@@ -58,10 +58,8 @@ static void http_trim_copy(char *dst, size_t dstlen, const char *src, size_t n)
     dst[n] = '\0';
 }
 
-/* Checks a finished response head: caps and content type for a final 2xx. */
-static bool http_head_ok(http_hop *h)
+bool http_head_check(http_hop *h)
 {
-    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
     if (h->status / 100 == 1)
         return true;  /* interim response; the real head follows */
     if (http_is_redirect(h->status) && h->location[0])
@@ -92,8 +90,10 @@ size_t http_on_header(char *line, size_t size, size_t n, void *ud)
         h->content_type[0] = h->location[0] = h->content_disposition[0] = '\0';
         return len;
     }
-    if (len <= 2 && (line[0] == '\r' || line[0] == '\n'))
-        return http_head_ok(h) ? len : 0;
+    if (len <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+        curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+        return http_head_check(h) ? len : 0;
+    }
     const char *colon = memchr(line, ':', len);
     if (!colon)
         return len;
