@@ -101,6 +101,17 @@ int worker_main(int argc, char **argv)
     services *svc = services_open(cfg.engine.concurrency, err, sizeof err);
     if (!svc)
         return worker_cannot_start("", err, NULL, NULL, NULL, &cfg);
+    /* Started during an outage: wait for the servers rather than exit. */
+    double watchdog = sdnotify_watchdog_interval();
+    int waited = svc->db ? startup_wait_db(&svc->db_settings, &set, watchdog, err, sizeof err) : 0;
+    if (waited == 0)
+        waited = startup_wait_redis(&cfg.engine.redis, &set, watchdog, err, sizeof err);
+    if (waited < 0)
+        return worker_cannot_start("", err, NULL, NULL, svc, &cfg);
+    if (waited > 0) {
+        worker_free(NULL, NULL, svc, &cfg);
+        return 0;
+    }
     /* With a database configured, refuse to start against a schema that lacks
      * what scotty writes (db_startup_check logs each problem). */
     if (svc->db && db_startup_check(&svc->db_settings, err, sizeof err) != 0)
@@ -133,7 +144,7 @@ int worker_main(int argc, char **argv)
         q_log(Q_LOG_ERROR, "scheduler not running: %s", err);
 
     sdnotify_send("READY=1");
-    double watchdog = sdnotify_watchdog_interval(), last_ping = 0, last_title = 0;
+    double last_ping = 0, last_title = 0;
     for (;;) {
         double now = q_monotonic();
         if (now - last_title >= 1.0) {

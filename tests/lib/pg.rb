@@ -23,6 +23,15 @@ module Harness
       %w[DB_HOST DB_PORT DB_NAME DB_USER].to_h { |k| [k, ENV.fetch(k)] }
     end
 
+    # Takes the server away or brings it back: action is 'halt', 'resume' or
+    # 'restart' (pg_harness.sh; needs PG_DIR, exported by run_with_pg.sh).
+    def server(action)
+      script = File.expand_path('../storage/pg_harness.sh', __dir__)
+      return if system('bash', script, action, ENV.fetch('PG_DIR'), ENV.fetch('DB_PORT'))
+
+      raise "pg_harness.sh #{action} failed"
+    end
+
     # s as an SQL literal; nil is NULL.
     def q(s)
       s.nil? ? 'NULL' : "'#{s.to_s.gsub("'", "''")}'"

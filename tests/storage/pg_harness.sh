@@ -70,9 +70,19 @@ pg_psql() {
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DB_PORT" -U postgres -d "$DB_NAME" "$@"
 }
 
-# Run directly: `pg_harness.sh restart PG_DIR PORT` restarts a running server
-# (used by C tests that restart PostgreSQL under a live connection).
-if [ "${BASH_SOURCE[0]}" = "$0" ] && [ "${1:-}" = restart ]; then
+# Stops the server and keeps its data, for pg_ctl_start to bring it back.
+pg_halt() {
+    pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
+}
+
+# Run directly: `pg_harness.sh restart|halt|resume PG_DIR PORT` restarts, stops or
+# starts again a server (used by tests that take PostgreSQL away under scotty).
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     PG_DIR=$2 DB_PORT=$3
-    pg_restart
+    case "${1:-}" in
+    restart) pg_restart ;;
+    halt) pg_halt ;;
+    resume) pg_ctl_start ;;
+    *) echo "usage: pg_harness.sh restart|halt|resume PG_DIR PORT" >&2; exit 2 ;;
+    esac
 fi

@@ -73,6 +73,45 @@ static void db_copy_message(const char *msg, char *out, size_t len)
             *p = ' ';
 }
 
+/* The settings as libpq's NULL-terminated keyword and value arrays (16 entries). */
+static void db_conn_params(const db_settings *s, const char **keys, const char **values)
+{
+    for (int i = 0; i < s->n; i++) {
+        keys[i] = s->keys[i];
+        values[i] = s->values[i];
+    }
+    keys[s->n] = values[s->n] = NULL;
+}
+
+db_server_state db_server_probe(const db_settings *s, char *why, size_t len)
+{
+    const char *keys[16], *values[16];
+    db_conn_params(s, keys, values);
+    PGPing ping = PQpingParams(keys, values, 1);
+    if (ping == PQPING_NO_ATTEMPT) {
+        snprintf(why, len, "the connection settings for %s are not valid (check DATABASE_URL or "
+                 "DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASS)", s->describe);
+        return DB_SERVER_REFUSED;
+    }
+    PGconn *pg = PQconnectdbParams(keys, values, 1);
+    if (!pg)
+        abort(); /* libpq could not allocate: out of memory */
+    bool up = PQstatus(pg) == CONNECTION_OK;
+    if (!up) {
+        char msg[400];
+        db_copy_message(PQerrorMessage(pg), msg, sizeof msg);
+        if (ping == PQPING_OK)
+            snprintf(why, len, "PostgreSQL at %s refused the connection: %s (check DB_USER, "
+                     "DB_PASS and DB_NAME, or DATABASE_URL)", s->describe, msg);
+        else
+            snprintf(why, len, "%s", msg);
+    }
+    PQfinish(pg);
+    if (up)
+        return DB_SERVER_UP;
+    return ping == PQPING_OK ? DB_SERVER_REFUSED : DB_SERVER_DOWN;
+}
+
 /* Server notices (and the FATAL a closing server sends) go to the log as one line
  * rather than to stderr: INFO for NOTICE and below, WARN above. */
 static void db_conn_notice(void *arg, const char *message)
@@ -117,11 +156,7 @@ int db_conn_ensure(db_conn *c, char *err, size_t errlen)
 
     const db_settings *s = c->settings;
     const char *keys[16], *values[16];
-    for (int i = 0; i < s->n; i++) {
-        keys[i] = s->keys[i];
-        values[i] = s->values[i];
-    }
-    keys[s->n] = values[s->n] = NULL;
+    db_conn_params(s, keys, values);
     c->pg = PQconnectdbParams(keys, values, 1);
     if (!c->pg)
         abort(); /* libpq could not allocate: out of memory */

@@ -108,6 +108,14 @@ int db_schema_init(db_conn *c, char *err, size_t errlen);
  * the check itself could not run. */
 int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen);
 
+/* Whether the server can be used now, for waiting at start-up. DB_SERVER_DOWN: it
+ * does not answer, or is starting or shutting down (worth waiting for; why holds
+ * libpq's message). DB_SERVER_REFUSED: it answers but refuses these settings (a
+ * wrong password, user or database name), or they are not valid: a configuration
+ * error, why says what to check. */
+typedef enum { DB_SERVER_UP = 0, DB_SERVER_DOWN, DB_SERVER_REFUSED } db_server_state;
+db_server_state db_server_probe(const db_settings *s, char *why, size_t len);
+
 /* What the worker runs before starting: connects, checks the schema, logs each
  * problem (and note). Returns 0 if scotty can run, -1 with err if not. */
 int db_startup_check(const db_settings *s, char *err, size_t errlen);

@@ -1,0 +1,191 @@
+/* startup_wait.c -- starting during an outage: until PostgreSQL or Redis answers,
+ * scotty waits with backoff instead of exiting, logs one line when it starts
+ * waiting and one when the server is back, and tells systemd why
+ * (STATUS=waiting for PostgreSQL: <reason>), keeping its start timeout and
+ * watchdog alive. A server that answers but refuses the settings (password, user,
+ * database) is a configuration error and ends the wait at once; TERM or INT ends
+ * it cleanly. */
+#include "storage.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STARTUP_FIRST_DELAY_S 0.5
+#define STARTUP_MAX_DELAY_S 10.0
+#define STARTUP_CONNECT_TIMEOUT_MS 2000
+
+typedef enum { STARTUP_UP, STARTUP_DOWN, STARTUP_REFUSED } startup_state;
+
+/* One look at the server: why says what is wrong when it is not up. */
+typedef startup_state (*startup_probe)(const void *arg, char *why, size_t len);
+
+/* Waits for a signal in `set` for up to `seconds`. Returns the signal, or 0. */
+static int startup_sleep(const sigset_t *set, double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    int sig = sigtimedwait(set, NULL, &ts);
+    return sig > 0 ? sig : 0;
+}
+
+static int startup_wait(const char *server, const char *where, startup_probe probe, const void *arg,
+                        const sigset_t *signals, double watchdog, char *err, size_t errlen)
+{
+    double delay = STARTUP_FIRST_DELAY_S, since = q_monotonic();
+    bool waiting = false;
+    for (;;) {
+        char why[600];
+        startup_state st = probe(arg, why, sizeof why);
+        if (st == STARTUP_UP) {
+            if (waiting)
+                q_log(Q_LOG_INFO, "%s at %s is up after %.1f s; starting", server, where,
+                      q_monotonic() - since);
+            return 0;
+        }
+        if (st == STARTUP_REFUSED) {
+            snprintf(err, errlen, "%s", why);
+            return -1;
+        }
+        if (!waiting)
+            q_log(Q_LOG_WARN, "waiting for %s at %s before starting: %s (retrying with backoff)",
+                  server, where, why);
+        waiting = true;
+        char msg[700];
+        snprintf(msg, sizeof msg, "STATUS=waiting for %s: %s", server, why);
+        sdnotify_send(msg);
+        /* systemd's start timeout would stop a unit that has not sent READY=1 yet */
+        snprintf(msg, sizeof msg, "EXTEND_TIMEOUT_USEC=%lld",
+                 (long long)((delay + STARTUP_CONNECT_TIMEOUT_MS / 1000.0 + 5.0) * 1e6));
+        sdnotify_send(msg);
+        for (double end = q_monotonic() + delay, now; (now = q_monotonic()) < end;) {
+            if (watchdog > 0)
+                sdnotify_send("WATCHDOG=1");
+            double step = end - now;
+            if (watchdog > 0 && step > watchdog)
+                step = watchdog;
+            int sig = startup_sleep(signals, step);
+            if (sig == SIGTERM || sig == SIGINT) {
+                q_log(Q_LOG_INFO, "received %s while waiting for %s; exiting",
+                      sig == SIGTERM ? "TERM" : "INT", server);
+                return 1;
+            }
+        }
+        delay = delay * 2 > STARTUP_MAX_DELAY_S ? STARTUP_MAX_DELAY_S : delay * 2;
+    }
+}
+
+static startup_state startup_probe_db(const void *arg, char *why, size_t len)
+{
+    switch (db_server_probe(arg, why, len)) {
+    case DB_SERVER_UP:
+        return STARTUP_UP;
+    case DB_SERVER_DOWN:
+        return STARTUP_DOWN;
+    default:
+        return STARTUP_REFUSED;
+    }
+}
+
+int startup_wait_db(const db_settings *s, const sigset_t *signals, double watchdog, char *err,
+                    size_t errlen)
+{
+    return startup_wait("PostgreSQL", s->describe, startup_probe_db, s, signals, watchdog, err,
+                        errlen);
+}
+
+/* Connects fd to addr within STARTUP_CONNECT_TIMEOUT_MS. Returns 0 or an errno. */
+static int startup_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (connect(fd, addr, len) == 0)
+        return 0;
+    if (errno != EINPROGRESS)
+        return errno;
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    if (poll(&pfd, 1, STARTUP_CONNECT_TIMEOUT_MS) <= 0)
+        return ETIMEDOUT;
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+    return soerr;
+}
+
+/* Whether anything accepts connections at the Redis endpoint: 0, or an errno. */
+static int startup_redis_reachable(const q_redis_opts *o)
+{
+    if (o->unix_path[0]) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", o->unix_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return errno;
+        int rc = startup_connect(fd, (struct sockaddr *)&sa, sizeof sa);
+        close(fd);
+        return rc;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", o->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(o->host, port, &hints, &res) != 0)
+        return EHOSTUNREACH; /* name not resolvable now: DNS may be down too */
+    int rc = ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        rc = startup_connect(fd, ai->ai_addr, ai->ai_addrlen);
+        close(fd);
+        if (rc == 0)
+            break;
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* Down while nothing listens or the server loads its data; refused when it
+ * answers but will not take these settings (password, database, TLS). */
+static startup_state startup_probe_redis(const void *arg, char *why, size_t len)
+{
+    const q_redis_opts *o = arg;
+    int rc = startup_redis_reachable(o);
+    if (rc != 0) {
+        snprintf(why, len, "cannot connect: %s", strerror(rc));
+        return STARTUP_DOWN;
+    }
+    q_conn *c = q_conn_new(o);
+    startup_state st = STARTUP_UP;
+    if (q_conn_ensure(c) != 0) {
+        snprintf(why, len, "%s", q_conn_error(c));
+        st = STARTUP_REFUSED;
+    } else {
+        redisReply *r = q_conn_cmd(c, "PING");
+        if (!r) {
+            snprintf(why, len, "no answer to PING: %s", q_conn_error(c));
+            st = STARTUP_DOWN;
+        } else if (r->type == REDIS_REPLY_ERROR) {
+            snprintf(why, len, "Redis answered PING with: %s", r->str);
+            st = strncmp(r->str, "LOADING", 7) == 0 ? STARTUP_DOWN : STARTUP_REFUSED;
+        }
+        q_reply_free(r);
+    }
+    q_conn_free(c);
+    return st;
+}
+
+int startup_wait_redis(const q_redis_opts *o, const sigset_t *signals, double watchdog, char *err,
+                       size_t errlen)
+{
+    char where[600];
+    q_redis_describe(o, where, sizeof where);
+    return startup_wait("Redis", where, startup_probe_redis, o, signals, watchdog, err, errlen);
+}
