@@ -1,7 +1,7 @@
 /* q_client.c -- pushing jobs the way Ruby's Sidekiq::Client does: defaults
  * (retry, queue), a fresh jid, created_at/enqueued_at, SADD queues + LPUSH, or
  * ZADD schedule for jobs with a future "at". */
-#include "queues.h"
+#include "q_internal.h"
 
 #include <hiredis/hiredis.h>
 #include <openssl/rand.h>
@@ -58,6 +58,29 @@ char *q_client_build(const q_push *p, q_ts_format ts, char *jid_out)
     return q_client_payload(p, ts, p->args_json, jid_out, p->at <= q_now());
 }
 
+void q_client_ops(const q_push *p, q_ts_format ts, q_ops *ops, char *jid_out)
+{
+    char *payload = q_client_build(p, ts, jid_out);
+    if (p->at > q_now())
+        q_ops_zadd(ops, "schedule", p->at, payload, strlen(payload));
+    else
+        q_ops_push_job(ops, p->queue ? p->queue : "default", payload, strlen(payload));
+    free(payload);
+}
+
+int q_client_push(q_conn *c, const q_push *p, q_ts_format ts, char *jid_out, char *err,
+                  size_t errlen)
+{
+    q_ops ops = {0};
+    q_client_ops(p, ts, &ops, jid_out);
+    char why[Q_ERRLEN];
+    int rc = q_outcome_run(c, &ops, why, sizeof why);
+    if (rc != 0)
+        snprintf(err, errlen, "could not push %s: %s", p->klass, why);
+    q_ops_free(&ops);
+    return rc;
+}
+
 /* Reads n replies of a pipeline; fails on a lost connection or an error reply. */
 static int q_client_replies(q_conn *c, int n, char *err, size_t errlen)
 {
@@ -77,30 +100,6 @@ static int q_client_replies(q_conn *c, int n, char *err, size_t errlen)
     return rc;
 }
 
-int q_client_push(q_conn *c, const q_push *p, q_ts_format ts, char *jid_out, char *err,
-                  size_t errlen)
-{
-    if (q_conn_ensure(c) != 0) {
-        snprintf(err, errlen, "%s", q_conn_error(c));
-        return -1;
-    }
-    const char *queue = p->queue ? p->queue : "default";
-    char *payload = q_client_build(p, ts, jid_out);
-    int n;
-    if (p->at > q_now()) {
-        char score[40];
-        q_json_float(p->at, score, sizeof score);
-        q_conn_appendf(c, "ZADD schedule %s %s", score, payload);
-        n = 1;
-    } else {
-        q_conn_appendf(c, "SADD queues %s", queue);
-        q_conn_appendf(c, "LPUSH queue:%s %s", queue, payload);
-        n = 2;
-    }
-    free(payload);
-    return q_client_replies(c, n, err, errlen);
-}
-
 int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_t n,
                        q_ts_format ts, char *err, size_t errlen)
 {
@@ -110,7 +109,7 @@ int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_
         return -1;
     }
     const char *queue = p->queue ? p->queue : "default";
-    char key[160];
+    char key[Q_KEY_MAX];
     snprintf(key, sizeof key, "queue:%s", queue);
     for (size_t off = 0; off < n; off += SLICE) {
         size_t m = n - off < SLICE ? n - off : SLICE;

@@ -3,16 +3,21 @@
  * ago (by score), then by rank everything but the newest, with Sidekiq's own
  * bound (ZREMRANGEBYRANK dead 0 -dead_max_jobs). Used when a job dies and by
  * the housekeeping job that trims on a schedule. */
-#include "queues.h"
+#include "q_internal.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 
+void q_dead_bounds(double now, long timeout, int max_jobs, char cutoff[40], char rank[24])
+{
+    q_json_float(now - (double)timeout, cutoff, 40);
+    snprintf(rank, 24, "-%d", max_jobs);
+}
+
 int q_dead_trim_append(q_conn *c, double now, long timeout, int max_jobs)
 {
     char cutoff[40], rank[24];
-    q_json_float(now - (double)timeout, cutoff, sizeof cutoff);
-    snprintf(rank, sizeof rank, "-%d", max_jobs);
+    q_dead_bounds(now, timeout, max_jobs, cutoff, rank);
     q_conn_appendf(c, "ZREMRANGEBYSCORE dead -inf %s", cutoff);
     q_conn_appendf(c, "ZREMRANGEBYRANK dead 0 %s", rank);
     return 2;

@@ -19,6 +19,7 @@ void q_engine_cfg_defaults(q_engine_cfg *cfg)
     cfg->timeout = 25;
     cfg->fetch = Q_FETCH_RELIABLE;
     cfg->recover_threshold = 3;
+    cfg->max_job_bytes = Q_MAX_JOB_BYTES;
     cfg->beat_interval = 5;
     cfg->poll_interval = 5;
     cfg->poller = true;
@@ -30,9 +31,10 @@ void q_engine_cfg_defaults(q_engine_cfg *cfg)
     cfg->retry.ts = Q_TS_FLOAT;
 }
 
-void q_engine_private_key(const q_engine *e, const char *queue, char *out, size_t len)
+int q_private_key(const char *identity, const char *queue, char out[Q_KEY_MAX])
 {
-    snprintf(out, len, "queue:scotty|%s|%s", e->identity, queue);
+    int n = snprintf(out, Q_KEY_MAX, "queue:scotty|%s|%s", identity, queue);
+    return n >= 0 && n < Q_KEY_MAX ? 0 : -1;
 }
 
 q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err, size_t errlen)
@@ -43,6 +45,18 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     }
     if (cfg->order.nqueues == 0) {
         snprintf(err, errlen, "no queues to work on: give at least one -q QUEUE");
+        return NULL;
+    }
+    char host[Q_IDENTITY_MAX];
+    const char *name = getenv("DYNO");
+    if (!name || !*name)
+        name = gethostname(host, sizeof host) == 0 ? host : "localhost";
+    /* identity = name ":" pid ":" 12 hex digits; it names keys, so it is never cut */
+    size_t name_max = Q_IDENTITY_MAX - 1 - (1 + 10 + 1 + 12);
+    if (strlen(name) > name_max) {
+        snprintf(err, errlen, "%s is %zu bytes long; a process identity allows at most %zu: set a "
+                 "shorter DYNO or hostname", name == host ? "the hostname" : "DYNO", strlen(name),
+                 name_max);
         return NULL;
     }
     q_engine *e = calloc(1, sizeof *e);
@@ -58,11 +72,7 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     pthread_cond_init(&e->done_cond, NULL);
     pthread_cond_init(&e->done_room, NULL);
 
-    const char *dyno = getenv("DYNO");
-    if (dyno && *dyno)
-        snprintf(e->hostname, sizeof e->hostname, "%s", dyno);
-    else if (gethostname(e->hostname, sizeof e->hostname) != 0)
-        snprintf(e->hostname, sizeof e->hostname, "localhost");
+    snprintf(e->hostname, sizeof e->hostname, "%s", name);
     unsigned char nonce[6];
     RAND_bytes(nonce, sizeof nonce);
     snprintf(e->identity, sizeof e->identity, "%s:%d:%02x%02x%02x%02x%02x%02x", e->hostname,
@@ -282,7 +292,9 @@ int q_engine_stop(q_engine *e)
               stuck);
     pthread_mutex_lock(&e->done_mu);
     e->acker_exit = true;
+    e->ack_deadline = deadline + Q_STOP_GRACE;
     pthread_cond_broadcast(&e->done_cond);
+    pthread_cond_broadcast(&e->done_room);
     pthread_mutex_unlock(&e->done_mu);
     if (e->acker_started)
         pthread_join(e->acker_thread, NULL);

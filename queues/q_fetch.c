@@ -18,15 +18,16 @@
 
 /* Moves up to ARGV[1] of the oldest jobs from the public queue to the private
  * list with three commands, keeping their order (oldest at the tail, as LMOVE
- * would), and returns them oldest first. */
+ * would), and returns them oldest first. The push comes before the trim: if it
+ * fails (a private list of the wrong type), the script stops with nothing moved. */
 static const char *q_fetch_batch_lua =
     "local items = redis.call('LRANGE', KEYS[1], -tonumber(ARGV[1]), -1)\n"
     "local n = #items\n"
     "if n == 0 then return items end\n"
-    "redis.call('LTRIM', KEYS[1], 0, -n - 1)\n"
     "local oldest_first = {}\n"
     "for i = n, 1, -1 do oldest_first[#oldest_first + 1] = items[i] end\n"
     "redis.call('LPUSH', KEYS[2], unpack(oldest_first))\n"
+    "redis.call('LTRIM', KEYS[1], 0, -n - 1)\n"
     "return oldest_first\n";
 
 /* Records whether queue qi may hold more jobs; wakes processors waiting on it. */
@@ -68,7 +69,7 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
         pthread_cond_signal(&e->job_ready);
     pthread_mutex_unlock(&e->mu);
     for (size_t k = given; k < m; k++) /* quiet meanwhile: they go straight back */
-        q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0);
+        q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0, NULL);
 }
 
 void *q_fetch_thread(void *arg)
@@ -78,9 +79,9 @@ void *q_fetch_thread(void *arg)
     int qi = a->queue;
     free(a);
     const char *queue = e->cfg.order.queues[qi].name;
-    char src[160], dst[320];
+    char src[Q_KEY_MAX], dst[Q_KEY_MAX];
     snprintf(src, sizeof src, "queue:%s", queue);
-    q_engine_private_key(e, queue, dst, sizeof dst);
+    q_private_key(e->identity, queue, dst); /* fits: identity and queue names are bounded */
     q_conn *c = q_conn_new(&e->cfg.redis);
     q_conn_set_timeout(c, (Q_BLOCK_SECONDS + 3) * 1000);
     double backoff = 0.5;
@@ -153,7 +154,7 @@ static q_job *q_fetch_basic(q_engine *e, q_slot *slot)
     int order[Q_MAX_QUEUES];
     int n = q_order_pick(&e->cfg.order, &slot->seed, order);
     const char *argv[Q_MAX_QUEUES + 2];
-    char keys[Q_MAX_QUEUES][160];
+    char keys[Q_MAX_QUEUES][Q_KEY_MAX];
     argv[0] = "BRPOP";
     for (int i = 0; i < n; i++) {
         snprintf(keys[i], sizeof keys[i], "queue:%s", e->cfg.order.queues[order[i]].name);
@@ -230,6 +231,6 @@ void q_fetch_drain_handoff(q_engine *e)
         h->head = h->count = 0;
         pthread_mutex_unlock(&e->mu);
         for (int k = 0; k < n; k++)
-            q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0);
+            q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0, NULL);
     }
 }

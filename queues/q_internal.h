@@ -24,6 +24,7 @@
 #define Q_BLOCK_SECONDS 2                     /* BRPOP/BLMOVE timeout, as Sidekiq */
 #define Q_DONE_MAX 4096                       /* outcomes waiting for the acker before processors wait */
 #define Q_FETCH_BATCH_MAX 1000                /* jobs moved by one fetch script (Lua unpack limit) */
+#define Q_STOP_GRACE 5                        /* seconds past -t the acker tries to write outcomes */
 
 /* Durations per class and queue, kept by each processor thread for itself (no
  * shared lock on the hot path) and merged when someone asks (q_stats.c). */
@@ -66,6 +67,13 @@ int q_metrics_counter_keys(int sidekiq_major, time_t now, char keys[2][32], long
 /* The histogram key of `klass` for a flush at `now` (malloc'd). */
 char *q_metrics_hist_key(int sidekiq_major, time_t now, const char *klass);
 
+/* The writes of one outcome (q_outcome.c), as the outcome script's arguments:
+ * command, key and two arguments per write, each string owned. */
+typedef struct q_ops {
+    char **argv;
+    size_t *lens;
+    int n, cap;
+} q_ops;
 /* One processor thread. */
 typedef struct q_slot {
     struct q_engine *e;
@@ -87,7 +95,30 @@ typedef struct q_slot {
 struct q_ctx {
     struct q_engine *e;
     q_slot *slot;
+    q_ops followups;          /* q_ctx_enqueue: written with the job's outcome */
 };
+
+/* Adds one write: cmd is LPUSH, RPUSH or SADD (key, a), ZADD (key, a = score, b =
+ * member), ZREMRANGEBYSCORE or ZREMRANGEBYRANK (key, a, b). a and b may be NULL. */
+void q_ops_add(q_ops *o, const char *cmd, const char *key, const char *a, size_t alen, const char *b,
+               size_t blen);
+void q_ops_push_job(q_ops *o, const char *queue, const char *payload, size_t len); /* SADD + LPUSH */
+void q_ops_zadd(q_ops *o, const char *set, double score, const char *payload, size_t len);
+void q_ops_move(q_ops *to, q_ops *from);  /* appends from's writes to to; from is emptied */
+void q_ops_free(q_ops *o);
+/* Queues the outcome script on c: the writes of ops, then the removal of `job` from
+ * src, a list (a private list) or, when src_is_set, a sorted set (NULL: nowhere).
+ * Nothing is written unless the job is still in src and every key written has the
+ * right type. The reply is 1 (written), 0 (the job was gone) or an error. */
+int q_outcome_append(q_conn *c, const char *src, bool src_is_set, const char *job, size_t job_len,
+                     const q_ops *ops);
+/* 0 if the script's reply r says it ran (or had run before), else -1 with err. */
+int q_outcome_check(const redisReply *r, const q_conn *c, char *err, size_t errlen);
+/* Writes ops in one script call (no private list). Returns 0 or -1 with err. */
+int q_outcome_run(q_conn *c, const q_ops *ops, char *err, size_t errlen);
+
+/* q_client.c: the writes that push (or schedule) the job p describes */
+void q_client_ops(const q_push *p, q_ts_format ts, q_ops *ops, char *jid_out);
 
 /* What the acker writes for a job that left a processor (or a fetcher). */
 typedef enum { Q_DONE_ACK, Q_DONE_RETRY, Q_DONE_DEAD, Q_DONE_FORWARD, Q_DONE_REQUEUE } q_done_kind;
@@ -95,9 +126,8 @@ typedef struct q_done {
     struct q_done *next;
     q_done_kind kind;
     q_job *job;               /* owned: raw + private_key */
-    char *payload;            /* retry/dead: new payload (dead: NULL = the raw job);
-                               * forward: the queue (NULL = cfg.forward_unknown) */
-    double score;
+    char jid[64], klass[128]; /* for the log, kept when the parsed job is dropped */
+    q_ops ops;                /* the writes; empty for a plain ack */
     bool sent;                /* acker: queued in the current write */
 } q_done;
 
@@ -111,8 +141,8 @@ typedef struct q_handoff {
 struct q_engine {
     q_engine_cfg cfg;
     const q_registry *reg;
-    char identity[320];
-    char hostname[256];
+    char identity[Q_IDENTITY_MAX];
+    char hostname[Q_IDENTITY_MAX];
     char *info_json;          /* written once at start */
     double started;           /* epoch seconds */
     double started_mono;
@@ -133,6 +163,7 @@ struct q_engine {
     int done_count;           /* done_mu */
     bool acker_waiting;       /* done_mu */
     bool acker_exit;          /* done_mu */
+    double ack_deadline;      /* done_mu: once acker_exit, monotonic time to give up writing */
 
     atomic_bool quiet;        /* no new jobs */
     atomic_bool stopping;     /* the heartbeat ends (set last, after jobs are done) */
@@ -153,7 +184,9 @@ struct q_engine {
 /* q_engine.c */
 /* Sleeps up to `seconds`; wakes early once *until becomes true (quiet, stopping). */
 void q_engine_sleep(struct q_engine *e, double seconds, atomic_bool *until);
-void q_engine_private_key(const struct q_engine *e, const char *queue, char *out, size_t len);
+/* The private list of `identity` for `queue`: "queue:scotty|IDENTITY|QUEUE". Returns 0,
+ * or -1 when it would not fit (an identity written by something else). */
+int q_private_key(const char *identity, const char *queue, char out[Q_KEY_MAX]);
 int q_engine_busy(struct q_engine *e);
 
 /* q_fetch.c */
@@ -168,8 +201,14 @@ typedef struct q_fetch_arg {
 
 /* q_process.c */
 void *q_process_thread(void *arg);     /* arg: q_slot */
+
+/* q_ack.c */
 void *q_acker_thread(void *arg);       /* arg: engine */
-void q_done_push(struct q_engine *e, q_done_kind kind, q_job *job, char *payload, double score);
+/* Hands an outcome to the acker. payload: retry/dead, the new job (dead: NULL = the
+ * raw job); forward, the queue (NULL = cfg.forward_unknown); owned. followups (may
+ * be NULL) are moved into the outcome. */
+void q_done_push(struct q_engine *e, q_done_kind kind, q_job *job, char *payload, double score,
+                 q_ops *followups);
 
 /* q_beat.c */
 void *q_beat_thread(void *arg);
@@ -183,12 +222,15 @@ int q_metrics_flush(struct q_engine *e, q_conn *c);
 
 /* q_poller.c */
 void *q_poller_thread(void *arg);
-int q_poller_enqueue_due(q_conn *c, q_ts_format ts, double now);
+int q_poller_enqueue_due(q_conn *c, const q_retry_cfg *cfg, double now);
 void q_poller_cleanup_processes(q_conn *c);
 
 /* q_recover.c */
 int q_recover_orphans(struct q_engine *e, q_conn *c);
 int q_recover_requeue_own(struct q_engine *e, q_conn *c);
+
+/* q_dead.c: the score below which dead jobs are trimmed by age, and the rank bound */
+void q_dead_bounds(double now, long timeout, int max_jobs, char cutoff[40], char rank[24]);
 
 /* q_unique.c */
 typedef enum { Q_UNIQUE_BEFORE, Q_UNIQUE_AFTER_SUCCESS } q_unique_phase;

@@ -19,7 +19,9 @@ q_job *q_job_new(const char *raw, size_t len, const char *queue)
     snprintf(j->queue, sizeof j->queue, "%s", queue);
     j->jid = "";
     json_error_t jerr;
-    json_t *doc = json_loadb(raw, len, JSON_ALLOW_NUL, &jerr);
+    /* jansson skips a raw NUL byte between tokens where Ruby's parser refuses it, and
+     * every edited copy of the job (a C string) would end at it: not JSON. */
+    json_t *doc = memchr(raw, '\0', len) ? NULL : json_loadb(raw, len, JSON_ALLOW_NUL, &jerr);
     if (doc && !json_is_object(doc)) {
         json_decref(doc);
         doc = NULL;
@@ -45,6 +47,27 @@ void q_job_free(q_job *j)
         json_decref(j->doc);
     free(j->raw);
     free(j);
+}
+
+/* True if v is a string holding a NUL byte: C code would read it cut short. */
+static bool q_job_has_nul(const json_t *v)
+{
+    return json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v);
+}
+
+const char *q_job_refusal(const q_job *j, size_t max_bytes)
+{
+    if (max_bytes > 0 && j->raw_len > max_bytes)
+        return "it is bigger than the job size limit (--max-job-bytes)";
+    if (!j->doc)
+        return "it is not valid JSON, or not a JSON object";
+    if (q_job_has_nul(json_object_get(j->doc, "class")))
+        return "its \"class\" contains a NUL byte";
+    if (q_job_has_nul(json_object_get(j->doc, "queue")))
+        return "its \"queue\" contains a NUL byte";
+    if (q_job_has_nul(json_object_get(j->doc, "jid")))
+        return "its \"jid\" contains a NUL byte";
+    return NULL;
 }
 
 const char *q_job_display_class(const q_job *j)

@@ -266,7 +266,21 @@ static size_t q_scan_value(const char *s, size_t n, size_t i)
     return i;
 }
 
-/* Finds top-level `key` and sets the span of its value. Returns false if absent
+/* Whether the JSON string literal lit (quotes included) spells key. Escapes are
+ * decoded, so "\u0071ueue" is queue, as Ruby and jansson read it. */
+static bool q_json_key_is(const char *lit, size_t len, const char *key, size_t klen)
+{
+    if (!memchr(lit, '\\', len))
+        return len == klen + 2 && memcmp(lit + 1, key, klen) == 0;
+    json_t *v = json_loadb(lit, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    bool same = json_is_string(v) && json_string_length(v) == klen &&
+                memcmp(json_string_value(v), key, klen) == 0;
+    json_decref(v);
+    return same;
+}
+
+/* Finds the last top-level `key` (the one Ruby and jansson read) and sets the span
+ * of its value. Returns false if absent
  * or not an object; *close receives the index of the closing brace. */
 static bool q_json_find(const char *s, size_t n, const char *key,
                         size_t *val_start, size_t *val_end, size_t *close, bool *is_object)
@@ -301,7 +315,7 @@ static bool q_json_find(const char *s, size_t n, const char *key,
         i = q_scan_ws(s, n, i + 1);
         size_t vs = i;
         size_t ve = q_scan_value(s, n, i);
-        if (!found && ke - ks - 2 == klen && memcmp(s + ks + 1, key, klen) == 0) {
+        if (q_json_key_is(s + ks, ke - ks, key, klen)) { /* the last one: Ruby reads it */
             found = true;
             *val_start = vs;
             *val_end = ve;

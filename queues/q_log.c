@@ -1,5 +1,7 @@
 /* q_log.c -- one log line per event on stderr, for journald and humans.
- * Format: ISO-8601 UTC time, pid, level, message. The level is process-wide. */
+ * Format: ISO-8601 UTC time, pid, level, message. The level is process-wide.
+ * Messages carry remote text (URLs, error strings), so control characters in them
+ * are escaped: every event is exactly one line. */
 #include "queues.h"
 
 #include <stdarg.h>
@@ -28,14 +30,20 @@ void q_log(q_log_level level, const char *fmt, ...)
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ pid=%d %s: ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(), names[level]);
+    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* One fputs per line: glibc locks the stream, so lines never interleave. */
-    size_t len = 0;
-    while (line[len])
-        len++;
+    /* Control bytes become \xNN: a remote string cannot end the line or forge one. */
+    size_t len = (size_t)n;
+    for (const unsigned char *m = (const unsigned char *)msg; *m && len + 5 < sizeof line; m++) {
+        if (*m < 0x20 || *m == 0x7f)
+            len += (size_t)snprintf(line + len, sizeof line - len, "\\x%02x", *m);
+        else
+            line[len++] = (char)*m;
+    }
     line[len] = '\n';
+    /* One fwrite per line: glibc locks the stream, so lines never interleave. */
     fwrite(line, 1, len + 1, stderr);
 }

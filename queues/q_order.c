@@ -10,12 +10,17 @@
 
 int q_order_add(q_order *o, const char *spec, char *err, size_t errlen)
 {
-    char name[128];
+    char name[Q_NAME_MAX];
     int weight = 0;
     const char *comma = strchr(spec, ',');
     size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
-    if (n == 0 || n >= sizeof name) {
+    if (n == 0) {
         snprintf(err, errlen, "invalid queue '%s': expected NAME or NAME,WEIGHT", spec);
+        return -1;
+    }
+    if (n >= sizeof name) {
+        snprintf(err, errlen, "queue name '%.*s...' is %zu bytes long; at most %d are allowed", 40,
+                 spec, n, Q_NAME_MAX - 1);
         return -1;
     }
     memcpy(name, spec, n);

@@ -2,9 +2,10 @@
  * and cleans dead processes out of the registry.
  *
  * Sidekiq pops with a Lua script and pushes separately, so a crash in between
- * loses the job. We read due members, then move each with one script that only
- * pushes if its ZREM succeeded: exactly one process moves a job, and the job is
- * never out of Redis. The sleep between polls follows Sidekiq (process count x
+ * loses the job. We read due members, then move each with the outcome script
+ * (q_outcome.c), which pushes only while the member is still in the set and removes
+ * it in the same step: exactly one process moves a job, and the job is never out
+ * of Redis. The sleep between polls follows Sidekiq (process count x
  * average interval, randomised). */
 #include "q_internal.h"
 
@@ -15,49 +16,77 @@
 
 #define Q_POLL_BATCH 100
 
-static const char *q_poller_move_lua =
-    "if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then\n"
-    "  redis.call('SADD', KEYS[3], ARGV[3])\n"
-    "  redis.call('LPUSH', KEYS[2], ARGV[2])\n"
-    "  return 1\n"
-    "end\n"
-    "return 0\n";
+/* The writes that move one due member: to its queue, or, when it names no queue a
+ * job can be pushed to (a NUL in the name), to the dead set. Returns false for the
+ * latter, with the reason in why. */
+static bool q_poller_ops(const char *member, size_t len, const q_retry_cfg *cfg, double now,
+                         q_ops *ops, const char **why)
+{
+    json_t *doc = json_loadb(member, len, JSON_ALLOW_NUL, NULL);
+    json_t *q = json_object_get(doc, "queue");
+    const char *queue = json_is_string(q) ? json_string_value(q) : "default";
+    *why = NULL;
+    if (json_is_string(q) && strlen(queue) != json_string_length(q))
+        *why = "its \"queue\" contains a NUL byte";
+    else if (!*queue)
+        *why = "its \"queue\" is empty";
+    if (*why) {
+        char cutoff[40], rank[24];
+        q_ops_zadd(ops, "dead", now, member, len);
+        q_dead_bounds(now, cfg->dead_timeout, cfg->dead_max_jobs, cutoff, rank);
+        q_ops_add(ops, "ZREMRANGEBYSCORE", "dead", "-inf", 4, cutoff, strlen(cutoff));
+        q_ops_add(ops, "ZREMRANGEBYRANK", "dead", "0", 1, rank, strlen(rank));
+        json_decref(doc);
+        return false;
+    }
+    char t[40];
+    q_json_timestamp(cfg->ts, q_now(), t, sizeof t);
+    char *payload = doc ? q_json_set(member, len, "enqueued_at", t) : NULL;
+    q_ops_push_job(ops, queue, payload ? payload : member, payload ? strlen(payload) : len);
+    free(payload);
+    json_decref(doc);
+    return true;
+}
 
-/* Moves due members of one set; returns how many moved, -1 on Redis failure. */
-static int q_poller_set(q_conn *c, const char *set, q_ts_format ts, double now)
+/* Moves due members of one set; returns how many moved, -1 on Redis failure. A
+ * member Redis refuses to move (its queue key has the wrong type) stays in the set,
+ * is logged and skipped. */
+static int q_poller_set(q_conn *c, const char *set, const q_retry_cfg *cfg, double now)
 {
     char nows[40];
     q_json_float(now, nows, sizeof nows);
-    int moved = 0;
+    int moved = 0, skipped = 0;
     for (;;) {
-        redisReply *r = q_conn_cmd(c, "ZRANGEBYSCORE %s -inf %s LIMIT 0 %d", set, nows, Q_POLL_BATCH);
+        redisReply *r = q_conn_cmd(c, "ZRANGEBYSCORE %s -inf %s LIMIT %d %d", set, nows, skipped,
+                                   Q_POLL_BATCH);
         if (!r || r->type != REDIS_REPLY_ARRAY) {
+            if (r && r->type == REDIS_REPLY_ERROR)
+                q_log(Q_LOG_ERROR, "cannot read due jobs from %s: %s", set, r->str);
             q_reply_free(r);
             return -1;
         }
         size_t n = r->elements;
         for (size_t i = 0; i < n; i++) {
             redisReply *m = r->element[i];
-            json_t *doc = json_loadb(m->str, m->len, JSON_ALLOW_NUL, NULL);
-            json_t *q = doc ? json_object_get(doc, "queue") : NULL;
-            char queue[160], key[170], t[40];
-            snprintf(queue, sizeof queue, "%s", json_is_string(q) ? json_string_value(q) : "default");
-            snprintf(key, sizeof key, "queue:%s", queue);
-            q_json_timestamp(ts, q_now(), t, sizeof t);
-            char *payload = doc ? q_json_set(m->str, m->len, "enqueued_at", t) : NULL;
-            if (doc)
-                json_decref(doc);
-            const char *argv[] = {set, key, "queues", m->str, payload ? payload : m->str, queue};
-            size_t lens[] = {strlen(set), strlen(key), 6, m->len,
-                             payload ? strlen(payload) : m->len, strlen(queue)};
-            redisReply *mv = q_conn_eval(c, q_poller_move_lua, 3, 6, argv, lens);
-            free(payload);
+            q_ops ops = {0};
+            const char *why;
+            bool routed = q_poller_ops(m->str, m->len, cfg, now, &ops, &why);
+            q_outcome_append(c, set, true, m->str, m->len, &ops);
+            q_ops_free(&ops);
+            redisReply *mv = q_conn_reply(c);
+            char err[Q_ERRLEN];
             if (!mv) {
                 q_reply_free(r);
                 return -1;
             }
-            if (mv->type == REDIS_REPLY_INTEGER && mv->integer == 1)
+            if (q_outcome_check(mv, c, err, sizeof err) != 0) {
+                q_log(Q_LOG_ERROR, "a due job stays in %s: %s", set, err);
+                skipped++;
+            } else if (mv->integer == 1 && !routed) {
+                q_log(Q_LOG_ERROR, "a due job in %s moved to the dead set: %s", set, why);
+            } else if (mv->integer == 1) {
                 moved++;
+            }
             q_reply_free(mv);
         }
         q_reply_free(r);
@@ -66,12 +95,12 @@ static int q_poller_set(q_conn *c, const char *set, q_ts_format ts, double now)
     }
 }
 
-int q_poller_enqueue_due(q_conn *c, q_ts_format ts, double now)
+int q_poller_enqueue_due(q_conn *c, const q_retry_cfg *cfg, double now)
 {
-    int a = q_poller_set(c, "retry", ts, now);
+    int a = q_poller_set(c, "retry", cfg, now);
     if (a < 0)
         return -1;
-    int b = q_poller_set(c, "schedule", ts, now);
+    int b = q_poller_set(c, "schedule", cfg, now);
     if (b < 0)
         return -1;
     return a + b;
@@ -137,7 +166,7 @@ void *q_poller_thread(void *arg)
         q_poller_cleanup_processes(c);
     while (!atomic_load(&e->quiet)) {
         if (q_conn_ensure(c) == 0) {
-            int n = q_poller_enqueue_due(c, e->cfg.retry.ts, q_now());
+            int n = q_poller_enqueue_due(c, &e->cfg.retry, q_now());
             if (n > 0)
                 q_log(Q_LOG_DEBUG, "poller enqueued %d due jobs", n);
         }

@@ -16,8 +16,18 @@
 #include <string.h>
 
 /* KEYS: private list, queue, dead set, recovered hash, queues set.
- * ARGV: now, threshold (0: plain requeue), dead cutoff, dead max, queue name. */
+ * ARGV: now, threshold (0: plain requeue), dead cutoff, dead rank bound, queue name.
+ * Every key it writes is type-checked first, so a job is popped from the private
+ * list only when its push cannot fail. */
 static const char *q_recover_lua =
+    "local want = {{KEYS[2], 'list'}, {KEYS[3], 'zset'}, {KEYS[4], 'hash'}, {KEYS[5], 'set'}}\n"
+    "for _, k in ipairs(want) do\n"
+    "  local t = redis.call('TYPE', k[1])['ok']\n"
+    "  if t ~= 'none' and t ~= k[2] then\n"
+    "    return redis.error_reply('WRONGTYPE ' .. k[1] .. ' holds a ' .. t .. ', not a ' .. k[2] ..\n"
+    "      '; nothing was moved')\n"
+    "  end\n"
+    "end\n"
     "local requeued, dead = 0, 0\n"
     "local threshold = tonumber(ARGV[2])\n"
     "while true do\n"
@@ -36,7 +46,7 @@ static const char *q_recover_lua =
     "    if not (ok and doc.dead == false) then\n"
     "      redis.call('ZADD', KEYS[3], ARGV[1], job)\n"
     "      redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])\n"
-    "      redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[4]))\n"
+    "      redis.call('ZREMRANGEBYRANK', KEYS[3], 0, ARGV[4])\n"
     "    end\n"
     "    dead = dead + 1\n"
     "  else\n"
@@ -56,15 +66,18 @@ static const char *q_recover_unlock_lua =
 static int q_recover_list(q_engine *e, q_conn *c, const char *identity, const char *queue,
                           int threshold, long *requeued, long *dead)
 {
-    char priv[400], qkey[160], now[40], cutoff[40], max[24], thr[16];
-    snprintf(priv, sizeof priv, "queue:scotty|%s|%s", identity, queue);
-    snprintf(qkey, sizeof qkey, "queue:%s", queue);
+    char priv[Q_KEY_MAX], qkey[Q_KEY_MAX], now[40], cutoff[40], rank[24], thr[16];
+    if (q_private_key(identity, queue, priv) != 0 ||
+        (size_t)snprintf(qkey, sizeof qkey, "queue:%s", queue) >= sizeof qkey) {
+        q_log(Q_LOG_ERROR, "cannot recover the private list of %s for queue %.64s: the key would be "
+              "longer than %d bytes; move it back by hand", identity, queue, Q_KEY_MAX - 1);
+        return -1;
+    }
     double t = q_now();
     q_json_float(t, now, sizeof now);
-    q_json_float(t - (double)e->cfg.retry.dead_timeout, cutoff, sizeof cutoff);
-    snprintf(max, sizeof max, "%d", e->cfg.retry.dead_max_jobs);
+    q_dead_bounds(t, e->cfg.retry.dead_timeout, e->cfg.retry.dead_max_jobs, cutoff, rank);
     snprintf(thr, sizeof thr, "%d", threshold);
-    const char *argv[] = {priv, qkey, "dead", Q_KEY_RECOVERED, "queues", now, thr, cutoff, max, queue};
+    const char *argv[] = {priv, qkey, "dead", Q_KEY_RECOVERED, "queues", now, thr, cutoff, rank, queue};
     redisReply *r = q_conn_eval(c, q_recover_lua, 5, 10, argv, NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         q_log(Q_LOG_ERROR, "could not move %s back to %s: %s", priv, qkey,
@@ -96,6 +109,8 @@ int q_recover_orphans(q_engine *e, q_conn *c)
         q_reply_free(ex);
         if (alive)
             continue;
+        if (e->cfg.on_orphan)
+            e->cfg.on_orphan(id, e->cfg.user);
         long requeued = 0, dead = 0;
         bool ok = true;
         char *queues = strdup(all->element[i + 1]->str);

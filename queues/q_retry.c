@@ -4,14 +4,24 @@
  * error_class, failed_at|retried_at, retry_count, error_backtrace). */
 #include "queues.h"
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#define Q_RETRY_COUNT_MAX 50000 /* 49999^4 + jitter still fits a long */
+
+/* Counts outside 0..Q_RETRY_COUNT_MAX-1 are clamped: no division by zero, no overflow. */
+static int q_retry_clamp(int count)
+{
+    return count < 0 ? 0 : count >= Q_RETRY_COUNT_MAX ? Q_RETRY_COUNT_MAX - 1 : count;
+}
+
 long q_retry_delay(int major, int count, unsigned *seed)
 {
+    count = q_retry_clamp(count);
     long c = count;
     long base = c * c * c * c + 15;
     return base + q_retry_jitter(major, count, seed);
@@ -20,6 +30,7 @@ long q_retry_delay(int major, int count, unsigned *seed)
 long q_retry_jitter(int major, int count, unsigned *seed)
 {
     unsigned r = rand_r(seed);
+    count = q_retry_clamp(count);
     if (major >= 8)
         return (long)(r % (unsigned)(10 * (count + 1)));
     return (long)(r % 10) * (count + 1);
@@ -66,7 +77,8 @@ static void q_edit_string(char **payload, const char *key, const char *value)
     q_buf_free(&b);
 }
 
-/* The "retry" option: -2 = false (no retry), -1 = true (max_retries), N = max N. */
+/* The "retry" option: -2 = false (no retry), -1 = true (max_retries), N = max N
+ * (a negative N is 0, one past INT_MAX is INT_MAX: Sidekiq's reading of them). */
 static int q_retry_option(const q_job *job, const q_handler *h)
 {
     json_t *r = json_object_get(job->doc, "retry");
@@ -74,9 +86,26 @@ static int q_retry_option(const q_job *job, const q_handler *h)
         return h ? h->retry : -1;
     if (json_is_false(r))
         return -2;
-    if (json_is_integer(r))
-        return json_integer_value(r) < 0 ? 0 : (int)json_integer_value(r);
+    if (json_is_integer(r)) {
+        json_int_t n = json_integer_value(r);
+        return n < 0 ? 0 : n > INT_MAX ? INT_MAX : (int)n;
+    }
     return -1; /* true or any other truthy value */
+}
+
+char *q_retry_refused_payload(const q_retry_cfg *cfg, const q_job *job, const char *why, double now)
+{
+    char *p = q_json_set(job->raw, job->raw_len, "error_message", "\"\"");
+    if (!job->doc || !p) {
+        free(p);
+        return NULL;
+    }
+    char ts[40];
+    q_json_timestamp(cfg->ts, now, ts, sizeof ts);
+    q_edit_string(&p, "error_message", why);
+    q_edit_string(&p, "error_class", "Scotty::RefusedJob");
+    q_edit(&p, "failed_at", ts);
+    return p;
 }
 
 void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h,
@@ -100,7 +129,14 @@ void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h
     int count = 0;
     q_json_timestamp(cfg->ts, now, ts, sizeof ts);
     if (rc && !json_is_null(rc)) {
-        count = (int)json_integer_value(rc) + 1;
+        /* Sidekiq adds 1 to an Integer; anything else (or a count whose backoff would
+         * not fit) cannot be retried: the job dies with the reason in the log. */
+        json_int_t n = json_is_integer(rc) ? json_integer_value(rc) : Q_RETRY_COUNT_MAX;
+        if (n < -1 || n >= Q_RETRY_COUNT_MAX) {
+            out->note = "its retry_count is not an integer from -1 to 49999";
+            n = -1;
+        }
+        count = (int)n + 1;
         q_edit(&p, "retried_at", ts);
     } else {
         q_edit(&p, "failed_at", ts);
@@ -122,7 +158,9 @@ void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h
     int max = opt >= 0 ? opt : cfg->max_retries;
     bool exhausted;
     json_t *rf = json_object_get(job->doc, "retry_for");
-    if (cfg->sidekiq_major >= 7 && json_is_integer(rf)) {
+    if (out->note) {
+        exhausted = true;
+    } else if (cfg->sidekiq_major >= 7 && json_is_integer(rf)) {
         json_t *fa = json_object_get(job->doc, "failed_at");
         double first = fa ? q_json_read_timestamp(fa) : now;
         bool late = first + (double)json_integer_value(rf) < now;
@@ -153,7 +191,7 @@ void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h
         return;
     }
     json_t *dead = json_object_get(job->doc, "dead");
-    if (json_is_false(dead) || (!dead && h && h->no_dead)) {
+    if (!out->note && (json_is_false(dead) || (!dead && h && h->no_dead))) {
         free(p);
         out->fate = Q_FATE_DISCARD;
         return;

@@ -15,6 +15,10 @@
 
 #define Q_ERRLEN 512
 #define Q_MAX_QUEUES 64
+#define Q_NAME_MAX 128           /* a queue name, with its NUL */
+#define Q_IDENTITY_MAX 256       /* a process identity (host:pid:nonce), with its NUL */
+#define Q_KEY_MAX 512            /* any key built from a queue name and an identity */
+#define Q_MAX_JOB_BYTES (16u << 20) /* default job size limit: 16 MiB */
 
 /* ---- Logging (stderr, one line per event; shared by the whole process) ---- */
 typedef enum { Q_LOG_DEBUG = 0, Q_LOG_INFO, Q_LOG_WARN, Q_LOG_ERROR } q_log_level;
@@ -108,8 +112,8 @@ double q_json_read_timestamp(const json_t *v);
 typedef struct q_job {
     char *raw;               /* the job exactly as it was in Redis */
     size_t raw_len;
-    char queue[128];         /* queue it was fetched from */
-    char private_key[320];   /* reliable fetch: the private list holding it */
+    char queue[Q_NAME_MAX];  /* queue it was fetched from */
+    char private_key[Q_KEY_MAX]; /* reliable fetch: the private list holding it */
     json_t *doc;             /* parsed object, NULL if raw is not a JSON object */
     const char *klass;       /* "class", NULL if missing or not a string */
     const char *jid;         /* "jid" or "" */
@@ -120,8 +124,23 @@ typedef struct q_job {
 
 q_job *q_job_new(const char *raw, size_t len, const char *queue);
 void q_job_free(q_job *j);
+/* Why the engine must not run j, or NULL: bigger than max_bytes (0: no limit), not a
+ * JSON object, or a NUL byte in its class, queue or jid. Such a job goes to the dead
+ * set. */
+const char *q_job_refusal(const q_job *j, size_t max_bytes);
 /* "wrapped" if present (ActiveJob), else "class". */
 const char *q_job_display_class(const q_job *j);
+
+/* ---- Client: pushing jobs ---- */
+typedef struct q_push {
+    const char *klass;
+    const char *queue;        /* default "default" */
+    const char *args_json;    /* JSON array text, default "[]" */
+    const char *retry_json;   /* e.g. "true", "8", "false"; default "true" */
+    double at;                /* > now: schedule; otherwise push now */
+    const char *extra_json;   /* optional: more fields, as `"k":v,"k2":v2` */
+    bool omit_retry;          /* no "retry" key: the consumer's class option applies */
+} q_push;
 
 /* ---- Handlers ---- */
 typedef struct q_result {
@@ -170,17 +189,13 @@ q_conn *q_ctx_redis(q_ctx *ctx);           /* this thread's Redis connection */
 bool q_ctx_stopping(const q_ctx *ctx);     /* shutdown deadline passed: give up soon */
 void q_ctx_progress(q_ctx *ctx, int percent); /* shown in busy views */
 void *q_ctx_user(const q_ctx *ctx);        /* the engine config's user pointer */
-
-/* ---- Client: pushing jobs ---- */
-typedef struct q_push {
-    const char *klass;
-    const char *queue;        /* default "default" */
-    const char *args_json;    /* JSON array text, default "[]" */
-    const char *retry_json;   /* e.g. "true", "8", "false"; default "true" */
-    double at;                /* > now: schedule; otherwise push now */
-    const char *extra_json;   /* optional: more fields, as `"k":v,"k2":v2` */
-    bool omit_retry;          /* no "retry" key: the consumer's class option applies */
-} q_push;
+const char *q_ctx_identity(const q_ctx *ctx); /* this process's Sidekiq identity */
+/* Adds a job to this job's outcome: the engine pushes (or schedules) it in the same
+ * atomic step that removes this job from its private list, whatever the outcome
+ * (done, retry, dead or forward), and keeps it with the outcome, in memory, while
+ * Redis is down. So a follow-up is written exactly when its job's outcome is.
+ * Returns 0, or -1 with err. */
+int q_ctx_enqueue(q_ctx *ctx, const q_push *p, char *err, size_t errlen);
 
 /* Builds a job payload; jid_out (25 bytes) receives the new jid if not NULL. */
 char *q_client_build(const q_push *p, q_ts_format ts, char *jid_out);
@@ -192,7 +207,7 @@ int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_
 
 /* ---- Queue order (Sidekiq's strict and weighted modes) ---- */
 typedef struct q_queue_spec {
-    char name[128];
+    char name[Q_NAME_MAX];
     int weight;               /* 0 = unweighted */
 } q_queue_spec;
 
@@ -228,8 +243,13 @@ typedef struct q_failure {
     q_fate fate;
     char *payload;            /* new JSON for the retry or dead set */
     double score;             /* ZSET score */
+    const char *note;         /* why the job went to the dead set early, or NULL */
 } q_failure;
 
+/* The dead-set payload of a job the engine refused to run: the job with Sidekiq's
+ * error fields (error_class Scotty::RefusedJob, error_message why, failed_at), or NULL
+ * when it is not a JSON object (the raw bytes then go to the dead set). */
+char *q_retry_refused_payload(const q_retry_cfg *cfg, const q_job *job, const char *why, double now);
 /* Decides what happens to a failed job and builds the new payload exactly as
  * Sidekiq's JobRetry does. `from_queue` is the queue it was fetched from. */
 void q_retry_decide(const q_retry_cfg *cfg, const q_job *job, const q_handler *h,
@@ -328,6 +348,7 @@ typedef struct q_engine_cfg {
     q_fetch_mode fetch;
     int prefetch;             /* reliable: jobs held ahead per queue (0: concurrency) */
     int recover_threshold;    /* recoveries before a job goes to the dead set */
+    size_t max_job_bytes;     /* bigger jobs go to the dead set unrun (0: no limit) */
     char forward_unknown[128];/* queue for unknown classes, "" to fail them */
     double beat_interval;     /* heartbeat period (5 s) */
     double poll_interval;     /* average_scheduled_poll_interval (5 s) */
@@ -336,6 +357,10 @@ typedef struct q_engine_cfg {
     bool job_log;             /* a "done" line per job at INFO (else at DEBUG); failures always */
     q_retry_cfg retry;
     void *user;               /* handed to handlers via q_ctx_user */
+    /* Called by the process that recovers a dead process's private lists, before
+     * their jobs go back to the queues, with the dead identity and `user`: the
+     * application releases what that process held (its locks, say). NULL: none. */
+    void (*on_orphan)(const char *identity, void *user);
 } q_engine_cfg;
 
 void q_engine_cfg_defaults(q_engine_cfg *cfg);

@@ -17,6 +17,7 @@ enum {
     OPT_SIDEKIQ_VERSION,
     OPT_TIMESTAMPS,
     OPT_RECOVER_THRESHOLD,
+    OPT_MAX_JOB_BYTES,
     OPT_MAX_RETRIES,
     OPT_LABEL,
     OPT_POLL_INTERVAL,
@@ -56,6 +57,7 @@ static const struct option config_options[] = {
     {"sidekiq-version", required_argument, NULL, OPT_SIDEKIQ_VERSION},
     {"timestamps", required_argument, NULL, OPT_TIMESTAMPS},
     {"recover-threshold", required_argument, NULL, OPT_RECOVER_THRESHOLD},
+    {"max-job-bytes", required_argument, NULL, OPT_MAX_JOB_BYTES},
     {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
     {"label", required_argument, NULL, OPT_LABEL},
     {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
@@ -98,6 +100,7 @@ void config_usage(FILE *out)
           "  --fetch reliable|basic     reliable (default): jobs survive a crash; basic: BRPOP\n"
           "  --prefetch N               reliable fetch: jobs held ahead per queue (default -c)\n"
           "  --recover-threshold N      crashes a job may cause before it goes dead (default 3)\n"
+          "  --max-job-bytes N          bigger jobs go to the dead set unrun (default 16 MiB)\n"
           "  --forward-unknown QUEUE    push jobs of unknown classes unchanged to QUEUE\n"
           "  --sidekiq-version 6|7|8    retry jitter and retry_for rules to follow (default 7)\n"
           "  --timestamps float|millis  job timestamps: float seconds (all versions) or 8.x ms\n"
@@ -259,6 +262,11 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
         if (config_int(arg, 1, 1000, "--recover-threshold", &v, err, errlen))
             return -1;
         e->recover_threshold = (int)v;
+        return 0;
+    case OPT_MAX_JOB_BYTES:
+        if (config_int(arg, 1024, 512L << 20, "--max-job-bytes", &v, err, errlen))
+            return -1;
+        e->max_job_bytes = (size_t)v;
         return 0;
     case OPT_MAX_RETRIES:
         if (config_int(arg, 0, 1000, "--max-retries", &v, err, errlen))

@@ -46,8 +46,9 @@ bool attach_media_type_supported(const char *mime);
  * Mastodon does after a failed download (rand 30 s..10 min) or an S3 error (now). */
 int attach_schedule_redownload(q_ctx *ctx, int64_t id, long delay_s, char *err, size_t errlen);
 
-/* Pushes RedownloadMediaWorker [id] on `queue` in `delay_s` seconds (0: now): how
- * ingress defers media to the --media-defer queue (services.media_defer_queue). */
+/* Pushes RedownloadMediaWorker [id] on `queue` in `delay_s` seconds (0: now), with
+ * the running job's outcome (q_ctx_enqueue): how ingress defers media to the
+ * --media-defer queue (services.media_defer_queue). */
 int attach_enqueue(q_ctx *ctx, const char *queue, int64_t id, long delay_s, char *err, size_t errlen);
 
 /* ---- Worker lifecycle (attach_runner.c) ---- */

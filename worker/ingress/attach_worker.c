@@ -60,7 +60,7 @@ int attach_enqueue(q_ctx *ctx, const char *queue, int64_t id, long delay_s, char
     snprintf(args, sizeof args, "[%" PRId64 "]", id);
     q_push p = {.klass = "RedownloadMediaWorker", .queue = queue, .args_json = args, .retry_json = "3",
                 .at = delay_s > 0 ? q_now() + (double)delay_s : 0};
-    return q_client_push(q_ctx_redis(ctx), &p, q_ctx_retry(ctx)->ts, NULL, err, errlen);
+    return q_ctx_enqueue(ctx, &p, err, errlen);
 }
 
 int attach_schedule_redownload(q_ctx *ctx, int64_t id, long delay_s, char *err, size_t errlen)

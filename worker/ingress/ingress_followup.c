@@ -29,7 +29,7 @@ int ingress_push(q_ctx *ctx, const char *klass, const char *queue, const char *r
     q_push p = {.klass = klass, .queue = queue, .args_json = args_json, .retry_json = retry_json,
                 .at = delay_s > 0 ? q_now() + delay_s : 0};
     char err[Q_ERRLEN];
-    if (q_client_push(q_ctx_redis(ctx), &p, q_ctx_retry(ctx)->ts, NULL, err, sizeof err) == 0)
+    if (q_ctx_enqueue(ctx, &p, err, sizeof err) == 0)
         return 0;
     q_log(Q_LOG_ERROR, "ingress: could not push %s %s: %s", klass, args_json, err);
     return -1;

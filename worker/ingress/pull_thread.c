@@ -117,7 +117,7 @@ void pull_thread_resolve(q_ctx *ctx, const q_job *job, q_result *r)
         char args[96];
         snprintf(args, sizeof args, "[%s,{\"skip_notifications\":true}]", child_id);
         q_push p = {.klass = "DistributionWorker", .queue = "default", .args_json = args};
-        if (q_client_push(q_ctx_redis(ctx), &p, q_ctx_retry(ctx)->ts, NULL, err, sizeof err) != 0)
-            q_fail(r, "Redis::CannotConnectError", "DistributionWorker for %s: %s", child_id, err);
+        if (q_ctx_enqueue(ctx, &p, err, sizeof err) != 0)
+            q_fail(r, "ArgumentError", "DistributionWorker for %s: %s", child_id, err);
     }
 }

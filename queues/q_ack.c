@@ -1,0 +1,244 @@
+/* q_ack.c -- the acker: writes job outcomes to Redis in pipelined batches.
+ *
+ * Processors (and fetchers, for jobs they give back) hand over an outcome; the acker
+ * writes it. A plain ack is an LREM from the private list, many per script call. Any
+ * other outcome (retry, dead, forward, requeue, and follow-up jobs) is one call of
+ * the outcome script (q_outcome.c), which writes and removes in one atomic step and
+ * writes nothing when a key has the wrong type. Outcomes wait in memory (bounded by
+ * Q_DONE_MAX) while Redis is down; a batch whose replies were lost is sent again,
+ * which is safe because the script runs only while the job is in its private list.
+ * When the process stops, the acker gives up Q_STOP_GRACE seconds past the -t
+ * deadline: the jobs are still in the private list and the next process requeues
+ * them. */
+#include "q_internal.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void q_done_push(q_engine *e, q_done_kind kind, q_job *job, char *payload, double score,
+                 q_ops *followups)
+{
+    q_done *d = calloc(1, sizeof *d);
+    d->kind = kind;
+    d->job = job;
+    snprintf(d->jid, sizeof d->jid, "%s", job->jid);
+    snprintf(d->klass, sizeof d->klass, "%s", q_job_display_class(job));
+    switch (kind) {
+    case Q_DONE_ACK:
+        break;
+    case Q_DONE_RETRY:
+        q_ops_zadd(&d->ops, "retry", score, payload, strlen(payload));
+        break;
+    case Q_DONE_DEAD: {
+        char cutoff[40], rank[24];
+        if (payload)
+            q_ops_zadd(&d->ops, "dead", score, payload, strlen(payload));
+        else
+            q_ops_zadd(&d->ops, "dead", score, job->raw, job->raw_len);
+        q_dead_bounds(score, e->cfg.retry.dead_timeout, e->cfg.retry.dead_max_jobs, cutoff, rank);
+        q_ops_add(&d->ops, "ZREMRANGEBYSCORE", "dead", "-inf", 4, cutoff, strlen(cutoff));
+        q_ops_add(&d->ops, "ZREMRANGEBYRANK", "dead", "0", 1, rank, strlen(rank));
+        break;
+    }
+    case Q_DONE_FORWARD: {
+        char t[40];
+        q_json_timestamp(e->cfg.retry.ts, q_now(), t, sizeof t);
+        char *p = q_json_set(job->raw, job->raw_len, "enqueued_at", t);
+        q_ops_push_job(&d->ops, payload ? payload : e->cfg.forward_unknown, p ? p : job->raw,
+                       p ? strlen(p) : job->raw_len);
+        free(p);
+        break;
+    }
+    case Q_DONE_REQUEUE: {
+        char key[Q_KEY_MAX];
+        snprintf(key, sizeof key, "queue:%s", job->queue); /* fits: fetched queues are bounded */
+        q_ops_add(&d->ops, "RPUSH", key, job->raw, job->raw_len, NULL, 0);
+        break;
+    }
+    }
+    free(payload);
+    if (followups)
+        q_ops_move(&d->ops, followups);
+    if (job->doc) { /* the acker needs only the raw bytes */
+        json_decref(job->doc);
+        job->doc = NULL;
+        job->klass = NULL;
+        job->jid = "";
+        job->args = NULL;
+    }
+    pthread_mutex_lock(&e->done_mu);
+    while (e->done_count >= Q_DONE_MAX && !e->acker_exit)
+        pthread_cond_wait(&e->done_room, &e->done_mu);
+    if (e->done_tail)
+        e->done_tail->next = d;
+    else
+        e->done_head = d;
+    e->done_tail = d;
+    e->done_count++;
+    if (e->acker_waiting)
+        pthread_cond_signal(&e->done_cond);
+    pthread_mutex_unlock(&e->done_mu);
+}
+
+static void q_done_free(q_done *d)
+{
+    q_job_free(d->job);
+    q_ops_free(&d->ops);
+    free(d);
+}
+
+static bool q_done_plain(const q_done *d)
+{
+    return d->kind == Q_DONE_ACK && d->ops.n == 0;
+}
+
+/* Removes many finished jobs from one private list in one call. */
+static const char *q_acker_ack_lua =
+    "for i = 1, #ARGV do redis.call('LREM', KEYS[1], -1, ARGV[i]) end\n"
+    "return #ARGV\n";
+
+/* Queues one script call per private list for the batch's plain acks (at most
+ * Q_FETCH_BATCH_MAX jobs each); returns how many replies follow. */
+static int q_acker_append_acks(q_conn *c, q_done *batch)
+{
+    int replies = 0;
+    const char **argv = malloc(sizeof(char *) * (Q_FETCH_BATCH_MAX + 4));
+    size_t *lens = malloc(sizeof(size_t) * (Q_FETCH_BATCH_MAX + 4));
+    for (q_done *first = batch; first; first = first->next) {
+        if (!q_done_plain(first) || !first->job->private_key[0] || first->sent)
+            continue;
+        /* Gather every not yet sent plain ack for first's private list. */
+        int n = 0;
+        for (q_done *d = first; d && n < Q_FETCH_BATCH_MAX; d = d->next)
+            if (q_done_plain(d) && !d->sent && strcmp(d->job->private_key, first->job->private_key) == 0) {
+                argv[4 + n] = d->job->raw;
+                lens[4 + n] = d->job->raw_len;
+                d->sent = true;
+                n++;
+            }
+        argv[0] = "EVAL";
+        lens[0] = 4;
+        argv[1] = q_acker_ack_lua;
+        lens[1] = strlen(q_acker_ack_lua);
+        argv[2] = "1";
+        lens[2] = 1;
+        argv[3] = first->job->private_key;
+        lens[3] = strlen(first->job->private_key);
+        q_conn_append(c, 4 + n, argv, lens);
+        replies++;
+    }
+    free(argv);
+    free(lens);
+    return replies;
+}
+
+static const char *q_done_kind_name(q_done_kind k)
+{
+    static const char *names[] = {"done", "retry", "dead", "forward", "requeue"};
+    return names[k];
+}
+
+/* Writes a batch; returns 0, or -1 if the connection failed (batch kept). An outcome
+ * Redis refuses is logged and dropped: its job stays in the private list. */
+static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
+{
+    if (q_conn_ensure(c) != 0)
+        return -1;
+    for (q_done *d = batch; d; d = d->next)
+        d->sent = false; /* a batch retried after a lost connection is sent whole again */
+    int acks = q_acker_append_acks(c, batch);
+    for (q_done *d = batch; d; d = d->next)
+        if (!q_done_plain(d))
+            q_outcome_append(c, d->job->private_key[0] ? d->job->private_key : NULL, false,
+                             d->job->raw, d->job->raw_len, &d->ops);
+    for (int i = 0; i < acks; i++) {
+        redisReply *r = q_conn_reply(c);
+        if (!r)
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR)
+            q_log(Q_LOG_ERROR, "Redis refused to remove finished jobs from their private list: %s; "
+                  "they stay there and run again after this process stops", r->str);
+        q_reply_free(r);
+    }
+    for (q_done *d = batch; d; d = d->next) {
+        if (q_done_plain(d))
+            continue;
+        redisReply *r = q_conn_reply(c);
+        if (!r)
+            return -1;
+        char err[Q_ERRLEN];
+        if (q_outcome_check(r, c, err, sizeof err) != 0)
+            q_log(Q_LOG_ERROR, "could not write the outcome (%s) of class=%s jid=%s: %s; the job "
+                  "stays in %s and goes back to queue %s when this process stops", q_done_kind_name(d->kind),
+                  d->klass, d->jid, err, d->job->private_key[0] ? d->job->private_key : "no private list",
+                  d->job->queue);
+        else if (r->integer == 0)
+            q_log(Q_LOG_DEBUG, "outcome of jid=%s was already written", d->jid);
+        q_reply_free(r);
+    }
+    return 0;
+}
+
+/* True once the engine stops and the deadline for writing outcomes has passed. */
+static bool q_acker_give_up(q_engine *e)
+{
+    pthread_mutex_lock(&e->done_mu);
+    bool give_up = e->acker_exit && q_monotonic() >= e->ack_deadline;
+    pthread_mutex_unlock(&e->done_mu);
+    return give_up;
+}
+
+static void q_acker_abandon(q_engine *e, q_conn *c, const q_done *batch)
+{
+    int n = 0;
+    for (const q_done *d = batch; d; d = d->next)
+        n++;
+    q_log(Q_LOG_ERROR, "stopping without Redis (%s): %d job outcome(s) not written; the jobs stay "
+          "in %s's private lists and the next scotty process requeues them", q_conn_error(c), n,
+          e->identity);
+    for (const q_done *d = batch; d; d = d->next)
+        q_log(Q_LOG_ERROR, "  not written: %s of class=%s jid=%s (queue %s)", q_done_kind_name(d->kind),
+              d->klass, d->jid, d->job->queue);
+}
+
+void *q_acker_thread(void *arg)
+{
+    q_engine *e = arg;
+    q_conn *c = e->ack_conn;
+    for (;;) {
+        pthread_mutex_lock(&e->done_mu);
+        while (!e->done_head && !e->acker_exit) {
+            e->acker_waiting = true;
+            pthread_cond_wait(&e->done_cond, &e->done_mu);
+            e->acker_waiting = false;
+        }
+        q_done *batch = e->done_head;
+        e->done_head = e->done_tail = NULL;
+        e->done_count = 0;
+        pthread_cond_broadcast(&e->done_room);
+        bool exiting = e->acker_exit;
+        pthread_mutex_unlock(&e->done_mu);
+        if (!batch && exiting)
+            break;
+        /* Redis is down: keep the outcomes and try again, until the stop deadline. */
+        double backoff = 0.5;
+        while (q_acker_write(e, c, batch) != 0) {
+            if (q_acker_give_up(e)) {
+                q_acker_abandon(e, c, batch);
+                break;
+            }
+            struct timespec ts = {(time_t)backoff, (long)((backoff - (double)(long)backoff) * 1e9)};
+            nanosleep(&ts, NULL);
+            backoff = backoff < 5 ? backoff * 2 : 5;
+        }
+        while (batch) {
+            q_done *next = batch->next;
+            q_done_free(batch);
+            batch = next;
+        }
+    }
+    return NULL;
+}
