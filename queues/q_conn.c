@@ -115,7 +115,13 @@ static int q_connect_fd(q_conn *c)
     if (c->o.unix_path[0]) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", c->o.unix_path);
+        if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s", c->o.unix_path) >= sizeof sa.sun_path) {
+            if (fd >= 0)
+                close(fd);
+            snprintf(c->err, sizeof c->err, "Redis socket path %.60s... is longer than %zu bytes",
+                     c->o.unix_path, sizeof sa.sun_path - 1);
+            return -1;
+        }
         if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
             snprintf(c->err, sizeof c->err, "cannot connect to Redis at %s: %s", c->o.unix_path,
                      strerror(errno));
@@ -180,7 +186,7 @@ static int q_conn_tls(q_conn *c)
                      ? SSL_CTX_load_verify_locations(c->ssl_ctx, c->o.tls_ca_file, NULL)
                      : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
         if (ok != 1) {
-            snprintf(c->err, sizeof c->err, "cannot load TLS CA certificates %s",
+            snprintf(c->err, sizeof c->err, "cannot load TLS CA certificates %.400s",
                      c->o.tls_ca_file[0] ? c->o.tls_ca_file : "(system default)");
             return -1;
         }

@@ -75,8 +75,11 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     snprintf(e->hostname, sizeof e->hostname, "%s", name);
     unsigned char nonce[6];
     RAND_bytes(nonce, sizeof nonce);
-    snprintf(e->identity, sizeof e->identity, "%s:%d:%02x%02x%02x%02x%02x%02x", e->hostname,
-             (int)getpid(), nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5]);
+    /* fits: the name was bounded above */
+    if ((size_t)snprintf(e->identity, sizeof e->identity, "%s:%d:%02x%02x%02x%02x%02x%02x", e->hostname,
+                         (int)getpid(), nonce[0], nonce[1], nonce[2], nonce[3], nonce[4],
+                         nonce[5]) >= sizeof e->identity)
+        abort();
 
     for (int i = 0; i < cfg->order.nqueues; i++) {
         e->handoff[i].cap = e->cfg.prefetch;

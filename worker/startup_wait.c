@@ -125,7 +125,8 @@ static int startup_redis_reachable(const q_redis_opts *o)
 {
     if (o->unix_path[0]) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", o->unix_path);
+        if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s", o->unix_path) >= sizeof sa.sun_path)
+            return ENAMETOOLONG;
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return errno;

@@ -122,7 +122,7 @@ static void ctl_when(const json_t *v, double now, char *buf, size_t len)
     char date[32], rel[32];
     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
     ctl_duration((double)t > now ? (double)t - now : now - (double)t, rel, sizeof rel);
-    snprintf(buf, len, "%s (%s%s%s)", date, (double)t > now ? "in " : "", rel, (double)t > now ? "" : " ago");
+    snprintf(buf, len, "%.19s (%s%.20s%s)", date, (double)t > now ? "in " : "", rel, (double)t > now ? "" : " ago");
 }
 
 static void ctl_print_schedules(FILE *out, const json_t *list)

@@ -56,14 +56,26 @@ static attach_result attach_process(services *s, q_ctx *ctx, const char *in, con
     return res;
 }
 
+/* dir/name into out; false (with err) when it does not fit. */
+static bool attach_tmp_path(char *out, size_t len, const char *dir, const char *name, char *err,
+                            size_t errlen)
+{
+    if ((size_t)snprintf(out, len, "%s/%s", dir, name) < len)
+        return true;
+    snprintf(err, errlen, "the temporary path %.100s.../%s is longer than %zu bytes: set a "
+             "shorter TMPDIR", dir, name, len - 1);
+    return false;
+}
+
 /* The remote `icon` as the thumbnail attachment: an image, at the small style's
  * 230,400 px. DONE with *result whose "small" entry is the thumbnail. */
 static attach_result attach_icon(services *s, q_ctx *ctx, const attach_row *row, const char *dir,
                                  json_t **result, double *cpu, char *err, size_t errlen)
 {
     char in[600], out[600];
-    snprintf(in, sizeof in, "%s/icon", dir);
-    snprintf(out, sizeof out, "%s/icon-out", dir);
+    if (!attach_tmp_path(in, sizeof in, dir, "icon", err, errlen) ||
+        !attach_tmp_path(out, sizeof out, dir, "icon-out", err, errlen))
+        return ATTACH_ERROR;
     int64_t bytes;
     attach_result res = attach_download(s, row->thumbnail_remote_url, HTTP_CAP_IMAGE, in, &bytes, err,
                                         errlen);
@@ -74,7 +86,7 @@ static attach_result attach_icon(services *s, q_ctx *ctx, const attach_row *row,
         return res;
     const char *type = json_string_value(json_object_get(*result, "type"));
     if (!type || strcmp(type, "image") != 0 || !json_object_get(*result, "small")) {
-        snprintf(err, errlen, "the thumbnail %s is %s, not an image", row->thumbnail_remote_url,
+        snprintf(err, errlen, "the thumbnail %.500s is %s, not an image", row->thumbnail_remote_url,
                  type ? type : "unknown");
         json_decref(*result);
         *result = NULL;
@@ -206,8 +218,9 @@ static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row,
 {
     attach_done d = {.t0 = q_monotonic()};
     char in[600], out[600];
-    snprintf(in, sizeof in, "%s/in", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
+    if (!attach_tmp_path(in, sizeof in, dir, "in", err, errlen) ||
+        !attach_tmp_path(out, sizeof out, dir, "out", err, errlen))
+        return ATTACH_ERROR;
     attach_result res = attach_download(s, row->remote_url, HTTP_CAP_MEDIA, in, &d.bytes, err, errlen);
     if (res == ATTACH_DONE)
         res = attach_process(s, ctx, in, out, &d.file_res, &d.cpu, err, errlen);

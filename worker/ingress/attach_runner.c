@@ -26,7 +26,11 @@ static int attach_default_exe(char *out, size_t len, char *err, size_t errlen)
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = '\0';
-    snprintf(out, len, "%s/scotty-media", self);
+    if ((size_t)snprintf(out, len, "%s/scotty-media", self) >= len) {
+        snprintf(err, errlen, "the path of scotty-media next to %.100s... is too long; give it "
+                 "with --media-exe PATH", self);
+        return -1;
+    }
     return 0;
 }
 

@@ -245,7 +245,7 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     const char *edited = ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms);
     p->n_media = st->n_media;
     if (p->n_media) {
-        char n[8];
+        char n[24];
         snprintf(n, sizeof n, "%zu", p->n_media);
         const char *params[] = {n};
         PGresult *res = db_exec(c, "ingress_media_ids",

@@ -84,14 +84,12 @@ static int fetch_document(services *s, const char *uri, const json_t *prefetched
 static int fetch_count_discovery(q_ctx *ctx, const char *request_id, char *err, size_t errlen)
 {
     q_conn *c = ingress_app_redis(ctx);
-    char key[1200];
-    snprintf(key, sizeof key, "status_discovery_per_request:%s", request_id);
     if (q_conn_ensure(c) != 0) {
         snprintf(err, errlen, "Redis: %s", q_conn_error(c));
         return -1;
     }
-    q_conn_appendf(c, "INCR %s", key);
-    q_conn_appendf(c, "EXPIRE %s %d", key, FETCH_DISCOVERY_TTL_S);
+    q_conn_appendf(c, "INCR status_discovery_per_request:%s", request_id);
+    q_conn_appendf(c, "EXPIRE status_discovery_per_request:%s %d", request_id, FETCH_DISCOVERY_TTL_S);
     redisReply *incr = q_conn_reply(c), *exp = incr ? q_conn_reply(c) : NULL;
     int rc;
     if (!incr || !exp || incr->type != REDIS_REPLY_INTEGER) {

@@ -79,6 +79,20 @@ static void keys_actor_uri(const delivery_keys *k, int64_t id, const char *usern
 }
 
 /* Loads account_id's signer from the database into e. */
+/* keyId: the keypair's own uri, else actor URI#fragment (Keypair#full_uri). A key id
+ * that does not fit is an error: a cut one would name no key. */
+static int keys_set_key_id(delivery_signer *s, const char *uri, const char *fragment, char *err,
+                           size_t errlen)
+{
+    int n = uri && *uri ? snprintf(s->key_id, sizeof s->key_id, "%s", uri)
+                        : snprintf(s->key_id, sizeof s->key_id, "%s#%s", s->actor_uri, fragment);
+    if (n >= 0 && (size_t)n < sizeof s->key_id)
+        return 0;
+    snprintf(err, errlen, "the signing key id %.80s... is longer than %zu bytes", s->key_id,
+             sizeof s->key_id - 1);
+    return -1;
+}
+
 static int keys_load_account(delivery_keys *k, db_conn *db, int64_t account_id, keys_entry *e,
                              char *err, size_t errlen)
 {
@@ -118,13 +132,11 @@ static int keys_load_account(delivery_keys *k, db_conn *db, int64_t account_id, 
             goto out;
         if (PQntuples(res) == 1) {
             e->signer.key = sig_key_from_column(PQgetvalue(res, 0, 0), k->arenc, err, errlen);
-            if (!PQgetisnull(res, 0, 1) && *PQgetvalue(res, 0, 1))
-                snprintf(e->signer.key_id, sizeof e->signer.key_id, "%s", PQgetvalue(res, 0, 1));
-            else
-                snprintf(e->signer.key_id, sizeof e->signer.key_id, "%s#%s", e->signer.actor_uri,
-                         PQgetisnull(res, 0, 2) ? "main-key" : PQgetvalue(res, 0, 2));
+            int idrc = keys_set_key_id(&e->signer, PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
+                                       PQgetisnull(res, 0, 2) ? "main-key" : PQgetvalue(res, 0, 2),
+                                       err, errlen);
             PQclear(res);
-            rc = e->signer.key ? 0 : -1;
+            rc = e->signer.key && idrc == 0 ? 0 : -1;
             goto out;
         }
         PQclear(res);
@@ -135,8 +147,7 @@ static int keys_load_account(delivery_keys *k, db_conn *db, int64_t account_id, 
         goto out;
     }
     e->signer.key = sig_key_from_column(legacy, k->arenc, err, errlen);
-    snprintf(e->signer.key_id, sizeof e->signer.key_id, "%s#main-key", e->signer.actor_uri);
-    rc = e->signer.key ? 0 : -1;
+    rc = e->signer.key && keys_set_key_id(&e->signer, NULL, "main-key", err, errlen) == 0 ? 0 : -1;
 out:
     free(legacy);
     return rc;
@@ -182,10 +193,11 @@ static keys_entry *keys_from_arg(delivery_keys *k, db_conn *db, int64_t account_
         free(e);
         return NULL;
     }
-    if (uri && *uri)
-        snprintf(e->signer.key_id, sizeof e->signer.key_id, "%s", uri);
-    else
-        snprintf(e->signer.key_id, sizeof e->signer.key_id, "%s#%s", e->signer.actor_uri, fragment);
+    if (keys_set_key_id(&e->signer, uri, fragment, err, errlen) != 0) {
+        sig_key_free(e->signer.key);
+        free(e);
+        return NULL;
+    }
     return e;
 }
 

@@ -169,7 +169,7 @@ static int maint_media_row_objects(maint_media_run *m, const maint_media_row *ro
     for (int i = 0; i < n; i++) {
         char derr[Q_ERRLEN];
         if (!m->opts.dry_run && objstore_delete(m->s->store, keys[i], derr, sizeof derr) != 0) {
-            snprintf(err, errlen, "cannot delete %s: %s", keys[i], derr);
+            snprintf(err, errlen, "cannot delete %.200s: %.200s", keys[i], derr);
             return -1;
         }
         q_log(Q_LOG_DEBUG, "media cache cleanup: %s %s", m->opts.dry_run ? "would delete" : "deleted", keys[i]);

@@ -150,7 +150,7 @@ static void http_set_error(http_response *r, const char *method, const char *url
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     r->err = e;
-    snprintf(r->error, sizeof r->error, "%s %.200s: %s", method, url, what);
+    snprintf(r->error, sizeof r->error, "%s %.200s: %.280s", method, url, what);
 }
 
 /* Runs one hop (fresh: on a new connection); fills h->status, h->location, h->err. */
