@@ -10,6 +10,8 @@ apt_packages=(
   libhiredis-dev libjansson-dev libssl-dev zlib1g-dev libyaml-dev libcurl4-openssl-dev libpq-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libjpeg62-turbo-dev time jq
   libcmocka-dev
+  # the libFuzzer targets (tests/fuzz): clang with its sanitizer and fuzzer runtimes
+  clang libclang-rt-14-dev
   # servers and peers started by the demo and the tests
   redis-server postgresql ruby ruby-sidekiq ruby-fugit ffmpeg openssl procps tmux prometheus
 )

@@ -7,6 +7,7 @@
 #include "queues.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static int q_cron_value(const char *s, const char **names, int nnames, int base,
         }
     char *end;
     long v = strtol(s, &end, 10);
-    if (end == s)
+    if (end == s || v < 0 || v > 99) /* no field goes past 59: keeps the cast exact */
         return -1;
     *out = (int)v;
     return (int)(end - s);
@@ -59,9 +60,10 @@ static int q_cron_field(const char *f, int lo, int hi, const char **names, int n
         }
         if (*p == '/') {
             char *end;
-            step = (int)strtol(p + 1, &end, 10);
-            if (end == p + 1 || step <= 0)
+            long st = strtol(p + 1, &end, 10);
+            if (end == p + 1 || st <= 0)
                 return -1;
+            step = st > 64 ? 64 : (int)st; /* a step past the range fires once, at the start */
             p = end;
             if (single)
                 b = hi; /* "5/15" means from 5 to the end, every 15 */
@@ -219,5 +221,5 @@ double q_duration_parse(const char *s)
         total += v * mult;
         any = true;
     }
-    return any && total > 0 ? total : -1;
+    return any && total > 0 && isfinite(total) ? total : -1;
 }
