@@ -28,6 +28,8 @@ typedef struct services {
                                   * cover go there unchanged; "" fails them */
     char media_defer_queue[128]; /* --media-defer QUEUE: attachments are fetched by
                                   * RedownloadMediaWorker there; "" fetches them inline */
+    q_redis_opts redis;          /* the Sidekiq Redis (the engine's), for work outside a
+                                  * job: set by the worker after services_open */
 } services;
 
 /* Opens everything from the environment for `concurrency` processor threads:

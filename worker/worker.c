@@ -122,7 +122,9 @@ int worker_main(int argc, char **argv)
     svc->media_slots = cfg.media.slots;
     snprintf(svc->media_defer_queue, sizeof svc->media_defer_queue, "%s", cfg.media_defer);
     snprintf(svc->forward_unhandled, sizeof svc->forward_unhandled, "%s", cfg.forward_unhandled);
+    svc->redis = cfg.engine.redis;
     cfg.engine.user = svc;
+    cfg.engine.on_orphan = ingress_on_orphan;
     q_registry *reg = q_registry_new();
     jobs_register_diag(reg);
     jobs_register_delivery(reg);

@@ -15,6 +15,9 @@ void ingress_register(q_registry *reg);
 void pull_register(q_registry *reg);
 /* RedownloadMediaWorker (attach_worker.c). */
 void attach_register(q_registry *reg);
+/* The engine's on_orphan (q_engine_cfg): releases the Redis locks a dead process held
+ * (ingress_lock.c). `user` is the services, whose `redis` names the Sidekiq Redis. */
+void ingress_on_orphan(const char *identity, void *user);
 
 /* Activities seen by ActivityPub::ProcessingWorker since start, per type as sent
  * (types beyond INGRESS_STATS_TYPES distinct names count as "Other"), by outcome:

@@ -39,18 +39,26 @@ int ingress_account_resolve(db_conn *c, const char *local_domain, const char *ur
  * different endpoints; then a connection of this thread's own (ingress_redis.c).
  * Jobs are always pushed through q_ctx_redis. */
 q_conn *ingress_app_redis(q_ctx *ctx);
+/* The same Redis for work outside a job (no q_ctx), such as the engine's on_orphan
+ * call: a connection of this thread's own, to `sidekiq` (the engine's Redis) unless
+ * Mastodon's application Redis is another one. Freed when the thread ends. */
+q_conn *ingress_app_redis_outside(const q_redis_opts *sidekiq);
 
 /* ---- Redis locks exactly as Mastodon's with_redis_lock (the mario-redis-lock gem):
  * key "lock:<name>", SET key token NX PX <autorelease>, retried every 0.1 s for up to
  * 10 s, released by a compare-and-delete of the token (ingress_lock.c). Ruby and C
- * workers exclude each other through the same keys. */
+ * workers exclude each other through the same keys. The token names this process
+ * ("<time>-<random>-scotty:<identity>"), and a held lock is also a field of the hash
+ * scotty:locks:<identity> (lock key -> token, with the lock's TTL), so that a dead
+ * process's locks can be released by whoever recovers its jobs. */
 #define INGRESS_LOCK_AUTORELEASE_MS 900000L  /* 15 minutes */
 #define INGRESS_LOCK_WAIT_MS 10000L          /* the gem's retry_timeout */
 typedef struct ingress_lock {
     char key[1100];
-    char token[96];
+    char token[400];
     bool held;
 } ingress_lock;
+#define INGRESS_LOCK_HOLDER_KEY_MAX 400 /* "scotty:locks:<identity>" */
 /* Returns 0 when held, 1 when another holder kept it for wait_ms (Mastodon raises
  * RaceConditionError: the job retries), -1 with err when Redis failed. */
 int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
@@ -66,6 +74,10 @@ int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ing
                           size_t errlen);
 /* Releases the lock if this holder still owns it. */
 void ingress_lock_release(q_ctx *ctx, ingress_lock *l);
+/* Releases the locks the dead process `identity` still holds (those whose value is
+ * still its token; one taken over since is left alone) and forgets its holder hash.
+ * Returns how many were released, or -1 with err. */
+int ingress_lock_orphans(q_conn *c, const char *identity, char *err, size_t errlen);
 
 typedef struct ingress_create_opts {
     bool delivery;                   /* an inbox delivery: relevance gate, time-of-arrival id */

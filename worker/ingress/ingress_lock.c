@@ -1,7 +1,12 @@
 /* ingress_lock.c -- Mastodon's with_redis_lock in C, so Ruby and C workers exclude
  * each other: the mario-redis-lock gem's algorithm (SET lock:<name> <token> NX PX
  * <autorelease>, retried every 0.1 s until the wait runs out; released only by the
- * holder, with a compare-and-delete script). */
+ * holder, with a compare-and-delete). scotty's token also names its process, and
+ * while a lock is held its key and token are kept in the hash scotty:locks:<identity>
+ * (written in the same script as the lock), so the process that recovers a dead
+ * one's private lists releases its locks at once (ingress_lock_orphans) instead of
+ * leaving them to the 15-minute auto-release. */
+#include "ingress.h"
 #include "ingress_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -9,13 +14,31 @@
 #include <string.h>
 #include <time.h>
 
-static const char *ingress_lock_release_lua =
-    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
-    "else return nil end";
+/* KEYS: lock, holder hash; ARGV: token, autorelease ms. 1 taken, 0 busy. */
+static const char *ingress_lock_take_lua =
+    "local t = redis.call('type', KEYS[2])['ok'] "
+    "if t ~= 'none' and t ~= 'hash' then "
+    "  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' is a ' .. t .. ', not a hash') end "
+    "if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end "
+    "redis.call('hset', KEYS[2], KEYS[1], ARGV[1]) "
+    "redis.call('pexpire', KEYS[2], ARGV[2]) "
+    "return 1";
 
-/* The gem's token shape, "<Time.now>-<random>", with 64 random bits: it only has to
- * tell this holder from any other. */
-static int ingress_lock_token(char *out, size_t len)
+/* KEYS: lock, holder hash; ARGV: token. */
+static const char *ingress_lock_release_lua =
+    "if redis.call('hget', KEYS[2], KEYS[1]) == ARGV[1] then redis.call('hdel', KEYS[2], KEYS[1]) end "
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+    "return 0";
+
+/* The gem's compare-and-delete alone, for a dead holder's locks. KEYS: lock; ARGV: token. */
+static const char *ingress_lock_drop_lua =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+    "return 0";
+
+/* The gem's token shape, "<Time.now>-<random>" (64 random bits), followed by the
+ * holder: "-scotty:<identity>". Ruby only compares a lock's value with the token it
+ * wrote itself, so any unique string works; this one tells an operator who holds it. */
+static int ingress_lock_token(const char *identity, char *out, size_t len)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -24,8 +47,13 @@ static int ingress_lock_token(char *out, size_t len)
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S +0000", &tm);
     if (objstore_random_hex16(hex) != 0)
         return -1;
-    snprintf(out, len, "%s-%s", when, hex);
-    return 0;
+    return (size_t)snprintf(out, len, "%s-%s-scotty:%s", when, hex, identity) < len ? 0 : -1;
+}
+
+/* "scotty:locks:<identity>": the locks a process holds. 0, or -1 if it does not fit. */
+static int ingress_lock_holder_key(const char *identity, char *out, size_t len)
+{
+    return (size_t)snprintf(out, len, "scotty:locks:%s", identity) < len ? 0 : -1;
 }
 
 int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
@@ -36,22 +64,27 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
         snprintf(err, errlen, "lock name too long (%zu bytes)", strlen(name));
         return -1;
     }
-    if (ingress_lock_token(l->token, sizeof l->token) != 0) {
-        snprintf(err, errlen, "no random bytes for a lock token");
+    const char *identity = q_ctx_identity(ctx);
+    char holders[INGRESS_LOCK_HOLDER_KEY_MAX], px[24];
+    if (ingress_lock_holder_key(identity, holders, sizeof holders) != 0 ||
+        ingress_lock_token(identity, l->token, sizeof l->token) != 0) {
+        snprintf(err, errlen, "no lock token for %s: no random bytes, or identity %.80s... too long",
+                 l->key, identity);
         return -1;
     }
+    snprintf(px, sizeof px, "%ld", INGRESS_LOCK_AUTORELEASE_MS);
+    const char *argv[] = {l->key, holders, l->token, px};
     q_conn *c = ingress_app_redis(ctx);
     double give_up = q_monotonic() + (double)wait_ms / 1000.0;
     for (;;) {
-        redisReply *r = q_conn_cmd(c, "SET %s %s NX PX %ld", l->key, l->token,
-                                   INGRESS_LOCK_AUTORELEASE_MS);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
+        redisReply *r = q_conn_eval(c, ingress_lock_take_lua, 2, 4, argv, NULL);
+        if (!r || r->type != REDIS_REPLY_INTEGER) {
             snprintf(err, errlen, "Redis: taking %s: %s", l->key,
-                     r ? r->str : q_conn_error(c));
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : r ? "unexpected reply" : q_conn_error(c));
             q_reply_free(r);
             return -1;
         }
-        bool ok = r->type == REDIS_REPLY_STATUS;
+        bool ok = r->integer == 1;
         q_reply_free(r);
         if (ok) {
             l->held = true;
@@ -79,8 +112,70 @@ void ingress_lock_release(q_ctx *ctx, ingress_lock *l)
 {
     if (!l->held)
         return;
-    const char *argv[] = {l->key, l->token};
-    size_t lens[] = {strlen(l->key), strlen(l->token)};
-    q_reply_free(q_conn_eval(ingress_app_redis(ctx), ingress_lock_release_lua, 1, 2, argv, lens));
     l->held = false;
+    char holders[INGRESS_LOCK_HOLDER_KEY_MAX];
+    if (ingress_lock_holder_key(q_ctx_identity(ctx), holders, sizeof holders) != 0)
+        return; /* ingress_lock_acquire built the same key */
+    const char *argv[] = {l->key, holders, l->token};
+    q_conn *c = ingress_app_redis(ctx);
+    redisReply *r = q_conn_eval(c, ingress_lock_release_lua, 2, 3, argv, NULL);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        q_log(Q_LOG_WARN, "ingress: could not release %s (%s); it auto-releases in %ld minutes, or when "
+              "another process recovers this one's jobs", l->key, r ? r->str : q_conn_error(c),
+              INGRESS_LOCK_AUTORELEASE_MS / 60000);
+    q_reply_free(r);
+}
+
+int ingress_lock_orphans(q_conn *c, const char *identity, char *err, size_t errlen)
+{
+    char holders[INGRESS_LOCK_HOLDER_KEY_MAX];
+    if (ingress_lock_holder_key(identity, holders, sizeof holders) != 0) {
+        snprintf(err, errlen, "identity %.80s... is too long for a lock holder", identity);
+        return -1;
+    }
+    redisReply *all = q_conn_cmd(c, "HGETALL %s", holders);
+    if (!all || all->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "Redis: HGETALL %s: %s", holders,
+                 all && all->type == REDIS_REPLY_ERROR ? all->str : q_conn_error(c));
+        q_reply_free(all);
+        return -1;
+    }
+    int released = 0, rc = 0;
+    for (size_t i = 0; i + 1 < all->elements && rc == 0; i += 2) {
+        const redisReply *key = all->element[i], *token = all->element[i + 1];
+        const char *argv[] = {key->str, token->str};
+        const size_t lens[] = {key->len, token->len};
+        redisReply *r = q_conn_eval(c, ingress_lock_drop_lua, 1, 2, argv, lens);
+        if (!r || r->type != REDIS_REPLY_INTEGER) {
+            snprintf(err, errlen, "Redis: releasing %s: %s", key->str,
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(c));
+            rc = -1;
+        } else {
+            released += (int)r->integer;
+        }
+        q_reply_free(r);
+    }
+    q_reply_free(all);
+    if (rc != 0)
+        return -1;
+    redisReply *r = q_conn_cmd(c, "DEL %s", holders);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis: DEL %s: %s", holders, r ? r->str : q_conn_error(c));
+        q_reply_free(r);
+        return -1;
+    }
+    q_reply_free(r);
+    return released;
+}
+
+void ingress_on_orphan(const char *identity, void *user)
+{
+    services *s = user;
+    char err[Q_ERRLEN];
+    int n = ingress_lock_orphans(ingress_app_redis_outside(&s->redis), identity, err, sizeof err);
+    if (n < 0)
+        q_log(Q_LOG_WARN, "ingress: the locks of dead process %s were not released: %s; they auto-release "
+              "within %ld minutes", identity, err, INGRESS_LOCK_AUTORELEASE_MS / 60000);
+    else if (n > 0)
+        q_log(Q_LOG_INFO, "ingress: released %d lock(s) held by dead process %s", n, identity);
 }

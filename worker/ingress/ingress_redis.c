@@ -2,7 +2,8 @@
  * REDIS_HOST/REDIS_PORT/REDIS_DB with REDIS_PASSWORD), where its locks,
  * delete_upon_arrival keys, home feeds and streaming channels live. It is the
  * Sidekiq connection unless SIDEKIQ_REDIS_URL names another endpoint, as in
- * Mastodon's split set-ups; then each processor thread opens its own connection. */
+ * Mastodon's split set-ups; then each processor thread opens its own connection.
+ * Threads outside a job (the engine's on_orphan) always use one of their own. */
 #include "ingress_internal.h"
 
 #include <pthread.h>
@@ -14,7 +15,8 @@
 static pthread_once_t ingress_redis_once_flag = PTHREAD_ONCE_INIT;
 static bool ingress_redis_separate;
 static q_redis_opts ingress_redis_opts;
-/* One connection per thread when separate, freed when the thread ends. */
+/* One connection per thread when separate (or outside a job), freed when the thread
+ * ends. */
 static pthread_key_t ingress_redis_key;
 
 static void ingress_redis_conn_free(void *c)
@@ -55,15 +57,27 @@ static void ingress_redis_once(void)
     q_log(Q_LOG_INFO, "ingress: Mastodon's application Redis is %s (Sidekiq's is SIDEKIQ_REDIS_URL)", where);
 }
 
+/* This thread's own connection to o, opened on first use. */
+static q_conn *ingress_redis_thread_conn(const q_redis_opts *o)
+{
+    q_conn *c = pthread_getspecific(ingress_redis_key);
+    if (!c) {
+        c = q_conn_new(o);
+        pthread_setspecific(ingress_redis_key, c);
+    }
+    return c;
+}
+
 q_conn *ingress_app_redis(q_ctx *ctx)
 {
     pthread_once(&ingress_redis_once_flag, ingress_redis_once);
     if (!ingress_redis_separate)
         return q_ctx_redis(ctx);
-    q_conn *c = pthread_getspecific(ingress_redis_key);
-    if (!c) {
-        c = q_conn_new(&ingress_redis_opts);
-        pthread_setspecific(ingress_redis_key, c);
-    }
-    return c;
+    return ingress_redis_thread_conn(&ingress_redis_opts);
+}
+
+q_conn *ingress_app_redis_outside(const q_redis_opts *sidekiq)
+{
+    pthread_once(&ingress_redis_once_flag, ingress_redis_once);
+    return ingress_redis_thread_conn(ingress_redis_separate ? &ingress_redis_opts : sidekiq);
 }
