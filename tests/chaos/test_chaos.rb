@@ -1,11 +1,12 @@
 # test_chaos.rb -- fault injection: two scotty processes ingest 600 distinct text
-# Create{Note} activities (ActivityPub::ProcessingWorker on `ingress`, pushed as
-# Mastodon's inbox controller does) while one of them is killed with SIGKILL five
+# Create{Note} activities (the ActivityPub::ProcessingWorker jobs Mastodon's inbox
+# controller pushes, in bursts of 50) while one of them is killed with SIGKILL five
 # times (and started again each time), Redis is restarted once (AOF, appendfsync
-# always) and PostgreSQL once. When no ingress job is left anywhere, it checks:
-# exactly one status per URI, each with its follow-up jobs (DistributionWorker in
-# `default`, LinkCrawlWorker in `schedule` or `pull`, the status id first in their
-# args), nothing in any `queue:scotty|*` private list and nothing in the dead set.
+# always) and PostgreSQL once, each fault while jobs are held. When no ingress job is left anywhere, it checks:
+# exactly one status per URI (and each author's statuses_count counts each once),
+# each with its follow-up jobs (DistributionWorker in `default`, LinkCrawlWorker in
+# `schedule` or `pull`, the status id first in their args), nothing in any
+# `queue:scotty|*` private list and nothing in the dead set.
 # Timeouts only guard against a hang; no assertion is about speed.
 require_relative '../ingress/ingress_helper'
 require_relative '../lib/fediverse'
@@ -34,6 +35,7 @@ class ChaosTest < IngressTest
     @pg_dir = File.dirname(psql('SHOW data_directory').strip)
     @identities = {}
     @events = []
+    @held_at = Hash.new { |h, k| h[k] = [] } # uri => the faults its job was held at
   end
 
   def configure_sidekiq
@@ -46,13 +48,14 @@ class ChaosTest < IngressTest
     @workers = [start_worker, start_worker]
     uris = []
     (NOTES / BURST).times do |burst|
-      BURST.times do
+      jobs = Array.new(BURST) do
         n = uris.size
         author = AUTHORS.keys[n % AUTHORS.size]
-        uri = "https://remote.example/users/#{AUTHORS[author]}/statuses/#{114_000_000_000_000_000 + n}"
-        deliver(create_note(author, uri, n), actor: author)
-        uris << uri
+        uris << "https://remote.example/users/#{AUTHORS[author]}/statuses/#{114_000_000_000_000_000 + n}"
+        Fediverse.processing_job(author, create_note(author, uris.last, n))
       end
+      # one round trip, so the burst is a backlog the fault can hit
+      Sidekiq::Client.push_bulk(jobs.first.merge('args' => jobs.map { |j| j['args'] }))
       inject(*FAULTS[burst]) if FAULTS[burst]
       soft_wait(30) { @redis.llen('queue:ingress').zero? } # pacing only
     end
@@ -70,12 +73,12 @@ class ChaosTest < IngressTest
     published = Time.now.utc.strftime('%Y-%m-%dT%H:%M:%SZ')
     to = ['https://www.w3.org/ns/activitystreams#Public']
     cc = ["#{actor}/followers"]
-    JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{uri}/activity",
-                  'type' => 'Create', 'actor' => actor, 'published' => published, 'to' => to, 'cc' => cc,
-                  'object' => { 'id' => uri, 'type' => 'Note', 'summary' => nil, 'inReplyTo' => nil,
-                                'published' => published, 'url' => uri.sub('/users/', '/@').sub('/statuses', ''),
-                                'attributedTo' => actor, 'to' => to, 'cc' => cc, 'sensitive' => false,
-                                'content' => "<p>chaos note #{n}</p>" })
+    { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{uri}/activity",
+      'type' => 'Create', 'actor' => actor, 'published' => published, 'to' => to, 'cc' => cc,
+      'object' => { 'id' => uri, 'type' => 'Note', 'summary' => nil, 'inReplyTo' => nil,
+                    'published' => published, 'url' => uri.sub('/users/', '/@').sub('/statuses', ''),
+                    'attributedTo' => actor, 'to' => to, 'cc' => cc, 'sensitive' => false,
+                    'content' => "<p>chaos note #{n}</p>" } }
   end
 
   def start_worker
@@ -87,6 +90,7 @@ class ChaosTest < IngressTest
   def inject(kind, slot = nil)
     # Hit the run while jobs are in flight when the burst allows it.
     soft_wait(5) { kind == :kill ? held(@identities[@workers[slot]]).positive? : held.positive? }
+    note_held(kind == :redis ? 'the Redis restart' : 'the PostgreSQL restart') unless kind == :kill
     case kind
     when :kill then kill_and_restart(slot)
     when :redis then restart_redis
@@ -101,6 +105,7 @@ class ChaosTest < IngressTest
     id = @identities[victim]
     victim.kill9
     held_jobs = held(id)
+    note_held("the kill of #{id}", id)
     @redis.del(id)
     @events << "kill -9 #{id} holding #{held_jobs}"
     @workers[slot] = start_worker
@@ -126,6 +131,13 @@ class ChaosTest < IngressTest
   def pg_ctl(cmd)
     out, st = Open3.capture2e(File.join(__dir__, 'pg_ctl.sh'), cmd, @pg_dir)
     assert st.success?, "pg_ctl.sh #{cmd} failed: #{out}"
+  end
+
+  # Records which URIs' jobs sat in private lists (of one identity, or all) at a fault.
+  def note_held(fault, id = nil)
+    @redis.keys(id ? "queue:scotty|#{id}|*" : 'queue:scotty|*').each do |k|
+      @redis.lrange(k, 0, -1).each { |j| (u = uri_of(JSON.parse(j))) && @held_at[u] << fault }
+    end
   end
 
   # Jobs in private lists (of one identity, or all).
@@ -165,6 +177,12 @@ class ChaosTest < IngressTest
                   missing.map { |u| "#{u}: #{whereabouts[u] || 'in no queue, set or list'}" })
     stray = per_uri.keys - uris
     out << listed("#{stray.size} statuses for URIs never delivered", stray)
+    counts = rows('SELECT a.id, coalesce(st.statuses_count, 0), (SELECT count(*) FROM statuses s ' \
+                  'WHERE s.account_id = a.id) FROM accounts a LEFT JOIN account_stats st ON st.account_id = a.id ' \
+                  "WHERE a.id IN (#{AUTHORS.keys.join(',')})")
+    off = counts.reject { |_, counted, real| counted == real }
+    out << listed("#{off.size} authors whose account_stats.statuses_count is not their number of statuses",
+                  off.map { |id, counted, real| "account #{id}: statuses_count #{counted}, statuses #{real}" })
     out.concat(followup_problems(per_uri.transform_values { |r| r.first[1].to_i }.slice(*uris)))
     left = @redis.keys('queue:scotty|*').to_h { |k| [k, @redis.llen(k)] }.select { |_, n| n.positive? }
     out << listed("#{left.values.sum} jobs left in private lists", left.map { |k, n| "#{k}: #{n}" })
@@ -188,18 +206,22 @@ class ChaosTest < IngressTest
       extra = status_ids.select { |_, id| n[id] > 1 }
       orphans = n.keys.reject { |id| known[id] }
       [listed("#{lacking.size} statuses without their #{klass}",
-              lacking.map { |u, id| "#{u} (status #{id}): #{push_failure(klass, id)}" }),
+              lacking.map { |u, id| "#{u} (status #{id}): #{push_failure(klass, id)}#{held_note(u)}" }),
        listed("#{extra.size} statuses with more than one #{klass}",
               extra.map { |u, id| "#{u} (status #{id}): #{n[id]}" }),
        listed("#{orphans.size} #{klass} jobs for a status id that does not exist", orphans)]
     end
   end
 
-  # The log line of a follow-up push that failed, or a guess at what happened.
+  # The log line of a follow-up push that failed.
   def push_failure(klass, id)
     @logs ||= @scottys.map(&:log).join("\n")
     line = @logs[/ingress: could not push #{klass} \[#{id}[,\]].*/]
     line ? line.sub(/.*?: could not push #{klass} /, 'logged: could not push ') : 'no "could not push" line in any log'
+  end
+
+  def held_note(uri)
+    @held_at.key?(uri) ? "; its job was held at #{@held_at[uri].join(', ')}" : '; its job was held at no fault'
   end
 
   # uri => where its ProcessingWorker job is, for the URIs without a status.
