@@ -135,6 +135,13 @@ static int q_acker_append_acks(q_conn *c, q_done *batch)
     return replies;
 }
 
+/* The job's outcome is written: its fetcher no longer counts it as in flight. */
+static void q_acker_forget(q_engine *e, const q_done *d)
+{
+    if (d->job->fetch_hash)
+        q_inflight_remove(&e->inflight[d->job->fetch_queue], d->job->fetch_hash);
+}
+
 static const char *q_done_kind_name(q_done_kind k)
 {
     static const char *names[] = {"done", "retry", "dead", "forward", "requeue"};
@@ -175,10 +182,13 @@ static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
                   "stays in %s and goes back to queue %s when this process stops", q_done_kind_name(d->kind),
                   d->klass, d->jid, err, d->job->private_key[0] ? d->job->private_key : "no private list",
                   d->job->queue);
-        else if (r->integer == 0)
-            q_log(Q_LOG_DEBUG, "outcome of jid=%s was already written", d->jid);
+        else
+            q_acker_forget(e, d); /* written (or had been): a refused one stays known, parked */
         q_reply_free(r);
     }
+    for (q_done *d = batch; d; d = d->next)
+        if (q_done_plain(d))
+            q_acker_forget(e, d);
     return 0;
 }
 

@@ -82,6 +82,7 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
         abort();
 
     for (int i = 0; i < cfg->order.nqueues; i++) {
+        q_inflight_init(&e->inflight[i]);
         e->handoff[i].cap = e->cfg.prefetch;
         e->handoff[i].ring = calloc((size_t)e->cfg.prefetch, sizeof(q_job *));
     }
@@ -369,6 +370,7 @@ void q_engine_free(q_engine *e)
         for (int k = 0; k < h->count; k++)
             q_job_free(h->ring[(h->head + k) % h->cap]);
         free(h->ring);
+        q_inflight_free(&e->inflight[i]);
     }
     free(e->slots);
     q_conn_free(e->beat_conn);

@@ -54,6 +54,9 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
             continue;
         jobs[m] = q_job_new(items[k]->str, items[k]->len, queue);
         snprintf(jobs[m]->private_key, sizeof jobs[m]->private_key, "%s", private_key);
+        jobs[m]->fetch_hash = q_inflight_hash(items[k]->str, items[k]->len);
+        jobs[m]->fetch_queue = qi;
+        q_inflight_add(&e->inflight[qi], jobs[m]->fetch_hash);
         m++;
     }
     size_t given = 0;
@@ -72,6 +75,30 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
         q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0, NULL);
 }
 
+/* After a lost reply: delivers the jobs the private list holds that were fetched but
+ * never delivered. Returns 0, or -1 when Redis cannot be read (try again later). */
+static int q_fetch_reconcile(q_engine *e, int qi, q_conn *c, const char *private_key)
+{
+    bool *unknown;
+    redisReply *r = q_inflight_unknown(&e->inflight[qi], c, private_key, &unknown);
+    if (!r)
+        return -1;
+    redisReply **pick = malloc(sizeof *pick * (r->elements ? r->elements : 1));
+    size_t n = 0;
+    for (size_t i = r->elements; i-- > 0;) /* the list is newest first: deliver oldest first */
+        if (unknown[i])
+            pick[n++] = r->element[i];
+    free(unknown);
+    if (n) {
+        q_log(Q_LOG_WARN, "a fetch reply from %s was lost: %zu job(s) fetched then were not "
+              "delivered; delivering them now", private_key, n);
+        q_fetch_deliver(e, qi, private_key, pick, n);
+    }
+    free(pick);
+    q_reply_free(r);
+    return 0;
+}
+
 void *q_fetch_thread(void *arg)
 {
     q_fetch_arg *a = arg;
@@ -85,8 +112,11 @@ void *q_fetch_thread(void *arg)
     q_conn *c = q_conn_new(&e->cfg.redis);
     q_conn_set_timeout(c, (Q_BLOCK_SECONDS + 3) * 1000);
     double backoff = 0.5;
+    bool lost = false;        /* a fetch reply was lost: the list may hold jobs not delivered */
 
     while (!atomic_load(&e->quiet)) {
+        if (lost && q_conn_ensure(c) == 0)
+            lost = q_fetch_reconcile(e, qi, c, dst) != 0;
         pthread_mutex_lock(&e->mu);
         q_handoff *h = &e->handoff[qi];
         while (h->count == h->cap && !atomic_load(&e->quiet)) {
@@ -118,6 +148,7 @@ void *q_fetch_thread(void *arg)
             }
         }
         if (!r || r->type == REDIS_REPLY_ERROR) {
+            lost = lost || !r;
             q_fetch_set_more(e, qi, false);
             if (r)
                 q_log(Q_LOG_ERROR, "fetching from %s failed: %s", src, r->str);

@@ -131,6 +131,27 @@ typedef struct q_done {
     bool sent;                /* acker: queued in the current write */
 } q_done;
 
+/* q_inflight.c: the jobs of one private list this process has delivered and not yet
+ * written an outcome for, counted by a hash of their bytes. */
+typedef struct q_inflight_slot {
+    uint64_t hash;            /* 0: empty */
+    int count;
+} q_inflight_slot;
+typedef struct q_inflight {
+    pthread_mutex_t mu;       /* guards the table; the fetcher, the acker and a reconcile */
+    q_inflight_slot *slots;
+    size_t cap, used;
+} q_inflight;
+uint64_t q_inflight_hash(const char *raw, size_t len); /* never 0 */
+void q_inflight_init(q_inflight *t);
+void q_inflight_free(q_inflight *t);
+void q_inflight_add(q_inflight *t, uint64_t h);
+void q_inflight_remove(q_inflight *t, uint64_t h);
+/* Reads the private list over c and marks (*unknown, malloc'd, one flag per element
+ * of the returned LRANGE reply) the jobs it holds beyond those counted. NULL when
+ * Redis cannot be read. */
+redisReply *q_inflight_unknown(q_inflight *t, q_conn *c, const char *private_key, bool **unknown);
+
 /* Jobs fetched ahead for one queue (reliable mode). */
 typedef struct q_handoff {
     q_job **ring;
@@ -152,6 +173,7 @@ struct q_engine {
     pthread_cond_t room;      /* fetchers wait for hand-off room */
     pthread_cond_t tick;      /* heartbeat/poller sleep; woken on stop */
     q_handoff handoff[Q_MAX_QUEUES]; /* mu */
+    q_inflight inflight[Q_MAX_QUEUES]; /* its own mutex; one per queue's private list */
     int idle_processors;      /* mu: waiting on job_ready */
     int waiting_fetchers;     /* mu: waiting on room */
     bool hard;                /* mu: hard shutdown in progress */

@@ -119,6 +119,8 @@ typedef struct q_job {
     const char *jid;         /* "jid" or "" */
     json_t *args;            /* "args" (borrowed from doc) */
     double started;          /* monotonic start of the current run */
+    uint64_t fetch_hash;     /* reliable fetch: counted in the queue's in-flight table (0: not) */
+    int fetch_queue;         /* the index of that queue */
     double enqueued_at;      /* from the payload, epoch seconds (0 if absent) */
 } q_job;
 

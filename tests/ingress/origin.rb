@@ -13,7 +13,8 @@
 #   port) and exits when stdin closes or on TERM/INT.
 # - A missing <path> whose <path>.json exists is served as application/activity+json;
 #   other files get a content type from their extension.
-# - /_status/<code> answers with that status; /_hang never answers.
+# - /_status/<code> answers with that status; /_hang never answers; /_delay/<ms>/<path>
+#   serves <path> after that many milliseconds.
 # - --require-signature: a GET must carry a draft-cavage Signature over (request-target),
 #   host and date, made with a key listed in KEYS.json ({"keyId": "public PEM"}), or it
 #   gets 401 (authorized fetch).
@@ -90,6 +91,9 @@ module Origin
       path = req.path
       if path == '/_hang'
         sleep
+      elsif (m = path.match(%r{\A/_delay/(\d+)(/.*)\z}))
+        sleep(m[1].to_i / 1000.0)
+        serve_file(req, res, m[2])
       elsif (m = path.match(%r{\A/_status/(\d{3})\z}))
         res.status = m[1].to_i
       elsif @opts[:verifier] && signed != true
@@ -100,10 +104,10 @@ module Origin
       end
     end
 
-    def serve_file(req, res)
+    def serve_file(req, res, path = req.path)
       host = req.host.to_s.downcase
       base = File.expand_path(File.join(@opts[:root], host))
-      file = File.expand_path(File.join(base, req.path))
+      file = File.expand_path(File.join(base, path))
       file = "#{file}.json" unless File.file?(file)
       unless file.start_with?("#{base}/") && File.file?(file)
         res.status = 404

@@ -80,6 +80,32 @@ class ReliabilityTest < ScottyTest
     assert_empty @redis.keys('queue:scotty|*')
   end
 
+  # TERM while a job runs, then Redis goes away: the stop ends at -t plus a short
+  # grace, says which outcome it could not write, and the job, still in the private
+  # list, runs again in the next process.
+  def test_stop_ends_when_redis_is_gone
+    s = start_scotty('-c', '1', '-t', '2')
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Sleep', 'args' => [1500])
+    wait_until(10, 'the job to start') { File.read("/proc/#{s.pid}/cmdline").include?('[1 of 1 busy]') }
+    id = @redis.smembers('processes').find { |i| i.include?(":#{s.pid}:") }
+    s.signal('TERM')
+    @redis_server.stop
+    status = s.wait(60)
+    assert status.success?, s.log
+    assert_match(/stopping without Redis .*1 job outcome\(s\) not written/, s.log)
+    assert_match(/not written: done of class=Scotty::Diag::Sleep/, s.log)
+
+    @redis_server.start
+    @redis = @redis_server.client
+    assert_equal 1, @redis.llen("queue:scotty|#{id}|default"), 'the job is still in the private list'
+    @redis.del(id)
+    start_scotty('-c', '1')
+    wait_until(60, 'the job to run in the next process') do
+      @redis.llen("queue:scotty|#{id}|default").zero? && @redis.llen('queue:default').zero? &&
+        Sidekiq::Stats.new.processed >= 1
+    end
+  end
+
   def test_poison_pill_goes_dead_after_threshold
     jid = Sidekiq::Client.push('class' => 'Scotty::Diag::Sleep', 'args' => [60_000])
     3.times do |i|
