@@ -1,0 +1,141 @@
+/* test_outcome.c -- the outcome script against a real redis-server (REDIS_SOCKET, from
+ * tests/lib/run_with_redis.sh): written once when sent twice, nothing written when a
+ * key has the wrong type, a due job moved once from a sorted set; and the private-list
+ * key, which is never cut. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "q_internal.h"
+
+static q_conn *conn;
+
+static int setup(void **state)
+{
+    q_redis_opts o;
+    char err[Q_ERRLEN], url[600];
+    const char *sock = getenv("REDIS_SOCKET");
+    if (!sock)
+        return -1;
+    snprintf(url, sizeof url, "unix://%s", sock);
+    if (q_redis_parse_url(url, &o, err, sizeof err) != 0)
+        return -1;
+    conn = q_conn_new(&o);
+    return q_conn_ensure(conn);
+}
+
+static int teardown(void **state)
+{
+    q_conn_free(conn);
+    return 0;
+}
+
+static long long integer(const char *fmt, const char *key)
+{
+    redisReply *r = q_conn_cmd(conn, fmt, key);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    long long v = r->integer;
+    q_reply_free(r);
+    return v;
+}
+
+static void cmd(const char *fmt, const char *a, const char *b)
+{
+    q_reply_free(q_conn_cmd(conn, fmt, a, b));
+}
+
+/* Sends ops for job (in src) and returns the reply's integer, or -1 for an error
+ * reply (its text in err). */
+static long long outcome(const char *src, bool is_set, const char *job, const q_ops *ops, char *err)
+{
+    assert_int_equal(q_outcome_append(conn, src, is_set, job, strlen(job), ops), 0);
+    redisReply *r = q_conn_reply(conn);
+    assert_non_null(r);
+    long long v = q_outcome_check(r, conn, err, Q_ERRLEN) == 0 ? r->integer : -1;
+    q_reply_free(r);
+    return v;
+}
+
+static void test_resent_outcome_is_written_once(void **state)
+{
+    const char *priv = "queue:scotty|h:1:0|default", *job = "{\"jid\":\"a\"}";
+    q_reply_free(q_conn_cmd(conn, "FLUSHALL"));
+    cmd("LPUSH %s %s", priv, job);
+    q_ops ops = {0};
+    q_ops_push_job(&ops, "forwarded", job, strlen(job));
+    q_ops_zadd(&ops, "schedule", 1e9, "{\"jid\":\"f\"}", 11);
+    char err[Q_ERRLEN];
+    assert_int_equal(outcome(priv, false, job, &ops, err), 1);
+    assert_int_equal(outcome(priv, false, job, &ops, err), 0); /* a batch sent again */
+    q_ops_free(&ops);
+    assert_int_equal(integer("LLEN %s", "queue:forwarded"), 1);
+    assert_int_equal(integer("ZCARD %s", "schedule"), 1);
+    assert_int_equal(integer("SISMEMBER queues %s", "forwarded"), 1);
+    assert_int_equal(integer("LLEN %s", priv), 0);
+}
+
+static void test_wrong_type_writes_nothing(void **state)
+{
+    const char *priv = "queue:scotty|h:1:0|default", *job = "{\"jid\":\"b\"}";
+    q_reply_free(q_conn_cmd(conn, "FLUSHALL"));
+    cmd("LPUSH %s %s", priv, job);
+    cmd("SET %s %s", "retry", "a string");
+    q_ops ops = {0};
+    q_ops_push_job(&ops, "default", "{\"jid\":\"followup\"}", 18); /* before the bad key */
+    q_ops_zadd(&ops, "retry", 1e9, job, strlen(job));
+    char err[Q_ERRLEN];
+    assert_int_equal(outcome(priv, false, job, &ops, err), -1);
+    q_ops_free(&ops);
+    assert_non_null(strstr(err, "WRONGTYPE retry holds a string"));
+    assert_int_equal(integer("LLEN %s", priv), 1);           /* the job stays */
+    assert_int_equal(integer("EXISTS %s", "queue:default"), 0); /* the follow-up was not pushed */
+}
+
+static void test_due_job_moves_once_from_a_set(void **state)
+{
+    const char *job = "{\"jid\":\"c\",\"queue\":\"q\"}";
+    q_reply_free(q_conn_cmd(conn, "FLUSHALL"));
+    cmd("ZADD schedule 1 %s", job, NULL);
+    q_ops ops = {0};
+    q_ops_push_job(&ops, "q", job, strlen(job));
+    char err[Q_ERRLEN];
+    assert_int_equal(outcome("schedule", true, job, &ops, err), 1);
+    assert_int_equal(outcome("schedule", true, job, &ops, err), 0); /* a second poller */
+    q_ops_free(&ops);
+    assert_int_equal(integer("LLEN %s", "queue:q"), 1);
+    assert_int_equal(integer("ZCARD %s", "schedule"), 0);
+}
+
+static void test_private_key_is_never_cut(void **state)
+{
+    char key[Q_KEY_MAX], identity[Q_KEY_MAX];
+    assert_int_equal(q_private_key("host:1:abcdef", "default", key), 0);
+    assert_string_equal(key, "queue:scotty|host:1:abcdef|default");
+    memset(identity, 'x', sizeof identity - 1);
+    identity[sizeof identity - 1] = '\0';
+    assert_int_equal(q_private_key(identity, "default", key), -1);
+    /* the longest identity and queue name the engine accepts fit */
+    char id[Q_IDENTITY_MAX], q[Q_NAME_MAX];
+    memset(id, 'i', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    memset(q, 'q', sizeof q - 1);
+    q[sizeof q - 1] = '\0';
+    assert_int_equal(q_private_key(id, q, key), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resent_outcome_is_written_once),
+        cmocka_unit_test(test_wrong_type_writes_nothing),
+        cmocka_unit_test(test_due_job_moves_once_from_a_set),
+        cmocka_unit_test(test_private_key_is_never_cut),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
