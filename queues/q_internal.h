@@ -95,11 +95,13 @@ typedef struct q_slot {
 struct q_ctx {
     struct q_engine *e;
     q_slot *slot;
-    q_ops followups;          /* q_ctx_enqueue: written with the job's outcome */
+    const char *jid;          /* the running job's */
+    q_ops followups;          /* q_ctx_enqueue, q_ctx_outcome_del: written with the job's outcome */
 };
 
 /* Adds one write: cmd is LPUSH, RPUSH or SADD (key, a), ZADD (key, a = score, b =
- * member), ZREMRANGEBYSCORE or ZREMRANGEBYRANK (key, a, b). a and b may be NULL. */
+ * member), ZREMRANGEBYSCORE or ZREMRANGEBYRANK (key, a, b), DEL (key). a and b may
+ * be NULL. */
 void q_ops_add(q_ops *o, const char *cmd, const char *key, const char *a, size_t alen, const char *b,
                size_t blen);
 void q_ops_push_job(q_ops *o, const char *queue, const char *payload, size_t len); /* SADD + LPUSH */

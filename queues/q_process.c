@@ -17,6 +17,13 @@ void *q_ctx_user(const q_ctx *ctx) { return ctx->e->cfg.user; }
 const q_retry_cfg *q_ctx_retry(const q_ctx *ctx) { return &ctx->e->cfg.retry; }
 const char *q_ctx_identity(const q_ctx *ctx) { return ctx->e->identity; }
 
+const char *q_ctx_jid(const q_ctx *ctx) { return ctx->jid; }
+
+void q_ctx_outcome_del(q_ctx *ctx, const char *key)
+{
+    q_ops_add(&ctx->followups, "DEL", key, NULL, 0, NULL, 0);
+}
+
 int q_ctx_enqueue(q_ctx *ctx, const q_push *p, char *err, size_t errlen)
 {
     if (!p->klass || !p->klass[0]) {
@@ -70,7 +77,7 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
 
     q_result r;
     memset(&r, 0, sizeof r);
-    q_ctx ctx = {.e = e, .slot = slot};
+    q_ctx ctx = {.e = e, .slot = slot, .jid = job->jid};
     const char *refused = q_job_refusal(job, e->cfg.max_job_bytes);
     const q_handler *h = refused ? NULL : q_registry_find(e->reg, job->klass);
     q_done_kind kind = Q_DONE_ACK;

@@ -198,6 +198,10 @@ const char *q_ctx_identity(const q_ctx *ctx); /* this process's Sidekiq identity
  * Redis is down. So a follow-up is written exactly when its job's outcome is.
  * Returns 0, or -1 with err. */
 int q_ctx_enqueue(q_ctx *ctx, const q_push *p, char *err, size_t errlen);
+/* Deletes `key` in that same atomic step: a marker the handler set saying "this job
+ * has written something whose follow-ups are not out yet" goes exactly when they do. */
+void q_ctx_outcome_del(q_ctx *ctx, const char *key);
+const char *q_ctx_jid(const q_ctx *ctx);     /* the running job's jid ("" if none) */
 
 /* Builds a job payload; jid_out (25 bytes) receives the new jid if not NULL. */
 char *q_client_build(const q_push *p, q_ts_format ts, char *jid_out);

@@ -170,6 +170,76 @@ static int ingress_create_known(q_ctx *ctx, db_conn *c, ingress_create_plan *p, 
     return 0;
 }
 
+/* "scotty:created:<uri>" holds the jid of the job storing that status until the job's
+ * outcome, with the follow-up jobs, is written (q_ctx_outcome_del). A process killed
+ * in between leaves it: the recovered job, finding the status stored, knows by its own
+ * jid that the follow-ups were never written and writes them. */
+#define INGRESS_CREATED_TTL_S (3 * 24 * 3600)
+
+static char *ingress_created_key(const char *uri)
+{
+    q_buf b;
+    q_buf_init(&b);
+    q_buf_adds(&b, "scotty:created:");
+    q_buf_adds(&b, uri);
+    return q_buf_take(&b);
+}
+
+/* Sets the marker to this job's jid (under the create lock) and returns the jid it
+ * held before in *prev (malloc'd, NULL if none). */
+static int ingress_created_mark(q_ctx *ctx, const char *key, char **prev, char *err, size_t errlen)
+{
+    *prev = NULL;
+    if (!q_ctx_jid(ctx)[0])
+        return 0; /* a job without a jid cannot recognise itself: no marker */
+    q_conn *c = q_ctx_redis(ctx);
+    redisReply *r = q_conn_ensure(c) == 0 ? q_conn_cmd(c, "SET %s %s EX %d GET", key, q_ctx_jid(ctx),
+                                                        INGRESS_CREATED_TTL_S)
+                                          : NULL;
+    int rc = r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL) ? 0 : -1;
+    *prev = rc == 0 && r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    if (rc != 0)
+        snprintf(err, errlen, "Redis: marking %s as being stored: %s", key,
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(c));
+    q_reply_free(r);
+    return rc;
+}
+
+/* The status was not stored by this run: the marker goes back to what it was. Another
+ * job's (one that stored the status and died) stays for that job's rerun. */
+static void ingress_created_restore(q_ctx *ctx, const char *key, const char *prev)
+{
+    if (!prev || strcmp(prev, q_ctx_jid(ctx)) == 0) {
+        q_ctx_outcome_del(ctx, key);
+        return;
+    }
+    redisReply *r = q_conn_cmd(q_ctx_redis(ctx), "SET %s %s KEEPTTL", key, prev);
+    if (!r || r->type != REDIS_REPLY_STATUS)
+        q_log(Q_LOG_WARN, "ingress: could not restore %s to job %s: %s; that job's follow-ups may "
+              "not be written if it was interrupted", key, prev,
+              r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(q_ctx_redis(ctx)));
+    q_reply_free(r);
+}
+
+/* The stored status's attachments, for follow-ups written by a later run. */
+static int ingress_created_media(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)p->status_id);
+    const char *params[] = {sid};
+    PGresult *res = db_exec_idempotent(c, "ingress_created_media",
+                                       "SELECT unnest(ordered_media_attachment_ids) FROM statuses "
+                                       "WHERE id = $1::bigint", 1, params, err, errlen);
+    if (!res)
+        return -1;
+    size_t n = (size_t)PQntuples(res);
+    p->n_media = n == p->st->n_media ? n : 0; /* each id's mediaType comes from st->media */
+    for (size_t i = 0; i < p->n_media; i++)
+        p->media_ids[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 static void ingress_create_plan_free(ingress_create_plan *p)
 {
     free(p->mentions);
@@ -216,6 +286,9 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
         out = INGRESS_DROPPED;
     }
     q_reply_free(r);
+    char *created = ingress_created_key(st->uri), *prev = NULL;
+    if (out == INGRESS_STORED && ingress_created_mark(ctx, created, &prev, err, errlen) != 0)
+        out = INGRESS_FAILED;
     if (out == INGRESS_STORED) {
         /* an existing status shows as the unique uri refusing the insert */
         int64_t author = 0;
@@ -224,12 +297,23 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
             snprintf(err, errlen, "%s belongs to another account (authorship change refused)",
                      st->uri);
             out = INGRESS_DROPPED;
+        } else if (rc == 1 && prev && strcmp(prev, q_ctx_jid(ctx)) == 0) {
+            q_log(Q_LOG_WARN, "ingress: %s was stored by an earlier run of this job that ended "
+                  "before its follow-up jobs were written; writing them now", st->uri);
+            rc = ingress_created_media(c, p, err, errlen);
+            p->created = rc == 0;
         } else if (rc == 1) {
             rc = ingress_create_known(ctx, c, p, err, errlen);
         }
         if (rc < 0)
             out = INGRESS_FAILED;
+        if (p->created)
+            q_ctx_outcome_del(ctx, created);
+        else
+            ingress_created_restore(ctx, created, prev);
     }
+    free(prev);
+    free(created);
     return out;
 }
 
