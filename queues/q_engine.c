@@ -313,6 +313,10 @@ int q_engine_stop(q_engine *e)
     if (e->beat_started)
         pthread_join(e->beat_thread, NULL);
     e->beat_started = false;
+    /* Jobs cut off by the deadline run again elsewhere: what their handlers hold (locks)
+     * must not make those reruns wait, so it goes as a dead process's would. */
+    if (busy > 0 && e->cfg.on_orphan)
+        e->cfg.on_orphan(e->identity, e->cfg.user);
     if (e->cfg.fetch == Q_FETCH_RELIABLE)
         q_recover_requeue_own(e, e->main_conn);
     q_beat_clear(e, e->main_conn);

@@ -365,7 +365,9 @@ typedef struct q_engine_cfg {
     void *user;               /* handed to handlers via q_ctx_user */
     /* Called by the process that recovers a dead process's private lists, before
      * their jobs go back to the queues, with the dead identity and `user`: the
-     * application releases what that process held (its locks, say). NULL: none. */
+     * application releases what that process held (its locks, say). Also called with
+     * this process's own identity when a stop cuts jobs off at the deadline, before
+     * they are requeued. NULL: none. */
     void (*on_orphan)(const char *identity, void *user);
 } q_engine_cfg;
 

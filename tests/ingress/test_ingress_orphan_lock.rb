@@ -2,7 +2,8 @@
 # lock:create:<uri>: the lock's value names that process, and the scotty that recovers
 # its private list releases the lock first, so the recovered job completes at once
 # instead of waiting 10 s and failing with Mastodon::RaceConditionError. A lock in the
-# dead process's record that someone else holds by now is left alone.
+# dead process's record that someone else holds by now is left alone. A stop that cuts
+# a Create off at its deadline releases the lock the same way.
 require 'securerandom'
 require 'socket'
 require_relative 'ingress_helper'
@@ -72,11 +73,26 @@ class IngressOrphanLockTest < IngressTest
     assert_operator recovering.log[done, 1].to_f, :<, 5
     assert_empty retries, recovering.log
     refute_match(/RaceConditionError/, recovering.log)
-    assert_match(/released 1 lock\(s\) held by dead process #{Regexp.escape(dead)}/, recovering.log)
+    assert_match(/released 1 lock\(s\) held by process #{Regexp.escape(dead)}/, recovering.log)
     assert_nil app.get(lock)
     assert_equal ruby_token, app.get(OTHER_LOCK), 'a lock held by another holder is not released'
     assert_equal 0, app.exists("scotty:locks:#{dead}")
     assert_equal 1, count('statuses', "uri = #{q(NOTE_URI)}")
     assert_empty app.hgetall("scotty:locks:#{identity_of(recovering)}"), 'scotty released its own lock'
+  end
+
+  # A stop whose deadline cuts the Create off: the job goes back to its queue and its
+  # lock goes with it, so its rerun does not wait for the lock.
+  def test_a_stop_past_its_deadline_releases_the_cut_off_jobs_locks
+    lock = "lock:create:#{NOTE_URI}"
+    s = start_scotty('-c', '1', '-q', 'ingress', '-t', '1',
+                     env: db_env.merge('SCOTTY_HTTP_READ_TIMEOUT' => '300'))
+    me = identity_of(s)
+    deliver(stalled_note)
+    wait_until(20, "the Create to hold its lock\n#{s.log}") { @redis.exists?(lock) }
+    assert s.stop(timeout: 40).success?, s.log
+    assert_match(/released 1 lock\(s\) held by process #{Regexp.escape(me)}/, s.log)
+    refute @redis.exists?(lock), 'the lock went with the job'
+    assert_equal ['ActivityPub::ProcessingWorker'], Sidekiq::Queue.new('ingress').map(&:klass)
   end
 end

@@ -174,8 +174,9 @@ void ingress_on_orphan(const char *identity, void *user)
     char err[Q_ERRLEN];
     int n = ingress_lock_orphans(ingress_app_redis_outside(&s->redis), identity, err, sizeof err);
     if (n < 0)
-        q_log(Q_LOG_WARN, "ingress: the locks of dead process %s were not released: %s; they auto-release "
+        q_log(Q_LOG_WARN, "ingress: the locks of process %s were not released: %s; they auto-release "
               "within %ld minutes", identity, err, INGRESS_LOCK_AUTORELEASE_MS / 60000);
     else if (n > 0)
-        q_log(Q_LOG_INFO, "ingress: released %d lock(s) held by dead process %s", n, identity);
+        q_log(Q_LOG_INFO, "ingress: released %d lock(s) held by process %s, whose jobs go back to "
+              "their queues", n, identity);
 }
