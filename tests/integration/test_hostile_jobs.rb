@@ -118,4 +118,20 @@ class HostileJobsTest < ScottyTest
     assert_match(/WRONGTYPE queue:broken holds a string/, s.log)
     assert_equal [job], @redis.zrange('schedule', 0, -1)
   end
+
+  # Before, Hang [-5] spun on nanosleep's EINVAL forever, holding a thread.
+  def test_builtin_jobs_refuse_out_of_range_pauses
+    s = start_scotty('-c', '1', '--no-poller')
+    [['Scotty::Diag::Hang', [-5]], ['Scotty::Diag::Sleep', ['1000']], ['Scotty::Diag::Mark', ['k', 'm', 10**12]]].each do |klass, args|
+      Sidekiq::Client.push('class' => klass, 'args' => args, 'retry' => 1)
+    end
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Mark', 'args' => ['alive', 'yes', 0])
+    wait_until(20, "the good job after the bad ones\n#{s.log}") { @redis.lrange('alive', 0, -1) == ['yes'] }
+    wait_until(10, 'three retries') { @redis.zcard('retry') == 3 }
+    retries.each do |job, _|
+      assert_equal 'ArgumentError', job['error_class']
+      assert_match(/a pause must be an integer from 0 to 86400000 milliseconds/, job['error_message'])
+    end
+    assert_equal 0, @redis.llen('k')
+  end
 end

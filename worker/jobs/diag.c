@@ -15,12 +15,29 @@
 #include <stdlib.h>
 #include <time.h>
 
+#define DIAG_MS_MAX (24L * 3600 * 1000) /* a day: longer pauses are refused */
+
 static void diag_noop(q_ctx *ctx, const q_job *job, q_result *r) {}
 
-/* Sleeps `ms` milliseconds (default 1000) in small steps, reporting progress. */
-static void diag_pause(q_ctx *ctx, const json_t *ms)
+/* A pause argument: absent or null = dflt, else milliseconds 0..DIAG_MS_MAX. Returns
+ * false (r failed) for anything else. */
+static bool diag_ms(const json_t *v, long dflt, long *ms, q_result *r)
 {
-    long total = json_is_integer(ms) ? (long)json_integer_value(ms) : 1000;
+    if (!v || json_is_null(v)) {
+        *ms = dflt;
+        return true;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > DIAG_MS_MAX) {
+        q_fail(r, "ArgumentError", "a pause must be an integer from 0 to %ld milliseconds", DIAG_MS_MAX);
+        return false;
+    }
+    *ms = (long)json_integer_value(v);
+    return true;
+}
+
+/* Sleeps `total` milliseconds in small steps, reporting progress. */
+static void diag_pause(q_ctx *ctx, long total)
+{
     double end = q_monotonic() + (double)total / 1000.0;
     while (q_monotonic() < end && !q_ctx_stopping(ctx)) {
         double left = end - q_monotonic();
@@ -36,13 +53,16 @@ static void diag_pause(q_ctx *ctx, const json_t *ms)
 
 static void diag_sleep(q_ctx *ctx, const q_job *job, q_result *r)
 {
-    diag_pause(ctx, json_array_get(job->args, 0));
+    long total;
+    if (diag_ms(json_array_get(job->args, 0), 1000, &total, r))
+        diag_pause(ctx, total);
 }
 
 static void diag_hang(q_ctx *ctx, const q_job *job, q_result *r)
 {
-    json_t *ms = json_array_get(job->args, 0);
-    long total = json_is_integer(ms) ? (long)json_integer_value(ms) : 1000;
+    long total;
+    if (!diag_ms(json_array_get(job->args, 0), 1000, &total, r))
+        return;
     struct timespec ts = {total / 1000, (total % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0)
         ;
@@ -55,8 +75,10 @@ static void diag_mark(q_ctx *ctx, const q_job *job, q_result *r)
         q_fail(r, "ArgumentError", "expected [key, member, ms]");
         return;
     }
-    json_t *ms = json_array_get(job->args, 2);
-    if (json_is_integer(ms) && json_integer_value(ms) > 0)
+    long ms;
+    if (!diag_ms(json_array_get(job->args, 2), 0, &ms, r))
+        return;
+    if (ms > 0)
         diag_pause(ctx, ms);
     redisReply *rep = q_conn_cmd(q_ctx_redis(ctx), "RPUSH %s %s", json_string_value(key),
                                  json_string_value(member));
