@@ -18,7 +18,7 @@
 #define SCHEDULE_JSON_DEPTH 32          /* nesting of args/retry values */
 #define SCHEDULE_JSON_MAX (1024 * 1024) /* bytes of one args/retry value */
 
-/* Writes a YAML node as JSON: plain scalars that read as numbers, booleans or
+/* Writes a YAML node as JSON: plain scalars that are JSON numbers, booleans or
  * null keep that meaning, everything else is a string. Aliases can make the
  * document a graph with cycles or an exponential tree, so depth and size are
  * bounded: -1 when over either. */
@@ -53,9 +53,11 @@ static int schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b, int dep
     }
     const char *v = (const char *)n->data.scalar.value;
     if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-        char *end;
-        strtod(v, &end);
-        if ((*v && !*end) || !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "null")) {
+        /* Numbers only in JSON's own syntax: strtod also reads .5, 0x1A, inf and nan. */
+        json_t *num = json_loads(v, JSON_DECODE_ANY, NULL);
+        bool number = json_is_number(num);
+        json_decref(num);
+        if (number || !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "null")) {
             q_buf_adds(b, v);
             return 0;
         }
