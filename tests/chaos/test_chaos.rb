@@ -2,12 +2,13 @@
 # Create{Note} activities (the ActivityPub::ProcessingWorker jobs Mastodon's inbox
 # controller pushes, in bursts of 50) while one of them is killed with SIGKILL five
 # times (and started again each time), Redis is restarted once (AOF, appendfsync
-# always) and PostgreSQL once, each fault while jobs are held. When no ingress job is left anywhere, it checks:
-# exactly one status per URI (and each author's statuses_count counts each once),
-# each with its follow-up jobs (DistributionWorker in `default`, LinkCrawlWorker in
-# `schedule` or `pull`, the status id first in their args), nothing in any
-# `queue:scotty|*` private list and nothing in the dead set.
-# Timeouts only guard against a hang; no assertion is about speed.
+# always) and PostgreSQL once, each fault while jobs are held. When no ingress job
+# is left anywhere, it checks: exactly one status per URI (and each author's
+# statuses_count counts each once), each with its follow-up jobs (DistributionWorker
+# in `default`, LinkCrawlWorker in `schedule` or `pull`, the status id first in
+# their args), nothing in any `queue:scotty|*` private list and nothing in the dead
+# set. Timeouts only guard against a hang; no assertion is about speed. A failure
+# lists the URIs concerned and, for a missing follow-up, the faults its job was held at.
 require_relative '../ingress/ingress_helper'
 require_relative '../lib/fediverse'
 require 'open3'
