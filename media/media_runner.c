@@ -5,7 +5,7 @@
  * deadline, reaps it, and turns its result line or its death into an outcome. */
 #include "media.h"
 #include "media_internal.h"
-#include "queues.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,10 +61,10 @@ media_runner *media_runner_new(const media_runner_cfg *cfg, char *err, size_t er
         char why[MEDIA_ERRLEN];
         r->cg = media_cgroup_setup(cfg->cgroup_root, r->cg_base, sizeof r->cg_base, why, sizeof why);
         if (r->cg == MEDIA_CG_NONE)
-            q_log(Q_LOG_WARN, "media: no CPU quota for media children (%s); nice %d, %d thread(s) per task "
+            base_log(BASE_LOG_WARN, "media: no CPU quota for media children (%s); nice %d, %d thread(s) per task "
                   "and %d slot(s) still apply", why, cfg->nice, cfg->threads, cfg->slots);
         else
-            q_log(Q_LOG_INFO, "media: CPU quota %.2f core(s) per task via cgroup %s (%s)", cfg->cpu_quota,
+            base_log(BASE_LOG_INFO, "media: CPU quota %.2f core(s) per task via cgroup %s (%s)", cfg->cpu_quota,
                   r->cg == MEDIA_CG_V2 ? "v2" : "v1", r->cg_base);
     }
     return r;
@@ -162,7 +162,7 @@ static double mono_now(void)
 typedef struct child_io {
     char buf[8192];
     size_t len;
-    q_buf result;            /* the "R " line, which may be longer than buf */
+    base_buf result;            /* the "R " line, which may be longer than buf */
     bool in_result;
     media_progress_fn progress;
     void *ud;
@@ -181,7 +181,7 @@ static void io_feed(child_io *io, const char *data, size_t n)
         char c = data[i];
         if (io->in_result) {
             if (c != '\n')
-                q_buf_add(&io->result, &c, 1);
+                base_buf_add(&io->result, &c, 1);
             continue;
         }
         if (c == '\n') {
@@ -362,7 +362,7 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
     slot_set_pid(r, slot, pid);
     child_io io;
     memset(&io, 0, sizeof io);
-    q_buf_init(&io.result);
+    base_buf_init(&io.result);
     io.progress = progress;
     io.ud = ud;
     double deadline = start + r->cfg.timeout;
@@ -386,7 +386,7 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
     out->cancelled = !out->timed_out && out->term_signal == SIGKILL && runner_stopping(r);
     if (io.in_result && io.result.len > 0)
         out->result = json_loadb(io.result.data, io.result.len, 0, NULL);
-    q_buf_free(&io.result);
+    base_buf_free(&io.result);
 
     if (out->result && !out->timed_out && !out->term_signal && !out->cancelled) {
         if (json_is_true(json_object_get(out->result, "ok")))

@@ -45,7 +45,7 @@ void q_done_push(q_engine *e, q_done_kind kind, q_job *job, char *payload, doubl
     }
     case Q_DONE_FORWARD: {
         char t[40];
-        q_json_timestamp(e->cfg.retry.ts, q_now(), t, sizeof t);
+        q_json_timestamp(e->cfg.retry.ts, base_now(), t, sizeof t);
         char *p = q_json_set(job->raw, job->raw_len, "enqueued_at", t);
         q_ops_push_job(&d->ops, payload ? payload : e->cfg.forward_unknown, p ? p : job->raw,
                        p ? strlen(p) : job->raw_len);
@@ -166,7 +166,7 @@ static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
         if (!r)
             return -1;
         if (r->type == REDIS_REPLY_ERROR)
-            q_log(Q_LOG_ERROR, "Redis refused to remove finished jobs from their private list: %s; "
+            base_log(BASE_LOG_ERROR, "Redis refused to remove finished jobs from their private list: %s; "
                   "they stay there and run again after this process stops", r->str);
         q_reply_free(r);
     }
@@ -178,7 +178,7 @@ static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
             return -1;
         char err[Q_ERRLEN];
         if (q_outcome_check(r, c, err, sizeof err) != 0)
-            q_log(Q_LOG_ERROR, "could not write the outcome (%s) of class=%s jid=%s: %s; the job "
+            base_log(BASE_LOG_ERROR, "could not write the outcome (%s) of class=%s jid=%s: %s; the job "
                   "stays in %s and goes back to queue %s when this process stops", q_done_kind_name(d->kind),
                   d->klass, d->jid, err, d->job->private_key[0] ? d->job->private_key : "no private list",
                   d->job->queue);
@@ -196,7 +196,7 @@ static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
 static bool q_acker_give_up(q_engine *e)
 {
     pthread_mutex_lock(&e->done_mu);
-    bool give_up = e->acker_exit && q_monotonic() >= e->ack_deadline;
+    bool give_up = e->acker_exit && base_monotonic() >= e->ack_deadline;
     pthread_mutex_unlock(&e->done_mu);
     return give_up;
 }
@@ -206,11 +206,11 @@ static void q_acker_abandon(q_engine *e, q_conn *c, const q_done *batch)
     int n = 0;
     for (const q_done *d = batch; d; d = d->next)
         n++;
-    q_log(Q_LOG_ERROR, "stopping without Redis (%s): %d job outcome(s) not written; the jobs stay "
+    base_log(BASE_LOG_ERROR, "stopping without Redis (%s): %d job outcome(s) not written; the jobs stay "
           "in %s's private lists and the next scotty process requeues them", q_conn_error(c), n,
           e->identity);
     for (const q_done *d = batch; d; d = d->next)
-        q_log(Q_LOG_ERROR, "  not written: %s of class=%s jid=%s (queue %s)", q_done_kind_name(d->kind),
+        base_log(BASE_LOG_ERROR, "  not written: %s of class=%s jid=%s (queue %s)", q_done_kind_name(d->kind),
               d->klass, d->jid, d->job->queue);
 }
 

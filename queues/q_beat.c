@@ -16,46 +16,46 @@
 char *q_beat_info_json(q_engine *e)
 {
     const q_order *o = &e->cfg.order;
-    q_buf b;
-    q_buf_init(&b);
+    base_buf b;
+    base_buf_init(&b);
     char t[40];
-    q_json_float(e->started, t, sizeof t);
-    q_buf_adds(&b, "{\"hostname\":");
-    q_json_string(&b, e->hostname, strlen(e->hostname));
-    q_buf_addf(&b, ",\"started_at\":%s,\"pid\":%d,\"tag\":", t, (int)getpid());
-    q_json_string(&b, e->cfg.tag, strlen(e->cfg.tag));
-    q_buf_addf(&b, ",\"concurrency\":%d,\"queues\":[", e->cfg.concurrency);
+    base_json_float(e->started, t, sizeof t);
+    base_buf_adds(&b, "{\"hostname\":");
+    base_json_string(&b, e->hostname, strlen(e->hostname));
+    base_buf_addf(&b, ",\"started_at\":%s,\"pid\":%d,\"tag\":", t, (int)getpid());
+    base_json_string(&b, e->cfg.tag, strlen(e->cfg.tag));
+    base_buf_addf(&b, ",\"concurrency\":%d,\"queues\":[", e->cfg.concurrency);
     for (int i = 0; i < o->nqueues; i++) {
         if (i)
-            q_buf_add(&b, ",", 1);
-        q_json_string(&b, o->queues[i].name, strlen(o->queues[i].name));
+            base_buf_add(&b, ",", 1);
+        base_json_string(&b, o->queues[i].name, strlen(o->queues[i].name));
     }
-    q_buf b_weights;
-    q_buf_init(&b_weights);
-    q_buf_add(&b_weights, "{", 1);
+    base_buf b_weights;
+    base_buf_init(&b_weights);
+    base_buf_add(&b_weights, "{", 1);
     bool all_one = true;
     for (int i = 0; i < o->nqueues; i++) {
         if (i)
-            q_buf_add(&b_weights, ",", 1);
-        q_json_string(&b_weights, o->queues[i].name, strlen(o->queues[i].name));
-        q_buf_addf(&b_weights, ":%d", o->queues[i].weight);
+            base_buf_add(&b_weights, ",", 1);
+        base_json_string(&b_weights, o->queues[i].name, strlen(o->queues[i].name));
+        base_buf_addf(&b_weights, ":%d", o->queues[i].weight);
         all_one = all_one && o->queues[i].weight == 1;
     }
-    q_buf_add(&b_weights, "}", 1);
+    base_buf_add(&b_weights, "}", 1);
     const char *mode = o->strict ? "strict" : all_one ? "random" : "weighted";
-    q_buf_addf(&b, "],\"weights\":[%s],\"capsules\":{\"default\":{\"concurrency\":%d,"
+    base_buf_addf(&b, "],\"weights\":[%s],\"capsules\":{\"default\":{\"concurrency\":%d,"
                "\"mode\":\"%s\",\"weights\":%s}},\"labels\":[",
                b_weights.data, e->cfg.concurrency, mode, b_weights.data);
-    q_buf_free(&b_weights);
-    q_buf_adds(&b, "\"scotty\"");
+    base_buf_free(&b_weights);
+    base_buf_adds(&b, "\"scotty\"");
     for (int i = 0; i < e->cfg.nlabels; i++) {
-        q_buf_add(&b, ",", 1);
-        q_json_string(&b, e->cfg.labels[i], strlen(e->cfg.labels[i]));
+        base_buf_add(&b, ",", 1);
+        base_json_string(&b, e->cfg.labels[i], strlen(e->cfg.labels[i]));
     }
-    q_buf_adds(&b, "],\"identity\":");
-    q_json_string(&b, e->identity, strlen(e->identity));
-    q_buf_adds(&b, ",\"version\":\"scotty-" SCOTTY_VERSION "\",\"embedded\":false}");
-    return q_buf_take(&b);
+    base_buf_adds(&b, "],\"identity\":");
+    base_json_string(&b, e->identity, strlen(e->identity));
+    base_buf_adds(&b, ",\"version\":\"scotty-" SCOTTY_VERSION "\",\"embedded\":false}");
+    return base_buf_take(&b);
 }
 
 long q_rss_kb(void)
@@ -80,7 +80,7 @@ static int q_beat_replies(q_conn *c, int n, redisReply **keep_last)
         if (!r)
             return -1;
         if (r->type == REDIS_REPLY_ERROR)
-            q_log(Q_LOG_ERROR, "heartbeat: Redis error: %s", r->str);
+            base_log(BASE_LOG_ERROR, "heartbeat: Redis error: %s", r->str);
         if (keep_last && i == n - 1)
             *keep_last = r;
         else
@@ -130,14 +130,14 @@ static int q_beat_work(q_engine *e, q_conn *c, int *busy)
         q_slot *s = &e->slots[i];
         pthread_mutex_lock(&s->mu);
         if (s->job) {
-            q_buf b;
-            q_buf_init(&b);
-            q_buf_adds(&b, "{\"queue\":");
-            q_json_string(&b, s->job->queue, strlen(s->job->queue));
-            q_buf_adds(&b, ",\"payload\":");
-            q_json_string(&b, s->job->raw, s->job->raw_len);
-            q_buf_addf(&b, ",\"run_at\":%ld}", s->run_at);
-            vals[pairs] = q_buf_take(&b);
+            base_buf b;
+            base_buf_init(&b);
+            base_buf_adds(&b, "{\"queue\":");
+            base_json_string(&b, s->job->queue, strlen(s->job->queue));
+            base_buf_adds(&b, ",\"payload\":");
+            base_json_string(&b, s->job->raw, s->job->raw_len);
+            base_buf_addf(&b, ",\"run_at\":%ld}", s->run_at);
+            vals[pairs] = base_buf_take(&b);
             argv[2 + 2 * pairs] = s->tid;
             lens[2 + 2 * pairs] = strlen(s->tid);
             argv[3 + 2 * pairs] = vals[pairs];
@@ -173,7 +173,7 @@ static int q_beat_work(q_engine *e, q_conn *c, int *busy)
 
 static void q_beat_signal(q_engine *e, const char *sig)
 {
-    q_log(Q_LOG_INFO, "received %s from the Web UI/API", sig);
+    base_log(BASE_LOG_INFO, "received %s from the Web UI/API", sig);
     if (strcmp(sig, "TSTP") == 0)
         q_engine_quiet(e);
     else if (strcmp(sig, "TERM") == 0 || strcmp(sig, "INT") == 0)
@@ -181,7 +181,7 @@ static void q_beat_signal(q_engine *e, const char *sig)
     else if (strcmp(sig, "TTIN") == 0 || strcmp(sig, "INFO") == 0)
         q_engine_dump(e);
     else
-        q_log(Q_LOG_WARN, "no handler for remote signal %s", sig);
+        base_log(BASE_LOG_WARN, "no handler for remote signal %s", sig);
 }
 
 int q_beat_once(q_engine *e, q_conn *c)
@@ -196,16 +196,16 @@ int q_beat_once(q_engine *e, q_conn *c)
     if (q_beat_work(e, c, &busy) != 0)
         return -1;
 
-    double t0 = q_monotonic();
+    double t0 = base_monotonic();
     redisReply *r = q_conn_cmd(c, "PING");
     if (!r)
         return -1;
     q_reply_free(r);
-    long rtt = (long)((q_monotonic() - t0) * 1e6);
+    long rtt = (long)((base_monotonic() - t0) * 1e6);
     atomic_store(&e->rtt_us, rtt);
 
     char beat[40], sigkey[400], queues[Q_MAX_QUEUES * 130] = "";
-    q_json_float(q_now(), beat, sizeof beat);
+    base_json_float(base_now(), beat, sizeof beat);
     snprintf(sigkey, sizeof sigkey, "%s-signals", e->identity);
     for (int i = 0; i < e->cfg.order.nqueues; i++) {
         if (i)
@@ -234,7 +234,7 @@ int q_beat_once(q_engine *e, q_conn *c)
     if (exec && exec->type == REDIS_REPLY_ARRAY && exec->elements >= 5) {
         redisReply *exists = exec->element[1], *sig = exec->element[4];
         if (exists->type == REDIS_REPLY_INTEGER && exists->integer == 0)
-            q_log(Q_LOG_DEBUG, "heartbeat registered %s", e->identity);
+            base_log(BASE_LOG_DEBUG, "heartbeat registered %s", e->identity);
         if (sig->type == REDIS_REPLY_STRING)
             q_beat_signal(e, sig->str);
     }
@@ -245,7 +245,7 @@ int q_beat_once(q_engine *e, q_conn *c)
 void *q_beat_thread(void *arg)
 {
     q_engine *e = arg;
-    double last_recover = q_monotonic();
+    double last_recover = base_monotonic();
     while (!atomic_load(&e->stopping)) {
         q_engine_sleep(e, e->cfg.beat_interval, &e->stopping);
         if (atomic_load(&e->stopping))
@@ -253,9 +253,9 @@ void *q_beat_thread(void *arg)
         if (q_beat_once(e, e->beat_conn) != 0)
             continue;
         if (e->cfg.fetch == Q_FETCH_RELIABLE && !atomic_load(&e->quiet) &&
-            q_monotonic() - last_recover >= 60) {
+            base_monotonic() - last_recover >= 60) {
             q_recover_orphans(e, e->beat_conn);
-            last_recover = q_monotonic();
+            last_recover = base_monotonic();
         }
     }
     return NULL;
@@ -264,7 +264,7 @@ void *q_beat_thread(void *arg)
 void q_beat_clear(q_engine *e, q_conn *c)
 {
     if (q_beat_stats(e, c) != 0) {
-        q_log(Q_LOG_ERROR, "could not write the final stats counters to Redis");
+        base_log(BASE_LOG_ERROR, "could not write the final stats counters to Redis");
         return;
     }
     q_conn_appendf(c, "SREM processes %s", e->identity);

@@ -26,42 +26,42 @@ static char *q_client_payload(const q_push *p, q_ts_format ts, const char *args,
     q_new_jid(jid);
     if (jid_out)
         memcpy(jid_out, jid, 25);
-    q_json_timestamp(ts, q_now(), t, sizeof t);
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_add(&b, "{", 1);
+    q_json_timestamp(ts, base_now(), t, sizeof t);
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_add(&b, "{", 1);
     if (!p->omit_retry) {
-        q_buf_adds(&b, "\"retry\":");
-        q_buf_adds(&b, p->retry_json ? p->retry_json : "true");
-        q_buf_add(&b, ",", 1);
+        base_buf_adds(&b, "\"retry\":");
+        base_buf_adds(&b, p->retry_json ? p->retry_json : "true");
+        base_buf_add(&b, ",", 1);
     }
-    q_buf_adds(&b, "\"queue\":");
+    base_buf_adds(&b, "\"queue\":");
     const char *queue = p->queue ? p->queue : "default";
-    q_json_string(&b, queue, strlen(queue));
-    q_buf_adds(&b, ",\"class\":");
-    q_json_string(&b, p->klass, strlen(p->klass));
-    q_buf_adds(&b, ",\"args\":");
-    q_buf_adds(&b, args ? args : "[]");
+    base_json_string(&b, queue, strlen(queue));
+    base_buf_adds(&b, ",\"class\":");
+    base_json_string(&b, p->klass, strlen(p->klass));
+    base_buf_adds(&b, ",\"args\":");
+    base_buf_adds(&b, args ? args : "[]");
     if (p->extra_json && p->extra_json[0]) {
-        q_buf_add(&b, ",", 1);
-        q_buf_adds(&b, p->extra_json);
+        base_buf_add(&b, ",", 1);
+        base_buf_adds(&b, p->extra_json);
     }
-    q_buf_addf(&b, ",\"jid\":\"%s\",\"created_at\":%s", jid, t);
+    base_buf_addf(&b, ",\"jid\":\"%s\",\"created_at\":%s", jid, t);
     if (enqueued)
-        q_buf_addf(&b, ",\"enqueued_at\":%s", t);
-    q_buf_add(&b, "}", 1);
-    return q_buf_take(&b);
+        base_buf_addf(&b, ",\"enqueued_at\":%s", t);
+    base_buf_add(&b, "}", 1);
+    return base_buf_take(&b);
 }
 
 char *q_client_build(const q_push *p, q_ts_format ts, char *jid_out)
 {
-    return q_client_payload(p, ts, p->args_json, jid_out, p->at <= q_now());
+    return q_client_payload(p, ts, p->args_json, jid_out, p->at <= base_now());
 }
 
 void q_client_ops(const q_push *p, q_ts_format ts, q_ops *ops, char *jid_out)
 {
     char *payload = q_client_build(p, ts, jid_out);
-    if (p->at > q_now())
+    if (p->at > base_now())
         q_ops_zadd(ops, "schedule", p->at, payload, strlen(payload));
     else
         q_ops_push_job(ops, p->queue ? p->queue : "default", payload, strlen(payload));

@@ -36,7 +36,7 @@ struct q_conn {
     SSL_CTX *ssl_ctx;
     SSL *ssl;
     redisReader *reader;
-    q_buf out;        /* commands formatted but not yet sent */
+    base_buf out;        /* commands formatted but not yet sent */
     int timeout_ms;   /* read timeout for replies */
     char err[Q_ERRLEN];
 };
@@ -49,7 +49,7 @@ q_conn *q_conn_new(const q_redis_opts *o)
     c->o = *o;
     c->fd = -1;
     c->timeout_ms = Q_DEFAULT_TIMEOUT_MS;
-    q_buf_init(&c->out);
+    base_buf_init(&c->out);
     return c;
 }
 
@@ -78,7 +78,7 @@ void q_conn_free(q_conn *c)
     if (!c)
         return;
     q_conn_close(c);
-    q_buf_free(&c->out);
+    base_buf_free(&c->out);
     free(c);
 }
 
@@ -290,7 +290,7 @@ int q_conn_append(q_conn *c, int argc, const char **argv, const size_t *lens)
     int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
     if (n < 0)
         return -1;
-    q_buf_add(&c->out, cmd, (size_t)n);
+    base_buf_add(&c->out, cmd, (size_t)n);
     free(cmd);
     return 0;
 }
@@ -301,7 +301,7 @@ static int q_conn_vappendf(q_conn *c, const char *fmt, va_list ap)
     int n = redisvFormatCommand(&cmd, fmt, ap);
     if (n < 0)
         return -1;
-    q_buf_add(&c->out, cmd, (size_t)n);
+    base_buf_add(&c->out, cmd, (size_t)n);
     free(cmd);
     return 0;
 }

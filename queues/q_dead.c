@@ -10,7 +10,7 @@
 
 void q_dead_bounds(double now, long timeout, int max_jobs, char cutoff[40], char rank[24])
 {
-    q_json_float(now - (double)timeout, cutoff, 40);
+    base_json_float(now - (double)timeout, cutoff, 40);
     snprintf(rank, 24, "-%d", max_jobs);
 }
 

@@ -165,7 +165,7 @@ static int q_engine_check_redis(q_engine *e, char *err, size_t errlen)
         sscanf(v + 14, "%d.%d", &major, &minor);
     const char *pol = strstr(r->str, "maxmemory_policy:");
     if (pol && strncmp(pol + 17, "noeviction", 10) != 0)
-        q_log(Q_LOG_WARN, "Redis at %s evicts keys (maxmemory_policy is not noeviction): jobs "
+        base_log(BASE_LOG_WARN, "Redis at %s evicts keys (maxmemory_policy is not noeviction): jobs "
               "can be lost; set maxmemory-policy noeviction", where);
     q_reply_free(r);
     if (e->cfg.fetch == Q_FETCH_RELIABLE && (major < 6 || (major == 6 && minor < 2))) {
@@ -180,8 +180,8 @@ int q_engine_start(q_engine *e, char *err, size_t errlen)
 {
     if (q_engine_check_redis(e, err, errlen) != 0)
         return -1;
-    e->started = q_now();
-    e->started_mono = q_monotonic();
+    e->started = base_now();
+    e->started_mono = base_monotonic();
     e->info_json = q_beat_info_json(e);
     /* The first beat makes this process alive before it holds any job, so no one
      * mistakes its private lists for orphans. */
@@ -218,7 +218,7 @@ int q_engine_start(q_engine *e, char *err, size_t errlen)
     }
     char where[600];
     q_redis_describe(&e->cfg.redis, where, sizeof where);
-    q_log(Q_LOG_INFO, "scotty %s started as %s: %d threads, %s fetch, %s queues, Redis %s",
+    base_log(BASE_LOG_INFO, "scotty %s started as %s: %d threads, %s fetch, %s queues, Redis %s",
           SCOTTY_VERSION, e->identity, e->cfg.concurrency,
           e->cfg.fetch == Q_FETCH_RELIABLE ? "reliable" : "basic",
           e->cfg.order.strict ? "strict" : "weighted", where);
@@ -229,7 +229,7 @@ void q_engine_quiet(q_engine *e)
 {
     if (atomic_exchange(&e->quiet, true))
         return;
-    q_log(Q_LOG_INFO, "quiet: no new jobs will be fetched; running jobs finish");
+    base_log(BASE_LOG_INFO, "quiet: no new jobs will be fetched; running jobs finish");
     pthread_mutex_lock(&e->mu);
     pthread_cond_broadcast(&e->job_ready);
     pthread_cond_broadcast(&e->room);
@@ -251,14 +251,14 @@ static bool q_join_within(pthread_t t, double seconds)
 
 int q_engine_stop(q_engine *e)
 {
-    double deadline = q_monotonic() + e->cfg.timeout;
+    double deadline = base_monotonic() + e->cfg.timeout;
     q_engine_quiet(e);
 
     int busy = q_engine_busy(e);
     if (busy > 0)
-        q_log(Q_LOG_INFO, "pausing up to %.0f s to allow %d running jobs to finish",
+        base_log(BASE_LOG_INFO, "pausing up to %.0f s to allow %d running jobs to finish",
               e->cfg.timeout, busy);
-    while ((busy = q_engine_busy(e)) > 0 && q_monotonic() < deadline - 0.5) {
+    while ((busy = q_engine_busy(e)) > 0 && base_monotonic() < deadline - 0.5) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -278,7 +278,7 @@ int q_engine_stop(q_engine *e)
         }
         pthread_mutex_unlock(&e->mu);
         atomic_store(&e->deadline_passed, true);
-        q_log(Q_LOG_WARN, "deadline of %.0f s reached: requeueing %d unfinished jobs", e->cfg.timeout,
+        base_log(BASE_LOG_WARN, "deadline of %.0f s reached: requeueing %d unfinished jobs", e->cfg.timeout,
               busy);
     }
     for (int i = 0; i < e->nfetchers; i++)
@@ -292,7 +292,7 @@ int q_engine_stop(q_engine *e)
                 stuck++;
         }
     if (stuck > 0)
-        q_log(Q_LOG_WARN, "%d job(s) ignored the shutdown; they were requeued and will run again",
+        base_log(BASE_LOG_WARN, "%d job(s) ignored the shutdown; they were requeued and will run again",
               stuck);
     pthread_mutex_lock(&e->done_mu);
     e->acker_exit = true;
@@ -321,26 +321,26 @@ int q_engine_stop(q_engine *e)
         q_recover_requeue_own(e, e->main_conn);
     q_beat_clear(e, e->main_conn);
     if (q_metrics_flush(e, e->main_conn) != 0)
-        q_log(Q_LOG_ERROR, "could not write the final job metrics to Redis");
-    q_log(Q_LOG_INFO, "stopped: %llu jobs processed, %llu failed",
+        base_log(BASE_LOG_ERROR, "could not write the final job metrics to Redis");
+    base_log(BASE_LOG_INFO, "stopped: %llu jobs processed, %llu failed",
           (unsigned long long)atomic_load(&e->processed), (unsigned long long)atomic_load(&e->failed));
     return stuck;
 }
 
 void q_engine_dump(q_engine *e)
 {
-    double now = q_now();
-    q_log(Q_LOG_INFO, "thread dump: %d processors, %s", e->cfg.concurrency,
+    double now = base_now();
+    base_log(BASE_LOG_INFO, "thread dump: %d processors, %s", e->cfg.concurrency,
           atomic_load(&e->quiet) ? "quiet" : "running");
     for (int i = 0; i < e->cfg.concurrency; i++) {
         q_slot *s = &e->slots[i];
         pthread_mutex_lock(&s->mu);
         if (s->job)
-            q_log(Q_LOG_INFO, "  tid=%s running class=%s jid=%s queue=%s for %.1f s progress=%d%%",
+            base_log(BASE_LOG_INFO, "  tid=%s running class=%s jid=%s queue=%s for %.1f s progress=%d%%",
                   s->tid, q_job_display_class(s->job), s->job->jid, s->job->queue,
                   now - (double)s->run_at, s->progress);
         else
-            q_log(Q_LOG_INFO, "  tid=%s idle", s->tid);
+            base_log(BASE_LOG_INFO, "  tid=%s idle", s->tid);
         pthread_mutex_unlock(&s->mu);
     }
 }

@@ -90,7 +90,7 @@ static int q_fetch_reconcile(q_engine *e, int qi, q_conn *c, const char *private
             pick[n++] = r->element[i];
     free(unknown);
     if (n) {
-        q_log(Q_LOG_WARN, "a fetch reply from %s was lost: %zu job(s) fetched then were not "
+        base_log(BASE_LOG_WARN, "a fetch reply from %s was lost: %zu job(s) fetched then were not "
               "delivered; delivering them now", private_key, n);
         q_fetch_deliver(e, qi, private_key, pick, n);
     }
@@ -151,7 +151,7 @@ void *q_fetch_thread(void *arg)
             lost = lost || !r;
             q_fetch_set_more(e, qi, false);
             if (r)
-                q_log(Q_LOG_ERROR, "fetching from %s failed: %s", src, r->str);
+                base_log(BASE_LOG_ERROR, "fetching from %s failed: %s", src, r->str);
             q_reply_free(r);
             q_engine_sleep(e, backoff, &e->quiet);
             backoff = backoff < 8 ? backoff * 2 : 8;
@@ -173,7 +173,7 @@ int q_fetch_requeue_basic(q_conn *c, const q_job *job)
     redisReply *r = q_conn_cmd(c, "RPUSH queue:%s %b", job->queue, job->raw, job->raw_len);
     int rc = r && r->type != REDIS_REPLY_ERROR ? 0 : -1;
     if (rc != 0)
-        q_log(Q_LOG_ERROR, "could not requeue job %s to %s: %s; it is lost", job->jid, job->queue,
+        base_log(BASE_LOG_ERROR, "could not requeue job %s to %s: %s; it is lost", job->jid, job->queue,
               r ? r->str : q_conn_error(c));
     q_reply_free(r);
     return rc;

@@ -67,13 +67,13 @@ char *q_metrics_hist_key(int sidekiq_major, time_t now, const char *klass)
 {
     struct tm tm;
     gmtime_r(&now, &tm);
-    q_buf b;
-    q_buf_init(&b);
+    base_buf b;
+    base_buf_init(&b);
     if (sidekiq_major >= 8)
-        q_buf_addf(&b, "h|%s-%d-%d:%d", klass, tm.tm_mday, tm.tm_hour, tm.tm_min);
+        base_buf_addf(&b, "h|%s-%d-%d:%d", klass, tm.tm_mday, tm.tm_hour, tm.tm_min);
     else
-        q_buf_addf(&b, "%s-%02d-%02d:%d", klass, tm.tm_mday, tm.tm_hour, tm.tm_min);
-    return q_buf_take(&b);
+        base_buf_addf(&b, "%s-%02d-%02d:%d", klass, tm.tm_mday, tm.tm_hour, tm.tm_min);
+    return base_buf_take(&b);
 }
 
 static uint64_t q_metrics_hash(const char *s)
@@ -238,14 +238,14 @@ int q_metrics_flush(q_engine *e, q_conn *c)
         redisReply *r = q_conn_reply(c);
         if (!r) {
             /* Unknown how much was written; like Sidekiq, these counts are dropped. */
-            q_log(Q_LOG_WARN, "job metrics for %zu classes not written: %s", classes,
+            base_log(BASE_LOG_WARN, "job metrics for %zu classes not written: %s", classes,
                   q_conn_error(c));
             return -1;
         }
         if (r->type == REDIS_REPLY_ERROR)
-            q_log(Q_LOG_ERROR, "job metrics: Redis error: %s", r->str);
+            base_log(BASE_LOG_ERROR, "job metrics: Redis error: %s", r->str);
         q_reply_free(r);
     }
-    q_log(Q_LOG_DEBUG, "flushed job metrics of %zu classes", classes);
+    base_log(BASE_LOG_DEBUG, "flushed job metrics of %zu classes", classes);
     return 0;
 }

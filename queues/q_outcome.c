@@ -80,19 +80,19 @@ void q_ops_add(q_ops *o, const char *cmd, const char *key, const char *a, size_t
 
 void q_ops_push_job(q_ops *o, const char *queue, const char *payload, size_t len)
 {
-    q_buf key;
-    q_buf_init(&key);
-    q_buf_adds(&key, "queue:");
-    q_buf_adds(&key, queue);
+    base_buf key;
+    base_buf_init(&key);
+    base_buf_adds(&key, "queue:");
+    base_buf_adds(&key, queue);
     q_ops_add(o, "SADD", "queues", queue, strlen(queue), NULL, 0);
     q_ops_add(o, "LPUSH", key.data, payload, len, NULL, 0);
-    q_buf_free(&key);
+    base_buf_free(&key);
 }
 
 void q_ops_zadd(q_ops *o, const char *set, double score, const char *payload, size_t len)
 {
     char s[40];
-    q_json_float(score, s, sizeof s);
+    base_json_float(score, s, sizeof s);
     q_ops_add(o, "ZADD", set, s, strlen(s), payload, len);
 }
 

@@ -40,7 +40,7 @@ static bool q_poller_ops(const char *member, size_t len, const q_retry_cfg *cfg,
         return false;
     }
     char t[40];
-    q_json_timestamp(cfg->ts, q_now(), t, sizeof t);
+    q_json_timestamp(cfg->ts, base_now(), t, sizeof t);
     char *payload = doc ? q_json_set(member, len, "enqueued_at", t) : NULL;
     q_ops_push_job(ops, queue, payload ? payload : member, payload ? strlen(payload) : len);
     free(payload);
@@ -54,14 +54,14 @@ static bool q_poller_ops(const char *member, size_t len, const q_retry_cfg *cfg,
 static int q_poller_set(q_conn *c, const char *set, const q_retry_cfg *cfg, double now)
 {
     char nows[40];
-    q_json_float(now, nows, sizeof nows);
+    base_json_float(now, nows, sizeof nows);
     int moved = 0, skipped = 0;
     for (;;) {
         redisReply *r = q_conn_cmd(c, "ZRANGEBYSCORE %s -inf %s LIMIT %d %d", set, nows, skipped,
                                    Q_POLL_BATCH);
         if (!r || r->type != REDIS_REPLY_ARRAY) {
             if (r && r->type == REDIS_REPLY_ERROR)
-                q_log(Q_LOG_ERROR, "cannot read due jobs from %s: %s", set, r->str);
+                base_log(BASE_LOG_ERROR, "cannot read due jobs from %s: %s", set, r->str);
             q_reply_free(r);
             return -1;
         }
@@ -80,10 +80,10 @@ static int q_poller_set(q_conn *c, const char *set, const q_retry_cfg *cfg, doub
                 return -1;
             }
             if (q_outcome_check(mv, c, err, sizeof err) != 0) {
-                q_log(Q_LOG_ERROR, "a due job stays in %s: %s", set, err);
+                base_log(BASE_LOG_ERROR, "a due job stays in %s: %s", set, err);
                 skipped++;
             } else if (mv->integer == 1 && !routed) {
-                q_log(Q_LOG_ERROR, "a due job in %s moved to the dead set: %s", set, why);
+                base_log(BASE_LOG_ERROR, "a due job in %s moved to the dead set: %s", set, why);
             } else if (mv->integer == 1) {
                 moved++;
             }
@@ -133,7 +133,7 @@ void q_poller_cleanup_processes(q_conn *c)
         q_reply_free(r);
     }
     if (removed)
-        q_log(Q_LOG_INFO, "removed %d dead processes from the registry", removed);
+        base_log(BASE_LOG_INFO, "removed %d dead processes from the registry", removed);
     q_reply_free(members);
 }
 
@@ -159,16 +159,16 @@ void *q_poller_thread(void *arg)
 {
     q_engine *e = arg;
     q_conn *c = e->poll_conn;
-    unsigned seed = (unsigned)(q_now() * 1000) ^ (unsigned)(uintptr_t)e;
+    unsigned seed = (unsigned)(base_now() * 1000) ^ (unsigned)(uintptr_t)e;
     double initial = e->cfg.poll_interval_fixed > 0 ? 0 : 10 + 5.0 * rand_r(&seed) / RAND_MAX;
     q_engine_sleep(e, initial, &e->quiet);
     if (!atomic_load(&e->quiet) && q_conn_ensure(c) == 0)
         q_poller_cleanup_processes(c);
     while (!atomic_load(&e->quiet)) {
         if (q_conn_ensure(c) == 0) {
-            int n = q_poller_enqueue_due(c, &e->cfg.retry, q_now());
+            int n = q_poller_enqueue_due(c, &e->cfg.retry, base_now());
             if (n > 0)
-                q_log(Q_LOG_DEBUG, "poller enqueued %d due jobs", n);
+                base_log(BASE_LOG_DEBUG, "poller enqueued %d due jobs", n);
         }
         q_engine_sleep(e, q_poller_interval(e, c, &seed), &e->quiet);
     }

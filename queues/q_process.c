@@ -70,10 +70,10 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
 {
     pthread_mutex_lock(&slot->mu);
     slot->job = job;
-    slot->run_at = (long)q_now();
+    slot->run_at = (long)base_now();
     slot->progress = -1;
     pthread_mutex_unlock(&slot->mu);
-    job->started = q_monotonic();
+    job->started = base_monotonic();
 
     q_result r;
     memset(&r, 0, sizeof r);
@@ -87,30 +87,30 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
     if (refused) {
         /* Sidekiq sends unparseable jobs straight to the dead set; so do we with jobs
          * whose class, queue or jid cannot be read as they were meant, or too big. */
-        q_log(Q_LOG_ERROR, "queue=%s jid=%s: job refused (%zu bytes): %s; moved to the dead set",
+        base_log(BASE_LOG_ERROR, "queue=%s jid=%s: job refused (%zu bytes): %s; moved to the dead set",
               job->queue, job->jid, job->raw_len, refused);
         kind = Q_DONE_DEAD;
-        score = q_now();
+        score = base_now();
         payload = q_retry_refused_payload(&e->cfg.retry, job, refused, score); /* NULL: raw */
         r.failed = true;
     } else if (!h && job->klass && e->cfg.forward_unknown[0]) {
         kind = Q_DONE_FORWARD;
         atomic_fetch_add(&e->forwarded, 1);
-        q_log(Q_LOG_INFO, "class=%s jid=%s forwarded unchanged to queue %s", job->klass, job->jid,
+        base_log(BASE_LOG_INFO, "class=%s jid=%s forwarded unchanged to queue %s", job->klass, job->jid,
               e->cfg.forward_unknown);
     } else {
-        if (q_log_enabled(Q_LOG_DEBUG))
-            q_log(Q_LOG_DEBUG, "class=%s jid=%s queue=%s start", q_job_display_class(job),
+        if (base_log_enabled(BASE_LOG_DEBUG))
+            base_log(BASE_LOG_DEBUG, "class=%s jid=%s queue=%s start", q_job_display_class(job),
                   job->jid, job->queue);
         q_process_run(&ctx, job, h, &r);
-        double finished = q_monotonic(), elapsed = finished - job->started;
+        double finished = base_monotonic(), elapsed = finished - job->started;
         if (h && e->cfg.retry.sidekiq_major >= 7)
             metrics_ms = q_metrics_elapsed_ms(job->started, finished);
         if (r.failed) {
             q_failure f;
-            q_retry_decide(&e->cfg.retry, job, h, &r, q_now(), &slot->seed, &f);
+            q_retry_decide(&e->cfg.retry, job, h, &r, base_now(), &slot->seed, &f);
             static const char *fates[] = {"retry scheduled", "moved to the dead set", "discarded"};
-            q_log(Q_LOG_WARN, "class=%s jid=%s queue=%s elapsed=%.3f fail: %s: %s (%s%s%s)",
+            base_log(BASE_LOG_WARN, "class=%s jid=%s queue=%s elapsed=%.3f fail: %s: %s (%s%s%s)",
                   q_job_display_class(job), job->jid, job->queue, elapsed, r.error_class,
                   r.error_message, fates[f.fate], f.note ? ": " : "", f.note ? f.note : "");
             kind = f.fate == Q_FATE_RETRY ? Q_DONE_RETRY : f.fate == Q_FATE_DEAD ? Q_DONE_DEAD : Q_DONE_ACK;
@@ -120,10 +120,10 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
             kind = Q_DONE_FORWARD;
             payload = strdup(r.forward_queue);
             atomic_fetch_add(&e->forwarded, 1);
-            q_log(Q_LOG_INFO, "class=%s jid=%s queue=%s elapsed=%.3f forwarded unchanged to queue %s",
+            base_log(BASE_LOG_INFO, "class=%s jid=%s queue=%s elapsed=%.3f forwarded unchanged to queue %s",
                   q_job_display_class(job), job->jid, job->queue, elapsed, r.forward_queue);
         } else {
-            q_log(e->cfg.job_log ? Q_LOG_INFO : Q_LOG_DEBUG,
+            base_log(e->cfg.job_log ? BASE_LOG_INFO : BASE_LOG_DEBUG,
                   "class=%s jid=%s queue=%s elapsed=%.3f done", q_job_display_class(job), job->jid,
                   job->queue, elapsed);
         }
@@ -139,7 +139,7 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
      * (abandoned is set under both e->mu and slot->mu; either lock reads it.) */
     pthread_mutex_lock(&slot->mu);
     bool abandoned = slot->abandoned;
-    q_stats_record(&slot->stats, q_job_display_class(job), job->queue, q_monotonic() - job->started,
+    q_stats_record(&slot->stats, q_job_display_class(job), job->queue, base_monotonic() - job->started,
                    r.failed);
     if (metrics_ms >= 0) /* a job cut off by the hard shutdown fails, as in Sidekiq */
         q_metrics_record(&slot->metrics, q_job_display_class(job), metrics_ms, r.failed || abandoned);

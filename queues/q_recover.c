@@ -69,18 +69,18 @@ static int q_recover_list(q_engine *e, q_conn *c, const char *identity, const ch
     char priv[Q_KEY_MAX], qkey[Q_KEY_MAX], now[40], cutoff[40], rank[24], thr[16];
     if (q_private_key(identity, queue, priv) != 0 ||
         (size_t)snprintf(qkey, sizeof qkey, "queue:%s", queue) >= sizeof qkey) {
-        q_log(Q_LOG_ERROR, "cannot recover the private list of %s for queue %.64s: the key would be "
+        base_log(BASE_LOG_ERROR, "cannot recover the private list of %s for queue %.64s: the key would be "
               "longer than %d bytes; move it back by hand", identity, queue, Q_KEY_MAX - 1);
         return -1;
     }
-    double t = q_now();
-    q_json_float(t, now, sizeof now);
+    double t = base_now();
+    base_json_float(t, now, sizeof now);
     q_dead_bounds(t, e->cfg.retry.dead_timeout, e->cfg.retry.dead_max_jobs, cutoff, rank);
     snprintf(thr, sizeof thr, "%d", threshold);
     const char *argv[] = {priv, qkey, "dead", Q_KEY_RECOVERED, "queues", now, thr, cutoff, rank, queue};
     redisReply *r = q_conn_eval(c, q_recover_lua, 5, 10, argv, NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        q_log(Q_LOG_ERROR, "could not move %s back to %s: %s", priv, qkey,
+        base_log(BASE_LOG_ERROR, "could not move %s back to %s: %s", priv, qkey,
               r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(c));
         q_reply_free(r);
         return -1;
@@ -125,7 +125,7 @@ int q_recover_orphans(q_engine *e, q_conn *c)
         recovered_processes++;
         atomic_fetch_add(&e->recovered, (uint64_t)requeued);
         if (requeued || dead)
-            q_log(Q_LOG_WARN, "process %s died holding jobs: %ld requeued, %ld sent to the dead set "
+            base_log(BASE_LOG_WARN, "process %s died holding jobs: %ld requeued, %ld sent to the dead set "
                   "after more than %d recoveries", id, requeued, dead, e->cfg.recover_threshold);
     }
     q_reply_free(all);
@@ -141,9 +141,9 @@ int q_recover_requeue_own(q_engine *e, q_conn *c)
     for (int i = 0; i < e->cfg.order.nqueues; i++)
         ok = q_recover_list(e, c, e->identity, e->cfg.order.queues[i].name, 0, &requeued, &dead) == 0 && ok;
     if (requeued)
-        q_log(Q_LOG_INFO, "requeued %ld unfinished jobs", requeued);
+        base_log(BASE_LOG_INFO, "requeued %ld unfinished jobs", requeued);
     if (!ok) {
-        q_log(Q_LOG_ERROR, "some unfinished jobs are still in this process's private lists; a "
+        base_log(BASE_LOG_ERROR, "some unfinished jobs are still in this process's private lists; a "
               "live scotty process will requeue them within a minute of this one's heartbeat "
               "expiring");
         return -1;

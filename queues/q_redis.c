@@ -147,8 +147,8 @@ void q_redis_health_down(const char *what)
     pthread_mutex_lock(&q_health_mu);
     if (!q_health_down) {
         q_health_down = true;
-        q_health_since = q_monotonic();
-        q_log(Q_LOG_ERROR, "Redis is unreachable: %s; jobs stay in Redis, retrying with backoff",
+        q_health_since = base_monotonic();
+        base_log(BASE_LOG_ERROR, "Redis is unreachable: %s; jobs stay in Redis, retrying with backoff",
               what);
     }
     pthread_mutex_unlock(&q_health_mu);
@@ -159,7 +159,7 @@ void q_redis_health_up(void)
     pthread_mutex_lock(&q_health_mu);
     if (q_health_down) {
         q_health_down = false;
-        q_log(Q_LOG_INFO, "Redis is back online after %.1f s", q_monotonic() - q_health_since);
+        base_log(BASE_LOG_INFO, "Redis is back online after %.1f s", base_monotonic() - q_health_since);
     }
     pthread_mutex_unlock(&q_health_mu);
 }

@@ -38,20 +38,20 @@ long q_retry_jitter(int major, int count, unsigned *seed)
 
 char *q_backtrace_encode(const char *const *lines, int n)
 {
-    q_buf js;
-    q_buf_init(&js);
-    q_buf_add(&js, "[", 1);
+    base_buf js;
+    base_buf_init(&js);
+    base_buf_add(&js, "[", 1);
     for (int i = 0; i < n; i++) {
         if (i)
-            q_buf_add(&js, ",", 1);
-        q_json_string(&js, lines[i], strlen(lines[i]));
+            base_buf_add(&js, ",", 1);
+        base_json_string(&js, lines[i], strlen(lines[i]));
     }
-    q_buf_add(&js, "]", 1);
+    base_buf_add(&js, "]", 1);
     uLongf zlen = compressBound(js.len);
     unsigned char *z = malloc(zlen);
     if (compress2(z, &zlen, (const unsigned char *)js.data, js.len, Z_DEFAULT_COMPRESSION) != Z_OK)
         zlen = 0;
-    q_buf_free(&js);
+    base_buf_free(&js);
     char *b64 = malloc(4 * ((zlen + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)b64, z, (int)zlen); /* strict: no newlines */
     free(z);
@@ -70,11 +70,11 @@ static void q_edit(char **payload, const char *key, const char *value_json)
 
 static void q_edit_string(char **payload, const char *key, const char *value)
 {
-    q_buf b;
-    q_buf_init(&b);
-    q_json_string(&b, value, strlen(value));
+    base_buf b;
+    base_buf_init(&b);
+    base_json_string(&b, value, strlen(value));
     q_edit(payload, key, b.data);
-    q_buf_free(&b);
+    base_buf_free(&b);
 }
 
 /* The "retry" option: -2 = false (no retry), -1 = true (max_retries), N = max N

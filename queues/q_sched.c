@@ -128,7 +128,7 @@ static int q_sched_fire(q_sched *sc, const q_schedule *s, double t, double next)
     free(payload);
     int rc = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
     if (rc < 0 && r && r->type == REDIS_REPLY_ERROR)
-        q_log(Q_LOG_ERROR, "schedule %s: Redis refused the firing: %s", s->name, r->str);
+        base_log(BASE_LOG_ERROR, "schedule %s: Redis refused the firing: %s", s->name, r->str);
     q_reply_free(r);
     return rc;
 }
@@ -211,7 +211,7 @@ static double q_sched_due(q_sched *sc, int i, double now, double *next)
 
 static void q_sched_tick(q_sched *sc)
 {
-    double now = q_now();
+    double now = base_now();
     for (int i = 0; i < sc->cfg.n; i++) {
         const q_schedule *s = &sc->cfg.schedules[i];
         if (!s->enabled)
@@ -225,13 +225,13 @@ static void q_sched_tick(q_sched *sc)
         if (late && s->kind != Q_SCHED_INTERVAL && sc->cfg.missed == Q_MISSED_SKIP) {
             char when[40];
             q_sched_time_string(t, when, sizeof when);
-            q_log(Q_LOG_WARN, "schedule %s: firing due at %s was missed (scotty or Redis was "
+            base_log(BASE_LOG_WARN, "schedule %s: firing due at %s was missed (scotty or Redis was "
                   "down); skipped by the missed-run policy", s->name, when);
             continue;
         }
         int rc = q_sched_fire(sc, s, t, next);
         if (rc == 1)
-            q_log(Q_LOG_INFO, "schedule %s: enqueued %s on %s%s", s->name, s->klass, s->queue,
+            base_log(BASE_LOG_INFO, "schedule %s: enqueued %s on %s%s", s->name, s->klass, s->queue,
                   late ? " (late: catching up once)" : "");
         else if (rc < 0)
             sc->last_local[i] = 0; /* Redis down: try this firing again next tick */
@@ -273,7 +273,7 @@ q_sched *q_sched_start(const q_sched_cfg *cfg, char *err, size_t errlen)
     sc->last_local = calloc((size_t)cfg->n + 1, sizeof(double));
     pthread_mutex_init(&sc->mu, NULL);
     pthread_cond_init(&sc->cond, NULL);
-    double now = q_now();
+    double now = base_now();
     bool connected = q_conn_ensure(sc->conn) == 0;
     for (int i = 0; i < cfg->n; i++) {
         const q_schedule *s = &cfg->schedules[i];
@@ -293,7 +293,7 @@ q_sched *q_sched_start(const q_sched_cfg *cfg, char *err, size_t errlen)
         q_sched_stop(sc);
         return NULL;
     }
-    q_log(Q_LOG_INFO, "scheduler: %d schedules, missed firings %s, clock skew tolerated %.0f s",
+    base_log(BASE_LOG_INFO, "scheduler: %d schedules, missed firings %s, clock skew tolerated %.0f s",
           cfg->n, cfg->missed == Q_MISSED_ONCE ? "run once" : "skipped", sc->cfg.max_skew);
     return sc;
 }

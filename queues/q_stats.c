@@ -135,7 +135,7 @@ q_busy_job *q_engine_busy_jobs(q_engine *e, int *n)
 {
     q_busy_job *out = calloc((size_t)e->cfg.concurrency, sizeof *out);
     int m = 0;
-    double now = q_monotonic();
+    double now = base_monotonic();
     for (int i = 0; i < e->cfg.concurrency; i++) {
         q_slot *s = &e->slots[i];
         pthread_mutex_lock(&s->mu);
@@ -164,7 +164,7 @@ int q_engine_queue_info(q_engine *e, q_conn *c, q_queue_info *out, int max)
         q_conn_appendf(c, "LLEN queue:%s", e->cfg.order.queues[i].name);
         q_conn_appendf(c, "LINDEX queue:%s -1", e->cfg.order.queues[i].name);
     }
-    double now = q_now();
+    double now = base_now();
     for (int i = 0; i < n; i++) {
         q_queue_info *q = &out[i];
         memset(q, 0, sizeof *q);

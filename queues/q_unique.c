@@ -40,7 +40,7 @@ void q_unique_release(q_conn *c, const q_job *job, q_unique_phase phase)
                           "uniquejobs:expiring_digests", job->jid};
     redisReply *r = q_conn_eval(c, q_unique_unlock_lua, 3, 4, argv, NULL);
     if (!r || r->type == REDIS_REPLY_ERROR)
-        q_log(Q_LOG_ERROR, "jid=%s: could not release unique lock %s: %s; re-enqueues are blocked "
+        base_log(BASE_LOG_ERROR, "jid=%s: could not release unique lock %s: %s; re-enqueues are blocked "
               "until its TTL", job->jid, json_string_value(digest), r ? r->str : q_conn_error(c));
     q_reply_free(r);
 }

@@ -13,18 +13,14 @@
 #include <stdbool.h>
 #include <jansson.h>
 
+#include "base.h"
+
 #define Q_ERRLEN 512
 #define Q_MAX_QUEUES 64
 #define Q_NAME_MAX 128           /* a queue name, with its NUL */
 #define Q_IDENTITY_MAX 256       /* a process identity (host:pid:nonce), with its NUL */
 #define Q_KEY_MAX 512            /* any key built from a queue name and an identity */
 #define Q_MAX_JOB_BYTES (16u << 20) /* default job size limit: 16 MiB */
-
-/* ---- Logging (stderr, one line per event; shared by the whole process) ---- */
-typedef enum { Q_LOG_DEBUG = 0, Q_LOG_INFO, Q_LOG_WARN, Q_LOG_ERROR } q_log_level;
-void q_log_set_level(q_log_level level);
-bool q_log_enabled(q_log_level level);
-void q_log(q_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- Redis endpoint and connections ---- */
 typedef struct q_redis_opts {
@@ -73,26 +69,7 @@ void q_reply_free(redisReply *r);
 void q_redis_health_down(const char *what);
 void q_redis_health_up(void);
 
-/* ---- Canonical JSON (what Ruby's JSON.generate writes) ---- */
-typedef struct q_buf {
-    char *data;
-    size_t len, cap;
-} q_buf;
-void q_buf_init(q_buf *b);
-void q_buf_free(q_buf *b);
-void q_buf_add(q_buf *b, const char *s, size_t n);
-void q_buf_adds(q_buf *b, const char *s);
-void q_buf_addf(q_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Detaches the NUL-terminated string; the buffer is empty afterwards. */
-char *q_buf_take(q_buf *b);
-
-/* Ruby's Float#to_s: shortest round-trip digits, always ".0" for integral values,
- * exponent form ("1.0e+16") outside [1e-4, 1e15). buf needs 32 bytes. */
-void q_json_float(double v, char *buf, size_t len);
-/* A JSON string literal as Ruby writes it (UTF-8 kept, invalid bytes replaced). */
-void q_json_string(q_buf *b, const char *s, size_t n);
-/* Re-encodes a jansson value in Ruby's canonical form. */
-void q_json_value(q_buf *b, const json_t *v);
+/* ---- In-place edits of raw jobs ---- */
 /* Replaces the value of top-level key in the JSON object text `raw` with
  * `value_json`, or appends the pair before the closing brace. The rest of the
  * text is kept byte for byte. Returns a malloc'd string or NULL if raw is not an
@@ -101,8 +78,6 @@ char *q_json_set(const char *raw, size_t raw_len, const char *key, const char *v
 
 /* ---- Timestamps ---- */
 typedef enum { Q_TS_FLOAT = 0, Q_TS_MILLIS } q_ts_format;
-double q_now(void);                      /* wall clock, epoch seconds */
-double q_monotonic(void);                /* monotonic seconds */
 /* Writes now as a JSON number in the given format. */
 void q_json_timestamp(q_ts_format f, double t, char *buf, size_t len);
 /* Reads a Sidekiq timestamp: JSON real = seconds; integer > 1e11 = ms. */

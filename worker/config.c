@@ -209,7 +209,7 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
         snprintf(e->tag, sizeof e->tag, "%s", arg);
         return 0;
     case 'r':
-        q_log(Q_LOG_WARN, "-r %s ignored: scotty runs C handlers, not a Rails app", arg);
+        base_log(BASE_LOG_WARN, "-r %s ignored: scotty runs C handlers, not a Rails app", arg);
         return 0;
     case 'v':
         cfg->verbose = true;

@@ -22,33 +22,33 @@
  * null keep that meaning, everything else is a string. Aliases can make the
  * document a graph with cycles or an exponential tree, so depth and size are
  * bounded: -1 when over either. */
-static int schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b, int depth)
+static int schedule_json(yaml_document_t *doc, yaml_node_t *n, base_buf *b, int depth)
 {
     if (depth > SCHEDULE_JSON_DEPTH || b->len > SCHEDULE_JSON_MAX)
         return -1;
     if (n->type == YAML_SEQUENCE_NODE) {
-        q_buf_add(b, "[", 1);
+        base_buf_add(b, "[", 1);
         for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
             if (it != n->data.sequence.items.start)
-                q_buf_add(b, ",", 1);
+                base_buf_add(b, ",", 1);
             if (schedule_json(doc, yaml_document_get_node(doc, *it), b, depth + 1) != 0)
                 return -1;
         }
-        q_buf_add(b, "]", 1);
+        base_buf_add(b, "]", 1);
         return 0;
     }
     if (n->type == YAML_MAPPING_NODE) {
-        q_buf_add(b, "{", 1);
+        base_buf_add(b, "{", 1);
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
             if (p != n->data.mapping.pairs.start)
-                q_buf_add(b, ",", 1);
+                base_buf_add(b, ",", 1);
             const char *k = config_yaml_key(yaml_document_get_node(doc, p->key));
-            q_json_string(b, k, strlen(k));
-            q_buf_add(b, ":", 1);
+            base_json_string(b, k, strlen(k));
+            base_buf_add(b, ":", 1);
             if (schedule_json(doc, yaml_document_get_node(doc, p->value), b, depth + 1) != 0)
                 return -1;
         }
-        q_buf_add(b, "}", 1);
+        base_buf_add(b, "}", 1);
         return 0;
     }
     const char *v = (const char *)n->data.scalar.value;
@@ -58,15 +58,15 @@ static int schedule_json(yaml_document_t *doc, yaml_node_t *n, q_buf *b, int dep
         bool number = json_is_number(num);
         json_decref(num);
         if (number || !strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "null")) {
-            q_buf_adds(b, v);
+            base_buf_adds(b, v);
             return 0;
         }
         if (!strcmp(v, "~") || !*v) {
-            q_buf_adds(b, "null");
+            base_buf_adds(b, "null");
             return 0;
         }
     }
-    q_json_string(b, v, strlen(v));
+    base_json_string(b, v, strlen(v));
     return 0;
 }
 
@@ -124,21 +124,21 @@ static int schedule_entry(config *cfg, yaml_document_t *doc, const char *name, y
         } else if (!strcmp(k, "enabled") && sv) {
             s->enabled = strcmp(sv, "false") != 0;
         } else if (!strcmp(k, "args") || !strcmp(k, "retry")) {
-            q_buf b;
-            q_buf_init(&b);
+            base_buf b;
+            base_buf_init(&b);
             if (!strcmp(k, "args") && v->type != YAML_SEQUENCE_NODE)
-                q_buf_add(&b, "[", 1);
+                base_buf_add(&b, "[", 1);
             if (schedule_json(doc, v, &b, 0) != 0) {
-                q_buf_free(&b);
+                base_buf_free(&b);
                 snprintf(err, errlen, "config: schedule %s: %s is nested deeper than %d levels or "
                          "larger than %d bytes", name, k, SCHEDULE_JSON_DEPTH, SCHEDULE_JSON_MAX);
                 goto fail;
             }
             if (!strcmp(k, "args") && v->type != YAML_SEQUENCE_NODE)
-                q_buf_add(&b, "]", 1);
+                base_buf_add(&b, "]", 1);
             char **dst = !strcmp(k, "args") ? &s->args_json : &s->retry_json;
             free(*dst);
-            *dst = q_buf_take(&b);
+            *dst = base_buf_take(&b);
         }
     }
     if (!timed || !s->klass[0]) {

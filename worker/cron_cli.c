@@ -20,7 +20,7 @@ int cron_main(int argc, char **argv)
         return 2;
     }
     int count = argc > 2 ? atoi(argv[2]) : 5;
-    double t = argc > 3 ? atof(argv[3]) : q_now();
+    double t = argc > 3 ? atof(argv[3]) : base_now();
     for (int i = 0; i < count; i++) {
         t = q_cron_next(&c, t);
         if (t <= 0) {

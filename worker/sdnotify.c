@@ -37,7 +37,7 @@ double sdnotify_watchdog_interval(void)
         return 0;
     double seconds = (double)atoll(usec) / 1e6;
     if (seconds < 1.0) {
-        q_log(Q_LOG_ERROR, "WATCHDOG_USEC=%s is under one second; watchdog pings disabled", usec);
+        base_log(BASE_LOG_ERROR, "WATCHDOG_USEC=%s is under one second; watchdog pings disabled", usec);
         return 0;
     }
     return seconds / 2;

@@ -38,7 +38,7 @@ static int services_open_db(services *s, int concurrency, char *err, size_t errl
                  concurrency);
         return -1;
     }
-    q_log(Q_LOG_INFO, "database: %s, %d connections opened on demand", s->db_settings.describe,
+    base_log(BASE_LOG_INFO, "database: %s, %d connections opened on demand", s->db_settings.describe,
           concurrency);
     return 0;
 }

@@ -41,15 +41,15 @@ static int startup_sleep(const sigset_t *set, double seconds)
 static int startup_wait(const char *server, const char *where, startup_probe probe, const void *arg,
                         const sigset_t *signals, double watchdog, char *err, size_t errlen)
 {
-    double delay = STARTUP_FIRST_DELAY_S, since = q_monotonic();
+    double delay = STARTUP_FIRST_DELAY_S, since = base_monotonic();
     bool waiting = false;
     for (;;) {
         char why[600];
         startup_state st = probe(arg, why, sizeof why);
         if (st == STARTUP_UP) {
             if (waiting)
-                q_log(Q_LOG_INFO, "%s at %s is up after %.1f s; starting", server, where,
-                      q_monotonic() - since);
+                base_log(BASE_LOG_INFO, "%s at %s is up after %.1f s; starting", server, where,
+                      base_monotonic() - since);
             return 0;
         }
         if (st == STARTUP_REFUSED) {
@@ -57,7 +57,7 @@ static int startup_wait(const char *server, const char *where, startup_probe pro
             return -1;
         }
         if (!waiting)
-            q_log(Q_LOG_WARN, "waiting for %s at %s before starting: %s (retrying with backoff)",
+            base_log(BASE_LOG_WARN, "waiting for %s at %s before starting: %s (retrying with backoff)",
                   server, where, why);
         waiting = true;
         char msg[700];
@@ -67,7 +67,7 @@ static int startup_wait(const char *server, const char *where, startup_probe pro
         snprintf(msg, sizeof msg, "EXTEND_TIMEOUT_USEC=%lld",
                  (long long)((delay + STARTUP_CONNECT_TIMEOUT_MS / 1000.0 + 5.0) * 1e6));
         sdnotify_send(msg);
-        for (double end = q_monotonic() + delay, now; (now = q_monotonic()) < end;) {
+        for (double end = base_monotonic() + delay, now; (now = base_monotonic()) < end;) {
             if (watchdog > 0)
                 sdnotify_send("WATCHDOG=1");
             double step = end - now;
@@ -75,7 +75,7 @@ static int startup_wait(const char *server, const char *where, startup_probe pro
                 step = watchdog;
             int sig = startup_sleep(signals, step);
             if (sig == SIGTERM || sig == SIGINT) {
-                q_log(Q_LOG_INFO, "received %s while waiting for %s; exiting",
+                base_log(BASE_LOG_INFO, "received %s while waiting for %s; exiting",
                       sig == SIGTERM ? "TERM" : "INT", server);
                 return 1;
             }

@@ -83,7 +83,7 @@ int worker_main(int argc, char **argv)
         return 0;
     }
     if (cfg.verbose)
-        q_log_set_level(Q_LOG_DEBUG);
+        base_log_set_level(BASE_LOG_DEBUG);
 
     /* Signals go to this thread only (sigwait below); every other thread starts
      * with them blocked. */
@@ -143,12 +143,12 @@ int worker_main(int argc, char **argv)
         return worker_cannot_start("", err, e, reg, svc, &cfg);
     q_sched *sched = worker_start_scheduler(&cfg, err, sizeof err);
     if (!sched && cfg.nschedules > 0)
-        q_log(Q_LOG_ERROR, "scheduler not running: %s", err);
+        base_log(BASE_LOG_ERROR, "scheduler not running: %s", err);
 
     sdnotify_send("READY=1");
     double last_ping = 0, last_title = 0;
     for (;;) {
-        double now = q_monotonic();
+        double now = base_monotonic();
         if (now - last_title >= 1.0) {
             q_engine_stats st;
             q_engine_get_stats(e, &st);
@@ -171,7 +171,7 @@ int worker_main(int argc, char **argv)
         if (q_engine_stop_requested(e))
             break;
         if (sig == SIGTERM || sig == SIGINT) {
-            q_log(Q_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "TERM" : "INT");
+            base_log(BASE_LOG_INFO, "received %s, shutting down", sig == SIGTERM ? "TERM" : "INT");
             break;
         }
         if (sig == SIGTSTP)
@@ -183,7 +183,7 @@ int worker_main(int argc, char **argv)
         else if (sig == SIGTTIN)
             q_engine_dump(e);
         else if (sig == SIGUSR1 || sig == SIGUSR2)
-            q_log(Q_LOG_INFO, "no handler for signal %s", sig == SIGUSR1 ? "USR1" : "USR2");
+            base_log(BASE_LOG_INFO, "no handler for signal %s", sig == SIGUSR1 ? "USR1" : "USR2");
     }
     sdnotify_send("STOPPING=1");
     proctitle_set("scotty %s %s stopping", SCOTTY_VERSION, cfg.engine.tag);
@@ -196,7 +196,7 @@ int worker_main(int argc, char **argv)
     if (stuck > 0) {
         /* Their handlers may still touch the services: exit without freeing anything,
          * as Sidekiq exits past its deadline. The jobs are already back in Redis. */
-        q_log(Q_LOG_WARN, "exiting with %d handler(s) still running", stuck);
+        base_log(BASE_LOG_WARN, "exiting with %d handler(s) still running", stuck);
         fflush(NULL);
         _exit(0);
     }

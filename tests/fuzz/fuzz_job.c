@@ -72,15 +72,15 @@ static void fz_check_edit(const char *raw, size_t n, json_t *before, const char 
     }
     bool spliced = fz_spliced(raw, n, out, m, value, strlen(value));
     if (!spliced && !had) {
-        q_buf pair;
-        q_buf_init(&pair);
-        q_buf_add(&pair, ",", 1);
-        q_json_string(&pair, key, strlen(key));
-        q_buf_add(&pair, ":", 1);
-        q_buf_adds(&pair, value);
+        base_buf pair;
+        base_buf_init(&pair);
+        base_buf_add(&pair, ",", 1);
+        base_json_string(&pair, key, strlen(key));
+        base_buf_add(&pair, ":", 1);
+        base_buf_adds(&pair, value);
         spliced = fz_spliced(raw, n, out, m, pair.data, pair.len) ||
                   fz_spliced(raw, n, out, m, pair.data + 1, pair.len - 1);
-        q_buf_free(&pair);
+        base_buf_free(&pair);
     }
     if (!spliced)
         abort(); /* bytes outside the edited value changed */

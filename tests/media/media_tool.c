@@ -9,7 +9,7 @@
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
-#include "queues.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>

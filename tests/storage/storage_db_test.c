@@ -54,13 +54,13 @@ static void test_init_then_check(void **state)
     char err[1024];
     if (db_schema_init(c, err, sizeof err) != 0)
         fail_msg("init: %s", err);
-    q_buf report;
-    q_buf_init(&report);
+    base_buf report;
+    base_buf_init(&report);
     int problems = db_schema_check(c, &report, err, sizeof err);
     if (problems != 0)
         fail_msg("check after init found %d problems:\n%s", problems, report.data ? report.data : err);
     assert_null(report.data); /* init creates optional columns too: not even notes */
-    q_buf_free(&report);
+    base_buf_free(&report);
 
     /* A second init refuses to touch a non-empty database. */
     assert_int_equal(db_schema_init(c, err, sizeof err), -1);
@@ -91,10 +91,10 @@ static void test_timestamp_id_layout(void **state)
     db_conn_free(c);
 }
 
-static int check_report(db_conn *c, q_buf *report)
+static int check_report(db_conn *c, base_buf *report)
 {
     char err[512];
-    q_buf_init(report);
+    base_buf_init(report);
     int problems = db_schema_check(c, report, err, sizeof err);
     if (problems < 0)
         fail_msg("check: %s", err);
@@ -106,13 +106,13 @@ static void test_check_reports_what_is_missing(void **state)
     (void)state;
     db_conn *c = connect_or_fail(&settings);
     char err[512];
-    q_buf report;
+    base_buf report;
 
     run_ok(c, "ALTER TABLE statuses DROP COLUMN uri"); /* drops its unique index too */
     assert_int_equal(check_report(c, &report), 2);
     assert_non_null(strstr(report.data, "missing column statuses.uri (expected character varying)"));
     assert_non_null(strstr(report.data, "missing unique index index_statuses_on_uri on statuses"));
-    q_buf_free(&report);
+    base_buf_free(&report);
 
     run_ok(c, "ALTER TABLE media_attachments ALTER COLUMN file_meta TYPE text");
     run_ok(c, "DROP TABLE tombstones");
@@ -121,14 +121,14 @@ static void test_check_reports_what_is_missing(void **state)
     assert_non_null(strstr(report.data, "column media_attachments.file_meta has type text, expected json"));
     assert_non_null(strstr(report.data, "missing table tombstones"));
     assert_non_null(strstr(report.data, "note: optional column accounts.show_media"));
-    q_buf_free(&report);
+    base_buf_free(&report);
 
     run_ok(c, "DROP INDEX index_mentions_on_account_id_and_status_id");
     run_ok(c, "ALTER TABLE statuses_tags DROP CONSTRAINT statuses_tags_pkey");
     assert_int_equal(check_report(c, &report), 6);
     assert_non_null(strstr(report.data, "missing unique index index_mentions_on_account_id_and_status_id on mentions"));
     assert_non_null(strstr(report.data, "missing primary key on statuses_tags"));
-    q_buf_free(&report);
+    base_buf_free(&report);
 
     assert_int_equal(db_startup_check(&settings, err, sizeof err), -1);
     assert_non_null(strstr(err, "is missing 6 table(s), column(s)"));
@@ -138,7 +138,7 @@ static void test_check_reports_what_is_missing(void **state)
     assert_int_equal(check_report(c, &report), 8);
     assert_non_null(strstr(report.data, "missing function timestamp_id(text)"));
     assert_non_null(strstr(report.data, "missing sequence statuses_id_seq"));
-    q_buf_free(&report);
+    base_buf_free(&report);
     db_conn_free(c);
 }
 

@@ -81,37 +81,37 @@ static void test_roundtrip_tricky_keys(void **state)
         if (objstore_put_buf(store, key, data, len, "application/octet-stream", err, sizeof err))
             fail_msg("put %s: %s", key, err);
         assert_int_equal(objstore_exists(store, key, err, sizeof err), 1);
-        q_buf got;
-        q_buf_init(&got);
+        base_buf got;
+        base_buf_init(&got);
         if (objstore_get(store, key, &got, err, sizeof err) != 0)
             fail_msg("get %s: %s", key, err);
         assert_int_equal(got.len, len);
         assert_memory_equal(got.data, data, len);
-        q_buf_free(&got);
+        base_buf_free(&got);
 
         /* Overwrite replaces the whole object. */
         assert_int_equal(objstore_put_buf(store, key, "short", 5, "text/plain", err, sizeof err), 0);
-        q_buf_init(&got);
+        base_buf_init(&got);
         assert_int_equal(objstore_get(store, key, &got, err, sizeof err), 0);
         assert_int_equal(got.len, 5);
         assert_memory_equal(got.data, "short", 5);
-        q_buf_free(&got);
+        base_buf_free(&got);
 
         if (objstore_delete(store, key, err, sizeof err) != 0)
             fail_msg("delete %s: %s", key, err);
         assert_int_equal(objstore_exists(store, key, err, sizeof err), 0);
-        q_buf_init(&got);
+        base_buf_init(&got);
         assert_int_equal(objstore_get(store, key, &got, err, sizeof err), OBJSTORE_NOT_FOUND);
-        q_buf_free(&got);
+        base_buf_free(&got);
         assert_int_equal(objstore_delete(store, key, err, sizeof err), 0); /* already gone: fine */
         free(data);
     }
     assert_int_equal(objstore_put_buf(store, "empty/object", NULL, 0, NULL, err, sizeof err), 0);
-    q_buf got;
-    q_buf_init(&got);
+    base_buf got;
+    base_buf_init(&got);
     assert_int_equal(objstore_get(store, "empty/object", &got, err, sizeof err), 0);
     assert_int_equal(got.len, 0);
-    q_buf_free(&got);
+    base_buf_free(&got);
     assert_int_equal(objstore_delete(store, "empty/object", err, sizeof err), 0);
 }
 
@@ -155,22 +155,22 @@ static void test_large_file_byte_identical(void **state)
         fail_msg("put_file: %s", err);
     if (on_s3 && seen_before >= 0) /* create + 3 parts + complete, all through the proxy */
         assert_int_equal(proxy_stat("seen") - seen_before, 5);
-    q_buf got;
-    q_buf_init(&got);
+    base_buf got;
+    base_buf_init(&got);
     if (objstore_get(store, key, &got, err, sizeof err) != 0)
         fail_msg("get: %s", err);
     assert_int_equal(got.len, len);
     assert_memory_equal(got.data, data, len);
-    q_buf_free(&got);
+    base_buf_free(&got);
 
     /* A small file takes the single-request path. */
     unsigned char *small = write_file(path, 4096, 7);
     assert_int_equal(objstore_put_file(store, "small/file.bin", path, NULL, err, sizeof err), 0);
-    q_buf_init(&got);
+    base_buf_init(&got);
     assert_int_equal(objstore_get(store, "small/file.bin", &got, err, sizeof err), 0);
     assert_int_equal(got.len, 4096);
     assert_memory_equal(got.data, small, 4096);
-    q_buf_free(&got);
+    base_buf_free(&got);
     assert_int_equal(objstore_delete(store, key, err, sizeof err), 0);
     assert_int_equal(objstore_delete(store, "small/file.bin", err, sizeof err), 0);
     assert_int_equal(objstore_put_file(store, "x/y", "/nonexistent/file", NULL, err, sizeof err), -1);
@@ -237,11 +237,11 @@ static void test_fs_leaves_no_temp_files(void **state)
 
 static size_t collect(char *p, size_t s, size_t n, void *u)
 {
-    q_buf_add(u, p, s * n);
+    base_buf_add(u, p, s * n);
     return s * n;
 }
 
-static int proxy_call(const char *path, q_buf *out)
+static int proxy_call(const char *path, base_buf *out)
 {
     const char *port = getenv("STORAGE_S3_PROXY_PORT");
     if (!port)
@@ -259,14 +259,14 @@ static int proxy_call(const char *path, q_buf *out)
 
 static long proxy_stat(const char *field)
 {
-    q_buf out;
-    q_buf_init(&out);
+    base_buf out;
+    base_buf_init(&out);
     long v = -1;
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", field);
     if (proxy_call("/__stats", &out) == 0 && out.data && strstr(out.data, pat))
         v = strtol(strstr(out.data, pat) + strlen(pat), NULL, 10);
-    q_buf_free(&out);
+    base_buf_free(&out);
     return v;
 }
 
@@ -275,10 +275,10 @@ static void set_faults_after(int n, int after)
 {
     char path[64];
     snprintf(path, sizeof path, "/__fault?count=%d&after=%d", n, after);
-    q_buf out;
-    q_buf_init(&out);
+    base_buf out;
+    base_buf_init(&out);
     assert_int_equal(proxy_call(path, &out), 0);
-    q_buf_free(&out);
+    base_buf_free(&out);
 }
 
 static void set_faults(int n) { set_faults_after(n, 0); }
@@ -328,12 +328,12 @@ static void test_s3_500_then_recovery(void **state)
     set_faults(0);
     if (objstore_put_buf(o, "flaky/two", "payload", 7, NULL, err, sizeof err) != 0)
         fail_msg("put after recovery: %s", err);
-    q_buf got;
-    q_buf_init(&got);
+    base_buf got;
+    base_buf_init(&got);
     assert_int_equal(objstore_get(o, "flaky/two", &got, err, sizeof err), 0);
     assert_int_equal(got.len, 7);
     assert_memory_equal(got.data, "payload", 7);
-    q_buf_free(&got);
+    base_buf_free(&got);
 
     /* Multipart through the proxy: create, 4 parts of 64 bytes, complete. */
     via.multipart_threshold = 16;
@@ -346,11 +346,11 @@ static void test_s3_500_then_recovery(void **state)
     if (objstore_put_buf(mp, "flaky/multi", data, 200, NULL, err, sizeof err) != 0)
         fail_msg("multipart put: %s", err);
     assert_int_equal(proxy_stat("seen") - before, 1 + 4 + 1);
-    q_buf_init(&got);
+    base_buf_init(&got);
     assert_int_equal(objstore_get(mp, "flaky/multi", &got, err, sizeof err), 0);
     assert_int_equal(got.len, 200);
     assert_memory_equal(got.data, data, 200);
-    q_buf_free(&got);
+    base_buf_free(&got);
 
     /* Create passes, part 1 fails twice (all attempts): the upload is aborted. */
     before = proxy_stat("seen");
@@ -359,12 +359,12 @@ static void test_s3_500_then_recovery(void **state)
     assert_non_null(strstr(err, "attempt 2 of 2"));
     assert_non_null(strstr(err, "partNumber=1"));
     assert_int_equal(proxy_stat("seen") - before, 1 + 2 + 1);
-    q_buf last;
-    q_buf_init(&last);
+    base_buf last;
+    base_buf_init(&last);
     assert_int_equal(proxy_call("/__stats", &last), 0);
     assert_non_null(strstr(last.data, "\"lastMethod\":\"DELETE\""));
     assert_non_null(strstr(last.data, "?uploadId="));
-    q_buf_free(&last);
+    base_buf_free(&last);
     assert_int_equal(objstore_exists(mp, "flaky/multi2", err, sizeof err), 0);
     assert_int_equal(objstore_delete(mp, "flaky/multi", err, sizeof err), 0);
     free(data);
@@ -388,24 +388,24 @@ static void test_s3_object_headers(void **state)
     assert_non_null(o);
     if (objstore_put_buf(o, "headers/x.png", "png", 3, "image/png", err, sizeof err) != 0)
         fail_msg("put: %s", err);
-    q_buf stats;
-    q_buf_init(&stats);
+    base_buf stats;
+    base_buf_init(&stats);
     assert_int_equal(proxy_call("/__stats", &stats), 0);
     assert_non_null(strstr(stats.data, "\"acl\":\"public-read\""));
     assert_non_null(strstr(stats.data, "\"cacheControl\":\"public, max-age=315576000, immutable\""));
     assert_non_null(strstr(stats.data, "\"storageClass\":\"STANDARD_IA\""));
     assert_non_null(strstr(stats.data, "\"contentType\":\"image/png\""));
-    q_buf_free(&stats);
+    base_buf_free(&stats);
 
     /* S3_PERMISSION set to empty: no ACL header at all. */
     objstore_cfg no_acl = cfg;
     no_acl.permission[0] = '\0';
     objstore *o2 = objstore_new(&no_acl, err, sizeof err);
     assert_int_equal(objstore_put_buf(o2, "headers/y.png", "png", 3, "image/png", err, sizeof err), 0);
-    q_buf_init(&stats);
+    base_buf_init(&stats);
     assert_int_equal(proxy_call("/__stats", &stats), 0);
     assert_non_null(strstr(stats.data, "\"acl\":null"));
-    q_buf_free(&stats);
+    base_buf_free(&stats);
     assert_int_equal(objstore_delete(o2, "headers/y.png", err, sizeof err), 0);
     assert_int_equal(objstore_delete(o, "headers/x.png", err, sizeof err), 0);
     objstore_free(o2);
@@ -429,13 +429,13 @@ static void *put_thread(void *arg)
         snprintf(key, sizeof key, on_s3 ? "threads-%d/%d.bin" : "threads/%d/%d.bin", w->id, i);
         size_t len = 500 + (size_t)(w->id * 10 + i);
         unsigned char *data = pattern(len, (unsigned)(w->id * 100 + i));
-        q_buf got;
-        q_buf_init(&got);
+        base_buf got;
+        base_buf_init(&got);
         if (objstore_put_buf(store, key, data, len, NULL, err, errlen) == 0 &&
             objstore_get(store, key, &got, err, errlen) == 0 && got.len == len &&
             memcmp(got.data, data, len) == 0 && objstore_delete(store, key, err, errlen) == 0)
             w->ok++;
-        q_buf_free(&got);
+        base_buf_free(&got);
         free(data);
     }
     return NULL;

@@ -11,7 +11,7 @@
 static void check_json_float(double v, const char *ruby)
 {
     char buf[40];
-    q_json_float(v, buf, sizeof buf);
+    base_json_float(v, buf, sizeof buf);
     assert_string_equal(buf, ruby);
 }
 
@@ -41,11 +41,11 @@ static void test_float_matches_ruby(void **state)
 
 static void check_json_string(const char *in, size_t n, const char *out)
 {
-    q_buf b;
-    q_buf_init(&b);
-    q_json_string(&b, in, n);
+    base_buf b;
+    base_buf_init(&b);
+    base_json_string(&b, in, n);
     assert_string_equal(b.data, out);
-    q_buf_free(&b);
+    base_buf_free(&b);
 }
 
 static void test_string_escapes_like_ruby(void **state)
@@ -96,11 +96,11 @@ static void test_timestamps_both_units(void **state)
 static void test_value_reencodes_canonically(void **state)
 {
     json_t *v = json_loads("{ \"b\": [1, 2.0, \"x\"], \"a\": {\"n\": null, \"t\": true} }", 0, NULL);
-    q_buf b;
-    q_buf_init(&b);
-    q_json_value(&b, v);
+    base_buf b;
+    base_buf_init(&b);
+    base_json_value(&b, v);
     assert_string_equal(b.data, "{\"b\":[1,2.0,\"x\"],\"a\":{\"n\":null,\"t\":true}}");
-    q_buf_free(&b);
+    base_buf_free(&b);
     json_decref(v);
 }
 

@@ -45,7 +45,7 @@ void control_paths_free(char **paths, int n);
 
 /* ---- Prometheus text (control_metrics.c) ---- */
 /* Appends the exposition for this process; queue numbers are read over c. */
-void control_metrics(q_engine *e, q_conn *c, q_buf *out);
+void control_metrics(q_engine *e, q_conn *c, base_buf *out);
 
 /* ---- Replies (control_cmds.c) ---- */
 /* Runs one request line (without its newline) and returns the malloc'd JSON

@@ -99,7 +99,7 @@ static json_t *control_stats(q_engine *e, q_conn *c)
     json_object_set_new(r, "busy", json_integer(st.busy));
     json_object_set_new(r, "concurrency", json_integer(st.concurrency));
     json_object_set_new(r, "quiet", json_boolean(q_engine_is_quiet(e)));
-    json_object_set_new(r, "uptime", json_real(q_now() - st.started));
+    json_object_set_new(r, "uptime", json_real(base_now() - st.started));
     json_object_set_new(r, "rss_kb", json_integer(q_rss_kb()));
     json_object_set_new(r, "redis_rtt_ms", json_real((double)st.rtt_us / 1000.0));
     json_t *media = control_media_json(e);
@@ -143,13 +143,13 @@ static json_t *control_run(q_engine *e, q_conn *c, const control_opts *o, const 
     }
     if (strcmp(cmd, "quiet") == 0) {
         q_engine_quiet(e);
-        q_log(Q_LOG_INFO, "control: quiet requested, no new jobs will be fetched");
+        base_log(BASE_LOG_INFO, "control: quiet requested, no new jobs will be fetched");
         json_t *r = control_reply("quiet");
         json_object_set_new(r, "quiet", json_true());
         return r;
     }
     if (strcmp(cmd, "stop") == 0) {
-        q_log(Q_LOG_INFO, "control: stop requested");
+        base_log(BASE_LOG_INFO, "control: stop requested");
         q_engine_request_stop(e);
         json_t *r = control_reply("stop");
         json_object_set_new(r, "stopping", json_true());
@@ -169,12 +169,12 @@ static json_t *control_run(q_engine *e, q_conn *c, const control_opts *o, const 
         return r;
     }
     if (strcmp(cmd, "metrics") == 0) {
-        q_buf text;
-        q_buf_init(&text);
+        base_buf text;
+        base_buf_init(&text);
         control_metrics(e, c, &text);
         json_t *r = control_reply("metrics");
         json_object_set_new(r, "text", json_stringn(text.data ? text.data : "", text.len));
-        q_buf_free(&text);
+        base_buf_free(&text);
         return r;
     }
     if (strcmp(cmd, "schedules") == 0) {

@@ -10,13 +10,13 @@
 static char *control_http_response(const char *status, const char *ctype, const char *body, size_t blen,
                                    size_t *len)
 {
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_addf(&b, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_addf(&b, "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
                status, ctype, blen);
-    q_buf_add(&b, body, blen);
+    base_buf_add(&b, body, blen);
     *len = b.len;
-    return q_buf_take(&b);
+    return base_buf_take(&b);
 }
 
 char *control_http_too_large(size_t *len)
@@ -35,11 +35,11 @@ char *control_http_handle(q_engine *e, q_conn *c, const char *req, size_t reqlen
     size_t plen = strcspn(req + 4, " ?\r\n");
     if (plen != 8 || strncmp(req + 4, "/metrics", 8) != 0)
         return control_http_response("404 Not Found", "text/plain", text, strlen(text), len);
-    q_buf body;
-    q_buf_init(&body);
+    base_buf body;
+    base_buf_init(&body);
     control_metrics(e, c, &body);
     char *out = control_http_response("200 OK", "text/plain; version=0.0.4; charset=utf-8",
                                       body.data ? body.data : "", body.len, len);
-    q_buf_free(&body);
+    base_buf_free(&body);
     return out;
 }

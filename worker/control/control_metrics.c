@@ -12,88 +12,88 @@
 #include <unistd.h>
 
 /* A label value with \, " and newline escaped as the text format requires. */
-static void control_label(q_buf *b, const char *s)
+static void control_label(base_buf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\')
-            q_buf_adds(b, "\\\\");
+            base_buf_adds(b, "\\\\");
         else if (*s == '"')
-            q_buf_adds(b, "\\\"");
+            base_buf_adds(b, "\\\"");
         else if (*s == '\n')
-            q_buf_adds(b, "\\n");
+            base_buf_adds(b, "\\n");
         else
-            q_buf_add(b, s, 1);
+            base_buf_add(b, s, 1);
     }
 }
 
-static void control_head(q_buf *b, const char *name, const char *type, const char *help)
+static void control_head(base_buf *b, const char *name, const char *type, const char *help)
 {
-    q_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    base_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* name{job_name="..",queue=".."[,quantile=".."]} */
-static void control_job_series(q_buf *b, const char *name, const q_class_stats *c, const char *quantile)
+static void control_job_series(base_buf *b, const char *name, const q_class_stats *c, const char *quantile)
 {
-    q_buf_addf(b, "%s{job_name=\"", name);
+    base_buf_addf(b, "%s{job_name=\"", name);
     control_label(b, c->klass);
-    q_buf_adds(b, "\",queue=\"");
+    base_buf_adds(b, "\",queue=\"");
     control_label(b, c->queue);
     if (quantile)
-        q_buf_addf(b, "\",quantile=\"%s", quantile);
-    q_buf_adds(b, "\"} ");
+        base_buf_addf(b, "\",quantile=\"%s", quantile);
+    base_buf_adds(b, "\"} ");
 }
 
-static void control_metrics_jobs(q_engine *e, q_buf *b)
+static void control_metrics_jobs(q_engine *e, base_buf *b)
 {
     int n = 0;
     q_class_stats *cs = q_engine_class_stats(e, &n);
     control_head(b, "sidekiq_jobs_total", "counter", "Jobs run by this process (successful and failed).");
     for (int i = 0; i < n; i++) {
         control_job_series(b, "sidekiq_jobs_total", &cs[i], NULL);
-        q_buf_addf(b, "%llu\n", (unsigned long long)cs[i].processed);
+        base_buf_addf(b, "%llu\n", (unsigned long long)cs[i].processed);
     }
     control_head(b, "sidekiq_failed_jobs_total", "counter", "Jobs that raised an error.");
     for (int i = 0; i < n; i++) {
         control_job_series(b, "sidekiq_failed_jobs_total", &cs[i], NULL);
-        q_buf_addf(b, "%llu\n", (unsigned long long)cs[i].failed);
+        base_buf_addf(b, "%llu\n", (unsigned long long)cs[i].failed);
     }
     control_head(b, "sidekiq_job_duration_seconds", "summary", "Time spent running jobs.");
     for (int i = 0; i < n; i++) {
         control_job_series(b, "sidekiq_job_duration_seconds", &cs[i], "0.5");
-        q_buf_addf(b, "%.6f\n", cs[i].p50);
+        base_buf_addf(b, "%.6f\n", cs[i].p50);
         control_job_series(b, "sidekiq_job_duration_seconds", &cs[i], "0.95");
-        q_buf_addf(b, "%.6f\n", cs[i].p95);
+        base_buf_addf(b, "%.6f\n", cs[i].p95);
         control_job_series(b, "sidekiq_job_duration_seconds", &cs[i], "0.99");
-        q_buf_addf(b, "%.6f\n", cs[i].p99);
+        base_buf_addf(b, "%.6f\n", cs[i].p99);
         control_job_series(b, "sidekiq_job_duration_seconds_sum", &cs[i], NULL);
-        q_buf_addf(b, "%.6f\n", cs[i].total_seconds);
+        base_buf_addf(b, "%.6f\n", cs[i].total_seconds);
         control_job_series(b, "sidekiq_job_duration_seconds_count", &cs[i], NULL);
-        q_buf_addf(b, "%llu\n", (unsigned long long)cs[i].processed);
+        base_buf_addf(b, "%llu\n", (unsigned long long)cs[i].processed);
     }
     free(cs);
 }
 
-static void control_metrics_process(q_engine *e, const q_engine_stats *st, q_buf *b)
+static void control_metrics_process(q_engine *e, const q_engine_stats *st, base_buf *b)
 {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    q_buf labels;
-    q_buf_init(&labels);
-    q_buf_adds(&labels, "{identity=\"");
+    base_buf labels;
+    base_buf_init(&labels);
+    base_buf_adds(&labels, "{identity=\"");
     control_label(&labels, q_engine_identity(e));
-    q_buf_adds(&labels, "\",tag=\"");
+    base_buf_adds(&labels, "\",tag=\"");
     control_label(&labels, q_engine_config(e)->tag);
-    q_buf_adds(&labels, "\",hostname=\"");
+    base_buf_adds(&labels, "\",hostname=\"");
     control_label(&labels, host);
-    q_buf_addf(&labels, "\",quiet=\"%s\"}", q_engine_is_quiet(e) ? "true" : "false");
+    base_buf_addf(&labels, "\",quiet=\"%s\"}", q_engine_is_quiet(e) ? "true" : "false");
     control_head(b, "sidekiq_process_busy", "gauge", "Jobs running in this process now.");
-    q_buf_addf(b, "sidekiq_process_busy%s %d\n", labels.data, st->busy);
+    base_buf_addf(b, "sidekiq_process_busy%s %d\n", labels.data, st->busy);
     control_head(b, "sidekiq_process_concurrency", "gauge", "Processor threads of this process.");
-    q_buf_addf(b, "sidekiq_process_concurrency%s %d\n", labels.data, st->concurrency);
-    q_buf_free(&labels);
+    base_buf_addf(b, "sidekiq_process_concurrency%s %d\n", labels.data, st->concurrency);
+    base_buf_free(&labels);
 }
 
-static void control_metrics_queues(q_engine *e, q_conn *c, q_buf *b)
+static void control_metrics_queues(q_engine *e, q_conn *c, base_buf *b)
 {
     q_queue_info qi[Q_MAX_QUEUES];
     int n = q_engine_queue_info(e, c, qi, Q_MAX_QUEUES);
@@ -101,20 +101,20 @@ static void control_metrics_queues(q_engine *e, q_conn *c, q_buf *b)
         return; /* Redis unreachable: scotty_redis_rtt_seconds and the log tell. */
     control_head(b, "sidekiq_queue_backlog", "gauge", "Jobs waiting in the queue.");
     for (int i = 0; i < n; i++) {
-        q_buf_adds(b, "sidekiq_queue_backlog{queue=\"");
+        base_buf_adds(b, "sidekiq_queue_backlog{queue=\"");
         control_label(b, qi[i].name);
-        q_buf_addf(b, "\"} %ld\n", qi[i].size);
+        base_buf_addf(b, "\"} %ld\n", qi[i].size);
     }
     control_head(b, "sidekiq_queue_latency_seconds", "gauge", "Age of the oldest job in the queue.");
     for (int i = 0; i < n; i++) {
-        q_buf_adds(b, "sidekiq_queue_latency_seconds{queue=\"");
+        base_buf_adds(b, "sidekiq_queue_latency_seconds{queue=\"");
         control_label(b, qi[i].name);
-        q_buf_addf(b, "\"} %.3f\n", qi[i].latency);
+        base_buf_addf(b, "\"} %.3f\n", qi[i].latency);
     }
 }
 
 /* Media slots, when this worker runs media (the engine's user pointer is its services). */
-static void control_metrics_media(q_engine *e, q_buf *b)
+static void control_metrics_media(q_engine *e, base_buf *b)
 {
     const services *s = q_engine_config(e)->user;
     if (!s || !s->media)
@@ -122,15 +122,15 @@ static void control_metrics_media(q_engine *e, q_buf *b)
     int running = 0, waiting = 0;
     media_runner_load(s->media, &running, &waiting);
     control_head(b, "scotty_media_slots", "gauge", "Media tasks this process may run at once (--media-slots).");
-    q_buf_addf(b, "scotty_media_slots %d\n", s->media_slots);
+    base_buf_addf(b, "scotty_media_slots %d\n", s->media_slots);
     control_head(b, "scotty_media_slots_in_use", "gauge", "Media children running now.");
-    q_buf_addf(b, "scotty_media_slots_in_use %d\n", running);
+    base_buf_addf(b, "scotty_media_slots_in_use %d\n", running);
     control_head(b, "scotty_media_tasks_waiting", "gauge", "Media tasks waiting for a free slot.");
-    q_buf_addf(b, "scotty_media_tasks_waiting %d\n", waiting);
+    base_buf_addf(b, "scotty_media_tasks_waiting %d\n", waiting);
 }
 
 /* scotty_activities_total{type,outcome}: ActivityPub::ProcessingWorker outcomes. */
-static void control_metrics_activities(q_buf *b)
+static void control_metrics_activities(base_buf *b)
 {
     ingress_type_stats rows[INGRESS_STATS_TYPES];
     int n = ingress_stats_snapshot(rows, INGRESS_STATS_TYPES);
@@ -140,14 +140,14 @@ static void control_metrics_activities(q_buf *b)
         const char *outcomes[] = {"handled", "forwarded", "dropped", "failed"};
         uint64_t v[] = {rows[i].handled, rows[i].forwarded, rows[i].dropped, rows[i].failed};
         for (int k = 0; k < 4; k++) {
-            q_buf_adds(b, "scotty_activities_total{type=\"");
+            base_buf_adds(b, "scotty_activities_total{type=\"");
             control_label(b, rows[i].type);
-            q_buf_addf(b, "\",outcome=\"%s\"} %llu\n", outcomes[k], (unsigned long long)v[k]);
+            base_buf_addf(b, "\",outcome=\"%s\"} %llu\n", outcomes[k], (unsigned long long)v[k]);
         }
     }
 }
 
-void control_metrics(q_engine *e, q_conn *c, q_buf *b)
+void control_metrics(q_engine *e, q_conn *c, base_buf *b)
 {
     q_engine_stats st;
     q_engine_get_stats(e, &st);
@@ -155,19 +155,19 @@ void control_metrics(q_engine *e, q_conn *c, q_buf *b)
     control_metrics_process(e, &st, b);
     control_metrics_queues(e, c, b);
     control_head(b, "scotty_uptime_seconds", "gauge", "Seconds since this process started.");
-    q_buf_addf(b, "scotty_uptime_seconds %.0f\n", q_now() - st.started);
+    base_buf_addf(b, "scotty_uptime_seconds %.0f\n", base_now() - st.started);
     control_head(b, "scotty_rss_bytes", "gauge", "Resident memory of this process.");
-    q_buf_addf(b, "scotty_rss_bytes %ld\n", q_rss_kb() * 1024L);
+    base_buf_addf(b, "scotty_rss_bytes %ld\n", q_rss_kb() * 1024L);
     control_head(b, "scotty_redis_rtt_seconds", "gauge", "Redis round-trip time measured by the heartbeat.");
-    q_buf_addf(b, "scotty_redis_rtt_seconds %.6f\n", (double)st.rtt_us / 1e6);
+    base_buf_addf(b, "scotty_redis_rtt_seconds %.6f\n", (double)st.rtt_us / 1e6);
     control_head(b, "scotty_processed_jobs_total", "counter", "Jobs run by this process.");
-    q_buf_addf(b, "scotty_processed_jobs_total %llu\n", (unsigned long long)st.processed);
+    base_buf_addf(b, "scotty_processed_jobs_total %llu\n", (unsigned long long)st.processed);
     control_head(b, "scotty_failed_jobs_total", "counter", "Jobs that failed in this process.");
-    q_buf_addf(b, "scotty_failed_jobs_total %llu\n", (unsigned long long)st.failed);
+    base_buf_addf(b, "scotty_failed_jobs_total %llu\n", (unsigned long long)st.failed);
     control_head(b, "scotty_forwarded_jobs_total", "counter", "Jobs of unknown classes forwarded to another queue.");
-    q_buf_addf(b, "scotty_forwarded_jobs_total %llu\n", (unsigned long long)st.forwarded);
+    base_buf_addf(b, "scotty_forwarded_jobs_total %llu\n", (unsigned long long)st.forwarded);
     control_head(b, "scotty_recovered_jobs_total", "counter", "Jobs recovered from dead processes' private queues.");
-    q_buf_addf(b, "scotty_recovered_jobs_total %llu\n", (unsigned long long)st.recovered);
+    base_buf_addf(b, "scotty_recovered_jobs_total %llu\n", (unsigned long long)st.recovered);
     control_metrics_media(e, b);
     control_metrics_activities(b);
 }

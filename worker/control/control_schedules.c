@@ -29,7 +29,7 @@ static json_t *control_epoch(double t)
 json_t *control_schedules_json(const q_schedule *s, int n, q_conn *c, char *err, size_t errlen)
 {
     json_t *arr = json_array();
-    double now = q_now();
+    double now = base_now();
     for (int i = 0; i < n; i++) {
         double last, next;
         if (q_schedule_times(c, &s[i], now, &last, &next, err, errlen) != 0) {

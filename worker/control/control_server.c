@@ -24,7 +24,7 @@ typedef struct control_client {
     bool closing;             /* drop once out is written */
     char in[CONTROL_MAX_LINE + 1];
     size_t inlen;
-    q_buf out;
+    base_buf out;
     size_t outoff;
     double deadline;          /* monotonic; silent or unread past it: dropped */
 } control_client;
@@ -47,7 +47,7 @@ struct control_server {
 
 static void control_queue(control_client *cl, const char *text, size_t len)
 {
-    q_buf_add(&cl->out, text, len);
+    base_buf_add(&cl->out, text, len);
 }
 
 static void control_queue_error(control_client *cl, const char *msg)
@@ -69,7 +69,7 @@ static int control_flush(control_client *cl)
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
         cl->outoff += (size_t)w;
-        cl->deadline = q_monotonic() + CONTROL_CLIENT_TIMEOUT;
+        cl->deadline = base_monotonic() + CONTROL_CLIENT_TIMEOUT;
     }
     cl->out.len = cl->outoff = 0;
     return 0;
@@ -89,7 +89,7 @@ static void control_close(int fd)
 static void control_drop(control_server *s, int i)
 {
     control_close(s->clients[i].fd);
-    q_buf_free(&s->clients[i].out);
+    base_buf_free(&s->clients[i].out);
     s->clients[i] = s->clients[--s->nclients];
 }
 
@@ -109,9 +109,9 @@ static void control_accept(control_server *s, int lfd, bool http)
         else if (!http && control_peer_allowed(fd, s->group, err, sizeof err) != 0)
             refusal = err;
         if (refusal) {
-            q_log(Q_LOG_WARN, "control: refused a client: %s", refusal);
+            base_log(BASE_LOG_WARN, "control: refused a client: %s", refusal);
             control_client tmp = {.fd = fd};
-            q_buf_init(&tmp.out);
+            base_buf_init(&tmp.out);
             if (http) {
                 const char *busy = "HTTP/1.0 503 Service Unavailable\r\nConnection: close\r\n\r\n";
                 control_queue(&tmp, busy, strlen(busy));
@@ -119,7 +119,7 @@ static void control_accept(control_server *s, int lfd, bool http)
             else
                 control_queue_error(&tmp, refusal);
             control_flush(&tmp);
-            q_buf_free(&tmp.out);
+            base_buf_free(&tmp.out);
             control_close(fd);
             continue;
         }
@@ -127,8 +127,8 @@ static void control_accept(control_server *s, int lfd, bool http)
         memset(cl, 0, sizeof *cl);
         cl->fd = fd;
         cl->http = http;
-        q_buf_init(&cl->out);
-        cl->deadline = q_monotonic() + CONTROL_CLIENT_TIMEOUT;
+        base_buf_init(&cl->out);
+        cl->deadline = base_monotonic() + CONTROL_CLIENT_TIMEOUT;
     }
 }
 
@@ -145,7 +145,7 @@ static void control_lines(control_server *s, control_client *cl)
         cl->closing = malformed;
         free(reply);
         start = (size_t)(nl - cl->in) + 1;
-        cl->deadline = q_monotonic() + CONTROL_CLIENT_TIMEOUT;
+        cl->deadline = base_monotonic() + CONTROL_CLIENT_TIMEOUT;
     }
     memmove(cl->in, cl->in + start, cl->inlen - start);
     cl->inlen -= start;
@@ -191,7 +191,7 @@ static void *control_thread(void *arg)
     control_server *s = arg;
     struct pollfd pf[3 + CONTROL_MAX_CLIENTS];
     while (!atomic_load(&s->stop)) {
-        double now = q_monotonic(), next = now + 1.0;
+        double now = base_monotonic(), next = now + 1.0;
         int n = 0;
         pf[n++] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
         pf[n++] = (struct pollfd){.fd = s->unix_fd, .events = POLLIN};
@@ -208,11 +208,11 @@ static void *control_thread(void *arg)
         }
         int ms = next > now ? (int)((next - now) * 1000.0) + 1 : 0;
         if (poll(pf, (nfds_t)n, ms) < 0 && errno != EINTR) {
-            q_log(Q_LOG_ERROR, "control: poll failed: %s; the control socket stops answering", strerror(errno));
+            base_log(BASE_LOG_ERROR, "control: poll failed: %s; the control socket stops answering", strerror(errno));
             break;
         }
         /* Clients first (their pollfd indices match the array before accepting). */
-        now = q_monotonic();
+        now = base_monotonic();
         for (int i = s->nclients - 1; i >= 0; i--) {
             control_client *cl = &s->clients[i];
             short re = pf[3 + i].revents;
@@ -223,7 +223,7 @@ static void *control_thread(void *arg)
                 drop = control_flush(cl) != 0 || (cl->closing && cl->out.len == 0);
             if (!drop && now > cl->deadline) {
                 bool unread = cl->out.len > cl->outoff;
-                q_log(Q_LOG_WARN, "control: dropped a client that stayed %s for %.0f s",
+                base_log(BASE_LOG_WARN, "control: dropped a client that stayed %s for %.0f s",
                       unread ? "unread" : "silent", CONTROL_CLIENT_TIMEOUT);
                 if (!unread && !cl->http) {
                     control_queue_error(cl, "timed out waiting for a complete request line (5 s)");
@@ -298,7 +298,7 @@ control_server *control_start(q_engine *e, const control_opts *o, char *err, siz
         control_free(s);
         return NULL;
     }
-    q_log(Q_LOG_INFO, "control socket %s%s%s", s->path, s->http_fd >= 0 ? ", metrics on http://" : "",
+    base_log(BASE_LOG_INFO, "control socket %s%s%s", s->path, s->http_fd >= 0 ? ", metrics on http://" : "",
           s->http_fd >= 0 ? o->metrics_listen : "");
     return s;
 }

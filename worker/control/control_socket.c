@@ -92,7 +92,7 @@ int control_listen_unix(const char *path, const char *group, char *err, size_t e
     if (live != 0)
         return -1;
     if (unlink(path) == 0)
-        q_log(Q_LOG_INFO, "control: replaced the stale socket %s", path);
+        base_log(BASE_LOG_INFO, "control: replaced the stale socket %s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create the control socket: %s", strerror(errno));

@@ -42,8 +42,8 @@ json_t *ctl_request(int fd, const char *cmd, char *err, size_t errlen)
     bool sent = send(fd, line, (size_t)n, MSG_NOSIGNAL) == n;
     if (!sent)
         snprintf(err, errlen, "cannot send the request: %s", strerror(errno));
-    q_buf b;
-    q_buf_init(&b);
+    base_buf b;
+    base_buf_init(&b);
     for (;;) {
         struct pollfd pf = {.fd = fd, .events = POLLIN};
         if (poll(&pf, 1, 10000) <= 0) {
@@ -57,7 +57,7 @@ json_t *ctl_request(int fd, const char *cmd, char *err, size_t errlen)
                 snprintf(err, errlen, "the connection closed before a full reply");
             break;
         }
-        q_buf_add(&b, chunk, (size_t)r);
+        base_buf_add(&b, chunk, (size_t)r);
         char *nl = memchr(b.data, '\n', b.len);
         if (!nl)
             continue;
@@ -65,12 +65,12 @@ json_t *ctl_request(int fd, const char *cmd, char *err, size_t errlen)
         json_t *reply = json_loadb(b.data, (size_t)(nl - b.data), 0, &jerr);
         if (!reply)
             snprintf(err, errlen, "unreadable reply: %s", jerr.text);
-        q_buf_free(&b);
+        base_buf_free(&b);
         return reply;
     }
     /* A refusal (e.g. permission) arrives as a JSON line before the close. */
     json_t *reply = b.len ? json_loadb(b.data, strcspn(b.data, "\n"), 0, NULL) : NULL;
-    q_buf_free(&b);
+    base_buf_free(&b);
     return reply;
 }
 

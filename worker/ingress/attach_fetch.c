@@ -199,15 +199,15 @@ static attach_result attach_commit(services *s, const attach_row *row, const att
         attach_delete_objects(s->store, &objs);
         if (saved < 0)
             return ATTACH_ERROR;
-        q_log(Q_LOG_INFO, "media: attachment %" PRId64 " was stored by another job meanwhile; its files are "
+        base_log(BASE_LOG_INFO, "media: attachment %" PRId64 " was stored by another job meanwhile; its files are "
               "kept and this job's deleted", row->id);
         err[0] = '\0';
         return ATTACH_DONE;
     }
     attach_delete_previous(s->store, row, true, d->thumb != NULL);
-    q_log(Q_LOG_INFO, "media: attachment %" PRId64 " stored: %s, %" PRId64 " bytes downloaded, %" PRId64
+    base_log(BASE_LOG_INFO, "media: attachment %" PRId64 " stored: %s, %" PRId64 " bytes downloaded, %" PRId64
           " stored as %s%s, %.2f s, %.2f CPU-s", row->id, type ? type : "unknown", d->bytes, u.file_size,
-          objs.keys[0], d->thumb ? " with a thumbnail" : "", q_monotonic() - d->t0, d->cpu);
+          objs.keys[0], d->thumb ? " with a thumbnail" : "", base_monotonic() - d->t0, d->cpu);
     err[0] = '\0';
     return ATTACH_DONE;
 }
@@ -216,7 +216,7 @@ static attach_result attach_commit(services *s, const attach_row *row, const att
 static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row, const char *dir,
                                  long *retry_in, char *err, size_t errlen)
 {
-    attach_done d = {.t0 = q_monotonic()};
+    attach_done d = {.t0 = base_monotonic()};
     char in[600], out[600];
     if (!attach_tmp_path(in, sizeof in, dir, "in", err, errlen) ||
         !attach_tmp_path(out, sizeof out, dir, "out", err, errlen))
@@ -233,7 +233,7 @@ static attach_result attach_work(services *s, q_ctx *ctx, const attach_row *row,
         if (tres == ATTACH_DONE)
             d.thumb = json_object_get(d.icon_res, "small");
         else if (tres == ATTACH_SKIPPED)
-            q_log(Q_LOG_INFO, "media: attachment %" PRId64 ": thumbnail skipped: %s", row->id, why);
+            base_log(BASE_LOG_INFO, "media: attachment %" PRId64 ": thumbnail skipped: %s", row->id, why);
         else
             snprintf(err, errlen, "thumbnail: %s", why);
         res = tres == ATTACH_RETRY ? ATTACH_RETRY : ATTACH_DONE;
@@ -302,8 +302,8 @@ attach_result attach_fetch_ex(services *s, q_ctx *ctx, int64_t id, bool force, l
     attach_result res = attach_fetch_row(s, ctx, &row, force, retry_in, err, errlen);
     json_decref(row.file_meta);
     if (res == ATTACH_SKIPPED)
-        q_log(Q_LOG_INFO, "media: attachment %" PRId64 " skipped: %s", id, err);
+        base_log(BASE_LOG_INFO, "media: attachment %" PRId64 " skipped: %s", id, err);
     else if (res == ATTACH_RETRY)
-        q_log(Q_LOG_INFO, "media: attachment %" PRId64 " to be retried: %s", id, err);
+        base_log(BASE_LOG_INFO, "media: attachment %" PRId64 " to be retried: %s", id, err);
     return res;
 }

@@ -52,7 +52,7 @@ media_runner *attach_runner_start(media_runner_cfg *cfg, char *err, size_t errle
                  media_runner_cgroup_mode(r));
     else
         snprintf(quota, sizeof quota, "none");
-    q_log(Q_LOG_INFO, "media: %d slot(s), %d thread(s) per task, nice %d, CPU quota %s, timeout %.0f s, "
+    base_log(BASE_LOG_INFO, "media: %d slot(s), %d thread(s) per task, nice %d, CPU quota %s, timeout %.0f s, "
           "address space %ld MB, CPU time %ld s, child %s", cfg->slots, cfg->threads, cfg->nice, quota,
           cfg->timeout, cfg->as_budget_mb, cfg->cpu_seconds, cfg->exe);
     return r;
@@ -76,7 +76,7 @@ static void *attach_stopper_main(void *arg)
     bool early = !s->ended;
     pthread_mutex_unlock(&s->lock);
     if (early)
-        q_log(Q_LOG_WARN, "media: stopping media children before the shutdown deadline; their jobs "
+        base_log(BASE_LOG_WARN, "media: stopping media children before the shutdown deadline; their jobs "
               "will run again");
     media_runner_stop(s->runner);
     return NULL;

@@ -51,7 +51,7 @@ void attach_delete_objects(objstore *o, const attach_objects *objs)
     for (int i = 0; i < objs->n; i++) {
         char why[512];
         if (objstore_delete(o, objs->keys[i], why, sizeof why) < 0)
-            q_log(Q_LOG_WARN, "media: cannot delete %s (left behind): %s", objs->keys[i], why);
+            base_log(BASE_LOG_WARN, "media: cannot delete %s (left behind): %s", objs->keys[i], why);
     }
 }
 
@@ -74,8 +74,8 @@ void attach_delete_previous(objstore *o, const attach_row *row, bool file, bool 
     char keys[MAINT_MEDIA_MAX_KEYS][MAINT_MEDIA_KEY_LEN], why[512];
     int n = maint_media_keys(objstore_config(o)->key_prefix, &old, keys, why, sizeof why);
     if (n < 0)
-        q_log(Q_LOG_WARN, "media: the replaced files are left behind: %s", why);
+        base_log(BASE_LOG_WARN, "media: the replaced files are left behind: %s", why);
     for (int i = 0; i < n; i++)
         if (objstore_delete(o, keys[i], why, sizeof why) < 0)
-            q_log(Q_LOG_WARN, "media: cannot delete the replaced %s (left behind): %s", keys[i], why);
+            base_log(BASE_LOG_WARN, "media: cannot delete the replaced %s (left behind): %s", keys[i], why);
 }

@@ -39,10 +39,10 @@ void attach_rmtree(const char *dir)
             if (is_dir)
                 attach_rmtree(path);
             else if (unlink(path) != 0 && errno != ENOENT)
-                q_log(Q_LOG_WARN, "media: cannot remove temp file %s: %s", path, strerror(errno));
+                base_log(BASE_LOG_WARN, "media: cannot remove temp file %s: %s", path, strerror(errno));
         }
         closedir(d);
     }
     if (rmdir(dir) != 0 && errno != ENOENT)
-        q_log(Q_LOG_WARN, "media: cannot remove temp directory %s: %s", dir, strerror(errno));
+        base_log(BASE_LOG_WARN, "media: cannot remove temp directory %s: %s", dir, strerror(errno));
 }

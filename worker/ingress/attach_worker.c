@@ -59,7 +59,7 @@ int attach_enqueue(q_ctx *ctx, const char *queue, int64_t id, long delay_s, char
     char args[32];
     snprintf(args, sizeof args, "[%" PRId64 "]", id);
     q_push p = {.klass = "RedownloadMediaWorker", .queue = queue, .args_json = args, .retry_json = "3",
-                .at = delay_s > 0 ? q_now() + (double)delay_s : 0};
+                .at = delay_s > 0 ? base_now() + (double)delay_s : 0};
     return q_ctx_enqueue(ctx, &p, err, errlen);
 }
 

@@ -199,7 +199,7 @@ ingress_outcome ingress_announce_store(q_ctx *ctx, services *s, const ingress_ac
     } else if (rc == 0 && announce_insert(c, params, &id, err, errlen) == 0) {
         out = INGRESS_STORED;
         if (announce_notifies(c, acct, orig, &notify, err, errlen) != 0)
-            q_log(Q_LOG_WARN, "ingress: no reblog notification for status %" PRId64 ": %s", id,
+            base_log(BASE_LOG_WARN, "ingress: no reblog notification for status %" PRId64 ": %s", id,
                   err);
     }
     db_pool_release(s->db, c);

@@ -178,11 +178,11 @@ static int ingress_create_known(q_ctx *ctx, db_conn *c, ingress_create_plan *p, 
 
 static char *ingress_created_key(const char *uri)
 {
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_adds(&b, "scotty:created:");
-    q_buf_adds(&b, uri);
-    return q_buf_take(&b);
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_adds(&b, "scotty:created:");
+    base_buf_adds(&b, uri);
+    return base_buf_take(&b);
 }
 
 /* Sets the marker to this job's jid (under the create lock) and returns the jid it
@@ -215,7 +215,7 @@ static void ingress_created_restore(q_ctx *ctx, const char *key, const char *pre
     }
     redisReply *r = q_conn_cmd(q_ctx_redis(ctx), "SET %s %s KEEPTTL", key, prev);
     if (!r || r->type != REDIS_REPLY_STATUS)
-        q_log(Q_LOG_WARN, "ingress: could not restore %s to job %s: %s; that job's follow-ups may "
+        base_log(BASE_LOG_WARN, "ingress: could not restore %s to job %s: %s; that job's follow-ups may "
               "not be written if it was interrupted", key, prev,
               r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(q_ctx_redis(ctx)));
     q_reply_free(r);
@@ -298,7 +298,7 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
                      st->uri);
             out = INGRESS_DROPPED;
         } else if (rc == 1 && prev && strcmp(prev, q_ctx_jid(ctx)) == 0) {
-            q_log(Q_LOG_WARN, "ingress: %s was stored by an earlier run of this job that ended "
+            base_log(BASE_LOG_WARN, "ingress: %s was stored by an earlier run of this job that ended "
                   "before its follow-up jobs were written; writing them now", st->uri);
             rc = ingress_created_media(c, p, err, errlen);
             p->created = rc == 0;

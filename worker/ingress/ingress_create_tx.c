@@ -110,8 +110,8 @@ static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_
         ingress_id(id, sizeof id, p->media_ids[i]);
         if (m->has_focus) {
             char x[32], y[32];
-            q_json_float(m->focus_x, x, sizeof x);
-            q_json_float(m->focus_y, y, sizeof y);
+            base_json_float(m->focus_x, x, sizeof x);
+            base_json_float(m->focus_y, y, sizeof y);
             snprintf(meta, sizeof meta, "{\"focus\":{\"x\":%s,\"y\":%s}}", x, y);
         }
         const char *params[] = {id, aid, sid, m->remote_url, m->thumbnail_remote_url, m->description,
@@ -361,7 +361,7 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char 
             return -1;
         }
         if (found && id == p->status_id) {
-            q_log(Q_LOG_INFO, "ingress: the commit of %s was written although its reply was lost",
+            base_log(BASE_LOG_INFO, "ingress: the commit of %s was written although its reply was lost",
                   p->st->uri);
             p->created = true;
             return 0;

@@ -149,7 +149,7 @@ static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
         goto done;
     }
     ingress_delete_apply(ctx, s, &fx);
-    q_log(Q_LOG_INFO, "ingress: status %lld (%s) deleted", (long long)status_id, uri);
+    base_log(BASE_LOG_INFO, "ingress: status %lld (%s) deleted", (long long)status_id, uri);
 done:
     ingress_delete_effects_free(&fx);
     return out;

@@ -135,7 +135,7 @@ void ingress_delete_apply(q_ctx *ctx, services *s, const ingress_delete_effects 
     for (size_t i = 0; i < e->n_keys && s->store; i++) {
         char err[Q_ERRLEN];
         if (objstore_delete(s->store, e->keys[i], err, sizeof err) != 0)
-            q_log(Q_LOG_WARN, "ingress: status %s removed but its file %s stays: %s", sid, e->keys[i], err);
+            base_log(BASE_LOG_WARN, "ingress: status %s removed but its file %s stays: %s", sid, e->keys[i], err);
     }
 }
 

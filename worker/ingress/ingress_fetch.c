@@ -28,7 +28,7 @@ static int fetch_signer(services *s, const delivery_signer **out, char *err, siz
         return 0;
     int rc = 0;
     pthread_mutex_lock(&fetch_key_lock);
-    if (q_monotonic() >= fetch_key_missing_until) {
+    if (base_monotonic() >= fetch_key_missing_until) {
         if (!fetch_key_db)
             fetch_key_db = db_conn_new(&s->db_settings);
         char why[Q_ERRLEN];
@@ -40,9 +40,9 @@ static int fetch_signer(services *s, const delivery_signer **out, char *err, siz
                 snprintf(err, errlen, "cannot load the instance actor's key: %s", why);
                 rc = -1;
             } else {
-                q_log(Q_LOG_INFO, "ingress: fetching unsigned for the next %.0f s: %s",
+                base_log(BASE_LOG_INFO, "ingress: fetching unsigned for the next %.0f s: %s",
                       FETCH_NO_KEY_RETRY_S, why);
-                fetch_key_missing_until = q_monotonic() + FETCH_NO_KEY_RETRY_S;
+                fetch_key_missing_until = base_monotonic() + FETCH_NO_KEY_RETRY_S;
             }
         }
     }

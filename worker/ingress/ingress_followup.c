@@ -27,36 +27,36 @@ int ingress_push(q_ctx *ctx, const char *klass, const char *queue, const char *r
                  const char *args_json, double delay_s)
 {
     q_push p = {.klass = klass, .queue = queue, .args_json = args_json, .retry_json = retry_json,
-                .at = delay_s > 0 ? q_now() + delay_s : 0};
+                .at = delay_s > 0 ? base_now() + delay_s : 0};
     char err[Q_ERRLEN];
     if (q_ctx_enqueue(ctx, &p, err, sizeof err) == 0)
         return 0;
-    q_log(Q_LOG_ERROR, "ingress: could not push %s %s: %s", klass, args_json, err);
+    base_log(BASE_LOG_ERROR, "ingress: could not push %s %s: %s", klass, args_json, err);
     return -1;
 }
 
 /* {"request_id":...} as Ruby writes the options hash. */
-static void ingress_request_opts(q_buf *b, const ingress_create_opts *o)
+static void ingress_request_opts(base_buf *b, const ingress_create_opts *o)
 {
-    q_buf_adds(b, "{\"request_id\":");
+    base_buf_adds(b, "{\"request_id\":");
     if (o->request_id)
-        q_json_string(b, o->request_id, strlen(o->request_id));
+        base_json_string(b, o->request_id, strlen(o->request_id));
     else
-        q_buf_adds(b, "null");
-    q_buf_adds(b, "}");
+        base_buf_adds(b, "null");
+    base_buf_adds(b, "}");
 }
 
 /* [status_id, "uri", {"request_id":...}] */
 static char *ingress_args_id_uri(int64_t id, const char *uri, const ingress_create_opts *o)
 {
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_addf(&b, "[%lld,", (long long)id);
-    q_json_string(&b, uri, strlen(uri));
-    q_buf_adds(&b, ",");
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_addf(&b, "[%lld,", (long long)id);
+    base_json_string(&b, uri, strlen(uri));
+    base_buf_adds(&b, ",");
     ingress_request_opts(&b, o);
-    q_buf_adds(&b, "]");
-    return q_buf_take(&b);
+    base_buf_adds(&b, "]");
+    return base_buf_take(&b);
 }
 
 /* Each attachment as ActivityPub::Activity::Create#process_attachments: a present,
@@ -70,7 +70,7 @@ static void ingress_followup_media(q_ctx *ctx, ingress_create_plan *p)
         long long id = (long long)p->media_ids[i];
         const char *type = p->st->media[i].media_type;
         if (!attach_media_type_supported(type)) {
-            q_log(Q_LOG_INFO, "ingress: media %lld kept as a remote link: media type %s is not supported", id,
+            base_log(BASE_LOG_INFO, "ingress: media %lld kept as a remote link: media type %s is not supported", id,
                   type);
             continue;
         }
@@ -84,12 +84,12 @@ static void ingress_followup_media(q_ctx *ctx, ingress_create_plan *p)
         long retry_in;
         attach_result r = attach_fetch_ex(s, ctx, p->media_ids[i], false, &retry_in, err, sizeof err);
         if (r == ATTACH_RETRY) {
-            q_log(Q_LOG_INFO, "ingress: media %lld: %s; RedownloadMediaWorker scheduled in %ld s", id, err,
+            base_log(BASE_LOG_INFO, "ingress: media %lld: %s; RedownloadMediaWorker scheduled in %ld s", id, err,
                   retry_in);
             if (attach_schedule_redownload(ctx, p->media_ids[i], retry_in, err, sizeof err) != 0)
-                q_log(Q_LOG_ERROR, "ingress: media %lld: %s", id, err);
+                base_log(BASE_LOG_ERROR, "ingress: media %lld: %s", id, err);
         } else if (r != ATTACH_DONE) {
-            q_log(Q_LOG_INFO, "ingress: media %lld kept as a remote link: %s", id, err);
+            base_log(BASE_LOG_INFO, "ingress: media %lld kept as a remote link: %s", id, err);
         }
     }
 }
@@ -127,15 +127,15 @@ static void ingress_followup_replies(q_ctx *ctx, ingress_create_plan *p, const j
             continue;
         if (n++ >= FETCH_REPLIES_MAX)
             break;
-        q_buf b;
-        q_buf_init(&b);
-        q_buf_adds(&b, "[");
-        q_json_string(&b, uri, strlen(uri));
-        q_buf_adds(&b, ",");
+        base_buf b;
+        base_buf_init(&b);
+        base_buf_adds(&b, "[");
+        base_json_string(&b, uri, strlen(uri));
+        base_buf_adds(&b, ",");
         ingress_request_opts(&b, p->o);
-        q_buf_adds(&b, "]");
+        base_buf_adds(&b, "]");
         ingress_push(ctx, "FetchReplyWorker", "pull", "3", b.data, 0);
-        q_buf_free(&b);
+        base_buf_free(&b);
     }
 }
 
@@ -157,24 +157,24 @@ static void ingress_followup_forward(q_ctx *ctx, ingress_create_plan *p)
                             1, params, err, sizeof err);
     db_pool_release(p->s->db, c);
     if (!res) {
-        q_log(Q_LOG_ERROR, "ingress: forward_for_reply: %s", err);
+        base_log(BASE_LOG_ERROR, "ingress: forward_for_reply: %s", err);
         return;
     }
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_adds(&b, "[");
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_adds(&b, "[");
     char *json = json_dumps(root, JSON_COMPACT);
-    q_json_string(&b, json, strlen(json));
+    base_json_string(&b, json, strlen(json));
     free(json);
-    q_buf_addf(&b, ",%lld,[", (long long)p->parent_account_id);
+    base_buf_addf(&b, ",%lld,[", (long long)p->parent_account_id);
     if (PQntuples(res) > 0) {
         const char *inbox = PQgetvalue(res, 0, 0);
-        q_json_string(&b, inbox, strlen(inbox));
+        base_json_string(&b, inbox, strlen(inbox));
     }
-    q_buf_adds(&b, "]]");
+    base_buf_adds(&b, "]]");
     PQclear(res);
     ingress_push(ctx, "ActivityPub::RawDistributionWorker", "push", "true", b.data, 0);
-    q_buf_free(&b);
+    base_buf_free(&b);
 }
 
 void ingress_create_followups(q_ctx *ctx, ingress_create_plan *p)
@@ -203,28 +203,28 @@ void ingress_create_followups(q_ctx *ctx, ingress_create_plan *p)
     ingress_followup_replies(ctx, p, json_object_get(obj, "replies"));
     /* distribute: LinkCrawlWorker in 1..59 s, then DistributionWorker for deliveries
      * and statuses inside the 6-hour realtime window. */
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_addf(&b, "[%lld", (long long)p->status_id);
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_addf(&b, "[%lld", (long long)p->status_id);
     if (st->link_href) {
-        q_buf_adds(&b, ",");
-        q_json_string(&b, st->link_href, strlen(st->link_href));
+        base_buf_adds(&b, ",");
+        base_json_string(&b, st->link_href, strlen(st->link_href));
     }
-    q_buf_adds(&b, "]");
+    base_buf_adds(&b, "]");
     ingress_push(ctx, "LinkCrawlWorker", "pull", "0", b.data, (double)ingress_rand_between(1, 59));
-    q_buf_free(&b);
+    base_buf_free(&b);
     if (o->delivery || p->realtime) {
-        q_buf_init(&b);
-        q_buf_addf(&b, "[%lld,{\"silenced_account_ids\":[", (long long)p->status_id);
+        base_buf_init(&b);
+        base_buf_addf(&b, "[%lld,{\"silenced_account_ids\":[", (long long)p->status_id);
         bool first = true;
         for (size_t i = 0; i < p->n_mentions; i++)
             if (!ingress_ref_has(p->audience, p->n_audience, p->mentions[i].id)) {
-                q_buf_addf(&b, "%s%lld", first ? "" : ",", (long long)p->mentions[i].id);
+                base_buf_addf(&b, "%s%lld", first ? "" : ",", (long long)p->mentions[i].id);
                 first = false;
             }
-        q_buf_adds(&b, "]}]");
+        base_buf_adds(&b, "]}]");
         ingress_push(ctx, "DistributionWorker", "default", "true", b.data, 0);
-        q_buf_free(&b);
+        base_buf_free(&b);
     }
     ingress_followup_forward(ctx, p);
 }

@@ -75,7 +75,7 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
     snprintf(px, sizeof px, "%ld", INGRESS_LOCK_AUTORELEASE_MS);
     const char *argv[] = {l->key, holders, l->token, px};
     q_conn *c = ingress_app_redis(ctx);
-    double give_up = q_monotonic() + (double)wait_ms / 1000.0;
+    double give_up = base_monotonic() + (double)wait_ms / 1000.0;
     for (;;) {
         redisReply *r = q_conn_eval(c, ingress_lock_take_lua, 2, 4, argv, NULL);
         if (!r || r->type != REDIS_REPLY_INTEGER) {
@@ -90,7 +90,7 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
             l->held = true;
             return 0;
         }
-        if (q_monotonic() >= give_up || q_ctx_stopping(ctx))
+        if (base_monotonic() >= give_up || q_ctx_stopping(ctx))
             return 1;
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -120,7 +120,7 @@ void ingress_lock_release(q_ctx *ctx, ingress_lock *l)
     q_conn *c = ingress_app_redis(ctx);
     redisReply *r = q_conn_eval(c, ingress_lock_release_lua, 2, 3, argv, NULL);
     if (!r || r->type == REDIS_REPLY_ERROR)
-        q_log(Q_LOG_WARN, "ingress: could not release %s (%s); it auto-releases in %ld minutes, or when "
+        base_log(BASE_LOG_WARN, "ingress: could not release %s (%s); it auto-releases in %ld minutes, or when "
               "another process recovers this one's jobs", l->key, r ? r->str : q_conn_error(c),
               INGRESS_LOCK_AUTORELEASE_MS / 60000);
     q_reply_free(r);
@@ -174,9 +174,9 @@ void ingress_on_orphan(const char *identity, void *user)
     char err[Q_ERRLEN];
     int n = ingress_lock_orphans(ingress_app_redis_outside(&s->redis), identity, err, sizeof err);
     if (n < 0)
-        q_log(Q_LOG_WARN, "ingress: the locks of process %s were not released: %s; they auto-release "
+        base_log(BASE_LOG_WARN, "ingress: the locks of process %s were not released: %s; they auto-release "
               "within %ld minutes", identity, err, INGRESS_LOCK_AUTORELEASE_MS / 60000);
     else if (n > 0)
-        q_log(Q_LOG_INFO, "ingress: released %d lock(s) held by process %s, whose jobs go back to "
+        base_log(BASE_LOG_INFO, "ingress: released %d lock(s) held by process %s, whose jobs go back to "
               "their queues", n, identity);
 }

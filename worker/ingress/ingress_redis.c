@@ -42,7 +42,7 @@ static void ingress_redis_once(void)
         return;
     char err[Q_ERRLEN];
     if (q_redis_parse_url(url, &ingress_redis_opts, err, sizeof err) != 0) {
-        q_log(Q_LOG_ERROR, "ingress: REDIS_URL: %s; Mastodon's locks and feeds are written to the Sidekiq "
+        base_log(BASE_LOG_ERROR, "ingress: REDIS_URL: %s; Mastodon's locks and feeds are written to the Sidekiq "
               "Redis instead", err);
         return;
     }
@@ -54,7 +54,7 @@ static void ingress_redis_once(void)
     ingress_redis_separate = true;
     char where[512];
     q_redis_describe(&ingress_redis_opts, where, sizeof where);
-    q_log(Q_LOG_INFO, "ingress: Mastodon's application Redis is %s (Sidekiq's is SIDEKIQ_REDIS_URL)", where);
+    base_log(BASE_LOG_INFO, "ingress: Mastodon's application Redis is %s (Sidekiq's is SIDEKIQ_REDIS_URL)", where);
 }
 
 /* This thread's own connection to o, opened on first use. */

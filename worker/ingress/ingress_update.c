@@ -90,21 +90,21 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
             return -1;
     }
     /* mentions: known accounts named now are (non-silent) mentions; the rest go silent */
-    q_buf ids;
-    q_buf_init(&ids);
-    q_buf_adds(&ids, "{");
+    base_buf ids;
+    base_buf_init(&ids);
+    base_buf_adds(&ids, "{");
     ingress_account acc;
     size_t n = 0;
     for (size_t i = 0; i < st->n_mentions; i++) {
         int rc = ingress_account_resolve(c, u->s->local_domain, st->mentions[i], &acc, err, errlen);
         if (rc < 0) {
-            q_buf_free(&ids);
+            base_buf_free(&ids);
             return -1;
         }
         if (rc == 0)
-            q_buf_addf(&ids, "%s%lld", n++ ? "," : "", (long long)acc.id);
+            base_buf_addf(&ids, "%s%lld", n++ ? "," : "", (long long)acc.id);
     }
-    q_buf_adds(&ids, "}");
+    base_buf_adds(&ids, "}");
     const char *pm[] = {u->sid, ids.data};
     int rc = db_run_params(c, "ingress_update_mentions",
                            "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
@@ -117,7 +117,7 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
                            "UPDATE mentions SET silent = true WHERE status_id = $1::bigint AND NOT "
                            "(account_id = ANY ($2::bigint[]))",
                            2, pm, err, errlen);
-    q_buf_free(&ids);
+    base_buf_free(&ids);
     if (rc != 0)
         return -1;
     if (!u->significant)

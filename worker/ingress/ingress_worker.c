@@ -26,7 +26,7 @@ static void ingress_unhandled(services *s, const q_job *job, const ap_activity *
     }
     q_forward(r, s->forward_unhandled);
     ingress_stats_count(a->type, INGRESS_OUT_FORWARDED);
-    q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s (%s) forwarded unchanged to queue %s",
+    base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s (%s) forwarded unchanged to queue %s",
           job->jid, a->type, a->id ? a->id : "(no id)", what, s->forward_unhandled);
 }
 
@@ -46,7 +46,7 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
         return;
     }
     if (json_is_string(actor_type) && strcmp(json_string_value(actor_type), "Account") != 0) {
-        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: actor type %s is not Account; nothing to do",
+        base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: actor type %s is not Account; nothing to do",
               job->jid, json_string_value(actor_type));
         return;
     }
@@ -65,13 +65,13 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
         return;
     }
     if (rc == 1) {
-        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: account %lld does not exist; nothing to do",
+        base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: account %lld does not exist; nothing to do",
               job->jid, (long long)json_integer_value(actor_id));
         return;
     }
     if (!actor.domain[0]) { /* ProcessActivityService ignores activities of local actors */
         ingress_stats_count("Local", INGRESS_OUT_DROPPED);
-        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: activity from local account %lld dropped",
+        base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: activity from local account %lld dropped",
               job->jid, (long long)actor.id);
         return;
     }
@@ -80,7 +80,7 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
     if (ap_parse(json_string_value(body), json_string_length(body), actor.uri,
                  actor.followers_url[0] ? actor.followers_url : NULL, &a, err, sizeof err) != 0) {
         ingress_stats_count("Invalid", INGRESS_OUT_DROPPED);
-        q_log(Q_LOG_WARN, "ActivityPub::ProcessingWorker jid=%s actor=%s: activity refused: %s", job->jid,
+        base_log(BASE_LOG_WARN, "ActivityPub::ProcessingWorker jid=%s actor=%s: activity refused: %s", job->jid,
               actor.uri, err);
         return;
     }
@@ -88,7 +88,7 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
     if (actor.suspended && !a.relayed && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE &&
         strcmp(a.type, "Reject") != 0) {
         ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
-        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from suspended account %s dropped",
+        base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from suspended account %s dropped",
               job->jid, a.type, actor.uri);
         ap_activity_free(&a);
         return;
@@ -109,7 +109,7 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
         break;
     case INGRESS_DROPPED:
         ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
-        q_log(Q_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s dropped: %s", job->jid, a.type,
+        base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s dropped: %s", job->jid, a.type,
               a.id ? a.id : "(no id)", err);
         break;
     case INGRESS_UNHANDLED:

@@ -56,19 +56,19 @@ static int batch_run(batch_pipe *p, int keep_at, redisReply **keep, char *err, s
 /* FetchReplyWorker's args: [uri, {"request_id": rid or null, "batch_id": id}] */
 static char *batch_reply_args(const char *uri, const char *request_id, const char *batch)
 {
-    q_buf args;
-    q_buf_init(&args);
-    q_buf_adds(&args, "[");
-    q_json_string(&args, uri, strlen(uri));
-    q_buf_adds(&args, ",{\"request_id\":");
+    base_buf args;
+    base_buf_init(&args);
+    base_buf_adds(&args, "[");
+    base_json_string(&args, uri, strlen(uri));
+    base_buf_adds(&args, ",{\"request_id\":");
     if (request_id)
-        q_json_string(&args, request_id, strlen(request_id));
+        base_json_string(&args, request_id, strlen(request_id));
     else
-        q_buf_adds(&args, "null");
-    q_buf_adds(&args, ",\"batch_id\":");
-    q_json_string(&args, batch, strlen(batch));
-    q_buf_adds(&args, "}]");
-    return q_buf_take(&args);
+        base_buf_adds(&args, "null");
+    base_buf_adds(&args, ",\"batch_id\":");
+    base_json_string(&args, batch, strlen(batch));
+    base_buf_adds(&args, "}]");
+    return base_buf_take(&args);
 }
 
 int pull_batch_push_replies(q_ctx *ctx, const char *batch_id, const char *request_id,
@@ -169,7 +169,7 @@ void pull_batch_remove_job(q_ctx *ctx, const char *batch_id, const char *jid, bo
     if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != 5 ||
         exec->element[1]->type != REDIS_REPLY_INTEGER ||
         exec->element[2]->type != REDIS_REPLY_INTEGER) {
-        q_log(Q_LOG_WARN, "pull: jid %s not removed from %s: %s", jid, hash,
+        base_log(BASE_LOG_WARN, "pull: jid %s not removed from %s: %s", jid, hash,
               err[0] ? err : "unexpected reply");
         q_reply_free(exec);
         return;

@@ -27,7 +27,7 @@ void pull_forward(q_ctx *ctx, const q_job *job, const char *why, q_result *r)
         return;
     }
     q_forward(r, s->forward_unhandled);
-    q_log(Q_LOG_INFO, "class=%s jid=%s forwarded unchanged to queue %s: %s", job->klass, job->jid,
+    base_log(BASE_LOG_INFO, "class=%s jid=%s forwarded unchanged to queue %s: %s", job->klass, job->jid,
           s->forward_unhandled, why);
 }
 

@@ -27,7 +27,7 @@ static int replies_collection(services *s, const json_t *v, const char *referenc
         return 0;
     int rc = ingress_fetch_json(s, uri, out, err, errlen);
     if (rc > 0)
-        q_log(Q_LOG_INFO, "FetchRepliesWorker: %s", err);
+        base_log(BASE_LOG_INFO, "FetchRepliesWorker: %s", err);
     return rc < 0 ? -1 : 0;
 }
 

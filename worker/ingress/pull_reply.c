@@ -36,7 +36,7 @@ void pull_fetch_reply(q_ctx *ctx, const q_job *job, q_result *r)
     case INGRESS_STORED:
         break;
     case INGRESS_DROPPED:
-        q_log(Q_LOG_INFO, "FetchReplyWorker: nothing stored for %s: %s", json_string_value(url),
+        base_log(BASE_LOG_INFO, "FetchReplyWorker: nothing stored for %s: %s", json_string_value(url),
               err);
         break;
     case INGRESS_UNHANDLED:

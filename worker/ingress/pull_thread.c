@@ -95,7 +95,7 @@ void pull_thread_resolve(q_ctx *ctx, const q_job *job, q_result *r)
         case INGRESS_STORED:
             break;
         case INGRESS_DROPPED:
-            q_log(Q_LOG_INFO, "ThreadResolveWorker: parent %s of status %s not found: %s",
+            base_log(BASE_LOG_INFO, "ThreadResolveWorker: parent %s of status %s not found: %s",
                   parent_url, child_id, err);
             return;
         case INGRESS_UNHANDLED:

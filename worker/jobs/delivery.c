@@ -32,7 +32,7 @@ static http_err delivery_post_rfc9421(services *s, const delivery_signer *signer
     delivery_rfc9421 h;
     char err[Q_ERRLEN];
     if (delivery_rfc9421_headers(signer, inbox, body, body_len, &h, err, sizeof err) != 0) {
-        q_log(Q_LOG_WARN, "delivery: no RFC 9421 retry for %s: %s", inbox, err);
+        base_log(BASE_LOG_WARN, "delivery: no RFC 9421 retry for %s: %s", inbox, err);
         return resp->err;
     }
     sig_header extra[] = {{"Content-Digest", h.content_digest},
@@ -59,17 +59,17 @@ static bool delivery_post(services *s, const delivery_signer *signer, const char
     http_response resp;
     http_err e = http_perform(s->http, &req, &resp);
     if (e == HTTP_E_STATUS && (resp.status == 400 || resp.status == 401)) {
-        q_log(Q_LOG_DEBUG, "delivery: %s answered %ld, knocking again with an RFC 9421 signature",
+        base_log(BASE_LOG_DEBUG, "delivery: %s answered %ld, knocking again with an RFC 9421 signature",
               inbox, resp.status);
         e = delivery_post_rfc9421(s, signer, inbox, body, body_len, sync, &resp);
     }
     bool retry = false;
     if (e == HTTP_OK) {
-        q_log(Q_LOG_DEBUG, "delivery: %s answered %ld", inbox, resp.status);
+        base_log(BASE_LOG_DEBUG, "delivery: %s answered %ld", inbox, resp.status);
     } else if (e == HTTP_E_STATUS && delivery_unsalvageable(resp.status)) {
-        q_log(Q_LOG_INFO, "delivery: %s answered %ld, giving up (not retried)", inbox, resp.status);
+        base_log(BASE_LOG_INFO, "delivery: %s answered %ld, giving up (not retried)", inbox, resp.status);
     } else if (e == HTTP_E_REFUSED || e == HTTP_E_INVALID) {
-        q_log(Q_LOG_INFO, "delivery: giving up on %s: %s", inbox, resp.error);
+        base_log(BASE_LOG_INFO, "delivery: giving up on %s: %s", inbox, resp.error);
     } else if (e == HTTP_E_STATUS) {
         q_fail(r, "Mastodon::UnexpectedResponseError", "%s answered %ld", inbox, resp.status);
         retry = true;
@@ -90,7 +90,7 @@ static void delivery_track(q_ctx *ctx, db_conn *db, const char *host, bool ok, b
     int rc = ok ? delivery_track_success(q_ctx_redis(ctx), db, host, had_row, err, sizeof err)
                 : delivery_track_failure(q_ctx_redis(ctx), db, host, err, sizeof err);
     if (rc != 0)
-        q_log(Q_LOG_WARN, "delivery: failure tracker for %s not updated: %s", host, err);
+        base_log(BASE_LOG_WARN, "delivery: failure tracker for %s not updated: %s", host, err);
 }
 
 static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
@@ -112,22 +112,22 @@ static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
     const char *url = json_string_value(inbox);
     char host[256], err[Q_ERRLEN];
     if (delivery_url_host(url, host, sizeof host) != 0) {
-        q_log(Q_LOG_INFO, "delivery: giving up on %s: not a URL with a host", url);
+        base_log(BASE_LOG_INFO, "delivery: giving up on %s: not a URL with a host", url);
         return;
     }
     int64_t account_id = (int64_t)json_integer_value(account);
 
     db_conn *db = db_pool_acquire(s->db);
     const delivery_signer *signer = NULL;
-    q_buf sync;
-    q_buf_init(&sync);
+    base_buf sync;
+    base_buf_init(&sync);
     int unavailable = delivery_host_unavailable(db, host, err, sizeof err);
     if (unavailable < 0) {
         q_fail(r, "ActiveRecord::ConnectionNotEstablished", "%s", err);
         goto out;
     }
     if (unavailable && !delivery_option(options, "bypass_availability")) {
-        q_log(Q_LOG_DEBUG, "delivery: skipping %s, %s is marked unavailable", url, host);
+        base_log(BASE_LOG_DEBUG, "delivery: skipping %s, %s is marked unavailable", url, host);
         goto out;
     }
     signer = delivery_keys_get(s->keys, db, account_id, json_object_get(options, "sign_with"), err,
@@ -159,7 +159,7 @@ static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
 out:
     if (signer)
         delivery_signer_release(s->keys, signer);
-    q_buf_free(&sync);
+    base_buf_free(&sync);
     db_pool_release(s->db, db);
 }
 

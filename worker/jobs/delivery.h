@@ -69,7 +69,7 @@ int delivery_track_success(q_conn *redis, db_conn *db, const char *host, bool ha
  * where digest XORs SHA-256 of the URIs of account_id's followers on the inbox's
  * scheme://host[:port] (Account#remote_followers_hash). Appends to out; 0 or -1. */
 int delivery_sync_header(db_conn *db, int64_t account_id, const char *actor_uri,
-                         const char *inbox_url, q_buf *out, char *err, size_t errlen);
+                         const char *inbox_url, base_buf *out, char *err, size_t errlen);
 
 /* ---- RFC 9421 second knock (delivery_rfc9421.c) ---- */
 typedef struct delivery_rfc9421 {

@@ -91,7 +91,7 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
     int rc = 0;
     pthread_mutex_lock(&b->lock);
     for (;;) {
-        double now = q_monotonic();
+        double now = base_monotonic();
         breaker_host *h = breaker_find(b, host, true);
         if (!h) {
             snprintf(why, whylen, "out of memory in the delivery circuit breaker");
@@ -135,7 +135,7 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
 
 void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
 {
-    double now = q_monotonic();
+    double now = base_monotonic();
     bool opened = false;
     int failures = 0;
     pthread_mutex_lock(&b->lock);
@@ -157,6 +157,6 @@ void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
     pthread_cond_broadcast(&b->answered);
     pthread_mutex_unlock(&b->lock);
     if (opened)
-        q_log(Q_LOG_WARN, "delivery: circuit for %s open for %.0f s after %d consecutive failures; "
+        base_log(BASE_LOG_WARN, "delivery: circuit for %s open for %.0f s after %d consecutive failures; "
               "deliveries to it fail fast until then", host, b->cooloff, failures);
 }

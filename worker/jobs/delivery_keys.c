@@ -208,7 +208,7 @@ const delivery_signer *delivery_keys_get(delivery_keys *k, db_conn *db, int64_t 
         keys_entry *e = keys_from_arg(k, db, account_id, sign_with, err, errlen);
         return e ? &e->signer : NULL;
     }
-    double now = q_monotonic();
+    double now = base_monotonic();
     pthread_mutex_lock(&k->lock);
     for (size_t i = 0; i < k->n; i++) {
         keys_entry *e = k->entries[i];

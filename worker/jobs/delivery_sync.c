@@ -46,18 +46,18 @@ static int sync_url_prefix(const char *url, char *out, size_t len)
 }
 
 /* LIKE pattern "<prefix>/%" with the prefix's own % _ and \ escaped. */
-static void sync_like_pattern(const char *prefix, q_buf *out)
+static void sync_like_pattern(const char *prefix, base_buf *out)
 {
     for (const char *p = prefix; *p; p++) {
         if (*p == '%' || *p == '_' || *p == '\\')
-            q_buf_add(out, "\\", 1);
-        q_buf_add(out, p, 1);
+            base_buf_add(out, "\\", 1);
+        base_buf_add(out, p, 1);
     }
-    q_buf_adds(out, "/%");
+    base_buf_adds(out, "/%");
 }
 
 int delivery_sync_header(db_conn *db, int64_t account_id, const char *actor_uri,
-                         const char *inbox_url, q_buf *out, char *err, size_t errlen)
+                         const char *inbox_url, base_buf *out, char *err, size_t errlen)
 {
     char prefix[1024], id[24];
     if (sync_url_prefix(inbox_url, prefix, sizeof prefix) != 0) {
@@ -66,15 +66,15 @@ int delivery_sync_header(db_conn *db, int64_t account_id, const char *actor_uri,
         return -1;
     }
     snprintf(id, sizeof id, "%" PRId64, account_id);
-    q_buf like;
-    q_buf_init(&like);
+    base_buf like;
+    base_buf_init(&like);
     sync_like_pattern(prefix, &like);
     const char *params[] = {id, like.data, prefix};
     PGresult *res = db_exec(db, "scotty_delivery_followers",
                             "SELECT a.uri FROM follows f JOIN accounts a ON a.id = f.account_id "
                             "WHERE f.target_account_id = $1 AND (a.uri LIKE $2 OR a.uri = $3)",
                             3, params, err, errlen);
-    q_buf_free(&like);
+    base_buf_free(&like);
     if (!res)
         return -1;
     unsigned char digest[SHA256_DIGEST_LENGTH] = {0}, one[SHA256_DIGEST_LENGTH];
@@ -84,9 +84,9 @@ int delivery_sync_header(db_conn *db, int64_t account_id, const char *actor_uri,
             digest[j] ^= one[j];
     }
     PQclear(res);
-    q_buf_addf(out, "collectionId=\"%s/followers\", digest=\"", actor_uri);
+    base_buf_addf(out, "collectionId=\"%s/followers\", digest=\"", actor_uri);
     for (int j = 0; j < SHA256_DIGEST_LENGTH; j++)
-        q_buf_addf(out, "%02x", digest[j]);
-    q_buf_addf(out, "\", url=\"%s/followers_synchronization\"", actor_uri);
+        base_buf_addf(out, "%02x", digest[j]);
+    base_buf_addf(out, "\", url=\"%s/followers_synchronization\"", actor_uri);
     return 0;
 }

@@ -61,7 +61,7 @@ int delivery_track_failure(q_conn *redis, db_conn *db, const char *host, char *e
     if (!res)
         return -1;
     if (strcmp(PQcmdTuples(res), "1") == 0)
-        q_log(Q_LOG_WARN, "delivery: %s failed on %lld distinct days, marked unavailable "
+        base_log(BASE_LOG_WARN, "delivery: %s failed on %lld distinct days, marked unavailable "
               "(no deliveries until it answers a bypassing delivery or sends us a signed request)",
               host, days);
     PQclear(res);

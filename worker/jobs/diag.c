@@ -38,16 +38,16 @@ static bool diag_ms(const json_t *v, long dflt, long *ms, q_result *r)
 /* Sleeps `total` milliseconds in small steps, reporting progress. */
 static void diag_pause(q_ctx *ctx, long total)
 {
-    double end = q_monotonic() + (double)total / 1000.0;
-    while (q_monotonic() < end && !q_ctx_stopping(ctx)) {
-        double left = end - q_monotonic();
+    double end = base_monotonic() + (double)total / 1000.0;
+    while (base_monotonic() < end && !q_ctx_stopping(ctx)) {
+        double left = end - base_monotonic();
         double step = left < 0.05 ? left : 0.05;
         if (step > 0) {
             struct timespec ts = {0, (long)(step * 1e9)};
             nanosleep(&ts, NULL);
         }
         if (total > 0)
-            q_ctx_progress(ctx, (int)(100.0 * (1.0 - (end - q_monotonic()) / ((double)total / 1000.0))));
+            q_ctx_progress(ctx, (int)(100.0 * (1.0 - (end - base_monotonic()) / ((double)total / 1000.0))));
     }
 }
 
@@ -105,12 +105,12 @@ static void diag_enqueue(q_ctx *ctx, const q_job *job, q_result *r)
         q_fail(r, "ArgumentError", "expected [class, queue, args array, copies 1..100000]");
         return;
     }
-    q_buf b;
-    q_buf_init(&b);
+    base_buf b;
+    base_buf_init(&b);
     if (args)
-        q_json_value(&b, args);
+        base_json_value(&b, args);
     else
-        q_buf_adds(&b, "[]");
+        base_buf_adds(&b, "[]");
     q_push p = {.klass = json_string_value(klass), .queue = json_string_value(queue),
                 .args_json = b.data};
     char err[Q_ERRLEN];
@@ -127,7 +127,7 @@ static void diag_enqueue(q_ctx *ctx, const q_job *job, q_result *r)
     }
     if (rc != 0)
         q_fail(r, "Redis::CannotConnectError", "%s", err);
-    q_buf_free(&b);
+    base_buf_free(&b);
 }
 
 void jobs_register_diag(q_registry *reg)

@@ -35,10 +35,10 @@ void maint_dead_trim(q_ctx *ctx, const q_job *job, q_result *r)
     }
     long by_age = 0, by_size = 0;
     char err[Q_ERRLEN];
-    if (q_dead_trim(q_ctx_redis(ctx), q_now(), timeout, (int)max_jobs, &by_age, &by_size, err, sizeof err) != 0) {
+    if (q_dead_trim(q_ctx_redis(ctx), base_now(), timeout, (int)max_jobs, &by_age, &by_size, err, sizeof err) != 0) {
         q_fail(r, "Redis::CannotConnectError", "%s", err);
         return;
     }
-    q_log(Q_LOG_INFO, "dead set trimmed: %ld jobs older than %ld s and %ld beyond %ld jobs removed", by_age,
+    base_log(BASE_LOG_INFO, "dead set trimmed: %ld jobs older than %ld s and %ld beyond %ld jobs removed", by_age,
           timeout, by_size, max_jobs);
 }

@@ -172,7 +172,7 @@ static int maint_media_row_objects(maint_media_run *m, const maint_media_row *ro
             snprintf(err, errlen, "cannot delete %.200s: %.200s", keys[i], derr);
             return -1;
         }
-        q_log(Q_LOG_DEBUG, "media cache cleanup: %s %s", m->opts.dry_run ? "would delete" : "deleted", keys[i]);
+        base_log(BASE_LOG_DEBUG, "media cache cleanup: %s %s", m->opts.dry_run ? "would delete" : "deleted", keys[i]);
     }
     m->objects += n;
     return 0;
@@ -247,7 +247,7 @@ static long maint_media_batch(maint_media_run *m, q_result *r)
 static void maint_media_summary(const maint_media_run *m, double elapsed, bool complete)
 {
     bool dry = m->opts.dry_run;
-    q_log(Q_LOG_INFO, "media cache cleanup%s %s: %ld rows, %ld objects %s, %" PRId64 " bytes (%.1f MiB) %s, "
+    base_log(BASE_LOG_INFO, "media cache cleanup%s %s: %ld rows, %ld objects %s, %" PRId64 " bytes (%.1f MiB) %s, "
           "%.1f s, retention %ld days (created before %s UTC)%s",
           dry ? " (dry run)" : "", complete ? "done" : "stopped early", m->rows, m->objects,
           dry ? "would be deleted" : "deleted", m->bytes, (double)m->bytes / (1024.0 * 1024.0),
@@ -274,7 +274,7 @@ void maint_media_cleanup(q_ctx *ctx, const q_job *job, q_result *r)
     strftime(m.cutoff, sizeof m.cutoff, "%Y-%m-%d %H:%M:%S", &tm);
     int locked = m.opts.dry_run ? 1 : maint_media_lock(&m, err, sizeof err);
     if (locked == 0) {
-        q_log(Q_LOG_INFO, "media cache cleanup: another run holds " MAINT_MEDIA_LOCK "; nothing to do");
+        base_log(BASE_LOG_INFO, "media cache cleanup: another run holds " MAINT_MEDIA_LOCK "; nothing to do");
         return;
     }
     if (locked < 0 || maint_media_read_cursor(&m, err, sizeof err) != 0) {
@@ -283,10 +283,10 @@ void maint_media_cleanup(q_ctx *ctx, const q_job *job, q_result *r)
             maint_media_lock_op(&m, "release", err, sizeof err);
         return;
     }
-    q_log(Q_LOG_INFO, "media cache cleanup%s: cached remote media created before %s UTC (%ld days), "
+    base_log(BASE_LOG_INFO, "media cache cleanup%s: cached remote media created before %s UTC (%ld days), "
           "batches of %ld%s", m.opts.dry_run ? " (dry run)" : "", m.cutoff, m.opts.days, m.opts.batch,
           m.cursor > 0 ? ", resuming after a run that stopped early" : "");
-    double started = q_monotonic();
+    double started = base_monotonic();
     m.db = db_pool_acquire(m.s->db);
     long n = -1;
     bool complete = false;
@@ -304,9 +304,9 @@ void maint_media_cleanup(q_ctx *ctx, const q_job *job, q_result *r)
             q_fail(r, "Redis::CannotConnectError", "media cache cleanup: cannot reset the position: %s", err);
     }
     if (!r->failed)
-        maint_media_summary(&m, q_monotonic() - started, complete);
+        maint_media_summary(&m, base_monotonic() - started, complete);
     else
-        q_log(Q_LOG_WARN, "media cache cleanup: failed after %ld rows, %ld objects: %s", m.rows, m.objects,
+        base_log(BASE_LOG_WARN, "media cache cleanup: failed after %ld rows, %ld objects: %s", m.rows, m.objects,
               r->error_message);
     if (!m.opts.dry_run)
         maint_media_lock_op(&m, "release", err, sizeof err);

@@ -39,11 +39,11 @@ static int http_client_settings(http_client *c, const http_client_opts *o, char 
         c->user_agent = strdup(o->user_agent);
     } else {
         const char *domain = o->local_domain ? o->local_domain : getenv("LOCAL_DOMAIN");
-        q_buf b;
-        q_buf_init(&b);
-        q_buf_addf(&b, "scotty/%s (libcurl/%s; +https://%s/)", SCOTTY_VERSION,
+        base_buf b;
+        base_buf_init(&b);
+        base_buf_addf(&b, "scotty/%s (libcurl/%s; +https://%s/)", SCOTTY_VERSION,
                    curl_version_info(CURLVERSION_NOW)->version, domain && *domain ? domain : "localhost");
-        c->user_agent = q_buf_take(&b);
+        c->user_agent = base_buf_take(&b);
     }
     c->proxy = http_setting(o->proxy, "http_proxy", "");
     c->hidden_proxy = http_setting(o->hidden_proxy, "http_hidden_proxy", "");

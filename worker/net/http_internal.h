@@ -58,7 +58,7 @@ typedef struct http_hop {
     bool stopped_quietly;      /* error body truncated on purpose */
     bool reused;               /* ran on a connection from the cache */
     size_t received;           /* body bytes of this hop */
-    q_buf *body;
+    base_buf *body;
 } http_hop;
 
 /* libcurl callbacks and helpers of one hop (http_transfer.c). */

@@ -50,11 +50,11 @@ static int http_hop_headers(http_hop *h, const char *method, const char *host_he
     if (has_body)
         sh[n++] = (sig_header){"Digest", digest ? digest : ""};
 
-    q_buf line;
-    q_buf_init(&line);
+    base_buf line;
+    base_buf_init(&line);
     for (size_t i = 0; i < n; i++) {
         line.len = 0;
-        q_buf_addf(&line, "%s: %s", sh[i].name, sh[i].value);
+        base_buf_addf(&line, "%s: %s", sh[i].name, sh[i].value);
         *hdrs = curl_slist_append(*hdrs, line.data);
     }
     int rc = 0;
@@ -69,7 +69,7 @@ static int http_hop_headers(http_hop *h, const char *method, const char *host_he
         char *sig = sig_sign(req->sign_key, req->key_id ? req->key_id : "", sh, n, err, errlen);
         if (sig) {
             line.len = 0;
-            q_buf_addf(&line, "Signature: %s", sig);
+            base_buf_addf(&line, "Signature: %s", sig);
             *hdrs = curl_slist_append(*hdrs, line.data);
             free(sig);
         } else {
@@ -77,7 +77,7 @@ static int http_hop_headers(http_hop *h, const char *method, const char *host_he
         }
     }
     free(digest);
-    q_buf_free(&line);
+    base_buf_free(&line);
     return rc;
 }
 
@@ -267,8 +267,8 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
         return resp->err;
     }
     double deadline = http_clock() + (double)c->total_ms / 1000.0;
-    q_buf body;
-    q_buf_init(&body);
+    base_buf body;
+    base_buf_init(&body);
     CURLU *u = curl_url();
     CURL *easy = curl_easy_init();
     if (!u || !easy) {
@@ -309,7 +309,7 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
             h = (http_hop){.c = c, .req = req, .easy = easy, .content_length = -1,
                            .body = &body, .cap = req->max_body > 0 ? req->max_body : HTTP_CAP_JSON};
             cerr[0] = '\0';
-            q_buf_free(&body);
+            base_buf_free(&body);
             if (attempt)
                 curl_easy_reset(easy);
             e = http_run_hop(&h, method, &t, deadline, cerr, attempt == 1);
@@ -355,7 +355,7 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
         goto done;
     }
 done:
-    resp->body = q_buf_take(&body);
+    resp->body = base_buf_take(&body);
     curl_url_cleanup(u);
     if (easy)
         curl_easy_cleanup(easy);

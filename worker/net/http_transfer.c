@@ -145,11 +145,11 @@ size_t http_on_body(char *data, size_t size, size_t n, void *ud)
     if (h->status / 100 != 2) {
         size_t room = h->body->len < HTTP_ERROR_BODY_MAX ? HTTP_ERROR_BODY_MAX - h->body->len : 0;
         if (room < len) {
-            q_buf_add(h->body, data, room);
+            base_buf_add(h->body, data, room);
             h->stopped_quietly = true;
             return 0;
         }
-        q_buf_add(h->body, data, len);
+        base_buf_add(h->body, data, len);
         return len;
     }
     if (h->req->body_fd > 0) {
@@ -159,7 +159,7 @@ size_t http_on_body(char *data, size_t size, size_t n, void *ud)
         }
         return len;
     }
-    q_buf_add(h->body, data, len);
+    base_buf_add(h->body, data, len);
     return len;
 }
 

@@ -24,28 +24,28 @@ char *sig_digest_header(const void *body, size_t len)
     char *b64 = sig_b64_encode(md, sizeof md);
     if (!b64)
         return NULL;
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_addf(&b, "SHA-256=%s", b64);
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_addf(&b, "SHA-256=%s", b64);
     free(b64);
-    return q_buf_take(&b);
+    return base_buf_take(&b);
 }
 
 char *sig_signing_string(const sig_header *h, size_t n)
 {
-    q_buf b;
-    q_buf_init(&b);
+    base_buf b;
+    base_buf_init(&b);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            q_buf_add(&b, "\n", 1);
+            base_buf_add(&b, "\n", 1);
         for (const char *p = h[i].name; *p; p++) {
             char c = (char)tolower((unsigned char)*p);
-            q_buf_add(&b, &c, 1);
+            base_buf_add(&b, &c, 1);
         }
-        q_buf_adds(&b, ": ");
-        q_buf_adds(&b, h[i].value);
+        base_buf_adds(&b, ": ");
+        base_buf_adds(&b, h[i].value);
     }
-    return q_buf_take(&b);
+    return base_buf_take(&b);
 }
 
 char *sig_sign(const sig_key *key, const char *key_id, const sig_header *h, size_t n,
@@ -68,20 +68,20 @@ char *sig_sign(const sig_key *key, const char *key_id, const sig_header *h, size
         goto done;
     }
     char *b64 = sig_b64_encode(sig, siglen);
-    q_buf b;
-    q_buf_init(&b);
-    q_buf_addf(&b, "keyId=\"%s\",algorithm=\"rsa-sha256\",headers=\"", key_id);
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_addf(&b, "keyId=\"%s\",algorithm=\"rsa-sha256\",headers=\"", key_id);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            q_buf_add(&b, " ", 1);
+            base_buf_add(&b, " ", 1);
         for (const char *p = h[i].name; *p; p++) {
             char c = (char)tolower((unsigned char)*p);
-            q_buf_add(&b, &c, 1);
+            base_buf_add(&b, &c, 1);
         }
     }
-    q_buf_addf(&b, "\",signature=\"%s\"", b64 ? b64 : "");
+    base_buf_addf(&b, "\",signature=\"%s\"", b64 ? b64 : "");
     free(b64);
-    out = q_buf_take(&b);
+    out = base_buf_take(&b);
 done:
     free(sig);
     EVP_MD_CTX_free(md);

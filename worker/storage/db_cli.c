@@ -19,17 +19,17 @@ static int db_usage(FILE *out)
 static int db_cli_check(db_conn *c, const db_settings *s)
 {
     char err[1024];
-    q_buf report;
-    q_buf_init(&report);
+    base_buf report;
+    base_buf_init(&report);
     int problems = db_schema_check(c, &report, err, sizeof err);
     if (problems < 0) {
         fprintf(stderr, "scotty db check: %s\n", err);
-        q_buf_free(&report);
+        base_buf_free(&report);
         return 1;
     }
     if (report.len)
         fputs(report.data, problems ? stderr : stdout);
-    q_buf_free(&report);
+    base_buf_free(&report);
     if (problems) {
         fprintf(stderr,
                 "scotty db check: %s is missing %d thing%s scotty needs (listed above); run "
@@ -44,23 +44,23 @@ static int db_cli_check(db_conn *c, const db_settings *s)
 int db_startup_check(const db_settings *s, char *err, size_t errlen)
 {
     db_conn *c = db_conn_new(s);
-    q_buf report;
-    q_buf_init(&report);
+    base_buf report;
+    base_buf_init(&report);
     char cerr[1024];
     int problems = db_schema_check(c, &report, cerr, sizeof cerr);
     db_conn_free(c);
     if (problems < 0) {
         snprintf(err, errlen, "%s", cerr);
-        q_buf_free(&report);
+        base_buf_free(&report);
         return -1;
     }
     for (char *line = report.data, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        q_log(strncmp(line, "note:", 5) == 0 ? Q_LOG_INFO : Q_LOG_ERROR, "db check: %s", line);
+        base_log(strncmp(line, "note:", 5) == 0 ? BASE_LOG_INFO : BASE_LOG_ERROR, "db check: %s", line);
     }
-    q_buf_free(&report);
+    base_buf_free(&report);
     if (problems) {
         snprintf(err, errlen, "%s is missing %d table(s), column(s), index(es) or function(s) "
                               "scotty needs (logged above); run Mastodon's migrations, then "

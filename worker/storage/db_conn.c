@@ -120,11 +120,11 @@ static void db_conn_notice(void *arg, const char *message)
     char msg[400];
     db_copy_message(message, msg, sizeof msg);
     static const char *const quiet[] = {"NOTICE:", "INFO:", "LOG:", "DEBUG"};
-    q_log_level level = Q_LOG_WARN;
+    base_log_level level = BASE_LOG_WARN;
     for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
         if (strncmp(msg, quiet[i], strlen(quiet[i])) == 0)
-            level = Q_LOG_INFO;
-    q_log(level, "PostgreSQL at %s: %s", c->settings->describe, msg);
+            level = BASE_LOG_INFO;
+    base_log(level, "PostgreSQL at %s: %s", c->settings->describe, msg);
 }
 
 /* An idle connection the server has closed (restart, pg_terminate_backend) shows
@@ -168,7 +168,7 @@ int db_conn_ensure(db_conn *c, char *err, size_t errlen)
                  "cannot connect to PostgreSQL at %s: %s (check DATABASE_URL or DB_HOST/DB_PORT/"
                  "DB_NAME/DB_USER/DB_PASS, and that the server is up)", s->describe, msg);
         if (!c->lost_logged && c->connects > 0) { /* first connects report through err only */
-            q_log(Q_LOG_WARN, "%s", err);
+            base_log(BASE_LOG_WARN, "%s", err);
             c->lost_logged = true;
         }
         db_conn_close(c);
@@ -196,7 +196,7 @@ int db_conn_ensure(db_conn *c, char *err, size_t errlen)
     }
     c->connects++;
     if (was_connected || c->lost_logged)
-        q_log(Q_LOG_INFO, "reconnected to PostgreSQL at %s", s->describe);
+        base_log(BASE_LOG_INFO, "reconnected to PostgreSQL at %s", s->describe);
     c->lost_logged = false;
     return 0;
 }
@@ -279,7 +279,7 @@ static PGresult *db_exec_mode(db_conn *c, bool rerun, const char *name, const ch
             return r;
         if (!lost)
             return NULL;
-        q_log(Q_LOG_WARN, "%s", err);
+        base_log(BASE_LOG_WARN, "%s", err);
         c->lost_logged = true;
         db_conn_close(c);
         if (was_in_tx || !rerun)
@@ -348,7 +348,7 @@ int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)
         char rerr[512], failed_state[sizeof c->sqlstate];
         memcpy(failed_state, c->sqlstate, sizeof failed_state);
         if (db_run(c, "ROLLBACK", rerr, sizeof rerr) != 0)
-            q_log(Q_LOG_WARN, "rollback failed (the connection will be reopened): %s", rerr);
+            base_log(BASE_LOG_WARN, "rollback failed (the connection will be reopened): %s", rerr);
         memcpy(c->sqlstate, failed_state, sizeof failed_state); /* report why it failed */
     }
     c->in_tx = false;

@@ -15,9 +15,9 @@
  * bits; the low 16 bits are the first 2 bytes of md5(table || salt || time part)
  * plus nextval('<table>_id_seq'), masked to 16 bits. The salt is random per
  * install, as Mastodon's is. */
-static void db_add_timestamp_id(q_buf *sql, const char *salt)
+static void db_add_timestamp_id(base_buf *sql, const char *salt)
 {
-    q_buf_addf(sql,
+    base_buf_addf(sql,
                "CREATE OR REPLACE FUNCTION timestamp_id(table_name text) RETURNS bigint\n"
                "LANGUAGE plpgsql AS $fn$\n"
                "DECLARE\n"
@@ -35,48 +35,48 @@ static void db_add_timestamp_id(q_buf *sql, const char *salt)
                salt);
 }
 
-static void db_add_create_table(q_buf *sql, const db_table *t)
+static void db_add_create_table(base_buf *sql, const db_table *t)
 {
     if (t->id == DB_ID_TIMESTAMP)
-        q_buf_addf(sql, "CREATE SEQUENCE %s_id_seq;\n", t->name);
-    q_buf_addf(sql, "CREATE TABLE %s (\n", t->name);
+        base_buf_addf(sql, "CREATE SEQUENCE %s_id_seq;\n", t->name);
+    base_buf_addf(sql, "CREATE TABLE %s (\n", t->name);
     const char *sep = "";
     if (t->id == DB_ID_BIGSERIAL) {
-        q_buf_adds(sql, "  id bigserial PRIMARY KEY");
+        base_buf_adds(sql, "  id bigserial PRIMARY KEY");
         sep = ",\n";
     } else if (t->id == DB_ID_TIMESTAMP) {
-        q_buf_addf(sql, "  id bigint DEFAULT timestamp_id('%s'::text) NOT NULL PRIMARY KEY",
+        base_buf_addf(sql, "  id bigint DEFAULT timestamp_id('%s'::text) NOT NULL PRIMARY KEY",
                    t->name);
         sep = ",\n";
     }
     for (const db_column *c = t->columns; c->name; c++) {
-        q_buf_addf(sql, "%s  \"%s\" %s%s%s", sep, c->name, c->type, c->modifiers ? " " : "",
+        base_buf_addf(sql, "%s  \"%s\" %s%s%s", sep, c->name, c->type, c->modifiers ? " " : "",
                    c->modifiers ? c->modifiers : "");
         sep = ",\n";
     }
-    q_buf_adds(sql, "\n);\n");
+    base_buf_adds(sql, "\n);\n");
 }
 
 /* Names of our tables that already exist, comma-separated in `found`. */
-static int db_existing_tables(db_conn *c, q_buf *found, char *err, size_t errlen)
+static int db_existing_tables(db_conn *c, base_buf *found, char *err, size_t errlen)
 {
-    q_buf names;
-    q_buf_init(&names);
-    q_buf_adds(&names, "{");
+    base_buf names;
+    base_buf_init(&names);
+    base_buf_adds(&names, "{");
     for (const db_table *t = db_schema_tables; t->name; t++)
-        q_buf_addf(&names, "%s%s", t == db_schema_tables ? "" : ",", t->name);
-    q_buf_adds(&names, "}");
+        base_buf_addf(&names, "%s%s", t == db_schema_tables ? "" : ",", t->name);
+    base_buf_adds(&names, "}");
     const char *params[1] = {names.data};
     PGresult *r = db_exec(c, NULL,
                           "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
                           "c.relnamespace WHERE n.nspname = current_schema() AND c.relname = "
                           "ANY($1::text[]) ORDER BY 1",
                           1, params, err, errlen);
-    q_buf_free(&names);
+    base_buf_free(&names);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
-        q_buf_addf(found, "%s%s", i ? ", " : "", PQgetvalue(r, i, 0));
+        base_buf_addf(found, "%s%s", i ? ", " : "", PQgetvalue(r, i, 0));
     int n = PQntuples(r);
     PQclear(r);
     return n;
@@ -94,8 +94,8 @@ static int db_init_body(db_conn *c, void *user, char *err, size_t errlen)
 
 int db_schema_init(db_conn *c, char *err, size_t errlen)
 {
-    q_buf found;
-    q_buf_init(&found);
+    base_buf found;
+    base_buf_init(&found);
     int n = db_existing_tables(c, &found, err, errlen);
     if (n != 0) {
         if (n > 0)
@@ -103,10 +103,10 @@ int db_schema_init(db_conn *c, char *err, size_t errlen)
                      "refusing to initialise: the database already has %d of scotty's tables "
                      "(%s); `db init` only fills an empty database, use `db check` on a "
                      "Mastodon database", n, found.data);
-        q_buf_free(&found);
+        base_buf_free(&found);
         return -1;
     }
-    q_buf_free(&found);
+    base_buf_free(&found);
 
     unsigned char raw[16];
     if (RAND_bytes(raw, sizeof raw) != 1) {
@@ -117,20 +117,20 @@ int db_schema_init(db_conn *c, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(salt + 2 * i, 3, "%02x", raw[i]);
 
-    q_buf sql;
-    q_buf_init(&sql);
+    base_buf sql;
+    base_buf_init(&sql);
     db_add_timestamp_id(&sql, salt);
     for (const db_table *t = db_schema_tables; t->name; t++)
         db_add_create_table(&sql, t);
     for (const db_table *t = db_schema_tables; t->name; t++)
         for (const char *const *a = t->after; a && *a; a++)
-            q_buf_addf(&sql, "%s;\n", *a);
+            base_buf_addf(&sql, "%s;\n", *a);
     for (const char *const *fk = db_schema_foreign_keys; *fk; fk++)
-        q_buf_addf(&sql, "%s;\n", *fk);
+        base_buf_addf(&sql, "%s;\n", *fk);
 
     db_init_ctx ctx = {sql.data};
     int rc = db_tx(c, db_init_body, &ctx, err, errlen);
-    q_buf_free(&sql);
+    base_buf_free(&sql);
     return rc;
 }
 
@@ -190,21 +190,21 @@ static int db_find_column(PGresult *cols, const char *table, const char *column)
 }
 
 static int db_check_column(PGresult *cols, const db_table *t, const char *name, const char *type,
-                           bool optional, q_buf *report)
+                           bool optional, base_buf *report)
 {
     int row = db_find_column(cols, t->name, name);
     if (row < 0) {
         if (optional) {
-            q_buf_addf(report, "note: optional column %s.%s (%s, newer Mastodon) is absent; "
+            base_buf_addf(report, "note: optional column %s.%s (%s, newer Mastodon) is absent; "
                                "scotty works without it\n", t->name, name, type);
             return 0;
         }
-        q_buf_addf(report, "missing column %s.%s (expected %s)\n", t->name, name, type);
+        base_buf_addf(report, "missing column %s.%s (expected %s)\n", t->name, name, type);
         return 1;
     }
     const char *actual = PQgetvalue(cols, row, 2);
     if (!db_type_compatible(type, actual)) {
-        q_buf_addf(report, "column %s.%s has type %s, expected %s\n", t->name, name, actual, type);
+        base_buf_addf(report, "column %s.%s has type %s, expected %s\n", t->name, name, actual, type);
         return 1;
     }
     return 0;
@@ -225,7 +225,7 @@ static int db_check_object(db_conn *c, const char *sql, const char *arg, bool *e
 /* Unique indexes and primary keys keep scotty's inserts from duplicating rows
  * (ON CONFLICT needs them): every "CREATE UNIQUE INDEX <name>" and "ADD PRIMARY
  * KEY" in the description must exist. Returns problems found, or -1 with err. */
-static int db_check_unique(db_conn *c, const db_table *t, q_buf *report, char *err, size_t errlen)
+static int db_check_unique(db_conn *c, const db_table *t, base_buf *report, char *err, size_t errlen)
 {
     static const char unique_prefix[] = "CREATE UNIQUE INDEX ";
     int problems = 0;
@@ -254,15 +254,15 @@ static int db_check_unique(db_conn *c, const db_table *t, q_buf *report, char *e
             continue;
         problems++;
         if (pk)
-            q_buf_addf(report, "missing primary key on %s (%s)\n", t->name, *a);
+            base_buf_addf(report, "missing primary key on %s (%s)\n", t->name, *a);
         else
-            q_buf_addf(report, "missing unique index %s on %s (scotty relies on it to avoid "
+            base_buf_addf(report, "missing unique index %s on %s (scotty relies on it to avoid "
                                "duplicate rows)\n", name, t->name);
     }
     return problems;
 }
 
-int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen)
+int db_schema_check(db_conn *c, base_buf *report, char *err, size_t errlen)
 {
     PGresult *cols = db_exec(c, NULL,
                              "SELECT cl.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
@@ -278,10 +278,10 @@ int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen)
     for (const db_table *t = db_schema_tables; t->name; t++) {
         if (db_find_column(cols, t->name, NULL) < 0) {
             if (t->optional) {
-                q_buf_addf(report, "note: optional table %s (newer Mastodon) is absent; scotty "
+                base_buf_addf(report, "note: optional table %s (newer Mastodon) is absent; scotty "
                                    "works without it\n", t->name);
             } else {
-                q_buf_addf(report, "missing table %s\n", t->name);
+                base_buf_addf(report, "missing table %s\n", t->name);
                 problems++;
             }
             continue;
@@ -310,7 +310,7 @@ int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen)
             return -1;
         }
         if (!exists) {
-            q_buf_addf(report, "missing sequence %s (timestamp_id('%s') draws from it)\n", seq,
+            base_buf_addf(report, "missing sequence %s (timestamp_id('%s') draws from it)\n", seq,
                        t->name);
             problems++;
         }
@@ -322,7 +322,7 @@ int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen)
                             &exists, err, errlen) != 0)
             return -1;
         if (!exists) {
-            q_buf_addf(report, "missing function timestamp_id(text) (Mastodon's id generator)\n");
+            base_buf_addf(report, "missing function timestamp_id(text) (Mastodon's id generator)\n");
             problems++;
         }
     }

@@ -94,7 +94,7 @@ int objstore_put_file(objstore *o, const char *key, const char *path,
     return rc;
 }
 
-int objstore_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen)
+int objstore_get(objstore *o, const char *key, base_buf *out, char *err, size_t errlen)
 {
     if (objstore_check_key(key, err, errlen))
         return -1;
@@ -124,22 +124,22 @@ int objstore_exists(objstore *o, const char *key, char *err, size_t errlen)
 int objstore_public_url(const objstore *o, const char *key, char *out, size_t len)
 {
     const objstore_cfg *c = &o->cfg;
-    q_buf b;
-    q_buf_init(&b);
+    base_buf b;
+    base_buf_init(&b);
     if (c->backend == OBJSTORE_FS) {
-        q_buf_adds(&b, c->fs_url);
-        q_buf_adds(&b, "/");
+        base_buf_adds(&b, c->fs_url);
+        base_buf_adds(&b, "/");
     } else if (c->alias_host[0]) {
-        q_buf_addf(&b, "%s://%s/", c->protocol, c->alias_host);
+        base_buf_addf(&b, "%s://%s/", c->protocol, c->alias_host);
     } else if (c->path_style || !c->endpoint[0]) {
-        q_buf_addf(&b, "%s://%s/%s/", c->protocol, c->hostname, c->bucket);
+        base_buf_addf(&b, "%s://%s/%s/", c->protocol, c->hostname, c->bucket);
     } else {
-        q_buf_addf(&b, "%s://%s.%s/", c->protocol, c->bucket, c->hostname);
+        base_buf_addf(&b, "%s://%s.%s/", c->protocol, c->bucket, c->hostname);
     }
     objstore_uri_encode(&b, key, true);
     int rc = b.len < len ? 0 : -1;
     if (rc == 0)
         memcpy(out, b.data, b.len + 1);
-    q_buf_free(&b);
+    base_buf_free(&b);
     return rc;
 }

@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void fs_path(const objstore *o, const char *key, q_buf *path)
+static void fs_path(const objstore *o, const char *key, base_buf *path)
 {
-    q_buf_init(path);
-    q_buf_addf(path, "%s/%s", o->cfg.fs_root, key);
+    base_buf_init(path);
+    base_buf_addf(path, "%s/%s", o->cfg.fs_root, key);
 }
 
 /* mkdir -p for every directory above the file at `path`. On failure errno is
@@ -76,10 +76,10 @@ static int fs_write_all(int fd, objstore_body *body, char *err, size_t errlen, c
 
 int objstore_fs_put(objstore *o, const char *key, objstore_body *body, char *err, size_t errlen)
 {
-    q_buf path, tmp;
+    base_buf path, tmp;
     fs_path(o, key, &path);
     char *slash = strrchr(path.data, '/');
-    q_buf_init(&tmp);
+    base_buf_init(&tmp);
     int fd = -1, rc = -1;
     /* A concurrent delete may remove a directory we just made (it prunes empty
      * ones); make it again. Once our temp file is in it, it stays. */
@@ -89,8 +89,8 @@ int objstore_fs_put(objstore *o, const char *key, objstore_body *body, char *err
                 continue;
             goto out;
         }
-        q_buf_free(&tmp);
-        q_buf_addf(&tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path.data), path.data, slash + 1);
+        base_buf_free(&tmp);
+        base_buf_addf(&tmp, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path.data), path.data, slash + 1);
         fd = mkstemp(tmp.data);
         if (fd < 0 && errno != ENOENT)
             break;
@@ -131,31 +131,31 @@ fail:
         close(fd);
     unlink(tmp.data);
 out:
-    q_buf_free(&tmp);
-    q_buf_free(&path);
+    base_buf_free(&tmp);
+    base_buf_free(&path);
     return rc;
 }
 
-int objstore_fs_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen)
+int objstore_fs_get(objstore *o, const char *key, base_buf *out, char *err, size_t errlen)
 {
-    q_buf path;
+    base_buf path;
     fs_path(o, key, &path);
     FILE *f = fopen(path.data, "rb");
     if (!f) {
         int e = errno;
         snprintf(err, errlen, "cannot read %s: %s", path.data, strerror(e));
-        q_buf_free(&path);
+        base_buf_free(&path);
         return e == ENOENT ? OBJSTORE_NOT_FOUND : -1;
     }
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        q_buf_add(out, chunk, n);
+        base_buf_add(out, chunk, n);
     int rc = ferror(f) ? -1 : 0;
     if (rc)
         snprintf(err, errlen, "error reading %s", path.data);
     fclose(f);
-    q_buf_free(&path);
+    base_buf_free(&path);
     return rc;
 }
 
@@ -174,7 +174,7 @@ static void fs_prune_parents(const objstore *o, char *path)
 
 int objstore_fs_delete(objstore *o, const char *key, char *err, size_t errlen)
 {
-    q_buf path;
+    base_buf path;
     fs_path(o, key, &path);
     int rc = 0;
     if (unlink(path.data) != 0) {
@@ -185,13 +185,13 @@ int objstore_fs_delete(objstore *o, const char *key, char *err, size_t errlen)
     } else {
         fs_prune_parents(o, path.data);
     }
-    q_buf_free(&path);
+    base_buf_free(&path);
     return rc;
 }
 
 int objstore_fs_exists(objstore *o, const char *key, char *err, size_t errlen)
 {
-    q_buf path;
+    base_buf path;
     fs_path(o, key, &path);
     struct stat st;
     int rc = 1;
@@ -200,6 +200,6 @@ int objstore_fs_exists(objstore *o, const char *key, char *err, size_t errlen)
         if (rc < 0)
             snprintf(err, errlen, "cannot look at %s: %s", path.data, strerror(errno));
     }
-    q_buf_free(&path);
+    base_buf_free(&path);
     return rc;
 }

@@ -33,7 +33,7 @@ typedef struct objstore_body {
 } objstore_body;
 
 int objstore_fs_put(objstore *o, const char *key, objstore_body *body, char *err, size_t errlen);
-int objstore_fs_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen);
+int objstore_fs_get(objstore *o, const char *key, base_buf *out, char *err, size_t errlen);
 int objstore_fs_delete(objstore *o, const char *key, char *err, size_t errlen);
 int objstore_fs_exists(objstore *o, const char *key, char *err, size_t errlen);
 
@@ -41,7 +41,7 @@ int objstore_s3_init(objstore *o, char *err, size_t errlen);
 void objstore_s3_cleanup(objstore *o);
 int objstore_s3_put(objstore *o, const char *key, objstore_body *body, const char *content_type,
                     char *err, size_t errlen);
-int objstore_s3_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen);
+int objstore_s3_get(objstore *o, const char *key, base_buf *out, char *err, size_t errlen);
 int objstore_s3_delete(objstore *o, const char *key, char *err, size_t errlen);
 int objstore_s3_exists(objstore *o, const char *key, char *err, size_t errlen);
 
@@ -60,7 +60,7 @@ typedef struct objstore_s3_req {
     objstore_body *body;        /* request body, or NULL */
     const char *content_type;   /* sent and signed when not NULL */
     bool object_headers;        /* send ACL, Cache-Control, storage class (new objects) */
-    q_buf *response;            /* response body, or NULL to discard */
+    base_buf *response;            /* response body, or NULL to discard */
     long status;                /* out: HTTP status of the last attempt */
     char etag[128];             /* out: ETag response header */
 } objstore_s3_req;
@@ -71,7 +71,7 @@ int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t err
 int objstore_s3_put_multipart(objstore *o, const char *key, objstore_body *body,
                               const char *content_type, char *err, size_t errlen);
 /* RFC 3986 percent-encoding; keeps '/' when keep_slash. */
-void objstore_uri_encode(q_buf *out, const char *s, bool keep_slash);
+void objstore_uri_encode(base_buf *out, const char *s, bool keep_slash);
 /* The text of the first <tag>...</tag> in xml, or "" (out has len bytes). */
 void objstore_xml_value(const char *xml, const char *tag, char *out, size_t len);
 

@@ -19,7 +19,7 @@
 static pthread_once_t s3_curl_once = PTHREAD_ONCE_INIT;
 static void s3_curl_global(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-void objstore_uri_encode(q_buf *out, const char *s, bool keep_slash)
+void objstore_uri_encode(base_buf *out, const char *s, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -28,10 +28,10 @@ void objstore_uri_encode(q_buf *out, const char *s, bool keep_slash)
                      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
                      ch == '~' || (keep_slash && ch == '/');
         if (plain) {
-            q_buf_add(out, (const char *)p, 1);
+            base_buf_add(out, (const char *)p, 1);
         } else {
             char esc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            q_buf_add(out, esc, 3);
+            base_buf_add(out, esc, 3);
         }
     }
 }
@@ -130,7 +130,7 @@ static int s3_seek_body(void *user, curl_off_t offset, int origin)
 
 static size_t s3_write_response(char *src, size_t size, size_t nmemb, void *user)
 {
-    q_buf_add(user, src, size * nmemb);
+    base_buf_add(user, src, size * nmemb);
     return size * nmemb;
 }
 
@@ -188,7 +188,7 @@ static void s3_sleep_ms(long ms)
 
 /* One attempt. Returns the curl result; *status gets the HTTP status. */
 static CURLcode s3_attempt(const objstore *o, objstore_s3_req *req, const char *url,
-                           struct curl_slist *headers, q_buf *resp, char *curl_err)
+                           struct curl_slist *headers, base_buf *resp, char *curl_err)
 {
     CURL *h = curl_easy_init();
     if (!h)
@@ -246,17 +246,17 @@ int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t err
     req->status = 0;
     if (!objstore_breaker_allow(o, err, errlen))
         return -1;
-    q_buf url;
-    q_buf_init(&url);
-    q_buf_adds(&url, o->s3_base);
+    base_buf url;
+    base_buf_init(&url);
+    base_buf_adds(&url, o->s3_base);
     if (!o->s3_vhost) {
-        q_buf_adds(&url, "/");
+        base_buf_adds(&url, "/");
         objstore_uri_encode(&url, o->cfg.bucket, false);
     }
-    q_buf_adds(&url, "/");
+    base_buf_adds(&url, "/");
     objstore_uri_encode(&url, req->key, true);
     if (req->query)
-        q_buf_addf(&url, "?%s", req->query);
+        base_buf_addf(&url, "?%s", req->query);
     struct curl_slist *headers = s3_headers(o, req);
 
     int attempts = o->cfg.retries + 1, rc = -1;
@@ -267,15 +267,15 @@ int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t err
             s3_sleep_ms(delay);
             delay = delay * 2 > 5000 ? 5000 : delay * 2;
         }
-        q_buf resp;
-        q_buf_init(&resp);
+        base_buf resp;
+        base_buf_init(&resp);
         char curl_err[CURL_ERROR_SIZE] = "";
         req->etag[0] = '\0';
         CURLcode cc = s3_attempt(o, req, url.data, headers, &resp, curl_err);
         if (cc == CURLE_OK && req->status >= 200 && req->status < 300) {
             if (req->response && resp.len)
-                q_buf_add(req->response, resp.data, resp.len);
-            q_buf_free(&resp);
+                base_buf_add(req->response, resp.data, resp.len);
+            base_buf_free(&resp);
             rc = 0;
             break;
         }
@@ -296,18 +296,18 @@ int objstore_s3_request(objstore *o, objstore_s3_req *req, char *err, size_t err
                      req->method, url.data, req->status, code[0] ? " " : "", code,
                      msg[0] ? ": " : "", msg, i + 1, attempts, hint);
         }
-        q_buf_free(&resp);
+        base_buf_free(&resp);
         bool retryable = cc != CURLE_OK ? cc != CURLE_ABORTED_BY_CALLBACK && cc != CURLE_READ_ERROR
                                         : req->status >= 500;
         unhealthy = retryable;
         if (!retryable)
             break;
         if (i + 1 < attempts)
-            q_log(Q_LOG_WARN, "%s; retrying", err);
+            base_log(BASE_LOG_WARN, "%s; retrying", err);
     }
     objstore_breaker_record(o, rc != 0 && unhealthy);
     curl_slist_free_all(headers);
-    q_buf_free(&url);
+    base_buf_free(&url);
     return rc;
 }
 
@@ -321,7 +321,7 @@ int objstore_s3_put(objstore *o, const char *key, objstore_body *body, const cha
     return objstore_s3_request(o, &req, err, errlen);
 }
 
-int objstore_s3_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen)
+int objstore_s3_get(objstore *o, const char *key, base_buf *out, char *err, size_t errlen)
 {
     objstore_s3_req req = {.method = "GET", .key = key, .response = out};
     int rc = objstore_s3_request(o, &req, err, errlen);

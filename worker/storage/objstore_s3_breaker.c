@@ -59,6 +59,6 @@ void objstore_breaker_record(objstore *o, bool unhealthy)
     failures = o->breaker_failures;
     pthread_mutex_unlock(&o->breaker_lock);
     if (opened)
-        q_log(Q_LOG_WARN, "object storage circuit open after %d failed requests in a row; "
+        base_log(BASE_LOG_WARN, "object storage circuit open after %d failed requests in a row; "
                           "requests fail at once for %ld ms", failures, o->cfg.breaker_cooloff_ms);
 }

@@ -106,7 +106,7 @@ int db_schema_init(db_conn *c, char *err, size_t errlen);
  * and that timestamp_id() and its sequences exist. Appends one line per problem
  * to `report`. Returns the number of problems (0: compatible), or -1 with err if
  * the check itself could not run. */
-int db_schema_check(db_conn *c, q_buf *report, char *err, size_t errlen);
+int db_schema_check(db_conn *c, base_buf *report, char *err, size_t errlen);
 
 /* Whether the server can be used now, for waiting at start-up. DB_SERVER_DOWN: it
  * does not answer, or is starting or shutting down (worth waiting for; why holds
@@ -176,7 +176,7 @@ int objstore_put_buf(objstore *o, const char *key, const void *data, size_t len,
 int objstore_put_file(objstore *o, const char *key, const char *path,
                       const char *content_type, char *err, size_t errlen);
 /* Reads a whole object into out (appended). OBJSTORE_NOT_FOUND if missing. */
-int objstore_get(objstore *o, const char *key, q_buf *out, char *err, size_t errlen);
+int objstore_get(objstore *o, const char *key, base_buf *out, char *err, size_t errlen);
 /* Deletes; a missing object is not an error. */
 int objstore_delete(objstore *o, const char *key, char *err, size_t errlen);
 /* 1 if present, 0 if not, -1 with err. */

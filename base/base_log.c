@@ -1,8 +1,8 @@
-/* q_log.c -- one log line per event on stderr, for journald and humans.
+/* base_log.c -- one log line per event on stderr, for journald and humans.
  * Format: ISO-8601 UTC time, pid, level, message. The level is process-wide.
  * Messages carry remote text (URLs, error strings), so control characters in them
  * are escaped: every event is exactly one line. */
-#include "queues.h"
+#include "base.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,16 +11,16 @@
 #include <stdatomic.h>
 
 /* Written once at start-up (or by -v), read by every thread: atomic. */
-static atomic_int q_log_min = Q_LOG_INFO;
+static atomic_int base_log_min = BASE_LOG_INFO;
 
-void q_log_set_level(q_log_level level) { atomic_store(&q_log_min, (int)level); }
+void base_log_set_level(base_log_level level) { atomic_store(&base_log_min, (int)level); }
 
-bool q_log_enabled(q_log_level level) { return (int)level >= atomic_load(&q_log_min); }
+bool base_log_enabled(base_log_level level) { return (int)level >= atomic_load(&base_log_min); }
 
-void q_log(q_log_level level, const char *fmt, ...)
+void base_log(base_log_level level, const char *fmt, ...)
 {
     static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    if (!q_log_enabled(level))
+    if (!base_log_enabled(level))
         return;
     char line[4096];
     struct timespec ts;

@@ -1,20 +1,20 @@
-/* q_buf.c -- a growable byte buffer used to build JSON and Redis payloads. */
-#include "queues.h"
+/* base_buf.c -- a growable byte buffer used to build JSON, Redis payloads and text. */
+#include "base.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void q_buf_init(q_buf *b) { b->data = NULL; b->len = b->cap = 0; }
+void base_buf_init(base_buf *b) { b->data = NULL; b->len = b->cap = 0; }
 
-void q_buf_free(q_buf *b)
+void base_buf_free(base_buf *b)
 {
     free(b->data);
-    q_buf_init(b);
+    base_buf_init(b);
 }
 
-static void q_buf_reserve(q_buf *b, size_t extra)
+static void base_buf_reserve(base_buf *b, size_t extra)
 {
     if (b->len + extra + 1 <= b->cap)
         return;
@@ -28,17 +28,17 @@ static void q_buf_reserve(q_buf *b, size_t extra)
     b->cap = cap;
 }
 
-void q_buf_add(q_buf *b, const char *s, size_t n)
+void base_buf_add(base_buf *b, const char *s, size_t n)
 {
-    q_buf_reserve(b, n);
+    base_buf_reserve(b, n);
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
 }
 
-void q_buf_adds(q_buf *b, const char *s) { q_buf_add(b, s, strlen(s)); }
+void base_buf_adds(base_buf *b, const char *s) { base_buf_add(b, s, strlen(s)); }
 
-void q_buf_addf(q_buf *b, const char *fmt, ...)
+void base_buf_addf(base_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -48,21 +48,21 @@ void q_buf_addf(q_buf *b, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof small) {
-        q_buf_add(b, small, (size_t)n);
+        base_buf_add(b, small, (size_t)n);
         return;
     }
-    q_buf_reserve(b, (size_t)n);
+    base_buf_reserve(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
 }
 
-char *q_buf_take(q_buf *b)
+char *base_buf_take(base_buf *b)
 {
     if (!b->data)
-        q_buf_reserve(b, 0), b->data[0] = '\0';
+        base_buf_reserve(b, 0), b->data[0] = '\0';
     char *s = b->data;
-    q_buf_init(b);
+    base_buf_init(b);
     return s;
 }

@@ -1,0 +1,43 @@
+/* base.h -- the one header of scotty's base library: what queues/, media/ and worker/
+ * all use and none owns. A growable buffer, the process's log, the two clocks, and
+ * JSON written exactly as Ruby writes it. Nothing here knows of Sidekiq or Mastodon. */
+#ifndef SCOTTY_BASE_H
+#define SCOTTY_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+/* ---- A growable byte buffer (always NUL-terminated once written to) ---- */
+typedef struct base_buf {
+    char *data;
+    size_t len, cap;
+} base_buf;
+void base_buf_init(base_buf *b);
+void base_buf_free(base_buf *b);
+void base_buf_add(base_buf *b, const char *s, size_t n);
+void base_buf_adds(base_buf *b, const char *s);
+void base_buf_addf(base_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Detaches the NUL-terminated string; the buffer is empty afterwards. */
+char *base_buf_take(base_buf *b);
+
+/* ---- Logging (stderr, one line per event; shared by the whole process) ---- */
+typedef enum { BASE_LOG_DEBUG = 0, BASE_LOG_INFO, BASE_LOG_WARN, BASE_LOG_ERROR } base_log_level;
+void base_log_set_level(base_log_level level);
+bool base_log_enabled(base_log_level level);
+void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- Clocks ---- */
+double base_now(void);                   /* wall clock, epoch seconds */
+double base_monotonic(void);             /* monotonic seconds */
+
+/* ---- JSON as Ruby's JSON.generate writes it ---- */
+/* Ruby's Float#to_s: shortest round-trip digits, always ".0" for integral values,
+ * exponent form ("1.0e+16") outside [1e-4, 1e15). buf needs 32 bytes. */
+void base_json_float(double v, char *buf, size_t len);
+/* A JSON string literal as Ruby writes it (UTF-8 kept, invalid bytes replaced). */
+void base_json_string(base_buf *b, const char *s, size_t n);
+/* Re-encodes a jansson value in Ruby's canonical form. */
+void base_json_value(base_buf *b, const json_t *v);
+
+#endif

@@ -1,0 +1,209 @@
+/* base_json.c -- JSON exactly as Ruby's JSON.generate writes it: compact, keys in
+ * order, floats as Float#to_s prints them, strings escaped as Ruby escapes them.
+ * Sidekiq finds jobs by their bytes, and Mastodon's payloads are Ruby's, so what
+ * scotty writes must be byte-equal to Ruby's form. */
+#include "base.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void base_json_float(double v, char *buf, size_t len)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, len, "0.0");
+        return;
+    }
+    if (v == 0) {
+        snprintf(buf, len, signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    /* Shortest precision that reads back to the same double. */
+    char sci[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(sci, sizeof sci, "%.*e", p - 1, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    /* sci is "[-]d.ddde[+-]XX": split into digits and decimal exponent. */
+    const char *s = sci;
+    bool neg = false;
+    if (*s == '-')
+        neg = true, s++;
+    char digits[24];
+    int nd = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s != '.')
+            digits[nd++] = *s;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    int decpt = atoi(s + 1) + 1;
+
+    char out[64];
+    size_t o = 0;
+    if (neg)
+        out[o++] = '-';
+    if (decpt < -3 || decpt > 15) {
+        out[o++] = digits[0];
+        out[o++] = '.';
+        if (nd > 1) {
+            memcpy(out + o, digits + 1, (size_t)nd - 1);
+            o += (size_t)nd - 1;
+        } else {
+            out[o++] = '0';
+        }
+        int e = decpt - 1;
+        o += (size_t)snprintf(out + o, sizeof out - o, "e%c%02d", e < 0 ? '-' : '+', abs(e));
+    } else if (decpt <= 0) {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int i = 0; i < -decpt; i++)
+            out[o++] = '0';
+        memcpy(out + o, digits, (size_t)nd);
+        o += (size_t)nd;
+    } else if (decpt >= nd) {
+        memcpy(out + o, digits, (size_t)nd);
+        o += (size_t)nd;
+        for (int i = nd; i < decpt; i++)
+            out[o++] = '0';
+        out[o++] = '.';
+        out[o++] = '0';
+    } else {
+        memcpy(out + o, digits, (size_t)decpt);
+        o += (size_t)decpt;
+        out[o++] = '.';
+        memcpy(out + o, digits + decpt, (size_t)(nd - decpt));
+        o += (size_t)(nd - decpt);
+    }
+    out[o] = '\0';
+    snprintf(buf, len, "%s", out);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t base_utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0)
+        need = 2, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+        need = 3, min = 0x800;
+    else if ((c & 0xF8) == 0xF0)
+        need = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < need)
+        return 0;
+    unsigned cp = c & (0x7F >> need);
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return need;
+}
+
+void base_json_string(base_buf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    base_buf_add(b, "\"", 1);
+    size_t run = 0; /* start of the pending run of bytes copied verbatim */
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        const char *esc = NULL;
+        char hex[8];
+        size_t adv = 1;
+        if (c == '"')
+            esc = "\\\"";
+        else if (c == '\\')
+            esc = "\\\\";
+        else if (c == '\n')
+            esc = "\\n";
+        else if (c == '\r')
+            esc = "\\r";
+        else if (c == '\t')
+            esc = "\\t";
+        else if (c == '\b')
+            esc = "\\b";
+        else if (c == '\f')
+            esc = "\\f";
+        else if (c < 0x20) {
+            snprintf(hex, sizeof hex, "\\u%04x", c);
+            esc = hex;
+        } else if (c >= 0x80) {
+            adv = base_utf8_len(s + i, n - i);
+            if (adv == 0) {
+                esc = "\xEF\xBF\xBD"; /* U+FFFD for an invalid byte */
+                adv = 1;
+            }
+        }
+        if (esc) {
+            base_buf_add(b, (const char *)s + run, i - run);
+            base_buf_adds(b, esc);
+            run = i + adv;
+        }
+        i += adv;
+    }
+    base_buf_add(b, (const char *)s + run, n - run);
+    base_buf_add(b, "\"", 1);
+}
+
+void base_json_value(base_buf *b, const json_t *v)
+{
+    char num[40];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *val;
+        bool first = true;
+        base_buf_add(b, "{", 1);
+        json_object_foreach((json_t *)v, k, val) {
+            if (!first)
+                base_buf_add(b, ",", 1);
+            first = false;
+            base_json_string(b, k, strlen(k));
+            base_buf_add(b, ":", 1);
+            base_json_value(b, val);
+        }
+        base_buf_add(b, "}", 1);
+        break;
+    }
+    case JSON_ARRAY: {
+        base_buf_add(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                base_buf_add(b, ",", 1);
+            base_json_value(b, json_array_get(v, i));
+        }
+        base_buf_add(b, "]", 1);
+        break;
+    }
+    case JSON_STRING:
+        base_json_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        base_buf_addf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        base_json_float(json_real_value(v), num, sizeof num);
+        base_buf_adds(b, num);
+        break;
+    case JSON_TRUE:
+        base_buf_adds(b, "true");
+        break;
+    case JSON_FALSE:
+        base_buf_adds(b, "false");
+        break;
+    case JSON_NULL:
+        base_buf_adds(b, "null");
+        break;
+    }
+}
