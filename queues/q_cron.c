@@ -221,5 +221,5 @@ double q_duration_parse(const char *s)
         total += v * mult;
         any = true;
     }
-    return any && total > 0 && isfinite(total) ? total : -1;
+    return any && total > 0 && total <= Q_DURATION_MAX ? total : -1;
 }

@@ -272,8 +272,10 @@ typedef struct q_cron {
 int q_cron_parse(q_cron *c, const char *line, char *err, size_t errlen);
 /* The first firing strictly after `after` (epoch seconds), 0 if none. */
 double q_cron_next(const q_cron *c, double after);
-/* "5m", "1h30m", "1 minute", "30" -> seconds; -1 if not a duration. */
+/* "5m", "1h30m", "1 minute", "30" -> seconds; -1 if not a duration (or longer than
+ * Q_DURATION_MAX). */
 double q_duration_parse(const char *s);
+#define Q_DURATION_MAX (100.0 * 366 * 86400) /* longer "durations" are refused: a century */
 
 /* ---- Scheduler: periodic jobs, each firing enqueued once cluster-wide ---- */
 typedef enum { Q_SCHED_CRON, Q_SCHED_EVERY, Q_SCHED_INTERVAL, Q_SCHED_AT, Q_SCHED_IN } q_sched_kind;

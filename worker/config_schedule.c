@@ -173,7 +173,14 @@ int config_schedule_apply(config *cfg, yaml_document_t *doc, yaml_node_t *block,
             }
             cfg->missed = strcmp(sv, "once") == 0 ? Q_MISSED_ONCE : Q_MISSED_SKIP;
         } else if (!strcmp(k, "max_clock_skew") && sv) {
-            cfg->max_skew = atof(sv);
+            char *end;
+            double skew = strtod(sv, &end);
+            if (end == sv || *end || !(skew >= 0 && skew <= 3600)) {
+                snprintf(err, errlen, "config: :max_clock_skew: must be a number of seconds from 0 to "
+                         "3600 (got '%s')", sv);
+                return -1;
+            }
+            cfg->max_skew = skew;
         } else if (!strcmp(k, "schedule") && v->type == YAML_MAPPING_NODE) {
             size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
             q_schedule *grown = realloc(cfg->schedules, sizeof(q_schedule) * ((size_t)cfg->nschedules + n));

@@ -196,9 +196,22 @@ static void test_redis_urls(void **state)
     assert_int_equal(q_redis_parse_url("redis://h:99999", &o, err, sizeof err), -1);
 }
 
+static void test_durations(void **state)
+{
+    assert_true(q_duration_parse("5m") == 300);
+    assert_true(q_duration_parse("1h30m") == 5400);
+    assert_true(q_duration_parse("1 minute") == 60);
+    assert_true(q_duration_parse("30") == 30);
+    assert_true(q_duration_parse("0") == -1);
+    assert_true(q_duration_parse("1e999") == -1);  /* infinite */
+    assert_true(q_duration_parse("1e300") == -1);  /* finite, but no TTL can hold it */
+    assert_true(q_duration_parse("100y") == -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_durations),
         cmocka_unit_test(test_order_strict_and_weighted),
         cmocka_unit_test(test_retry_fates),
         cmocka_unit_test(test_handler_backoff_hooks),
