@@ -81,6 +81,9 @@ static int q_beat_replies(q_conn *c, int n, redisReply **keep_last)
             return -1;
         if (r->type == REDIS_REPLY_ERROR)
             base_log(BASE_LOG_ERROR, "heartbeat: Redis error: %s", r->str);
+        for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++)
+            if (r->element[k]->type == REDIS_REPLY_ERROR) /* a write inside EXEC refused */
+                base_log(BASE_LOG_ERROR, "heartbeat: Redis refused a write: %s", r->element[k]->str);
         if (keep_last && i == n - 1)
             *keep_last = r;
         else

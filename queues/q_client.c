@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void q_new_jid(char out[25])
+void q_jid_new(char out[25])
 {
     unsigned char r[12];
     if (RAND_bytes(r, sizeof r) != 1)
@@ -23,7 +23,10 @@ static char *q_client_payload(const q_push *p, q_ts_format ts, const char *args,
                               bool enqueued)
 {
     char jid[25], t[40];
-    q_new_jid(jid);
+    if (p->jid)
+        snprintf(jid, sizeof jid, "%s", p->jid);
+    else
+        q_jid_new(jid);
     if (jid_out)
         memcpy(jid_out, jid, 25);
     q_json_timestamp(ts, base_now(), t, sizeof t);

@@ -36,6 +36,14 @@ struct q_sched {
 };
 
 static const char *q_sched_fire_lua =
+    "local want = {'zset', 'set', 'list', 'hash', 'hash'}\n"
+    "for i = 1, 5 do\n"
+    "  local t = redis.call('TYPE', KEYS[i])['ok']\n"
+    "  if t ~= 'none' and t ~= want[i] then\n"
+    "    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' ..\n"
+    "      want[i] .. '; the firing was not recorded')\n"
+    "  end\n"
+    "end\n"
     "if redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[1]) == 0 then return 0 end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[7]))\n"

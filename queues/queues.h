@@ -117,7 +117,10 @@ typedef struct q_push {
     double at;                /* > now: schedule; otherwise push now */
     const char *extra_json;   /* optional: more fields, as `"k":v,"k2":v2` */
     bool omit_retry;          /* no "retry" key: the consumer's class option applies */
+    const char *jid;          /* the job's jid (24 hex digits, from q_jid_new); NULL: a new one */
 } q_push;
+/* A new jid, as Sidekiq makes them (12 random bytes in hex). */
+void q_jid_new(char out[25]);
 
 /* ---- Handlers ---- */
 typedef struct q_result {

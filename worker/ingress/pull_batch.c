@@ -2,7 +2,8 @@
  * application Redis (ingress_app_redis): worker_batch:<id> (hash: pending, processed,
  * async_refresh_key, threshold) and worker_batch:<id>:jobs (set of jids), both expiring
  * after an hour, so the Rails side's async refresh of a thread's replies sees
- * FetchReplyWorker jobs run by scotty. The jobs themselves go to Sidekiq's Redis. */
+ * FetchReplyWorker jobs run by scotty. The jobs themselves go to Sidekiq's Redis with
+ * the running job's outcome (q_ctx_enqueue), once the batch records their jids. */
 #include "pull_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -43,6 +44,8 @@ static int batch_run(batch_pipe *p, int keep_at, redisReply **keep, char *err, s
             return -1;
         }
         ok = ok && r->type != REDIS_REPLY_ERROR;
+        for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++)
+            ok = ok && r->element[k]->type != REDIS_REPLY_ERROR; /* inside EXEC */
         if (i == keep_at)
             *keep = r;
         else
@@ -88,14 +91,8 @@ int pull_batch_push_replies(q_ctx *ctx, const char *batch_id, const char *reques
     snprintf(ttl, sizeof ttl, "%d", BATCH_TTL_S);
     snprintf(count, sizeof count, "%zu", n);
     char (*jids)[25] = calloc(n, sizeof *jids);
-    char **payloads = calloc(n, sizeof *payloads);
-    for (size_t i = 0; i < n; i++) {
-        char *args = batch_reply_args(uris[i], request_id, id);
-        q_push p = {.klass = "FetchReplyWorker", .queue = "pull", .args_json = args,
-                    .retry_json = "3"};
-        payloads[i] = q_client_build(&p, q_ctx_retry(ctx)->ts, jids[i]);
-        free(args);
-    }
+    for (size_t i = 0; i < n; i++)
+        q_jid_new(jids[i]);
 
     /* WorkerBatchMiddleware records each jid before its job is pushed */
     batch_pipe app = {.c = ingress_app_redis(ctx)};
@@ -113,20 +110,16 @@ int pull_batch_push_replies(q_ctx *ctx, const char *batch_id, const char *reques
     batch_cmd(&app, 1, (const char *[]){"EXEC"});
     if (batch_run(&app, -1, NULL, err, errlen) != 0)
         goto out;
-
-    batch_pipe sk = {.c = q_ctx_redis(ctx)};
-    if (q_conn_ensure(sk.c) != 0) {
-        snprintf(err, errlen, "Redis: %s", q_conn_error(sk.c));
-        goto out;
+    /* the jobs go out with this job's outcome (q_ctx_enqueue) */
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *args = batch_reply_args(uris[i], request_id, id);
+        q_push p = {.klass = "FetchReplyWorker", .queue = "pull", .args_json = args,
+                    .retry_json = "3", .jid = jids[i]};
+        rc = q_ctx_enqueue(ctx, &p, err, errlen);
+        free(args);
     }
-    batch_cmd(&sk, 3, (const char *[]){"SADD", "queues", "pull"});
-    for (size_t i = 0; i < n; i++)
-        batch_cmd(&sk, 3, (const char *[]){"LPUSH", "queue:pull", payloads[i]});
-    rc = batch_run(&sk, -1, NULL, err, errlen);
 out:
-    for (size_t i = 0; i < n; i++)
-        free(payloads[i]);
-    free(payloads);
     free(jids);
     return rc;
 }
