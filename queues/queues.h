@@ -20,6 +20,7 @@
 #define Q_NAME_MAX 128           /* a queue name, with its NUL */
 #define Q_IDENTITY_MAX 256       /* a process identity (host:pid:nonce), with its NUL */
 #define Q_KEY_MAX 512            /* any key built from a queue name and an identity */
+#define Q_MAX_SENTINELS 8
 #define Q_MAX_JOB_BYTES (16u << 20) /* default job size limit: 16 MiB */
 
 /* ---- Redis endpoint and connections ---- */
@@ -34,6 +35,16 @@ typedef struct q_redis_opts {
     bool tls_verify;         /* verify the server certificate (default on) */
     char tls_ca_file[512];   /* CA bundle; empty: the system's */
     char tls_server_name[256]; /* name to verify; empty: host */
+    /* Sentinel: when nsentinels > 0, the master named sentinel_master is asked of these
+     * (with their own credentials) and host/port are what they answered last. */
+    char sentinel_master[128];
+    struct q_sentinel_addr {
+        char host[256];
+        int port;
+    } sentinels[Q_MAX_SENTINELS];
+    int nsentinels;
+    char sentinel_username[128];
+    char sentinel_password[256];
 } q_redis_opts;
 
 /* Parses redis://, rediss:// and unix:// URLs. Returns 0, or -1 with err. */
