@@ -5,7 +5,7 @@
  * replies (redisFormatCommand*, redisReader). One code path serves plain and TLS
  * connections, pipelines and blocking commands with their own read timeout.
  * A connection belongs to one thread at a time. */
-#include "queues.h"
+#include "q_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +39,8 @@ struct q_conn {
     base_buf out;        /* commands formatted but not yet sent */
     int timeout_ms;   /* read timeout for replies */
     char err[Q_ERRLEN];
+    bool quiet;       /* a sentinel: its failures are not Redis being down */
+    int sentinel;     /* with sentinels: the one that answered last */
 };
 
 q_conn *q_conn_new(const q_redis_opts *o)
@@ -83,6 +85,7 @@ void q_conn_free(q_conn *c)
 }
 
 const char *q_conn_error(const q_conn *c) { return c->err; }
+void q_conn_set_quiet(q_conn *c) { c->quiet = true; }
 
 static void q_conn_apply_timeout(q_conn *c)
 {
@@ -107,7 +110,8 @@ static void q_conn_fail(q_conn *c, const char *fmt, ...)
     vsnprintf(c->err, sizeof c->err, fmt, ap);
     va_end(ap);
     q_conn_close(c);
-    q_redis_health_down(c->err);
+    if (!c->quiet)
+        q_redis_health_down(c->err);
 }
 
 static int q_connect_fd(q_conn *c)
@@ -258,10 +262,29 @@ static int q_conn_handshake(q_conn *c)
     return 0;
 }
 
+/* With sentinels: whether the server reached is the master (INFO, which managed Redis
+ * allows, rather than ROLE, which it may not). 0, or -1 with c->err. */
+static int q_conn_check_master(q_conn *c)
+{
+    redisReply *r = q_conn_cmd(c, "INFO replication");
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_STRING && strstr(r->str, "role:slave")) {
+        snprintf(c->err, sizeof c->err, "Redis at %s:%d, named master of %s by a sentinel, is a "
+                 "replica (a failover is under way)", c->o.host, c->o.port, c->o.sentinel_master);
+        rc = -1;
+    }
+    q_reply_free(r);
+    return rc;
+}
+
 int q_conn_ensure(q_conn *c)
 {
     if (c->fd >= 0)
         return 0;
+    if (c->o.nsentinels > 0 && q_sentinel_master(&c->o, &c->sentinel, c->err, sizeof c->err) != 0)
+        goto fail;
     c->fd = q_connect_fd(c);
     if (c->fd < 0)
         goto fail;
@@ -271,7 +294,10 @@ int q_conn_ensure(q_conn *c)
     q_conn_apply_timeout(c);
     if (q_conn_handshake(c) != 0)
         goto fail;
-    q_redis_health_up();
+    if (c->o.nsentinels > 0 && q_conn_check_master(c) != 0)
+        goto fail;
+    if (!c->quiet)
+        q_redis_health_up();
     return 0;
 fail:
     {
@@ -280,7 +306,8 @@ fail:
         q_conn_close(c);
         snprintf(c->err, sizeof c->err, "%s", keep);
     }
-    q_redis_health_down(c->err);
+    if (!c->quiet)
+        q_redis_health_down(c->err);
     return -1;
 }
 
@@ -334,6 +361,13 @@ static int q_conn_flush(q_conn *c)
     return 0;
 }
 
+/* A READONLY error, as a command or a script's write gets on a replica. */
+static bool q_conn_readonly(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR &&
+           (strncmp(r->str, "READONLY", 8) == 0 || strstr(r->str, "-READONLY") != NULL);
+}
+
 redisReply *q_conn_reply(q_conn *c)
 {
     if (c->fd < 0 && q_conn_ensure(c) != 0) {
@@ -346,6 +380,14 @@ redisReply *q_conn_reply(q_conn *c)
         void *reply = NULL;
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
             q_conn_fail(c, "protocol error from Redis: %s", c->reader->errstr);
+            return NULL;
+        }
+        if (reply && q_conn_readonly(reply)) {
+            /* A demoted master: what was sent may not have run. Reconnect (to the new
+             * master, through the sentinels or DNS) and let the caller send it again. */
+            q_reply_free(reply);
+            q_conn_fail(c, "Redis at %s:%d is a read-only replica now (a failover): reconnecting",
+                        c->o.host, c->o.port);
             return NULL;
         }
         if (reply)

@@ -130,6 +130,13 @@ int q_redis_parse_url(const char *url, q_redis_opts *out, char *err, size_t errl
 
 void q_redis_describe(const q_redis_opts *o, char *buf, size_t len)
 {
+    if (o->nsentinels > 0) {
+        int n = snprintf(buf, len, "master %s (db %d) via sentinels", o->sentinel_master, o->db);
+        for (int i = 0; i < o->nsentinels && n > 0 && (size_t)n < len; i++)
+            n += snprintf(buf + n, len - (size_t)n, "%s%s:%d", i ? "," : " ", o->sentinels[i].host,
+                          o->sentinels[i].port);
+        return;
+    }
     if (o->unix_path[0])
         snprintf(buf, len, "unix://%s (db %d)", o->unix_path, o->db);
     else
