@@ -94,8 +94,8 @@ void config_usage(FILE *out)
           "  -v, --verbose              debug logging\n"
           "  -V, --version              print the version\n\n"
           "scotty options:\n"
-          "  --redis-url URL            redis://, rediss:// or unix:// (default: SIDEKIQ_REDIS_URL,\n"
-          "                             REDIS_URL, REDIS_HOST/REDIS_PORT/REDIS_PASSWORD/REDIS_DB)\n"
+          "  --redis-url URL            redis://, rediss:// or unix:// (default: Mastodon's\n"
+          "                             SIDEKIQ_REDIS_* else REDIS_* variables: URL, HOST, SENTINELS)\n"
           "  --redis-ca FILE            CA bundle for rediss:// (default REDIS_TLS_CA_FILE or system)\n"
           "  --fetch reliable|basic     reliable (default): jobs survive a crash; basic: BRPOP\n"
           "  --prefetch N               reliable fetch: jobs held ahead per queue (default -c)\n"
@@ -143,28 +143,17 @@ static int config_int(const char *s, long min, long max, const char *what, long 
     return 0;
 }
 
-/* Redis endpoint from Mastodon's variables. */
+/* Both Redis endpoints from Mastodon's variables (config_redis.c). */
 static int config_env_redis(config *cfg, char *err, size_t errlen)
 {
-    const char *url = getenv("SIDEKIQ_REDIS_URL");
-    if (!url || !*url)
-        url = getenv("REDIS_URL");
-    char built[1024];
-    if (!url || !*url) {
-        const char *host = getenv("REDIS_HOST"), *port = getenv("REDIS_PORT");
-        const char *db = getenv("REDIS_DB");
-        snprintf(built, sizeof built, "redis://%s:%s/%s", host && *host ? host : "127.0.0.1",
-                 port && *port ? port : "6379", db && *db ? db : "0");
-        url = built;
-    }
-    if (q_redis_parse_url(url, &cfg->engine.redis, err, errlen) != 0)
+    config_redis sidekiq;
+    if (config_redis_env("SIDEKIQ_", &sidekiq, err, errlen) != 0 ||
+        config_redis_env("", &cfg->app_redis, err, errlen) != 0)
         return -1;
-    const char *pw = getenv("REDIS_PASSWORD");
-    if (pw && *pw && !cfg->engine.redis.password[0])
-        snprintf(cfg->engine.redis.password, sizeof cfg->engine.redis.password, "%s", pw);
-    const char *ca = getenv("REDIS_TLS_CA_FILE");
-    if (ca && *ca)
-        snprintf(cfg->engine.redis.tls_ca_file, sizeof cfg->engine.redis.tls_ca_file, "%s", ca);
+    cfg->engine.redis = sidekiq.opts;
+    memcpy(cfg->redis_from, sidekiq.from, sizeof cfg->redis_from);
+    /* The application Redis is Sidekiq's unless SIDEKIQ_REDIS_* name their own. */
+    cfg->app_redis_own = !sidekiq.base;
     return 0;
 }
 
@@ -221,6 +210,7 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
         cfg->show_help = true;
         return 0;
     case OPT_REDIS_URL:
+        snprintf(cfg->redis_from, sizeof cfg->redis_from, "--redis-url");
         return q_redis_parse_url(arg, &e->redis, err, errlen);
     case OPT_REDIS_CA:
         snprintf(e->redis.tls_ca_file, sizeof e->redis.tls_ca_file, "%s", arg);
@@ -359,5 +349,7 @@ int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen)
         cfg->engine.order = cli_queues; /* -q replaces the file's queues, as in sidekiq */
     if (cfg->engine.order.nqueues == 0)
         q_order_add(&cfg->engine.order, "default", err, errlen);
+    if (cfg->app_redis_own && config_redis_same(&cfg->app_redis.opts, &cfg->engine.redis))
+        cfg->app_redis_own = false;
     return 0;
 }

@@ -3,11 +3,15 @@
 #ifndef SCOTTY_CONFIG_H
 #define SCOTTY_CONFIG_H
 
+#include "config_redis.h"
 #include "media.h"
 #include "queues.h"
 
 typedef struct config {
     q_engine_cfg engine;
+    char redis_from[CONFIG_REDIS_FROM]; /* where engine.redis came from, for the start log */
+    config_redis app_redis;   /* REDIS_*: Mastodon's application Redis (locks, feeds) */
+    bool app_redis_own;       /* app_redis is another server than engine.redis */
     char environment[64];
     char config_file[512];
     char control_path[256];   /* --control: Unix socket ("" = default path) */

@@ -5,6 +5,7 @@
 #ifndef SCOTTY_SERVICES_H
 #define SCOTTY_SERVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "net.h"
@@ -30,6 +31,9 @@ typedef struct services {
                                   * RedownloadMediaWorker there; "" fetches them inline */
     q_redis_opts redis;          /* the Sidekiq Redis (the engine's), for work outside a
                                   * job: set by the worker after services_open */
+    q_redis_opts app_redis;      /* Mastodon's application Redis (REDIS_*) when
+                                  * app_redis_own: it is another server than Sidekiq's */
+    bool app_redis_own;          /* set by the worker from the config */
 } services;
 
 /* Opens everything from the environment for `concurrency` processor threads:

@@ -84,6 +84,11 @@ int worker_main(int argc, char **argv)
     }
     if (cfg.verbose)
         base_log_set_level(BASE_LOG_DEBUG);
+    config_redis_log("Sidekiq's", &cfg.engine.redis, cfg.redis_from);
+    if (cfg.app_redis_own)
+        config_redis_log("Mastodon's application", &cfg.app_redis.opts, cfg.app_redis.from);
+    else
+        base_log(BASE_LOG_INFO, "Mastodon's application Redis is Sidekiq's");
 
     /* Signals go to this thread only (sigwait below); every other thread starts
      * with them blocked. */
@@ -123,6 +128,8 @@ int worker_main(int argc, char **argv)
     snprintf(svc->media_defer_queue, sizeof svc->media_defer_queue, "%s", cfg.media_defer);
     snprintf(svc->forward_unhandled, sizeof svc->forward_unhandled, "%s", cfg.forward_unhandled);
     svc->redis = cfg.engine.redis;
+    svc->app_redis = cfg.app_redis.opts;
+    svc->app_redis_own = cfg.app_redis_own;
     cfg.engine.user = svc;
     cfg.engine.on_orphan = ingress_on_orphan;
     q_registry *reg = q_registry_new();

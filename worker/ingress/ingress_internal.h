@@ -35,14 +35,14 @@ int ingress_account_resolve(db_conn *c, const char *local_domain, const char *ur
                             ingress_account *out, char *err, size_t errlen);
 
 /* Mastodon's application Redis (locks, delete_upon_arrival, feeds, streaming): the
- * Sidekiq connection unless SIDEKIQ_REDIS_URL and REDIS_URL (or REDIS_HOST) name
- * different endpoints; then a connection of this thread's own (ingress_redis.c).
+ * Sidekiq connection unless SIDEKIQ_REDIS_* and REDIS_* name different servers
+ * (services' app_redis_own); then a connection of this thread's own (ingress_redis.c).
  * Jobs are always pushed through q_ctx_redis. */
 q_conn *ingress_app_redis(q_ctx *ctx);
 /* The same Redis for work outside a job (no q_ctx), such as the engine's on_orphan
- * call: a connection of this thread's own, to `sidekiq` (the engine's Redis) unless
+ * call: a connection of this thread's own, to s->redis (the engine's Redis) unless
  * Mastodon's application Redis is another one. Freed when the thread ends. */
-q_conn *ingress_app_redis_outside(const q_redis_opts *sidekiq);
+q_conn *ingress_app_redis_outside(const services *s);
 
 /* ---- Redis locks exactly as Mastodon's with_redis_lock (the mario-redis-lock gem):
  * key "lock:<name>", SET key token NX PX <autorelease>, retried every 0.1 s for up to

@@ -172,7 +172,7 @@ void ingress_on_orphan(const char *identity, void *user)
 {
     services *s = user;
     char err[Q_ERRLEN];
-    int n = ingress_lock_orphans(ingress_app_redis_outside(&s->redis), identity, err, sizeof err);
+    int n = ingress_lock_orphans(ingress_app_redis_outside(s), identity, err, sizeof err);
     if (n < 0)
         base_log(BASE_LOG_WARN, "ingress: the locks of process %s were not released: %s; they auto-release "
               "within %ld minutes", identity, err, INGRESS_LOCK_AUTORELEASE_MS / 60000);
