@@ -59,6 +59,15 @@ module Harness
       Redis.new(url: @url)
     end
 
+    # Creates (or replaces) an ACL user with a password, on every key and channel, with
+    # these command rules ('+@all', '-@admin' ...); run as the default user.
+    def acl_user(name, password, *rules)
+      r = client
+      r.call('ACL', 'SETUSER', name, 'reset', 'on', ">#{password}", '~*', '&*', *rules)
+    ensure
+      r&.close
+    end
+
     def stop
       return unless @pid
       Harness.stop_process(@pid)
