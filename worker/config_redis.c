@@ -299,7 +299,8 @@ bool config_redis_same(const q_redis_opts *a, const q_redis_opts *b)
     if (strcmp(a->sentinel_master, b->sentinel_master) != 0)
         return false;
     for (int i = 0; i < a->nsentinels; i++)
-        if (strcmp(a->sentinels[i].host, b->sentinels[i].host) != 0 || a->sentinels[i].port != b->sentinels[i].port)
+        if (strcmp(a->sentinels[i].host, b->sentinels[i].host) != 0 ||
+            a->sentinels[i].port != b->sentinels[i].port)
             return false;
     return true;
 }
