@@ -19,15 +19,6 @@ class ControlTest < ScottyTest
     FileUtils.rm_rf(@dir)
   end
 
-  # As ScottyTest's, and with --control PATH until that socket is there too: the
-  # heartbeat that start_scotty waits for comes before the socket.
-  def start_scotty(*args, env: {})
-    s = super
-    i = args.index('--control')
-    wait_until(20, "the control socket\n#{s.log}") { File.socket?(args[i + 1]) } if i
-    s
-  end
-
   # One request line, one parsed reply.
   def request(line, path: @sock)
     UNIXSocket.open(path) do |s|

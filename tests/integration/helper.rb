@@ -86,6 +86,8 @@ class ScottyTest < Minitest::Test
     @redis_server&.destroy
   end
 
+  # Starts scotty and waits for its heartbeat and, given --control PATH, for that
+  # socket too (it is opened after the first heartbeat).
   def start_scotty(*args, env: {})
     s = Harness::Scotty.new(@redis_server.url, *args, env: env)
     @scottys << s
@@ -93,6 +95,8 @@ class ScottyTest < Minitest::Test
       raise Minitest::Assertion, "scotty exited early:\n#{s.log}" unless s.alive?
       @redis.smembers('processes').any? { |id| id.include?(":#{s.pid}:") }
     end
+    i = args.index('--control')
+    Harness.wait_until(20, "the control socket\n#{s.log}") { File.socket?(args[i + 1]) } if i
     s
   end
 
