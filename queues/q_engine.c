@@ -168,9 +168,9 @@ static int q_engine_check_redis(q_engine *e, char *err, size_t errlen)
         base_log(BASE_LOG_WARN, "Redis at %s evicts keys (maxmemory_policy is not noeviction): jobs "
               "can be lost; set maxmemory-policy noeviction", where);
     q_reply_free(r);
-    if (e->cfg.fetch == Q_FETCH_RELIABLE && (major < 6 || (major == 6 && minor < 2))) {
-        snprintf(err, errlen, "Redis at %s is %d.%d; reliable fetch needs 6.2 or newer (LMOVE). "
-                 "Upgrade Redis or start with --fetch basic", where, major, minor);
+    if (major < 6 || (major == 6 && minor < 2)) {
+        snprintf(err, errlen, "Redis at %s is %d.%d; scotty needs 6.2 or newer (BLMOVE, LPOS and "
+                 "SET ... GET): upgrade Redis", where, major, minor);
         return -1;
     }
     return 0;
