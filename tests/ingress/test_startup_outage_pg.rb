@@ -35,20 +35,10 @@ class StartupOutagePgTest < IngressTest
     s
   end
 
-  def wait_for_waiting(s)
-    wait_until(15, "scotty to say it waits for PostgreSQL\n#{s.log}") do
-      raise Minitest::Assertion, "scotty exited:\n#{s.log}" unless s.alive?
-      s.log.include?('waiting for PostgreSQL')
-    end
-    wait_until(10, "STATUS=waiting for PostgreSQL (got #{@notify.messages.inspect})") do
-      @notify.line(/\ASTATUS=waiting for PostgreSQL: .*refused/i)
-    end
-  end
-
   def test_waits_for_postgresql_then_starts_and_stores_a_create
     halt_pg
     s = start_waiting_scotty
-    wait_for_waiting(s)
+    wait_for_startup_wait(s, @notify, 'PostgreSQL', /\ASTATUS=waiting for PostgreSQL: .*refused/i)
     sleep 2 # a few retries
     assert s.alive?, "scotty exited while PostgreSQL was down:\n#{s.log}"
     assert_equal 1, s.log.scan('waiting for PostgreSQL').size, "one line when the wait starts:\n#{s.log}"
@@ -69,7 +59,7 @@ class StartupOutagePgTest < IngressTest
   def test_term_while_waiting_exits_cleanly
     halt_pg
     s = start_waiting_scotty
-    wait_for_waiting(s)
+    wait_for_startup_wait(s, @notify, 'PostgreSQL', /\ASTATUS=waiting for PostgreSQL: .*refused/i)
     st = s.stop(timeout: 10)
     assert_predicate st, :success?, "exit status #{st.inspect}:\n#{s.log}"
     assert_match(/received TERM while waiting for PostgreSQL; exiting/, s.log)

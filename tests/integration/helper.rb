@@ -100,6 +100,19 @@ class ScottyTest < Minitest::Test
     s
   end
 
+  # Waits until scotty s says that it waits for `server` ("Redis", "PostgreSQL") at
+  # start-up, in its log and to systemd on notify (a Harness::NotifySocket) as a
+  # STATUS= line matching status.
+  def wait_for_startup_wait(s, notify, server, status)
+    wait_until(15, "scotty to say it waits for #{server}\n#{s.log}") do
+      raise Minitest::Assertion, "scotty exited:\n#{s.log}" unless s.alive?
+      s.log.include?("waiting for #{server}")
+    end
+    wait_until(10, "STATUS=waiting for #{server} on the notify socket (got #{notify.messages.inspect})") do
+      notify.line(status)
+    end
+  end
+
   def wait_until(seconds, what, &blk)
     Harness.wait_until(seconds, what, &blk)
   end

@@ -22,20 +22,10 @@ class StartupOutageTest < ScottyTest
     s
   end
 
-  def wait_for_waiting(s)
-    wait_until(15, "scotty to say it waits for Redis\n#{s.log}") do
-      raise Minitest::Assertion, "scotty exited:\n#{s.log}" unless s.alive?
-      s.log.include?('waiting for Redis')
-    end
-    wait_until(10, "STATUS=waiting for Redis on the notify socket (got #{@notify.messages.inspect})") do
-      @notify.line(/\ASTATUS=waiting for Redis: cannot connect/)
-    end
-  end
-
   def test_waits_for_redis_then_starts_and_runs_a_job
     @redis_server.stop
     s = start_waiting_scotty
-    wait_for_waiting(s)
+    wait_for_startup_wait(s, @notify, 'Redis', /\ASTATUS=waiting for Redis: cannot connect/)
     sleep 2 # a few retries
     assert s.alive?, "scotty exited while Redis was down:\n#{s.log}"
     assert_equal 1, s.log.scan('waiting for Redis').size, "one line when the wait starts:\n#{s.log}"
@@ -56,7 +46,7 @@ class StartupOutageTest < ScottyTest
   def test_term_while_waiting_exits_cleanly
     @redis_server.stop
     s = start_waiting_scotty
-    wait_for_waiting(s)
+    wait_for_startup_wait(s, @notify, 'Redis', /\ASTATUS=waiting for Redis: cannot connect/)
     st = s.stop(timeout: 10)
     assert_predicate st, :success?, "exit status #{st.inspect}:\n#{s.log}"
     assert_match(/received TERM while waiting for Redis; exiting/, s.log)
