@@ -54,7 +54,9 @@ char *q_beat_info_json(q_engine *e)
     }
     base_buf_adds(&b, "],\"identity\":");
     base_json_string(&b, e->identity, strlen(e->identity));
-    base_buf_adds(&b, ",\"version\":\"scotty-" SCOTTY_VERSION "\",\"embedded\":false}");
+    /* The Web UI shows it; "scotty" first is how q_version.c tells our processes apart. */
+    base_buf_addf(&b, ",\"version\":\"scotty-" SCOTTY_VERSION " (Sidekiq %d)\",\"embedded\":false}",
+                  e->cfg.retry.sidekiq_major);
     return base_buf_take(&b);
 }
 

@@ -180,6 +180,8 @@ int q_engine_start(q_engine *e, char *err, size_t errlen)
 {
     if (q_engine_check_redis(e, err, errlen) != 0)
         return -1;
+    if (q_version_choose(e, e->main_conn, err, errlen) != 0)
+        return -1;
     e->started = base_now();
     e->started_mono = base_monotonic();
     e->info_json = q_beat_info_json(e);

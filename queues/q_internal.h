@@ -240,6 +240,15 @@ int q_beat_once(struct q_engine *e, q_conn *c);
 void q_beat_clear(struct q_engine *e, q_conn *c);
 char *q_beat_info_json(struct q_engine *e);
 
+/* q_version.c: settles e->cfg.retry's Sidekiq major version (0: the Ruby processes'
+ * in `processes`, else 8) and, unless given, the timestamp format; logs the choice.
+ * Reads over c. Returns 0, or -1 with err when Redis cannot be read. */
+int q_version_choose(struct q_engine *e, q_conn *c, char *err, size_t errlen);
+/* The Sidekiq major version a process's `info` JSON reports (6 when it names none),
+ * with the version text in `version` ("" if none); 0 for scotty's own processes and
+ * info that is not Ruby Sidekiq's. */
+int q_version_of_info(const char *info, size_t len, char *version, size_t vlen);
+
 /* q_metrics.c: writes and resets every slot's metrics in one pipeline (nothing
  * for 6.x). Called by the heartbeat thread, and by the main thread at exit. */
 int q_metrics_flush(struct q_engine *e, q_conn *c);

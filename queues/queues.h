@@ -226,8 +226,11 @@ typedef struct q_retry_cfg {
     int max_retries;          /* default 25 */
     int dead_max_jobs;        /* default 10000 */
     long dead_timeout;        /* seconds, default 180 days */
-    int sidekiq_major;        /* 6, 7 or 8: jitter and retry_for rules */
+    int sidekiq_major;        /* 6, 7 or 8: jitter, retry_for rules, Metrics keys; 0: chosen
+                               * at start from the Ruby Sidekiq processes in Redis (q_version.c) */
     q_ts_format ts;
+    bool ts_given;            /* ts chosen by the operator; else at start it follows
+                               * sidekiq_major (8: millis, as Sidekiq 8 writes; 6/7: float) */
 } q_retry_cfg;
 /* A running handler's view of its process's retry rules (dead_max_jobs and
  * dead_timeout_in_seconds from sidekiq.yml, for instance). */

@@ -102,8 +102,10 @@ void config_usage(FILE *out)
           "  --recover-threshold N      crashes a job may cause before it goes dead (default 3)\n"
           "  --max-job-bytes N          bigger jobs go to the dead set unrun (default 16 MiB)\n"
           "  --forward-unknown QUEUE    push jobs of unknown classes unchanged to QUEUE\n"
-          "  --sidekiq-version 6|7|8    retry jitter and retry_for rules to follow (default 7)\n"
-          "  --timestamps float|millis  job timestamps: float seconds (all versions) or 8.x ms\n"
+          "  --sidekiq-version 6|7|8    retry rules and Metrics keys to follow (default: the Ruby\n"
+          "                             Sidekiq processes' version in Redis, else 8)\n"
+          "  --timestamps float|millis  job timestamps: float seconds (all versions) or ms (8.x)\n"
+          "                             (default: ms with Sidekiq 8, float with 6 and 7)\n"
           "  --max-retries N            default retry limit (default 25)\n"
           "  --label LABEL              extra process label, repeatable\n"
           "  --poll-interval SECONDS    average scheduled poll interval (default 5)\n"
@@ -247,6 +249,7 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
             snprintf(err, errlen, "--timestamps must be 'float' or 'millis' (got '%s')", arg);
             return -1;
         }
+        e->retry.ts_given = true;
         return 0;
     case OPT_RECOVER_THRESHOLD:
         if (config_int(arg, 1, 1000, "--recover-threshold", &v, err, errlen))
@@ -309,6 +312,7 @@ int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
     q_engine_cfg_defaults(&cfg->engine);
+    cfg->engine.retry.sidekiq_major = 0; /* chosen at start unless --sidekiq-version */
     media_runner_cfg_defaults(&cfg->media);
     config_env(cfg);
     if (config_env_redis(cfg, err, errlen) != 0)

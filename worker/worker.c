@@ -32,13 +32,14 @@ static void worker_own_schedules(config *cfg)
     cfg->nschedules = n;
 }
 
-/* Starts the scheduler for this process's schedules. NULL if none. */
-static q_sched *worker_start_scheduler(config *cfg, char *err, size_t errlen)
+/* Starts the scheduler for this process's schedules, writing timestamps as ts (the
+ * engine's, settled at its start). NULL if none. */
+static q_sched *worker_start_scheduler(config *cfg, q_ts_format ts, char *err, size_t errlen)
 {
     if (cfg->nschedules == 0)
         return NULL;
     q_sched_cfg sc = {.redis = cfg->engine.redis, .schedules = cfg->schedules, .n = cfg->nschedules,
-                      .max_skew = cfg->max_skew, .missed = cfg->missed, .ts = cfg->engine.retry.ts};
+                      .max_skew = cfg->max_skew, .missed = cfg->missed, .ts = ts};
     return q_sched_start(&sc, err, errlen);
 }
 
@@ -148,7 +149,7 @@ int worker_main(int argc, char **argv)
     control_server *ctl = control_start(e, &copts, err, sizeof err);
     if (!ctl)
         return worker_cannot_start("", err, e, reg, svc, &cfg);
-    q_sched *sched = worker_start_scheduler(&cfg, err, sizeof err);
+    q_sched *sched = worker_start_scheduler(&cfg, q_engine_config(e)->retry.ts, err, sizeof err);
     if (!sched && cfg.nschedules > 0)
         base_log(BASE_LOG_ERROR, "scheduler not running: %s", err);
 

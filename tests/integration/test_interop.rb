@@ -50,8 +50,10 @@ class InteropTest < ScottyTest
     assert_in_delta Time.now.to_i, w['run_at'], 15
   end
 
+  # Sidekiq 6, as scotty follows a cluster of Ruby 6.4 processes: the float
+  # timestamps 6.4's API reads (test_sidekiq_version.rb covers 8.x's milliseconds).
   def test_retry_set_entries_survive_api_operations
-    start_scotty('-c', '2', '--no-poller')
+    start_scotty('-c', '2', '--no-poller', '--sidekiq-version', '6')
     jid = Sidekiq::Client.push('class' => 'Scotty::Diag::Fail', 'args' => ['kaboom'],
                                'backtrace' => true, 'custom_key' => { 'nested' => [1, 2.5] })
     wait_until(10, 'the failure to reach the retry set') { Sidekiq::RetrySet.new.size == 1 }
@@ -126,7 +128,7 @@ class InteropTest < ScottyTest
   end
 
   def test_scotty_client_pushes_single_and_bulk
-    start_scotty('-c', '2')
+    start_scotty('-c', '2', '--sidekiq-version', '6')
     Sidekiq::Client.push('class' => 'Scotty::Diag::Enqueue',
                          'args' => ['Scotty::Diag::Mark', 'default', ['bulk', 'x', 0], 2500])
     wait_until(20, 'all 2,500 bulk-pushed jobs to run') { @redis.llen('bulk') == 2500 }

@@ -45,7 +45,7 @@ static void test_order_strict_and_weighted(void **state)
 
 static q_job *job(const char *raw) { return q_job_new(raw, strlen(raw), "default"); }
 
-static q_retry_cfg cfg7 = {25, 10000, 15552000, 7, Q_TS_FLOAT};
+static q_retry_cfg cfg7 = {25, 10000, 15552000, 7, Q_TS_FLOAT, true};
 
 static void test_retry_fates(void **state)
 {

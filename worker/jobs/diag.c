@@ -115,14 +115,15 @@ static void diag_enqueue(q_ctx *ctx, const q_job *job, q_result *r)
                 .args_json = b.data};
     char err[Q_ERRLEN];
     size_t n = count ? (size_t)json_integer_value(count) : 1;
+    q_ts_format ts = q_ctx_retry(ctx)->ts; /* as Sidekiq's client writes them, per version */
     int rc;
     if (n == 1) {
-        rc = q_client_push(q_ctx_redis(ctx), &p, Q_TS_FLOAT, NULL, err, sizeof err);
+        rc = q_client_push(q_ctx_redis(ctx), &p, ts, NULL, err, sizeof err);
     } else {
         const char **each = malloc(n * sizeof *each);
         for (size_t i = 0; i < n; i++)
             each[i] = b.data;
-        rc = q_client_push_bulk(q_ctx_redis(ctx), &p, each, n, Q_TS_FLOAT, err, sizeof err);
+        rc = q_client_push_bulk(q_ctx_redis(ctx), &p, each, n, ts, err, sizeof err);
         free(each);
     }
     if (rc != 0)
