@@ -94,13 +94,17 @@ int q_cron_parse(q_cron *c, const char *line, char *err, size_t errlen)
         {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
         {"@hourly", "0 * * * *"},
     };
-    char buf[256];
+    char buf[256 + 16]; /* the line, and room for an alias to grow into its fields */
+    if (strlen(line) > 255) {
+        snprintf(err, errlen, "cron line is longer than 255 bytes");
+        return -1;
+    }
     snprintf(buf, sizeof buf, "%s", line);
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
         size_t n = strlen(aliases[i].alias);
         if (strncmp(buf, aliases[i].alias, n) == 0 && (!buf[n] || buf[n] == ' ')) {
-            char rest[200];
-            snprintf(rest, sizeof rest, "%s", buf + n);
+            char rest[256];
+            memcpy(rest, buf + n, strlen(buf + n) + 1); /* at most 255 - n bytes and its NUL */
             snprintf(buf, sizeof buf, "%s%s", aliases[i].line, rest);
         }
     }
