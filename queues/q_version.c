@@ -25,6 +25,7 @@ typedef struct q_version_kind {
 typedef struct q_version_tally {
     q_version_kind kinds[Q_VERSION_KINDS];
     int nkinds;
+    int unnamed;                   /* processes of versions past Q_VERSION_KINDS */
     int total;
     int lowest, highest;           /* majors, 0 = no Ruby process */
 } q_version_tally;
@@ -66,8 +67,10 @@ static void q_version_count(q_version_tally *t, int major, const char *version)
             t->kinds[i].n++;
             return;
         }
-    if (t->nkinds == Q_VERSION_KINDS)
+    if (t->nkinds == Q_VERSION_KINDS) {
+        t->unnamed++;
         return;
+    }
     snprintf(t->kinds[t->nkinds].version, Q_VERSION_LEN, "%s", version);
     t->kinds[t->nkinds].major = major;
     t->kinds[t->nkinds].n = 1;
@@ -149,6 +152,8 @@ static void q_version_describe(q_version_tally *t, base_buf *b)
         if (t->nkinds > 1)
             base_buf_addf(b, " (%d)", t->kinds[i].n);
     }
+    if (t->unnamed)
+        base_buf_addf(b, ", other versions (%d)", t->unnamed);
 }
 
 int q_version_choose(q_engine *e, q_conn *c, char *err, size_t errlen)
