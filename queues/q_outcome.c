@@ -54,19 +54,25 @@ static const char *q_outcome_lua =
     "end\n"
     "return 1\n";
 
-static void q_ops_str(q_ops *o, const char *s, size_t len)
+/* Appends an owned string. */
+static void q_ops_take(q_ops *o, char *s, size_t len)
 {
     if (o->n == o->cap) {
         o->cap = o->cap ? o->cap * 2 : 16;
         o->argv = realloc(o->argv, sizeof(char *) * (size_t)o->cap);
         o->lens = realloc(o->lens, sizeof(size_t) * (size_t)o->cap);
     }
+    o->argv[o->n] = s;
+    o->lens[o->n] = len;
+    o->n++;
+}
+
+static void q_ops_str(q_ops *o, const char *s, size_t len)
+{
     char *copy = malloc(len + 1);
     memcpy(copy, s, len);
     copy[len] = '\0';
-    o->argv[o->n] = copy;
-    o->lens[o->n] = len;
-    o->n++;
+    q_ops_take(o, copy, len);
 }
 
 void q_ops_add(q_ops *o, const char *cmd, const char *key, const char *a, size_t alen, const char *b,
@@ -98,16 +104,8 @@ void q_ops_zadd(q_ops *o, const char *set, double score, const char *payload, si
 
 void q_ops_move(q_ops *to, q_ops *from)
 {
-    for (int i = 0; i < from->n; i++) {
-        if (to->n == to->cap) {
-            to->cap = to->cap ? to->cap * 2 : 16;
-            to->argv = realloc(to->argv, sizeof(char *) * (size_t)to->cap);
-            to->lens = realloc(to->lens, sizeof(size_t) * (size_t)to->cap);
-        }
-        to->argv[to->n] = from->argv[i];
-        to->lens[to->n] = from->lens[i];
-        to->n++;
-    }
+    for (int i = 0; i < from->n; i++)
+        q_ops_take(to, from->argv[i], from->lens[i]);
     free(from->argv);
     free(from->lens);
     memset(from, 0, sizeof *from);
