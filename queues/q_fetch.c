@@ -151,7 +151,8 @@ void *q_fetch_thread(void *arg)
             lost = lost || !r;
             q_fetch_set_more(e, qi, false);
             if (r)
-                base_log(BASE_LOG_ERROR, "fetching from %s into %s failed: %s; nothing was moved", src, dst, r->str);
+                base_log(BASE_LOG_ERROR, "fetching from %s into %s failed: %s; nothing was moved",
+                         src, dst, r->str);
             q_reply_free(r);
             q_engine_sleep(e, backoff, &e->quiet);
             backoff = backoff < 8 ? backoff * 2 : 8;
