@@ -110,8 +110,10 @@ class ReliabilityTest < ScottyTest
     jid = Sidekiq::Client.push('class' => 'Scotty::Diag::Sleep', 'args' => [60_000])
     3.times do |i|
       s = start_scotty('-c', '1', '--recover-threshold', '2')
+      # In this process's own list: the previous one's still holds the job until this
+      # one's start-up recovery (under the recovery lock) has moved it.
       wait_until(10, "attempt #{i + 1} to start the job") do
-        @redis.keys('queue:scotty|*').any? { |k| @redis.llen(k) == 1 }
+        File.read("/proc/#{s.pid}/cmdline").include?('[1 of 1 busy]')
       end
       expire_heartbeat(s)
       s.kill9
