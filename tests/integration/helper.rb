@@ -82,8 +82,24 @@ class ScottyTest < Minitest::Test
       refute_match(/AddressSanitizer|LeakSanitizer|runtime error:/, s.log,
                    "sanitizer report in scotty's log:\n#{s.log[-4000..] || s.log}")
     end
+    @ruby_sidekiqs&.each do |pid, dir|
+      Harness.stop_process(pid)
+      FileUtils.rm_rf(dir)
+    end
     @redis&.close
     @redis_server&.destroy
+  end
+
+  # A Ruby Sidekiq (Debian's 6.4) against the test's Redis, loading worker_rb (Ruby
+  # source) with sidekiq's args; stopped at teardown. Returns its log's path.
+  def start_ruby_sidekiq(worker_rb, *args)
+    dir = Dir.mktmpdir('ruby-sidekiq')
+    File.write(File.join(dir, 'worker.rb'), worker_rb)
+    log = File.join(dir, 'sidekiq.log')
+    pid = Process.spawn({ 'REDIS_URL' => @redis_server.url }, 'sidekiq', '-r', File.join(dir, 'worker.rb'),
+                        *args, out: log, err: log)
+    (@ruby_sidekiqs ||= []) << [pid, dir]
+    log
   end
 
   # Starts scotty and waits for its heartbeat and, given --control PATH, for that

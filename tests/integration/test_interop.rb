@@ -184,8 +184,7 @@ class InteropTest < ScottyTest
   end
 
   def test_ruby_sidekiq_runs_jobs_scotty_pushed
-    dir = Dir.mktmpdir('ruby-sidekiq')
-    File.write(File.join(dir, 'worker.rb'), <<~RUBY)
+    log = start_ruby_sidekiq(<<~RUBY, '-q', 'ruby', '-c', '2')
       require 'sidekiq'
       class RubyMark
         include Sidekiq::Worker
@@ -194,20 +193,11 @@ class InteropTest < ScottyTest
         end
       end
     RUBY
-    log = File.join(dir, 'sidekiq.log')
-    ruby = Process.spawn({ 'REDIS_URL' => @redis_server.url }, 'sidekiq', '-r',
-                         File.join(dir, 'worker.rb'), '-q', 'ruby', '-c', '2', out: log, err: log)
     start_scotty('-c', '2')
     Sidekiq::Client.push('class' => 'Scotty::Diag::Enqueue',
                          'args' => ['RubyMark', 'ruby', ['from-scotty', 'hello']])
     wait_until(30, "Ruby Sidekiq to run scotty's job\n#{File.read(log) rescue ''}") do
       @redis.lrange('from-scotty', 0, -1) == ['hello']
     end
-  ensure
-    if ruby
-      Process.kill('TERM', ruby)
-      Process.wait(ruby)
-    end
-    FileUtils.rm_rf(dir) if dir
   end
 end

@@ -160,20 +160,10 @@ class SidekiqVersionTest < ScottyTest
 
   # The suite's Ruby Sidekiq 6.4 writes no version in its info: scotty follows 6.
   def test_real_ruby_sidekiq_6_means_sidekiq_6
-    dir = Dir.mktmpdir('ruby-sidekiq')
-    File.write(File.join(dir, 'worker.rb'), "require 'sidekiq'\n")
-    log = File.join(dir, 'sidekiq.log')
-    ruby = Process.spawn({ 'REDIS_URL' => @redis_server.url }, 'sidekiq', '-r',
-                         File.join(dir, 'worker.rb'), '-q', 'ruby', '-c', '1', out: log, err: log)
+    log = start_ruby_sidekiq("require 'sidekiq'\n", '-q', 'ruby', '-c', '1')
     wait_until(30, "Ruby Sidekiq to register\n#{File.read(log) rescue ''}") { Sidekiq::ProcessSet.new.size == 1 }
     s = start_scotty('-c', '1', '--no-poller')
     assert_match(/INFO: following Sidekiq 6 \(1 Ruby process reports no version \(6\.x or 7\.0\.0-7\.0\.1\)\): .*float seconds$/,
                  version_line(s))
-  ensure
-    if ruby
-      Process.kill('TERM', ruby)
-      Process.wait(ruby)
-    end
-    FileUtils.rm_rf(dir) if dir
   end
 end
