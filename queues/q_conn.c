@@ -40,6 +40,7 @@ struct q_conn {
     int timeout_ms;   /* read timeout for replies */
     char err[Q_ERRLEN];
     bool quiet;       /* a sentinel: its failures are not Redis being down */
+    bool refused;     /* the last connect reached a server that refused these settings */
     int sentinel;     /* with sentinels: the one that answered last */
 };
 
@@ -86,6 +87,7 @@ void q_conn_free(q_conn *c)
 
 const char *q_conn_error(const q_conn *c) { return c->err; }
 void q_conn_set_quiet(q_conn *c) { c->quiet = true; }
+bool q_conn_refused(const q_conn *c) { return c->refused; }
 
 static void q_conn_apply_timeout(q_conn *c)
 {
@@ -214,6 +216,7 @@ static int q_conn_tls(q_conn *c)
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (SSL_connect(c->ssl) != 1) {
         long vr = SSL_get_verify_result(c->ssl);
+        c->refused = vr != X509_V_OK;
         if (vr != X509_V_OK)
             snprintf(c->err, sizeof c->err,
                      "TLS handshake with Redis at %s:%d failed: certificate not trusted (%s); "
@@ -242,6 +245,7 @@ static int q_conn_handshake(q_conn *c)
         if (!r)
             return -1;
         if (r->type == REDIS_REPLY_ERROR) {
+            c->refused = true;
             snprintf(c->err, sizeof c->err, "Redis refused the password: %s", r->str);
             q_reply_free(r);
             return -1;
@@ -253,6 +257,7 @@ static int q_conn_handshake(q_conn *c)
         if (!r)
             return -1;
         if (r->type == REDIS_REPLY_ERROR) {
+            c->refused = true;
             snprintf(c->err, sizeof c->err, "Redis refused database %d: %s", c->o.db, r->str);
             q_reply_free(r);
             return -1;
@@ -283,6 +288,7 @@ int q_conn_ensure(q_conn *c)
 {
     if (c->fd >= 0)
         return 0;
+    c->refused = false;
     if (c->o.nsentinels > 0 && q_sentinel_master(&c->o, &c->sentinel, c->err, sizeof c->err) != 0)
         goto fail;
     c->fd = q_connect_fd(c);

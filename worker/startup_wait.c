@@ -8,22 +8,16 @@
 #include "storage.h"
 #include "worker.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define STARTUP_FIRST_DELAY_S 0.5
 #define STARTUP_MAX_DELAY_S 10.0
-#define STARTUP_CONNECT_TIMEOUT_MS 2000
+#define STARTUP_CONNECT_TIMEOUT_MS 5000 /* a probe's connect: q_conn's, libpq's default */
 
 typedef enum { STARTUP_UP, STARTUP_DOWN, STARTUP_REFUSED } startup_state;
 
@@ -103,71 +97,15 @@ int startup_wait_db(const db_settings *s, const sigset_t *signals, double watchd
                         errlen);
 }
 
-/* Connects fd to addr within STARTUP_CONNECT_TIMEOUT_MS. Returns 0 or an errno. */
-static int startup_connect(int fd, const struct sockaddr *addr, socklen_t len)
-{
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    if (connect(fd, addr, len) == 0)
-        return 0;
-    if (errno != EINPROGRESS)
-        return errno;
-    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-    if (poll(&pfd, 1, STARTUP_CONNECT_TIMEOUT_MS) <= 0)
-        return ETIMEDOUT;
-    int soerr = 0;
-    socklen_t sl = sizeof soerr;
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-    return soerr;
-}
-
-/* Whether anything accepts connections at the Redis endpoint: 0, or an errno. */
-static int startup_redis_reachable(const q_redis_opts *o)
-{
-    if (o->unix_path[0]) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s", o->unix_path) >= sizeof sa.sun_path)
-            return ENAMETOOLONG;
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return errno;
-        int rc = startup_connect(fd, (struct sockaddr *)&sa, sizeof sa);
-        close(fd);
-        return rc;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", o->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-    if (getaddrinfo(o->host, port, &hints, &res) != 0)
-        return EHOSTUNREACH; /* name not resolvable now: DNS may be down too */
-    int rc = ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        rc = startup_connect(fd, ai->ai_addr, ai->ai_addrlen);
-        close(fd);
-        if (rc == 0)
-            break;
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
 /* Down while nothing listens or the server loads its data; refused when it
  * answers but will not take these settings (password, database, TLS). */
 static startup_state startup_probe_redis(const void *arg, char *why, size_t len)
 {
-    const q_redis_opts *o = arg;
-    int rc = startup_redis_reachable(o);
-    if (rc != 0) {
-        snprintf(why, len, "cannot connect: %s", strerror(rc));
-        return STARTUP_DOWN;
-    }
-    q_conn *c = q_conn_new(o);
+    q_conn *c = q_conn_new(arg);
     startup_state st = STARTUP_UP;
     if (q_conn_ensure(c) != 0) {
         snprintf(why, len, "%s", q_conn_error(c));
-        st = STARTUP_REFUSED;
+        st = q_conn_refused(c) ? STARTUP_REFUSED : STARTUP_DOWN;
     } else {
         redisReply *r = q_conn_cmd(c, "PING");
         if (!r) {
