@@ -133,6 +133,20 @@ static int config_redis_sentinels(const config_redis_var *list, long defport, q_
     return 0;
 }
 
+/* A sentinel credential: its variable when set (noted in out), else the master's. */
+static int config_redis_sentinel_credential(config_redis *out, const config_redis_var *v, char *dst,
+                                            size_t size, const char *master, char *err, size_t errlen)
+{
+    if (!v->val) {
+        snprintf(dst, size, "%s", master);
+        return 0;
+    }
+    if (config_redis_copy(dst, size, v, v->val, err, errlen) != 0)
+        return -1;
+    config_redis_note(out, ", ", v->name);
+    return 0;
+}
+
 /* The master named by <P>REDIS_SENTINEL_MASTER through <P>REDIS_SENTINELS. The first
  * sentinel stands in for host/port until one has named the master. */
 static int config_redis_via_sentinels(const char *prefix, const config_redis_var *master,
@@ -153,23 +167,11 @@ static int config_redis_via_sentinels(const char *prefix, const config_redis_var
     config_redis_note(out, ", ", master->name);
     if (sport.val)
         config_redis_note(out, ", ", sport.name);
-    /* The sentinels' credentials default to the master's. */
-    if (suser.val) {
-        if (config_redis_copy(o->sentinel_username, sizeof o->sentinel_username, &suser, suser.val, err,
-                              errlen) != 0)
-            return -1;
-        config_redis_note(out, ", ", suser.name);
-    } else {
-        memcpy(o->sentinel_username, o->username, sizeof o->username);
-    }
-    if (spass.val) {
-        if (config_redis_copy(o->sentinel_password, sizeof o->sentinel_password, &spass, spass.val, err,
-                              errlen) != 0)
-            return -1;
-        config_redis_note(out, ", ", spass.name);
-    } else {
-        memcpy(o->sentinel_password, o->password, sizeof o->password);
-    }
+    if (config_redis_sentinel_credential(out, &suser, o->sentinel_username, sizeof o->sentinel_username,
+                                         o->username, err, errlen) != 0 ||
+        config_redis_sentinel_credential(out, &spass, o->sentinel_password, sizeof o->sentinel_password,
+                                         o->password, err, errlen) != 0)
+        return -1;
     memcpy(o->host, o->sentinels[0].host, sizeof o->host);
     o->port = o->sentinels[0].port;
     return 0;
