@@ -5,7 +5,8 @@
  *   poller    (q_poller.c) moves due jobs from retry/schedule to their queues
  *   fetchers  (q_fetch.c)  reliable mode: one per queue, LMOVE into a private list
  *   processors(q_process.c) run jobs; in basic mode they BRPOP themselves
- *   acker     (q_process.c) writes outcomes: ack (LREM), retry/dead, forward, requeue
+ *   acker     (q_ack.c)    writes outcomes (q_outcome.c): ack, retry/dead, forward, requeue,
+ *                          with their follow-up jobs
  * Fields marked "mu" are guarded by q_engine.mu (hand-off), "done_mu" by
  * q_engine.done_mu (outcomes). Condition variables are signalled only when
  * someone waits on them: with no-op jobs, wake-ups were most of the cost. */
