@@ -27,7 +27,7 @@ void q_engine_cfg_defaults(q_engine_cfg *cfg)
     cfg->retry.max_retries = 25;
     cfg->retry.dead_max_jobs = 10000;
     cfg->retry.dead_timeout = 180L * 24 * 3600;
-    cfg->retry.sidekiq_major = 7;
+    cfg->retry.sidekiq_major = 0; /* chosen at start (q_version.c) unless set */
     cfg->retry.ts = Q_TS_FLOAT;
 }
 

@@ -312,7 +312,6 @@ int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
     q_engine_cfg_defaults(&cfg->engine);
-    cfg->engine.retry.sidekiq_major = 0; /* chosen at start unless --sidekiq-version */
     media_runner_cfg_defaults(&cfg->media);
     config_env(cfg);
     if (config_env_redis(cfg, err, errlen) != 0)
