@@ -84,6 +84,7 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     for (int i = 0; i < cfg->order.nqueues; i++) {
         q_inflight_init(&e->inflight[i]);
         e->handoff[i].cap = e->cfg.prefetch;
+        e->handoff[i].more = true; /* until its first fetch says: strict order from the first job */
         e->handoff[i].ring = calloc((size_t)e->cfg.prefetch, sizeof(q_job *));
     }
     e->slots = calloc((size_t)cfg->concurrency, sizeof(q_slot));
