@@ -75,6 +75,8 @@ class SentinelTest < ScottyTest
     end
     @redis = @replica.client
     wait_until(180, "every job to have run on the new master\n#{s.log[-3000..]}") do
+      raise Minitest::Assertion, "scotty exited: #{s.status.inspect}\n#{s.log[-3000..]}" unless s.alive?
+
       @redis.lrange('ran', 0, -1).uniq.size == JOBS
     end
     wait_until(60, 'the queue and the private lists to empty') do
