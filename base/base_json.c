@@ -81,35 +81,40 @@ void base_json_float(double v, char *buf, size_t len)
     snprintf(buf, len, "%s", out);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t base_utf8_len(const unsigned char *s, size_t n)
+/* The UTF-8 sequence at s: returns its length (1..4) when valid; when not, 0 with
+ * *bad set to the length of its longest well-formed prefix (at least 1), which is
+ * what one U+FFFD replaces in Ruby's String#scrub (Unicode's "maximal subpart"). */
+static size_t base_utf8_len(const unsigned char *s, size_t n, size_t *bad)
 {
     unsigned char c = s[0];
     size_t need;
-    unsigned min;
+    unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+    *bad = 1;
     if (c < 0x80)
         return 1;
-    if ((c & 0xE0) == 0xC0)
-        need = 2, min = 0x80;
-    else if ((c & 0xF0) == 0xE0)
-        need = 3, min = 0x800;
-    else if ((c & 0xF8) == 0xF0)
-        need = 4, min = 0x10000;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        need = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+        need = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
     else
         return 0;
-    if (n < need)
-        return 0;
-    unsigned cp = c & (0x7F >> need);
     for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
+        unsigned char min = i == 1 ? lo : 0x80, max = i == 1 ? hi : 0xBF;
+        if (i >= n || s[i] < min || s[i] > max) {
+            *bad = i;
             return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
+        }
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
     return need;
 }
 
+/* Invalid UTF-8 reaches here from remote text (error messages, log lines; a parsed
+ * job's strings are valid, jansson refuses others). Ruby's JSON.generate raises on it,
+ * which in Sidekiq 6.4 loses the failed job's retry; Sidekiq 6.5 and later scrub the
+ * error message first. scotty does what the scrub does, so the outcome is written and
+ * reads back as Ruby would have written it. */
 void base_json_string(base_buf *b, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -139,10 +144,11 @@ void base_json_string(base_buf *b, const char *str, size_t n)
             snprintf(hex, sizeof hex, "\\u%04x", c);
             esc = hex;
         } else if (c >= 0x80) {
-            adv = base_utf8_len(s + i, n - i);
+            size_t bad;
+            adv = base_utf8_len(s + i, n - i, &bad);
             if (adv == 0) {
-                esc = "\xEF\xBF\xBD"; /* U+FFFD for an invalid byte */
-                adv = 1;
+                esc = "\xEF\xBF\xBD"; /* U+FFFD, as Ruby's scrub writes it */
+                adv = bad;
             }
         }
         if (esc) {

@@ -45,7 +45,10 @@ void q_ctx_progress(q_ctx *ctx, int percent)
 static void q_process_run(q_ctx *ctx, q_job *job, const q_handler *h, q_result *r)
 {
     if (!job->klass) {
-        q_fail(r, "NameError", "job has no \"class\" string; cannot pick a handler");
+        /* What Ruby Sidekiq 6.4 raises when its constantize meets a nil class. */
+        json_t *k = json_object_get(job->doc, "class");
+        q_fail(r, "NoMethodError", "undefined method `include?' for %s (the job has no \"class\" string, so "
+               "no handler can be picked)", k && !json_is_null(k) ? "a non-string \"class\"" : "nil:NilClass");
         return;
     }
     if (!h) {

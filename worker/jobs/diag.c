@@ -80,8 +80,9 @@ static void diag_mark(q_ctx *ctx, const q_job *job, q_result *r)
         return;
     if (ms > 0)
         diag_pause(ctx, ms);
-    redisReply *rep = q_conn_cmd(q_ctx_redis(ctx), "RPUSH %s %s", json_string_value(key),
-                                 json_string_value(member));
+    /* Binary-safe: a member holding a NUL (valid JSON, as "\u0000") is pushed whole. */
+    redisReply *rep = q_conn_cmd(q_ctx_redis(ctx), "RPUSH %b %b", json_string_value(key), json_string_length(key),
+                                 json_string_value(member), json_string_length(member));
     if (!rep)
         q_fail(r, "Redis::CannotConnectError", "%s", q_conn_error(q_ctx_redis(ctx)));
     q_reply_free(rep);
