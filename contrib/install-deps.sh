@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything scotty needs to build, run its demo and run its tests on Debian 12.
-# Safe to run repeatedly: it only installs what is missing.
+# Safe to run repeatedly: it only installs what is missing, and with nothing missing it
+# asks apt nothing. It says in one line what it installs; apt's output goes to a log file
+# that is printed only when the install fails.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
+# One group per line; add a package to the line it belongs to (or a new commented line).
 apt_packages=(
   # build
   cmake pkg-config gcc make
@@ -14,6 +17,8 @@ apt_packages=(
   clang libclang-rt-14-dev
   # servers and peers started by the demo and the tests
   redis-server postgresql ruby ruby-sidekiq ruby-fugit ffmpeg openssl procps tmux prometheus
+  # the Debian package (contrib/deb) and its test: dpkg-shlibdeps, lintian, the user tools
+  dpkg-dev lintian adduser
 )
 
 missing=()
@@ -24,14 +29,33 @@ done
 # conflicts with that, so install them only when the commands are missing.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+# Runs a command with its output in the log; on failure prints the log and exits.
+log=""
+quietly() {
+  [ -n "$log" ] || log=$(mktemp "${TMPDIR:-/tmp}/scotty-install-deps.XXXXXX.log")
+  echo "\$ $*" >> "$log"
+  if ! "$@" >> "$log" 2>&1; then
+    echo "install-deps: failed: $*; the log ($log):" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+}
+
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  quietly true
+  echo "install-deps: installing ${#missing[@]} Debian packages: ${missing[*]} (log: $log)"
+  # Another apt on this machine may hold the lock: wait for it rather than fail.
+  quietly "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update
+  quietly "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get -o DPkg::Lock::Timeout=600 install -y "${missing[@]}"
 fi
 
 # Node packages for test servers (the S3 server that verifies signatures).
 if [ -f "$here/tests/storage/package.json" ] && [ ! -d "$here/tests/storage/node_modules" ]; then
-  (cd "$here/tests/storage" && npm install --no-audit --no-fund --silent)
+  quietly true
+  echo "install-deps: installing the npm packages of tests/storage (log: $log)"
+  quietly sh -c 'cd "$1" && npm install --no-audit --no-fund' sh "$here/tests/storage"
 fi
