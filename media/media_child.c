@@ -5,6 +5,7 @@
  * "P <percent>" lines while working, then one "R <json>" line with the result. */
 #include "media.h"
 #include "media_internal.h"
+#include "media_vips.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -98,9 +99,10 @@ static int child_parse(int argc, char **argv, child_args *a)
     }
     if (a->threads < 1)
         a->threads = 1;
-    if (!a->in || (strcmp(a->task, "process") == 0 && !a->out_dir))
+    bool image_task = media_vips_task_known(a->task);
+    if (!a->in || ((strcmp(a->task, "process") == 0 || image_task) && !a->out_dir))
         return -1;
-    return strcmp(a->task, "process") == 0 || strcmp(a->task, "probe") == 0 ? 0 : -1;
+    return strcmp(a->task, "process") == 0 || strcmp(a->task, "probe") == 0 || image_task ? 0 : -1;
 }
 
 int media_child_main(int argc, char **argv)
@@ -115,6 +117,8 @@ int media_child_main(int argc, char **argv)
     char err[MEDIA_ERRLEN] = "";
     if (media_limits_apply(&a.limits, err, sizeof err) < 0)
         return child_fail("limits", err);
+    if (media_vips_task_known(a.task))
+        return child_emit(media_vips_task_run(a.task, a.in, a.out_dir, a.threads));
     double t0 = child_now(), c0 = child_cpu();
     av_log_set_level(AV_LOG_FATAL);
     media_probe p;

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# media_vips_test.sh CASE -- the media child's libvips work, through the runner
+# (media_tool run --task ...) as the worker drives it. Expected sizes come from
+# Mastodon's style rules (Account::Avatar 400x400#, Account::Header 750,000 px,
+# PreviewCard 230,400 px; LazyThumbnail's PixelGeometryParser and its ffmpeg
+# GIF filter); images are measured independently with vipsheader and ffprobe.
+# Prints PASS or FAIL with the reason.
+set -uo pipefail
+
+tool=${MEDIA_TOOL:?set MEDIA_TOOL to the media_tool binary}
+case_name=${1:?usage: media_vips_test.sh CASE}
+work=$(mktemp -d "${TMPDIR:-/tmp}/scotty-vips-XXXXXX")
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work" || exit 1
+
+fail() { echo "FAIL media_vips_$case_name: $*"; exit 1; }
+pass() { echo "PASS media_vips_$case_name: $*"; exit 0; }
+gen() { ffmpeg -nostdin -v error -y "$@" || fail "could not generate the input: ffmpeg $*"; }
+# task TASK IN: runs one task into o-TASK-IN/, the outcome in out.json.
+task() {
+    rm -rf "o-$1-$2"
+    "$tool" run --task "$1" --in "$2" --out-dir "o-$1-$2" > out.json || fail "media_tool run --task $1 exited with $?"
+}
+j() { jq -r "$1" out.json; }
+ok() { [ "$(j .rc)" = 0 ] && [ "$(j .result.ok)" = true ] || fail "$1: the task failed: $(j .error)"; }
+# dims FILE: "WxH" as vipsheader reads it.
+dims() { echo "$(vipsheader -f width "$1")x$(vipsheader -f height "$1")"; }
+# style STYLE WxH TYPE: the result's style has that size (also on disk) and content type.
+style() {
+    local path
+    path=$(j ".result.$1.path")
+    [ -f "$path" ] || fail "$1: no file ($path)"
+    [ "$(dims "$path")" = "$2" ] || fail "$1 of $(j .result.input.content_type): $(dims "$path") on disk, expected $2"
+    [ "$(j ".result.$1.width")x$(j ".result.$1.height")" = "$2" ] || fail "$1: the result says $(j ".result.$1.width")x$(j ".result.$1.height")"
+    [ "$(j ".result.$1.content_type")" = "$3" ] || fail "$1: content type $(j ".result.$1.content_type"), expected $3"
+    [ "$(j ".result.$1.size")" = "$(stat -c %s "$path")" ] || fail "$1: size $(j ".result.$1.size") is not the file's"
+}
+# pixel_target W H PX: Mastodon's PixelGeometryParser, round(sqrt(px*W/H)) x round(sqrt(px*H/W)).
+pixel_target() { awk -v w="$1" -v h="$2" -v p="$3" 'BEGIN { printf "%dx%d", int(sqrt(p*w/h)+0.5), int(sqrt(p*h/w)+0.5) }'; }
+# thumb IN SIZE: the size vipsthumbnail makes for Mastodon's thumbnail call
+# (SIZE "WxH>" for size: :down, "WxH" with --smartcrop centre for crop: :centre).
+thumb() {
+    local extra=()
+    [ "${3:-}" = crop ] && extra=(--smartcrop centre)
+    vipsthumbnail "$1" --size "$2" "${extra[@]}" -o "$work/thumb-%s.v" || fail "vipsthumbnail $1 --size $2 failed"
+    dims "$work/thumb-${1%.*}.v"
+}
+frames() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$1"; }
+
+case "$case_name" in
+account)
+    gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 photo.jpg
+    gen -f lavfi -i testsrc2=s=200x100 -frames:v 1 tiny.png
+    gen -f lavfi -i testsrc2=s=2000x1000 -frames:v 1 wide.webp
+    gen -f lavfi -i testsrc2=s=640x480:r=10 -frames:v 10 anim.gif
+    gen -f lavfi -i testsrc2=s=300x200 -frames:v 1 -pix_fmt rgb24 card.png
+
+    # Avatars: 400x400# fills and crops, small pictures included (libvips' thumbnail upscales).
+    task avatar photo.jpg; ok avatar; style original 400x400 image/jpeg
+    [ "$(j '.result.static')" = null ] || fail "a JPEG avatar has no static style"
+    task avatar tiny.png; ok avatar; style original 400x400 image/png
+    task avatar wide.webp; ok avatar; style original 400x400 image/webp
+    # A GIF stays animated through ffmpeg's filter: fit 400x400 (400x300), then the square crop 300x300.
+    task avatar anim.gif; ok avatar; style original 300x300 image/gif; style static 400x400 image/png
+    [ "$(frames "$(j .result.original.path)")" = 10 ] || fail "the GIF avatar lost frames: $(frames "$(j .result.original.path)")"
+    [ "$(frames "$(j .result.static.path)")" = 1 ] || fail "the static avatar is not one frame"
+
+    # Headers: at most 750,000 px; within it the file is kept as it is.
+    task header wide.webp; ok header; style original "$(thumb wide.webp "$(pixel_target 2000 1000 750000)>")" image/webp
+    task header photo.jpg; ok header; style original 800x600 image/jpeg
+    cmp -s photo.jpg "$(j .result.original.path)" || fail "a header within the budget was re-encoded"
+    [ "$(j .result.original.converted)" = false ] || fail "converted says true for a kept header"
+    task header anim.gif; ok header; style original 640x480 image/gif; style static 640x480 image/png
+
+    # Preview cards: at most 230,400 px, a GIF becomes a JPEG, and a blurhash.
+    task preview_card photo.jpg; ok card; style original "$(thumb photo.jpg "$(pixel_target 800 600 230400)>")" image/jpeg
+    hash=$(j .result.blurhash)
+    [ "${#hash}" = 36 ] || fail "the card's 4x4 blurhash has ${#hash} characters, not 36: $hash"
+    [ "$(j .result.original.blurhash)" = "$hash" ] || fail "the style's blurhash differs from the result's"
+    task preview_card anim.gif; ok card; style original "$(thumb anim.gif "$(pixel_target 640 480 230400)>")" image/jpeg
+    [ "$(j .result.original.extension)" = jpg ] || fail "a GIF card's extension is $(j .result.original.extension), not jpg"
+    task preview_card card.png; ok card; style original 300x200 image/png
+    cmp -s card.png "$(j .result.original.path)" || fail "a card within the budget was re-encoded"
+    pass "avatar 400x400#, GIF 300x300 animated + static PNG; header 750,000 px; card 230,400 px + blurhash"
+    ;;
+*)
+    fail "unknown case"
+    ;;
+esac
