@@ -23,7 +23,12 @@ char *base_buf_take(base_buf *b);
 
 /* ---- Logging (stderr, one line per event; shared by the whole process) ---- */
 typedef enum { BASE_LOG_DEBUG = 0, BASE_LOG_INFO, BASE_LOG_WARN, BASE_LOG_ERROR } base_log_level;
+/* Text (default): "TIME pid=PID LEVEL: MESSAGE". JSON: one object per line with the
+ * same fields, {"time":"TIME","pid":PID,"level":"LEVEL","message":"MESSAGE"}, for
+ * journald, Loki and other collectors. */
+typedef enum { BASE_LOG_TEXT = 0, BASE_LOG_JSON } base_log_format;
 void base_log_set_level(base_log_level level);
+void base_log_set_format(base_log_format format);
 bool base_log_enabled(base_log_level level);
 void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -28,6 +28,7 @@ enum {
     OPT_METRICS_LISTEN,
     OPT_MEDIA_DEFER,
     OPT_FORWARD_UNHANDLED,
+    OPT_LOG_FORMAT,
     OPT_MEDIA_FIRST, /* the config_media_flags, in order */
 };
 
@@ -68,6 +69,7 @@ static const struct option config_options[] = {
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"media-defer", required_argument, NULL, OPT_MEDIA_DEFER},
     {"forward-unhandled", required_argument, NULL, OPT_FORWARD_UNHANDLED},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"media-slots", required_argument, NULL, OPT_MEDIA_FIRST + 0},
     {"media-threads", required_argument, NULL, OPT_MEDIA_FIRST + 1},
     {"media-cpu-quota", required_argument, NULL, OPT_MEDIA_FIRST + 2},
@@ -111,6 +113,7 @@ void config_usage(FILE *out)
           "  --poll-interval SECONDS    average scheduled poll interval (default 5)\n"
           "  --no-poller                do not move due retry/scheduled jobs\n"
           "  --no-job-log               no INFO line per finished job (failures are still logged)\n"
+          "  --log-format text|json     log lines as text (default) or one JSON object per line\n"
           "  --control PATH             control socket (default: scotty-TAG.sock in the runtime dir)\n"
           "  --control-group GROUP      members of GROUP may use the control socket too\n"
           "  --metrics-listen HOST:PORT serve Prometheus metrics over HTTP (loopback only)\n\n"
@@ -142,6 +145,19 @@ static int config_int(const char *s, long min, long max, const char *what, long 
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int config_log_format(const char *arg, base_log_format *out, char *err, size_t errlen)
+{
+    if (strcmp(arg, "text") == 0)
+        *out = BASE_LOG_TEXT;
+    else if (strcmp(arg, "json") == 0)
+        *out = BASE_LOG_JSON;
+    else {
+        snprintf(err, errlen, "--log-format must be 'text' or 'json' (got '%s')", arg);
+        return -1;
+    }
     return 0;
 }
 
@@ -299,6 +315,8 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
     case OPT_FORWARD_UNHANDLED:
         snprintf(cfg->forward_unhandled, sizeof cfg->forward_unhandled, "%s", arg);
         return 0;
+    case OPT_LOG_FORMAT:
+        return 0; /* applied in the first pass */
     default:
         if (opt >= OPT_MEDIA_FIRST && opt < OPT_MEDIA_FIRST + CONFIG_NMEDIA)
             return media_runner_cfg_set(&cfg->media, config_media_flags[opt - OPT_MEDIA_FIRST], arg, err,
@@ -317,12 +335,17 @@ int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen)
     if (config_env_redis(cfg, err, errlen) != 0)
         return -1;
 
-    /* First pass: only what selects the file and its section. */
+    /* First pass: only what selects the file and its section, and the log format,
+     * which applies at once, so every line from here on is in it. */
     int opt;
     opterr = 0;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "c:q:t:g:e:C:r:vVh", config_options, NULL)) != -1) {
-        if (opt == 'C')
+        if (opt == OPT_LOG_FORMAT) {
+            if (config_log_format(optarg, &cfg->log_format, err, errlen) != 0)
+                return -1;
+            base_log_set_format(cfg->log_format);
+        } else if (opt == 'C')
             snprintf(cfg->config_file, sizeof cfg->config_file, "%s", optarg);
         else if (opt == 'e')
             snprintf(cfg->environment, sizeof cfg->environment, "%s", optarg);

@@ -26,6 +26,7 @@ typedef struct config {
     char media_defer[128];    /* --media-defer QUEUE: fetch attachments there, "" inline */
     char forward_unhandled[128]; /* --forward-unhandled QUEUE: activities scotty does not cover */
     bool verbose;
+    base_log_format log_format; /* --log-format text|json (applied by config_load) */
     bool show_version;
     bool show_help;
 } config;
@@ -34,6 +35,8 @@ typedef struct config {
  * section) < flags. Returns 0, or -1 with one actionable line in err. */
 int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_usage(FILE *out);
+/* --log-format's value: "text" or "json". Returns 0, or -1 with err. */
+int config_log_format(const char *arg, base_log_format *out, char *err, size_t errlen);
 
 /* YAML part (config_yaml.c): applies a sidekiq.yml file to cfg. */
 int config_yaml_apply(config *cfg, const char *path, char *err, size_t errlen);
