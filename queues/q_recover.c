@@ -7,7 +7,8 @@
  * is a poison pill (it keeps killing workers) and goes to the dead set instead
  * (or is dropped when it says "dead": false). One recovery at a time cluster-
  * wide, under a short Redis lock. On a clean stop a process returns its own
- * private lists the same way, without counting. */
+ * private lists the same way, without counting, and so does an operator's
+ * `scotty requeue-private` (q_private_requeue). */
 #include "q_internal.h"
 
 #include <hiredis/hiredis.h>
@@ -17,10 +18,11 @@
 
 /* KEYS: private list, queue, dead set, recovered hash, queues set.
  * ARGV: now, threshold (0: plain requeue), dead cutoff, dead rank bound, queue name.
- * Every key it writes is type-checked first, so a job is popped from the private
- * list only when its push cannot fail. */
+ * Every key it reads or writes is type-checked first, so a job is popped from the
+ * private list only when its push cannot fail. */
 static const char *q_recover_lua =
-    "local want = {{KEYS[2], 'list'}, {KEYS[3], 'zset'}, {KEYS[4], 'hash'}, {KEYS[5], 'set'}}\n"
+    "local want = {{KEYS[1], 'list'}, {KEYS[2], 'list'}, {KEYS[3], 'zset'}, {KEYS[4], 'hash'},\n"
+    "  {KEYS[5], 'set'}}\n"
     "for _, k in ipairs(want) do\n"
     "  local t = redis.call('TYPE', k[1])['ok']\n"
     "  if t ~= 'none' and t ~= k[2] then\n"
@@ -62,26 +64,30 @@ static const char *q_recover_unlock_lua =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
     "return 0\n";
 
-/* Moves one private list back; returns 0 or -1. Adds to the requeued and dead counts. */
-static int q_recover_list(q_engine *e, q_conn *c, const char *identity, const char *queue,
-                          int threshold, long *requeued, long *dead)
+/* Moves the private list of `identity` for `queue` back to the front of queue:QUEUE.
+ * threshold > 0 counts each job in scotty:recovered and sends one recovered more than
+ * threshold times to the dead set (trimmed by retry's bounds); 0 moves every job. Adds
+ * to the counts; returns 0, or -1 with err. */
+static int q_recover_move(q_conn *c, const char *identity, const char *queue, int threshold,
+                          const q_retry_cfg *retry, long *requeued, long *dead, char *err,
+                          size_t errlen)
 {
     char priv[Q_KEY_MAX], qkey[Q_KEY_MAX], now[40], cutoff[40], rank[24], thr[16];
     if (q_private_key(identity, queue, priv) != 0 ||
         (size_t)snprintf(qkey, sizeof qkey, "queue:%s", queue) >= sizeof qkey) {
-        base_log(BASE_LOG_ERROR, "cannot recover the private list of %s for queue %.64s: the key would be "
-              "longer than %d bytes; move it back by hand", identity, queue, Q_KEY_MAX - 1);
+        snprintf(err, errlen, "cannot move the private list of %s for queue %.64s: the key would be "
+                 "longer than %d bytes; move it back by hand", identity, queue, Q_KEY_MAX - 1);
         return -1;
     }
     double t = base_now();
     base_json_float(t, now, sizeof now);
-    q_dead_bounds(t, e->cfg.retry.dead_timeout, e->cfg.retry.dead_max_jobs, cutoff, rank);
+    q_dead_bounds(t, retry->dead_timeout, retry->dead_max_jobs, cutoff, rank);
     snprintf(thr, sizeof thr, "%d", threshold);
     const char *argv[] = {priv, qkey, "dead", Q_KEY_RECOVERED, "queues", now, thr, cutoff, rank, queue};
     redisReply *r = q_conn_eval(c, q_recover_lua, 5, 10, argv, NULL);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        base_log(BASE_LOG_ERROR, "could not move %s back to %s: %s", priv, qkey,
-              r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(c));
+        snprintf(err, errlen, "could not move %s back to %s: %s", priv, qkey,
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(c));
         q_reply_free(r);
         return -1;
     }
@@ -89,6 +95,18 @@ static int q_recover_list(q_engine *e, q_conn *c, const char *identity, const ch
     *dead += r->element[1]->integer;
     q_reply_free(r);
     return 0;
+}
+
+/* Moves one private list back; returns 0 or -1 (logged). Adds to the requeued and
+ * dead counts. */
+static int q_recover_list(q_engine *e, q_conn *c, const char *identity, const char *queue,
+                          int threshold, long *requeued, long *dead)
+{
+    char err[Q_ERRLEN];
+    if (q_recover_move(c, identity, queue, threshold, &e->cfg.retry, requeued, dead, err, sizeof err) == 0)
+        return 0;
+    base_log(BASE_LOG_ERROR, "%s", err);
+    return -1;
 }
 
 int q_recover_orphans(q_engine *e, q_conn *c)
@@ -151,4 +169,13 @@ int q_recover_requeue_own(q_engine *e, q_conn *c)
     redisReply *d = q_conn_cmd(c, "HDEL " Q_KEY_FETCHERS " %s", e->identity);
     q_reply_free(d);
     return 0;
+}
+
+long q_private_requeue(q_conn *c, const char *identity, const char *queue, char *err, size_t errlen)
+{
+    const q_retry_cfg unused = {0}; /* threshold 0: no job goes to the dead set */
+    long requeued = 0, dead = 0;
+    if (q_recover_move(c, identity, queue, 0, &unused, &requeued, &dead, err, errlen) != 0)
+        return -1;
+    return requeued;
 }

@@ -337,6 +337,35 @@ typedef struct q_sched q_sched;
 q_sched *q_sched_start(const q_sched_cfg *cfg, char *err, size_t errlen);
 void q_sched_stop(q_sched *s);
 
+/* ---- Private lists of reliable fetch, seen cluster-wide (operators' tools) ---- */
+typedef struct q_private_list {
+    char key[Q_KEY_MAX];          /* queue:scotty|IDENTITY|QUEUE */
+    char identity[Q_IDENTITY_MAX];
+    char queue[Q_NAME_MAX];
+    char type[16];                /* the key's Redis type: "list", or what else it holds */
+    char queue_type[16];          /* queue:QUEUE's: "list" or "none", or what else it holds */
+    long length;                  /* jobs held (a list), else 0 */
+    bool alive;                   /* the process's heartbeat hash exists */
+} q_private_list;
+/* Splits a private list's key into its process identity (HOST:PID:12 hex digits, the
+ * host possibly holding '|') and queue name. Returns 0, or -1 when key is not one. */
+int q_private_parse_key(const char *key, size_t len, char identity[Q_IDENTITY_MAX],
+                        char queue[Q_NAME_MAX]);
+/* Every private list in Redis (keys queue:scotty|*, found with SCAN), sorted by key,
+ * with its type, length and process liveness. A key of that form that is not a list is
+ * returned too (its type says so); one that does not parse is skipped with a WARN
+ * line. Returns a malloc'd array (*n entries, NULL when 0), or NULL with *n = -1 and
+ * err when Redis cannot be read. */
+q_private_list *q_private_scan(q_conn *c, int *n, char *err, size_t errlen);
+/* Moves the private list of `identity` for `queue` back to the front of queue:QUEUE
+ * (the end Sidekiq pops next), oldest job first in line, in one script that checks
+ * every key's type first: each job leaves the private list only in the step that
+ * pushes it, and a wrong type moves nothing. Returns the jobs moved, or -1 with err. */
+long q_private_requeue(q_conn *c, const char *identity, const char *queue, char *err, size_t errlen);
+/* Drops `identity` from scotty:fetchers, the registry recovery reads: for a process
+ * whose heartbeat is gone once its private lists are moved. Returns 0, or -1 with err. */
+int q_private_forget(q_conn *c, const char *identity, char *err, size_t errlen);
+
 /* ---- The engine: one Sidekiq process ---- */
 typedef enum { Q_FETCH_RELIABLE = 0, Q_FETCH_BASIC } q_fetch_mode;
 

@@ -6,6 +6,8 @@
 
 int db_main(int argc, char **argv);
 int cron_main(int argc, char **argv);
+int status_main(int argc, char **argv);          /* private_cli.c */
+int requeue_private_main(int argc, char **argv); /* private_cli.c */
 
 typedef struct main_command {
     const char *name;
@@ -17,6 +19,9 @@ typedef struct main_command {
 static const main_command main_commands[] = {
     {"db", db_main, "db init|check: create or verify Mastodon's schema"},
     {"cron", cron_main, "cron 'EXPR' [COUNT]: the next firing times of a cron line"},
+    {"status", status_main, "status: every scotty private list in Redis, its process and its jobs"},
+    {"requeue-private", requeue_private_main,
+     "requeue-private [--force] [--dry-run]: move the private lists back to their queues"},
     {NULL, NULL, NULL},
 };
 

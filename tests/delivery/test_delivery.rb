@@ -49,22 +49,39 @@ class TestDelivery < DeliveryTest
     # the 401 is knocked on twice: draft-cavage, then RFC 9421
     wait_until(20, "#{cases.size + 1} requests at the inbox") { received.size == cases.size + 1 }
     wait_idle
+    # Five eleventh failures (retry_count 9 -> 10): DeliveryWorker's own rand(0.5 * 10^4)
+    # spreads them over 5,000 s beyond Sidekiq's default of 10,015 s plus at most 109 s
+    # of jitter; all five landing in that default's range has odds of about 5e-9. One
+    # at a time: a host that just failed gets one delivery in flight.
+    late = Array.new(5) do |i|
+      jid = Sidekiq::Client.push('class' => 'ActivityPub::DeliveryWorker', 'queue' => 'push',
+                                 'args' => ['{"type":"Create"}', 1, inbox_url('127.0.0.9', '/s/500/inbox'), {}],
+                                 'retry_count' => 9, 'failed_at' => Time.now.to_f - 3600)
+      wait_until(20, "late failure #{i + 1} in the retry set") { retries.any? { |j, _| j['jid'] == jid } }
+      jid
+    end
+    assert_equal cases.size + 6, received.size, 'each late failure was a request'
+    wait_idle
     assert(received.all? { |r| r['sig_error'].nil? }, 'every request was signed correctly')
     in_retry = retries.to_h { |j, score| [j['jid'], [j, score]] }
     %w[127.0.0.2 127.0.0.3 127.0.0.8].each do |addr|
       refute in_retry[jids[addr]], "#{cases[addr]} is given up without a retry"
       refute @redis.exists?("exhausted_deliveries:#{addr}"), "#{cases[addr]} is not a tracked failure"
     end
-    now = Time.now.to_f
     %w[127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7].each do |addr|
       job, score = in_retry[jids[addr]]
       assert job, "#{cases[addr]} is retried"
       assert_equal 0, job['retry_count']
-      # count 0: 0^4 + 15 + rand(0) plus Sidekiq's jitter rand(10) * 1
-      assert_operator score, :>=, now + 13, 'first retry no sooner than Mastodon''s 15 s'
-      assert_operator score, :<=, now + 26, 'first retry within 15 s plus jitter'
+      assert_includes Backoff.delivery(0, 8), Backoff.delay_of(job, score), 'count 0: 15 s plus jitter'
       assert_equal [today], @redis.smembers("exhausted_deliveries:#{addr}"), 'failure tracked for today'
     end
+    delays = late.map do |jid|
+      job, score = in_retry[jid]
+      assert_equal 10, job['retry_count']
+      Backoff.delay_of(job, score).tap { |d| assert_includes Backoff.delivery(10, 8), d, 'DeliveryWorker at count 10' }
+    end
+    assert_operator delays.max, :>, Backoff.sidekiq_default(10, 8).max,
+                    "DeliveryWorker's own jitter, not only Sidekiq's default: #{delays}"
     assert_match(/UnexpectedResponseError/, in_retry[jids['127.0.0.5']][0]['error_class'])
     assert_match(/ConnectionError/, in_retry[jids['127.0.0.6']][0]['error_class'])
   end

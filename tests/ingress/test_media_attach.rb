@@ -77,8 +77,9 @@ class TestMediaAttach < ScottyTest
     id
   end
 
-  def redownload(id)
-    Sidekiq::Client.push('class' => 'RedownloadMediaWorker', 'queue' => 'pull', 'args' => [id], 'retry' => 3)
+  def redownload(id, extra = {})
+    Sidekiq::Client.push({ 'class' => 'RedownloadMediaWorker', 'queue' => 'pull', 'args' => [id],
+                           'retry' => 3 }.merge(extra))
   end
 
   def row(id)
@@ -233,9 +234,14 @@ class TestMediaAttach < ScottyTest
       local: attachment('')
     }
     unavailable = attachment(url('/_status/503'))
+    again = attachment(url('/_status/503'))
     (ids.values + [unavailable]).each { |id| redownload(id) }
+    # A third failure (retry_count 1 -> 2), where ExponentialBackoff (175-334 s)
+    # and Sidekiq's default (31 s), each plus jitter, are far apart.
+    redownload(again, 'retry_count' => 1, 'failed_at' => Time.now.to_f - 60)
     wait_idle
-    assert_equal 1, retries.size, "only the 503 is retried\n#{@scottys[0].log}"
+    assert_equal [[unavailable], [again]], retries.map { |j, _| j['args'] }.sort,
+                 "only the 503s are retried\n#{@scottys[0].log}"
     log = @scottys[0].log
     ids.each do |what, id|
       r = row(id)
@@ -252,13 +258,15 @@ class TestMediaAttach < ScottyTest
     assert_empty stored_files, 'no object was written'
     assert_empty File.readlines(@origin_log).grep(%r{/pic\.png}), 'media of a reject_media domain is not requested'
 
-    job, score = retries.first
-    assert_equal [unavailable], job['args'], 'the 503 is retried'
+    job, score = retries.find { |j, _| j['args'] == [unavailable] }
     assert_equal 'Scotty::MediaDownloadError', job['error_class']
     assert_match(/answered 503/, job['error_message'])
-    now = Time.now.to_f
-    assert_operator score, :>=, now + 5, 'ExponentialBackoff: 15 s (+ jitter) for the first retry'
-    assert_operator score, :<=, now + 26
+    assert_equal 0, job['retry_count']
+    assert_includes Backoff.exponential(0, 8), Backoff.delay_of(job, score), 'ExponentialBackoff at count 0'
+    job, score = retries.find { |j, _| j['args'] == [again] }
+    assert_equal 2, job['retry_count']
+    assert_includes Backoff.exponential(2, 8), Backoff.delay_of(job, score),
+                    "ExponentialBackoff at count 2 (Sidekiq's default would give #{Backoff.sidekiq_default(2, 8)})"
     assert_empty Dir.glob(File.join(@tmp, 'scotty-attach-*')), 'temp directories are removed'
   end
 
@@ -307,6 +315,36 @@ class TestMediaAttach < ScottyTest
     assert_empty Dir.glob(File.join(@s3_dir, '**', '*._S3rver_object')), 'no orphaned object in the bucket'
   end
 
+  # This process's cpu cgroup directory for mode 'v2' (the unified hierarchy with the
+  # cpu controller) or 'v1' (the cpu hierarchy), or nil when there is none.
+  def cpu_cgroup_dir(mode)
+    lines = File.readlines('/proc/self/cgroup').map { |l| l.chomp.split(':', 3) }
+    if mode == 'v2'
+      rel = lines.find { |id, _, _| id == '0' }&.last
+      dir = "/sys/fs/cgroup#{rel == '/' ? '' : rel}"
+      return rel && File.read("#{dir}/cgroup.controllers").split.include?('cpu') ? dir : nil
+    end
+    rel = lines.find { |_, ctl, _| ctl.split(',').include?('cpu') }&.last
+    rel && ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct'].map { |r| r + rel }
+                                                                 .find { |d| File.file?("#{d}/cpu.cfs_quota_us") }
+  rescue Errno::ENOENT
+    nil
+  end
+
+  # Which case the README's --media-cpu-quota is in here, found without scotty: v2,
+  # else v1, where a group can be created in this process's cpu cgroup; else none.
+  def expected_cgroup_mode
+    %w[v2 v1].find do |mode|
+      dir = cpu_cgroup_dir(mode) or next false
+      probe = File.join(dir, "scotty-test-probe-#{Process.pid}")
+      Dir.mkdir(probe)
+      Dir.rmdir(probe)
+      true
+    rescue SystemCallError
+      false
+    end || 'none'
+  end
+
   def test_media_slots_in_stats_while_transcoding
     sock = File.join(@tmp, 'control.sock')
     scotty = start_media_scotty('--media-slots', '1', '--media-cpu-quota', '0.5', '--control', sock)
@@ -328,7 +366,15 @@ class TestMediaAttach < ScottyTest
     scottyctl = File.join(File.dirname(ENV.fetch('SCOTTY_BIN')), 'control', 'scottyctl')
     table, st = Open3.capture2(scottyctl, '-s', sock, 'stats')
     assert st.success?, table
-    assert_match(/^media slots [01] of 1 in use, [01] waiting  cpu cap via cgroup (v1|v2|none)$/, table)
+    mode = expected_cgroup_mode
+    assert_match(/^media slots [01] of 1 in use, [01] waiting  cpu cap via cgroup #{mode}$/, table,
+                 "this machine's cpu cgroup case is #{mode}")
+    if mode == 'none'
+      assert_match(/WARN: media: no CPU quota for media children/, scotty.log, 'none: one WARN line says so')
+    else
+      assert File.directory?(File.join(cpu_cgroup_dir(mode), 'scotty')),
+             "#{mode}: the per-task groups live under <own cpu cgroup>/scotty"
+    end
     metrics = control(sock, 'metrics')['text']
     assert_match(/^scotty_media_slots 1$/, metrics)
     assert_match(/^scotty_media_slots_in_use [01]$/, metrics)

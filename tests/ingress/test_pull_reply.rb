@@ -8,10 +8,10 @@ require_relative 'pull_helper'
 class TestPullReply < PullTest
   CAROL = 3
 
-  def fetch_reply(url, options = {}, jid: nil)
+  def fetch_reply(url, options = {}, jid: nil, extra: {})
     item = { 'class' => 'FetchReplyWorker', 'queue' => 'pull', 'retry' => 3, 'args' => [url, options] }
     item['jid'] = jid if jid
-    Sidekiq::Client.push(item)
+    Sidekiq::Client.push(item.merge(extra))
   end
 
   # A WorkerBatch as FetchRepliesService and an async refresh leave it.
@@ -82,20 +82,26 @@ class TestPullReply < PullTest
     fetch_reply(origin_url(HOST, 'users/carol/statuses/404'))
     fetch_reply(origin_url(HOST, '_status/410'))
     fetch_reply(origin_url(HOST, '_status/503'))
+    # its third failure (retry_count 1 -> 2): ExponentialBackoff and Sidekiq's default differ
+    again = fetch_reply(origin_url(HOST, '_status/503'),
+                        extra: { 'retry_count' => 1, 'failed_at' => Time.now.to_f - 60 })
     fetch_reply(origin_url(HOST, '_hang'))
     start_queue_scotty('pull', env: { 'SCOTTY_HTTP_READ_TIMEOUT' => '1' })
     wait_queue_idle('pull')
     assert_equal 0, count('statuses')
     retry_jobs = @redis.zrange('retry', 0, -1, with_scores: true).map { |j, at| [JSON.parse(j), at] }
-    assert_equal [origin_url(HOST, '_hang'), origin_url(HOST, '_status/503')],
+    assert_equal [origin_url(HOST, '_hang'), origin_url(HOST, '_status/503'), origin_url(HOST, '_status/503')],
                  retry_jobs.map { |j, _| j['args'][0] }.sort, "404 and 410 are not retried\n#{@scottys[0].log}"
     hung = retry_jobs.find { |j, _| j['args'][0].end_with?('_hang') }[0]
     assert_match(/timed out|timeout/i, hung['error_message'])
-    job, at = retry_jobs.find { |j, _| j['args'][0].end_with?('503') }
+    job, at = retry_jobs.find { |j, _| j['args'][0].end_with?('503') && j['jid'] != again }
     assert_equal [origin_url(HOST, '_status/503'), 0], [job['args'][0], job['retry_count']]
     assert_match(/answered 503/, job['error_message'])
-    # ExponentialBackoff for count 0: 15 s (+ Sidekiq's jitter of at most 9 s)
-    assert_includes 14..25, (at - job['failed_at'].to_f / (job['failed_at'] > 1e11 ? 1000 : 1)).round
+    assert_includes Backoff.exponential(0, 8), Backoff.delay_of(job, at), 'ExponentialBackoff at count 0'
+    job, at = retry_jobs.find { |j, _| j['jid'] == again }
+    assert_equal 2, job['retry_count']
+    assert_includes Backoff.exponential(2, 8), Backoff.delay_of(job, at),
+                    "ExponentialBackoff at count 2 (Sidekiq's default: #{Backoff.sidekiq_default(2, 8)})"
   end
 
   def test_unknown_author_forwarded_unchanged_or_failed

@@ -62,6 +62,42 @@ module Harness
   end
 end
 
+# Retry delays in whole seconds after a failure, as ranges, for the new retry_count
+# `count` (0 at the first failure): the job class's sidekiq_retry_in value (integer
+# seconds, Ruby's to_i) plus Sidekiq's own jitter, which 6.x/7.x draw as
+# rand(10) * (count + 1) and 8.x as rand(10 * (count + 1)) (sidekiq-protocol.md 5.2).
+module Backoff
+  def self.jitter_max(count, major)
+    major >= 8 ? 10 * (count + 1) - 1 : 9 * (count + 1)
+  end
+
+  # Sidekiq's default: count^4 + 15 + jitter.
+  def self.sidekiq_default(count, major)
+    base = count**4 + 15
+    base..(base + jitter_max(count, major))
+  end
+
+  # Mastodon's ExponentialBackoff concern: 15 + 10 * count^4 + rand(10 * count^4).
+  def self.exponential(count, major)
+    spread = 10 * count**4
+    base = 15 + spread
+    base..(base + [spread - 1, 0].max + jitter_max(count, major))
+  end
+
+  # ActivityPub::DeliveryWorker: count^4 + 15 + rand(0.5 * count^4) (a float, cut by to_i).
+  def self.delivery(count, major)
+    base = count**4 + 15
+    base..(base + [(count**4 + 1) / 2 - 1, 0].max + jitter_max(count, major))
+  end
+
+  # The delay a retry-set entry was given: its score less the failure's time
+  # (retried_at after the first failure, else failed_at; float s or 8.x's ms).
+  def self.delay_of(job, score)
+    t = job['retried_at'] || job['failed_at']
+    (score - (t.is_a?(Integer) ? t / 1000.0 : t)).round
+  end
+end
+
 # Base class: one Redis per test, scotty processes tracked and stopped.
 class ScottyTest < Minitest::Test
   def setup

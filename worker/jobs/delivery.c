@@ -163,13 +163,14 @@ out:
     db_pool_release(s->db, db);
 }
 
-/* DeliveryWorker's sidekiq_retry_in: count^4 + 15 + rand(0.5 * count^4) seconds;
- * the engine adds Sidekiq's own jitter. */
+/* DeliveryWorker's sidekiq_retry_in: count^4 + 15 + rand(0.5 * count^4) seconds, a
+ * float that Sidekiq cuts with to_i, so the extra is a whole number below half of
+ * count^4 (0 to 7 at count 2); the engine adds Sidekiq's own jitter. */
 static long delivery_backoff(int count, const q_result *r, const q_job *job)
 {
     long base = (long)count * count * count * count;
-    long spread = base / 2;
-    return base + 15 + (spread > 0 ? (long)arc4random_uniform((uint32_t)spread + 1) : 0);
+    long choices = (base + 1) / 2;
+    return base + 15 + (choices > 0 ? (long)arc4random_uniform((uint32_t)choices) : 0);
 }
 
 void jobs_register_delivery(q_registry *reg)
