@@ -7,6 +7,15 @@ require_relative 'ingress_helper'
 
 class IngressShapesTest < IngressTest
   SHAPES = %w[create_note_gotosocial create_note_pleroma create_article create_video_peertube].freeze
+  # The remote_url Mastodon's MediaAttachmentParser reads from each fixture's
+  # `attachment` (url_to_href: a string, or the href of a Link in an array); the
+  # Article has none and the PeerTube Video's icon and url links are not attachments.
+  MEDIA = {
+    'create_note_gotosocial' => ['https://remote.example/fileserver/01JDQ8YYYY/attachment/original/01JDQ8ZZZZ.jpeg'],
+    'create_note_pleroma' => ['https://remote.example/media/8c2f1e0d9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5' \
+                              'a4b3c2d.jpg?name=boat.jpg'],
+    'create_article' => [], 'create_video_peertube' => []
+  }.freeze
 
   def test_every_shape_is_stored_once
     @scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
@@ -30,9 +39,9 @@ class IngressShapesTest < IngressTest
         assert_match(/\A<h2>/, text, "#{name}: converted to <h2>name</h2> + summary + link")
         assert_includes text, object['name'], name
       end
-      media = count('media_attachments', "status_id = #{id}")
-      assert_operator media, :<=, 4, name
-      assert_equal media, row[13].split(',').size, "#{name}: ordered_media_attachment_ids"
+      urls = rows("SELECT remote_url FROM media_attachments WHERE status_id = #{id} ORDER BY id").flatten
+      assert_equal MEDIA.fetch(name), urls, "#{name}: one media row per attachment, at its url's href"
+      assert_equal urls.size, row[13].to_s.split(',').size, "#{name}: ordered_media_attachment_ids"
       assert_equal 1, queued('default', 'DistributionWorker').count { |j| j['args'][0] == id.to_i }, name
     end
     assert_equal [[SHAPES.size.to_s]], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")

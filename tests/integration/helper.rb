@@ -169,6 +169,31 @@ class ScottyTest < Minitest::Test
     Harness.wait_until(seconds, what, &blk)
   end
 
+  # The identity (heartbeat hash key) of scotty process s.
+  def identity_of(s)
+    @redis.smembers('processes').find { |id| id.include?(":#{s.pid}:") }
+  end
+
+  # Waits until scotty s reports quiet in its heartbeat (`quiet` "true", what the
+  # Web UI's Process#stopping? reads); its fetchers stop when it goes quiet.
+  def wait_for_quiet(s)
+    wait_until(20, "scotty to report quiet in its heartbeat\n#{s.log}") do
+      (id = identity_of(s)) && @redis.hget(id, 'quiet') == 'true'
+    end
+  end
+
+  # Waits for n more heartbeats of scotty s (each rewrites `beat`, every 5 s): time
+  # for the process to act, measured by the process (longer than a 2 s BLMOVE).
+  def wait_for_beats(s, n = 2)
+    id = identity_of(s)
+    seen = [@redis.hget(id, 'beat')]
+    wait_until(15 * n, "#{n} more heartbeats of scotty\n#{s.log}") do
+      b = @redis.hget(id, 'beat')
+      seen << b unless b == seen.last
+      seen.size > n
+    end
+  end
+
   # Writes dir/sidekiq.yml: concurrency 2 on the default queue and a scheduler
   # (listened queues only) with the given :schedule: entries, YAML text with the
   # entry names at column 0. Returns the file's path.

@@ -66,9 +66,11 @@ class CliTest < ScottyTest
     wait_until(10, 'a thread dump') { s.log.include?('thread dump') }
     s.signal('TSTP')
     wait_until(10, 'quiet') { s.log.include?('quiet: no new jobs') }
+    wait_for_quiet(s)
     push_marks('late', 2)
-    sleep 1
-    assert_equal 0, @redis.llen('late')
+    wait_for_beats(s)
+    assert_equal 0, @redis.llen('late'), 'a quiet process fetches nothing'
+    assert_equal 2, Sidekiq::Queue.new('default').size, 'the jobs wait in their queue'
     st = s.stop
     assert st.success?
     assert_equal 2, Sidekiq::Queue.new('default').size
