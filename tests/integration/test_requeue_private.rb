@@ -12,9 +12,9 @@ class RequeuePrivateTest < ScottyTest
   NONCE = '0123456789ab'.freeze
 
   # Runs `scotty ARGS` with stdin a pipe (not a terminal); returns [stdout, stderr, status].
-  def cli(*args)
-    out, err, st = Open3.capture3({ 'REDIS_URL' => @redis_server.url, 'ASAN_OPTIONS' => 'detect_leaks=1' },
-                                  Harness::SCOTTY, *args, stdin_data: '')
+  def cli(*args, env: { 'REDIS_URL' => @redis_server.url })
+    out, err, st = Open3.capture3(env.merge('ASAN_OPTIONS' => 'detect_leaks=1'), Harness::SCOTTY, *args,
+                                  stdin_data: '')
     refute_match(/AddressSanitizer|LeakSanitizer|runtime error:/, err)
     [out, err, st]
   end
@@ -132,6 +132,35 @@ class RequeuePrivateTest < ScottyTest
     assert_equal ['Scotty::Diag::Hang'], Sidekiq::Queue.new('a').map(&:klass)
     assert @redis.hexists('scotty:fetchers', id), 'a live process stays registered'
     s.kill9
+  end
+
+  # The worker's Redis settings, Sentinel included: Mastodon's REDIS_SENTINELS and
+  # REDIS_SENTINEL_MASTER, no URL.
+  def test_redis_through_a_sentinel
+    dir = Dir.mktmpdir('scotty-sentinel')
+    port = Harness.free_port
+    File.write(File.join(dir, 'sentinel.conf'),
+               "port #{port}\nbind 127.0.0.1\ndir #{dir}\nsentinel monitor mymaster 127.0.0.1 #{@redis_server.port} 1\n")
+    pid = Process.spawn('redis-server', File.join(dir, 'sentinel.conf'), '--sentinel',
+                        '--logfile', File.join(dir, 'sentinel.log'))
+    wait_until(10, 'the sentinel to answer') do
+      Redis.new(host: '127.0.0.1', port: port).call('SENTINEL', 'get-master-addr-by-name', 'mymaster')
+    rescue SystemCallError, Redis::BaseConnectionError
+      false
+    end
+    priv = "queue:scotty|ghost:1:#{NONCE}|default"
+    @redis.rpush(priv, %w[j2 j1])
+    env = { 'REDIS_SENTINELS' => "127.0.0.1:#{port}", 'REDIS_SENTINEL_MASTER' => 'mymaster' }
+    out, err, st = cli('status', env: env)
+    assert st.success?, err
+    assert_match(/^default\s+2\s+gone\s+ghost:1:#{NONCE}\s+#{Regexp.escape(priv)}$/, out)
+    assert_match(/Sidekiq's Redis is .*from REDIS_SENTINELS/, err)
+    _, err, st = cli('requeue-private', env: env)
+    assert st.success?, err
+    assert_equal %w[j2 j1], @redis.lrange('queue:default', 0, -1)
+  ensure
+    Harness.stop_process(pid) if pid
+    FileUtils.rm_rf(dir) if dir
   end
 
   def test_wrong_type_moves_nothing
