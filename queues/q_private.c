@@ -77,6 +77,8 @@ static int q_private_find(q_conn *c, q_private_list **out, int *n, char *err, si
             snprintf(err, errlen, "Redis: SCAN for %s*: %s", Q_PRIVATE_PREFIX,
                      r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(c));
             q_reply_free(r);
+            free(*out);
+            *out = NULL;
             return -1;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
@@ -114,18 +116,34 @@ static int q_private_find(q_conn *c, q_private_list **out, int *n, char *err, si
     return 0;
 }
 
-/* Reads one reply of a pipeline: a status (TYPE) into type, or an integer. */
-static int q_private_reply(q_conn *c, char *type, size_t tlen, long *integer, char *err, size_t errlen)
+/* Sends the commands queued on c and reads their n replies into r. Returns 0, or -1
+ * with err (nothing kept) when the connection failed. */
+static int q_private_read(q_conn *c, redisReply **r, size_t n, char *err, size_t errlen)
 {
-    redisReply *r = q_conn_reply(c);
+    for (size_t i = 0; i < n; i++) {
+        r[i] = q_conn_reply(c);
+        if (!r[i]) {
+            snprintf(err, errlen, "Redis: reading the private lists: %s", q_conn_error(c));
+            while (i > 0)
+                q_reply_free(r[--i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Takes a TYPE reply into type, or an integer reply into *integer; frees r. Returns 0,
+ * or -1 with err for any other reply. */
+static int q_private_take(redisReply *r, char *type, size_t tlen, long *integer, char *err, size_t errlen)
+{
     int rc = 0;
-    if (r && type && r->type == REDIS_REPLY_STATUS)
+    if (type && r->type == REDIS_REPLY_STATUS)
         snprintf(type, tlen, "%s", r->str);
-    else if (r && !type && r->type == REDIS_REPLY_INTEGER)
+    else if (!type && r->type == REDIS_REPLY_INTEGER)
         *integer = (long)r->integer;
     else {
         snprintf(err, errlen, "Redis: reading the private lists: %s",
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(c));
+                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         rc = -1;
     }
     q_reply_free(r);
@@ -139,27 +157,38 @@ q_private_list *q_private_scan(q_conn *c, int *n, char *err, size_t errlen)
         *n = -1;
         return NULL;
     }
-    /* Types and liveness in one pipeline, then the lengths of the lists. */
+    /* Types and liveness in one pipeline, then the lengths of the lists. Every reply
+     * read is taken (and freed) even after one was wrong. */
+    size_t nr = 3 * (size_t)*n;
+    redisReply **r = calloc(nr ? nr : 1, sizeof *r);
     for (int i = 0; i < *n; i++) {
         q_conn_appendf(c, "TYPE %s", all[i].key);
         q_conn_appendf(c, "TYPE queue:%s", all[i].queue);
         q_conn_appendf(c, "EXISTS %s", all[i].identity);
     }
-    int rc = 0;
-    for (int i = 0; i < *n; i++) {
+    int rc = q_private_read(c, r, nr, err, errlen);
+    bool replies = rc == 0;
+    for (int i = 0; replies && i < *n; i++) {
         long alive = 0;
-        /* After a failure the rest of the replies are still read, so none is left behind. */
-        rc |= q_private_reply(c, all[i].type, sizeof all[i].type, NULL, err, errlen);
-        rc |= q_private_reply(c, all[i].queue_type, sizeof all[i].queue_type, NULL, err, errlen);
-        rc |= q_private_reply(c, NULL, 0, &alive, err, errlen);
+        rc |= q_private_take(r[3 * i], all[i].type, sizeof all[i].type, NULL, err, errlen);
+        rc |= q_private_take(r[3 * i + 1], all[i].queue_type, sizeof all[i].queue_type, NULL, err, errlen);
+        rc |= q_private_take(r[3 * i + 2], NULL, 0, &alive, err, errlen);
         all[i].alive = alive != 0;
     }
+    size_t lists = 0;
     for (int i = 0; rc == 0 && i < *n; i++)
-        if (strcmp(all[i].type, "list") == 0)
+        if (strcmp(all[i].type, "list") == 0) {
             q_conn_appendf(c, "LLEN %s", all[i].key);
-    for (int i = 0; rc == 0 && i < *n; i++)
+            lists++;
+        }
+    if (lists > 0) {
+        rc = q_private_read(c, r, lists, err, errlen);
+        replies = rc == 0;
+    }
+    for (int i = 0, k = 0; lists > 0 && replies && i < *n; i++)
         if (strcmp(all[i].type, "list") == 0)
-            rc |= q_private_reply(c, NULL, 0, &all[i].length, err, errlen);
+            rc |= q_private_take(r[k++], NULL, 0, &all[i].length, err, errlen);
+    free(r);
     if (rc != 0) {
         free(all);
         *n = -1;
