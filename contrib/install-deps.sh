@@ -13,6 +13,8 @@ apt_packages=(
   libhiredis-dev libjansson-dev libssl-dev zlib1g-dev libyaml-dev libcurl4-openssl-dev libpq-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libjpeg62-turbo-dev libvips-dev time jq
   libcmocka-dev
+  # link cards (worker/cards): libxml2's HTML parser, charset detection
+  libxml2-dev libuchardet-dev
   # the libFuzzer targets (tests/fuzz): clang with its sanitizer and fuzzer runtimes
   clang libclang-rt-14-dev
   # servers and peers started by the demo and the tests

@@ -1,8 +1,10 @@
 /* pull_register.c -- the pull queue's workers as Mastodon declares them (queue pull,
  * retry 3, ExponentialBackoff; mastodon.md §1.3-1.4), and what they share: the
- * services check and forwarding a job to the Ruby side. */
+ * services check and forwarding a job to the Ruby side. LinkCrawlWorker (retry 0)
+ * is worker/cards' (card_register). */
 #include "ingress.h"
 #include "pull_internal.h"
+#include "cards/card.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,4 +42,5 @@ void pull_register(q_registry *reg)
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);
+    card_register(reg);
 }

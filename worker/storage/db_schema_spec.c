@@ -436,13 +436,14 @@ static const db_column preview_cards_cols[] = {
     {"published_at", DB_T_TS6, NULL, false},
     {"image_description", DB_T_STRING, "NOT NULL DEFAULT ''", false},
     {"author_account_id", DB_T_BIGINT, NULL, false},
-    {"image_remote_url", DB_T_STRING, NULL, true},
     {"unverified_author_account_id", DB_T_BIGINT, NULL, true},
     {NULL, NULL, NULL, false},
 };
 static const char *const preview_cards_after[] = {
     "CREATE INDEX index_preview_cards_on_author_account_id ON preview_cards (author_account_id) "
     "WHERE author_account_id IS NOT NULL",
+    "CREATE INDEX index_preview_cards_on_unverified_author_account_id_and_id ON preview_cards "
+    "(unverified_author_account_id, id) WHERE unverified_author_account_id IS NOT NULL",
     "CREATE UNIQUE INDEX index_preview_cards_on_url ON preview_cards (url)",
     NULL,
 };
@@ -564,6 +565,8 @@ const char *const db_schema_foreign_keys[] = {
     "ALTER TABLE polls ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE polls ADD FOREIGN KEY (status_id) REFERENCES statuses (id) ON DELETE CASCADE",
     "ALTER TABLE preview_cards ADD FOREIGN KEY (author_account_id) REFERENCES accounts (id) "
+    "ON DELETE SET NULL",
+    "ALTER TABLE preview_cards ADD FOREIGN KEY (unverified_author_account_id) REFERENCES accounts (id) "
     "ON DELETE SET NULL",
     "ALTER TABLE quotes ADD FOREIGN KEY (quoted_account_id) REFERENCES accounts (id) "
     "ON DELETE SET NULL",
