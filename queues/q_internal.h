@@ -263,8 +263,6 @@ void q_poller_cleanup_processes(q_conn *c);
 int q_recover_orphans(struct q_engine *e, q_conn *c);
 int q_recover_requeue_own(struct q_engine *e, q_conn *c);
 
-/* q_conn.c: a connection whose failures are not the Redis health (a sentinel's) */
-void q_conn_set_quiet(q_conn *c);
 /* q_sentinel.c: asks o's sentinels, from *first on, for the master's address and sets
  * o->host and o->port; *first becomes the sentinel that answered. 0, or -1 with err. */
 int q_sentinel_master(q_redis_opts *o, int *first, char *err, size_t errlen);

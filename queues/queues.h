@@ -60,6 +60,9 @@ void q_conn_free(q_conn *c);
 /* Connects if needed. Returns 0, or -1 with a message in q_conn_error(). */
 int q_conn_ensure(q_conn *c);
 const char *q_conn_error(const q_conn *c);
+/* Failures on c are not the Redis health (q_redis_health_down): a sentinel's
+ * connection, or a one-shot tool's that reports them itself. */
+void q_conn_set_quiet(q_conn *c);
 /* After a failed q_conn_ensure: true when a server answered but refused these settings
  * (password, user, database, certificate), false when none could be reached. */
 bool q_conn_refused(const q_conn *c);

@@ -137,6 +137,7 @@ bad:
 static q_private_list *private_cli_read(private_cli *p, q_conn *c, int *n)
 {
     char err[Q_ERRLEN];
+    q_conn_set_quiet(c); /* a failure is said once, below, not as the worker's outage lines */
     if (q_conn_ensure(c) != 0) {
         fprintf(stderr, "scotty %s: cannot reach Sidekiq's Redis at %s: %s\n", p->name, p->where,
                 q_conn_error(c));

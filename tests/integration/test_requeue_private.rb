@@ -163,6 +163,26 @@ class RequeuePrivateTest < ScottyTest
     FileUtils.rm_rf(dir) if dir
   end
 
+  def test_unreachable_redis_and_bad_usage
+    port = Harness.free_port # nothing listens there
+    _, err, st = cli('status', env: { 'REDIS_URL' => "redis://127.0.0.1:#{port}/0" })
+    assert_equal 1, st.exitstatus
+    assert_match(/scotty status: cannot reach Sidekiq's Redis at redis:\/\/127\.0\.0\.1:#{port}/, err)
+    _, err, st = cli('requeue-private', env: { 'REDIS_URL' => "redis://127.0.0.1:#{port}/0" })
+    assert_equal 1, st.exitstatus
+    assert_match(/scotty requeue-private: cannot reach Sidekiq's Redis/, err)
+
+    _, err, st = cli('status', '--force')
+    assert_equal 2, st.exitstatus
+    assert_match(/unknown or incomplete option '--force'/, err)
+    _, err, st = cli('requeue-private', 'now')
+    assert_equal 2, st.exitstatus
+    assert_match(/unexpected argument 'now'/, err)
+    out, _, st = cli('requeue-private', '--help')
+    assert st.success?
+    assert_match(/usage: scotty requeue-private \[--force\] \[--dry-run\]/, out)
+  end
+
   def test_wrong_type_moves_nothing
     good = "queue:scotty|ghost:1:#{NONCE}|default"
     bad = "queue:scotty|ghost:2:#{NONCE}|default"
