@@ -32,14 +32,22 @@ static int services_open_db(services *s, int concurrency, char *err, size_t errl
     }
     if (db_settings_from_env(&s->db_settings, err, errlen) != 0)
         return -1;
-    s->db = db_pool_new(&s->db_settings, concurrency);
-    if (!s->db) {
-        snprintf(err, errlen, "cannot create a pool of %d PostgreSQL connections (out of memory)",
-                 concurrency);
+    /* DB_POOL as in Mastodon; else one per thread up to 25: jobs hold a connection only
+     * for their queries (deliveries not while waiting for an inbox), so hundreds of
+     * threads share a few without reaching max_connections */
+    double pool = services_env_number("DB_POOL", concurrency < 25 ? concurrency : 25);
+    if (pool < 1 || pool > 10000) {
+        snprintf(err, errlen, "DB_POOL must be a number of connections between 1 and 10000");
         return -1;
     }
-    base_log(BASE_LOG_INFO, "database: %s, %d connections opened on demand", s->db_settings.describe,
-          concurrency);
+    s->db = db_pool_new(&s->db_settings, (int)pool);
+    if (!s->db) {
+        snprintf(err, errlen, "cannot create a pool of %d PostgreSQL connections (out of memory)",
+                 (int)pool);
+        return -1;
+    }
+    base_log(BASE_LOG_INFO, "database: %s, up to %d connections opened on demand",
+             s->db_settings.describe, (int)pool);
     return 0;
 }
 
@@ -84,7 +92,8 @@ services *services_open(int concurrency, char *err, size_t errlen)
         goto fail;
     s->breaker = delivery_breaker_new((int)threshold, cooloff, concurrency > 1 ? concurrency / 2 : 1);
     s->keys = delivery_keys_new(s->arenc, s->local_domain);
-    if (!s->breaker || !s->keys) {
+    s->avail = delivery_avail_new(5.0);
+    if (!s->breaker || !s->keys || !s->avail) {
         snprintf(err, errlen, "out of memory opening services");
         goto fail;
     }
@@ -100,6 +109,7 @@ void services_free(services *s)
         return;
     objstore_free(s->store);
     delivery_keys_free(s->keys);
+    delivery_avail_free(s->avail);
     delivery_breaker_free(s->breaker);
     db_pool_free(s->db);
     arenc_keys_free(s->arenc);

@@ -21,6 +21,7 @@ typedef struct services {
     char local_domain[256];    /* LOCAL_DOMAIN, "localhost" if unset */
     delivery_breaker *breaker; /* per-host circuit breaker for deliveries */
     delivery_keys *keys;       /* signing keys by account, cached for a minute */
+    delivery_avail *avail;     /* hosts recently found available (unavailable_domains) */
     objstore *store;           /* object storage from the S3 and PAPERCLIP variables */
     struct media_runner *media; /* scotty-media children under the --media-* caps; set by
                                 * the worker after services_open, NULL without media */
@@ -38,7 +39,7 @@ typedef struct services {
 
 /* Opens everything from the environment for `concurrency` processor threads:
  *   DATABASE_URL or DB_HOST/DB_NAME (optional: without them jobs needing the
- *   database fail with a message saying so), ACTIVE_RECORD_ENCRYPTION_* (optional),
+ *   database fail with a message saying so), DB_POOL (connections; min(concurrency, 25)), ACTIVE_RECORD_ENCRYPTION_* (optional),
  *   object storage (S3_..., PAPERCLIP_...), LOCAL_DOMAIN, ALLOWED_PRIVATE_ADDRESSES,
  *   SCOTTY_HTTP_READ_TIMEOUT (seconds),
  *   SCOTTY_DELIVERY_BREAKER_THRESHOLD (10 consecutive failures) and

@@ -86,6 +86,7 @@ t0 = now
 scotty_pid = start_scotty.call
 watched = { 'scotty' => scotty_pid, 'inbox (node)' => pids.first, 'redis' => redis_pid, 'postgres' => nil }
 cpu0 = cpu_seconds(watched)
+perf = ENV['BENCH_PERF'] && Process.spawn('perf', 'record', '-F', '999', '-g', '-p', scotty_pid.to_s, '-o', ENV['BENCH_PERF'], err: File::NULL)
 scotty_log = File.join(tmp, 'scotty.log')
 begin
   Harness.wait_for(ENV.fetch('BENCH_WAIT', '300').to_i, 'the deliveries') { stats(port)['received'] >= n && redis.llen('queue:push').zero? }
@@ -93,10 +94,14 @@ rescue Timeout::Error
   abort "FAIL: #{stats(port)['received']} of #{n} deliveries arrived; scotty's log:\n#{File.read(scotty_log)[-3000..]}"
 end
 elapsed = now - t0
+if perf
+  Process.kill('INT', perf)
+  Process.wait(perf)
+end
 st = stats(port)
 rate = n / elapsed
-puts format('%d signed deliveries in %.2f s: %.0f deliveries/s (inbox: %d signatures valid, %d invalid)',
-            n, elapsed, rate, st['sig_ok'], st['sig_bad'])
+puts format('%d signed deliveries in %.2f s: %.0f deliveries/s (inbox: %d signatures valid, %d invalid, ' \
+            '%d TCP connections)', n, elapsed, rate, st['sig_ok'], st['sig_bad'], st['connections'])
 puts format('ratio to the signing ceiling: %.2f', rate / ceiling)
 cpu1 = cpu_seconds(watched)
 puts 'CPU seconds during the run (of %.1f s on 2 cores): %s' %

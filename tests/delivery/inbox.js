@@ -6,7 +6,7 @@
 //   /knock/...     401 to a draft-cavage signature, 202 to a valid RFC 9421 one
 //   anything else  202
 // and appends one JSON line per request to --log (unless --count-only), or keeps
-// counts only, served at GET /_stats.
+// counts only, served at GET /_stats (with the number of TCP connections that carried deliveries).
 // Usage: node inbox.js --port-file F --keys keys.json [--log F] [--count-only]
 //        [--addresses 127.0.0.1,127.0.0.2]
 'use strict';
@@ -18,7 +18,7 @@ const opts = { addresses: '127.0.0.1' };
 for (let i = 2; i < process.argv.length; i += 2) opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 if (process.argv.includes('--count-only')) opts['count-only'] = true;
 const keys = JSON.parse(fs.readFileSync(opts.keys, 'utf8')); // keyId -> public key PEM
-const stats = { received: 0, sig_ok: 0, sig_bad: 0, by_path: {} };
+const stats = { received: 0, sig_ok: 0, sig_bad: 0, connections: 0, by_path: {} };
 const held = new Set(); // sockets of /hang requests, closed on exit
 
 // RFC 9421: Signature-Input sig1=(components);params, Signature sig1=:b64:, and
@@ -75,6 +75,8 @@ function verifySignature(req, body) {
 
 function handle(req, res) {
   if (req.method === 'GET' && req.url === '/_stats') {
+    if (!req.socket.statsOnly) stats.connections--; // count the inbox's connections only
+    req.socket.statsOnly = true;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(stats));
     return;
@@ -119,6 +121,7 @@ function listenNext(i) {
     return;
   }
   const s = http.createServer(handle);
+  s.on('connection', () => { stats.connections++; });
   s.keepAliveTimeout = 30000;
   servers.push(s);
   s.listen(port, addresses[i], () => {

@@ -84,13 +84,83 @@ static bool delivery_post(services *s, const delivery_signer *signer, const char
 
 /* Records the outcome in Redis and PostgreSQL. A tracker error is logged, not
  * raised: the delivery's own outcome decides the job's. */
-static void delivery_track(q_ctx *ctx, db_conn *db, const char *host, bool ok, bool had_row)
+static void delivery_track(q_ctx *ctx, services *s, const char *host, bool ok, bool had_row)
 {
     char err[Q_ERRLEN];
-    int rc = ok ? delivery_track_success(q_ctx_redis(ctx), db, host, had_row, err, sizeof err)
-                : delivery_track_failure(q_ctx_redis(ctx), db, host, err, sizeof err);
+    int rc = ok ? delivery_track_success(q_ctx_redis(ctx), s->db, s->avail, host, had_row, err,
+                                         sizeof err)
+                : delivery_track_failure(q_ctx_redis(ctx), s->db, s->avail, host, err, sizeof err);
     if (rc != 0)
         base_log(BASE_LOG_WARN, "delivery: failure tracker for %s not updated: %s", host, err);
+}
+
+/* 1 if host is marked unavailable, 0 if not, -1 with err; asks PostgreSQL (through
+ * *db, taken from the pool on first use) unless the memo knows host is available. */
+static int delivery_unavailable(services *s, db_conn **db, const char *host, char *err,
+                                size_t errlen)
+{
+    if (delivery_avail_known(s->avail, host))
+        return 0;
+    if (!*db)
+        *db = db_pool_acquire(s->db);
+    int rc = delivery_host_unavailable(*db, host, err, errlen);
+    if (rc == 0)
+        delivery_avail_note(s->avail, host, true);
+    return rc;
+}
+
+/* The checks and lookups before the request, which may need the database: whether
+ * host is marked unavailable (*unavailable), the signer (*signer, NULL when the job
+ * is not to be sent) and the Collection-Synchronization header. A database
+ * connection is held only here, never while the inbox is being waited for. Returns
+ * false when the job ends here (failed in r, or skipped). */
+static bool delivery_prepare(services *s, const q_job *job, const char *url, const char *host,
+                             int *unavailable, const delivery_signer **signer, base_buf *sync,
+                             q_result *r)
+{
+    json_t *account = json_array_get(job->args, 1), *options = json_array_get(job->args, 3);
+    int64_t account_id = (int64_t)json_integer_value(account);
+    json_t *sign_with = json_object_get(options, "sign_with");
+    char err[Q_ERRLEN];
+    db_conn *db = NULL;
+    bool go = false;
+    *signer = NULL;
+    *unavailable = delivery_unavailable(s, &db, host, err, sizeof err);
+    if (*unavailable < 0) {
+        q_fail(r, "ActiveRecord::ConnectionNotEstablished", "%s", err);
+        goto out;
+    }
+    if (*unavailable && !delivery_option(options, "bypass_availability")) {
+        base_log(BASE_LOG_DEBUG, "delivery: skipping %s, %s is marked unavailable", url, host);
+        goto out;
+    }
+    if (!sign_with || json_is_null(sign_with))
+        *signer = delivery_keys_cached(s->keys, account_id);
+    if (!*signer) {
+        if (!db)
+            db = db_pool_acquire(s->db);
+        *signer = delivery_keys_get(s->keys, db, account_id, sign_with, err, sizeof err);
+    }
+    if (!*signer) {
+        q_fail(r, "ActiveRecord::RecordNotFound", "cannot sign for account %" PRId64 ": %s",
+               account_id, err);
+        goto out;
+    }
+    if (delivery_option(options, "synchronize_followers")) {
+        if (!db)
+            db = db_pool_acquire(s->db);
+        if (delivery_sync_header(db, account_id, (*signer)->actor_uri, url, sync, err,
+                                 sizeof err) != 0) {
+            q_fail(r, "ActiveRecord::StatementInvalid", "Collection-Synchronization for %s: %s",
+                   url, err);
+            goto out;
+        }
+    }
+    go = true;
+out:
+    if (db)
+        db_pool_release(s->db, db);
+    return go;
 }
 
 static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
@@ -115,52 +185,29 @@ static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
         base_log(BASE_LOG_INFO, "delivery: giving up on %s: not a URL with a host", url);
         return;
     }
-    int64_t account_id = (int64_t)json_integer_value(account);
-
-    db_conn *db = db_pool_acquire(s->db);
-    const delivery_signer *signer = NULL;
+    const delivery_signer *signer;
+    int unavailable;
     base_buf sync;
     base_buf_init(&sync);
-    int unavailable = delivery_host_unavailable(db, host, err, sizeof err);
-    if (unavailable < 0) {
-        q_fail(r, "ActiveRecord::ConnectionNotEstablished", "%s", err);
-        goto out;
+    if (delivery_prepare(s, job, url, host, &unavailable, &signer, &sync, r)) {
+        bool retry;
+        if (delivery_breaker_enter(s->breaker, host, err, sizeof err) != 0) {
+            q_fail(r, "Stoplight::Error::RedLight", "not delivering to %s: %s", url, err);
+            retry = true;
+        } else {
+            retry = delivery_post(s, signer, url, json_string_value(json), json_string_length(json),
+                                  sync.len ? sync.data : NULL, r);
+            delivery_breaker_leave(s->breaker, host, retry);
+        }
+        /* Mastodon tracks successes and retryable failures; a give-up is neither */
+        if (!r->failed && !retry)
+            delivery_track(ctx, s, host, true, unavailable == 1);
+        else if (retry)
+            delivery_track(ctx, s, host, false, false);
     }
-    if (unavailable && !delivery_option(options, "bypass_availability")) {
-        base_log(BASE_LOG_DEBUG, "delivery: skipping %s, %s is marked unavailable", url, host);
-        goto out;
-    }
-    signer = delivery_keys_get(s->keys, db, account_id, json_object_get(options, "sign_with"), err,
-                               sizeof err);
-    if (!signer) {
-        q_fail(r, "ActiveRecord::RecordNotFound", "cannot sign for account %" PRId64 ": %s",
-               account_id, err);
-        goto out;
-    }
-    if (delivery_option(options, "synchronize_followers") &&
-        delivery_sync_header(db, account_id, signer->actor_uri, url, &sync, err, sizeof err) != 0) {
-        q_fail(r, "ActiveRecord::StatementInvalid", "Collection-Synchronization for %s: %s", url, err);
-        goto out;
-    }
-    bool retry;
-    if (delivery_breaker_enter(s->breaker, host, err, sizeof err) != 0) {
-        q_fail(r, "Stoplight::Error::RedLight", "not delivering to %s: %s", url, err);
-        retry = true;
-    } else {
-        retry = delivery_post(s, signer, url, json_string_value(json), json_string_length(json),
-                              sync.len ? sync.data : NULL, r);
-        delivery_breaker_leave(s->breaker, host, retry);
-    }
-    /* Mastodon tracks successes and retryable failures; a give-up is neither */
-    if (!r->failed && !retry)
-        delivery_track(ctx, db, host, true, unavailable == 1);
-    else if (retry)
-        delivery_track(ctx, db, host, false, false);
-out:
     if (signer)
         delivery_signer_release(s->keys, signer);
     base_buf_free(&sync);
-    db_pool_release(s->db, db);
 }
 
 /* DeliveryWorker's sidekiq_retry_in: count^4 + 15 + rand(0.5 * count^4) seconds, a

@@ -51,6 +51,23 @@ void delivery_keys_free(delivery_keys *k);
 const delivery_signer *delivery_keys_get(delivery_keys *k, db_conn *db, int64_t account_id,
                                          const json_t *sign_with, char *err, size_t errlen);
 void delivery_signer_release(delivery_keys *k, const delivery_signer *s);
+/* account_id's signer if the cache holds a fresh one (no database needed), else NULL;
+ * a non-NULL result is released like delivery_keys_get's. */
+const delivery_signer *delivery_keys_cached(delivery_keys *k, int64_t account_id);
+
+/* ---- Availability memo (delivery_avail.c) ----
+ * Hosts found to have no unavailable_domains row are remembered for `ttl` seconds,
+ * so deliveries to them skip that lookup. Only "available" is remembered: a host
+ * Ruby marks unavailable is seen at most ttl seconds late (it gets the deliveries it
+ * would have got a moment earlier), and a host marked unavailable is asked about
+ * every time, so one that recovers loses nothing. */
+typedef struct delivery_avail delivery_avail;
+delivery_avail *delivery_avail_new(double ttl);
+void delivery_avail_free(delivery_avail *a);
+/* true if host was found available less than ttl seconds ago. */
+bool delivery_avail_known(delivery_avail *a, const char *host);
+/* Records a lookup's or the tracker's finding for host. */
+void delivery_avail_note(delivery_avail *a, const char *host, bool available);
 
 /* ---- DeliveryFailureTracker (delivery_tracker.c), Mastodon-compatible ----
  * Redis set exhausted_deliveries:<host> of UTC days (YYYYMMDD) with a failure; at 7
@@ -58,11 +75,13 @@ void delivery_signer_release(delivery_keys *k, const delivery_signer *s);
 #define DELIVERY_FAILURE_DAYS 7
 /* 1 if host has an unavailable_domains row, 0 if not, -1 with err. */
 int delivery_host_unavailable(db_conn *db, const char *host, char *err, size_t errlen);
-int delivery_track_failure(q_conn *redis, db_conn *db, const char *host, char *err,
-                           size_t errlen);
-/* had_row: whether the host was marked unavailable (skips a DELETE when it was not). */
-int delivery_track_success(q_conn *redis, db_conn *db, const char *host, bool had_row,
+/* Both take a connection from db only when they write to PostgreSQL (the 7th day's
+ * row, or deleting one), and note the change in avail (may be NULL). */
+int delivery_track_failure(q_conn *redis, db_pool *db, delivery_avail *avail, const char *host,
                            char *err, size_t errlen);
+/* had_row: whether the host was marked unavailable (skips a DELETE when it was not). */
+int delivery_track_success(q_conn *redis, db_pool *db, delivery_avail *avail, const char *host,
+                           bool had_row, char *err, size_t errlen);
 
 /* ---- Collection-Synchronization (delivery_sync.c) ----
  * collectionId="<actor>/followers", digest="<hex>", url="<actor>/followers_synchronization"

@@ -201,6 +201,22 @@ static keys_entry *keys_from_arg(delivery_keys *k, db_conn *db, int64_t account_
     return e;
 }
 
+const delivery_signer *delivery_keys_cached(delivery_keys *k, int64_t account_id)
+{
+    double now = base_monotonic();
+    const delivery_signer *found = NULL;
+    pthread_mutex_lock(&k->lock);
+    for (size_t i = 0; i < k->n && !found; i++) {
+        keys_entry *e = k->entries[i];
+        if (e->account_id == account_id && now - e->loaded < KEYS_TTL_SECONDS) {
+            e->refs++;
+            found = &e->signer;
+        }
+    }
+    pthread_mutex_unlock(&k->lock);
+    return found;
+}
+
 const delivery_signer *delivery_keys_get(delivery_keys *k, db_conn *db, int64_t account_id,
                                          const json_t *sign_with, char *err, size_t errlen)
 {

@@ -27,7 +27,8 @@ static void tracker_key(const char *host, char *key, size_t len)
     snprintf(key, len, "exhausted_deliveries:%s", host);
 }
 
-int delivery_track_failure(q_conn *redis, db_conn *db, const char *host, char *err, size_t errlen)
+int delivery_track_failure(q_conn *redis, db_pool *pool, delivery_avail *avail, const char *host,
+                           char *err, size_t errlen)
 {
     char key[320], day[16];
     tracker_key(host, key, sizeof key);
@@ -54,12 +55,16 @@ int delivery_track_failure(q_conn *redis, db_conn *db, const char *host, char *e
     if (days < DELIVERY_FAILURE_DAYS)
         return 0;
     const char *params[] = {host};
+    db_conn *db = db_pool_acquire(pool);
     PGresult *res = db_exec(db, "scotty_delivery_mark_unavailable",
                             "INSERT INTO unavailable_domains (domain, created_at, updated_at) "
                             "VALUES ($1, now(), now()) ON CONFLICT (domain) DO NOTHING",
                             1, params, err, errlen);
+    db_pool_release(pool, db);
     if (!res)
         return -1;
+    if (avail)
+        delivery_avail_note(avail, host, false);
     if (strcmp(PQcmdTuples(res), "1") == 0)
         base_log(BASE_LOG_WARN, "delivery: %s failed on %lld distinct days, marked unavailable "
               "(no deliveries until it answers a bypassing delivery or sends us a signed request)",
@@ -68,8 +73,8 @@ int delivery_track_failure(q_conn *redis, db_conn *db, const char *host, char *e
     return 0;
 }
 
-int delivery_track_success(q_conn *redis, db_conn *db, const char *host, bool had_row, char *err,
-                           size_t errlen)
+int delivery_track_success(q_conn *redis, db_pool *pool, delivery_avail *avail, const char *host,
+                           bool had_row, char *err, size_t errlen)
 {
     char key[320];
     tracker_key(host, key, sizeof key);
@@ -84,6 +89,11 @@ int delivery_track_success(q_conn *redis, db_conn *db, const char *host, bool ha
     if (!had_row)
         return 0;
     const char *params[] = {host};
-    return db_run_params(db, "scotty_delivery_mark_available",
-                         "DELETE FROM unavailable_domains WHERE domain = $1", 1, params, err, errlen);
+    db_conn *db = db_pool_acquire(pool);
+    int rc = db_run_params(db, "scotty_delivery_mark_available",
+                           "DELETE FROM unavailable_domains WHERE domain = $1", 1, params, err, errlen);
+    db_pool_release(pool, db);
+    if (rc == 0 && avail)
+        delivery_avail_note(avail, host, true);
+    return rc;
 }

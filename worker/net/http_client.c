@@ -92,6 +92,7 @@ http_client *http_client_new(const http_client_opts *o, char *err, size_t errlen
         return NULL;
     }
     pthread_mutex_init(&c->slots_lock, NULL);
+    pthread_mutex_init(&c->easy_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -114,6 +115,11 @@ void http_client_free(http_client *c)
 {
     if (!c)
         return;
+    /* the handles first: a share with handles attached cannot be cleaned up */
+    for (size_t i = 0; i < c->n_easy_idle; i++)
+        curl_easy_cleanup(c->easy_idle[i]);
+    free(c->easy_idle);
+    pthread_mutex_destroy(&c->easy_lock);
     curlshare_cleanup(&c->share);
     pthread_mutex_destroy(&c->slots_lock);
     pthread_cond_destroy(&c->slots_cond);
@@ -125,6 +131,37 @@ void http_client_free(http_client *c)
     free(c->hidden_proxy);
     free(c->ca_file);
     free(c);
+}
+
+CURL *http_easy_get(http_client *c)
+{
+    CURL *easy = NULL;
+    pthread_mutex_lock(&c->easy_lock);
+    if (c->n_easy_idle)
+        easy = c->easy_idle[--c->n_easy_idle];
+    pthread_mutex_unlock(&c->easy_lock);
+    return easy ? easy : curl_easy_init();
+}
+
+void http_easy_put(http_client *c, CURL *easy)
+{
+    curl_easy_reset(easy);
+    pthread_mutex_lock(&c->easy_lock);
+    if (c->n_easy_idle == c->cap_easy_idle) {
+        size_t cap = c->cap_easy_idle ? c->cap_easy_idle * 2 : 16;
+        CURL **grown = realloc(c->easy_idle, cap * sizeof *grown);
+        if (grown) {
+            c->easy_idle = grown;
+            c->cap_easy_idle = cap;
+        }
+    }
+    if (c->n_easy_idle < c->cap_easy_idle) {
+        c->easy_idle[c->n_easy_idle++] = easy;
+        easy = NULL;
+    }
+    pthread_mutex_unlock(&c->easy_lock);
+    if (easy)
+        curl_easy_cleanup(easy);
 }
 
 static http_host_slot *http_slot_find(http_client *c, const char *key)

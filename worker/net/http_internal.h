@@ -32,6 +32,12 @@ struct http_client {
     /* libcurl's shared connection, DNS and TLS-session caches (curlshare.h). */
     curlshare share;
 
+    /* Easy handles between requests, kept so a request does not set one up (and
+     * its buffers) again; guarded by easy_lock. */
+    pthread_mutex_t easy_lock;
+    CURL **easy_idle;
+    size_t n_easy_idle, cap_easy_idle;
+
     /* Per-host in-use counts; guarded by slots_lock, waiters sleep on slots_cond. */
     pthread_mutex_t slots_lock;
     pthread_cond_t slots_cond;
@@ -93,5 +99,10 @@ http_err http_redirect(CURLU *u, const char *location, long status, const char *
  * 0, or -1 on timeout. */
 int http_slot_acquire(http_client *c, const char *key, double deadline);
 void http_slot_release(http_client *c, const char *key);
+
+/* An easy handle for one request: an idle one of c's, else a new one (NULL when
+ * out of memory). http_easy_put resets it and keeps it for the next request. */
+CURL *http_easy_get(http_client *c);
+void http_easy_put(http_client *c, CURL *easy);
 
 #endif

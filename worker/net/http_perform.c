@@ -270,7 +270,7 @@ http_err http_perform(http_client *c, const http_request *req, http_response *re
     base_buf body;
     base_buf_init(&body);
     CURLU *u = curl_url();
-    CURL *easy = curl_easy_init();
+    CURL *easy = http_easy_get(c);
     if (!u || !easy) {
         http_set_error(resp, method, req->url, HTTP_E_INTERNAL, "libcurl could not allocate a handle");
         goto done;
@@ -358,6 +358,6 @@ done:
     resp->body = base_buf_take(&body);
     curl_url_cleanup(u);
     if (easy)
-        curl_easy_cleanup(easy);
+        http_easy_put(c, easy);
     return resp->err;
 }
