@@ -149,10 +149,15 @@ static double q_poller_interval(q_engine *e, q_conn *c, unsigned *seed)
         q_reply_free(r);
         avg = (double)count * e->cfg.poll_interval;
         double u = (double)rand_r(seed) / RAND_MAX;
-        return count < 10 ? avg * (0.5 + u) : avg * u;
+        double next = count < 10 ? avg * (0.5 + u) : avg * u;
+        base_log(BASE_LOG_DEBUG, "poller: next poll in %.3f s (%ld process(es) x %.1f s, randomised)", next,
+                 count, e->cfg.poll_interval);
+        return next;
     }
     double u = (double)rand_r(seed) / RAND_MAX;
-    return avg * (0.5 + u);
+    double next = avg * (0.5 + u);
+    base_log(BASE_LOG_DEBUG, "poller: next poll in %.3f s (fixed average %.1f s, randomised)", next, avg);
+    return next;
 }
 
 void *q_poller_thread(void *arg)
@@ -161,6 +166,7 @@ void *q_poller_thread(void *arg)
     q_conn *c = e->poll_conn;
     unsigned seed = (unsigned)(base_now() * 1000) ^ (unsigned)(uintptr_t)e;
     double initial = e->cfg.poll_interval_fixed > 0 ? 0 : 10 + 5.0 * rand_r(&seed) / RAND_MAX;
+    base_log(BASE_LOG_DEBUG, "poller: first poll in %.3f s", initial);
     q_engine_sleep(e, initial, &e->quiet);
     if (!atomic_load(&e->quiet) && q_conn_ensure(c) == 0)
         q_poller_cleanup_processes(c);

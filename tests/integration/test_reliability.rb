@@ -37,7 +37,7 @@ class ReliabilityTest < ScottyTest
   end
 
   def test_redis_restart_mid_burst
-    push_marks('ran', 400, ms: 10)
+    jids = push_marks('ran', 400, ms: 10)
     s = start_scotty('-c', '5')
     wait_until(20, 'part of the burst to run') { @redis.llen('ran') >= 50 }
     @redis_server.stop
@@ -47,9 +47,51 @@ class ReliabilityTest < ScottyTest
     wait_until(90, "every job to run after the restart\n#{s.log}") do
       @redis.lrange('ran', 0, -1).uniq.size == 400
     end
+    # Outcomes wait in memory and are written once Redis is back; a job whose ack was
+    # pending stayed in the private list (AOF), so a finished job never runs again.
+    # Only a job that itself failed runs twice: its RPUSH reached Redis but the reply
+    # was lost, so it failed into a retry, as a Ruby job would.
+    twice = @redis.lrange('ran', 0, -1).tally.select { |_, n| n > 1 }
+    failed = jids.each_with_index.select { |jid, _| s.log.match?(/jid=#{jid} .* fail: /) }
+                 .map { |_, i| "default-#{i + 1}" }
+    assert_equal [], twice.keys - failed, "jobs that ran twice without failing (failed: #{failed})"
+    assert(twice.values.all? { |n| n == 2 }, "no job ran more than twice: #{twice}")
+    id = identity_of(s)
+    wait_until(20, 'the private lists to drain') do
+      @redis.keys("queue:scotty|#{id}|*").sum { |k| @redis.llen(k) }.zero?
+    end
+    assert_equal 0, @redis.llen('queue:default'), 'no leftovers in the queue'
     assert s.alive?, 'scotty survived the Redis restart'
     assert_equal 1, s.log.scan(/Redis is unreachable/).size, 'one line when Redis went down'
     assert_match(/Redis is back online after/, s.log)
+  end
+
+  # A live process recovers a killed one's private lists once its heartbeat has
+  # expired: not at start-up (it was already running) but in its periodic recovery.
+  # The heartbeat's TTL is shortened, not deleted: Redis expires it as it would after
+  # 60 s. Every job is back in its queue exactly once.
+  def test_live_process_recovers_a_killed_one_after_the_ttl
+    live = start_scotty('-c', '1', '-q', 'elsewhere')
+    jids = Sidekiq::Client.push_bulk('class' => 'Scotty::Diag::Mark', 'queue' => 'work',
+                                     'args' => (1..20).map { |i| ['never', i.to_s, 600_000] })
+    victim = start_scotty('-c', '2', '-q', 'work')
+    id = identity_of(victim)
+    wait_until(20, 'the victim to hold jobs') { @redis.llen("queue:scotty|#{id}|work") >= 2 }
+    wait_until(10, 'both its threads busy') { File.read("/proc/#{victim.pid}/cmdline").include?('[2 of 2 busy]') }
+    victim.kill9
+    held = @redis.llen("queue:scotty|#{id}|work")
+    assert_operator held, :>=, 2
+    assert @redis.hexists('scotty:fetchers', id)
+    @redis.pexpire(id, 100)
+    wait_until(120, "the live process's periodic recovery\n#{live.log}") do
+      @redis.llen("queue:scotty|#{id}|work").zero? && !@redis.hexists('scotty:fetchers', id)
+    end
+    assert_match(/process #{Regexp.escape(id)} died holding jobs: #{held} requeued/, live.log)
+    queued = @redis.lrange('queue:work', 0, -1).map { |j| JSON.parse(j)['jid'] }
+    assert_equal jids.sort, queued.sort, 'every job back in its queue, once'
+    assert_empty @redis.keys("queue:scotty|#{id}|*")
+    assert_equal 0, @redis.llen('never'), 'none of them ran'
+    assert live.alive?
   end
 
   def test_graceful_stop_requeues_unfinished_jobs
