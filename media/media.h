@@ -101,11 +101,9 @@ void media_rgb_free(media_rgb *img);
  * max_pixels (0: no limit), as RGB24. */
 int media_first_frame(const char *in, int max_w, int max_h, long long max_pixels, int threads,
                       media_rgb *out, char *err, size_t errlen);
-/* Writes an RGB24 picture as PNG, WebP (libwebp's default quality 75, as
- * libvips) or JPEG (Mastodon uses quality 90, progressive). */
+/* Writes an RGB24 picture as PNG (video previews, extracted cover art; image
+ * styles are libvips' work). */
 int media_write_png(const media_rgb *img, const char *path, char *err, size_t errlen);
-int media_write_webp(const media_rgb *img, const char *path, char *err, size_t errlen);
-int media_write_jpeg(const media_rgb *img, const char *path, int quality, char *err, size_t errlen);
 /* Mastodon's size for a pixel budget: w = round(sqrt(px*W/H)), h = round(sqrt(px*H/W));
  * never upscales. */
 void media_fit_pixels(int w, int h, long long max_pixels, int *ow, int *oh);

@@ -1,13 +1,18 @@
 /* media_colors.c -- file_meta.colors for thumbnails (background, foreground,
- * accent), following the steps of Mastodon's Paperclip::ColorExtractor: 10x10x10
- * colour histograms of the picture's border (background) and of the whole
- * picture (foreground), CIEDE2000 distance and W3C contrast to pick the
- * foreground and accent, HSL lightening/darkening when too few colours qualify. */
+ * accent), following the steps of Mastodon's Paperclip::ColorExtractor: the
+ * picture reduced by libvips' thumbnail_image(100), 10x10x10 colour histograms
+ * of its border (the four strips joined as libvips joins them, black padding
+ * included) and of the whole picture, the ten highest bins of each by libvips'
+ * max (empty bins too when fewer are used), CIEDE2000 distance and W3C
+ * contrast to pick the foreground and accent, HSL lightening/darkening when
+ * too few colours qualify. */
 #include "media.h"
+#include "media_vips.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <vips/vips.h>
 
 enum { COLOR_BINS = 10, COLOR_PALETTE = 10 };
 #define COLOR_MIN_CONTRAST 3.0
@@ -149,30 +154,65 @@ static color_rgb color_lighten_or_darken(color_rgb c, int by)
     return (color_rgb){(double)lround(r * 255), (double)lround(g * 255), (double)lround(b * 255)};
 }
 
-/* Counts one pixel in a 10x10x10 histogram. */
-static void hist_add(unsigned *hist, const uint8_t *px)
+/* The ten most frequent bins of a 3-band uchar picture, most frequent first,
+ * as bin-centre colours: hist_find_ndim, bandunfold (x = r * 10 + b, y = g),
+ * max with size 10 (libvips sorts its list smallest first). */
+static int color_palette_of(VipsImage *img, color_palette *out)
 {
-    int r = px[0] * COLOR_BINS / 256, g = px[1] * COLOR_BINS / 256, b = px[2] * COLOR_BINS / 256;
-    hist[(r * COLOR_BINS + g) * COLOR_BINS + b]++;
+    VipsImage *hist = NULL, *flat = NULL;
+    VipsArrayInt *xs = NULL, *ys = NULL;
+    double top = 0;
+    out->n = 0;
+    int rc = vips_hist_find_ndim(img, &hist, "bins", COLOR_BINS, NULL);
+    if (rc == 0)
+        rc = vips_bandunfold(hist, &flat, NULL);
+    if (rc == 0)
+        rc = vips_max(flat, &top, "size", COLOR_PALETTE, "x_array", &xs, "y_array", &ys, NULL);
+    if (rc == 0) {
+        int nx = 0, ny = 0;
+        const int *x = vips_array_int_get(xs, &nx), *y = vips_array_int_get(ys, &ny);
+        for (int i = (nx < ny ? nx : ny) - 1; i >= 0 && out->n < COLOR_PALETTE; i--)
+            out->c[out->n++] = (color_rgb){(x[i] / COLOR_BINS + 0.5) * 256 / COLOR_BINS,
+                                           (y[i] + 0.5) * 256 / COLOR_BINS,
+                                           (x[i] % COLOR_BINS + 0.5) * 256 / COLOR_BINS};
+    }
+    if (xs)
+        vips_area_unref(VIPS_AREA(xs));
+    if (ys)
+        vips_area_unref(VIPS_AREA(ys));
+    if (flat)
+        g_object_unref(flat);
+    if (hist)
+        g_object_unref(hist);
+    return rc == 0 ? 0 : -1;
 }
 
-/* The most frequent bins, most frequent first, as bin-centre colours. */
-static void hist_palette(const unsigned *hist, color_palette *out)
+/* The border: top and bottom strips of a quarter of the height stacked, then
+ * the left and right strips (a quarter of the width) joined on the right;
+ * vips_join pads the shorter side with black, which then counts too. */
+static int color_edges(VipsImage *img, VipsImage **out)
 {
-    bool used[COLOR_BINS * COLOR_BINS * COLOR_BINS] = {false};
-    out->n = 0;
-    while (out->n < COLOR_PALETTE) {
-        int best = -1;
-        for (int i = 0; i < COLOR_BINS * COLOR_BINS * COLOR_BINS; i++)
-            if (hist[i] > 0 && !used[i] && (best < 0 || hist[i] > hist[best]))
-                best = i;
-        if (best < 0)
-            break;
-        used[best] = true;
-        int r = best / (COLOR_BINS * COLOR_BINS), g = (best / COLOR_BINS) % COLOR_BINS, b = best % COLOR_BINS;
-        out->c[out->n++] = (color_rgb){(r + 0.5) * 256 / COLOR_BINS, (g + 0.5) * 256 / COLOR_BINS,
-                                       (b + 0.5) * 256 / COLOR_BINS};
-    }
+    int w = vips_image_get_width(img), h = vips_image_get_height(img), block = h / 4, line = w / 4;
+    VipsImage *top = NULL, *bottom = NULL, *left = NULL, *right = NULL, *tb = NULL, *tbl = NULL;
+    *out = NULL;
+    int rc = vips_crop(img, &top, 0, 0, w, block, NULL);
+    if (rc == 0)
+        rc = vips_crop(img, &bottom, 0, h - block, w, block, NULL);
+    if (rc == 0)
+        rc = vips_crop(img, &left, 0, block, line, h - 2 * block, NULL);
+    if (rc == 0)
+        rc = vips_crop(img, &right, w - line, block, line, h - 2 * block, NULL);
+    if (rc == 0)
+        rc = vips_join(top, bottom, &tb, VIPS_DIRECTION_VERTICAL, NULL);
+    if (rc == 0)
+        rc = vips_join(tb, left, &tbl, VIPS_DIRECTION_HORIZONTAL, NULL);
+    if (rc == 0)
+        rc = vips_join(tbl, right, out, VIPS_DIRECTION_HORIZONTAL, NULL);
+    VipsImage *parts[] = {top, bottom, left, right, tb, tbl};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i])
+            g_object_unref(parts[i]);
+    return rc == 0 ? 0 : -1;
 }
 
 static bool color_same(color_rgb a, color_rgb b)
@@ -205,22 +245,26 @@ static void color_hex(color_rgb c, char out[8])
 
 int media_colors_extract(const media_rgb *img, media_colors *out)
 {
-    unsigned edge_hist[COLOR_BINS * COLOR_BINS * COLOR_BINS] = {0};
-    unsigned all_hist[COLOR_BINS * COLOR_BINS * COLOR_BINS] = {0};
+    char err[MEDIA_ERRLEN];
     memset(out, 0, sizeof *out);
-    int block = img->height / 4, line = img->width / 4;
-    for (int y = 0; y < img->height; y++)
-        for (int x = 0; x < img->width; x++) {
-            const uint8_t *px = img->data + (size_t)y * img->stride + 3 * x;
-            hist_add(all_hist, px);
-            bool edge = y < block || y >= img->height - block || x < line || x >= img->width - line;
-            if (edge)
-                hist_add(edge_hist, px);
-        }
-    color_palette bgp, fgp;
-    hist_palette(edge_hist, &bgp);
-    hist_palette(all_hist, &fgp);
-    if (bgp.n == 0 && fgp.n == 0)
+    if (img->width < 1 || img->height < 1 || img->stride != img->width * 3 ||
+        media_vips_init(1, err, sizeof err) < 0)
+        return -1;
+    VipsImage *pic = vips_image_new_from_memory(img->data, (size_t)img->stride * img->height, img->width,
+                                                img->height, 3, VIPS_FORMAT_UCHAR);
+    VipsImage *edges = NULL;
+    color_palette bgp = {.n = 0}, fgp = {.n = 0};
+    int rc = pic ? color_edges(pic, &edges) : -1;
+    if (rc == 0)
+        rc = color_palette_of(edges, &bgp);
+    if (rc == 0)
+        rc = color_palette_of(pic, &fgp);
+    if (edges)
+        g_object_unref(edges);
+    if (pic)
+        g_object_unref(pic);
+    vips_error_clear();
+    if (rc < 0 || (bgp.n == 0 && fgp.n == 0))
         return -1;
     color_rgb bg = bgp.n > 0 ? bgp.c[0] : fgp.c[0];
     color_rgb fg[2] = {{0, 0, 0}, {0, 0, 0}};
@@ -243,4 +287,17 @@ int media_colors_extract(const media_rgb *img, media_colors *out)
     color_hex(foreground, out->foreground);
     color_hex(accent, out->accent);
     return 0;
+}
+
+int media_colors_file(const char *path, media_colors *out, char *err, size_t errlen)
+{
+    media_rgb img;
+    if (media_vips_colors_input(path, &img, err, errlen) < 0)
+        return -1;
+    int rc = media_colors_extract(&img, out);
+    if (rc < 0)
+        snprintf(err, errlen, "no colours could be taken from %s (%dx%d after the 100 px thumbnail)", path,
+                 img.width, img.height);
+    media_rgb_free(&img);
+    return rc;
 }

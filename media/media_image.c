@@ -1,17 +1,16 @@
-/* media_image.c -- still pictures: the first frame of any input, upright and
- * fitted (Mastodon's 640x640 video preview, its pixel-budget image styles),
- * written as PNG or WebP (libavcodec) or JPEG (libjpeg, quality 90, progressive). */
+/* media_image.c -- still pictures from libav: the first frame of any input
+ * (video, GIF, audio cover art), upright and fitted (Mastodon's 640x640 video
+ * preview, the cover art ffmpeg extracts), written as PNG with libavcodec.
+ * Image files themselves go through libvips (media_vips.c). */
 #include "media.h"
 #include "media_internal.h"
 
 #include <errno.h>
 #include <math.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jpeglib.h>
 #include <libavcodec/avcodec.h>
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersink.h>
@@ -237,17 +236,15 @@ done:
     return rc;
 }
 
-/* Encodes one picture with a libavcodec image encoder and writes the packet,
- * which for PNG and WebP is the whole file. */
-static int write_encoded(const media_rgb *img, const char *path, const char *encoder, bool bgra,
-                         char *err, size_t errlen)
+/* PNG: the encoder's one packet is the whole file. */
+int media_write_png(const media_rgb *img, const char *path, char *err, size_t errlen)
 {
     AVPacket *pkt = av_packet_alloc();
     if (!pkt) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = media_encode_image(img, encoder, bgra, pkt, err, errlen);
+    int rc = media_encode_image(img, "png", false, pkt, err, errlen);
     if (rc == 0) {
         FILE *fp = fopen(path, "wb");
         if (!fp || fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size)
@@ -259,68 +256,4 @@ static int write_encoded(const media_rgb *img, const char *path, const char *enc
     }
     av_packet_free(&pkt);
     return rc;
-}
-
-int media_write_png(const media_rgb *img, const char *path, char *err, size_t errlen)
-{
-    return write_encoded(img, path, "png", false, err, errlen);
-}
-
-int media_write_webp(const media_rgb *img, const char *path, char *err, size_t errlen)
-{
-    return write_encoded(img, path, "libwebp", true, err, errlen);
-}
-
-/* libjpeg reports errors through a callback that must not return: jump back. */
-typedef struct jpeg_fail {
-    struct jpeg_error_mgr mgr;
-    jmp_buf jump;
-} jpeg_fail;
-
-static void jpeg_fail_exit(j_common_ptr c)
-{
-    jpeg_fail *f = (jpeg_fail *)c->err;
-    longjmp(f->jump, 1);
-}
-
-int media_write_jpeg(const media_rgb *img, const char *path, int quality, char *err, size_t errlen)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct jpeg_compress_struct c;
-    jpeg_fail fail;
-    c.err = jpeg_std_error(&fail.mgr);
-    fail.mgr.error_exit = jpeg_fail_exit;
-    if (setjmp(fail.jump)) {
-        char msg[JMSG_LENGTH_MAX];
-        fail.mgr.format_message((j_common_ptr)&c, msg);
-        snprintf(err, errlen, "JPEG encoding of %s failed: %s", path, msg);
-        jpeg_destroy_compress(&c);
-        fclose(fp);
-        return -1;
-    }
-    jpeg_create_compress(&c);
-    jpeg_stdio_dest(&c, fp);
-    c.image_width = (JDIMENSION)img->width;
-    c.image_height = (JDIMENSION)img->height;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, quality, TRUE);
-    jpeg_simple_progression(&c);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW row = img->data + (size_t)c.next_scanline * img->stride;
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    if (fclose(fp) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
 }

@@ -1,9 +1,13 @@
 /* media_styles.c -- Mastodon's styles for one probed and validated input: the
  * `original` (video/gifv MP4, audio MP3, image kept or resized), the `small`
  * preview or image style, the audio cover thumbnail, the blurhash, and the
- * file_meta JSON with content types and extensions as Mastodon writes them. */
+ * file_meta JSON with content types and extensions as Mastodon writes them.
+ * Images, the audio cover thumbnail and every blurhash and colour input go
+ * through libvips (media_vips.c), as in Mastodon 4.3+; video frames through
+ * libav, as Mastodon's ffmpeg calls. */
 #include "media.h"
 #include "media_internal.h"
+#include "media_vips.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,62 +55,40 @@ static json_t *file_entry(const char *path, const char *content_type, const char
     return o;
 }
 
-/* The formats a resized style is written in: the input's own, PNG otherwise. */
-typedef enum { STILL_PNG = 0, STILL_JPEG, STILL_WEBP } still_fmt;
-static const char *const still_ext[] = {"png", "jpeg", "webp"};
-static const char *const still_type[] = {"image/png", "image/jpeg", "image/webp"};
-
-static still_fmt still_format_for(const char *content_type)
+/* Blurhash 4x4 of a style file from libvips' thumbnail(100) (Mastodon's
+ * BlurhashTranscoder); with_colors also adds the thumbnail colours to
+ * file_meta (ColorExtractor), or says in the result why there are none (a
+ * picture too thin for a border: Mastodon's extractor fails there too). */
+static int add_blurhash(const char *path, json_t *result, json_t *meta, bool with_colors, char *err, size_t errlen)
 {
-    if (strcmp(content_type, "image/jpeg") == 0)
-        return STILL_JPEG;
-    if (strcmp(content_type, "image/webp") == 0)
-        return STILL_WEBP;
-    return STILL_PNG;
-}
-
-static int still_write(const media_rgb *img, still_fmt fmt, const char *path, char *err, size_t errlen)
-{
-    if (fmt == STILL_JPEG)
-        return media_write_jpeg(img, path, 90, err, errlen);
-    if (fmt == STILL_WEBP)
-        return media_write_webp(img, path, err, errlen);
-    return media_write_png(img, path, err, errlen);
-}
-
-/* Blurhash 4x4 of a style file, from a copy fitted in 100x100 (libvips'
- * thumbnail(100), Mastodon's input for it); with_colors also adds the
- * thumbnail colours to file_meta. */
-static void add_blurhash(const char *path, json_t *result, json_t *meta, bool with_colors)
-{
-    media_rgb hb;
-    char hash[64], err[MEDIA_ERRLEN];
+    char hash[64];
+    if (media_vips_blurhash_file(path, hash, sizeof hash, err, errlen) < 0)
+        return -1;
+    json_object_set_new(result, "blurhash", json_string(hash));
     media_colors colors;
-    if (media_first_frame(path, 100, 100, 0, 1, &hb, err, sizeof err) == 0) {
-        if (media_blurhash(&hb, 4, 4, hash, sizeof hash) == 0)
-            json_object_set_new(result, "blurhash", json_string(hash));
-        if (with_colors && media_colors_extract(&hb, &colors) == 0)
-            json_object_set_new(meta, "colors", json_pack("{s:s, s:s, s:s}", "background", colors.background,
-                                                          "foreground", colors.foreground, "accent", colors.accent));
-    }
-    media_rgb_free(&hb);
+    char why[MEDIA_ERRLEN];
+    if (with_colors && media_colors_file(path, &colors, why, sizeof why) == 0)
+        json_object_set_new(meta, "colors", json_pack("{s:s, s:s, s:s}", "background", colors.background,
+                                                      "foreground", colors.foreground, "accent", colors.accent));
+    else if (with_colors)
+        json_object_set_new(result, "colors_error", json_string(why));
+    return 0;
 }
 
-/* Writes a still (small style or thumbnail) and its blurhash. */
-static int write_still(const media_styles_ctx *a, const char *src, int max_w, int max_h, long long max_px,
-                       still_fmt fmt, const char *name, json_t *result, const char *key, json_t *meta,
-                       char *err, size_t errlen)
+/* The video preview: the first frame fitted in 640x640 as PNG (Mastodon's
+ * ffmpeg call), and its blurhash. */
+static int write_preview(const media_styles_ctx *a, json_t *result, json_t *meta, char *err, size_t errlen)
 {
     media_rgb img;
-    if (media_first_frame(src, max_w, max_h, max_px, a->threads, &img, err, errlen) < 0)
+    if (media_first_frame(a->in, 640, 640, 0, a->threads, &img, err, errlen) < 0)
         return -1;
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s.%s", a->out_dir, name, still_ext[fmt]);
-    int rc = still_write(&img, fmt, path, err, errlen);
+    snprintf(path, sizeof path, "%s/small.png", a->out_dir);
+    int rc = media_write_png(&img, path, err, errlen);
     if (rc == 0) {
-        json_object_set_new(result, key, file_entry(path, still_type[fmt], still_ext[fmt]));
+        json_object_set_new(result, "small", file_entry(path, "image/png", "png"));
         json_object_set_new(meta, "small", meta_geometry(img.width, img.height));
-        add_blurhash(path, result, meta, strcmp(key, "thumbnail") == 0);
+        rc = add_blurhash(path, result, meta, false, err, errlen);
     }
     media_rgb_free(&img);
     return rc;
@@ -128,20 +110,7 @@ static int process_video(const media_styles_ctx *a, const media_probe *p, json_t
     json_object_set_new(orig, "passthrough", json_boolean(passthrough));
     json_object_set_new(result, "original", orig);
     json_object_set_new(meta, "original", meta_av(&op));
-    return write_still(a, a->in, 640, 640, 0, STILL_PNG, "small", result, "small", meta, err, errlen);
-}
-
-static const char *image_ext(const char *content_type)
-{
-    if (strcmp(content_type, "image/jpeg") == 0)
-        return "jpeg";
-    if (strcmp(content_type, "image/png") == 0)
-        return "png";
-    if (strcmp(content_type, "image/gif") == 0)
-        return "gif";
-    if (strcmp(content_type, "image/webp") == 0)
-        return "webp";
-    return "bin";
+    return write_preview(a, result, meta, err, errlen);
 }
 
 static int copy_file(const char *from, const char *to, char *err, size_t errlen)
@@ -162,47 +131,90 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
     return rc;
 }
 
-/* Images: the original is kept when within 8.3 MP (remote media are not
- * re-encoded), else resized; small is 230,400 px in the input's format (JPEG at
- * quality 90), PNG for formats libvips would not write. Static GIFs are kept
- * unchanged for every style, as Mastodon's GifTranscoder does. */
+/* A style made by media_vips_style_make, as the result's entry and its
+ * file_meta geometry; the blurhash (if any) goes to the result. */
+static json_t *vips_style(const media_styles_ctx *a, const media_vips_info *info, const media_vips_style *s,
+                          json_t *result, const char *key, json_t *meta, const char *meta_key, char *err,
+                          size_t errlen)
+{
+    json_t *o = media_vips_style_make(a->in, info, s, a->out_dir, a->threads, err, errlen);
+    if (!o)
+        return NULL;
+    json_t *hash = json_object_get(o, "blurhash");
+    if (hash)
+        json_object_set(result, "blurhash", hash);
+    json_object_set_new(meta, meta_key, meta_geometry((int)json_integer_value(json_object_get(o, "width")),
+                                                      (int)json_integer_value(json_object_get(o, "height"))));
+    json_object_set_new(result, key, o);
+    return o;
+}
+
+/* Images (Mastodon's IMAGE_STYLES through LazyThumbnail): original at most
+ * 8,294,400 px, small at most 230,400 px with the blurhash, each the input
+ * file itself when it fits (remote media are not re-encoded), else libvips'
+ * thumbnail in the input's format; HEIC/AVIF become JPEG
+ * (IMAGE_CONVERTED_STYLES). Static GIFs are kept unchanged for every style,
+ * as Mastodon's GifTranscoder does. */
 static int process_image(const media_styles_ctx *a, const media_probe *p, json_t *result, json_t *meta,
                          char *err, size_t errlen)
 {
-    still_fmt fmt = still_format_for(p->content_type);
-    char out[1200];
-    int w = p->width, h = p->height;
-    const char *ext = image_ext(p->content_type);
-    if ((long long)w * h <= MEDIA_ORIGINAL_PIXELS) {
-        snprintf(out, sizeof out, "%s/original.%s", a->out_dir, ext);
-        if (copy_file(a->in, out, err, errlen) < 0)
-            return -1;
-        json_object_set_new(result, "original", file_entry(out, p->content_type, ext));
-    } else {
-        media_rgb img;
-        if (media_first_frame(a->in, 0, 0, MEDIA_ORIGINAL_PIXELS, a->threads, &img, err, errlen) < 0)
-            return -1;
-        snprintf(out, sizeof out, "%s/original.%s", a->out_dir, still_ext[fmt]);
-        int rc = still_write(&img, fmt, out, err, errlen);
-        w = img.width;
-        h = img.height;
-        media_rgb_free(&img);
-        if (rc < 0)
-            return -1;
-        json_object_set_new(result, "original", file_entry(out, still_type[fmt], still_ext[fmt]));
+    if (media_vips_init(a->threads, err, errlen) < 0)
+        return -1;
+    media_vips_info info;
+    if (media_vips_info_read(a->in, &info, err, errlen) < 0)
+        return -1;
+    /* The canvas libvips decodes (a WebP's VP8X size, say) against Mastodon's limit. */
+    if ((long long)info.width * info.height > MEDIA_MAX_IMAGE_PIXELS) {
+        snprintf(err, errlen, "%dx%d images are not supported (over %lld pixels)", info.width, info.height,
+                 MEDIA_MAX_IMAGE_PIXELS);
+        return -1;
     }
-    json_object_set_new(meta, "original", meta_geometry(w, h));
-    if (strcmp(p->content_type, "image/gif") == 0) {
-        char small[1200];
+    if (strcmp(info.content_type, "image/gif") == 0) {
+        char orig[1200], small[1200];
+        snprintf(orig, sizeof orig, "%s/original.gif", a->out_dir);
         snprintf(small, sizeof small, "%s/small.gif", a->out_dir);
-        if (copy_file(a->in, small, err, errlen) < 0)
+        if (copy_file(a->in, orig, err, errlen) < 0 || copy_file(a->in, small, err, errlen) < 0)
             return -1;
+        json_object_set_new(result, "original", file_entry(orig, "image/gif", "gif"));
         json_object_set_new(result, "small", file_entry(small, "image/gif", "gif"));
-        json_object_set_new(meta, "small", meta_geometry(w, h));
-        add_blurhash(small, result, meta, false);
-        return 0;
+        json_object_set_new(meta, "original", meta_geometry(info.width, info.height));
+        json_object_set_new(meta, "small", meta_geometry(info.width, info.height));
+        return add_blurhash(small, result, meta, false, err, errlen);
     }
-    return write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, fmt, "small", result, "small", meta, err, errlen);
+    media_vips_style original = {"original", 0, 0, false, MEDIA_ORIGINAL_PIXELS, NULL, false, false};
+    media_vips_style small = {"small", 0, 0, false, MEDIA_SMALL_PIXELS, NULL, false, true};
+    if (!vips_style(a, &info, &original, result, "original", meta, "original", err, errlen))
+        return -1;
+    return vips_style(a, &info, &small, result, "small", meta, "small", err, errlen) ? 0 : -1;
+}
+
+/* Audio cover art becomes the attachment's thumbnail: ffmpeg's extraction to
+ * PNG (Mastodon's ImageExtractor), then the thumbnail style (230,400 px,
+ * blurhash, colours) through libvips. */
+static int cover_thumbnail(const media_styles_ctx *a, json_t *result, json_t *meta, char *err, size_t errlen)
+{
+    media_rgb img;
+    if (media_first_frame(a->in, 0, 0, 0, a->threads, &img, err, errlen) < 0)
+        return -1;
+    char cover[1200];
+    snprintf(cover, sizeof cover, "%s/cover.png", a->out_dir);
+    int rc = media_write_png(&img, cover, err, errlen);
+    media_rgb_free(&img);
+    media_vips_info info;
+    if (rc == 0)
+        rc = media_vips_init(a->threads, err, errlen);
+    if (rc == 0)
+        rc = media_vips_info_read(cover, &info, err, errlen);
+    media_styles_ctx c = *a;
+    c.in = cover;
+    media_vips_style thumb = {"thumbnail", 0, 0, false, MEDIA_SMALL_PIXELS, NULL, false, false};
+    json_t *o = rc == 0 ? vips_style(&c, &info, &thumb, result, "thumbnail", meta, "small", err, errlen) : NULL;
+    if (o)
+        rc = add_blurhash(json_string_value(json_object_get(o, "path")), result, meta, true, err, errlen);
+    else
+        rc = -1;
+    remove(cover);
+    return rc;
 }
 
 static int process_audio(const media_styles_ctx *a, const media_probe *p, json_t *result, json_t *meta,
@@ -218,16 +230,7 @@ static int process_audio(const media_styles_ctx *a, const media_probe *p, json_t
         return -1;
     json_object_set_new(result, "original", file_entry(out, "audio/mpeg", "mp3"));
     json_object_set_new(meta, "original", meta_av(&op));
-    if (!p->cover_art)
-        return 0;
-    /* Cover art becomes the attachment's thumbnail (230,400 px, PNG, blurhash, colors). */
-    json_t *tmeta = json_object();
-    int rc = write_still(a, a->in, 0, 0, MEDIA_SMALL_PIXELS, STILL_PNG, "thumbnail", result, "thumbnail", tmeta,
-                         err, errlen);
-    json_object_set(meta, "small", json_object_get(tmeta, "small"));
-    json_object_set(meta, "colors", json_object_get(tmeta, "colors"));
-    json_decref(tmeta);
-    return rc;
+    return p->cover_art ? cover_thumbnail(a, result, meta, err, errlen) : 0;
 }
 
 int media_styles_make(const media_styles_ctx *c, const media_probe *p, media_kind kind, json_t *result,

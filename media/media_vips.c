@@ -120,7 +120,12 @@ int media_vips_info_read(const char *path, media_vips_info *out, char *err, size
         bool swap = vips_image_get_orientation_swap(img);
         out->width = swap ? vips_image_get_height(img) : vips_image_get_width(img);
         out->height = swap ? vips_image_get_width(img) : vips_image_get_height(img);
-        out->pages = vips_image_get_n_pages(img);
+        /* n-pages itself: vips_image_get_n_pages says 1 past 10,000 pages. */
+        int pages = 1;
+        if (vips_image_get_typeof(img, "n-pages") && vips_image_get_int(img, "n-pages", &pages) == 0 && pages > 1)
+            out->pages = pages;
+        else
+            out->pages = 1;
     }
     g_object_unref(img);
     return rc;
@@ -335,5 +340,23 @@ int media_vips_blurhash_file(const char *path, char *hash, size_t hashlen, char 
     media_rgb_free(&img);
     if (rc < 0)
         snprintf(err, errlen, "cannot compute the blurhash of %s", path);
+    return rc;
+}
+
+int media_vips_colors_input(const char *path, media_rgb *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    VipsImage *img = vips_image_new_from_file(path, "access", VIPS_ACCESS_RANDOM, "fail_on", VIPS_FAIL_ON_ERROR,
+                                              NULL);
+    VipsImage *t = NULL;
+    if (!img || vips_thumbnail_image(img, &t, 100, NULL) != 0) {
+        if (img)
+            g_object_unref(img);
+        mv_err(err, errlen, "cannot make the colour thumbnail");
+        return -1;
+    }
+    int rc = mv_to_rgb(t, out, err, errlen);
+    g_object_unref(t);
+    g_object_unref(img);
     return rc;
 }

@@ -64,6 +64,14 @@ int media_vips_blurhash_input(const char *path, media_rgb *out, char *err, size_
 /* The 4x4 blurhash of a file from that input. Returns 0 or -1 with err. */
 int media_vips_blurhash_file(const char *path, char *hash, size_t hashlen, char *err, size_t errlen);
 
+/* ColorExtractor's input: the file loaded whole, thumbnail_image(100), sRGB,
+ * first 3 bands, as RGB24. Returns 0 or -1 with err. */
+int media_vips_colors_input(const char *path, media_rgb *out, char *err, size_t errlen);
+/* file_meta.colors of a thumbnail file, as Mastodon's ColorExtractor
+ * (media_colors.c). Returns 0, or -1 with err (a picture too small to have a
+ * border). */
+int media_colors_file(const char *path, media_colors *out, char *err, size_t errlen);
+
 /* The account and preview-card tasks: "avatar", "header", "preview_card". */
 bool media_vips_task_known(const char *task);
 /* Runs one of them on `in`, writing into out_dir; returns the result object

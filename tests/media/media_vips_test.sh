@@ -84,6 +84,55 @@ account)
     cmp -s card.png "$(j .result.original.path)" || fail "a card within the budget was re-encoded"
     pass "avatar 400x400#, GIF 300x300 animated + static PNG; header 750,000 px; card 230,400 px + blurhash"
     ;;
+thumbnail)
+    # The process task's image styles against vipsthumbnail run with Mastodon's
+    # options (thumbnail WxH, size down; the format by extension with its
+    # defaults), and the blurhash against the reference encoder (python3-blurhash,
+    # Wolt's C code) fed what Mastodon's BlurhashTranscoder feeds it: thumbnail
+    # 100, sRGB, 3 bands.
+    bh=/usr/bin/python3
+    "$bh" -c 'import blurhash' 2>/dev/null || fail "python3-blurhash is missing (contrib/install-deps.sh)"
+    gen -f lavfi -i testsrc2=s=4000x3000 -frames:v 1 big.jpg
+    gen -f lavfi -i mandelbrot=s=800x600 -frames:v 1 -pix_fmt rgba alpha.png
+    gen -f lavfi -i testsrc2=s=1000x750 -frames:v 1 -pix_fmt gray grey.jpg
+    gen -f lavfi -i mandelbrot=s=900x900 -frames:v 1 pic.webp
+    gen -f lavfi -i testsrc2=s=640x360 -frames:v 1 fits.jpg
+    checked=""
+    for in in big.jpg alpha.png grey.jpg pic.webp fits.jpg; do
+        task process "$in"
+        ok "process $in"
+        w=$(vipsheader -f width "$in"); h=$(vipsheader -f height "$in")
+        for st in original:8294400 small:230400; do
+            name=${st%%:*}; px=${st##*:}
+            ours=$(j ".result.$name.path")
+            [ -f "$ours" ] || fail "$in: no $name style"
+            ext=${ours##*.}
+            if [ $((w * h)) -le "$px" ]; then
+                # Within the budget Mastodon keeps the file as it is.
+                cmp -s "$in" "$ours" || fail "$in: $name is within $px px but was re-encoded"
+                continue
+            fi
+            ref="ref-$name-${in%.*}.$ext"
+            vipsthumbnail "$in" --size "$(pixel_target "$w" "$h" "$px")>" -o "$work/$ref" ||
+                fail "vipsthumbnail $in failed"
+            [ "$(dims "$ours")" = "$(dims "$ref")" ] || fail "$in $name: $(dims "$ours"), vipsthumbnail $(dims "$ref")"
+            [ "$(j ".result.file_meta.$name.size")" = "$(dims "$ref")" ] || fail "$in $name: file_meta says $(j ".result.file_meta.$name.size")"
+            [ "$(vipsheader -f bands "$ours")" = "$(vipsheader -f bands "$ref")" ] || fail "$in $name: bands differ"
+            vips subtract "$ours" "$ref" diff.v && vips abs diff.v absdiff.v || fail "$in $name: cannot compare"
+            mad=$(vips avg absdiff.v); peak=$(vips max absdiff.v)
+            awk -v m="$mad" 'BEGIN { exit !(m < 1.0) }' || fail "$in $name: mean pixel difference $mad (peak $peak)"
+            checked="$checked $in:$name(${mad:0:5})"
+        done
+        # The blurhash: Mastodon's input from the small style, then the reference encoder.
+        small=$(j .result.small.path)
+        vipsthumbnail "$small" --size 100 -o "$work/bh-${in%.*}.v" &&
+            vips colourspace "bh-${in%.*}.v" srgb.v srgb && vips extract_band srgb.v rgb.v 0 --n 3 &&
+            vips cast rgb.v rgb8.v uchar && vips pngsave rgb8.v "bh-${in%.*}.png" || fail "$in: cannot make the blurhash input"
+        want=$("$bh" -c 'import blurhash, sys; print(blurhash.encode(sys.argv[1], 4, 4))' "bh-${in%.*}.png")
+        [ "$(j .result.blurhash)" = "$want" ] || fail "$in: blurhash $(j .result.blurhash), reference $want"
+    done
+    pass "same sizes as vipsthumbnail, mean |difference| <1:$checked; blurhashes equal the reference encoder's"
+    ;;
 *)
     fail "unknown case"
     ;;
