@@ -1,4 +1,5 @@
 /* main.c -- the scotty binary: dispatches to a subcommand or runs the worker. */
+#include "config.h"
 #include "worker.h"
 
 #include <stdio.h>
@@ -25,8 +26,20 @@ static const main_command main_commands[] = {
     {NULL, NULL, NULL},
 };
 
+/* scotty --help: the worker's options, then the subcommands. */
+static int main_help(void)
+{
+    config_usage(stdout);
+    fputs("\nsubcommands:\n", stdout);
+    for (const main_command *c = main_commands; c->name; c++)
+        printf("  scotty %s\n", c->help);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return main_help();
     if (argc > 1) {
         for (const main_command *c = main_commands; c->name; c++)
             if (strcmp(argv[1], c->name) == 0)

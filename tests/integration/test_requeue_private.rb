@@ -181,6 +181,10 @@ class RequeuePrivateTest < ScottyTest
     out, _, st = cli('requeue-private', '--help')
     assert st.success?
     assert_match(/usage: scotty requeue-private \[--force\] \[--dry-run\]/, out)
+    out, _, st = cli('--help')
+    assert st.success?
+    assert_match(/^  scotty status: /, out)
+    assert_match(/^  scotty requeue-private \[--force\] \[--dry-run\]: /, out)
   end
 
   def test_wrong_type_moves_nothing
