@@ -133,6 +133,68 @@ thumbnail)
     done
     pass "same sizes as vipsthumbnail, mean |difference| <1:$checked; blurhashes equal the reference encoder's"
     ;;
+bad)
+    # Hostile images through the libvips tasks: each gets a clear outcome at the
+    # right stage, the child never dies of a signal, and the next task runs.
+    gen -f lavfi -i testsrc2=s=640x480 -frames:v 1 good.jpg
+    echo "this is not a picture" > text.jpg
+    size=$(stat -c %s good.jpg)
+    head -c $((size / 2)) good.jpg > truncated.jpg
+    /usr/bin/python3 - "$work" <<'PY' || fail "could not write the crafted inputs"
+import struct, sys
+w = sys.argv[1]
+d = bytearray(open(w + '/good.jpg', 'rb').read())
+i = d.find(b'\xff\xc0')
+if i < 0:
+    i = d.find(b'\xff\xc2')
+d[i + 5:i + 9] = struct.pack('>HH', 10000, 10000)          # SOF: 100 megapixels declared
+open(w + '/huge.jpg', 'wb').write(d)
+def chunk(t, b):
+    return t + struct.pack('<I', len(b)) + b + (b'\0' if len(b) % 2 else b'')
+def u24(v):
+    return struct.pack('<I', v)[:3]
+# A 1x1 lossless VP8L bitstream (green), the same in every frame.
+vp8l = chunk(b'VP8L', bytes([0x2f, 0, 0, 0, 0x10, 0x07, 0x10, 0x11, 0x11, 0x88, 0x88, 0xfe, 0x07, 0x00]))
+def bomb(name, side, frames):
+    body = chunk(b'VP8X', bytes([0x02, 0, 0, 0]) + u24(side - 1) + u24(side - 1))
+    body += chunk(b'ANIM', b'\0\0\0\0' + struct.pack('<H', 0))
+    frame = chunk(b'ANMF', u24(0) + u24(0) + u24(0) + u24(0) + u24(10) + bytes([0]) + vp8l)
+    body += frame * frames
+    open(w + '/' + name, 'wb').write(b'RIFF' + struct.pack('<I', 4 + len(body)) + b'WEBP' + body)
+bomb('bomb-canvas.webp', 16000, 20000)   # 256 MP canvas, 20,000 frames
+bomb('bomb-frames.webp', 2000, 20000)    # 4 MP canvas, 20,000 frames
+PY
+    vipsheader bomb-frames.webp > /dev/null || fail "the crafted WebP is not one libvips reads"
+    # expect TASK IN STAGE TEXT: the task fails at STAGE with TEXT in its reason.
+    expect() {
+        task "$1" "$2"
+        [ "$(j .signal)" = 0 ] || fail "$1 $2: the child died with signal $(j .signal)"
+        [ "$(j .rc)" != 0 ] || fail "$1 $2: accepted"
+        [ "$(j .result.stage)" = "$3" ] || fail "$1 $2: stage $(j .result.stage), expected $3 ($(j .error))"
+        j .error | grep -q "$4" || fail "$1 $2: the reason does not say '$4': $(j .error)"
+        outcomes="$outcomes $1:$2:$3"
+    }
+    outcomes=""
+    expect avatar text.jpg probe "not an image"
+    expect avatar truncated.jpg process "Premature end"
+    expect avatar huge.jpg validate "10000x10000 images are not supported"
+    expect preview_card bomb-canvas.webp validate "16000x16000 images are not supported"
+    # Many frames on a canvas within the limit: only the first is decoded, the file is a WebP avatar.
+    task avatar bomb-frames.webp
+    [ "$(j .signal)" = 0 ] || fail "bomb-frames.webp: the child died with signal $(j .signal)"
+    [ "$(j .rc)" = 0 ] || fail "bomb-frames.webp: $(j .error)"
+    [ "$(j .result.input.frames)" = 20000 ] || fail "bomb-frames.webp: $(j .result.input.frames) frames seen"
+    style original 400x400 image/webp
+    # The process task on the same inputs: a clear failure, never a crash.
+    for f in text.jpg truncated.jpg huge.jpg bomb-canvas.webp; do
+        task process "$f"
+        [ "$(j .signal)" = 0 ] || fail "process $f: the child died with signal $(j .signal)"
+        [ "$(j .rc)" != 0 ] && [ -n "$(j .error)" ] || fail "process $f: no clear failure (rc $(j .rc))"
+        outcomes="$outcomes process:$f:$(j .result.stage)"
+    done
+    task avatar good.jpg; ok "avatar after the bad ones"; style original 400x400 image/jpeg
+    pass "clear outcomes:$outcomes; a 20,000-frame WebP avatar decoded its first frame; the next task ran"
+    ;;
 *)
     fail "unknown case"
     ;;
