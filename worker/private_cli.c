@@ -230,14 +230,59 @@ static bool private_ask(const q_private_list *l)
     return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-/* Releases the Redis locks a dead process held, as recovery does before its jobs go
- * back, once per process: the jobs then run at once instead of failing on the lock. */
-static void private_release_locks(private_cli *p, const q_private_list *all, int i)
+/* True when all[i] is the first list of its process. */
+static bool private_first_of_process(const q_private_list *all, int i)
 {
     for (int k = 0; k < i; k++)
         if (strcmp(all[k].identity, all[i].identity) == 0)
-            return;
-    ingress_on_orphan(all[i].identity, &p->svc);
+            return false;
+    return true;
+}
+
+/* Moves list all[i] back, or leaves it (a live process's, unless --force or a yes on
+ * the terminal; or a failed move), saying which. A gone process's locks are released
+ * before its first list moves, as recovery does: its jobs then run at once instead of
+ * failing on the lock. Returns the jobs moved, or -1 when the list is left. */
+static long private_requeue_one(private_cli *p, q_conn *c, const q_private_list *all, int i, bool tty)
+{
+    const q_private_list *l = &all[i];
+    if (l->alive && !p->force && (!tty || !private_ask(l))) {
+        if (!tty)
+            fprintf(stderr, "scotty requeue-private: left %s (%ld job(s)): process %s still has a heartbeat, "
+                    "so it may be running them; stop it first (its heartbeat expires 60 s after it dies), "
+                    "or give --force (stdin is not a terminal, so scotty cannot ask)\n",
+                    l->key, l->length, l->identity);
+        else
+            fprintf(stderr, "scotty requeue-private: left %s (%ld job(s))\n", l->key, l->length);
+        return -1;
+    }
+    if (!l->alive && private_first_of_process(all, i))
+        ingress_on_orphan(l->identity, &p->svc);
+    char err[Q_ERRLEN];
+    long m = q_private_requeue(c, l->identity, l->queue, err, sizeof err);
+    if (m < 0) {
+        fprintf(stderr, "scotty requeue-private: %s\n", err);
+        return -1;
+    }
+    printf("moved %ld job(s) from %s to the front of queue:%s (process %s, %s)\n", m, l->key, l->queue,
+           l->identity, l->alive ? "alive" : "gone");
+    return m;
+}
+
+/* A gone process none of whose lists was left (kept) drops out of scotty:fetchers,
+ * the registry recovery reads. */
+static void private_forget_gone(q_conn *c, const q_private_list *all, const bool *kept, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (all[i].alive || !private_first_of_process(all, i))
+            continue;
+        bool done = true;
+        for (int k = 0; k < n && done; k++)
+            done = strcmp(all[k].identity, all[i].identity) != 0 || !kept[k];
+        char err[Q_ERRLEN];
+        if (done && q_private_forget(c, all[i].identity, err, sizeof err) != 0)
+            fprintf(stderr, "scotty requeue-private: %s\n", err);
+    }
 }
 
 int requeue_private_main(int argc, char **argv)
@@ -264,74 +309,36 @@ int requeue_private_main(int argc, char **argv)
             problems++;
         }
     }
-    if (problems) {
+    if (problems)
         fprintf(stderr, "scotty requeue-private: nothing was moved: %d key(s) of the wrong type; fix them, "
                 "then run it again\n", problems);
-        free(all);
-        q_conn_free(c);
-        return 1;
+    bool tty = isatty(STDIN_FILENO);
+    for (int i = 0; p.dry_run && !problems && i < n; i++) {
+        const q_private_list *l = &all[i];
+        printf("would move %ld job(s) from %s to the front of queue:%s (process %s, %s%s)\n", l->length,
+               l->key, l->queue, l->identity, l->alive ? "alive" : "gone",
+               l->alive && !p.force ? (tty ? "; would ask first" : "; left without --force") : "");
     }
     long moved = 0, left_jobs = 0;
     int moved_lists = 0, left = 0;
-    bool tty = isatty(STDIN_FILENO);
     bool *kept = calloc((size_t)n, sizeof *kept); /* lists not moved, by index */
-    for (int i = 0; i < n; i++) {
-        const q_private_list *l = &all[i];
-        const char *state = l->alive ? "alive" : "gone";
-        if (p.dry_run) {
-            printf("would move %ld job(s) from %s to the front of queue:%s (process %s, %s%s)\n",
-                   l->length, l->key, l->queue, l->identity, state,
-                   l->alive && !p.force ? (tty ? "; would ask first" : "; left without --force") : "");
-            continue;
-        }
-        if (l->alive && !p.force && (!tty || !private_ask(l))) {
-            if (!tty)
-                fprintf(stderr, "scotty requeue-private: left %s (%ld job(s)): process %s still has a "
-                        "heartbeat, so it may be running them; stop it first (its heartbeat expires 60 s "
-                        "after it dies), or give --force (stdin is not a terminal, so scotty cannot ask)\n",
-                        l->key, l->length, l->identity);
-            else
-                fprintf(stderr, "scotty requeue-private: left %s (%ld job(s))\n", l->key, l->length);
-            kept[i] = true;
-            left++;
-            left_jobs += l->length;
-            continue;
-        }
-        if (!l->alive)
-            private_release_locks(&p, all, i);
-        char err[Q_ERRLEN];
-        long m = q_private_requeue(c, l->identity, l->queue, err, sizeof err);
-        if (m < 0) {
-            fprintf(stderr, "scotty requeue-private: %s\n", err);
-            kept[i] = true;
-            left++;
-            left_jobs += l->length;
-            continue;
-        }
-        printf("moved %ld job(s) from %s to the front of queue:%s (process %s, %s)\n", m, l->key, l->queue,
-               l->identity, state);
-        moved += m;
-        moved_lists++;
+    for (int i = 0; !p.dry_run && !problems && i < n; i++) {
+        long m = private_requeue_one(&p, c, all, i, tty);
+        kept[i] = m < 0;
+        left += m < 0;
+        left_jobs += m < 0 ? all[i].length : 0;
+        moved += m < 0 ? 0 : m;
+        moved_lists += m >= 0;
     }
-    /* A gone process none of whose lists is left drops out of the recovery registry. */
-    for (int i = 0; i < n && !p.dry_run; i++) {
-        bool done = !all[i].alive;
-        for (int k = 0; k < n && done; k++)
-            done = strcmp(all[k].identity, all[i].identity) != 0 || !kept[k];
-        bool first = true;
-        for (int k = 0; k < i && first; k++)
-            first = strcmp(all[k].identity, all[i].identity) != 0;
-        char err[Q_ERRLEN];
-        if (done && first && q_private_forget(c, all[i].identity, err, sizeof err) != 0)
-            fprintf(stderr, "scotty requeue-private: %s\n", err);
-    }
-    if (!p.dry_run)
+    if (!p.dry_run && !problems) {
+        private_forget_gone(c, all, kept, n);
         printf("moved %ld job(s) from %d private list(s)%s\n", moved, moved_lists,
                left ? "" : "; none is left");
+    }
     if (left)
         printf("%d private list(s) with %ld job(s) left; `scotty status` shows them\n", left, left_jobs);
     free(kept);
     free(all);
     q_conn_free(c);
-    return left ? 1 : 0;
+    return problems || left ? 1 : 0;
 }
