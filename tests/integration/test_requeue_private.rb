@@ -112,11 +112,17 @@ class RequeuePrivateTest < ScottyTest
     out, = cli('status')
     assert_match(/^a\s+1\s+alive\s+#{Regexp.escape(id)}\s+#{Regexp.escape(pa)}$/, out)
 
+    # Without a terminal: the dead process's list moves, the live one's are left.
+    ghost = "queue:scotty|ghost:1:#{NONCE}|c"
+    @redis.rpush(ghost, %w[g2 g1])
     out, err, st = cli('requeue-private')
     assert_equal 1, st.exitstatus, "#{out}\n#{err}"
     assert_match(/left #{Regexp.escape(pa)} \(1 job\(s\)\): process #{Regexp.escape(id)} still has a heartbeat/, err)
     assert_match(/give --force \(stdin is not a terminal, so scotty cannot ask\)/, err)
+    assert_match(/moved 2 job\(s\) from #{Regexp.escape(ghost)}/, out)
+    assert_match(/^2 private list\(s\) with 2 job\(s\) left/, out)
     assert_equal [1, 1, 0, 0], [@redis.llen(pa), @redis.llen(pb), @redis.llen('queue:a'), @redis.llen('queue:b')]
+    assert_equal %w[g2 g1], @redis.lrange('queue:c', 0, -1)
 
     seen, st = requeue_on_terminal(%w[n y])
     assert_equal 1, st.exitstatus, seen
