@@ -5,6 +5,7 @@
 #include "control/control.h"
 #include "ingress/attach.h"
 #include "ingress/ingress.h"
+#include "accounts/acct.h"
 #include "jobs/jobs.h"
 #include "services.h"
 #include "worker.h"
@@ -139,6 +140,7 @@ int worker_main(int argc, char **argv)
     attach_register(reg);
     ingress_register(reg);
     pull_register(reg);
+    acct_register(reg);
     jobs_register_maintenance(reg);
     q_engine *e = q_engine_new(&cfg.engine, reg, err, sizeof err);
     if (!e || q_engine_start(e, err, sizeof err) != 0)

@@ -19,6 +19,8 @@
 #   host and date, made with a key listed in KEYS.json ({"keyId": "public PEM"}), or it
 #   gets 401 (authorized fetch).
 # - --log appends one JSON line per request: {method, host, path, signed, status}.
+# - /.well-known/webfinger?resource=R is answered (application/jrd+json) from
+#   ROOT/<host>/.well-known/webfinger/R with '/' in R as '_'; /_loop redirects to itself.
 require 'json'
 require 'openssl'
 require 'optparse'
@@ -96,6 +98,11 @@ module Origin
         serve_file(req, res, m[2])
       elsif (m = path.match(%r{\A/_status/(\d{3})\z}))
         res.status = m[1].to_i
+      elsif path == '/_loop'
+        res.status = 302
+        res['Location'] = "http://#{req.host}:#{req.port}/_loop"
+      elsif path == '/.well-known/webfinger'
+        serve_webfinger(req, res)
       elsif @opts[:verifier] && signed != true
         res.status = 401
         res.body = "signature required: #{signed}\n"
@@ -115,6 +122,18 @@ module Origin
       end
       res.status = 200
       res['Content-Type'] = TYPES.fetch(File.extname(file).downcase, 'application/octet-stream')
+      res.body = File.binread(file)
+    end
+
+    def serve_webfinger(req, res)
+      resource = req.query['resource'].to_s.tr('/', '_')
+      file = File.join(@opts[:root], req.host.to_s.downcase, '.well-known', 'webfinger', resource)
+      if resource.empty? || resource.start_with?('.') || !File.file?(file)
+        res.status = 404
+        return
+      end
+      res.status = 200
+      res['Content-Type'] = 'application/jrd+json; charset=utf-8'
       res.body = File.binread(file)
     end
 

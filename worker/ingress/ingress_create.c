@@ -12,6 +12,7 @@
  * with the status; their files are fetched afterwards and, on a transient failure,
  * left to RedownloadMediaWorker. */
 #include "ingress_create.h"
+#include "acct.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -78,8 +79,9 @@ static int ingress_create_gate_read(db_conn *c, ingress_create_plan *p, bool *to
 }
 
 /* Mentions (tag hrefs) and audience (to/cc, the personal inbox owner), as
- * process_tags and process_audience resolve them: known accounts only; unknown
- * mention hrefs are resolved later by MentionResolveWorker. */
+ * process_tags and process_audience resolve them (new mentioned accounts were fetched
+ * by ingress_create_resolve_mentions); mention hrefs still unknown are resolved later
+ * by MentionResolveWorker. */
 static int ingress_create_accounts(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
 {
     const ap_status *st = p->st;
@@ -335,6 +337,21 @@ static bool ingress_create_blocked_media(services *s, const ap_status *st, char 
     return false;
 }
 
+/* process_mention's FetchRemoteAccountService for mentioned accounts not known yet,
+ * before a pooled connection is held (resolving takes its own). One that cannot be
+ * resolved now stays unresolved: MentionResolveWorker retries it later, as Mastodon
+ * does after a connection error. */
+static void ingress_create_resolve_mentions(q_ctx *ctx, services *s, const ap_status *st,
+                                            const ingress_create_opts *o)
+{
+    for (size_t i = 0; i < st->n_mentions; i++) {
+        ingress_account acc;
+        char why[Q_ERRLEN];
+        if (acct_find_or_fetch(ctx, s, st->mentions[i], o->request_id, &acc, why, sizeof why) != ACCT_RESOLVED)
+            base_log(BASE_LOG_INFO, "ingress: mention %s of %s not resolved: %s", st->mentions[i], st->uri, why);
+    }
+}
+
 ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_account *actor,
                                       const ap_status *st, const ingress_create_opts *o,
                                       int64_t *status_id, char *err, size_t errlen)
@@ -354,6 +371,7 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
     p.visibility = st->visibility;
     p.sensitive = st->sensitive || actor->sensitized;
     p.backdate = !o->delivery && st->published != NULL;
+    ingress_create_resolve_mentions(ctx, s, st, o);
     ingress_lock lock;
     memset(&lock, 0, sizeof lock);
     db_conn *c = db_pool_acquire(s->db);

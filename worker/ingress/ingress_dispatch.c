@@ -1,10 +1,12 @@
 /* ingress_dispatch.c -- which activities scotty covers, decided before anything is
  * written, and the dispatch of covered ones to their handlers (Create, Update and
- * Delete here; Announce, Like and Undo in the pull engineer's files). Everything
- * else (Follow, Block, Flag, Move, Accept, Reject, Add, Remove, account Updates and
- * Deletes, polls, quotes, relayed activities, ...) is "unhandled": forwarded or failed
- * by the worker. */
+ * Delete here; Announce, Like and Undo in the pull engineer's files; account Updates
+ * in worker/accounts). Create and Update first schedule the actor's refresh when it is
+ * stale (Account#schedule_refresh_if_stale!). Everything else (Follow, Block, Flag,
+ * Move, Accept, Reject, Add, Remove, account Deletes, polls, quotes, relayed
+ * activities, ...) is "unhandled": forwarded or failed by the worker. */
 #include "ingress_internal.h"
+#include "acct.h"
 
 #include <string.h>
 
@@ -30,7 +32,7 @@ const char *ingress_activity_unhandled(const ap_activity *a)
         return NULL;
     case AP_UPDATE:
         if (!a->status)
-            return ingress_actor_type(a->object_type) ? "account Update" : "Update of this object type";
+            return ingress_actor_type(a->object_type) ? NULL : "Update of this object type";
         if (a->status->quote_uri)
             return "Update of a quote post";
         return NULL;
@@ -55,14 +57,36 @@ const char *ingress_activity_unhandled(const ap_activity *a)
     return "activities of this type";
 }
 
+/* Update of the actor itself (worker/accounts: ProcessAccountService). */
+static ingress_outcome ingress_dispatch_account_update(q_ctx *ctx, services *s, const ingress_account *actor,
+                                                       const ap_activity *a, const ingress_create_opts *o,
+                                                       char *err, size_t errlen)
+{
+    switch (acct_update(ctx, s, actor, json_object_get(a->root, "object"), o->request_id, err, errlen)) {
+    case ACCT_RESOLVED:
+        return INGRESS_STORED;
+    case ACCT_NONE:
+        return INGRESS_DROPPED;
+    case ACCT_RETRY:
+        return INGRESS_FAILED;
+    case ACCT_UNHANDLED:
+        break;
+    }
+    return INGRESS_UNHANDLED;
+}
+
 ingress_outcome ingress_dispatch(q_ctx *ctx, services *s, const ingress_account *actor,
                                  const ap_activity *a, const ingress_create_opts *o, char *err,
                                  size_t errlen)
 {
     switch (a->kind) {
     case AP_CREATE:
+        acct_schedule_refresh_if_stale(ctx, s, actor->id);
         return ingress_create(ctx, s, actor, a, o, err, errlen);
     case AP_UPDATE:
+        acct_schedule_refresh_if_stale(ctx, s, actor->id);
+        if (!a->status)
+            return ingress_dispatch_account_update(ctx, s, actor, a, o, err, errlen);
         return ingress_update(ctx, s, actor, a, o, err, errlen);
     case AP_DELETE:
         return ingress_delete(ctx, s, actor, a, err, errlen);

@@ -72,7 +72,15 @@ static int fetch_failure(const http_response *r, const char *uri, char *err, siz
 
 int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, size_t errlen)
 {
+    long status;
+    return ingress_fetch_json_answered(s, uri, out, &status, err, errlen);
+}
+
+int ingress_fetch_json_answered(services *s, const char *uri, json_t **out, long *status, char *err,
+                                size_t errlen)
+{
     *out = NULL;
+    *status = 0;
     if (!s || !s->http) {
         snprintf(err, errlen, "no HTTP client: services not opened");
         return -1;
@@ -91,6 +99,7 @@ int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, si
     http_err e = http_perform(s->http, &req, &r);
     if (signer)
         delivery_signer_release(s->keys, signer);
+    *status = r.status;
     int rc;
     if (e != HTTP_OK) {
         rc = fetch_failure(&r, uri, err, errlen);

@@ -8,6 +8,12 @@
 /* ingress_fetch_object without the id check (Mastodon's
  * fetch_resource_without_id_validation, used for collections). Same returns. */
 int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, size_t errlen);
+/* ingress_fetch_json that also says whether the server answered: *status is the last
+ * HTTP status seen (0 when no answer came: connection, TLS, timeout, refused address).
+ * Mastodon's fetch_resource(raise_on_error: :all) gives up on any answer but a 200 and
+ * raises only on connection errors; callers that follow it read *status. */
+int ingress_fetch_json_answered(services *s, const char *uri, json_t **out, long *status, char *err,
+                                size_t errlen);
 
 /* ActivityPub::FetchRemoteStatusService for one status URI: fetch it (or take
  * `prefetched` when not NULL, whose id must still be `uri`), check its @context,
@@ -18,7 +24,7 @@ int ingress_fetch_json(services *s, const char *uri, json_t **out, char *err, si
  * Returns INGRESS_STORED with *status_id (and *created when this call inserted it);
  * INGRESS_DROPPED when Mastodon would give up without an error (gone, refused,
  * spoofed, suspended author, a URI on this server: never fetched);
- * INGRESS_UNHANDLED when only Ruby can finish it (the author is not a known account,
+ * INGRESS_UNHANDLED when only Ruby can finish it (the author's account needs Ruby,
  * the object is a type scotty does not store, a quote post, or an activity);
  * INGRESS_FAILED when it may pass later. err says why for anything but STORED. */
 ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,

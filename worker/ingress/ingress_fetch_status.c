@@ -1,9 +1,10 @@
 /* ingress_fetch_status.c -- ActivityPub::FetchRemoteStatusService: one remote status
  * fetched by URI and stored the way a Create of it would be, for Announce (the boosted
- * status), FetchReplyWorker and ThreadResolveWorker (mastodon.md §2). Only statuses of
- * accounts this instance already knows are stored; resolving a new account is Ruby's.
+ * status), FetchReplyWorker and ThreadResolveWorker (mastodon.md §2). An author this
+ * instance does not know yet is resolved natively first (worker/accounts).
  * A URI on this server is never fetched: a local status that is not found is gone. */
 #include "ingress_fetch.h"
+#include "acct.h"
 
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -109,25 +110,29 @@ static int fetch_count_discovery(q_ctx *ctx, const char *request_id, char *err, 
 }
 
 /* The author's account and whether the status is already stored, on one pooled
- * connection given back before anything else happens. */
-static ingress_outcome fetch_lookup(services *s, const char *actor_uri, const char *uri,
-                                    ingress_account *actor, int64_t *existing, char *err,
-                                    size_t errlen)
+ * connection given back before anything else happens. An author not known yet is
+ * resolved first (FetchRemoteAccountService, worker/accounts), holding no connection. */
+static ingress_outcome fetch_lookup(q_ctx *ctx, services *s, const char *actor_uri, const char *uri,
+                                    const char *request_id, ingress_account *actor, int64_t *existing,
+                                    char *err, size_t errlen)
 {
+    switch (acct_find_or_fetch(ctx, s, actor_uri, request_id, actor, err, errlen)) {
+    case ACCT_RESOLVED:
+        break;
+    case ACCT_NONE:
+        return INGRESS_DROPPED;
+    case ACCT_RETRY:
+        return INGRESS_FAILED;
+    case ACCT_UNHANDLED:
+        return INGRESS_UNHANDLED;
+    }
     db_conn *db = db_pool_acquire(s->db);
     ingress_outcome out = INGRESS_STORED;
-    int rc = ingress_account_resolve(db, s->local_domain, actor_uri, actor, err, errlen);
-    if (rc < 0) {
-        out = INGRESS_FAILED;
-    } else if (rc == 1) {
-        snprintf(err, errlen, "the author %s of %s is not a known account (Ruby's "
-                 "FetchRemoteAccountService resolves new accounts)", actor_uri, uri);
-        out = INGRESS_UNHANDLED;
-    } else if (actor->suspended) {
+    if (actor->suspended) {
         snprintf(err, errlen, "the author %s of %s is suspended", actor_uri, uri);
         out = INGRESS_DROPPED;
     } else {
-        rc = ingress_status_by_uri(db, uri, existing, NULL, err, errlen);
+        int rc = ingress_status_by_uri(db, uri, existing, NULL, err, errlen);
         if (rc < 0)
             out = INGRESS_FAILED;
         else if (rc == 1)
@@ -175,7 +180,7 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
         snprintf(err, errlen, "%s is attributed to %s, not to an actor on its own host", uri,
                  actor_uri ? actor_uri : "nobody");
     } else {
-        out = fetch_lookup(s, actor_uri, uri, &actor, &existing, err, errlen);
+        out = fetch_lookup(ctx, s, actor_uri, uri, request_id, &actor, &existing, err, errlen);
     }
     if (out != INGRESS_STORED) {
         json_decref(doc);

@@ -59,11 +59,11 @@ static const db_column accounts_cols[] = {
     {"id_scheme", DB_T_INT, "DEFAULT 1", true},
     {"feature_approval_policy", DB_T_INT, "NOT NULL DEFAULT 0", true},
     {"collections_url", DB_T_STRING, NULL, true},
-    {"show_featured", DB_T_BOOL, NULL, true},
-    {"show_media", DB_T_BOOL, NULL, true},
-    {"show_media_replies", DB_T_BOOL, NULL, true},
-    {"avatar_description", DB_T_STRING, NULL, true},
-    {"header_description", DB_T_STRING, NULL, true},
+    {"show_featured", DB_T_BOOL, "NOT NULL DEFAULT true", true},
+    {"show_media", DB_T_BOOL, "NOT NULL DEFAULT true", true},
+    {"show_media_replies", DB_T_BOOL, "NOT NULL DEFAULT true", true},
+    {"avatar_description", DB_T_STRING, "NOT NULL DEFAULT ''", true},
+    {"header_description", DB_T_STRING, "NOT NULL DEFAULT ''", true},
     {"requested_deletion_at", DB_T_TS6, NULL, true},
     {NULL, NULL, NULL, false},
 };
@@ -91,6 +91,8 @@ static const db_column account_stats_cols[] = {
 };
 static const char *const account_stats_after[] = {
     "CREATE UNIQUE INDEX index_account_stats_on_account_id ON account_stats (account_id)",
+    "CREATE INDEX index_account_stats_on_last_status_at_and_account_id ON account_stats "
+    "(last_status_at DESC NULLS LAST, account_id)",
     NULL,
 };
 
@@ -497,9 +499,9 @@ static const char *const relays_after[] = {NULL};
 /* ---- keypairs (newer Mastodon: per-account signing keys) ---- */
 static const db_column keypairs_cols[] = {
     {"account_id", DB_T_BIGINT, "NOT NULL", false},
-    {"type", DB_T_INT, "NOT NULL DEFAULT 0", false},
-    {"public_key", DB_T_TEXT, "NOT NULL", false},
-    {"private_key", DB_T_TEXT, NULL, false},
+    {"type", DB_T_INT, "NOT NULL", false},
+    {"public_key", DB_T_STRING, "NOT NULL", false},
+    {"private_key", DB_T_STRING, NULL, false},
     {"uri", DB_T_STRING, NULL, false},
     {"local_fragment", DB_T_STRING, NULL, false},
     {"expires_at", DB_T_TS6, NULL, false},
@@ -509,9 +511,9 @@ static const db_column keypairs_cols[] = {
     {NULL, NULL, NULL, false},
 };
 static const char *const keypairs_after[] = {
-    "CREATE UNIQUE INDEX index_keypairs_on_uri ON keypairs (uri) WHERE uri IS NOT NULL",
+    "CREATE UNIQUE INDEX index_keypairs_on_uri ON keypairs (uri)",
     "CREATE UNIQUE INDEX index_keypairs_on_account_id_and_local_fragment ON keypairs "
-    "(account_id, local_fragment) WHERE local_fragment IS NOT NULL",
+    "(account_id, local_fragment)",
     NULL,
 };
 

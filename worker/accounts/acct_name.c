@@ -1,0 +1,127 @@
+/* acct_name.c -- handles, usernames and domains as Mastodon compares and stores them:
+ * Account::USERNAME_ONLY_RE, TagManager#normalize_domain (ASCII names), the host of an
+ * actor URI (Addressable's normalized_host) and split_acct. */
+#include "acct_parse.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool acct_word(unsigned char c)
+{
+    return isalnum(c) || c == '_';
+}
+
+bool acct_username_valid(const char *u)
+{
+    if (!u || !acct_word((unsigned char)*u))
+        return false;
+    const unsigned char *p = (const unsigned char *)u;
+    while (*p) {
+        while (acct_word(*p))
+            p++;
+        if (!*p)
+            return true;
+        if (*p != '.' && *p != '-')
+            return false;
+        while (*p == '.' || *p == '-')
+            p++;
+        if (!acct_word(*p))
+            return false;
+    }
+    return true;
+}
+
+char *acct_normalize_domain(const char *d)
+{
+    if (!d)
+        return NULL;
+    while (isspace((unsigned char)*d))
+        d++;
+    size_t n = strlen(d);
+    while (n && isspace((unsigned char)d[n - 1]))
+        n--;
+    if (n && d[n - 1] == '/')
+        n--;
+    if (n == 0 || n > 253)
+        return NULL;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)d[i];
+        if (!(isalnum(c) || c == '-' || c == '.' || c == '_')) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (char)tolower(c);
+    }
+    out[n] = '\0';
+    return out;
+}
+
+char *acct_uri_host(const char *uri)
+{
+    if (!uri)
+        return NULL;
+    const char *p;
+    if (strncmp(uri, "https://", 8) == 0)
+        p = uri + 8;
+    else if (strncmp(uri, "http://", 7) == 0)
+        p = uri + 7;
+    else
+        return NULL;
+    size_t auth = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', auth);
+    if (at) {
+        auth -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    size_t n = auth;
+    if (p[0] == '[') {
+        const char *close = memchr(p, ']', auth);
+        if (!close)
+            return NULL;
+        n = (size_t)(close + 1 - p);
+    } else {
+        const char *colon = memchr(p, ':', auth);
+        if (colon)
+            n = (size_t)(colon - p);
+    }
+    if (n == 0)
+        return NULL;
+    char *host = malloc(n + 1);
+    if (!host)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        host[i] = (char)tolower((unsigned char)p[i]);
+    host[n] = '\0';
+    return host;
+}
+
+bool acct_split_handle(const char *acct, bool strip_at, char **user, char **domain)
+{
+    *user = *domain = NULL;
+    if (!acct)
+        return false;
+    if (strncmp(acct, "acct:", 5) == 0)
+        acct += 5;
+    if (strip_at && *acct == '@')
+        acct++;
+    const char *at = strchr(acct, '@');
+    if (!at || at == acct || !at[1])
+        return false;
+    const char *end = strchr(at + 1, '@'); /* Ruby's split: a third part is ignored */
+    size_t dn = end ? (size_t)(end - at - 1) : strlen(at + 1);
+    if (dn == 0)
+        return false;
+    *user = strndup(acct, (size_t)(at - acct));
+    *domain = strndup(at + 1, dn);
+    if (!*user || !*domain) {
+        free(*user);
+        free(*domain);
+        *user = *domain = NULL;
+        return false;
+    }
+    return true;
+}
