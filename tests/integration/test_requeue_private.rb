@@ -105,6 +105,8 @@ class RequeuePrivateTest < ScottyTest
     wait_until(20, "both jobs to run\n#{s.log}") { busy?(s, 2, 2) }
     s.signal('TSTP') # quiet: it fetches nothing more, so what moves back stays in the queues
     wait_until(20, 'the quiet flag in the heartbeat') { @redis.hget(id, 'quiet') == 'true' }
+    # and its fetchers' last 2 s BLMOVEs are over, so none takes what moves back
+    wait_until(20, 'no blocked fetch') { @redis.info('clients')['blocked_clients'].to_i.zero? }
     pa = "queue:scotty|#{id}|a"
     pb = "queue:scotty|#{id}|b"
     assert_equal [1, 1], [@redis.llen(pa), @redis.llen(pb)]
