@@ -77,41 +77,35 @@ static bool card_encoding_known(const char *name)
     return true;
 }
 
-static bool card_valid_utf8(const unsigned char *s, size_t n)
+/* A copy of s with every byte that does not start a valid UTF-8 sequence replaced
+ * by U+FFFD, as an HTML5 parser reads a page that claims UTF-8 but is not. */
+static char *card_scrub_utf8(const char *s, size_t n, size_t *outlen)
 {
+    char *out = malloc(n * 3 + 1), *o = out;
+    if (!out)
+        return NULL;
     size_t i = 0;
     while (i < n) {
-        unsigned char c = s[i];
-        size_t extra;
-        unsigned long cp;
+        size_t step = 1;
+        unsigned char c = (unsigned char)s[i];
         if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            extra = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            extra = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            extra = 3;
-            cp = c & 0x07;
+            *o++ = (char)c;
         } else {
-            return false;
+            size_t extra = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
+            if (extra && i + extra < n && card_utf8_valid((const char *)s + i, extra + 1)) {
+                memcpy(o, s + i, extra + 1);
+                o += extra + 1;
+                step = extra + 1;
+            } else {
+                memcpy(o, "\xEF\xBF\xBD", 3);
+                o += 3;
+            }
         }
-        if (i + extra >= n)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += extra + 1;
+        i += step;
     }
-    return true;
+    *o = '\0';
+    *outlen = (size_t)(o - out);
+    return out;
 }
 
 /* The value of attribute `name` in the tag text [p, end) (after "<meta"), into out. */
@@ -218,7 +212,7 @@ static void card_pick_encoding(const char *body, size_t len, const char *header,
         snprintf(out, outlen, "%s", header);
     } else if (card_meta_charset(body, len, meta, sizeof meta) && card_encoding_known(meta)) {
         snprintf(out, outlen, "%s", meta);
-    } else if (card_valid_utf8((const unsigned char *)body, len)) {
+    } else if (card_utf8_valid((const char *)body, len)) {
         snprintf(out, outlen, "UTF-8");
     } else {
         uchardet_t ud = uchardet_new();
@@ -389,7 +383,21 @@ card_page *card_page_parse(const char *body, size_t len, const char *header_char
     card_pick_encoding(body, len, header_charset, p->encoding, sizeof p->encoding);
     int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
                HTML_PARSE_IGNORE_ENC | HTML_PARSE_NODEFDTD;
+    char *scrubbed = NULL;
+    if ((strcasecmp(p->encoding, "utf-8") == 0 || strcasecmp(p->encoding, "utf8") == 0) &&
+        !card_utf8_valid((const char *)body, len)) {
+        scrubbed = card_scrub_utf8(body, len, &len);
+        if (!scrubbed) {
+            snprintf(err, errlen, "out of memory");
+            card_page_free(p);
+            return NULL;
+        }
+        body = scrubbed;
+        if (len > INT_MAX)
+            len = INT_MAX;
+    }
     p->doc = htmlReadMemory(len ? body : " ", len ? (int)len : 1, NULL, p->encoding, opts);
+    free(scrubbed);
     if (!p->doc) {
         snprintf(err, errlen, "libxml2 made no document of the page (%s)", p->encoding);
         card_page_free(p);

@@ -125,8 +125,9 @@ char *card_pick_link(const char *html, size_t len, const char *const *mention_ur
 
 /* ---- small pieces (card_url.c, card_text.c) ---- */
 /* Addressable's normalize, as far as it matters for the card key: scheme and host in
- * lower case, IDN hosts in punycode, default port dropped, empty path "/", unsafe
- * characters percent-encoded. NULL when not an absolute URL. */
+ * lower case, default port dropped, empty path "/", unsafe characters
+ * percent-encoded (an IDN host stays in Unicode: Addressable would write punycode).
+ * NULL when not an absolute URL or not valid UTF-8. */
 char *card_url_normalize(const char *url);
 /* base + ref (RFC 3986 reference resolution). NULL when either is unusable. */
 char *card_url_join(const char *base, const char *ref);
@@ -141,6 +142,8 @@ const char *card_locale(const char *s);
  * fraction and offset) into UTC "YYYY-MM-DD HH:MM:SS[.ffffff]"; false when Rails'
  * fast path would not read it (scotty then stores NULL). */
 bool card_time_utc(const char *s, char *out, size_t len);
+/* true when the n bytes are valid UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+bool card_utf8_valid(const char *s, size_t n);
 /* String#blank?: NULL, empty or only whitespace. */
 bool card_blank(const char *s);
 /* Ruby's strip: a copy without leading and trailing whitespace and NULs. */

@@ -39,8 +39,7 @@ char *card_url_normalize(const char *url)
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *frag = NULL;
     char *user = NULL, *out = NULL;
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        (curl_url_get(u, CURLUPART_HOST, &host, CURLU_PUNYCODE) != CURLUE_OK &&
-         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK))
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
         goto done;
     curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
     curl_url_get(u, CURLUPART_PATH, &path, 0);
@@ -56,6 +55,10 @@ char *card_url_normalize(const char *url)
         snprintf(out, n, "%s://%s%s%s%s%s%s%s%s%s%s", scheme, user ? user : "", user ? "@" : "", host,
                  port ? ":" : "", port ? port : "", path && *path ? path : "/", query ? "?" : "",
                  query ? query : "", frag ? "#" : "", frag ? frag : "");
+    if (out && !card_utf8_valid(out, strlen(out))) {
+        free(out);
+        out = NULL;
+    }
 done:
     curl_free(scheme);
     curl_free(host);
@@ -108,6 +111,10 @@ char *card_url_join(const char *base, const char *ref)
         out = strdup(joined);
     if (out && card_ref_without_path(ref))
         card_drop_root_slash(out);
+    if (out && !card_utf8_valid(out, strlen(out))) {
+        free(out);
+        out = NULL;
+    }
     curl_free(joined);
     curl_url_cleanup(u);
     return out;
