@@ -1,0 +1,95 @@
+/* fuzz_acct.c -- libFuzzer target for the remote-account parsers (worker/accounts,
+ * scotty_acct_parse): the input as an actor document through acct_actor_parse, both as
+ * fetched and as an Update's object, with its keys read back through
+ * acct_key_from_doc; as a WebFinger answer through acct_jrd_parse; and as a handle and
+ * a domain through acct_split_handle, acct_normalize_domain and acct_uri_host.
+ *
+ * Properties of an accepted actor: no crash or leak; an http(s) id; a username that
+ * passes acct_username_valid; a lower-case domain; every collection URL empty or
+ * http(s); a display name and a note within their hard limits (characters); at most
+ * ACCT_MAX_FIELDS fields, ACCT_MAX_PUBLIC_KEYS keys, ACCT_AKA_MAX and
+ * ACCT_ATTRIBUTION_MAX entries. An accepted JRD has a user, a domain and a self link. */
+#include "acct_parse.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t fz_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static void fz_url_or_empty(const char *s)
+{
+    if (!s)
+        abort();
+    if (*s && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+        abort();
+}
+
+static void fz_check_actor(const acct_actor *a)
+{
+    if (strncmp(a->uri, "http://", 7) != 0 && strncmp(a->uri, "https://", 8) != 0)
+        abort();
+    if (!acct_username_valid(a->username) || !a->domain[0])
+        abort();
+    for (const char *p = a->domain; *p; p++)
+        if (isupper((unsigned char)*p))
+            abort();
+    const char *colls[] = {a->inbox, a->outbox, a->shared_inbox, a->followers, a->following, a->featured,
+                           a->collections, a->url};
+    for (size_t i = 0; i < sizeof colls / sizeof colls[0]; i++)
+        fz_url_or_empty(colls[i]);
+    if (fz_chars(a->display_name) > ACCT_DISPLAY_NAME_MAX || fz_chars(a->note) > ACCT_NOTE_MAX)
+        abort();
+    if (a->n_keys > ACCT_MAX_PUBLIC_KEYS || a->n_also_known_as > ACCT_AKA_MAX ||
+        a->n_attribution_domains > ACCT_ATTRIBUTION_MAX || !a->fields_json)
+        abort();
+    json_t *fields = json_loads(a->fields_json, 0, NULL);
+    if (!fields || (json_is_array(fields) && json_array_size(fields) > ACCT_MAX_FIELDS))
+        abort();
+    json_decref(fields);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[512];
+    json_t *doc = json_loadb((const char *)data, size, 0, NULL);
+    if (doc) {
+        for (int fetched = 0; fetched < 2; fetched++) {
+            acct_actor a;
+            if (acct_actor_parse(doc, fetched, &a, err, sizeof err) == 0) {
+                fz_check_actor(&a);
+                for (size_t i = 0; i < a.n_keys; i++)
+                    (void)acct_key_from_doc(doc, a.uri, &a.keys[i], err, sizeof err);
+            }
+            acct_actor_free(&a);
+        }
+        json_decref(doc);
+    }
+    acct_jrd j;
+    if (acct_jrd_parse((const char *)data, size, &j, err, sizeof err) == 0) {
+        if (!j.username[0] || !j.domain[0] || !j.self_href)
+            abort();
+        acct_jrd_free(&j);
+    }
+    char *s = strndup((const char *)data, size);
+    if (!s)
+        return 0;
+    char *user, *domain;
+    if (acct_split_handle(s, true, &user, &domain)) {
+        if (!user[0] || !domain[0])
+            abort();
+        free(user);
+        free(domain);
+    }
+    free(acct_normalize_domain(s));
+    free(acct_uri_host(s));
+    free(s);
+    return 0;
+}
