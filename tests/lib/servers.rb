@@ -88,11 +88,13 @@ module Harness
     nil
   end
 
+  # `what` names the condition; a Proc is called only on timeout, for a message that
+  # shows the state at that moment.
   def self.wait_for(seconds, what)
     deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
     loop do
       return true if yield
-      raise Timeout::Error, "timed out after #{seconds}s waiting for #{what}" if
+      raise Timeout::Error, "timed out after #{seconds}s waiting for #{what.respond_to?(:call) ? what.call : what}" if
         Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
       sleep 0.05
     end
