@@ -65,6 +65,16 @@ void card_parse_init(void)
 
 /* ---- the charset ---- */
 
+/* src into out (len bytes), cut to fit. */
+static void card_copy(char *out, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, src, n);
+    out[n] = '\0';
+}
+
 /* true if libxml2 (directly or through iconv) can read the encoding. */
 static bool card_encoding_known(const char *name)
 {
@@ -193,7 +203,7 @@ static bool card_meta_charset(const char *body, size_t len, char *out, size_t ou
         const char *tend = gt ? gt : end;
         char v[256], equiv[64];
         if (card_tag_attr(p + 4, tend, "charset", v, sizeof v) && v[0]) {
-            snprintf(out, outlen, "%s", v);
+            card_copy(out, outlen, v);
             return true;
         }
         if (card_tag_attr(p + 4, tend, "http-equiv", equiv, sizeof equiv) &&
@@ -209,9 +219,9 @@ static void card_pick_encoding(const char *body, size_t len, const char *header,
 {
     char meta[128];
     if (card_encoding_known(header)) {
-        snprintf(out, outlen, "%s", header);
+        card_copy(out, outlen, header);
     } else if (card_meta_charset(body, len, meta, sizeof meta) && card_encoding_known(meta)) {
-        snprintf(out, outlen, "%s", meta);
+        card_copy(out, outlen, meta);
     } else if (card_utf8_valid((const char *)body, len)) {
         snprintf(out, outlen, "UTF-8");
     } else {
@@ -222,7 +232,7 @@ static void card_pick_encoding(const char *body, size_t len, const char *header,
             uchardet_data_end(ud);
             guess = uchardet_get_charset(ud);
         }
-        snprintf(out, outlen, "%s", guess && *guess && strcasecmp(guess, "ASCII") != 0 &&
+        card_copy(out, outlen, guess && *guess && strcasecmp(guess, "ASCII") != 0 &&
                                             card_encoding_known(guess) ? guess : "windows-1252");
         if (ud)
             uchardet_delete(ud);
