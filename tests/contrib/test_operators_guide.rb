@@ -105,7 +105,13 @@ class OperatorsGuideTest < ScottyTest
     assert_equal flag_values(args, '-g').first, inf['tag']
     assert_match(/^scotty-\d+\.\d+\.\d+ \(Sidekiq \d\)$/, inf['version'], 'what Sidekiq Web shows as the version')
     refute_match(/ERROR/, s.log)
-    metrics = Net::HTTP.get(URI("http://127.0.0.1:#{@metrics_port}/metrics"))
+    metrics = nil
+    # The control socket and the metrics listener open after the first heartbeat.
+    wait_until(20, -> { "the metrics listener\n#{s.log}" }) do
+      metrics = Net::HTTP.get(URI("http://127.0.0.1:#{@metrics_port}/metrics"))
+    rescue SystemCallError
+      false
+    end
     assert_match(/^sidekiq_queue_latency_seconds\{queue="ingress"\} /, metrics, 'the query the guide shows')
 
     # Both Ruby lines listen on every forward queue; after the move, on none of scotty's.
