@@ -171,6 +171,24 @@ class RequeuePrivateTest < ScottyTest
     FileUtils.rm_rf(dir) if dir
   end
 
+  # A managed Redis's terms, as test_acl_user.rb's: no administrative or dangerous
+  # command (SCAN is neither), nothing in Redis's ACL log.
+  def test_as_a_restricted_acl_user
+    @redis_server.acl_user('ops', 'pw', '+@all', '-@admin', '-@dangerous', '+info')
+    @redis.call('ACL', 'LOG', 'RESET')
+    priv = "queue:scotty|ghost:1:#{NONCE}|default"
+    @redis.rpush(priv, %w[j2 j1])
+    env = { 'REDIS_HOST' => '127.0.0.1', 'REDIS_PORT' => @redis_server.port.to_s, 'REDIS_USER' => 'ops',
+            'REDIS_PASSWORD' => 'pw' }
+    out, err, st = cli('status', env: env)
+    assert st.success?, err
+    assert_match(/^default\s+2\s+gone\s/, out)
+    _, err, st = cli('requeue-private', env: env)
+    assert st.success?, err
+    assert_equal %w[j2 j1], @redis.lrange('queue:default', 0, -1)
+    assert_empty @redis.call('ACL', 'LOG')
+  end
+
   def test_unreachable_redis_and_bad_usage
     port = Harness.free_port # nothing listens there
     _, err, st = cli('status', env: { 'REDIS_URL' => "redis://127.0.0.1:#{port}/0" })
