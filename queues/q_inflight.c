@@ -43,15 +43,20 @@ static q_inflight_slot *q_inflight_find(q_inflight *t, uint64_t h)
     return &t->slots[i];
 }
 
+/* Rehashes when half the slots are used, dropping slots counted down to 0; the table
+ * doubles only when live jobs fill a quarter of it, so a long-running process does
+ * not grow with the number of jobs it has ever fetched. */
 static void q_inflight_grow(q_inflight *t)
 {
     q_inflight_slot *old = t->slots;
-    size_t old_cap = t->cap;
-    t->cap = old_cap ? old_cap * 2 : 64;
+    size_t old_cap = t->cap, live = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        live += old[i].count > 0;
+    t->cap = !old_cap ? 64 : live * 4 > old_cap ? old_cap * 2 : old_cap;
     t->slots = calloc(t->cap, sizeof *t->slots);
     t->used = 0;
     for (size_t i = 0; i < old_cap; i++)
-        if (old[i].count > 0) { /* slots counted down to 0 are dropped here */
+        if (old[i].count > 0) {
             *q_inflight_find(t, old[i].hash) = old[i];
             t->used++;
         }
