@@ -182,6 +182,9 @@ module CardOrigin
       when %r{\A/img-page/(\d+)\z}
         html(sock, "<html><head><meta property=\"og:title\" content=\"Image page #{Regexp.last_match(1)}\">" \
                    '<meta property="og:image" content="/media/lead.jpg"></head></html>')
+      when '/gif-page'
+        html(sock, '<html><head><meta property="og:title" content="Animated"><meta property="og:image" ' \
+                   'content="/media/anim.gif"></head></html>')
       when '/media/lead.jpg' then reply(sock, 200, 'image/jpeg', media('lead.jpg'))
       when '/media/thumb.jpg' then reply(sock, 200, 'image/jpeg', media('thumb.jpg'))
       when '/media/anim.gif' then reply(sock, 200, 'image/gif', media('anim.gif'))

@@ -110,13 +110,11 @@ class CardsTest < IngressTest
     doc['card'].merge('link' => doc['link'])
   end
 
-  def preview_card_style?
-    return @preview_card_style unless @preview_card_style.nil?
-
-    out = File.join(@tmp, 'probe-out')
-    stdout, = Open3.capture2e(ENV.fetch('SCOTTY_MEDIA_BIN'), 'media-child', 'preview_card', '--in',
-                              File.join(@media_dir, 'lead.jpg'), '--out-dir', out)
-    @preview_card_style = stdout.lines.any? { |l| l.start_with?('R ') && JSON.parse(l[2..])['ok'] == true }
+  # The stored original style of card c: [prefix]cache/preview_cards/images/<id_partition>/original/<base>.<ext>
+  def image_path(c, ext)
+    part = format('%09d', c['id']).scan(/\d{3}/).join('/')
+    base = c['image_file_name'].sub(/\.[a-z]+\z/, '')
+    File.join(@tmp, 'system', 'cache', 'preview_cards', 'images', part, 'original', "#{base}.#{ext}")
   end
 
   def link(url, text = 'link')
@@ -135,7 +133,8 @@ class CardsTest < IngressTest
     chain = status("<p>#{link(web('/go/1'))}</p>")
     loop4 = status("<p>#{link(web('/loop/1'))}</p>")
     attachment = status("<p>#{link(web('/plain'))}</p>")
-    [news, video, notes, sjis, latin, essay, photo, chain, loop4].each { |id| crawl(id) }
+    gif = status("<p>#{link(web('/gif-page'))}</p>")
+    [news, video, notes, sjis, latin, essay, photo, chain, loop4, gif].each { |id| crawl(id) }
     crawl(attachment, web('/page/7'))
     wait_pull
 
@@ -159,21 +158,26 @@ class CardsTest < IngressTest
     assert_nil c['trendable'], 'trendable stays NULL (PreviewCard#trendable? asks the provider)'
     assert_nil c['max_score']
     assert_nil c['author_account_id']
-    if preview_card_style?
-      # extract_dimensions: a link card's width/height are the stored image's; the
-      # original style is 230,400 px (1200x630 -> 662x348); file name: 16 hex + .jpg
-      # (the URL's extension, listed for image/jpeg); storage schema 1; a blurhash.
-      assert_match(/\A\h{16}\.jpg\z/, c['image_file_name'])
-      assert_equal ['image/jpeg', 1], [c['image_content_type'], c['image_storage_schema_version']]
-      assert_operator c['width'] * c['height'], :<=, 230_400
-      assert_in_delta 1200.0 / 630, c['width'].to_f / c['height'], 0.02
-      refute_nil c['blurhash']
-      base = c['image_file_name'].delete_suffix('.jpg')
-      part = format('%09d', c['id']).scan(/\d{3}/).join('/')
-      key = File.join(@tmp, 'system', 'cache', 'preview_cards', 'images', part, 'original', "#{base}.jpg")
-      assert File.file?(key), "no image at Mastodon's key #{key}"
-      assert_equal c['image_file_size'], File.size(key)
-    end
+    # extract_dimensions: a link card's width/height are the stored image's; the
+    # original style is 230,400 px (1200x630 -> 662x348); file name: 16 hex + .jpg
+    # (the URL's extension, listed for image/jpeg); storage schema 1; a blurhash.
+    assert_match(/\A\h{16}\.jpg\z/, c['image_file_name'])
+    assert_equal ['image/jpeg', 1], [c['image_content_type'], c['image_storage_schema_version']]
+    assert_operator c['width'] * c['height'], :<=, 230_400
+    assert_in_delta 1200.0 / 630, c['width'].to_f / c['height'], 0.02
+    refute_nil c['blurhash']
+    key = image_path(c, 'jpg')
+    assert File.file?(key), "no image at Mastodon's key #{key}"
+    assert_equal c['image_file_size'], File.size(key)
+
+    # A GIF og:image: image_content_type stays image/gif and the name .gif, while the
+    # stored original style is a JPEG (PreviewCard.image_styles: format 'jpg' for GIF),
+    # image_file_size that file's (reset_file_if_original_reprocessed).
+    c = card_of(gif)
+    assert_equal ['image/gif', 160, 120], [c['image_content_type'], c['width'], c['height']]
+    assert_match(/\A\h{16}\.gif\z/, c['image_file_name'])
+    assert_equal File.binread(image_path(c, 'jpg'), 3).bytes, [0xFF, 0xD8, 0xFF]
+    assert_equal c['image_file_size'], File.size(image_path(c, 'jpg'))
 
     # YouTube-like oEmbed video (attempt_oembed): type video, width/height from the
     # JSON, author/provider URLs resolved against the endpoint, html sanitized with
@@ -190,6 +194,11 @@ class CardsTest < IngressTest
                  'allowfullscreen="" sandbox="allow-scripts allow-same-origin allow-popups ' \
                  'allow-popups-to-escape-sandbox allow-forms"></iframe>', c['html']
     assert_nil c['language']
+    # the oEmbed thumbnail_url is the image; a video card keeps the oEmbed size
+    # (extract_dimensions only runs for link cards)
+    assert_match(/\A\h{16}\.jpg\z/, c['image_file_name'])
+    assert File.file?(image_path(c, 'jpg'))
+    assert_equal 1, hits('/media/thumb.jpg')
     assert_equal 1, hits('/oembed?url=' + "http://127.0.0.1:#{@port}%2Fwatch%3Fv%3Dsun1&format=json")
 
     # Twitter cards only: twitter:* title/image are not read; <title> stripped,
@@ -275,24 +284,22 @@ class CardsTest < IngressTest
     assert_equal [first['id'], 'Page 1'], card_of(again).values_at('id', 'title')
     assert_equal 2, hits('/page/1')
     stale = again
-    if preview_card_style?
-      # A card with an image is reused without a fetch until it is 2 weeks old.
-      img1 = status("<p>#{link(web('/img-page/1'))}</p>")
-      img2 = status("<p>#{link(web('/img-page/1'))}</p>")
-      crawl(img1)
-      wait_pull
-      crawl(img2)
-      wait_pull
-      card = card_of(img1)
-      refute_nil card['image_file_name']
-      assert_equal [card['id'], 1], [card_of(img2)['id'], hits('/img-page/1')]
-      psql("UPDATE preview_cards SET updated_at = now() - interval '15 days', title = 'old' WHERE id = #{card['id']}")
-      img3 = status("<p>#{link(web('/img-page/1'))}</p>")
-      crawl(img3)
-      wait_pull
-      assert_equal [card['id'], 'Image page 1', 2], [card_of(img3)['id'], card_of(img3)['title'], hits('/img-page/1')]
-      assert_operator Time.parse("#{card_of(img3)['updated_at']}Z"), :>, Time.now.utc - 3600
-    end
+    # A card with an image is reused without a fetch until it is 2 weeks old.
+    img1 = status("<p>#{link(web('/img-page/1'))}</p>")
+    img2 = status("<p>#{link(web('/img-page/1'))}</p>")
+    crawl(img1)
+    wait_pull
+    crawl(img2)
+    wait_pull
+    card = card_of(img1)
+    refute_nil card['image_file_name']
+    assert_equal [card['id'], 1], [card_of(img2)['id'], hits('/img-page/1')]
+    psql("UPDATE preview_cards SET updated_at = now() - interval '15 days', title = 'old' WHERE id = #{card['id']}")
+    img3 = status("<p>#{link(web('/img-page/1'))}</p>")
+    crawl(img3)
+    wait_pull
+    assert_equal [card['id'], 'Image page 1', 2], [card_of(img3)['id'], card_of(img3)['title'], hits('/img-page/1')]
+    assert_operator Time.parse("#{card_of(img3)['updated_at']}Z"), :>, Time.now.utc - 3600
     # A status that already has a card is left alone (with_preview_card?).
     crawl(stale, web('/page/8'))
     wait_pull
