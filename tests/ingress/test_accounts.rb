@@ -9,6 +9,8 @@
 # Mastodon's code stores for the same documents (each stated next to its assertion).
 require_relative 'ingress_helper'
 require_relative 'actor_shapes'
+require 'open3'
+require 'zlib'
 
 class AccountsTest < IngressTest
   HOSTS = %w[127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7].freeze
@@ -337,5 +339,81 @@ class AccountsTest < IngressTest
     wait_queues_idle('acct')
     assert_equal 'Fay Again', account(doc['id'])['display_name'], @scottys[0].log
     assert_equal 1, count('accounts', "domain = #{q(H)}")
+  end
+  # kt-paperclip's id_partition: 9 (12 from 1e9) digits, groups of three.
+  def partition(id)
+    format(id < 1_000_000_000 ? '%09d' : '%012d', id).scan(/\d{3}/).join('/')
+  end
+
+  def media(path, *args)
+    file = File.join(@shapes_root, H, path)
+    FileUtils.mkdir_p(File.dirname(file))
+    _o, err, st = Open3.capture3('ffmpeg', '-nostdin', '-loglevel', 'error', '-y', *args, file)
+    raise "ffmpeg: #{err}" unless st.success?
+
+    "#{base}/#{path}"
+  end
+
+  # A PNG whose header claims 30000x30000 pixels (900 Mpx) over a few bytes of data.
+  def png_bomb(path)
+    chunk = ->(t, d) { [d.bytesize].pack('N') + t + d + [Zlib.crc32(t + d)].pack('N') }
+    png = "\x89PNG\r\n\x1a\n".b + chunk.call('IHDR', [30_000, 30_000, 8, 2, 0, 0, 0].pack('NNCCCCC')) +
+          chunk.call('IDAT', Zlib::Deflate.deflate("\0" * 100_000)) + chunk.call('IEND', '')
+    ActorShapes.write(@shapes_root, H, path, png)
+    "#{base}/#{path}"
+  end
+
+  def dims(file)
+    out, _e, _s = Open3.capture3('ffprobe', '-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0',
+                                 file)
+    out.lines.first.to_s.strip
+  end
+
+  def test_avatars_and_headers_stored_with_mastodons_styles_and_keys
+    png = media('media/carol.png', '-f', 'lavfi', '-i', 'color=c=red:s=640x480', '-frames:v', '1')
+    jpg = media('media/carol-h.jpg', '-f', 'lavfi', '-i', 'testsrc=s=4000x3000', '-frames:v', '1')
+    gif = media('media/anim.gif', '-f', 'lavfi', '-i', 'testsrc=s=320x240:r=5', '-t', '1')
+    carol = publish(:mastodon, 'carol')
+    anim = publish(:mastodon, 'anim') do |d|
+      d['icon']['url'] = gif
+      d['image'] = nil
+    end
+    bomb = publish(:mastodon, 'bomb') do |d|
+      d['icon']['url'] = png_bomb('media/bomb.png')
+      d['image']['url'] = "#{base}/media/text.png"
+    end
+    ActorShapes.write(@shapes_root, H, 'media/text.png', 'this is not an image')
+    assert_equal [png, jpg], [carol['icon']['url'], carol['image']['url']]
+    start_scotty('-c', '2', '-q', 'acct', '-q', 'pull', '--forward-unhandled', 'ruby', '--forward-unknown', 'ruby',
+                 env: db_env.merge(wf_env))
+    %w[carol anim bomb].each { |n| push('ResolveAccountWorker', ["#{n}@#{H}"]) }
+    wait_queues_idle('acct', 'pull')
+    log = @scottys[0].log
+    root = File.join(@tmp, 'system')
+    # carol: original 400x400# (Account::Avatar), PNG kept as PNG; header at most 750,000 px
+    c = rows("SELECT id, avatar_file_name, avatar_content_type, avatar_storage_schema_version, header_file_name, " \
+             "header_content_type, header_storage_schema_version FROM accounts WHERE uri = #{q(carol['id'])}")[0]
+    refute_nil c, log
+    id = c[0].to_i
+    assert_match(/\A\h{16}\.png\z/, c[1], log)
+    assert_equal ['image/png', '1', 'image/jpeg', '1'], [c[2], c[3], c[5], c[6]]
+    avatar = File.join(root, 'cache/accounts/avatars', partition(id), 'original', c[1])
+    header = File.join(root, 'cache/accounts/headers', partition(id), 'original', c[4])
+    assert File.file?(avatar), "avatar at Mastodon's key\n#{Dir.glob("#{root}/**/*").join("\n")}"
+    assert_equal '400,400', dims(avatar)
+    assert_equal '1000,750', dims(header), '4000x3000 fitted to HEADER_MAX_PIXELS 750,000'
+    refute File.exist?(File.join(root, 'cache/accounts/avatars', partition(id), 'static')), 'static only for GIFs'
+    # anim: a GIF keeps its animation and gets a static PNG of 400x400
+    a = rows("SELECT id, avatar_file_name, avatar_content_type FROM accounts WHERE uri = #{q(anim['id'])}")[0]
+    assert_equal 'image/gif', a[2], log
+    base_name = a[1].sub(/\.gif\z/, '')
+    static = File.join(root, 'cache/accounts/avatars', partition(a[0].to_i), 'static', "#{base_name}.png")
+    assert_equal '400,400', dims(static)
+    # bomb: a declared 900 Mpx avatar and a header that is not an image: nothing stored
+    b = rows("SELECT avatar_file_name, header_file_name, avatar_remote_url FROM accounts WHERE uri = #{q(bomb['id'])}")[0]
+    assert_equal ['', '', "#{base}/media/bomb.png"], b, 'the URL stays, no file'
+    assert_match(/avatar .*bomb.png of account \d+ is not an image scotty keeps/, log)
+    assert_match(/header .*text.png of account \d+ is not an image scotty keeps/, log)
+    assert_empty retries.select { |j| j['class'].start_with?('Redownload') }, 'Mastodon gives up on bad images'
   end
 end

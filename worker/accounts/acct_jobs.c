@@ -5,7 +5,8 @@
  *   ResolveAccountWorker [handle]: queue pull, default retry (25);
  *   MentionResolveWorker [status_id, uri, options]: queue pull, retry 7,
  *     ExponentialBackoff; the mention is upserted (silent false) once the account is
- *     known.
+ *     known;
+ *   RedownloadAvatarWorker, RedownloadHeaderWorker [account_id] (acct_images.c).
  * Each gives up where Mastodon's service returns nil, retries where it raises (no
  * answer from a server, the database, a busy lock), and forwards the unchanged job to
  * --forward-unhandled's queue for what only Ruby finishes (nothing written). */
@@ -146,6 +147,8 @@ void acct_register(q_registry *reg)
         {"AccountRefreshWorker", acct_refresh_run, 3, NULL, true},
         {"ResolveAccountWorker", acct_resolve_run, -1, NULL, false},
         {"MentionResolveWorker", acct_mention_run, 7, ingress_exponential_backoff, false},
+        {"RedownloadAvatarWorker", acct_avatar_run, 7, ingress_exponential_backoff, false},
+        {"RedownloadHeaderWorker", acct_header_run, 7, ingress_exponential_backoff, false},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);

@@ -1,5 +1,6 @@
-/* acct_jobs.h -- ResolveAccountService (acct_resolve.c) for the pull workers in
- * acct_jobs.c. Private to worker/accounts. */
+/* acct_jobs.h -- ResolveAccountService (acct_resolve.c) and the image workers
+ * (acct_images.c) for the pull workers registered in acct_jobs.c. Private to
+ * worker/accounts. */
 #ifndef SCOTTY_ACCT_JOBS_H
 #define SCOTTY_ACCT_JOBS_H
 
@@ -9,5 +10,9 @@
  * when handle is NULL (as AccountRefreshWorker passes the account). */
 acct_outcome acct_resolve(q_ctx *ctx, services *s, const char *handle, int64_t account_id,
                           const char *request_id, ingress_account *out, char *err, size_t errlen);
+
+/* RedownloadAvatarWorker and RedownloadHeaderWorker (acct_images.c). */
+void acct_avatar_run(q_ctx *ctx, const q_job *job, q_result *r);
+void acct_header_run(q_ctx *ctx, const q_job *job, q_result *r);
 
 #endif
