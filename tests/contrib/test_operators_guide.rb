@@ -261,6 +261,7 @@ class OperatorsGuideTest < ScottyTest
   def test_install_lines_name_the_package_build_sh_makes
     version = File.read(File.expand_path('../../CMakeLists.txt', __dir__))[/project\(scotty VERSION ([\d.]+)/, 1]
     assert_includes sh_lines, 'contrib/deb/build.sh'
-    assert_includes sh_lines.grep(/apt install/).join, "./build-pkg/scotty_#{version}_"
+    assert_includes sh_lines.grep(/apt install/).join, "./scotty_#{version}_"
+    assert_includes File.read(GUIDE), "`build-pkg/scotty_#{version}_"
   end
 end
