@@ -170,6 +170,17 @@ class CardsTest < IngressTest
     assert File.file?(key), "no image at Mastodon's key #{key}"
     assert_equal c['image_file_size'], File.size(key)
 
+    # Trends.links.register: the news card is appropriate_for_trends? (link, article,
+    # title, description, image, provider name) and the status public, its author not
+    # silenced, without spoiler or sensitive flag: one use by BOB today, the card id in
+    # today's used set. The other cards (no article, no image) are not registered.
+    day = Time.now.utc.to_i / 86_400 * 86_400
+    c = card_of(news)
+    assert_equal '1', @redis.get("activity:links:#{c['id']}:#{day}")
+    assert_equal 1, @redis.pfcount("activity:links:#{c['id']}:#{day}:accounts")
+    assert_equal [c['id'].to_s], @redis.smembers("trending_links:used:#{day}")
+    assert_operator @redis.ttl("activity:links:#{c['id']}:#{day}"), :>, 13 * 86_400
+
     # A GIF og:image: image_content_type stays image/gif and the name .gif, while the
     # stored original style is a JPEG (PreviewCard.image_styles: format 'jpg' for GIF),
     # image_file_size that file's (reset_file_if_original_reprocessed).
