@@ -1,5 +1,15 @@
 # delivery_bench.rb -- the measuring half of tests/bench/delivery.sh (which provides
-# PostgreSQL with Mastodon's schema in DB_* and PG_PSQL). Args: scotty binary, N.
+# PostgreSQL with Mastodon's schema in DB_* and PG_PSQL, and builds both binaries).
+# Args: after-binary, before-binary (or ""), N, rounds.
+#  1. throughput: N signed deliveries to one loopback inbox that verifies every
+#     signature, before and after alternately, `rounds` times; medians, CPU per
+#     delivery, TCP connections, and the ratio to `openssl speed -multi 2 rsa2048`
+#     measured in each round;
+#  2. latency: inboxes on 40 hosts answer after 200 ms, 2 of them (5%) never answer;
+#     the after binary at each -c of BENCH_LAT_C, and at the best one the same jobs
+#     without dead hosts, for what the dead ones cost the healthy ones; next to Ruby
+#     Sidekiq's bound at -c 25 (25 threads / 0.2 s);
+#  3. 1,000 deliveries to a dead inbox queued ahead of 1,000 to a healthy one.
 require 'json'
 require 'open3'
 require 'net/http'
@@ -7,7 +17,12 @@ require 'sidekiq'
 require_relative '../lib/servers'
 require_relative '../lib/pg'
 
-scotty_bin, n = ARGV[0], Integer(ARGV[1])
+after_bin, before_bin, n, rounds = ARGV[0], ARGV[1], Integer(ARGV[2]), Integer(ARGV[3])
+binaries = { 'after' => after_bin }
+binaries = { 'before' => before_bin }.merge(binaries) unless before_bin.to_s.empty?
+LATENCY_MS = 200
+HOSTS = (1..40).map { |i| "127.0.0.#{i}" }
+DEAD = HOSTS.last(2)
 tmp = Dir.mktmpdir('scotty-delivery-bench')
 pids = []
 redis_server = nil
@@ -21,14 +36,19 @@ def now
   Process.clock_gettime(Process::CLOCK_MONOTONIC)
 end
 
-# 1. The signing ceiling, measured now on this machine.
-speed, = Open3.capture2('openssl', 'speed', '-seconds', '5', '-multi', '2', 'rsa2048')
-line = speed.lines.find { |l| l =~ /^rsa\s+2048 bits/ } or abort "cannot read openssl speed output:\n#{speed}"
-ceiling = line.split[5].to_f
-puts format('openssl speed -multi 2 rsa2048: %.0f signs/s', ceiling)
+def median(list)
+  s = list.sort
+  s.size.odd? ? s[s.size / 2] : (s[s.size / 2 - 1] + s[s.size / 2]) / 2.0
+end
 
-# 2. An account with a key, the inbox, Redis.
-pem, = Open3.capture2('openssl', 'genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048')
+def signing_ceiling
+  speed, = Open3.capture2('openssl', 'speed', '-seconds', '3', '-multi', '2', 'rsa2048', err: File::NULL)
+  line = speed.lines.find { |l| l =~ /^rsa\s+2048 bits/ } or abort "cannot read openssl speed output:\n#{speed}"
+  line.split[5].to_f
+end
+
+# An account with a key, the inbox on every host, Redis.
+pem, = Open3.capture2('openssl', 'genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', err: File::NULL)
 pub, = Open3.capture2('openssl', 'pkey', '-pubout', stdin_data: pem)
 Harness::PG.psql("INSERT INTO accounts (id, username, domain, private_key, public_key, created_at, updated_at) " \
      "VALUES (1, 'alice', NULL, '#{pem}', '#{pub}', now(), now())")
@@ -36,86 +56,176 @@ scheme = Harness::PG.psql("SELECT to_jsonb(a)->>'id_scheme' FROM accounts a WHER
 actor = scheme == '1' ? 'https://bench.test/ap/users/1' : 'https://bench.test/users/alice'
 File.write(File.join(tmp, 'keys.json'), JSON.generate("#{actor}#main-key" => pub))
 port_file = File.join(tmp, 'port')
-pids << Process.spawn('node', File.join(__dir__, '../delivery/inbox.js'), '--port-file', port_file,
-                      '--keys', File.join(tmp, 'keys.json'), '--addresses', '127.0.0.1,127.0.0.2', '--count-only')
+inbox_pid = Process.spawn('node', File.join(__dir__, '../delivery/inbox.js'), '--port-file', port_file,
+                          '--keys', File.join(tmp, 'keys.json'), '--addresses', HOSTS.join(','), '--count-only')
+pids << inbox_pid
 Harness.wait_for(10, 'the inbox') { File.exist?(port_file) }
-port = File.read(port_file).to_i
+PORT = File.read(port_file).to_i
 redis_server = Harness::RedisServer.new
 redis = redis_server.client
 Sidekiq.configure_client { |c| c.redis = { url: redis_server.url } }
 Sidekiq.logger.level = Logger::WARN
+redis_pid = Integer(redis.info['process_id'])
 
-def stats(port)
-  JSON.parse(Net::HTTP.get(URI("http://127.0.0.1:#{port}/_stats")))
+def stats
+  JSON.parse(Net::HTTP.get(URI("http://127.0.0.1:#{PORT}/_stats")))
 end
 
 body = JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'type' => 'Create',
                      'id' => "#{actor}/statuses/1/activity", 'actor' => actor,
                      'object' => { 'type' => 'Note', 'content' => 'x' * 1500 })
-push = lambda do |inbox, count|
+# inboxes: a list the jobs cycle through
+push = lambda do |inboxes, count|
   count.times.each_slice(1000) do |slice|
     Sidekiq::Client.push_bulk('class' => 'ActivityPub::DeliveryWorker', 'queue' => 'push', 'retry' => 16,
-                              'dead' => false, 'args' => slice.map { [body, 1, inbox, {}] })
+                              'dead' => false, 'args' => slice.map { |i| [body, 1, inboxes[i % inboxes.size], {}] })
   end
 end
 env = Harness::PG.pg_env.merge('REDIS_URL' => redis_server.url, 'LOCAL_DOMAIN' => 'bench.test',
                                'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8')
-start_scotty = lambda do
-  pid = Process.spawn(env, scotty_bin, '-c', ENV.fetch('BENCH_CONCURRENCY', '10'), '-q', 'push', '--no-job-log', err: File.join(tmp, 'scotty.log'))
+scotty_log = File.join(tmp, 'scotty.log')
+start_scotty = lambda do |bin, concurrency|
+  pid = Process.spawn(env.merge(ENV.select { |k, _| k.start_with?('BENCH_SCOTTY_') }.to_h { |k, v| [k.delete_prefix('BENCH_SCOTTY_'), v] }),
+                      bin, '-c', concurrency.to_s, '-q', 'push', '--no-job-log', err: scotty_log)
   pids << pid
   pid
 end
+stop_scotty = lambda do |pid|
+  Process.kill('KILL', pid)
+  Process.wait(pid)
+  pids.delete(pid)
+  redis.flushdb
+end
 
-# CPU seconds used so far by each process of the run (postgres: all its processes).
+# CPU seconds used so far by each process.
 def cpu_seconds(pids)
   tick = Integer(`getconf CLK_TCK`)
   pids.transform_values do |pid|
-    list = pid ? [pid] : `pgrep -u postgres`.split.map(&:to_i)
-    list.sum do |p|
-      File.read("/proc/#{p}/stat").sub(/.*\) /, '').split.values_at(11, 12).sum(&:to_i).fdiv(tick)
-    rescue Errno::ENOENT
-      0
-    end
+    File.read("/proc/#{pid}/stat").sub(/.*\) /, '').split.values_at(11, 12).sum(&:to_i).fdiv(tick)
   end
 end
 
-# 3. Throughput: N deliveries queued, then one scotty drains them.
-push.call("http://127.0.0.1:#{port}/inbox", n)
-redis_pid = Integer(redis.info['process_id'])
-t0 = now
-scotty_pid = start_scotty.call
-watched = { 'scotty' => scotty_pid, 'inbox (node)' => pids.first, 'redis' => redis_pid, 'postgres' => nil }
-cpu0 = cpu_seconds(watched)
-perf = ENV['BENCH_PERF'] && Process.spawn('perf', 'record', '-F', '999', '-g', '-p', scotty_pid.to_s, '-o', ENV['BENCH_PERF'], err: File::NULL)
-scotty_log = File.join(tmp, 'scotty.log')
-begin
-  Harness.wait_for(ENV.fetch('BENCH_WAIT', '300').to_i, 'the deliveries') { stats(port)['received'] >= n && redis.llen('queue:push').zero? }
-rescue Timeout::Error
-  abort "FAIL: #{stats(port)['received']} of #{n} deliveries arrived; scotty's log:\n#{File.read(scotty_log)[-3000..]}"
+def peak_rss_mb(pid)
+  File.read("/proc/#{pid}/status")[/^VmHWM:\s+(\d+)/, 1].to_i / 1024.0
 end
-elapsed = now - t0
-if perf
-  Process.kill('INT', perf)
-  Process.wait(perf)
-end
-st = stats(port)
-rate = n / elapsed
-puts format('%d signed deliveries in %.2f s: %.0f deliveries/s (inbox: %d signatures valid, %d invalid, ' \
-            '%d TCP connections)', n, elapsed, rate, st['sig_ok'], st['sig_bad'], st['connections'])
-puts format('ratio to the signing ceiling: %.2f', rate / ceiling)
-cpu1 = cpu_seconds(watched)
-puts 'CPU seconds during the run (of %.1f s on 2 cores): %s' %
-     [2 * elapsed, cpu1.map { |k, v| format('%s %.1f', k, v - cpu0[k]) }.join(', ')]
 
-# 4. 1,000 to an inbox that never answers, queued ahead of 1,000 to a healthy one.
-base = st['received']
-push.call("http://127.0.0.2:#{port}/hang/inbox", 1000)
-push.call("http://127.0.0.1:#{port}/inbox", 1000)
+def wait_or_abort(seconds, what, log)
+  Harness.wait_for(seconds, what) { yield }
+rescue Timeout::Error
+  abort "FAIL: timed out waiting for #{what}; inbox: #{stats.reject { |k, _| k == 'by_path' }}; scotty's log:\n" \
+        "#{File.read(log)[-3000..]}"
+end
+
+parts = ENV.fetch('BENCH_PARTS', 'throughput latency dead').split
+concurrency = ENV.fetch('BENCH_CONCURRENCY', '10')
+summary = nil
+
+# 1. Throughput.
+results = Hash.new { |h, k| h[k] = [] }
+ceilings = []
+(parts.include?('throughput') ? rounds : 0).times do |round|
+  ceilings << signing_ceiling
+  binaries.each do |label, bin|
+    push.call(["http://127.0.0.1:#{PORT}/inbox"], n)
+    base = stats
+    t0 = now
+    pid = start_scotty.call(bin, concurrency)
+    watched = { 'scotty' => pid, 'inbox' => inbox_pid, 'redis' => redis_pid }
+    cpu0 = cpu_seconds(watched)
+    perf = ENV['BENCH_PERF'] && label == 'after' && round.zero? &&
+           Process.spawn('perf', 'record', '-F', '999', '-g', '-p', pid.to_s, '-o', ENV['BENCH_PERF'], err: File::NULL)
+    wait_or_abort(Integer(ENV.fetch('BENCH_WAIT', '300')), "#{n} deliveries (#{label})", scotty_log) do
+      stats['received'] - base['received'] >= n && redis.llen('queue:push').zero?
+    end
+    elapsed = now - t0
+    if perf
+      Process.kill('INT', perf)
+      Process.wait(perf)
+    end
+    cpu = cpu_seconds(watched).to_h { |k, v| [k, v - cpu0[k]] }
+    st = stats
+    bad = st['sig_bad'] - base['sig_bad']
+    abort "FAIL: #{bad} deliveries with an invalid signature (#{label})" unless bad.zero?
+    stop_scotty.call(pid)
+    results[label] << { rate: n / elapsed, cpu_us: cpu.transform_values { |v| v * 1e6 / n },
+                        connections: st['connections'] - base['connections'] }
+    puts format('round %d %-6s %6.0f deliveries/s, scotty %4.0f us CPU per delivery (inbox %.0f, redis %.0f), ' \
+                '%d TCP connections; signing ceiling now %.0f signs/s',
+                round + 1, label, n / elapsed, *results[label].last[:cpu_us].values_at('scotty', 'inbox', 'redis'),
+                results[label].last[:connections], ceilings.last)
+  end
+end
+if parts.include?('throughput')
+ceiling = median(ceilings)
+puts
+puts format('Throughput at -c %s, %d signed deliveries, medians of %d rounds; signing ceiling ' \
+            '(openssl speed -multi 2 rsa2048) %.0f signs/s', concurrency, n, rounds, ceiling)
+summary = results.to_h do |label, list|
+  [label, { rate: median(list.map { |r| r[:rate] }), cpu: median(list.map { |r| r[:cpu_us]['scotty'] }) }]
+end
+summary.each do |label, s|
+  puts format('  %-6s %6.0f deliveries/s  %4.0f us CPU/delivery  %.2f of the signing ceiling', label, s[:rate],
+              s[:cpu], s[:rate] / ceiling)
+end
+if summary['before']
+  puts format('  after/before: %.2fx deliveries/s, %.2fx CPU per delivery',
+              summary['after'][:rate] / summary['before'][:rate], summary['after'][:cpu] / summary['before'][:cpu])
+end
+end
+
+# 2. Latency: 200 ms inboxes on 40 hosts, 5% of them dead.
+m = Integer(ENV.fetch('BENCH_LAT_N', '15000'))
+slow = HOSTS.map { |h| "http://#{h}:#{PORT}/slow/#{LATENCY_MS}/inbox" }
+with_dead = HOSTS.map { |h| DEAD.include?(h) ? "http://#{h}:#{PORT}/hang/inbox" : "http://#{h}:#{PORT}/slow/#{LATENCY_MS}/inbox" }
+latency_run = lambda do |inboxes, c|
+  push.call(inboxes, m)
+  healthy = inboxes.count { |u| u.include?('/slow/') }.fdiv(inboxes.size) * m
+  base = stats
+  t0 = now
+  pid = start_scotty.call(after_bin, c)
+  path = "/slow/#{LATENCY_MS}/inbox"
+  wait_or_abort(Integer(ENV.fetch('BENCH_WAIT', '300')), "#{healthy.round} healthy deliveries at -c #{c}", scotty_log) do
+    stats['by_path'][path].to_i - base['by_path'][path].to_i >= healthy.round && stats['answered'] - base['answered'] >= healthy.round
+  end
+  elapsed = now - t0
+  rss = peak_rss_mb(pid)
+  system('python3', ENV['BENCH_SMAPS'], pid.to_s) if ENV['BENCH_SMAPS']
+  dead = stats['by_path']['/hang/inbox'].to_i - base['by_path']['/hang/inbox'].to_i
+  stop_scotty.call(pid)
+  { rate: healthy / elapsed, rss: rss, dead_requests: dead, healthy: healthy.round }
+end
+ruby_bound = 25 / (LATENCY_MS / 1000.0)
+if parts.include?('latency')
+puts
+puts format('Latency: %d deliveries over %d hosts answering after %d ms, %d of them (%d%%) never answer; ' \
+            'Ruby Sidekiq at -c 25 is bound by 25 / %.1f s = %.0f deliveries/s', m, HOSTS.size, LATENCY_MS,
+            DEAD.size, 100 * DEAD.size / HOSTS.size, LATENCY_MS / 1000.0, ruby_bound)
+lat = ENV.fetch('BENCH_LAT_C', '250 500 1000').split.map(&:to_i).to_h do |c|
+  r = latency_run.call(with_dead, c)
+  puts format('  -c %4d: %5.0f healthy deliveries/s (%.1fx Ruby\'s bound), peak RSS %.1f MB, %d requests reached ' \
+              'the dead hosts', c, r[:rate], r[:rate] / ruby_bound, r[:rss], r[:dead_requests])
+  [c, r]
+end
+best_c, best = lat.max_by { |_, r| r[:rate] }
+clean = latency_run.call(slow, best_c)
+puts format('  -c %4d without dead hosts: %5.0f deliveries/s, peak RSS %.1f MB; with them the healthy ones ran at ' \
+            '%.2f of that', best_c, clean[:rate], clean[:rss], best[:rate] / clean[:rate])
+end
+
+# 3. 1,000 to an inbox that never answers, queued ahead of 1,000 to a healthy one.
+exit unless parts.include?('dead')
+pid = start_scotty.call(after_bin, concurrency)
+base = stats
+push.call(["http://127.0.0.2:#{PORT}/hang/inbox"], 1000)
+push.call(["http://127.0.0.1:#{PORT}/inbox"], 1000)
 t0 = now
-Harness.wait_for(600, 'the healthy deliveries') { stats(port)['received'] - base - (stats(port)['by_path']['/hang/inbox'] || 0) >= 1000 }
+wait_or_abort(600, 'the healthy deliveries', scotty_log) { stats['by_path']['/inbox'].to_i - base['by_path']['/inbox'].to_i >= 1000 }
 healthy = now - t0
-hung = stats(port)['by_path']['/hang/inbox'] || 0
-Harness.wait_for(60, 'the queue to drain') { redis.llen('queue:push').zero? }
-puts format('1,000 healthy deliveries queued behind 1,000 to a dead inbox: done in %.2f s ' \
+hung = stats['by_path']['/hang/inbox'].to_i - base['by_path']['/hang/inbox'].to_i
+wait_or_abort(60, 'the queue to drain', scotty_log) { redis.llen('queue:push').zero? }
+puts
+puts format('1,000 healthy deliveries queued behind 1,000 to a dead inbox at -c %s: done in %.2f s ' \
             '(%.2f s for 1,000 alone at the rate above); %d requests reached the dead inbox, ' \
-            '%d jobs wait in the retry set', healthy, 1000 / rate, hung, redis.zcard('retry'))
+            '%d jobs wait in the retry set', concurrency, healthy, summary ? 1000 / summary['after'][:rate] : 0, hung,
+            redis.zcard('retry'))
+stop_scotty.call(pid)

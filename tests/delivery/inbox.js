@@ -4,6 +4,7 @@
 // Digest against the body. It answers by path:
 //   /s/<code>/...  that status      /hang/...  never answers      /reset/...  drops the connection
 //   /knock/...     401 to a draft-cavage signature, 202 to a valid RFC 9421 one
+//   /slow/<ms>/... 202 after ms milliseconds (a real inbox's latency)
 //   anything else  202
 // and appends one JSON line per request to --log (unless --count-only), or keeps
 // counts only, served at GET /_stats (with the number of TCP connections that carried deliveries).
@@ -18,7 +19,7 @@ const opts = { addresses: '127.0.0.1' };
 for (let i = 2; i < process.argv.length; i += 2) opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 if (process.argv.includes('--count-only')) opts['count-only'] = true;
 const keys = JSON.parse(fs.readFileSync(opts.keys, 'utf8')); // keyId -> public key PEM
-const stats = { received: 0, sig_ok: 0, sig_bad: 0, connections: 0, by_path: {} };
+const stats = { received: 0, answered: 0, sig_ok: 0, sig_bad: 0, connections: 0, by_path: {} };
 const held = new Set(); // sockets of /hang requests, closed on exit
 
 // RFC 9421: Signature-Input sig1=(components);params, Signature sig1=:b64:, and
@@ -106,8 +107,13 @@ function handle(req, res) {
     }
     let status = kind === 's' ? parseInt(req.url.split('/')[2], 10) : 202;
     if (kind === 'knock') status = !error && req.headers['signature-input'] ? 202 : 401;
-    res.writeHead(status, { 'content-type': 'text/plain' });
-    res.end(error ? `signature: ${error}\n` : 'ok\n');
+    const answer = () => {
+      stats.answered++;
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end(error ? `signature: ${error}\n` : 'ok\n');
+    };
+    if (kind === 'slow') setTimeout(answer, parseInt(req.url.split('/')[2], 10));
+    else answer();
   });
 }
 

@@ -55,12 +55,15 @@ void delivery_signer_release(delivery_keys *k, const delivery_signer *s);
  * a non-NULL result is released like delivery_keys_get's. */
 const delivery_signer *delivery_keys_cached(delivery_keys *k, int64_t account_id);
 
-/* ---- Availability memo (delivery_avail.c) ----
- * Hosts found to have no unavailable_domains row are remembered for `ttl` seconds,
- * so deliveries to them skip that lookup. Only "available" is remembered: a host
- * Ruby marks unavailable is seen at most ttl seconds late (it gets the deliveries it
- * would have got a moment earlier), and a host marked unavailable is asked about
- * every time, so one that recovers loses nothing. */
+/* ---- Tracker memo (delivery_avail.c) ----
+ * Per host, for `ttl` seconds: that it has no unavailable_domains row, so deliveries
+ * to it skip that lookup, and that its failure days were deleted, so successes skip
+ * the DEL. Only the good news is remembered. A host Ruby marks unavailable is seen
+ * at most ttl seconds late (it gets the deliveries it would have got a moment
+ * earlier); a host marked unavailable is asked about every time, so one that
+ * recovers loses nothing; a failure day Ruby records is deleted by the first success
+ * after the memo's ttl, not the first one after it. scotty's own failures forget the
+ * host at once. */
 typedef struct delivery_avail delivery_avail;
 delivery_avail *delivery_avail_new(double ttl);
 void delivery_avail_free(delivery_avail *a);
@@ -68,6 +71,9 @@ void delivery_avail_free(delivery_avail *a);
 bool delivery_avail_known(delivery_avail *a, const char *host);
 /* Records a lookup's or the tracker's finding for host. */
 void delivery_avail_note(delivery_avail *a, const char *host, bool available);
+/* true if host's failure days were deleted less than ttl seconds ago. */
+bool delivery_avail_clean(delivery_avail *a, const char *host);
+void delivery_avail_note_clean(delivery_avail *a, const char *host, bool clean);
 
 /* ---- DeliveryFailureTracker (delivery_tracker.c), Mastodon-compatible ----
  * Redis set exhausted_deliveries:<host> of UTC days (YYYYMMDD) with a failure; at 7

@@ -17,6 +17,7 @@ typedef struct breaker_host {
     char host[256];
     int failures;          /* consecutive retryable failures */
     int in_flight;
+    int waiting;           /* threads waiting for one of in_flight to be answered */
     double open_until;     /* monotonic; refused before this */
     double last_progress;  /* monotonic: last answer, or start of an idle host's request */
 } breaker_host;
@@ -26,6 +27,7 @@ struct delivery_breaker {
     pthread_cond_t answered; /* signalled whenever a delivery leaves (CLOCK_MONOTONIC) */
     breaker_host *hosts;
     size_t n, cap;
+    int waiting;           /* sum of the hosts' waiting */
     int threshold;
     double cooloff;
     int host_cap;
@@ -127,7 +129,14 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
+        h->waiting++;
+        b->waiting++;
         pthread_cond_timedwait(&b->answered, &b->lock, &until);
+        /* the table may have moved while waiting: find the host again */
+        h = breaker_find(b, host, false);
+        if (h)
+            h->waiting--;
+        b->waiting--;
     }
     pthread_mutex_unlock(&b->lock);
     return rc;
@@ -151,10 +160,14 @@ void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
             opened = true;
             failures = h->failures;
         }
-        if (h->in_flight == 0 && h->failures == 0)
-            breaker_forget(b, h);
     }
-    pthread_cond_broadcast(&b->answered);
+    /* one waiter is enough when all of them wait for this host; else all look */
+    if (h && b->waiting > 0 && h->waiting == b->waiting)
+        pthread_cond_signal(&b->answered);
+    else if (b->waiting > 0)
+        pthread_cond_broadcast(&b->answered);
+    if (h && h->in_flight == 0 && h->failures == 0 && h->waiting == 0)
+        breaker_forget(b, h);
     pthread_mutex_unlock(&b->lock);
     if (opened)
         base_log(BASE_LOG_WARN, "delivery: circuit for %s open for %.0f s after %d consecutive failures; "

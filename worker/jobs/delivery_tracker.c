@@ -32,6 +32,8 @@ int delivery_track_failure(q_conn *redis, db_pool *pool, delivery_avail *avail, 
 {
     char key[320], day[16];
     tracker_key(host, key, sizeof key);
+    if (avail)
+        delivery_avail_note_clean(avail, host, false);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -76,6 +78,8 @@ int delivery_track_failure(q_conn *redis, db_pool *pool, delivery_avail *avail, 
 int delivery_track_success(q_conn *redis, db_pool *pool, delivery_avail *avail, const char *host,
                            bool had_row, char *err, size_t errlen)
 {
+    if (!had_row && avail && delivery_avail_clean(avail, host))
+        return 0;
     char key[320];
     tracker_key(host, key, sizeof key);
     redisReply *r = q_conn_cmd(redis, "DEL %s", key);
@@ -86,6 +90,8 @@ int delivery_track_success(q_conn *redis, db_pool *pool, delivery_avail *avail, 
         return -1;
     }
     q_reply_free(r);
+    if (avail)
+        delivery_avail_note_clean(avail, host, true);
     if (!had_row)
         return 0;
     const char *params[] = {host};
