@@ -27,6 +27,8 @@ enum {
     OPT_CONTROL_GROUP,
     OPT_METRICS_LISTEN,
     OPT_MEDIA_DEFER,
+    OPT_MEDIA_CLUSTER_SLOTS,
+    OPT_MEDIA_CLUSTER_LEASE,
     OPT_FORWARD_UNHANDLED,
     OPT_LOG_FORMAT,
     OPT_MEDIA_FIRST, /* the config_media_flags, in order */
@@ -68,6 +70,8 @@ static const struct option config_options[] = {
     {"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"media-defer", required_argument, NULL, OPT_MEDIA_DEFER},
+    {"media-cluster-slots", required_argument, NULL, OPT_MEDIA_CLUSTER_SLOTS},
+    {"media-cluster-lease", required_argument, NULL, OPT_MEDIA_CLUSTER_LEASE},
     {"forward-unhandled", required_argument, NULL, OPT_FORWARD_UNHANDLED},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"media-slots", required_argument, NULL, OPT_MEDIA_FIRST + 0},
@@ -129,6 +133,9 @@ void config_usage(FILE *out)
           "  --media-exe PATH           the media child binary (default: scotty-media next to scotty)\n"
           "  --media-defer QUEUE        fetch attachments in RedownloadMediaWorker jobs on QUEUE\n"
           "                             instead of inline in the ingress job\n"
+          "  --media-cluster-slots N    at most N media tasks at once across every scotty on this\n"
+          "                             Redis (leases; default: no cluster-wide limit)\n"
+          "  --media-cluster-lease S    seconds before a dead holder's cluster slot comes back (30)\n"
           "  --forward-unhandled QUEUE  push ActivityPub::ProcessingWorker jobs whose activity scotty\n"
           "                             does not cover (Follow, Block, ...) unchanged to QUEUE\n",
           out);
@@ -312,6 +319,16 @@ static int config_flag(config *cfg, int opt, const char *arg, q_order *cli_queue
     case OPT_MEDIA_DEFER:
         snprintf(cfg->media_defer, sizeof cfg->media_defer, "%s", arg);
         return 0;
+    case OPT_MEDIA_CLUSTER_SLOTS:
+        if (config_int(arg, 1, 100000, "--media-cluster-slots", &v, err, errlen))
+            return -1;
+        cfg->media_cluster_slots = (int)v;
+        return 0;
+    case OPT_MEDIA_CLUSTER_LEASE:
+        if (config_int(arg, 3, 3600, "--media-cluster-lease", &v, err, errlen))
+            return -1;
+        cfg->media_cluster_lease = (double)v;
+        return 0;
     case OPT_FORWARD_UNHANDLED:
         snprintf(cfg->forward_unhandled, sizeof cfg->forward_unhandled, "%s", arg);
         return 0;
@@ -331,6 +348,7 @@ int config_load(config *cfg, int argc, char **argv, char *err, size_t errlen)
     memset(cfg, 0, sizeof *cfg);
     q_engine_cfg_defaults(&cfg->engine);
     media_runner_cfg_defaults(&cfg->media);
+    cfg->media_cluster_lease = 30;
     config_env(cfg);
     if (config_env_redis(cfg, err, errlen) != 0)
         return -1;

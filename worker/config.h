@@ -24,6 +24,10 @@ typedef struct config {
     double max_skew;          /* :max_clock_skew: seconds (default 60) */
     media_runner_cfg media;   /* --media-* flags (media_runner_cfg_set names) */
     char media_defer[128];    /* --media-defer QUEUE: fetch attachments there, "" inline */
+    int media_cluster_slots;  /* --media-cluster-slots N: media tasks at once in the whole
+                               * cluster (Redis leases); 0 = no cluster limit */
+    double media_cluster_lease; /* --media-cluster-lease S: a dead holder's slot comes back
+                                 * after this long (default 30) */
     char forward_unhandled[128]; /* --forward-unhandled QUEUE: activities scotty does not cover */
     bool verbose;
     base_log_format log_format; /* --log-format text|json (applied by config_load) */

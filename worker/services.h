@@ -26,6 +26,8 @@ typedef struct services {
     struct media_runner *media; /* scotty-media children under the --media-* caps; set by
                                 * the worker after services_open, NULL without media */
     int media_slots;            /* --media-slots, for the operator's views */
+    struct attach_cluster *media_cluster; /* --media-cluster-slots leases in Redis; NULL
+                                           * without a cluster-wide limit */
     char forward_unhandled[128]; /* --forward-unhandled QUEUE: activities scotty does not
                                   * cover go there unchanged; "" fails them */
     char media_defer_queue[128]; /* --media-defer QUEUE: attachments are fetched by

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "control/control.h"
 #include "ingress/attach.h"
+#include "ingress/attach_cluster.h"
 #include "ingress/ingress.h"
 #include "accounts/acct.h"
 #include "jobs/jobs.h"
@@ -49,8 +50,10 @@ static void worker_free(q_engine *e, q_registry *reg, services *svc, config *cfg
 {
     q_engine_free(e);
     q_registry_free(reg);
-    if (svc)
+    if (svc) {
+        attach_cluster_free(svc->media_cluster);
         media_runner_free(svc->media);
+    }
     services_free(svc);
     config_free(cfg);
 }
@@ -127,6 +130,12 @@ int worker_main(int argc, char **argv)
     if (!svc->media)
         return worker_cannot_start("media: ", err, NULL, NULL, svc, &cfg);
     svc->media_slots = cfg.media.slots;
+    if (cfg.media_cluster_slots > 0) {
+        svc->media_cluster = attach_cluster_new(&cfg.engine.redis, cfg.media_cluster_slots, cfg.media.slots,
+                                                cfg.media_cluster_lease, err, sizeof err);
+        if (!svc->media_cluster)
+            return worker_cannot_start("media: ", err, NULL, NULL, svc, &cfg);
+    }
     snprintf(svc->media_defer_queue, sizeof svc->media_defer_queue, "%s", cfg.media_defer);
     snprintf(svc->forward_unhandled, sizeof svc->forward_unhandled, "%s", cfg.forward_unhandled);
     svc->redis = cfg.engine.redis;
@@ -199,7 +208,9 @@ int worker_main(int argc, char **argv)
     proctitle_set("scotty %s %s stopping", SCOTTY_VERSION, cfg.engine.tag);
     control_stop(ctl);
     q_sched_stop(sched);
-    /* Media children are killed just before the engine's deadline abandons their jobs. */
+    /* Jobs waiting for a cluster media slot give up now (they are retried); media
+     * children are killed just before the engine's deadline abandons their jobs. */
+    attach_cluster_stop(svc->media_cluster);
     attach_stopper *media_stopper = attach_stopper_start(svc->media, cfg.engine.timeout - 1.0);
     int stuck = q_engine_stop(e);
     attach_stopper_end(media_stopper);

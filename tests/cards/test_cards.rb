@@ -134,6 +134,8 @@ class CardsTest < IngressTest
     loop4 = status("<p>#{link(web('/loop/1'))}</p>")
     attachment = status("<p>#{link(web('/plain'))}</p>")
     gif = status("<p>#{link(web('/gif-page'))}</p>")
+    @redis.set("cache:statuses/#{news}", 'cached before the card')
+    @redis.set("cache:statuses/#{photo}", 'no card, kept')
     [news, video, notes, sjis, latin, essay, photo, chain, loop4, gif].each { |id| crawl(id) }
     crawl(attachment, web('/page/7'))
     wait_pull
@@ -169,6 +171,11 @@ class CardsTest < IngressTest
     key = image_path(c, 'jpg')
     assert File.file?(key), "no image at Mastodon's key #{key}"
     assert_equal c['image_file_size'], File.size(key)
+
+    # attach_card's Rails.cache.delete(@status): the cached status goes (the API then
+    # shows the card); a status that got no card keeps its entry.
+    assert_nil @redis.get("cache:statuses/#{news}")
+    assert_equal 'no card, kept', @redis.get("cache:statuses/#{photo}")
 
     # Trends.links.register: the news card is appropriate_for_trends? (link, article,
     # title, description, image, provider name) and the status public, its author not

@@ -102,7 +102,9 @@ int card_image_store(services *s, int64_t id, const card_image *img, char *key, 
 /* Deletes the stored image of a row (its original style); failures are logged. */
 void card_image_delete(services *s, const card_row *row);
 
-/* ---- Trends.links.register (card_trends.c) ---- */
+/* ---- Redis after attach_card (card_trends.c) ---- */
+/* Rails.cache.delete(status): drops "cache:statuses/<id>" so the API shows the card. */
+void card_cache_forget(q_ctx *ctx, int64_t status_id);
 /* Records the card's use by account in Mastodon's Redis keys when the status and
  * card qualify. Failures are logged. */
 void card_trends_register(q_ctx *ctx, int64_t card_id, int64_t account_id);

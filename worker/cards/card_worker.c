@@ -238,6 +238,8 @@ static int card_attach(card_job *j, int64_t card_id, const card_status *st, char
     if (rc == 0 && !has && st->trend_ok)
         rc = card_trend_ready(c, card_id, &ready, err, errlen);
     db_pool_release(j->s->db, c);
+    if (rc == 0 && !has)
+        card_cache_forget(j->ctx, j->status_id);
     if (rc == 0 && ready)
         card_trends_register(j->ctx, card_id, st->account_id);
     ingress_lock_release(j->ctx, &lock);

@@ -2,6 +2,7 @@
  * one request line and builds its one-line JSON reply from the engine's
  * operator APIs. Runs on the control thread only. */
 #include "control_internal.h"
+#include "ingress/attach_cluster.h"
 #include "ingress/ingress.h"
 #include "media.h"
 #include "services.h"
@@ -105,6 +106,9 @@ static json_t *control_stats(q_engine *e, q_conn *c)
     json_t *media = control_media_json(e);
     if (media)
         json_object_set_new(r, "media", media);
+    const services *svc = q_engine_config(e)->user;
+    if (media && svc->media_cluster)
+        json_object_set_new(media, "cluster", attach_cluster_stats(svc->media_cluster));
     json_t *queues = control_queues_json(e, c);
     json_object_set_new(r, "queues", queues ? queues : json_array());
     if (!queues)

@@ -87,6 +87,13 @@ static void ctl_print_stats(FILE *out, const json_t *r)
         fprintf(out, "media slots %.0f of %.0f in use, %.0f waiting  cpu cap via cgroup %s\n",
                 ctl_num(media, "in_use"), ctl_num(media, "slots"), ctl_num(media, "waiting"),
                 ctl_str(media, "cgroup"));
+    const json_t *cluster = media ? json_object_get(media, "cluster") : NULL;
+    if (cluster && json_object_get(cluster, "error"))
+        fprintf(out, "media cluster slots %.0f: unknown (%s)\n", ctl_num(cluster, "slots"), ctl_str(cluster, "error"));
+    else if (cluster)
+        fprintf(out, "media cluster slots %.0f of %.0f in use, %.0f waiting (all processes); %.0f held here, "
+                "lease %.0f s\n", ctl_num(cluster, "in_use"), ctl_num(cluster, "slots"), ctl_num(cluster, "waiting"),
+                ctl_num(cluster, "here"), ctl_num(cluster, "lease"));
     if (json_object_get(r, "redis_error"))
         fprintf(out, "queues unavailable: %s\n", ctl_str(r, "redis_error"));
     fprintf(out, "\n");

@@ -12,8 +12,6 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define ATTACH_CLUSTER_LEASE 30.0   /* seconds, --media-cluster-lease */
-
 typedef struct attach_cluster attach_cluster;
 
 /* Starts the lease renewer. slots: the cluster-wide limit (>= 1); local_slots:

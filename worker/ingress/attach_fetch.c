@@ -2,6 +2,7 @@
  * row, apply Mastodon's skips, download (attach_download.c), process in the
  * scotty-media child, upload every style (attach_store.c) and write the row
  * (attach_row.c), cleaning up the temp directory and any orphaned objects. */
+#include "attach_cluster.h"
 #include "attach_internal.h"
 #include "ingress_internal.h"
 #include "jobs/maintenance.h"
@@ -35,7 +36,8 @@ static attach_result attach_process(services *s, q_ctx *ctx, const char *in, con
 {
     media_outcome o;
     *result = NULL;
-    int rc = media_runner_run(s->media, "process", in, out, attach_progress, ctx, &o, err, errlen);
+    int rc = attach_cluster_run(s->media_cluster, s->media, "process", in, out, attach_progress, ctx, &o, err,
+                                errlen);
     *cpu += o.cpu_user + o.cpu_sys;
     if (rc == 0) {
         *result = o.result;
