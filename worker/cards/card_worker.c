@@ -84,6 +84,11 @@ static card_page *card_html(card_job *j, bool *fatal, char *why, size_t whylen)
  * card's id, 0 when nothing was saved (why says), -1 when the database failed. */
 static int64_t card_save(card_job *j, card_attrs *a, const card_row *row, char *why, size_t whylen)
 {
+    if (strlen(a->url) > CARD_URL_MAX) {
+        /* validates :url, length: URL_CHARACTER_LIMIT: RecordInvalid, rescued */
+        snprintf(why, whylen, "the card URL is longer than %d characters", CARD_URL_MAX);
+        return 0;
+    }
     card_image img;
     bool have_img = false, clear = false;
     char dir[512] = "";
@@ -180,7 +185,8 @@ static int card_try_oembed(card_job *j, int64_t *id, char *why, size_t whylen)
     return out;
 }
 
-/* attempt_opengraph: 1 with *id, 0 no card (why), -2 database. */
+/* attempt_opengraph: 1 with *id, 0 no card (why; an existing card stays attached),
+ * -1 the save failed as Mastodon's raises (why), -2 database. */
 static int card_try_opengraph(card_job *j, int64_t *id, char *why, size_t whylen)
 {
     bool fatal;
@@ -209,13 +215,11 @@ static int card_try_opengraph(card_job *j, int64_t *id, char *why, size_t whylen
     if (a.author_account)
         base_log(BASE_LOG_DEBUG, "cards: fediverse:creator %s of %s left unresolved (no author account)",
                  a.author_account, a.url);
-    if (strlen(a.url) > CARD_URL_MAX) {
-        snprintf(why, whylen, "the card URL is longer than %d characters", CARD_URL_MAX);
-    } else if (card_blank(a.title) && card_blank(a.html)) {
+    if (card_blank(a.title) && card_blank(a.html)) {
         snprintf(why, whylen, "the page has no title and no player (%s)", card_page_encoding(page));
     } else {
         int64_t saved = card_save(j, &a, &row, why, whylen);
-        out = saved > 0 ? 1 : saved == 0 ? 0 : -2;
+        out = saved > 0 ? 1 : saved == 0 ? -1 : -2;
         *id = saved;
     }
     card_attrs_clear(&a);
