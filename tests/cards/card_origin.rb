@@ -182,6 +182,14 @@ module CardOrigin
       when %r{\A/img-page/(\d+)\z}
         html(sock, "<html><head><meta property=\"og:title\" content=\"Image page #{Regexp.last_match(1)}\">" \
                    '<meta property="og:image" content="/media/lead.jpg"></head></html>')
+      when '/photo-page'
+        html(sock, '<html><head><title>Harbour photo</title><link rel="alternate" type="text/xml+oembed" ' \
+                   'href="/oembed.xml?url=photo"></head></html>')
+      when '/oembed.xml'
+        reply(sock, 200, 'text/xml', '<?xml version="1.0" encoding="utf-8"?><oembed><version>1.0</version>' \
+                                     '<type>photo</type><title>Harbour &amp; boats</title><author_name>Kim</author_name>' \
+                                     "<author_url>#{base}/kim</author_url><provider_name>Photos</provider_name>" \
+                                     '<url>/media/lead.jpg</url><width>1200</width><height>630</height></oembed>')
       when '/gif-page'
         html(sock, '<html><head><meta property="og:title" content="Animated"><meta property="og:image" ' \
                    'content="/media/anim.gif"></head></html>')

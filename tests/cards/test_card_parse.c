@@ -216,10 +216,44 @@ static void oembed_discovery(void **state)
                            "<link rel=\"alternate\" type=\"application/json+oembed\" "
                            "href=\"http://video.example/oembed?url=https%3A%2F%2Fvideo.example%2Fw%2F1\">"
                            "</head></html>", NULL);
-    char *e = card_oembed_endpoint(p, "https://video.example/w/1");
+    bool xml;
+    char *e = card_oembed_endpoint(p, "https://video.example/w/1", &xml);
     assert_string_equal(e, "https://video.example/oembed?url=https%3A%2F%2Fvideo.example%2Fw%2F1");
+    assert_false(xml);
     free(e);
     card_page_free(p);
+}
+
+/* An XML-only page (Flickr-like): the text/xml+oembed endpoint, and its <oembed>
+ * children read as strings; a photo's url is embed_url and image, its size cast. */
+static void oembed_xml_photo(void **state)
+{
+    card_page *p = page_of("<html><head><link rel=\"alternate\" type=\"text/xml+oembed\" href=\"/services/oembed?format=xml\">"
+                           "</head></html>", NULL);
+    bool xml;
+    char *e = card_oembed_endpoint(p, "http://photos.example/p/9", &xml);
+    assert_string_equal(e, "http://photos.example/services/oembed?format=xml");
+    assert_true(xml);
+    free(e);
+    card_page_free(p);
+    const char *body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<oembed><version>1.0</version><type>photo</type>"
+                       "<title>Harbour &amp; boats</title><author_name>Kim</author_name><url>/photos/9_b.jpg</url>"
+                       "<width>1024</width><height>683</height><extra><nested>x</nested></extra></oembed>";
+    card_attrs a;
+    char why[256];
+    assert_int_equal(card_oembed_apply(body, strlen(body), true, "http://photos.example/services/oembed", &a, why,
+                                       sizeof why), CARD_OEMBED_CARD);
+    assert_int_equal(a.type, CARD_TYPE_PHOTO);
+    assert_string_equal(a.title, "Harbour & boats");
+    assert_string_equal(a.embed_url, "http://photos.example/photos/9_b.jpg");
+    assert_string_equal(a.image_url, "http://photos.example/photos/9_b.jpg");
+    assert_int_equal(a.width, 1024);
+    assert_int_equal(a.height, 683);
+    assert_true(a.set & CARD_COL_EMBED_URL);
+    card_attrs_clear(&a);
+    const char *notxml = "{\"version\":\"1.0\"}";
+    assert_int_equal(card_oembed_apply(notxml, strlen(notxml), true, "http://photos.example/o", &a, why, sizeof why),
+                     CARD_OEMBED_NONE);
 }
 
 /* attempt_oembed for a YouTube-like video: title, author, provider; thumbnail
@@ -236,7 +270,7 @@ static void oembed_video(void **state)
         "<script>alert(1)</script>\"}";
     card_attrs a;
     char why[256];
-    assert_int_equal(card_oembed_apply(json, strlen(json), "https://video.example/oembed?url=x", &a, why, sizeof why),
+    assert_int_equal(card_oembed_apply(json, strlen(json), false, "https://video.example/oembed?url=x", &a, why, sizeof why),
                      CARD_OEMBED_CARD);
     assert_int_equal(a.type, CARD_TYPE_VIDEO);
     assert_string_equal(a.title, "A video");
@@ -261,20 +295,20 @@ static void oembed_rules(void **state)
     card_attrs a;
     char why[256];
     const char *nov = "{\"type\":\"video\",\"title\":\"t\"}";
-    assert_int_equal(card_oembed_apply(nov, strlen(nov), "https://e.example/o", &a, why, sizeof why), CARD_OEMBED_NONE);
+    assert_int_equal(card_oembed_apply(nov, strlen(nov), false, "https://e.example/o", &a, why, sizeof why), CARD_OEMBED_NONE);
     const char *rich = "{\"version\":\"1.0\",\"type\":\"rich\",\"html\":\"<blockquote>x</blockquote>\"}";
-    assert_int_equal(card_oembed_apply(rich, strlen(rich), "https://e.example/o", &a, why, sizeof why),
+    assert_int_equal(card_oembed_apply(rich, strlen(rich), false, "https://e.example/o", &a, why, sizeof why),
                      CARD_OEMBED_FALLBACK);
     const char *photo = "{\"version\":\"1.0\",\"type\":\"photo\"}";
-    assert_int_equal(card_oembed_apply(photo, strlen(photo), "https://e.example/o", &a, why, sizeof why),
+    assert_int_equal(card_oembed_apply(photo, strlen(photo), false, "https://e.example/o", &a, why, sizeof why),
                      CARD_OEMBED_FALLBACK);
     char deep[400];
     memset(deep, '[', 101);
     memset(deep + 101, ']', 101);
     deep[202] = '\0';
-    assert_int_equal(card_oembed_apply(deep, strlen(deep), "https://e.example/o", &a, why, sizeof why), CARD_OEMBED_NONE);
+    assert_int_equal(card_oembed_apply(deep, strlen(deep), false, "https://e.example/o", &a, why, sizeof why), CARD_OEMBED_NONE);
     const char *link = "{\"version\":1.0,\"type\":\"link\",\"thumbnail_url\":\"t.png\"}";
-    assert_int_equal(card_oembed_apply(link, strlen(link), "https://e.example/o/x", &a, why, sizeof why), CARD_OEMBED_CARD);
+    assert_int_equal(card_oembed_apply(link, strlen(link), false, "https://e.example/o/x", &a, why, sizeof why), CARD_OEMBED_CARD);
     assert_string_equal(a.image_url, "https://e.example/o/t.png");
     assert_string_equal(a.title, "");
     card_attrs_clear(&a);
@@ -322,7 +356,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(news_article),     cmocka_unit_test(opengraph_only), cmocka_unit_test(twitter_cards),
         cmocka_unit_test(fediverse_creator), cmocka_unit_test(charsets),      cmocka_unit_test(hostile_html),
-        cmocka_unit_test(link_choice),      cmocka_unit_test(oembed_discovery), cmocka_unit_test(oembed_video),
+        cmocka_unit_test(link_choice),      cmocka_unit_test(oembed_discovery), cmocka_unit_test(oembed_xml_photo),
+        cmocka_unit_test(oembed_video),
         cmocka_unit_test(oembed_rules),     cmocka_unit_test(sanitizer),      cmocka_unit_test(small_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -134,9 +134,10 @@ class CardsTest < IngressTest
     loop4 = status("<p>#{link(web('/loop/1'))}</p>")
     attachment = status("<p>#{link(web('/plain'))}</p>")
     gif = status("<p>#{link(web('/gif-page'))}</p>")
+    xml_photo = status("<p>#{link(web('/photo-page'))}</p>")
     @redis.set("cache:statuses/#{news}", 'cached before the card')
     @redis.set("cache:statuses/#{photo}", 'no card, kept')
-    [news, video, notes, sjis, latin, essay, photo, chain, loop4, gif].each { |id| crawl(id) }
+    [news, video, notes, sjis, latin, essay, photo, chain, loop4, gif, xml_photo].each { |id| crawl(id) }
     crawl(attachment, web('/page/7'))
     wait_pull
 
@@ -218,6 +219,14 @@ class CardsTest < IngressTest
     assert File.file?(image_path(c, 'jpg'))
     assert_equal 1, hits('/media/thumb.jpg')
     assert_equal 1, hits('/oembed?url=' + "http://127.0.0.1:#{@port}%2Fwatch%3Fv%3Dsun1&format=json")
+
+    # An XML oEmbed (the page has no JSON one): a photo card, its url both embed_url and
+    # the image; width/height are the oEmbed's (extract_dimensions is for link cards).
+    c = card_of(xml_photo)
+    assert_equal [1, 'Harbour & boats', 'Kim', web('/kim'), 'Photos'],
+                 c.values_at('type', 'title', 'author_name', 'author_url', 'provider_name')
+    assert_equal [web('/media/lead.jpg'), 1200, 630], c.values_at('embed_url', 'width', 'height')
+    assert_match(/\A\h{16}\.jpg\z/, c['image_file_name'])
 
     # Twitter cards only: twitter:* title/image are not read; <title> stripped,
     # <meta name=description> with its entity decoded; no og:type -> unknown (0).

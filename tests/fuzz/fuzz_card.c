@@ -1,11 +1,12 @@
 /* fuzz_card.c -- libFuzzer target for the link card parsers (worker/cards/card_parse.h):
  * a fetched page through charset detection, libxml2's HTML parser and
  * LinkDetailsExtractor's rules (card_page_parse, card_details_extract, JSON-LD,
- * oEmbed discovery), an oEmbed endpoint's JSON (card_oembed_apply, with the
+ * oEmbed discovery), an oEmbed endpoint's JSON or XML (card_oembed_apply, with the
  * MASTODON_OEMBED sanitiser), and a status's HTML (card_pick_link).
  *
- * Input: the first byte picks the parser and, for pages, the Content-Type charset
- * (none, UTF-8, Shift_JIS, windows-1252, an unknown one); the rest is the document.
+ * Input: the first byte picks the parser (modulo 8) and, for pages, the Content-Type
+ * charset (none, UTF-8, Shift_JIS, windows-1252, an unknown one), for oEmbed JSON
+ * (below 128) or XML; the rest is the document.
  * Properties: no crash, leak or overread; every URL a card would fetch or store
  * (card URL, image, provider, embed, oEmbed endpoint, the status's link) is absolute
  * http(s); a video card's html from a page is exactly one iframe; sanitised oEmbed
@@ -95,7 +96,8 @@ static void fz_page(const char *doc, size_t len, const char *charset)
             abort();
     }
     card_attrs_clear(&a);
-    char *e = card_oembed_endpoint(p, "https://page.example/a/b");
+    bool xml;
+    char *e = card_oembed_endpoint(p, "https://page.example/a/b", &xml);
     if (e && strncmp(e, "https:", 6) != 0 && strncmp(e, "http:", 5) != 0)
         abort();
     free(e);
@@ -118,7 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5: {
         card_attrs a;
         char why[256];
-        if (card_oembed_apply(doc, len, "https://oembed.example/o/e?x=1", &a, why, sizeof why) == CARD_OEMBED_CARD) {
+        if (card_oembed_apply(doc, len, data[0] >= 128, "https://oembed.example/o/e?x=1", &a, why, sizeof why) ==
+            CARD_OEMBED_CARD) {
             fz_attrs(&a);
             if (a.type == CARD_TYPE_VIDEO)
                 fz_sanitised(a.html);

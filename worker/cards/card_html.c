@@ -38,8 +38,8 @@ struct card_page {
     char *title, *lang;
     char **jsonld;
     size_t njsonld, capjsonld;
-    char *oembed_href;
-    bool oembed_found, xml_oembed;
+    char *oembed_href, *xml_href;
+    bool oembed_found, xml_found;
 };
 
 static void card_xml_quiet(void *ctx, const char *msg, ...)
@@ -306,8 +306,9 @@ static void card_take_link(card_page *p, xmlNodePtr n)
         (strcmp(type, "application/json+oembed") == 0 || strcmp(type, "text/json+oembed") == 0)) {
         p->oembed_found = true;
         p->oembed_href = card_dup(card_attr(n, "href"));
-    } else if (strcmp(type, "text/xml+oembed") == 0) {
-        p->xml_oembed = true;
+    } else if (!p->xml_found && strcmp(type, "text/xml+oembed") == 0) {
+        p->xml_found = true;
+        p->xml_href = card_dup(card_attr(n, "href"));
     }
 }
 
@@ -443,6 +444,7 @@ void card_page_free(card_page *p)
     free(p->title);
     free(p->lang);
     free(p->oembed_href);
+    free(p->xml_href);
     free(p);
 }
 
@@ -495,10 +497,8 @@ const char *card_page_jsonld(const card_page *p, size_t i)
     return i < p->njsonld ? p->jsonld[i] : NULL;
 }
 
-const char *card_page_oembed_href(const card_page *p, bool *found, bool *xml_only)
+const char *card_page_oembed_href(const card_page *p, bool xml, bool *found)
 {
-    *found = p->oembed_found;
-    if (xml_only)
-        *xml_only = !p->oembed_found && p->xml_oembed;
-    return p->oembed_href;
+    *found = xml ? p->xml_found : p->oembed_found;
+    return xml ? p->xml_href : p->oembed_href;
 }

@@ -1,21 +1,28 @@
-/* card_oembed.c -- FetchOEmbedService and attempt_oembed: the page's JSON oEmbed
- * endpoint (made https when the page is), and the endpoint's answer checked
+/* card_oembed.c -- FetchOEmbedService and attempt_oembed: the page's oEmbed endpoint
+ * (JSON, else XML; made https when the page is), and the endpoint's answer checked
  * (version "1.0", a type) and turned into the card's oEmbed columns: link with its
  * thumbnail, photo with its url, video with Mastodon's sanitised html; rich and a
  * photo without url send Mastodon on to OpenGraph. */
 #include "card_parse.h"
 
 #include <jansson.h>
+#include <libxml/parser.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-char *card_oembed_endpoint(const card_page *p, const char *page_url)
+char *card_oembed_endpoint(const card_page *p, const char *page_url, bool *xml)
 {
-    bool found, xml_only;
-    const char *href = card_page_oembed_href(p, &found, &xml_only);
-    if (!found || card_blank(href))
+    bool found;
+    *xml = false;
+    const char *href = card_page_oembed_href(p, false, &found);
+    if (!href) {
+        href = card_page_oembed_href(p, true, &found);
+        *xml = href != NULL;
+    }
+    if (card_blank(href))
         return NULL;
     char *url = card_url_join(page_url, href);
     if (!url)
@@ -62,19 +69,61 @@ static char *card_text_or_empty(const json_t *o, const char *name)
     return strdup(v ? v : "");
 }
 
-card_oembed_result card_oembed_apply(const char *body, size_t len, const char *endpoint_url,
+/* Ox.load(body, mode: :hash_no_attrs)[:oembed]: the text of each child element of the
+ * root <oembed> (elements with element children are left out: no field reads them).
+ * NULL when the body is not such an XML document. Entities are not expanded and
+ * nothing is loaded from the network. */
+static json_t *card_oembed_xml(const char *body, size_t len, char *why, size_t whylen)
+{
+    if (len > INT_MAX) {
+        snprintf(why, whylen, "the oEmbed XML is too large");
+        return NULL;
+    }
+    xmlDocPtr doc = xmlReadMemory(body, (int)len, NULL, NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root || !root->name || strcmp((const char *)root->name, "oembed") != 0) {
+        snprintf(why, whylen, "the oEmbed answer is not an <oembed> XML document");
+        if (doc)
+            xmlFreeDoc(doc);
+        return NULL;
+    }
+    json_t *o = json_object();
+    for (xmlNodePtr c = root->children; c && o; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || !c->name || json_object_get(o, (const char *)c->name))
+            continue;
+        bool nested = false;
+        for (xmlNodePtr g = c->children; g; g = g->next)
+            nested = nested || g->type == XML_ELEMENT_NODE;
+        xmlChar *text = nested ? NULL : xmlNodeGetContent(c);
+        if (text && card_utf8_valid((const char *)text, strlen((const char *)text)))
+            json_object_set_new(o, (const char *)c->name, json_string((const char *)text));
+        xmlFree(text);
+    }
+    xmlFreeDoc(doc);
+    return o;
+}
+
+card_oembed_result card_oembed_apply(const char *body, size_t len, bool xml, const char *endpoint_url,
                                      card_attrs *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
-    if (card_json_depth(body, len, CARD_JSON_MAX_DEPTH) > CARD_JSON_MAX_DEPTH) {
-        snprintf(why, whylen, "the oEmbed JSON nests deeper than %d", CARD_JSON_MAX_DEPTH);
-        return CARD_OEMBED_NONE;
-    }
-    json_error_t je;
-    json_t *o = json_loadb(body, len, JSON_DECODE_ANY, &je);
-    if (!o) {
-        snprintf(why, whylen, "the oEmbed answer is not JSON: %s", je.text);
-        return CARD_OEMBED_NONE;
+    json_t *o;
+    if (xml) {
+        o = card_oembed_xml(body, len, why, whylen);
+        if (!o)
+            return CARD_OEMBED_NONE;
+    } else {
+        if (card_json_depth(body, len, CARD_JSON_MAX_DEPTH) > CARD_JSON_MAX_DEPTH) {
+            snprintf(why, whylen, "the oEmbed JSON nests deeper than %d", CARD_JSON_MAX_DEPTH);
+            return CARD_OEMBED_NONE;
+        }
+        json_error_t je;
+        o = json_loadb(body, len, JSON_DECODE_ANY, &je);
+        if (!o) {
+            snprintf(why, whylen, "the oEmbed answer is not JSON: %s", je.text);
+            return CARD_OEMBED_NONE;
+        }
     }
     const json_t *version = json_object_get(o, "version");
     const char *type = card_field(o, "type");

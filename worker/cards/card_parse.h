@@ -75,10 +75,10 @@ const char *card_page_lang(const card_page *p);
 /* The contents of <script type="application/ld+json">, in order. */
 size_t card_page_jsonld_count(const card_page *p);
 const char *card_page_jsonld(const card_page *p, size_t i);
-/* The href of the first <link type="application/json+oembed"> or "text/json+oembed";
- * *found is true when there is such an element (its href may be NULL). *xml_only:
- * only a text/xml+oembed link exists (scotty reads JSON oEmbed only). */
-const char *card_page_oembed_href(const card_page *p, bool *found, bool *xml_only);
+/* The href of the first <link type="application/json+oembed"> or "text/json+oembed"
+ * (xml false), or of the first <link type="text/xml+oembed"> (xml true); *found is
+ * true when there is such an element (its href may be NULL). */
+const char *card_page_oembed_href(const card_page *p, bool xml, bool *found);
 
 /* ---- LinkDetailsExtractor (card_details.c, card_jsonld.c) ---- */
 /* Fills out from page p fetched at url: every column of to_preview_card_attributes,
@@ -96,18 +96,20 @@ void card_jsonld_find(const card_page *p, card_jsonld *out);
 void card_jsonld_clear(card_jsonld *j);
 
 /* ---- oEmbed (card_oembed.c, card_sanitize.c) ---- */
-/* discover_endpoint!: the page's JSON oEmbed endpoint resolved against page_url, its
- * scheme made https when the page is; NULL when there is none (malloc'd). */
-char *card_oembed_endpoint(const card_page *p, const char *page_url);
+/* discover_endpoint!: the page's oEmbed endpoint (JSON, else XML: *xml) resolved
+ * against page_url, its scheme made https when the page is; NULL when there is none
+ * (malloc'd). */
+char *card_oembed_endpoint(const card_page *p, const char *page_url, bool *xml);
 typedef enum {
     CARD_OEMBED_NONE = 0,  /* not a usable oEmbed (bad JSON, version, type): OpenGraph next */
     CARD_OEMBED_CARD,      /* out holds the card's oEmbed columns */
     CARD_OEMBED_FALLBACK   /* rich, or photo without url: Mastodon tries OpenGraph */
 } card_oembed_result;
-/* FetchOEmbedService#validate plus attempt_oembed's assignments from the JSON body
- * the endpoint answered, URLs resolved against endpoint_url. why says what was
- * wrong for NONE / FALLBACK. */
-card_oembed_result card_oembed_apply(const char *body, size_t len, const char *endpoint_url,
+/* FetchOEmbedService#parse_for_format and #validate plus attempt_oembed's assignments
+ * from the body the endpoint answered (JSON, or XML when xml: the <oembed> element's
+ * children as Ox's hash_no_attrs reads them), URLs resolved against endpoint_url.
+ * why says what was wrong for NONE / FALLBACK. */
+card_oembed_result card_oembed_apply(const char *body, size_t len, bool xml, const char *endpoint_url,
                                      card_attrs *out, char *why, size_t whylen);
 /* Sanitize.fragment(html, Sanitize::Config::MASTODON_OEMBED): only audio, iframe,
  * source and video with their allowed attributes (src http/https), iframe given

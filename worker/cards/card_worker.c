@@ -155,7 +155,8 @@ static int card_try_oembed(card_job *j, int64_t *id, char *why, size_t whylen)
     card_page *page = card_html(j, &fatal, why, whylen);
     if (!page)
         return fatal ? -1 : 0;
-    char *endpoint = card_oembed_endpoint(page, j->original_url);
+    bool xml;
+    char *endpoint = card_oembed_endpoint(page, j->original_url, &xml);
     if (!endpoint)
         return 0;
     card_response resp;
@@ -169,7 +170,7 @@ static int card_try_oembed(card_job *j, int64_t *id, char *why, size_t whylen)
     int out = 0;
     if (got == CARD_GOT) {
         card_attrs a;
-        card_oembed_result res = card_oembed_apply(resp.body, resp.len, endpoint, &a, w, sizeof w);
+        card_oembed_result res = card_oembed_apply(resp.body, resp.len, xml, endpoint, &a, w, sizeof w);
         if (res == CARD_OEMBED_CARD) {
             a.url = strdup(j->url);
             int64_t saved = a.url ? card_save(j, &a, &j->row, why, whylen) : -1;
