@@ -251,6 +251,11 @@ static void oembed_xml_photo(void **state)
     assert_int_equal(a.height, 683);
     assert_true(a.set & CARD_COL_EMBED_URL);
     card_attrs_clear(&a);
+    /* a DTD (entity expansion) is refused */
+    const char *laughs = "<?xml version=\"1.0\"?><!DOCTYPE oembed [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]>"
+                         "<oembed><version>1.0</version><type>link</type><title>&b;</title></oembed>";
+    assert_int_equal(card_oembed_apply(laughs, strlen(laughs), true, "http://photos.example/o", &a, why, sizeof why),
+                     CARD_OEMBED_NONE);
     const char *notxml = "{\"version\":\"1.0\"}";
     assert_int_equal(card_oembed_apply(notxml, strlen(notxml), true, "http://photos.example/o", &a, why, sizeof why),
                      CARD_OEMBED_NONE);

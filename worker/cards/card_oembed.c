@@ -71,8 +71,8 @@ static char *card_text_or_empty(const json_t *o, const char *name)
 
 /* Ox.load(body, mode: :hash_no_attrs)[:oembed]: the text of each child element of the
  * root <oembed> (elements with element children are left out: no field reads them).
- * NULL when the body is not such an XML document. Entities are not expanded and
- * nothing is loaded from the network. */
+ * NULL when the body is not such an XML document or has a DTD. Entities are not
+ * expanded and nothing is loaded from the network. */
 static json_t *card_oembed_xml(const char *body, size_t len, char *why, size_t whylen)
 {
     if (len > INT_MAX) {
@@ -82,8 +82,9 @@ static json_t *card_oembed_xml(const char *body, size_t len, char *why, size_t w
     xmlDocPtr doc = xmlReadMemory(body, (int)len, NULL, NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!root || !root->name || strcmp((const char *)root->name, "oembed") != 0) {
-        snprintf(why, whylen, "the oEmbed answer is not an <oembed> XML document");
+    if (!root || !root->name || strcmp((const char *)root->name, "oembed") != 0 || doc->intSubset) {
+        /* a DTD could define entities whose expansion grows without bound */
+        snprintf(why, whylen, "the oEmbed answer is not an <oembed> XML document without DTD");
         if (doc)
             xmlFreeDoc(doc);
         return NULL;
@@ -94,7 +95,7 @@ static json_t *card_oembed_xml(const char *body, size_t len, char *why, size_t w
             continue;
         bool nested = false;
         for (xmlNodePtr g = c->children; g; g = g->next)
-            nested = nested || g->type == XML_ELEMENT_NODE;
+            nested = nested || g->type == XML_ELEMENT_NODE || g->type == XML_ENTITY_REF_NODE;
         xmlChar *text = nested ? NULL : xmlNodeGetContent(c);
         if (text && card_utf8_valid((const char *)text, strlen((const char *)text)))
             json_object_set_new(o, (const char *)c->name, json_string((const char *)text));
