@@ -25,6 +25,12 @@ apt_packages=(
   dpkg-dev lintian adduser
 )
 
+# --list: print the list, one package a line (the Dockerfile takes its -dev packages).
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${apt_packages[@]}"
+  exit 0
+fi
+
 # One dpkg-query for the whole list; whatever it does not report installed is missing.
 declare -A installed=()
 while read -r state name; do
