@@ -13,6 +13,8 @@ apt_packages=(
   libhiredis-dev libjansson-dev libssl-dev zlib1g-dev libyaml-dev libcurl4-openssl-dev libpq-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libjpeg62-turbo-dev libvips-dev time jq
   libcmocka-dev
+  # the media task child's seccomp allowlist (media/media_sandbox.c)
+  libseccomp-dev
   # link cards (worker/cards): libxml2's HTML parser, charset detection
   libxml2-dev libuchardet-dev
   # the libFuzzer targets (tests/fuzz): clang with its sanitizer and fuzzer runtimes

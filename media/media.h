@@ -132,6 +132,20 @@ int media_audio_process(const char *in, const char *out, const media_probe *p,
  * lines ("P <percent>") and one result line ("R <json>") to stdout. */
 int media_child_main(int argc, char **argv);
 
+/* Test programs only: a task of their own (any name but process/probe), run
+ * after the child applied its limits and sandbox, in place of the media work.
+ * Returns the result object to emit, or NULL for a task it does not know. */
+typedef json_t *(*media_child_hook)(const char *task, const char *in, const char *out_dir);
+/* media_child_main with a hook for other task names (NULL: none). */
+int media_child_run(int argc, char **argv, media_child_hook hook);
+
+/* ---- The fork server (`scotty-media media-server`) ---- */
+/* Entry point of the hidden subcommand the runner execs once per worker: it
+ * keeps the libraries loaded and forks one task child per task, which runs
+ * media_child_run (with hook) on the argv the worker sent. It never opens any
+ * input itself, and stays a single thread so fork is safe. */
+int media_server_main(int argc, char **argv, media_child_hook hook);
+
 /* ---- The worker side: spawning children under caps ---- */
 typedef struct media_runner_cfg {
     char exe[1024];          /* binary to exec: the worker sets scotty-media; "" = /proc/self/exe */
@@ -145,15 +159,20 @@ typedef struct media_runner_cfg {
     double timeout;          /* wall-clock seconds before SIGKILL */
     double cpu_quota;        /* --media-cpu-quota in cores (0.5 = half a core); 0 = none */
     char cgroup_root[512];   /* "" = find this process's own cpu cgroup */
+    bool fork_server;        /* --media-fork-server on (default): fork task children from
+                              * one scotty-media server; off: exec one child per task */
+    long fsize_mb;           /* RLIMIT_FSIZE per child (largest file it may write); 0 = none */
+    int nofile;              /* RLIMIT_NOFILE per child; 0 = keep the worker's */
 } media_runner_cfg;
 
 /* Defaults: 1 slot, 1 thread, nice 10, best-effort I/O level 7, 2048 MB address
  * space, 1800 CPU-s, 1800 s wall clock (a 5-minute 4K clip on one thread), no
- * CPU quota. */
+ * CPU quota, fork server on, files up to 512 MB, 64 descriptors. */
 void media_runner_cfg_defaults(media_runner_cfg *cfg);
 /* Sets one operator option by its flag name without dashes: media-slots,
  * media-threads, media-cpu-quota (cores), media-timeout (s), media-nice,
- * media-memory-mb, media-cpu-seconds, media-cgroup-root, media-exe.
+ * media-memory-mb, media-cpu-seconds, media-cgroup-root, media-exe,
+ * media-fork-server (on|off).
  * Returns 0, or -1 with a message naming the option and its range. */
 int media_runner_cfg_set(media_runner_cfg *cfg, const char *name, const char *value, char *err, size_t errlen);
 
@@ -163,6 +182,17 @@ media_runner *media_runner_new(const media_runner_cfg *cfg, char *err, size_t er
 void media_runner_free(media_runner *r);
 /* "v2", "v1" or "none": how CPU quotas are enforced. */
 const char *media_runner_cgroup_mode(const media_runner *r);
+/* Starts the fork server once (also with fork_server off, only to learn what
+ * this machine permits) and logs which protections every task child gets.
+ * Returns 0, or -1 with err when the server cannot be started. Call once, at
+ * start, before media_runner_run. */
+int media_runner_prepare(media_runner *r, char *err, size_t errlen);
+/* The protections of every task child, e.g. "env scrubbed, seccomp allowlist,
+ * network namespace, RLIMIT_FSIZE 512 MB, RLIMIT_NOFILE 64, result line <= 1 MiB";
+ * "not checked yet" before media_runner_prepare. */
+const char *media_runner_sandbox(const media_runner *r);
+/* "fork-server" or "exec": how task children are started. */
+const char *media_runner_mode(const media_runner *r);
 
 typedef struct media_outcome {
     json_t *result;          /* the child's result object, or NULL; caller json_decref()s */

@@ -1,8 +1,10 @@
-/* media_child.c -- `scotty media-child <task> ...`: one media task in a freshly
- * exec'ed process. It caps itself first (cgroup, nice, ioprio, rlimits), then
- * probes, validates and processes the input the way Mastodon's processor chain
- * does, writing its files into --out-dir. stdout is the channel to the worker:
- * "P <percent>" lines while working, then one "R <json>" line with the result. */
+/* media_child.c -- `scotty media-child <task> ...`: one media task in its own
+ * process, forked by the fork server or exec'ed by the worker. It caps itself
+ * first (cgroup, nice, ioprio, rlimits), then sandboxes itself (network
+ * namespace, seccomp allowlist), then probes, validates and processes the input
+ * the way Mastodon's processor chain does, writing its files into --out-dir.
+ * stdout is the channel to the worker: "P <percent>" lines while working, then
+ * one "R <json>" line with the result. */
 #include "media.h"
 #include "media_internal.h"
 #include "media_vips.h"
@@ -19,6 +21,7 @@
 
 typedef struct child_args {
     const char *task, *in, *out_dir;
+    const char *netns;       /* "new": unshare one; "have": already in one; "none": not permitted */
     int threads;
     media_child_limits limits;
 } child_args;
@@ -65,7 +68,7 @@ static int child_fail(const char *stage, const char *msg)
     return child_emit(r);
 }
 
-static int child_parse(int argc, char **argv, child_args *a)
+static int child_parse(int argc, char **argv, child_args *a, media_child_hook hook)
 {
     static const struct option opts[] = {
         {"in", required_argument, NULL, 'i'},       {"out-dir", required_argument, NULL, 'o'},
@@ -73,10 +76,12 @@ static int child_parse(int argc, char **argv, child_args *a)
         {"ioprio-class", required_argument, NULL, 'c'}, {"ioprio-level", required_argument, NULL, 'l'},
         {"as-budget-mb", required_argument, NULL, 'm'}, {"cpu-seconds", required_argument, NULL, 's'},
         {"cgroup", required_argument, NULL, 'g'},   {"parent", required_argument, NULL, 'p'},
-        {NULL, 0, NULL, 0},
+        {"fsize-mb", required_argument, NULL, 'f'}, {"nofile", required_argument, NULL, 'd'},
+        {"netns", required_argument, NULL, 'N'},    {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->threads = 1;
+    a->netns = "new";
     if (argc < 2)
         return -1;
     a->task = argv[1];
@@ -94,6 +99,9 @@ static int child_parse(int argc, char **argv, child_args *a)
         case 's': a->limits.cpu_seconds = atol(optarg); break;
         case 'g': a->limits.cgroup_dir = optarg; break;
         case 'p': a->limits.parent = atoi(optarg); break;
+        case 'f': a->limits.fsize_mb = atol(optarg); break;
+        case 'd': a->limits.nofile = atoi(optarg); break;
+        case 'N': a->netns = optarg; break;
         default: return -1;
         }
     }
@@ -102,23 +110,46 @@ static int child_parse(int argc, char **argv, child_args *a)
     bool image_task = media_vips_task_known(a->task);
     if (!a->in || ((strcmp(a->task, "process") == 0 || image_task) && !a->out_dir))
         return -1;
-    return strcmp(a->task, "process") == 0 || strcmp(a->task, "probe") == 0 || image_task ? 0 : -1;
+    if (strcmp(a->netns, "new") != 0 && strcmp(a->netns, "have") != 0 && strcmp(a->netns, "none") != 0)
+        return -1;
+    return strcmp(a->task, "process") == 0 || strcmp(a->task, "probe") == 0 || image_task || hook ? 0 : -1;
+}
+
+/* No network (a namespace of its own unless the machine does not permit one:
+ * then seccomp's ban on socket() alone), and the system call allowlist. */
+static int child_sandbox(const child_args *a, char *err, size_t errlen)
+{
+    if (strcmp(a->netns, "new") == 0 && media_sandbox_netns(err, errlen) < 0)
+        err[0] = '\0'; /* the worker logged at start that tasks run without one */
+    return media_sandbox_seccomp(err, errlen);
 }
 
 int media_child_main(int argc, char **argv)
 {
+    return media_child_run(argc, argv, NULL);
+}
+
+int media_child_run(int argc, char **argv, media_child_hook hook)
+{
     child_args a;
-    if (child_parse(argc, argv, &a) < 0) {
+    if (child_parse(argc, argv, &a, hook) < 0) {
         fprintf(stderr, "usage: %s {process|probe} --in FILE [--out-dir DIR] [--threads N] [--nice N]\n"
-                        "       [--ioprio-class C --ioprio-level L] [--as-budget-mb MB] [--cpu-seconds S]"
-                        " [--cgroup DIR] [--parent PID]\n", argv[0]);
+                        "       [--ioprio-class C --ioprio-level L] [--as-budget-mb MB] [--cpu-seconds S]\n"
+                        "       [--fsize-mb MB] [--nofile N] [--netns new|have|none] [--cgroup DIR]"
+                        " [--parent PID]\n", argv[0]);
         return 2;
     }
     char err[MEDIA_ERRLEN] = "";
     if (media_limits_apply(&a.limits, err, sizeof err) < 0)
         return child_fail("limits", err);
+    if (child_sandbox(&a, err, sizeof err) < 0)
+        return child_fail("sandbox", err);
     if (media_vips_task_known(a.task))
         return child_emit(media_vips_task_run(a.task, a.in, a.out_dir, a.threads));
+    if (strcmp(a.task, "process") != 0 && strcmp(a.task, "probe") != 0) {
+        json_t *own = hook(a.task, a.in, a.out_dir);
+        return own ? child_emit(own) : child_fail("task", "unknown task");
+    }
     double t0 = child_now(), c0 = child_cpu();
     av_log_set_level(AV_LOG_FATAL);
     media_probe p;

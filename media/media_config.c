@@ -18,6 +18,9 @@ void media_runner_cfg_defaults(media_runner_cfg *cfg)
     cfg->as_budget_mb = 2048;
     cfg->cpu_seconds = 1800;
     cfg->timeout = 1800;
+    cfg->fork_server = true;
+    cfg->fsize_mb = 512;
+    cfg->nofile = 64;
 }
 
 static int parse_num(const char *name, const char *value, double min, double max, double *out,
@@ -43,6 +46,14 @@ int media_runner_cfg_set(media_runner_cfg *cfg, const char *name, const char *va
     }
     if (strcmp(name, "media-exe") == 0) {
         snprintf(cfg->exe, sizeof cfg->exe, "%s", value);
+        return 0;
+    }
+    if (strcmp(name, "media-fork-server") == 0) {
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+            snprintf(err, errlen, "--media-fork-server: '%s' is neither on nor off", value);
+            return -1;
+        }
+        cfg->fork_server = strcmp(value, "on") == 0;
         return 0;
     }
     if (strcmp(name, "media-slots") == 0) {
@@ -75,7 +86,8 @@ int media_runner_cfg_set(media_runner_cfg *cfg, const char *name, const char *va
         cfg->cpu_seconds = (long)v;
     } else {
         snprintf(err, errlen, "unknown media option --%s (known: media-slots, media-threads, media-cpu-quota, "
-                 "media-timeout, media-nice, media-memory-mb, media-cpu-seconds, media-cgroup-root, media-exe)", name);
+                 "media-timeout, media-nice, media-memory-mb, media-cpu-seconds, media-cgroup-root, media-exe, "
+                 "media-fork-server)", name);
         return -1;
     }
     return 0;

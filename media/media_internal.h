@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 
 /* Writes "<what>: <libav error text>" into err. */
 void media_averr(char *err, size_t errlen, int averror, const char *what);
@@ -90,6 +93,8 @@ typedef struct media_child_limits {
     long cpu_seconds;
     const char *cgroup_dir;
     int parent;              /* the worker's pid: die with it (0: no) */
+    long fsize_mb;           /* RLIMIT_FSIZE: largest file the child may write (0: none) */
+    int nofile;              /* RLIMIT_NOFILE: open descriptors (0: keep) */
 } media_child_limits;
 int media_limits_apply(const media_child_limits *l, char *err, size_t errlen);
 
@@ -105,5 +110,78 @@ int media_cgroup_create(media_cg_mode mode, const char *base, const char *name, 
 void media_cgroup_remove(const char *dir);
 /* Moves the calling process into dir. */
 int media_cgroup_join(const char *dir, char *err, size_t errlen);
+
+
+/* ---- The task child's sandbox (media_sandbox.c) ---- */
+/* Exit status of a child stopped for a call outside its allowlist. */
+#define MEDIA_SANDBOX_EXIT 125
+/* Moves the calling process into a new, empty network namespace (needs
+ * CAP_SYS_ADMIN). Returns 0, or -1 with why. */
+int media_sandbox_netns(char *err, size_t errlen);
+/* Sets no_new_privs and installs the seccomp allowlist. A call outside it ends
+ * the process with an "R" line (stage "sandbox") naming the call. Returns 0, or
+ * -1 with why (the caller must then not open any input). */
+int media_sandbox_seccomp(char *err, size_t errlen);
+/* Looks up the system call names the SIGSYS report uses (once; the fork server
+ * does it at start so its children need not). */
+void media_sandbox_names(void);
+
+/* ---- The fork server (media_forkserver.c) and its control channel ---- */
+/* One `scotty-media media-server` per worker, exec'd once. The worker sends
+ * START with the task's media-child argv and, as SCM_RIGHTS, the write end of
+ * the task's output pipe; the server forks a task child that becomes
+ * `media-child` with that argv and its stdout on the pipe, answers STARTED (or
+ * DONE with err when fork failed), kills it on KILL, and sends DONE with the
+ * wait status and rusage once it has reaped it. The worker's end of the
+ * SOCK_SEQPACKET socket closing ends the server and its children. */
+enum { MEDIA_SRV_READY = 1, MEDIA_SRV_START, MEDIA_SRV_STARTED, MEDIA_SRV_KILL, MEDIA_SRV_DONE };
+#define MEDIA_SRV_FD 3           /* the server's end of the control socket */
+#define MEDIA_SRV_TEXT 8192
+typedef struct media_srv_msg {
+    uint32_t type, id;           /* id: the worker's number for the task */
+    int32_t pid;                 /* STARTED: the task child; READY: the server */
+    int32_t status;              /* DONE: wait status */
+    int32_t err;                 /* DONE: errno when the fork failed, else 0 */
+    int32_t netns, seccomp;      /* READY: 1 when active for every task child */
+    struct rusage ru;            /* DONE: the task child's */
+    char text[MEDIA_SRV_TEXT];   /* START: argv, NUL-separated; READY: why a protection is off */
+} media_srv_msg;
+/* Bytes of a message to send: the header and the used part of its text. */
+size_t media_srv_msg_len(size_t text_len);
+
+/* The worker's end (media_srvlink.c). One task on the server, owned by the
+ * thread that submitted it; the fields are written under the link's lock. */
+typedef struct media_srv_task {
+    uint32_t id;
+    bool started, done;
+    bool lost;                   /* the server died before it reported the end */
+    pid_t pid;
+    int status, err;             /* DONE: wait status; errno when the fork failed */
+    struct rusage ru;
+    struct media_srv_task *next;
+} media_srv_task;
+typedef struct media_srv media_srv;
+/* exe "" = /proc/self/exe; the server's environment is envp (its strings are
+ * kept, not copied) and LD_BIND_NOW=1. */
+media_srv *media_srv_new(const char *exe, char *const *envp);
+/* Starts the server unless it runs. Returns 0, or -1 with err. */
+int media_srv_ensure(media_srv *s, char *err, size_t errlen);
+/* What the last READY said: network namespace and seccomp active, and why not. */
+void media_srv_protections(media_srv *s, bool *netns, bool *seccomp, char *why, size_t whylen);
+/* Servers started so far (1 plus restarts). */
+unsigned media_srv_starts(media_srv *s);
+/* Starts one task child with argv (NULL-terminated, from "media-child") and
+ * out_fd as its stdout, (re)starting the server first when needed. Returns 0
+ * (t->lost may already be set), or -1 with err when no server could start. */
+int media_srv_submit(media_srv *s, media_srv_task *t, const char *const *argv, int out_fd, char *err,
+                     size_t errlen);
+/* Asks the server to SIGKILL the task child (or every one) unless it ended. */
+void media_srv_kill(media_srv *s, const media_srv_task *t);
+void media_srv_kill_all(media_srv *s);
+/* Waits until t ended or was lost; at the deadline asks for its kill and keeps
+ * waiting. Returns true when the deadline hit. */
+bool media_srv_wait(media_srv *s, media_srv_task *t, double deadline);
+/* Ends the server (its task children die with it) and frees. */
+void media_srv_free(media_srv *s);
 
 #endif

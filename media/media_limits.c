@@ -1,8 +1,9 @@
 /* media_limits.c -- what a media child does to itself before it touches any
  * input: join its CPU-quota cgroup, lower its CPU and I/O priority (inherited by
  * every codec thread created later), set RLIMIT_AS / RLIMIT_CPU as runaway
- * guards, drop inherited descriptors, and ask to be killed if the worker dies
- * first. */
+ * guards and RLIMIT_FSIZE / RLIMIT_NOFILE against a flood of output or
+ * descriptors, drop inherited descriptors, and ask to be killed if its parent
+ * (the worker, or the fork server) dies first. */
 #include "media_internal.h"
 
 #include <errno.h>
@@ -35,11 +36,12 @@ int media_limits_apply(const media_child_limits *l, char *err, size_t errlen)
     /* Keep none of the worker's descriptors (Redis, PostgreSQL, sockets) that were
      * not close-on-exec: the child needs only stdin, stdout and stderr. */
     close_range(3, ~0U, 0);
-    /* Die with the worker thread that spawned us; if it is already gone, stop. */
+    /* Die with the worker thread (or the fork server) that started us; if it is
+     * already gone, stop. */
     if (l->parent > 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != l->parent) {
-            snprintf(err, errlen, "the worker (pid %d) is gone", (int)l->parent);
+            snprintf(err, errlen, "the parent (pid %d) is gone", (int)l->parent);
             return -1;
         }
     }
@@ -64,6 +66,21 @@ int media_limits_apply(const media_child_limits *l, char *err, size_t errlen)
         struct rlimit rl = {as, as};
         if (setrlimit(RLIMIT_AS, &rl) < 0) {
             snprintf(err, errlen, "setrlimit(RLIMIT_AS) failed: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (l->fsize_mb > 0) {
+        rlim_t fsize = (rlim_t)l->fsize_mb * 1024 * 1024;
+        struct rlimit rl = {fsize, fsize};
+        if (setrlimit(RLIMIT_FSIZE, &rl) < 0) {
+            snprintf(err, errlen, "setrlimit(RLIMIT_FSIZE) failed: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (l->nofile > 0) {
+        struct rlimit rl = {(rlim_t)l->nofile, (rlim_t)l->nofile};
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+            snprintf(err, errlen, "setrlimit(RLIMIT_NOFILE) failed: %s", strerror(errno));
             return -1;
         }
     }

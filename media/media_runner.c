@@ -1,8 +1,11 @@
 /* media_runner.c -- the worker side of a media task. Waits for one of the
  * worker-wide slots, puts the task in its own CPU-quota cgroup when available,
- * posix_spawn()s `<exe> media-child ...` (no fork without exec in the threaded
- * worker), relays its progress, kills it with SIGKILL at the wall-clock
- * deadline, reaps it, and turns its result line or its death into an outcome. */
+ * has the fork server fork a task child for it (media_srvlink.c) or, with the
+ * fork server off, posix_spawn()s `<exe> media-child ...` (no fork without exec
+ * in the threaded worker), relays its progress, kills it with SIGKILL at the
+ * wall-clock deadline, gets its wait status and rusage (from the server, which
+ * reaps its children, or from its own wait4), and turns its result line or its
+ * death into an outcome. Children get a scrubbed environment. */
 #include "media.h"
 #include "media_internal.h"
 #include "base.h"
@@ -23,10 +26,22 @@
 
 extern char **environ;
 
+/* The result line a child may send; a longer one is dropped and the child killed. */
+#define MEDIA_RESULT_MAX (1024 * 1024)
+
+/* The worker's variables a media child keeps; everything else (DATABASE_URL,
+ * DB_PASS, REDIS_URL, S3 and AWS keys, ...) stays in the worker. */
+static const char *const runner_env_keep[] = {
+    "TMPDIR", "TZ", "LANG", "LC_ALL", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+};
+
 struct media_runner {
     media_runner_cfg cfg;        /* read-only after media_runner_new */
     media_cg_mode cg;
     char cg_base[600];
+    char **envp;                 /* the children's environment; read-only after media_runner_new */
+    media_srv *srv;              /* the fork server link; NULL with fork_server off */
+    char sandbox[1024];          /* what media_runner_prepare found; written once at start */
     pthread_mutex_t lock;        /* guards running, waiting, seq, stopping and pids */
     pthread_cond_t slot_freed;
     int running, waiting;
@@ -34,6 +49,35 @@ struct media_runner {
     bool stopping;               /* media_runner_stop was called */
     pid_t *pids;                 /* per slot: the child running in it, 0 when none */
 };
+
+/* The kept variables of this process's environment, as a new NULL-ended array. */
+static char **runner_env(void)
+{
+    size_t n = 0;
+    for (char **e = environ; *e; e++)
+        n++;
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (char **e = environ; *e; e++)
+        for (size_t i = 0; i < sizeof runner_env_keep / sizeof runner_env_keep[0]; i++) {
+            size_t len = strlen(runner_env_keep[i]);
+            if (strncmp(*e, runner_env_keep[i], len) == 0 && (*e)[len] == '=') {
+                out[k] = strdup(*e);
+                if (out[k])
+                    k++;
+            }
+        }
+    return out;
+}
+
+static void runner_env_free(char **envp)
+{
+    for (char **e = envp; e && *e; e++)
+        free(*e);
+    free(envp);
+}
 
 media_runner *media_runner_new(const media_runner_cfg *cfg, char *err, size_t errlen)
 {
@@ -50,11 +94,16 @@ media_runner *media_runner_new(const media_runner_cfg *cfg, char *err, size_t er
     }
     r->cfg = *cfg;
     r->pids = calloc((size_t)cfg->slots, sizeof *r->pids);
-    if (!r->pids) {
+    r->envp = runner_env();
+    r->srv = r->envp && cfg->fork_server ? media_srv_new(cfg->exe, r->envp) : NULL;
+    if (!r->pids || !r->envp || (cfg->fork_server && !r->srv)) {
+        free(r->pids);
+        runner_env_free(r->envp);
         free(r);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    snprintf(r->sandbox, sizeof r->sandbox, "not checked yet");
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->slot_freed, NULL);
     if (cfg->cpu_quota > 0) {
@@ -74,10 +123,57 @@ void media_runner_free(media_runner *r)
 {
     if (!r)
         return;
+    media_srv_free(r->srv);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->slot_freed);
     free(r->pids);
+    runner_env_free(r->envp);
     free(r);
+}
+
+int media_runner_prepare(media_runner *r, char *err, size_t errlen)
+{
+    media_srv *probe = r->srv ? r->srv : media_srv_new(r->cfg.exe, r->envp);
+    if (!probe) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = media_srv_ensure(probe, err, errlen);
+    bool netns = false, seccomp = false;
+    char why[MEDIA_ERRLEN] = "";
+    if (rc == 0)
+        media_srv_protections(probe, &netns, &seccomp, why, sizeof why);
+    if (probe != r->srv)
+        media_srv_free(probe);
+    if (rc < 0)
+        return -1;
+    char fsize[48] = "no RLIMIT_FSIZE", nofile[48] = "no RLIMIT_NOFILE";
+    if (r->cfg.fsize_mb > 0)
+        snprintf(fsize, sizeof fsize, "RLIMIT_FSIZE %ld MB", r->cfg.fsize_mb);
+    if (r->cfg.nofile > 0)
+        snprintf(nofile, sizeof nofile, "RLIMIT_NOFILE %d", r->cfg.nofile);
+    snprintf(r->sandbox, sizeof r->sandbox, "env scrubbed, %s, %s, %s, %s, result line <= %d KiB",
+             seccomp ? "seccomp allowlist" : "NO seccomp", netns ? "network namespace" : "no network namespace",
+             fsize, nofile, MEDIA_RESULT_MAX / 1024);
+    base_log(BASE_LOG_INFO, "media: task children %s; sandbox: %s", r->srv ? "forked by one fork server" :
+             "exec'ed per task (--media-fork-server off)", r->sandbox);
+    if (!netns)
+        base_log(BASE_LOG_WARN, "media: %s; task children have no network through seccomp alone", why);
+    if (!seccomp) {
+        snprintf(err, errlen, "media: the sandbox cannot be installed here (%s); refusing to run media tasks", why);
+        return -1;
+    }
+    return 0;
+}
+
+const char *media_runner_sandbox(const media_runner *r)
+{
+    return r->sandbox;
+}
+
+const char *media_runner_mode(const media_runner *r)
+{
+    return r->srv ? "fork-server" : "exec";
 }
 
 const char *media_runner_cgroup_mode(const media_runner *r)
@@ -141,6 +237,8 @@ void media_runner_stop(media_runner *r)
             kill(r->pids[i], SIGKILL); /* never reaped while listed, so never a reused pid */
     pthread_cond_broadcast(&r->slot_freed);
     pthread_mutex_unlock(&r->lock);
+    if (r->srv)
+        media_srv_kill_all(r->srv); /* tasks submitted later see stopping and kill their own */
 }
 
 static bool runner_stopping(media_runner *r)
@@ -164,6 +262,7 @@ typedef struct child_io {
     size_t len;
     base_buf result;            /* the "R " line, which may be longer than buf */
     bool in_result;
+    bool overflow;              /* the "R " line passed MEDIA_RESULT_MAX: dropped */
     media_progress_fn progress;
     void *ud;
 } child_io;
@@ -180,7 +279,9 @@ static void io_feed(child_io *io, const char *data, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = data[i];
         if (io->in_result) {
-            if (c != '\n')
+            if (io->result.len >= MEDIA_RESULT_MAX)
+                io->overflow = true;
+            else if (c != '\n')
                 base_buf_add(&io->result, &c, 1);
             continue;
         }
@@ -197,30 +298,55 @@ static void io_feed(child_io *io, const char *data, size_t n)
     }
 }
 
-static int spawn_child(const media_runner *r, const char *task, const char *in, const char *out_dir,
-                       const char *cg_dir, int out_fd, pid_t *pid, char *err, size_t errlen)
+/* The media-child arguments of a task, in bufs (kept by the caller). */
+typedef struct task_argv {
+    char threads[16], nice[16], ioc[16], iol[16], as[32], cpu[32], fsize[32], nofile[16];
+    const char *argv[40];
+    int argc;
+} task_argv;
+
+static void task_argv_build(const media_runner *r, task_argv *a, const char *task, const char *in,
+                            const char *out_dir, const char *cg_dir)
 {
-    char threads[16], nice[16], ioc[16], iol[16], as[32], cpu[32], parent[16];
-    snprintf(parent, sizeof parent, "%d", (int)getpid());
-    snprintf(threads, sizeof threads, "%d", r->cfg.threads);
-    snprintf(nice, sizeof nice, "%d", r->cfg.nice);
-    snprintf(ioc, sizeof ioc, "%d", r->cfg.ioprio_class);
-    snprintf(iol, sizeof iol, "%d", r->cfg.ioprio_level);
-    snprintf(as, sizeof as, "%ld", r->cfg.as_budget_mb);
-    snprintf(cpu, sizeof cpu, "%ld", r->cfg.cpu_seconds);
-    const char *exe = r->cfg.exe[0] ? r->cfg.exe : "/proc/self/exe";
-    const char *argv[32] = {exe, "media-child", task, "--in", in, "--threads", threads, "--nice", nice,
-                            "--ioprio-class", ioc, "--ioprio-level", iol, "--as-budget-mb", as,
-                            "--cpu-seconds", cpu, "--parent", parent};
-    int argc = 19;
+    snprintf(a->threads, sizeof a->threads, "%d", r->cfg.threads);
+    snprintf(a->nice, sizeof a->nice, "%d", r->cfg.nice);
+    snprintf(a->ioc, sizeof a->ioc, "%d", r->cfg.ioprio_class);
+    snprintf(a->iol, sizeof a->iol, "%d", r->cfg.ioprio_level);
+    snprintf(a->as, sizeof a->as, "%ld", r->cfg.as_budget_mb);
+    snprintf(a->cpu, sizeof a->cpu, "%ld", r->cfg.cpu_seconds);
+    snprintf(a->fsize, sizeof a->fsize, "%ld", r->cfg.fsize_mb);
+    snprintf(a->nofile, sizeof a->nofile, "%d", r->cfg.nofile);
+    const char *base[] = {"media-child", task, "--in", in, "--threads", a->threads, "--nice", a->nice,
+                          "--ioprio-class", a->ioc, "--ioprio-level", a->iol, "--as-budget-mb", a->as,
+                          "--cpu-seconds", a->cpu, "--fsize-mb", a->fsize, "--nofile", a->nofile};
+    a->argc = 0;
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        a->argv[a->argc++] = base[i];
     if (out_dir) {
-        argv[argc++] = "--out-dir";
-        argv[argc++] = out_dir;
+        a->argv[a->argc++] = "--out-dir";
+        a->argv[a->argc++] = out_dir;
     }
     if (cg_dir) {
-        argv[argc++] = "--cgroup";
-        argv[argc++] = cg_dir;
+        a->argv[a->argc++] = "--cgroup";
+        a->argv[a->argc++] = cg_dir;
     }
+    a->argv[a->argc] = NULL;
+}
+
+static int spawn_child(const media_runner *r, const task_argv *ta, int out_fd, pid_t *pid, char *err,
+                       size_t errlen)
+{
+    char parent[16];
+    snprintf(parent, sizeof parent, "%d", (int)getpid());
+    const char *exe = r->cfg.exe[0] ? r->cfg.exe : "/proc/self/exe";
+    const char *argv[48] = {exe};
+    int argc = 1;
+    for (int i = 0; i < ta->argc; i++)
+        argv[argc++] = ta->argv[i];
+    argv[argc++] = "--parent";
+    argv[argc++] = parent;
+    argv[argc++] = "--netns";
+    argv[argc++] = "new";
     argv[argc] = NULL;
 
     posix_spawn_file_actions_t fa;
@@ -235,7 +361,7 @@ static int spawn_child(const media_runner *r, const char *task, const char *in, 
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(pid, exe, &fa, &attr, (char *const *)argv, environ);
+    int rc = posix_spawn(pid, exe, &fa, &attr, (char *const *)argv, r->envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -245,14 +371,16 @@ static int spawn_child(const media_runner *r, const char *task, const char *in, 
     return 0;
 }
 
-/* Relays output until EOF or the deadline; returns true when the deadline hit. */
-static bool pump(int fd, child_io *io, double deadline)
+typedef enum { PUMP_EOF = 0, PUMP_DEADLINE, PUMP_OVERFLOW } pump_end;
+
+/* Relays output until EOF, the deadline or an oversized result line. */
+static pump_end pump(int fd, child_io *io, double deadline)
 {
     char chunk[4096];
     for (;;) {
         double left = deadline - mono_now();
         if (left <= 0)
-            return true;
+            return PUMP_DEADLINE;
         struct pollfd pfd = {fd, POLLIN, 0};
         int n = poll(&pfd, 1, (int)(left * 1000) + 1);
         if (n < 0 && errno == EINTR)
@@ -263,8 +391,10 @@ static bool pump(int fd, child_io *io, double deadline)
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            return false;
+            return PUMP_EOF;
         io_feed(io, chunk, (size_t)got);
+        if (io->overflow)
+            return PUMP_OVERFLOW;
     }
 }
 
@@ -298,16 +428,121 @@ static bool reap(media_runner *r, int idx, pid_t pid, double deadline, int *stat
     return timed_out;
 }
 
-static void describe_death(const media_runner *r, const media_outcome *o, char *err, size_t errlen)
+/* How one child ended, whichever way it was started. */
+typedef struct child_end {
+    int status;
+    struct rusage ru;
+    bool timed_out;
+    bool overflow;           /* killed for a result line over MEDIA_RESULT_MAX */
+    bool lost;               /* the fork server died under it: no status */
+} child_end;
+
+static void io_start(child_io *io, media_progress_fn progress, void *ud)
+{
+    memset(io, 0, sizeof *io);
+    base_buf_init(&io->result);
+    io->progress = progress;
+    io->ud = ud;
+}
+
+/* The old path: one exec'ed child per task, reaped here. */
+static int run_exec(media_runner *r, int slot, const task_argv *ta, double deadline, child_io *io,
+                    child_end *end, char *err, size_t errlen)
+{
+    int fds[2];
+    pid_t pid = 0;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot create a pipe for the media child: %s", strerror(errno));
+        return -1;
+    }
+    if (spawn_child(r, ta, fds[1], &pid, err, errlen) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    close(fds[1]);
+    slot_set_pid(r, slot, pid);
+    pump_end pe = pump(fds[0], io, deadline);
+    if (pe != PUMP_EOF)
+        kill(pid, SIGKILL);
+    end->overflow = pe == PUMP_OVERFLOW;
+    end->timed_out = reap(r, slot, pid, deadline, &end->status, &end->ru, pe == PUMP_DEADLINE);
+    close(fds[0]);
+    return 0;
+}
+
+/* One try on the fork server: its task child writes to our pipe; the server
+ * reaps it and reports status and rusage. */
+static int run_forked_once(media_runner *r, const task_argv *ta, double deadline, child_io *io, child_end *end,
+                           char *err, size_t errlen)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot create a pipe for the media child: %s", strerror(errno));
+        return -1;
+    }
+    media_srv_task t;
+    if (media_srv_submit(r->srv, &t, ta->argv, fds[1], err, errlen) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    close(fds[1]);
+    if (runner_stopping(r))
+        media_srv_kill(r->srv, &t);
+    pump_end pe = pump(fds[0], io, deadline);
+    if (pe != PUMP_EOF)
+        media_srv_kill(r->srv, &t);
+    end->overflow = pe == PUMP_OVERFLOW;
+    end->timed_out = media_srv_wait(r->srv, &t, deadline) || pe == PUMP_DEADLINE;
+    close(fds[0]);
+    end->lost = t.lost;
+    end->status = t.status;
+    end->ru = t.ru;
+    if (t.done && t.err) {
+        snprintf(err, errlen, "the media fork server could not start the task child: %s", strerror(t.err));
+        return -1;
+    }
+    return 0;
+}
+
+/* A task whose server died under it before it could report runs once more on
+ * a new server; a second loss fails it. */
+static int run_forked(media_runner *r, const task_argv *ta, double deadline, child_io *io, child_end *end,
+                      media_progress_fn progress, void *ud, char *err, size_t errlen)
+{
+    for (int attempt = 1;; attempt++) {
+        if (run_forked_once(r, ta, deadline, io, end, err, errlen) < 0)
+            return -1;
+        if (!end->lost || io->in_result || attempt == 2 || runner_stopping(r) || mono_now() >= deadline)
+            return 0;
+        base_log(BASE_LOG_WARN, "media: the fork server died while a task ran; running the task once more on a "
+                 "new server");
+        base_buf_free(&io->result);
+        io_start(io, progress, ud);
+    }
+}
+
+static void describe_death(const media_runner *r, const media_outcome *o, const child_end *end, char *err,
+                           size_t errlen)
 {
     if (o->cancelled) {
         snprintf(err, errlen, "media task cancelled: the worker is stopping");
+    } else if (end->overflow) {
+        snprintf(err, errlen, "media child sent a result line over %d KiB; it was killed and its result "
+                 "dropped", MEDIA_RESULT_MAX / 1024);
+    } else if (end->lost) {
+        snprintf(err, errlen, "the media fork server died twice while the task ran (killed, or out of memory?); "
+                 "the task failed without a result");
     } else if (o->timed_out) {
         snprintf(err, errlen, "media child ran past the %.0f s wall-clock limit and was killed (SIGKILL); "
                  "the input is too long or hostile, or raise the media timeout", r->cfg.timeout);
     } else if (o->term_signal == SIGXCPU) {
         snprintf(err, errlen, "media child used up its CPU time limit (RLIMIT_CPU %ld s) and was stopped; the "
                  "input needs more work than allowed (a decompression bomb?)", r->cfg.cpu_seconds);
+    } else if (o->term_signal == SIGXFSZ) {
+        snprintf(err, errlen, "media child tried to write a file over its size limit (RLIMIT_FSIZE %ld MB) and "
+                 "was stopped; the input would make too large an output", r->cfg.fsize_mb);
     } else if (o->term_signal == SIGKILL) {
         snprintf(err, errlen, "media child was killed (SIGKILL): its CPU time hard limit (RLIMIT_CPU %ld s + 2) "
                  "ran out, or the kernel's OOM killer stopped it", r->cfg.cpu_seconds);
@@ -342,49 +577,32 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
             return -1;
         }
     }
-    int fds[2];
-    pid_t pid = 0;
     double start = mono_now();
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "cannot create a pipe for the media child: %s", strerror(errno));
-        media_cgroup_remove(cg_dir);
-        slot_release(r, slot);
-        return -1;
-    }
-    if (spawn_child(r, task, in, out_dir, cg_dir[0] ? cg_dir : NULL, fds[1], &pid, err, errlen) < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        media_cgroup_remove(cg_dir);
-        slot_release(r, slot);
-        return -1;
-    }
-    close(fds[1]);
-    slot_set_pid(r, slot, pid);
-    child_io io;
-    memset(&io, 0, sizeof io);
-    base_buf_init(&io.result);
-    io.progress = progress;
-    io.ud = ud;
     double deadline = start + r->cfg.timeout;
-    bool killed = pump(fds[0], &io, deadline);
-    if (killed)
-        kill(pid, SIGKILL);
-    int status = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    out->timed_out = reap(r, slot, pid, deadline, &status, &ru, killed);
-    close(fds[0]);
+    task_argv ta;
+    task_argv_build(r, &ta, task, in, out_dir, cg_dir[0] ? cg_dir : NULL);
+    child_io io;
+    io_start(&io, progress, ud);
+    child_end end;
+    memset(&end, 0, sizeof end);
+    int rc = r->srv ? run_forked(r, &ta, deadline, &io, &end, progress, ud, err, errlen) :
+                      run_exec(r, slot, &ta, deadline, &io, &end, err, errlen);
     media_cgroup_remove(cg_dir);
     slot_release(r, slot);
+    if (rc < 0) {
+        base_buf_free(&io.result);
+        return -1;
+    }
 
     out->wall_seconds = mono_now() - start;
-    out->cpu_user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-    out->cpu_sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    out->max_rss_kb = ru.ru_maxrss;
-    out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    out->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    out->cpu_user = (double)end.ru.ru_utime.tv_sec + end.ru.ru_utime.tv_usec / 1e6;
+    out->cpu_sys = (double)end.ru.ru_stime.tv_sec + end.ru.ru_stime.tv_usec / 1e6;
+    out->max_rss_kb = end.ru.ru_maxrss;
+    out->timed_out = end.timed_out;
+    out->exit_code = end.lost ? -1 : WIFEXITED(end.status) ? WEXITSTATUS(end.status) : -1;
+    out->term_signal = end.lost ? SIGKILL : WIFSIGNALED(end.status) ? WTERMSIG(end.status) : 0;
     out->cancelled = !out->timed_out && out->term_signal == SIGKILL && runner_stopping(r);
-    if (io.in_result && io.result.len > 0)
+    if (io.in_result && io.result.len > 0 && !end.overflow)
         out->result = json_loadb(io.result.data, io.result.len, 0, NULL);
     base_buf_free(&io.result);
 
@@ -394,8 +612,13 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
         const char *stage = json_string_value(json_object_get(out->result, "stage"));
         const char *msg = json_string_value(json_object_get(out->result, "error"));
         snprintf(err, errlen, "media %s failed: %s", stage ? stage : "task", msg ? msg : "no reason given");
+        if (stage && strcmp(stage, "sandbox") == 0)
+            base_log(BASE_LOG_WARN, "media: a task child was stopped by its sandbox: %s (input %s)",
+                     msg ? msg : "no reason given", in);
         return -1;
     }
-    describe_death(r, out, err, errlen);
+    describe_death(r, out, &end, err, errlen);
+    if (end.overflow)
+        base_log(BASE_LOG_WARN, "media: %s (input %s)", err, in);
     return -1;
 }

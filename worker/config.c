@@ -37,7 +37,7 @@ enum {
 /* Media runner options, handed to media_runner_cfg_set by name. */
 static const char *const config_media_flags[] = {
     "media-slots", "media-threads", "media-cpu-quota", "media-timeout", "media-nice",
-    "media-memory-mb", "media-cpu-seconds", "media-cgroup-root", "media-exe",
+    "media-memory-mb", "media-cpu-seconds", "media-cgroup-root", "media-exe", "media-fork-server",
 };
 #define CONFIG_NMEDIA (int)(sizeof config_media_flags / sizeof config_media_flags[0])
 
@@ -83,6 +83,7 @@ static const struct option config_options[] = {
     {"media-cpu-seconds", required_argument, NULL, OPT_MEDIA_FIRST + 6},
     {"media-cgroup-root", required_argument, NULL, OPT_MEDIA_FIRST + 7},
     {"media-exe", required_argument, NULL, OPT_MEDIA_FIRST + 8},
+    {"media-fork-server", required_argument, NULL, OPT_MEDIA_FIRST + 9},
     {NULL, 0, NULL, 0},
 };
 
@@ -131,6 +132,8 @@ void config_usage(FILE *out)
           "  --media-cpu-seconds S      CPU time limit per child (default 1800)\n"
           "  --media-cgroup-root DIR    cpu cgroup to create task groups in (default: our own)\n"
           "  --media-exe PATH           the media child binary (default: scotty-media next to scotty)\n"
+          "  --media-fork-server on|off on: one scotty-media forks each task child (default);\n"
+          "                             off: exec scotty-media once per task\n"
           "  --media-defer QUEUE        fetch attachments in RedownloadMediaWorker jobs on QUEUE\n"
           "                             instead of inline in the ingress job\n"
           "  --media-cluster-slots N    at most N media tasks at once across every scotty on this\n"

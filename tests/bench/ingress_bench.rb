@@ -1,6 +1,9 @@
 # ingress_bench.rb -- the measuring half of tests/bench/ingress.sh (which provides
 # PostgreSQL with Mastodon's schema in DB_* and PG_PSQL).
-# Args: scotty binary, text posts, image posts, concurrency.
+# Args: scotty binary, text posts, image posts, concurrency, image rounds.
+# The image posts run ROUNDS times with the media fork server and as many times
+# with one exec'ed scotty-media per task (--media-fork-server off), alternating,
+# and the medians are compared.
 require 'etc'
 require 'sidekiq'
 require 'timeout'
@@ -9,6 +12,7 @@ require_relative '../lib/fediverse'
 
 scotty_bin = ARGV[0]
 n_text, n_image, concurrency = ARGV[1..3].map { |a| Integer(a) }
+rounds = Integer(ARGV[4] || 3)
 FLEET = 3000.0 # jobs/s, the top of mastodon.social's whole Sidekiq fleet
 
 tmp = Dir.mktmpdir('scotty-ingress-bench')
@@ -40,17 +44,26 @@ def peak_rss_kb(pid)
   File.read("/proc/#{pid}/status")[/VmHWM:\s+(\d+)/, 1].to_i
 end
 
-# Pushes the activities, then runs scotty until ingress is empty; returns [rate, cpu, rss].
-def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp)
+# CPU seconds of this process's reaped children (scotty and, once it reaped
+# them, its media server and children).
+def children_cpu
+  t = Process.times
+  t.cutime + t.cstime
+end
+
+# Pushes the activities, then runs scotty until ingress is empty; returns
+# [rate, CPU seconds of scotty and its children].
+def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp, *flags)
   redis = redis_server.client
   Fediverse.push_all(bob, activities)
   env = { 'REDIS_URL' => redis_server.url,
           'PAPERCLIP_ROOT_PATH' => File.join(tmp, 'system'), 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
           'LOCAL_DOMAIN' => 'scotty.test' }
+  before = Fediverse.psql('SELECT count(*) FROM statuses').to_i
+  cpu0 = children_cpu
   t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
   pid = Process.spawn(env, scotty_bin, '-c', concurrency.to_s, '-q', 'ingress', '--no-job-log',
-                      '--media-slots', '2', err: File.join(tmp, "#{label}.log"))
-  before = Fediverse.psql('SELECT count(*) FROM statuses').to_i
+                      '--media-slots', '2', *flags, err: File.join(tmp, "#{label}.log"))
   loop do
     left = redis.llen('queue:ingress') + redis.keys('queue:scotty|*').sum { |k| redis.llen(k) }
     break if left.zero?
@@ -62,20 +75,56 @@ def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp)
   rss = peak_rss_kb(pid)
   Process.kill('TERM', pid)
   Process.wait(pid)
+  all_cpu = children_cpu - cpu0
   written = Fediverse.psql('SELECT count(*) FROM statuses').to_i - before
   abort "#{label}: #{written} of #{activities.size} statuses written; see #{tmp}/#{label}.log" if written != activities.size
   rate = written / elapsed
-  puts format('%-22s %7d posts  %6.2f s  %8.0f posts/s  %5.2f x fleet  scotty CPU %5.1f s  peak RSS %5.1f MB',
-              label, written, elapsed, rate, rate / FLEET, cpu, rss / 1024.0)
-  rate
+  puts format('%-30s %6d posts %6.2f s %7.0f posts/s %5.2f x fleet  CPU scotty %5.1f s, with children %5.1f s  ' \
+              'peak RSS %5.1f MB', label, written, elapsed, rate, rate / FLEET, cpu, all_cpu, rss / 1024.0)
+  [rate, all_cpu]
+end
+
+def median(a)
+  s = a.sort
+  s.size.odd? ? s[s.size / 2] : (s[s.size / 2 - 1] + s[s.size / 2]) / 2.0
+end
+
+# CPU of one bare exec of the media child binary (it prints its usage and exits).
+def bare_exec_cpu(media_bin, n)
+  cpu0 = children_cpu
+  n.times { system(media_bin, out: File::NULL, err: File::NULL) }
+  (children_cpu - cpu0) / n
 end
 
 text = (1..n_text).map { |i| social.create_note('bob', i, text: "Post #{i} #bench", tags: ['bench']) }
-with_image = (1..n_image).map do |i|
-  social.create_note('bob', n_text + i, text: "Photo #{i}", media: [[image, 'image/jpeg', 'test card']])
+next_id = n_text
+image_posts = lambda do
+  (1..n_image).map do
+    next_id += 1
+    social.create_note('bob', next_id, text: "Photo #{next_id}", media: [[image, 'image/jpeg', 'test card']])
+  end
 end
 puts "scotty -c #{concurrency}, Redis and PostgreSQL on this #{`nproc`.strip}-core machine; " \
      "fleet = #{FLEET.to_i} jobs/s (mastodon.social, all hosts)"
-t = run('text-only', scotty_bin, concurrency, redis_server, bob, text, tmp)
-m = run('one 720p JPEG each', scotty_bin, concurrency, redis_server, bob, with_image, tmp)
-puts format('ratio text-only / with image: %.1f', t / m) if m.positive?
+t, = run('text-only', scotty_bin, concurrency, redis_server, bob, text, tmp)
+modes = { 'fork server' => %w[--media-fork-server on], 'exec per task' => %w[--media-fork-server off] }
+results = Hash.new { |h, k| h[k] = [] }
+rounds.times do |r|
+  modes.each do |name, flags|
+    results[name] << run("JPEG each, #{name} #{r + 1}", scotty_bin, concurrency, redis_server, bob, image_posts.call,
+                         tmp, *flags)
+  end
+end
+media_bin = File.join(File.dirname(scotty_bin), 'scotty-media')
+exec_cpu = bare_exec_cpu(media_bin, 20)
+puts "medians of #{rounds} alternating rounds of #{n_image} posts with one 720p JPEG each:"
+modes.each_key do |name|
+  rate = median(results[name].map(&:first))
+  per_image = median(results[name].map { |rr| rr[1] / n_image })
+  puts format('  %-14s %7.1f posts/s  CPU per image (scotty + children) %6.1f ms', name, rate, per_image * 1000)
+end
+fork_rate = median(results['fork server'].map(&:first))
+exec_rate = median(results['exec per task'].map(&:first))
+puts format('  one bare exec of scotty-media (usage only): %.1f ms CPU', exec_cpu * 1000)
+puts format('ratio image posts/s fork server / exec per task: %.2f', fork_rate / exec_rate)
+puts format('ratio text-only / with image (fork server): %.1f', t / fork_rate) if fork_rate.positive?

@@ -21,15 +21,26 @@ probe() { ffprobe -v error -select_streams "$1" -show_entries "$2" -of default=n
 fmt() { ffprobe -v error -show_entries "format=$1" -of default=nw=1:nk=1 "$2"; }
 near() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
 
-# Waits up to 10 s for media_tool (pid $1) to spawn its media child and sets
-# child to that pid; kills media_tool and fails when none appears.
+# Waits up to 10 s for media_tool (pid $1) to start a task child and sets child
+# to its pid: a child of the fork server (a media-server child of media_tool),
+# or with the fork server off a media-child exec'ed by media_tool itself. Sets
+# server to the fork server's pid ("" when off). Kills media_tool and fails
+# when no task child appears.
 wait_child() {
-    local tp=$1
-    child=""
+    local tp=$1 p
+    child=""; server=""
     for _ in $(seq 100); do
-        child=$(pgrep -P "$tp" | head -1)
-        [ -n "$child" ] && grep -q media-child "/proc/$child/cmdline" 2>/dev/null && break
-        child=""; sleep 0.1
+        for p in $(pgrep -P "$tp"); do
+            if grep -q media-server "/proc/$p/cmdline" 2>/dev/null; then
+                # not the short-lived child that checks seccomp as the server starts
+                server=$p; child=$(pgrep -P "$p" | while read -r c; do
+                    [ "$(cat "/proc/$c/comm" 2>/dev/null)" = sandbox-check ] || echo "$c"; done | head -1)
+            elif grep -q media-child "/proc/$p/cmdline" 2>/dev/null; then
+                child=$p
+            fi
+        done
+        [ -n "$child" ] && break
+        sleep 0.1
     done
     [ -n "$child" ] || { kill -9 "$tp"; fail "no media child appeared"; }
 }
@@ -430,6 +441,124 @@ cgroup_fallback)
     [ "$(j .cgroup)" = none ] || fail "cgroup mode $(j .cgroup) for an unusable root"
     [ "$(grep -c 'no CPU quota for media children' err.txt)" = 1 ] || fail "expected one log line, got: $(cat err.txt)"
     pass "unusable cgroup: $(grep -o 'no CPU quota.*' err.txt)"
+    ;;
+sandbox)
+    # Each forbidden thing, tried by the test-only tasks of media_tool's task
+    # child (after its limits and sandbox), with the fork server and without.
+    gen -f lavfi -i testsrc2=s=160x120 -frames:v 1 in.jpg
+    export DATABASE_URL=postgres://scotty:hunter2@db/mastodon DB_PASS=hunter2 REDIS_URL=redis://:pw@redis:6379/0
+    export AWS_SECRET_ACCESS_KEY=s3cr3t
+    for mode in on off; do
+        try() { "$tool" run --fork-server "$mode" --in in.jpg --out-dir "o-$mode-$1" --task "$@" > out.json 2> err.txt ||
+            fail "$mode: media_tool run --task $* exited with $?"; }
+        try try-socket
+        [ "$(j .rc)" = -1 ] && j .error | grep -q "called socket (number [0-9]*), which its seccomp allowlist forbids" ||
+            fail "$mode: socket() was not stopped: $(j .error)"
+        grep -q "WARN: media: a task child was stopped by its sandbox: the media child called socket" err.txt ||
+            fail "$mode: the worker did not log why: $(cat err.txt)"
+        grep -q "sandbox: env scrubbed, seccomp allowlist, network namespace" err.txt ||
+            fail "$mode: no start line naming the protections: $(cat err.txt)"
+        try try-exec
+        [ "$(j .rc)" = -1 ] && j .error | grep -q "called execve" || fail "$mode: execve was not stopped: $(j .error)"
+        try try-env
+        [ "$(j .result.ok)" = false ] && [ "$(j .error)" = "media test failed: secrets in the environment: none" ] ||
+            fail "$mode: the task child saw the worker's secrets: $(j .error)"
+        try try-fsize --fsize-mb 1
+        [ "$(j .signal)" = 25 ] && j .error | grep -q "over its size limit (RLIMIT_FSIZE 1 MB)" ||
+            fail "$mode: a write past RLIMIT_FSIZE went on: signal $(j .signal), $(j .error)"
+        [ "$(stat -c %s "o-$mode-try-fsize.big")" = 1048576 ] || fail "$mode: $(stat -c %s "o-$mode-try-fsize.big") bytes written"
+        try try-fork
+        [ "$(j .error)" = "media test failed: fork gave -1 (Operation not permitted)" ] || fail "$mode: fork: $(j .error)"
+        try try-kill-parent
+        j .error | grep -q "called kill" || fail "$mode: kill(parent) was not stopped: $(j .error)"
+        try try-nofile --nofile 16
+        j .error | grep -Eq "opened 1[0-9] descriptors, then: Too many open files" || fail "$mode: RLIMIT_NOFILE: $(j .error)"
+        try process
+        expect_ok
+    done
+    # A task child seen from outside: another network namespace, none of the secrets.
+    mkfifo stuck.mp4
+    "$tool" run --in stuck.mp4 --out-dir o --timeout 600 > out.json 2>/dev/null &
+    tp=$!
+    wait_child "$tp"
+    for _ in $(seq 100); do   # until it is past its sandbox (blocked on the FIFO)
+        [ "$(awk '/^NoNewPrivs/ { print $2 }' "/proc/$child/status")" = 1 ] && break
+        sleep 0.1
+    done
+    netns=$(readlink "/proc/$child/ns/net"); envs=$(tr '\0' '\n' < "/proc/$child/environ")
+    seccomp=$(awk '/^Seccomp:/ { print $2 }' "/proc/$child/status")
+    kill -9 "$child"; wait "$tp"
+    [ "$netns" != "$(readlink /proc/self/ns/net)" ] || fail "the task child shares the network namespace $netns"
+    [ "$seccomp" = 2 ] || fail "the task child runs without a seccomp filter (Seccomp: $seccomp)"
+    ! grep -Eq 'DATABASE_URL|DB_PASS|REDIS_URL|AWS_' <<< "$envs" || fail "the task child's environ holds secrets: $envs"
+    pass "socket, execve, kill(parent) stopped and logged; no secrets; RLIMIT_FSIZE and RLIMIT_NOFILE hold; fork refused; own network namespace, seccomp filter mode 2 (both with and without the fork server)"
+    ;;
+server_restart)
+    # The fork server dies under a running task: the task runs once more on a new
+    # server (which then reports that task child's crash); a second death fails it.
+    mkfifo stuck.mp4
+    "$tool" run --in stuck.mp4 --out-dir o --timeout 600 > out.json 2> err.txt &
+    tp=$!
+    wait_child "$tp"
+    first=$server
+    kill -9 "$first"
+    for _ in $(seq 100); do
+        wait_child "$tp"
+        [ -n "$server" ] && [ "$server" != "$first" ] && break
+        sleep 0.1
+    done
+    [ "$server" != "$first" ] || { kill -9 "$tp"; fail "no new fork server after the first died"; }
+    kill -ABRT "$child"
+    wait "$tp" || fail "media_tool failed after its fork server died"
+    [ "$(j .rc)" = -1 ] && [ "$(j .signal)" = 6 ] || fail "retried task: $(jq -c . out.json)"
+    grep -q "the fork server died while a task ran; running the task once more" err.txt || fail "no log line: $(cat err.txt)"
+    "$tool" run --in stuck.mp4 --out-dir o2 --timeout 600 > out.json 2> err.txt &
+    tp=$!
+    wait_child "$tp"; kill -9 "$server"
+    first=$server
+    for _ in $(seq 100); do
+        wait_child "$tp"
+        [ "$server" != "$first" ] && break
+        sleep 0.1
+    done
+    kill -9 "$server"
+    wait "$tp" || fail "media_tool failed after two fork server deaths"
+    [ "$(j .rc)" = -1 ] && j .error | grep -q "fork server died twice while the task ran" || fail "second death: $(j .error)"
+    pass "server killed under a task: task retried on a new server; killed twice: $(j .error)"
+    ;;
+bad_images)
+    # Issue 18's image cases: a corrupt JPEG, 100 megapixels declared in a header,
+    # an animated WebP bomb. Each gets a clear outcome, and the next task runs.
+    gen -f lavfi -i testsrc2=s=640x480 -frames:v 1 good.jpg
+    gen -f lavfi -i testsrc2=s=64x64 -frames:v 1 tiny.png
+    ruby -rzlib -e 'd = File.binread("tiny.png"); i = d.index("IHDR"); d[i + 4, 8] = [10000, 10000].pack("NN")
+                    d[i + 17, 4] = [Zlib.crc32(d[i, 17])].pack("N"); File.binwrite("huge.png", d)' ||
+        fail "could not write huge.png"
+    ruby -e 'd = File.binread("good.jpg"); i = d.index("\xFF\xC0".b) || d.index("\xFF\xC2".b)
+             d[i + 5, 4] = [10000, 10000].pack("nn"); File.binwrite("huge.jpg", d)' || fail "could not write huge.jpg"
+    gen -f lavfi -i testsrc2=s=320x240:r=25 -t 40 -c:v libwebp_anim -loop 0 -q:v 5 anim.webp
+    outcomes=""
+    size=$(stat -c %s good.jpg)
+    for k in 1 2 3 4 5 6; do
+        cp good.jpg "bad$k.jpg"
+        head -c 64 /dev/urandom | dd of="bad$k.jpg" bs=1 seek=$((size * k / 7)) conv=notrunc status=none
+    done
+    truncate -s $((size / 2)) bad6.jpg
+    for f in bad1.jpg bad2.jpg bad3.jpg bad4.jpg bad5.jpg bad6.jpg huge.png huge.jpg anim.webp; do
+        run --in "$f" --out-dir "o-$f"
+        [ "$(j .signal)" = 0 ] || fail "$f: child died with signal $(j .signal)"
+        [ "$(j .exit_code)" != 86 ] || fail "$f: sanitizer report in the child"
+        [ "$(j .rc)" = 0 ] || [ -n "$(j .error)" ] || fail "$f: failed without a reason"
+        outcomes="$outcomes $f:$(j .rc)"
+    done
+    run --in huge.png --out-dir o-huge
+    j .error | grep -q "10000x10000 (100000000 pixels), over Mastodon's limit of 33177600" || fail "100 MP PNG header: $(j .error)"
+    run --in anim.webp --out-dir o-anim
+    [ "$(j .rc)" = 0 ] || [ "$(j .result.stage)" = validate ] || [ "$(j .result.stage)" = probe ] ||
+        fail "animated WebP reached stage $(j .result.stage): $(j .error)"
+    run --in good.jpg --out-dir o-good
+    expect_ok
+    pass "corrupt JPEGs, 100 MP headers, 1000-frame WebP: clear outcomes, no crash, next task fine;$outcomes"
     ;;
 *)
     fail "unknown case"

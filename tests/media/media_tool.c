@@ -1,11 +1,15 @@
 /* media_tool.c -- drives the media runner the way the worker does, for the
- * media tests and the benchmark. Like the scotty binary it serves the hidden
- * `media-child` subcommand, so the runner can exec /proc/self/exe.
+ * media tests and the benchmark. Like scotty-media it serves the hidden
+ * `media-server` and `media-child` subcommands, so the runner can exec
+ * /proc/self/exe, and its children know the test-only tasks below, which try
+ * what the sandbox must stop (never compiled into scotty-media).
  *
- *   media_tool run [--task process|probe] --in FILE --out-dir DIR [--threads N]
+ *   media_tool run [--task process|probe|TEST] --in FILE --out-dir DIR [--threads N]
  *                  [--slots N] [--parallel N] [--nice N] [--timeout S] [--quota CORES]
  *                  [--as-mb MB] [--cpu-seconds S] [--cgroup-root DIR] [--leak-fd] [--exe BIN]
  *                  [--stop-after S]   (calls media_runner_stop after S seconds, like a shutdown)
+ *                  [--fork-server on|off] [--fsize-mb MB] [--nofile N]
+ *   TEST: try-socket, try-exec, try-env, try-fsize, try-fork, try-kill-parent, try-nofile
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
@@ -14,12 +18,86 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* The worker's secrets a task child must not see (the test sets them). */
+static const char *const tool_secrets[] = {"DATABASE_URL", "DB_PASS", "REDIS_URL", "AWS_SECRET_ACCESS_KEY"};
+
+static json_t *tool_outcome(bool escaped, const char *what)
+{
+    return json_pack("{s:b, s:s, s:s}", "ok", escaped, "stage", "test", "error", what);
+}
+
+/* Forbidden things, tried inside the sandboxed task child. "ok": true means the
+ * child got away with it. */
+static json_t *tool_try(const char *task, const char *in, const char *out_dir)
+{
+    (void)in;
+    char what[512];
+    if (strcmp(task, "try-socket") == 0) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        snprintf(what, sizeof what, "socket() gave %d (%s)", fd, fd < 0 ? strerror(errno) : "open");
+        return tool_outcome(fd >= 0, what);
+    }
+    if (strcmp(task, "try-exec") == 0) {
+        char *argv[] = {"/bin/sh", "-c", "true", NULL};
+        execve(argv[0], argv, environ);
+        snprintf(what, sizeof what, "execve failed: %s", strerror(errno));
+        return tool_outcome(false, what);
+    }
+    if (strcmp(task, "try-env") == 0) {
+        char seen[256] = "";
+        for (size_t i = 0; i < sizeof tool_secrets / sizeof tool_secrets[0]; i++)
+            if (getenv(tool_secrets[i]))
+                snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s ", tool_secrets[i]);
+        snprintf(what, sizeof what, "secrets in the environment: %s", seen[0] ? seen : "none");
+        return tool_outcome(seen[0] != '\0', what);
+    }
+    if (strcmp(task, "try-fsize") == 0) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s.big", out_dir);
+        FILE *f = fopen(path, "w");
+        static char block[1 << 16];
+        long written = 0;
+        while (f && fwrite(block, 1, sizeof block, f) == sizeof block && written < (1L << 30))
+            written += (long)sizeof block;
+        if (f)
+            fclose(f);
+        snprintf(what, sizeof what, "wrote %ld bytes", written);
+        return tool_outcome(written >= (1L << 30), what);
+    }
+    if (strcmp(task, "try-fork") == 0) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        snprintf(what, sizeof what, "fork gave %d (%s)", (int)pid, pid < 0 ? strerror(errno) : "a child");
+        return tool_outcome(pid > 0, what);
+    }
+    if (strcmp(task, "try-kill-parent") == 0) {
+        int rc = kill(getppid(), SIGTERM);
+        snprintf(what, sizeof what, "kill(parent) gave %d", rc);
+        return tool_outcome(rc == 0, what);
+    }
+    if (strcmp(task, "try-nofile") == 0) {
+        int n = 0;
+        while (n < 100000 && open("/dev/null", O_RDONLY) >= 0)
+            n++;
+        snprintf(what, sizeof what, "opened %d descriptors, then: %s", n, strerror(errno));
+        return tool_outcome(n >= 100000, what);
+    }
+    return NULL;
+}
 
 typedef struct tool_task {
     media_runner *runner;
@@ -80,7 +158,9 @@ static int tool_run(int argc, char **argv)
         {"quota", required_argument, NULL, 'q'},   {"as-mb", required_argument, NULL, 'm'},
         {"cpu-seconds", required_argument, NULL, 'c'}, {"cgroup-root", required_argument, NULL, 'g'},
         {"leak-fd", no_argument, NULL, 'l'},       {"exe", required_argument, NULL, 'e'},
-        {"stop-after", required_argument, NULL, 'x'}, {NULL, 0, NULL, 0},
+        {"stop-after", required_argument, NULL, 'x'}, {"fork-server", required_argument, NULL, 'F'},
+        {"fsize-mb", required_argument, NULL, 'z'},   {"nofile", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
     };
     media_runner_cfg cfg;
     media_runner_cfg_defaults(&cfg);
@@ -104,6 +184,9 @@ static int tool_run(int argc, char **argv)
         case 'l': open("/dev/null", O_RDONLY); break; /* a careless worker's descriptor, kept open */
         case 'e': snprintf(cfg.exe, sizeof cfg.exe, "%s", optarg); break;
         case 'x': stop_after = atof(optarg); break;
+        case 'F': cfg.fork_server = strcmp(optarg, "off") != 0; break;
+        case 'z': cfg.fsize_mb = atol(optarg); break;
+        case 'd': cfg.nofile = atoi(optarg); break;
         default: return 2;
         }
     }
@@ -113,7 +196,7 @@ static int tool_run(int argc, char **argv)
     }
     char err[MEDIA_ERRLEN];
     media_runner *r = media_runner_new(&cfg, err, sizeof err);
-    if (!r) {
+    if (!r || media_runner_prepare(r, err, sizeof err) < 0) {
         fprintf(stderr, "media_tool: %s\n", err);
         return 1;
     }
@@ -153,6 +236,8 @@ static int tool_run(int argc, char **argv)
         json_object_set(doc, "tasks", all);
     json_object_set_new(doc, "cgroup", json_string(media_runner_cgroup_mode(r)));
     json_object_set_new(doc, "slots", json_integer(cfg.slots));
+    json_object_set_new(doc, "mode", json_string(media_runner_mode(r)));
+    json_object_set_new(doc, "sandbox", json_string(media_runner_sandbox(r)));
     char *s = json_dumps(doc, JSON_COMPACT);
     printf("%s\n", s);
     free(s);
@@ -166,10 +251,12 @@ static int tool_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "media-server") == 0)
+        return media_server_main(argc - 1, argv + 1, tool_try);
     if (argc > 1 && strcmp(argv[1], "media-child") == 0)
-        return media_child_main(argc - 1, argv + 1);
+        return media_child_run(argc - 1, argv + 1, tool_try);
     if (argc > 1 && strcmp(argv[1], "run") == 0)
         return tool_run(argc - 1, argv + 1);
-    fprintf(stderr, "usage: media_tool {run|media-child} ...\n");
+    fprintf(stderr, "usage: media_tool {run|media-server|media-child} ...\n");
     return 2;
 }

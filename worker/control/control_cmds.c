@@ -68,8 +68,9 @@ static json_t *control_media_json(q_engine *e)
         return NULL;
     int running = 0, waiting = 0;
     media_runner_load(s->media, &running, &waiting);
-    return json_pack("{s:i, s:i, s:i, s:s}", "slots", s->media_slots, "in_use", running, "waiting", waiting,
-                     "cgroup", media_runner_cgroup_mode(s->media));
+    return json_pack("{s:i, s:i, s:i, s:s, s:s, s:s}", "slots", s->media_slots, "in_use", running, "waiting",
+                     waiting, "cgroup", media_runner_cgroup_mode(s->media), "children", media_runner_mode(s->media),
+                     "sandbox", media_runner_sandbox(s->media));
 }
 
 /* ActivityPub::ProcessingWorker outcomes per activity type (ingress_stats.c). */

@@ -87,6 +87,8 @@ static void ctl_print_stats(FILE *out, const json_t *r)
         fprintf(out, "media slots %.0f of %.0f in use, %.0f waiting  cpu cap via cgroup %s\n",
                 ctl_num(media, "in_use"), ctl_num(media, "slots"), ctl_num(media, "waiting"),
                 ctl_str(media, "cgroup"));
+    if (media && json_object_get(media, "sandbox"))
+        fprintf(out, "media children %s  sandbox: %s\n", ctl_str(media, "children"), ctl_str(media, "sandbox"));
     const json_t *cluster = media ? json_object_get(media, "cluster") : NULL;
     if (cluster && json_object_get(cluster, "error"))
         fprintf(out, "media cluster slots %.0f: unknown (%s)\n", ctl_num(cluster, "slots"), ctl_str(cluster, "error"));

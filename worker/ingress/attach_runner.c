@@ -1,7 +1,8 @@
 /* attach_runner.c -- the media runner's place in the worker's life: created at
  * start from the --media-* settings with the scotty-media binary found next to
- * scotty, and stopped at shutdown just before the engine's deadline so no job
- * waits on a media child past it. */
+ * scotty (whose fork server starts at once and says which sandbox protections
+ * the task children get), and stopped at shutdown just before the engine's
+ * deadline so no job waits on a media child past it. */
 #include "attach.h"
 
 #include <errno.h>
@@ -46,6 +47,10 @@ media_runner *attach_runner_start(media_runner_cfg *cfg, char *err, size_t errle
     media_runner *r = media_runner_new(cfg, err, errlen);
     if (!r)
         return NULL;
+    if (media_runner_prepare(r, err, errlen) < 0) {
+        media_runner_free(r);
+        return NULL;
+    }
     char quota[64];
     if (cfg->cpu_quota > 0)
         snprintf(quota, sizeof quota, "%.2f core(s) per task (cgroup %s)", cfg->cpu_quota,
