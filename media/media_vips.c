@@ -49,15 +49,16 @@ static void mv_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg
 int media_vips_init(int threads, char *err, size_t errlen)
 {
     pthread_mutex_lock(&mv_started_lock);
-    bool started = mv_started;
-    mv_started = true;
-    pthread_mutex_unlock(&mv_started_lock);
-    if (started)
+    if (mv_started) {
+        pthread_mutex_unlock(&mv_started_lock);
         return 0;
+    }
     if (VIPS_INIT("scotty-media") != 0) {
+        pthread_mutex_unlock(&mv_started_lock);
         mv_err(err, errlen, "cannot start libvips");
         return -1;
     }
+    mv_started = true;
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO, mv_quiet, NULL);
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
@@ -67,6 +68,7 @@ int media_vips_init(int threads, char *err, size_t errlen)
     vips_operation_block_set("VipsForeign", TRUE);
     for (size_t i = 0; i < sizeof mv_allowed / sizeof mv_allowed[0]; i++)
         vips_operation_block_set(mv_allowed[i], FALSE);
+    pthread_mutex_unlock(&mv_started_lock);
     return 0;
 }
 
@@ -195,7 +197,7 @@ static int mv_copy_file(const char *from, const char *to, char *err, size_t errl
  * plain load of the first page without one), strip, save by extension with
  * Q 90 interlaced for the 'jpg' format. */
 static int mv_convert(const char *in, const media_vips_style *s, int tw, int th, bool target, const char *out,
-                        char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
     VipsImage *img = NULL;
     int rc = 0;
