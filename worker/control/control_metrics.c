@@ -2,6 +2,7 @@
  * with the metric names of the Ruby exporter Mastodon uses (sidekiq_*) plus
  * scotty's own (scotty_*). Served over the control socket and HTTP /metrics. */
 #include "control.h"
+#include "ingress/attach_cluster.h"
 #include "ingress/ingress.h"
 #include "media.h"
 #include "services.h"
@@ -127,6 +128,20 @@ static void control_metrics_media(q_engine *e, base_buf *b)
     base_buf_addf(b, "scotty_media_slots_in_use %d\n", running);
     control_head(b, "scotty_media_tasks_waiting", "gauge", "Media tasks waiting for a free slot.");
     base_buf_addf(b, "scotty_media_tasks_waiting %d\n", waiting);
+    json_t *cl = s->media_cluster ? attach_cluster_stats(s->media_cluster) : NULL;
+    if (cl && !json_object_get(cl, "error")) {
+        control_head(b, "scotty_media_cluster_slots", "gauge", "Media tasks the whole cluster may run at once "
+                     "(--media-cluster-slots).");
+        base_buf_addf(b, "scotty_media_cluster_slots %d\n", (int)json_integer_value(json_object_get(cl, "slots")));
+        control_head(b, "scotty_media_cluster_slots_in_use", "gauge", "Cluster media leases live in Redis.");
+        base_buf_addf(b, "scotty_media_cluster_slots_in_use %d\n",
+                      (int)json_integer_value(json_object_get(cl, "in_use")));
+        control_head(b, "scotty_media_cluster_tasks_waiting", "gauge", "Media tasks of every process queued for a "
+                     "cluster lease.");
+        base_buf_addf(b, "scotty_media_cluster_tasks_waiting %d\n",
+                      (int)json_integer_value(json_object_get(cl, "waiting")));
+    }
+    json_decref(cl);
 }
 
 /* scotty_activities_total{type,outcome}: ActivityPub::ProcessingWorker outcomes. */
