@@ -35,6 +35,7 @@ struct media_srv {
     int fd;                      /* the worker's end of the control socket; -1 when no server */
     pid_t pid;
     bool reader_running;         /* a reader thread exists and was not joined */
+    bool closing;                /* media_srv_free ends the server: its end is no news */
     pthread_t reader;
     uint32_t next_id;
     unsigned starts;             /* servers started so far */
@@ -141,9 +142,15 @@ static void *srv_reader_main(void *arg)
     while (waitpid(a.pid, &status, 0) < 0 && errno == EINTR)
         ;
     close(a.fd);
-    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
-        base_log(BASE_LOG_WARN, "media: the fork server (pid %d) died of signal %d; it starts again for the "
-                 "next task", (int)a.pid, WTERMSIG(status));
+    pthread_mutex_lock(&s->lock);
+    bool closing = s->closing;
+    pthread_mutex_unlock(&s->lock);
+    if (!closing && WIFSIGNALED(status))
+        base_log(BASE_LOG_WARN, "media: the fork server (pid %d) died of signal %d (%s); it starts again for the "
+                 "next task", (int)a.pid, WTERMSIG(status), sigdescr_np(WTERMSIG(status)));
+    else if (!closing)
+        base_log(BASE_LOG_WARN, "media: the fork server (pid %d) exited with status %d; it starts again for the "
+                 "next task", (int)a.pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return NULL;
 }
 
@@ -235,7 +242,8 @@ static int srv_start(media_srv *s, char *err, size_t errlen)
     a->pid = pid;
     s->fd = sv[0];
     s->pid = pid;
-    s->starts++;
+    if (s->starts++ > 0)
+        base_log(BASE_LOG_INFO, "media: fork server started again (pid %d)", (int)pid);
     if (pthread_create(&s->reader, NULL, srv_reader_main, a) != 0) {
         free(a);
         s->fd = -1;
@@ -401,6 +409,7 @@ void media_srv_free(media_srv *s)
     if (!s)
         return;
     pthread_mutex_lock(&s->lock);
+    s->closing = true;
     if (s->fd >= 0)
         shutdown(s->fd, SHUT_RDWR); /* the server sees EOF and ends; so does its reader */
     bool join = s->reader_running;

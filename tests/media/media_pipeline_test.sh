@@ -512,6 +512,8 @@ server_restart)
     wait "$tp" || fail "media_tool failed after its fork server died"
     [ "$(j .rc)" = -1 ] && [ "$(j .signal)" = 6 ] || fail "retried task: $(jq -c . out.json)"
     grep -q "the fork server died while a task ran; running the task once more" err.txt || fail "no log line: $(cat err.txt)"
+    grep -q "the fork server (pid $first) died of signal 9 (Killed); it starts again" err.txt ||
+        fail "the server's death was not logged: $(cat err.txt)"
     "$tool" run --in stuck.mp4 --out-dir o2 --timeout 600 > out.json 2> err.txt &
     tp=$!
     wait_child "$tp"; kill -9 "$server"
