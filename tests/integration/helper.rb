@@ -22,7 +22,7 @@ module Harness
     end
 
     def log
-      File.exist?(@log_path) ? File.read(@log_path) : ''
+      File.exist?(@log_path) ? File.read(@log_path).scrub : ''
     end
 
     def alive?

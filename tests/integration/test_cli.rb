@@ -166,4 +166,25 @@ class TlsTest < Minitest::Test
     assert @scotty.stop.success?
     refute_match(/AddressSanitizer|runtime error:/, @scotty.log)
   end
+
+  # A certificate from the trusted CA, but for another host name: refused too.
+  def test_rediss_certificate_for_another_host_is_refused
+    Dir.chdir(@dir) do
+      sh('openssl req -newkey rsa:2048 -nodes -keyout other.key -out other.csr -subj /CN=other.example')
+      File.write('other.cnf', "subjectAltName=DNS:other.example\n")
+      sh('openssl x509 -req -in other.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out other.crt -days 2 ' \
+         '-extfile other.cnf')
+    end
+    port = Harness.free_port
+    other = Harness::RedisServer.new('--port', '0', '--tls-port', port.to_s, '--tls-cert-file', "#{@dir}/other.crt",
+                                     '--tls-key-file', "#{@dir}/other.key", '--tls-ca-cert-file', "#{@dir}/ca.crt",
+                                     '--tls-auth-clients', 'no', port: port)
+    %W[rediss://127.0.0.1:#{port}/0 rediss://localhost:#{port}/0].each do |url|
+      out, st = Open3.capture2e({ 'REDIS_URL' => url }, Harness::SCOTTY, '--redis-ca', "#{@dir}/ca.crt", '-c', '1')
+      assert_equal 1, st.exitstatus, "#{url}: a certificate for other.example is refused\n#{out}"
+      assert_match(/host ?name|IP address|mismatch|does not match/i, out, url)
+    end
+  ensure
+    other&.destroy
+  end
 end
