@@ -343,6 +343,15 @@ static void small_rules(void **state)
     assert_true(card_time_utc("2024-05-01 10:00:00Z", out, sizeof out));
     assert_string_equal(out, "2024-05-01 10:00:00");
     assert_false(card_time_utc("yesterday", out, sizeof out));
+    /* cut short anywhere: refused, never read past the end (each in its own allocation) */
+    const char *full = "2024-05-01T10:20:30.5+02:00";
+    for (size_t n = 0; n < strlen(full); n++) {
+        char *cut = strndup(full, n);
+        bool ok = card_time_utc(cut, out, sizeof out);
+        free(cut);
+        if (ok != (n == 10 || n == 19 || n == 21 || n == 24))
+            fail_msg("a date cut to %zu bytes was %s", n, ok ? "accepted" : "refused");
+    }
     assert_string_equal(card_locale("zh-TW"), "zh-TW");
     assert_string_equal(card_locale("en_US"), "en");
     assert_null(card_locale("EN"));

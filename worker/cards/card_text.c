@@ -212,7 +212,9 @@ bool card_time_utc(const char *s, char *out, size_t len)
         return false;
     while (isspace((unsigned char)*s))
         s++;
-    int y = card_digits(s, 4), mo = s[4] == '-' ? card_digits(s + 5, 2) : -1;
+    /* each field is read only once the one before it parsed, so no read passes the NUL */
+    int y = card_digits(s, 4);
+    int mo = y >= 0 && s[4] == '-' ? card_digits(s + 5, 2) : -1;
     int d = mo >= 0 && s[7] == '-' ? card_digits(s + 8, 2) : -1;
     if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return false;
@@ -222,7 +224,7 @@ bool card_time_utc(const char *s, char *out, size_t len)
     long off = 0;
     if (*p == 'T' || *p == ' ') {
         h = card_digits(p + 1, 2);
-        mi = p[3] == ':' ? card_digits(p + 4, 2) : -1;
+        mi = h >= 0 && p[3] == ':' ? card_digits(p + 4, 2) : -1;
         sec = mi >= 0 && p[6] == ':' ? card_digits(p + 7, 2) : -1;
         if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
             return false;
@@ -243,14 +245,17 @@ bool card_time_utc(const char *s, char *out, size_t len)
             p++;
         } else if (*p == '+' || *p == '-') {
             int oh = card_digits(p + 1, 2), om = 0;
+            if (oh < 0)
+                return false;
             const char *q = p + 3;
-            if (*q == ':')
+            bool colon = *q == ':';
+            if (colon)
                 q++;
-            if (isdigit((unsigned char)*q)) {
-                om = card_digits(q, 2);
-                q += 2;
+            if (colon || isdigit((unsigned char)*q)) {
+                om = card_digits(q, 2); /* a ':' must have its two digits */
+                q += om >= 0 ? 2 : 0;
             }
-            if (oh < 0 || om < 0)
+            if (om < 0)
                 return false;
             off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
             p = q;
