@@ -163,8 +163,9 @@ class InteropTest < ScottyTest
   end
 
   def test_unique_job_locks_released_like_the_gem
-    done, failing, early = Array.new(3) { SecureRandom.hex(12) }
-    { 'uniquejobs:aaa' => done, 'uniquejobs:bbb' => failing, 'uniquejobs:ccc' => early }.each do |d, j|
+    done, failing, early, both = Array.new(4) { SecureRandom.hex(12) }
+    { 'uniquejobs:aaa' => done, 'uniquejobs:bbb' => failing, 'uniquejobs:ccc' => early,
+      'uniquejobs:ddd' => both }.each do |d, j|
       lock_digest(d, j)
     end
     Sidekiq::Client.push('class' => 'Scotty::Diag::Noop', 'args' => [], 'jid' => done,
@@ -173,8 +174,10 @@ class InteropTest < ScottyTest
                          'lock' => 'until_executed', 'lock_digest' => 'uniquejobs:bbb')
     Sidekiq::Client.push('class' => 'Scotty::Diag::Fail', 'args' => ['no'], 'jid' => early,
                          'lock' => 'until_executing', 'lock_digest' => 'uniquejobs:ccc')
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Fail', 'args' => ['no'], 'jid' => both,
+                         'lock' => 'until_and_while_executing', 'lock_digest' => 'uniquejobs:ddd')
     start_scotty('-c', '2', '--no-poller')
-    wait_until(10, 'all three to run') { Sidekiq::Stats.new.processed == 3 || Sidekiq::RetrySet.new.size == 2 }
+    wait_until(10, 'all four to run') { Sidekiq::Stats.new.processed == 4 && Sidekiq::RetrySet.new.size == 3 }
     wait_until(10, 'the until_executed lock of the finished job released') do
       !@redis.exists?('uniquejobs:aaa:LOCKED')
     end
@@ -182,6 +185,8 @@ class InteropTest < ScottyTest
     assert_nil @redis.zscore('uniquejobs:digests', 'uniquejobs:aaa')
     assert @redis.hexists('uniquejobs:bbb:LOCKED', failing), 'a failed until_executed job keeps its lock for the retry'
     refute @redis.exists?('uniquejobs:ccc:LOCKED'), 'until_executing is released before the job runs, even if it fails'
+    refute @redis.exists?('uniquejobs:ddd:LOCKED'), 'so is the until part of until_and_while_executing'
+    refute @redis.exists?('uniquejobs:ddd')
   end
 
   def test_ruby_sidekiq_runs_jobs_scotty_pushed
