@@ -265,6 +265,14 @@ static void test_runner_options(void **state)
     assert_int_equal(media_runner_cfg_set(&cfg, "media-color", "red", err, sizeof err), -1);
     assert_non_null(strstr(err, "unknown media option --media-color"));
     assert_int_equal(cfg.slots, 3); /* unchanged by the rejected value */
+    assert_true(cfg.fork_server); /* the default */
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-fork-server", "off", err, sizeof err), 0);
+    assert_false(cfg.fork_server);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-fork-server", "yes", err, sizeof err), -1);
+    assert_string_equal(err, "--media-fork-server: 'yes' is neither on nor off");
+    assert_false(cfg.fork_server);
+    assert_int_equal(media_runner_cfg_set(&cfg, "media-fork-server", "on", err, sizeof err), 0);
+    assert_true(cfg.fork_server);
 }
 
 int main(void)
