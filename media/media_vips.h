@@ -13,7 +13,8 @@
 /* Starts libvips in the task child, never in a process that forks later
  * (libvips starts threads): operation cache off, `threads` worker threads,
  * untrusted loaders blocked and only the loaders and savers Mastodon allows
- * (nsgif, jpeg, png, webp, heif; png, spng, jpeg, webp savers). The child's
+ * (nsgif, jpeg, png, webp; png, spng, jpeg, webp savers; no loadable modules,
+ * so not heif). The child's
  * image code calls it before its first libvips call, so it runs after the
  * child's limits and sandbox; later calls return at once. Returns 0 or -1
  * with err. */
@@ -22,8 +23,8 @@ int media_vips_init(int threads, char *err, size_t errlen);
 /* An image file as libvips sees its header: the loader's content type,
  * upright size, pages (frames). */
 typedef struct media_vips_info {
-    char content_type[32];   /* image/jpeg, image/png, image/gif, image/webp, image/heic, image/avif */
-    char extension[8];       /* Mastodon's extension for the type: jpeg, png, gif, webp, heic, avif */
+    char content_type[32];   /* image/jpeg, image/png, image/gif, image/webp */
+    char extension[8];       /* Mastodon's extension for the type: jpeg, png, gif, webp */
     int width, height;       /* after the EXIF orientation, as FastImage reports */
     int pages;               /* frames of an animation, 1 for a still */
 } media_vips_info;
