@@ -184,10 +184,11 @@ static int srv_read_ready(media_srv *s, int fd, char *err, size_t errlen)
 static int srv_start(media_srv *s, char *err, size_t errlen)
 {
     if (s->reader_running) {
-        pthread_mutex_unlock(&s->lock); /* the old reader takes the lock to finish */
-        pthread_join(s->reader, NULL);
-        pthread_mutex_lock(&s->lock);
+        pthread_t old = s->reader;   /* joined by this thread only */
         s->reader_running = false;
+        pthread_mutex_unlock(&s->lock); /* the old reader takes the lock to finish */
+        pthread_join(old, NULL);
+        pthread_mutex_lock(&s->lock);
         if (s->fd >= 0)
             return 0; /* another thread started one meanwhile */
     }

@@ -526,7 +526,28 @@ server_restart)
     kill -9 "$server"
     wait "$tp" || fail "media_tool failed after two fork server deaths"
     [ "$(j .rc)" = -1 ] && j .error | grep -q "fork server died twice while the task ran" || fail "second death: $(j .error)"
-    pass "server killed under a task: task retried on a new server; killed twice: $(j .error)"
+    reason=$(j .error)
+    # Two tasks lose their server at once: both start the next one, on one new server.
+    "$tool" run --in stuck.mp4 --out-dir o3 --parallel 2 --slots 2 --timeout 600 > out.json 2> err.txt &
+    tp=$!
+    wait_child "$tp"
+    first=$server
+    for _ in $(seq 100); do
+        [ "$(pgrep -P "$first" | wc -l)" = 2 ] && break
+        sleep 0.1
+    done
+    kill -9 "$first"
+    for _ in $(seq 100); do
+        wait_child "$tp"
+        [ "$server" != "$first" ] && [ "$(pgrep -P "$server" | wc -l)" = 2 ] && break
+        sleep 0.1
+    done
+    [ "$(pgrep -P "$tp" -f media-server | wc -l)" = 1 ] || { kill -9 "$tp"; fail "not exactly one new fork server"; }
+    kill -9 "$server"
+    wait "$tp" || fail "media_tool failed after its fork server died under two tasks"
+    [ "$(jq '[.tasks[] | select(.rc == -1 and (.error | test("died twice")))] | length' out.json)" = 2 ] ||
+        fail "two lost tasks: $(jq -c '[.tasks[].error]' out.json)"
+    pass "server killed under a task: task retried on a new server; killed twice: $reason; two tasks share the restart"
     ;;
 bad_images)
     # Issue 18's image cases: a corrupt JPEG, 100 megapixels declared in a header,
