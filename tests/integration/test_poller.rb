@@ -53,6 +53,15 @@ class PollerTest < ScottyTest
     end
   end
 
+  # Sidekiq's default average: 5 s per process.
+  def test_default_average_is_five_seconds_per_process
+    s = start_scotty('-v')
+    wait_until(40, "the first poll\n#{s.log}") { next_polls(s).any? }
+    t, n, avg = next_polls(s).first
+    assert_equal [1, 5.0], [n, avg]
+    assert_includes 2.5..7.5, t
+  end
+
   # Someone else (a Web UI page load, another process) holds process_cleanup: the
   # ghost stays.
   def test_cleanup_skipped_under_another_holders_lock
