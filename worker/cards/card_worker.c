@@ -67,7 +67,6 @@ static card_page *card_html(card_job *j, bool *fatal, char *why, size_t whylen)
         if (card_find(j, j->url, err, sizeof err) != 0) {
             snprintf(why, whylen, "database: %s", err);
             *fatal = true;
-            free(final);
             card_response_free(&resp);
             return NULL;
         }
