@@ -71,9 +71,11 @@ services *services_open(int concurrency, char *err, size_t errlen)
                  "SCOTTY_DELIVERY_BREAKER_COOLOFF must be positive numbers when set");
         goto fail;
     }
-    /* the breaker, not the client, decides how many requests may wait on one host */
+    /* the breaker, not the client, decides how many requests may wait on one host;
+     * room for every thread's connection in use plus as many idle ones, so keep-alive
+     * still works with hundreds of threads across many hosts */
     http_client_opts ho = {.read_timeout_ms = (long)(read_timeout * 1000),
-                           .max_per_host = concurrency};
+                           .max_per_host = concurrency, .max_idle = 2 * concurrency + 64};
     s->http = http_client_new(&ho, err, errlen);
     if (!s->http)
         goto fail;

@@ -22,6 +22,20 @@ class TestReuse < DeliveryTest
     assert_operator connections, :<=, threads, 'at most one connection per thread: the others were reused'
   end
 
+  # More requests in flight than libcurl keeps connections by default (64), over
+  # several hosts: each finished request must still leave its connection open.
+  def test_connections_are_kept_alive_with_many_threads
+    threads = 100
+    start_delivery_scotty(concurrency: threads)
+    hosts = ADDRESSES.first(5)
+    600.times { |i| deliver(inbox_url(hosts[i % hosts.size], "/slow/500/inbox/#{i}")) }
+    wait_until(120, 'the 600 deliveries') { received.size == 600 }
+    wait_idle
+    connections = inbox_stats['connections']
+    assert_operator connections, :<=, threads * 3 / 2,
+                    "#{connections} connections for 600 deliveries: they were not kept alive"
+  end
+
   def test_waiting_for_an_inbox_holds_no_database_connection
     s = start_delivery_scotty({ 'DB_POOL' => '1', 'SCOTTY_HTTP_READ_TIMEOUT' => '60' }, concurrency: 4)
     deliver(inbox_url('127.0.0.8', '/hang/inbox'))

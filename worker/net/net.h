@@ -145,7 +145,10 @@ typedef struct http_client_opts {
     long total_timeout_ms;     /* 0: 30000; across all redirect hops */
     int max_redirects;         /* 0: 3; negative: none (a redirect is HTTP_E_REDIRECTS) */
     int max_per_host;          /* 0: 8 connections in use per host:port at once */
-    int max_idle;              /* 0: 64 idle connections kept for reuse */
+    int max_idle;              /* 0: 64 connections kept open, in use and idle (libcurl's
+                                  MAXCONNECTS): past it a finished request closes the
+                                  oldest idle one, so this must exceed the requests in
+                                  flight at once or keep-alive stops working */
 } http_client_opts;
 
 typedef struct http_client http_client;
