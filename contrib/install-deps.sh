@@ -25,6 +25,8 @@ apt_packages=(
   libvips-tools python3-blurhash
   # the Debian package (contrib/deb) and its test: dpkg-shlibdeps, lintian, the user tools
   dpkg-dev lintian adduser
+  # the Dockerfile's test (tests/contrib/test_docker.sh): podman builds it on debootstrap's base
+  podman debootstrap
 )
 
 # --list: print the list, one package a line (the Dockerfile takes its -dev packages).

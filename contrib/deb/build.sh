@@ -20,8 +20,8 @@ pkgsrc="$here/contrib/deb"
 version=$(sed -n 's/^project(scotty VERSION \([0-9.]*\).*/\1/p' "$here/CMakeLists.txt")
 [ -n "$version" ] || { echo "build.sh: no project(scotty VERSION ...) line in CMakeLists.txt" >&2; exit 1; }
 arch=$(dpkg --print-architecture)
-maint="${DEBFULLNAME:-$(git -C "$here" config user.name || echo scotty maintainers)}"
-maint="$maint <${DEBEMAIL:-$(git -C "$here" config user.email || echo maintainers@scotty.invalid)}>"
+maint="${DEBFULLNAME:-$(git -C "$here" config user.name 2>/dev/null || echo scotty maintainers)}"
+maint="$maint <${DEBEMAIL:-$(git -C "$here" config user.email 2>/dev/null || echo maintainers@scotty.invalid)}>"
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # A Release build with all of Debian's hardening flags (fortify, stack protector, PIE,
