@@ -24,6 +24,7 @@ void q_done_push(q_engine *e, q_done_kind kind, q_job *job, char *payload, doubl
     q_done *d = calloc(1, sizeof *d);
     d->kind = kind;
     d->job = job;
+    q_job_parse(job); /* a job given back unstarted was never parsed: the log names it */
     snprintf(d->jid, sizeof d->jid, "%s", job->jid);
     snprintf(d->klass, sizeof d->klass, "%s", q_job_display_class(job));
     switch (kind) {
@@ -105,8 +106,8 @@ static const char *q_acker_ack_lua =
 static int q_acker_append_acks(q_conn *c, q_done *batch)
 {
     int replies = 0;
-    const char **argv = malloc(sizeof(char *) * (Q_FETCH_BATCH_MAX + 4));
-    size_t *lens = malloc(sizeof(size_t) * (Q_FETCH_BATCH_MAX + 4));
+    const char **argv = malloc(sizeof(char *) * (Q_FETCH_BATCH_MAX + 1));
+    size_t *lens = malloc(sizeof(size_t) * (Q_FETCH_BATCH_MAX + 1));
     for (q_done *first = batch; first; first = first->next) {
         if (!q_done_plain(first) || !first->job->private_key[0] || first->sent)
             continue;
@@ -114,20 +115,14 @@ static int q_acker_append_acks(q_conn *c, q_done *batch)
         int n = 0;
         for (q_done *d = first; d && n < Q_FETCH_BATCH_MAX; d = d->next)
             if (q_done_plain(d) && !d->sent && strcmp(d->job->private_key, first->job->private_key) == 0) {
-                argv[4 + n] = d->job->raw;
-                lens[4 + n] = d->job->raw_len;
+                argv[1 + n] = d->job->raw;
+                lens[1 + n] = d->job->raw_len;
                 d->sent = true;
                 n++;
             }
-        argv[0] = "EVAL";
-        lens[0] = 4;
-        argv[1] = q_acker_ack_lua;
-        lens[1] = strlen(q_acker_ack_lua);
-        argv[2] = "1";
-        lens[2] = 1;
-        argv[3] = first->job->private_key;
-        lens[3] = strlen(first->job->private_key);
-        q_conn_append(c, 4 + n, argv, lens);
+        argv[0] = first->job->private_key;
+        lens[0] = strlen(first->job->private_key);
+        q_conn_append_eval(c, q_acker_ack_lua, 1, 1 + n, argv, lens);
         replies++;
     }
     free(argv);

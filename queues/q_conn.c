@@ -29,6 +29,16 @@
 
 #define Q_CONNECT_TIMEOUT_MS 5000
 #define Q_DEFAULT_TIMEOUT_MS 5000
+#define Q_CONN_SCRIPTS 16       /* scripts one connection remembers; more are sent whole */
+
+/* A Lua script this connection has used: a copy of its text, so a caller's buffer
+ * reused for another script can never run this one's SHA. */
+typedef struct q_conn_script {
+    char *text;
+    size_t len;
+    char sha[SHA_DIGEST_LENGTH * 2 + 1];
+    bool sent;                 /* its text went to this server since the connect */
+} q_conn_script;
 
 struct q_conn {
     q_redis_opts o;
@@ -42,6 +52,9 @@ struct q_conn {
     bool quiet;       /* a sentinel: its failures are not Redis being down */
     bool refused;     /* the last connect reached a server that refused these settings */
     int sentinel;     /* with sentinels: the one that answered last */
+    q_conn_script scripts[Q_CONN_SCRIPTS];
+    int nscripts;
+    unsigned long outages;    /* q_redis_health_outages() when this connection was made */
 };
 
 q_conn *q_conn_new(const q_redis_opts *o)
@@ -74,6 +87,8 @@ static void q_conn_close(q_conn *c)
         c->reader = NULL;
     }
     c->out.len = 0;
+    for (int i = 0; i < c->nscripts; i++) /* the next server may not have them (a failover) */
+        c->scripts[i].sent = false;
 }
 
 void q_conn_free(q_conn *c)
@@ -82,6 +97,8 @@ void q_conn_free(q_conn *c)
         return;
     q_conn_close(c);
     base_buf_free(&c->out);
+    for (int i = 0; i < c->nscripts; i++)
+        free(c->scripts[i].text);
     free(c);
 }
 
@@ -112,7 +129,9 @@ static void q_conn_fail(q_conn *c, const char *fmt, ...)
     vsnprintf(c->err, sizeof c->err, fmt, ap);
     va_end(ap);
     q_conn_close(c);
-    if (!c->quiet)
+    /* A socket from before the last outage ended has only now noticed the old server
+     * is gone: the next connect says whether Redis is down. */
+    if (!c->quiet && c->outages == q_redis_health_outages())
         q_redis_health_down(c->err);
 }
 
@@ -304,6 +323,7 @@ int q_conn_ensure(q_conn *c)
         goto fail;
     if (!c->quiet)
         q_redis_health_up();
+    c->outages = q_redis_health_outages();
     return 0;
 fail:
     {
@@ -388,6 +408,15 @@ redisReply *q_conn_reply(q_conn *c)
             q_conn_fail(c, "protocol error from Redis: %s", c->reader->errstr);
             return NULL;
         }
+        if (reply && ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
+            strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
+            /* The script did not run; after a reconnect its text is sent again. */
+            q_reply_free(reply);
+            snprintf(c->err, sizeof c->err, "Redis at %s:%d lost its script cache (SCRIPT FLUSH?): "
+                     "sending the scripts again", c->o.host, c->o.port);
+            q_conn_close(c);
+            return NULL;
+        }
         if (reply && q_conn_readonly(reply)) {
             /* A demoted master: what was sent may not have run. Reconnect (to the new
              * master, through the sentinels or DNS) and let the caller send it again. */
@@ -423,45 +452,74 @@ redisReply *q_conn_cmd(q_conn *c, const char *fmt, ...)
     return rc == 0 ? q_conn_reply(c) : NULL;
 }
 
-redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
-                        const size_t *lens)
+/* This connection's entry for script, NULL when it remembers too many. */
+static q_conn_script *q_conn_script_of(q_conn *c, const char *script)
 {
+    size_t len = strlen(script);
+    for (int i = 0; i < c->nscripts; i++)
+        if (c->scripts[i].len == len && memcmp(c->scripts[i].text, script, len) == 0)
+            return &c->scripts[i];
+    if (c->nscripts == Q_CONN_SCRIPTS)
+        return NULL;
+    q_conn_script *s = &c->scripts[c->nscripts];
+    s->text = malloc(len + 1);
+    if (!s->text)
+        return NULL;
+    memcpy(s->text, script, len + 1);
+    s->len = len;
     unsigned char md[SHA_DIGEST_LENGTH];
-    char sha[SHA_DIGEST_LENGTH * 2 + 1];
-    SHA1((const unsigned char *)script, strlen(script), md);
+    SHA1((const unsigned char *)script, len, md);
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-        snprintf(sha + i * 2, 3, "%02x", md[i]);
+        snprintf(s->sha + i * 2, 3, "%02x", md[i]);
+    s->sent = false;
+    c->nscripts++;
+    return s;
+}
 
+int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
+                       const size_t *lens)
+{
+    q_conn_script *s = q_conn_script_of(c, script);
+    bool by_sha = s && s->sent;
     char nk[16];
     snprintf(nk, sizeof nk, "%d", nkeys);
-    const char **av = malloc(sizeof(char *) * (size_t)(argc + 3));
-    size_t *al = malloc(sizeof(size_t) * (size_t)(argc + 3));
-    av[0] = "EVALSHA";
-    al[0] = 7;
-    av[1] = sha;
-    al[1] = strlen(sha);
-    av[2] = nk;
-    al[2] = strlen(nk);
+    const char *head[3] = {by_sha ? "EVALSHA" : "EVAL", by_sha ? s->sha : script, nk};
+    enum { ARGV_STACK = 64 };
+    const char *av_stack[ARGV_STACK];
+    size_t al_stack[ARGV_STACK];
+    const char **av = argc + 3 <= ARGV_STACK ? av_stack : malloc(sizeof(char *) * (size_t)(argc + 3));
+    size_t *al = argc + 3 <= ARGV_STACK ? al_stack : malloc(sizeof(size_t) * (size_t)(argc + 3));
+    if (!av || !al) {
+        if (av != av_stack)
+            free(av);
+        if (al != al_stack)
+            free(al);
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        av[i] = head[i];
+        al[i] = strlen(head[i]);
+    }
     for (int i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
         al[i + 3] = lens ? lens[i] : strlen(argv[i]);
     }
-    redisReply *r = NULL;
-    if (q_conn_ensure(c) == 0 && q_conn_append(c, argc + 3, av, al) == 0)
-        r = q_conn_reply(c);
-    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-        q_reply_free(r);
-        av[0] = "EVAL";
-        al[0] = 4;
-        av[1] = script;
-        al[1] = strlen(script);
-        r = NULL;
-        if (q_conn_append(c, argc + 3, av, al) == 0)
-            r = q_conn_reply(c);
-    }
-    free(av);
-    free(al);
-    return r;
+    int rc = q_conn_append(c, argc + 3, av, al);
+    if (rc == 0 && s)
+        s->sent = true; /* Redis keeps the text of a script EVAL ran */
+    if (av != av_stack)
+        free(av);
+    if (al != al_stack)
+        free(al);
+    return rc;
+}
+
+redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
+                        const size_t *lens)
+{
+    if (q_conn_ensure(c) != 0 || q_conn_append_eval(c, script, nkeys, argc, argv, lens) != 0)
+        return NULL;
+    return q_conn_reply(c);
 }
 
 void q_reply_free(redisReply *r)

@@ -61,12 +61,13 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     }
     q_engine *e = calloc(1, sizeof *e);
     e->cfg = *cfg;
-    if (e->cfg.prefetch <= 0)
-        e->cfg.prefetch = cfg->concurrency;
+    /* Jobs fetched but not started are invisible to Sidekiq Web's queue size and
+     * latency (what operators autoscale on): by default a queue holds at most an
+     * eighth of -c beyond the processors that are idle. */
+    e->reserve = e->cfg.prefetch > 0 ? e->cfg.prefetch : cfg->concurrency / 8 > 1 ? cfg->concurrency / 8 : 1;
     e->reg = reg;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->job_ready, NULL);
-    pthread_cond_init(&e->room, NULL);
     pthread_cond_init(&e->tick, NULL);
     pthread_mutex_init(&e->done_mu, NULL);
     pthread_cond_init(&e->done_cond, NULL);
@@ -82,10 +83,12 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
         abort();
 
     for (int i = 0; i < cfg->order.nqueues; i++) {
+        q_private_key(e->identity, cfg->order.queues[i].name, e->private_keys[i]); /* fits: both bounded */
         q_inflight_init(&e->inflight[i]);
-        e->handoff[i].cap = e->cfg.prefetch;
+        e->handoff[i].cap = cfg->concurrency + e->reserve;
         e->handoff[i].more = true; /* until its first fetch says: strict order from the first job */
-        e->handoff[i].ring = calloc((size_t)e->cfg.prefetch, sizeof(q_job *));
+        e->handoff[i].ring = calloc((size_t)e->handoff[i].cap, sizeof(q_job *));
+        pthread_cond_init(&e->handoff[i].room, NULL);
     }
     e->slots = calloc((size_t)cfg->concurrency, sizeof(q_slot));
     for (int i = 0; i < cfg->concurrency; i++) {
@@ -235,7 +238,7 @@ void q_engine_quiet(q_engine *e)
     base_log(BASE_LOG_INFO, "quiet: no new jobs will be fetched; running jobs finish");
     pthread_mutex_lock(&e->mu);
     pthread_cond_broadcast(&e->job_ready);
-    pthread_cond_broadcast(&e->room);
+    q_fetch_wake_all(e);
     pthread_cond_broadcast(&e->tick);
     pthread_mutex_unlock(&e->mu);
     q_fetch_drain_handoff(e);
@@ -356,6 +359,7 @@ void q_engine_get_stats(q_engine *e, q_engine_stats *out)
     out->recovered = atomic_load(&e->recovered);
     out->busy = q_engine_busy(e);
     out->concurrency = e->cfg.concurrency;
+    q_fetch_held(e, &out->prefetched, &out->waiting);
     out->started = e->started;
     out->rtt_us = atomic_load(&e->rtt_us);
 }
@@ -377,6 +381,7 @@ void q_engine_free(q_engine *e)
         for (int k = 0; k < h->count; k++)
             q_job_free(h->ring[(h->head + k) % h->cap]);
         free(h->ring);
+        pthread_cond_destroy(&h->room);
         q_inflight_free(&e->inflight[i]);
     }
     free(e->slots);

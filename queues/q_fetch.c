@@ -8,6 +8,17 @@
  * weighted queue order; a queue whose buffer is momentarily empty but whose last
  * fetch came back full is waited for rather than skipped, so priority holds.
  *
+ * How much to fetch: a job in the hand-off has left queue:NAME, so Sidekiq Web's
+ * size and latency no longer show it. A fetch therefore brings what will start soon:
+ * the queue's share of the idle processors plus a small reserve (e->reserve). The
+ * fetcher sleeps until at least half the reserve is wanted, and only the processor
+ * that makes it so wakes it: one wake-up per batch, not one per job.
+ *
+ * Waking processors: one at a time. A processor woken for a job that finds more wakes
+ * the next, so a batch of long jobs starts on as many threads as it needs within a
+ * few wake-ups of each other, while short jobs are taken by the threads already
+ * running instead of waking every idle one for nothing to do.
+ *
  * Basic mode: each processor runs BRPOP over the ordered queue keys itself, as
  * Sidekiq's BasicFetch does; a job is then only in memory while it runs. */
 #include "q_internal.h"
@@ -29,6 +40,56 @@ static const char *q_fetch_batch_lua =
     "redis.call('LPUSH', KEYS[2], unpack(oldest_first))\n"
     "redis.call('LTRIM', KEYS[1], 0, -n - 1)\n"
     "return oldest_first\n";
+
+/* How many jobs queue qi's fetcher should bring now (mu held). */
+static int q_fetch_want(const q_engine *e, int qi)
+{
+    const q_handoff *h = &e->handoff[qi];
+    int nq = e->cfg.order.nqueues;
+    int want = (e->idle_processors + nq - 1) / nq + e->reserve - h->count;
+    if (want > h->cap - h->count)
+        want = h->cap - h->count;
+    return want;
+}
+
+/* The smallest fetch worth a round trip. */
+static int q_fetch_low_water(const q_engine *e) { return (e->reserve + 1) / 2; }
+
+/* Wakes queue qi's fetcher if it waits and a fetch is now worth it (mu held). */
+static void q_fetch_nudge(q_engine *e, int qi)
+{
+    q_handoff *h = &e->handoff[qi];
+    if (h->fetcher_waiting && q_fetch_want(e, qi) >= q_fetch_low_water(e)) {
+        h->fetcher_waiting = false;
+        pthread_cond_signal(&h->room);
+    }
+}
+
+void q_fetch_wake_all(q_engine *e)
+{
+    for (int i = 0; i < e->cfg.order.nqueues; i++)
+        pthread_cond_broadcast(&e->handoff[i].room);
+}
+
+void q_fetch_held(q_engine *e, int *prefetched, int *waiting)
+{
+    pthread_mutex_lock(&e->mu);
+    int n = 0;
+    for (int i = 0; i < e->cfg.order.nqueues; i++)
+        n += e->handoff[i].count;
+    *prefetched = n;
+    *waiting = n > e->idle_processors ? n - e->idle_processors : 0;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* Wakes one idle processor unless one is already on its way (mu held). */
+static void q_fetch_wake_processor(q_engine *e)
+{
+    if (e->waking == 0 && e->idle_processors > 0) {
+        e->waking++;
+        pthread_cond_signal(&e->job_ready);
+    }
+}
 
 /* Records whether queue qi may hold more jobs; wakes processors waiting on it. */
 static void q_fetch_set_more(q_engine *e, int qi, bool more)
@@ -52,8 +113,8 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
     for (size_t k = 0; k < n; k++) {
         if (items[k]->type != REDIS_REPLY_STRING)
             continue;
-        jobs[m] = q_job_new(items[k]->str, items[k]->len, queue);
-        snprintf(jobs[m]->private_key, sizeof jobs[m]->private_key, "%s", private_key);
+        jobs[m] = q_job_new_raw(items[k]->str, items[k]->len, queue);
+        jobs[m]->private_key = private_key;
         jobs[m]->fetch_hash = q_inflight_hash(items[k]->str, items[k]->len);
         jobs[m]->fetch_queue = qi;
         q_inflight_add(&e->inflight[qi], jobs[m]->fetch_hash);
@@ -66,10 +127,8 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
         h->ring[(h->head + h->count) % h->cap] = jobs[given++];
         h->count++;
     }
-    /* One wake-up per job: a broadcast would wake every idle processor to
-     * fight over a few jobs. */
-    for (size_t k = 0; k < given && (int)k < e->idle_processors; k++)
-        pthread_cond_signal(&e->job_ready);
+    if (given)
+        q_fetch_wake_processor(e);
     pthread_mutex_unlock(&e->mu);
     for (size_t k = given; k < m; k++) /* quiet meanwhile: they go straight back */
         q_done_push(e, Q_DONE_REQUEUE, jobs[k], NULL, 0, NULL);
@@ -106,9 +165,9 @@ void *q_fetch_thread(void *arg)
     int qi = a->queue;
     free(a);
     const char *queue = e->cfg.order.queues[qi].name;
-    char src[Q_KEY_MAX], dst[Q_KEY_MAX];
+    char src[Q_KEY_MAX];
     snprintf(src, sizeof src, "queue:%s", queue);
-    q_private_key(e->identity, queue, dst); /* fits: identity and queue names are bounded */
+    const char *dst = e->private_keys[qi];
     q_conn *c = q_conn_new(&e->cfg.redis);
     q_conn_set_timeout(c, (Q_BLOCK_SECONDS + 3) * 1000);
     double backoff = 0.5;
@@ -119,12 +178,12 @@ void *q_fetch_thread(void *arg)
             lost = q_fetch_reconcile(e, qi, c, dst) != 0;
         pthread_mutex_lock(&e->mu);
         q_handoff *h = &e->handoff[qi];
-        while (h->count == h->cap && !atomic_load(&e->quiet)) {
-            e->waiting_fetchers++;
-            pthread_cond_wait(&e->room, &e->mu);
-            e->waiting_fetchers--;
+        int room;
+        while ((room = q_fetch_want(e, qi)) < q_fetch_low_water(e) && !atomic_load(&e->quiet)) {
+            h->fetcher_waiting = true;
+            pthread_cond_wait(&h->room, &e->mu);
         }
-        int room = h->cap - h->count;
+        h->fetcher_waiting = false;
         pthread_mutex_unlock(&e->mu);
         if (room > Q_FETCH_BATCH_MAX)
             room = Q_FETCH_BATCH_MAX;
@@ -237,15 +296,20 @@ q_job *q_fetch_take(q_engine *e, q_slot *slot)
                 q_job *job = h->ring[h->head];
                 h->head = (h->head + 1) % h->cap;
                 h->count--;
-                if (e->waiting_fetchers)
-                    pthread_cond_broadcast(&e->room);
+                if (h->count)
+                    q_fetch_wake_processor(e);
+                q_fetch_nudge(e, order[i]);
                 pthread_mutex_unlock(&e->mu);
                 return job;
             }
         }
         e->idle_processors++;
+        for (int i = 0; i < e->cfg.order.nqueues; i++)
+            q_fetch_nudge(e, i);
         pthread_cond_wait(&e->job_ready, &e->mu);
         e->idle_processors--;
+        if (e->waking > 0) /* broadcasts (quiet, a queue's "more") wake some unasked */
+            e->waking--;
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;

@@ -155,17 +155,22 @@ void q_inflight_remove(q_inflight *t, uint64_t h);
  * Redis cannot be read. */
 redisReply *q_inflight_unknown(q_inflight *t, q_conn *c, const char *private_key, bool **unknown);
 
-/* Jobs fetched ahead for one queue (reliable mode). */
+/* Jobs fetched for one queue (reliable mode), waiting for a processor. The fetcher
+ * keeps it filled to what will start soon: its share of the idle processors plus a
+ * small reserve (q_fetch.c). */
 typedef struct q_handoff {
     q_job **ring;
-    int head, count, cap;
+    int head, count, cap;     /* cap: concurrency + reserve */
     bool more;                /* the last fetch came back full: Redis may hold more */
+    bool fetcher_waiting;     /* its fetcher waits on room until it is worth a fetch */
+    pthread_cond_t room;
 } q_handoff;
 
 struct q_engine {
     q_engine_cfg cfg;
     const q_registry *reg;
     char identity[Q_IDENTITY_MAX];
+    char private_keys[Q_MAX_QUEUES][Q_KEY_MAX]; /* reliable fetch: each queue's private list */
     char hostname[Q_IDENTITY_MAX];
     char *info_json;          /* written once at start */
     double started;           /* epoch seconds */
@@ -173,12 +178,12 @@ struct q_engine {
 
     pthread_mutex_t mu;
     pthread_cond_t job_ready; /* processors wait for fetched jobs */
-    pthread_cond_t room;      /* fetchers wait for hand-off room */
     pthread_cond_t tick;      /* heartbeat/poller sleep; woken on stop */
     q_handoff handoff[Q_MAX_QUEUES]; /* mu */
     q_inflight inflight[Q_MAX_QUEUES]; /* its own mutex; one per queue's private list */
+    int reserve;              /* jobs held per queue beyond the idle processors (--prefetch) */
     int idle_processors;      /* mu: waiting on job_ready */
-    int waiting_fetchers;     /* mu: waiting on room */
+    int waking;               /* mu: processors signalled on job_ready, not yet running */
     bool hard;                /* mu: hard shutdown in progress */
 
     pthread_mutex_t done_mu;
@@ -218,6 +223,9 @@ int q_engine_busy(struct q_engine *e);
 void *q_fetch_thread(void *arg);       /* reliable fetcher for one queue (arg: q_fetch_arg) */
 q_job *q_fetch_take(struct q_engine *e, q_slot *slot); /* next job for a processor, NULL to exit */
 void q_fetch_drain_handoff(struct q_engine *e);        /* quiet: requeue jobs not started */
+void q_fetch_wake_all(struct q_engine *e);             /* quiet: fetchers stop waiting (mu held) */
+/* Jobs in the hand-offs, and those of them no idle processor is there to start. */
+void q_fetch_held(struct q_engine *e, int *prefetched, int *waiting);
 int q_fetch_requeue_basic(q_conn *c, const q_job *job); /* RPUSH back: it runs next */
 typedef struct q_fetch_arg {
     struct q_engine *e;

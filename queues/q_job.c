@@ -7,21 +7,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-q_job *q_job_new(const char *raw, size_t len, const char *queue)
+q_job *q_job_new_raw(const char *raw, size_t len, const char *queue)
 {
-    q_job *j = calloc(1, sizeof *j);
+    q_job *j = malloc(sizeof *j);
     if (!j)
         return NULL;
     j->raw = malloc(len + 1);
+    if (!j->raw) {
+        free(j);
+        return NULL;
+    }
     memcpy(j->raw, raw, len);
     j->raw[len] = '\0';
     j->raw_len = len;
-    snprintf(j->queue, sizeof j->queue, "%s", queue);
+    size_t qlen = strnlen(queue, sizeof j->queue - 1);
+    memcpy(j->queue, queue, qlen);
+    j->queue[qlen] = '\0';
+    j->private_key = "";
+    j->parsed = false;
+    j->doc = NULL;
+    j->klass = NULL;
     j->jid = "";
+    j->args = NULL;
+    j->started = 0;
+    j->fetch_hash = 0;
+    j->fetch_queue = 0;
+    j->enqueued_at = 0;
+    return j;
+}
+
+void q_job_parse(q_job *j)
+{
+    if (j->parsed)
+        return;
+    j->parsed = true;
     json_error_t jerr;
     /* jansson skips a raw NUL byte between tokens where Ruby's parser refuses it, and
      * every edited copy of the job (a C string) would end at it: not JSON. */
-    json_t *doc = memchr(raw, '\0', len) ? NULL : json_loadb(raw, len, JSON_ALLOW_NUL, &jerr);
+    json_t *doc = memchr(j->raw, '\0', j->raw_len) ? NULL : json_loadb(j->raw, j->raw_len, JSON_ALLOW_NUL, &jerr);
     if (doc && !json_is_object(doc)) {
         json_decref(doc);
         doc = NULL;
@@ -36,6 +59,13 @@ q_job *q_job_new(const char *raw, size_t len, const char *queue)
         j->args = json_object_get(doc, "args");
         j->enqueued_at = q_json_read_timestamp(json_object_get(doc, "enqueued_at"));
     }
+}
+
+q_job *q_job_new(const char *raw, size_t len, const char *queue)
+{
+    q_job *j = q_job_new_raw(raw, len, queue);
+    if (j)
+        q_job_parse(j);
     return j;
 }
 

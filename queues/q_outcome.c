@@ -123,24 +123,20 @@ void q_ops_free(q_ops *o)
 int q_outcome_append(q_conn *c, const char *src, bool src_is_set, const char *job, size_t job_len,
                      const q_ops *ops)
 {
-    int argc = 6 + ops->n;
+    int argc = 3 + ops->n;
     const char **argv = malloc(sizeof(char *) * (size_t)argc);
     size_t *lens = malloc(sizeof(size_t) * (size_t)argc);
-    argv[0] = "EVAL";
-    argv[1] = q_outcome_lua;
-    argv[2] = "1";
-    argv[3] = src ? src : "";
-    for (int i = 0; i < 4; i++)
-        lens[i] = strlen(argv[i]);
-    argv[4] = job ? job : "";
-    lens[4] = job ? job_len : 0;
-    argv[5] = src_is_set ? "zset" : "list";
-    lens[5] = 4;
+    argv[0] = src ? src : "";
+    lens[0] = strlen(argv[0]);
+    argv[1] = job ? job : "";
+    lens[1] = job ? job_len : 0;
+    argv[2] = src_is_set ? "zset" : "list";
+    lens[2] = 4;
     for (int i = 0; i < ops->n; i++) {
-        argv[6 + i] = ops->argv[i];
-        lens[6 + i] = ops->lens[i];
+        argv[3 + i] = ops->argv[i];
+        lens[3 + i] = ops->lens[i];
     }
-    int rc = q_conn_append(c, argc, argv, lens);
+    int rc = q_conn_append_eval(c, q_outcome_lua, 1, argc, argv, lens);
     free(argv);
     free(lens);
     return rc;

@@ -71,6 +71,7 @@ static void q_process_run(q_ctx *ctx, q_job *job, const q_handler *h, q_result *
 
 static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
 {
+    q_job_parse(job);
     pthread_mutex_lock(&slot->mu);
     slot->job = job;
     slot->run_at = (long)base_now();

@@ -148,6 +148,15 @@ void q_redis_describe(const q_redis_opts *o, char *buf, size_t len)
 static pthread_mutex_t q_health_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool q_health_down;
 static double q_health_since;
+static unsigned long q_health_outages; /* outages that ended */
+
+unsigned long q_redis_health_outages(void)
+{
+    pthread_mutex_lock(&q_health_mu);
+    unsigned long n = q_health_outages;
+    pthread_mutex_unlock(&q_health_mu);
+    return n;
+}
 
 void q_redis_health_down(const char *what)
 {
@@ -166,6 +175,7 @@ void q_redis_health_up(void)
     pthread_mutex_lock(&q_health_mu);
     if (q_health_down) {
         q_health_down = false;
+        q_health_outages++;
         base_log(BASE_LOG_INFO, "Redis is back online after %.1f s", base_monotonic() - q_health_since);
     }
     pthread_mutex_unlock(&q_health_mu);

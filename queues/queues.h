@@ -77,14 +77,23 @@ int q_conn_appendf(q_conn *c, const char *fmt, ...);
 redisReply *q_conn_reply(q_conn *c);
 /* One command, one reply. Error replies are returned as replies. */
 redisReply *q_conn_cmd(q_conn *c, const char *fmt, ...);
-/* Runs a Lua script via EVALSHA, loading it on NOSCRIPT. */
+/* Runs a Lua script: its text once per connection (EVAL), then EVALSHA by the SHA-1
+ * the connection keeps for it. */
 redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc,
                         const char **argv, const size_t *lens);
+/* The same, queued for a pipeline; argv/lens are the keys then the arguments. A
+ * Redis that lost its script cache meanwhile (SCRIPT FLUSH) answers NOSCRIPT: the
+ * connection then closes without running anything and the caller sends it again. */
+int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
+                       const size_t *lens);
 void q_reply_free(redisReply *r);
 /* Redis reachability, shared by all connections: logs once when it goes down and
  * once when it comes back. */
 void q_redis_health_down(const char *what);
 void q_redis_health_up(void);
+/* How many outages have ended: a connection made before the last one ended that now
+ * fails is a stale socket to the server that went away, not a new outage. */
+unsigned long q_redis_health_outages(void);
 
 /* ---- In-place edits of raw jobs ---- */
 /* Replaces the value of top-level key in the JSON object text `raw` with
@@ -105,7 +114,8 @@ typedef struct q_job {
     char *raw;               /* the job exactly as it was in Redis */
     size_t raw_len;
     char queue[Q_NAME_MAX];  /* queue it was fetched from */
-    char private_key[Q_KEY_MAX]; /* reliable fetch: the private list holding it */
+    const char *private_key; /* reliable fetch: the private list holding it (the engine's), else "" */
+    bool parsed;             /* the fields below are read (q_job_parse) */
     json_t *doc;             /* parsed object, NULL if raw is not a JSON object */
     const char *klass;       /* "class", NULL if missing or not a string */
     const char *jid;         /* "jid" or "" */
@@ -116,7 +126,12 @@ typedef struct q_job {
     double enqueued_at;      /* from the payload, epoch seconds (0 if absent) */
 } q_job;
 
+/* A job from its raw bytes (copied), parsed. */
 q_job *q_job_new(const char *raw, size_t len, const char *queue);
+/* The same, not yet parsed: the fetcher only copies, processors parse in parallel. */
+q_job *q_job_new_raw(const char *raw, size_t len, const char *queue);
+/* Reads doc, klass, jid, args and enqueued_at from raw; once (parsed). */
+void q_job_parse(q_job *j);
 void q_job_free(q_job *j);
 /* Why the engine must not run j, or NULL: bigger than max_bytes (0: no limit), not a
  * JSON object, or a NUL byte in its class, queue or jid. Such a job goes to the dead
@@ -381,7 +396,7 @@ typedef struct q_engine_cfg {
     char labels[8][64];
     int nlabels;
     q_fetch_mode fetch;
-    int prefetch;             /* reliable: jobs held ahead per queue (0: concurrency) */
+    int prefetch;             /* reliable: jobs held per queue beyond idle processors (0: -c/8, >= 1) */
     int recover_threshold;    /* recoveries before a job goes to the dead set */
     size_t max_job_bytes;     /* bigger jobs go to the dead set unrun (0: no limit) */
     char forward_unknown[128];/* queue for unknown classes, "" to fail them */
@@ -428,6 +443,8 @@ void q_engine_free(q_engine *e);
 typedef struct q_engine_stats {
     uint64_t processed, failed, forwarded, recovered;
     int busy, concurrency;
+    int prefetched;           /* reliable fetch: jobs fetched, not started */
+    int waiting;              /* of those, the ones no idle processor is there to start */
     double started;
     long rtt_us;
 } q_engine_stats;

@@ -100,6 +100,8 @@ static json_t *control_stats(q_engine *e, q_conn *c)
     json_object_set_new(r, "recovered", json_integer((json_int_t)st.recovered));
     json_object_set_new(r, "busy", json_integer(st.busy));
     json_object_set_new(r, "concurrency", json_integer(st.concurrency));
+    json_object_set_new(r, "prefetched", json_integer(st.prefetched));
+    json_object_set_new(r, "waiting_for_thread", json_integer(st.waiting));
     json_object_set_new(r, "quiet", json_boolean(q_engine_is_quiet(e)));
     json_object_set_new(r, "uptime", json_real(base_now() - st.started));
     json_object_set_new(r, "rss_kb", json_integer(q_rss_kb()));
