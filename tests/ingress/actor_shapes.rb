@@ -24,7 +24,7 @@ module ActorShapes
   # The actor's id path on its host, per kind.
   def self.path(kind, name)
     case kind
-    when :misskey then "users/9#{name.unpack1('H*')[0, 9]}"
+    when :misskey then "users/9#{name.unpack1('H*')}"
     when :lemmy then "c/#{name}"
     when :peertube then "accounts/#{name}"
     else "users/#{name}"
