@@ -1,7 +1,8 @@
 # test_breaker.rb -- the per-host circuit breaker: a host that never answers holds at
 # most half the processor threads while the other deliveries to it fail fast (and are
-# retried later), healthy hosts keep being served meanwhile; `threshold` consecutive
-# failures open the circuit, and after the cool-off one probe closes it again.
+# retried later), healthy hosts keep being served meanwhile; a host that has not
+# answered yet gets 4 requests in flight, not half the threads; `threshold`
+# consecutive failures open the circuit, and after the cool-off one probe closes it.
 require_relative 'delivery_helper'
 
 class TestBreaker < DeliveryTest
@@ -52,5 +53,18 @@ class TestBreaker < DeliveryTest
     end
     wait_idle
     refute @redis.exists?('exhausted_deliveries:127.0.0.8'), 'the success reset the failure tracker'
+  end
+
+  def test_a_host_that_never_answered_holds_four_threads
+    s = start_delivery_scotty(breaker_env.merge('SCOTTY_HTTP_READ_TIMEOUT' => '60'), concurrency: 20)
+    dead = (1..12).map { |i| deliver(inbox_url('127.0.0.8', "/hang/#{i}")) }
+    healthy = (1..10).map { |i| deliver(inbox_url('127.0.0.1', "/inbox/#{i}")) }
+    wait_until(30, "the healthy deliveries\n#{s.log}") do
+      received.count { |r| r['host'] == '127.0.0.1' } == healthy.size
+    end
+    # the ones beyond the 4 wait for an answer, and are refused once the host stalls
+    wait_until(30, "8 deliveries to the dead host refused\n#{s.log}") { retries.size == dead.size - 4 }
+    assert_equal 4, received.count { |r| r['host'] == '127.0.0.8' }, 'four in flight, not half of 20 threads'
+    assert(retries.all? { |j, _| dead.include?(j['jid']) && j['error_class'] == 'Stoplight::Error::RedLight' })
   end
 end

@@ -21,8 +21,10 @@
  * row failed or its oldest request has been waiting for an answer longer than a
  * second; a suspect host gets one delivery in flight at a time and the others are
  * refused at once, so a host that never answers ties up one processor thread, not
- * all of them. A healthy host may have `host_cap` deliveries in flight; more wait
- * for one of them to be answered (or refused once the host turns suspect). */
+ * all of them. A healthy host may have `host_cap` deliveries in flight, one that has
+ * not answered since it was last idle at most 4 (so a dead host holds 4 threads for
+ * the read timeout, not a second's worth of its deliveries); more wait for one of
+ * them to be answered (or are refused once the host turns suspect). */
 typedef struct delivery_breaker delivery_breaker;
 
 delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int host_cap);

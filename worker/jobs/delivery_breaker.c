@@ -12,12 +12,18 @@
 #define BREAKER_STALL_SECONDS 1.0
 /* Consecutive failures that make a host suspect. */
 #define BREAKER_SUSPECT_FAILURES 2
+/* In flight to a host that has not answered yet (new, or idle since it was last seen):
+ * a dead one then holds this many threads for the read timeout, not a second's worth
+ * of its deliveries. The others wait for the first answer (or are refused once the
+ * host stalls). */
+#define BREAKER_UNPROVEN_CAP 4
 
 typedef struct breaker_host {
     char host[256];
     int failures;          /* consecutive retryable failures */
     int in_flight;
     int waiting;           /* threads waiting for one of in_flight to be answered */
+    bool proven;           /* a delivery to it succeeded since it entered the table */
     double open_until;     /* monotonic; refused before this */
     double last_progress;  /* monotonic: last answer, or start of an idle host's request */
 } breaker_host;
@@ -108,7 +114,9 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
         }
         bool suspect = h->failures >= BREAKER_SUSPECT_FAILURES ||
                        (h->in_flight > 0 && now - h->last_progress > BREAKER_STALL_SECONDS);
-        if (h->in_flight < (suspect ? 1 : b->host_cap)) {
+        int cap = suspect ? 1 : h->proven || b->host_cap < BREAKER_UNPROVEN_CAP ? b->host_cap
+                                                                                : BREAKER_UNPROVEN_CAP;
+        if (h->in_flight < cap) {
             if (h->in_flight == 0)
                 h->last_progress = now;
             h->in_flight++;
@@ -149,10 +157,13 @@ void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
     int failures = 0;
     pthread_mutex_lock(&b->lock);
     breaker_host *h = breaker_find(b, host, false);
+    bool proven_now = false;
     if (h) {
         h->in_flight--;
         h->last_progress = now;
         if (!failed) {
+            proven_now = !h->proven;
+            h->proven = true;
             h->failures = 0;
             h->open_until = 0;
         } else if (++h->failures >= b->threshold) {
@@ -161,8 +172,9 @@ void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
             failures = h->failures;
         }
     }
-    /* one waiter is enough when all of them wait for this host; else all look */
-    if (h && b->waiting > 0 && h->waiting == b->waiting)
+    /* one waiter is enough when all of them wait for this host and its cap did not
+     * just rise; else all look */
+    if (h && b->waiting > 0 && h->waiting == b->waiting && !proven_now)
         pthread_cond_signal(&b->answered);
     else if (b->waiting > 0)
         pthread_cond_broadcast(&b->answered);
