@@ -415,5 +415,18 @@ class AccountsTest < IngressTest
     assert_match(/avatar .*bomb.png of account \d+ is not an image scotty keeps/, log)
     assert_match(/header .*text.png of account \d+ is not an image scotty keeps/, log)
     assert_empty retries.select { |j| j['class'].start_with?('Redownload') }, 'Mastodon gives up on bad images'
+
+    # a new avatar URL on refresh: the new file replaces the old one, whose object goes
+    png2 = media('media/carol2.png', '-f', 'lavfi', '-i', 'color=c=blue:s=500x500', '-frames:v', '1')
+    carol['icon']['url'] = png2
+    ActorShapes.write(@shapes_root, H, 'users/carol.json', JSON.generate(carol))
+    psql("UPDATE accounts SET last_webfingered_at = now() - interval '8 days' WHERE id = #{id}")
+    push('AccountRefreshWorker', [id, {}])
+    wait_queues_idle('acct', 'pull')
+    now = rows("SELECT avatar_file_name, avatar_remote_url FROM accounts WHERE id = #{id}")[0]
+    assert_equal png2, now[1], @scottys[0].log
+    refute_equal c[1], now[0]
+    refute File.exist?(avatar), 'the replaced avatar is deleted, as Paperclip does'
+    assert File.file?(File.join(root, 'cache/accounts/avatars', partition(id), 'original', now[0]))
   end
 end

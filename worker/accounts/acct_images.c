@@ -189,6 +189,27 @@ static void acct_image_run(q_ctx *ctx, const q_job *job, q_result *r, const acct
     attach_rmtree(dir);
 }
 
+void acct_delete_old_image(services *s, const char *attachment, int64_t id, const acct_old_image *old)
+{
+    if (!old->file_name[0] || !s->store)
+        return;
+    char base[256], key[1024], why[512];
+    snprintf(base, sizeof base, "%s", old->file_name);
+    char *dot = strrchr(base, '.');
+    const char *ext = dot ? dot + 1 : "";
+    if (dot)
+        *dot = '\0';
+    const char *prefix = objstore_config(s->store)->key_prefix;
+    const char *styles[2] = {"original", old->gif ? "static" : NULL};
+    for (int i = 0; i < 2 && styles[i]; i++) {
+        if (objstore_media_key(prefix, old->cached, "accounts", attachment, id, styles[i], base,
+                               i ? "png" : ext, key, sizeof key) < 0)
+            continue;
+        if (objstore_delete(s->store, key, why, sizeof why) < 0)
+            base_log(BASE_LOG_WARN, "accounts: cannot delete the replaced %s (left behind): %s", key, why);
+    }
+}
+
 void acct_avatar_run(q_ctx *ctx, const q_job *job, q_result *r)
 {
     acct_image_run(ctx, job, r, &acct_avatar);

@@ -69,4 +69,15 @@ typedef struct acct_write {
  * -1 or DB_TX_UNKNOWN with err. */
 int acct_store(db_conn *c, acct_write *w, char *err, size_t errlen);
 
+/* An image file an account row names, as its storage keys need it. */
+typedef struct acct_old_image {
+    char file_name[256];       /* "" when none */
+    bool gif;                  /* a GIF also has a `static` PNG */
+    bool cached;               /* storage_schema_version >= 1: under cache/ */
+} acct_old_image;
+/* Deletes the objects of a replaced avatar or header (attachment "avatars" or
+ * "headers") of account `id`, as Paperclip does when a new file is assigned; failures
+ * are logged (acct_images.c). */
+void acct_delete_old_image(services *s, const char *attachment, int64_t id, const acct_old_image *old);
+
 #endif

@@ -26,6 +26,7 @@ typedef struct acct_known {
     char uri[1024], username[2100], domain[256];
     bool suspended, suspended_locally, has_avatar_file, has_header_file;
     char avatar_remote_url[2100], header_remote_url[2100];
+    acct_old_image old_avatar, old_header; /* the stored files a new URL replaces */
 } acct_known;
 
 static int acct_known_load(db_conn *c, const char *stmt, const char *sql, const char *p1,
@@ -48,6 +49,12 @@ static int acct_known_load(db_conn *c, const char *stmt, const char *sql, const 
         snprintf(k->header_remote_url, sizeof k->header_remote_url, "%s", PQgetvalue(res, 0, 7));
         k->has_avatar_file = PQgetvalue(res, 0, 8)[0] == 't';
         k->has_header_file = PQgetvalue(res, 0, 9)[0] == 't';
+        acct_old_image *old[2] = {&k->old_avatar, &k->old_header};
+        for (int i = 0; i < 2; i++) {
+            snprintf(old[i]->file_name, sizeof old[i]->file_name, "%s", PQgetvalue(res, 0, 10 + 3 * i));
+            old[i]->gif = strcmp(PQgetvalue(res, 0, 11 + 3 * i), "image/gif") == 0;
+            old[i]->cached = atoi(PQgetvalue(res, 0, 12 + 3 * i)) >= 1;
+        }
         rc = 0;
     }
     PQclear(res);
@@ -57,8 +64,10 @@ static int acct_known_load(db_conn *c, const char *stmt, const char *sql, const 
 #define ACCT_KNOWN_COLS                                                                            \
     "SELECT id, coalesce(uri, ''), username, coalesce(domain, ''), suspended_at IS NOT NULL, "     \
     "suspended_at IS NOT NULL AND coalesce(suspension_origin, 0) = 0, coalesce(avatar_remote_url, ''), " \
-    "header_remote_url, coalesce(avatar_file_name, '') <> '', coalesce(header_file_name, '') <> '' " \
-    "FROM accounts "
+    "header_remote_url, coalesce(avatar_file_name, '') <> '', coalesce(header_file_name, '') <> '', " \
+    "coalesce(avatar_file_name, ''), coalesce(avatar_content_type, ''), "                          \
+    "coalesce(avatar_storage_schema_version, 0), coalesce(header_file_name, ''), "                 \
+    "coalesce(header_content_type, ''), coalesce(header_storage_schema_version, 0) FROM accounts "
 
 /* Everything the document needs fetched before the row is written: keys kept in other
  * documents, the three collections' counts, movedTo. Returns ACCT_RESOLVED or why not. */
@@ -370,6 +379,10 @@ static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, 
         return ACCT_NONE;
     if (rc != 0)
         return ACCT_RETRY;
+    if (have && w.avatar_changed)
+        acct_delete_old_image(s, "avatars", k.id, &k.old_avatar);
+    if (have && w.header_changed)
+        acct_delete_old_image(s, "headers", k.id, &k.old_header);
     if (a->n_fields_sent > ACCT_MAX_FIELDS)
         base_log(BASE_LOG_INFO, "accounts: %s sent %zu profile fields; the first %d kept, as Mastodon does",
                  a->uri, a->n_fields_sent, ACCT_MAX_FIELDS);
