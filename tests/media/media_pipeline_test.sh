@@ -474,6 +474,9 @@ sandbox)
         [ "$(j .error)" = "media test failed: fork gave -1 (Operation not permitted)" ] || fail "$mode: fork: $(j .error)"
         try try-kill-parent
         j .error | grep -q "called kill" || fail "$mode: kill(parent) was not stopped: $(j .error)"
+        try try-ptrace
+        j .error | grep -q "called ptrace (number [0-9]*), which its seccomp allowlist forbids" ||
+            fail "$mode: ptrace was not stopped: $(j .error)"
         try try-nofile --nofile 16
         j .error | grep -Eq "opened 1[0-9] descriptors, then: Too many open files" || fail "$mode: RLIMIT_NOFILE: $(j .error)"
         try process
@@ -495,7 +498,7 @@ sandbox)
         fail "the task child shares the network namespace $netns"
     [ "$seccomp" = 2 ] || fail "the task child runs without a seccomp filter (Seccomp: $seccomp)"
     ! grep -Eq 'DATABASE_URL|DB_PASS|REDIS_URL|AWS_' <<< "$envs" || fail "the task child's environ holds secrets: $envs"
-    pass "socket, execve, kill(parent) stopped and logged; no secrets; RLIMIT_FSIZE and RLIMIT_NOFILE hold; fork refused; $protections, seccomp filter mode 2 (both with and without the fork server)"
+    pass "socket, execve, ptrace, kill(parent) stopped and logged; no secrets; RLIMIT_FSIZE and RLIMIT_NOFILE hold; fork refused; $protections, seccomp filter mode 2 (both with and without the fork server)"
     ;;
 server_restart)
     # The fork server dies under a running task: the task runs once more on a new

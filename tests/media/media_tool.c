@@ -9,7 +9,7 @@
  *                  [--as-mb MB] [--cpu-seconds S] [--cgroup-root DIR] [--leak-fd] [--exe BIN]
  *                  [--stop-after S]   (calls media_runner_stop after S seconds, like a shutdown)
  *                  [--fork-server on|off] [--fsize-mb MB] [--nofile N]
- *   TEST: try-socket, try-exec, try-env, try-fsize, try-fork, try-kill-parent, try-nofile
+ *   TEST: try-socket, try-exec, try-env, try-fsize, try-fork, try-kill-parent, try-nofile, try-ptrace
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -76,6 +77,11 @@ static json_t *tool_try(const char *task, const char *in, const char *out_dir)
             fclose(f);
         snprintf(what, sizeof what, "wrote %ld bytes", written);
         return tool_outcome(written >= (1L << 30), what);
+    }
+    if (strcmp(task, "try-ptrace") == 0) {
+        long rc = ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
+        snprintf(what, sizeof what, "ptrace(PTRACE_ATTACH, parent) gave %ld", rc);
+        return tool_outcome(rc == 0, what);
     }
     if (strcmp(task, "try-fork") == 0) {
         pid_t pid = fork();
