@@ -183,6 +183,8 @@ class AccountsTest < IngressTest
     lemmy = got[:lemmy]
     assert_equal ['Group', {}, "#{base(HOSTS[4])}/pictrs/ulemmy-banner.png", '2022-06-01 08:30:00', ''],
                  lemmy.values_at('actor_type', 'fields', 'header_remote_url', 'created_at', 'featured_collection_url')
+    assert_equal '123', psql("SELECT to_char(created_at, 'MS') FROM accounts WHERE id = #{lemmy['id']}").strip,
+                 'published .123456: created_at keeps the milliseconds'
     # PeerTube: icon is an array (first_of_value: the 48 px one), summary null -> ''
     pt = got[:peertube]
     assert_equal ["#{base(HOSTS[5])}/lazy-static/avatars/upeertube-48.png", '', docs[:peertube]['id']],

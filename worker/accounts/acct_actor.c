@@ -401,10 +401,11 @@ static int acct_flag(const json_t *doc, const char *key)
     return acct_truthy(v) ? 1 : 0;
 }
 
-/* `published` as ISO 8601 (YYYY-MM-DDTHH:MM:SS[.frac](Z|+-HH:MM)) in Unix ms. */
+/* `published` as ISO 8601 (YYYY-MM-DDTHH:MM:SS[.frac](Z|+-HH:MM)) in Unix ms (digits of
+ * the fraction past milliseconds are dropped). */
 static bool acct_published(const char *s, int64_t *ms)
 {
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, frac_ms = 0;
     if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
         return false;
     const char *p = s + 10;
@@ -413,9 +414,11 @@ static bool acct_published(const char *s, int64_t *ms)
         if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &m) != 3 || m != 8)
             return false;
         p += 9;
-        if (*p == '.')
-            for (p++; *p >= '0' && *p <= '9'; p++)
-                ;
+        if (*p == '.') {
+            int scale = 100;
+            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                frac_ms += scale * (*p - '0');
+        }
     }
     int off = 0;
     if (*p == '+' || *p == '-') {
@@ -435,7 +438,7 @@ static bool acct_published(const char *s, int64_t *ms)
     int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int64_t days = (int64_t)era * 146097 + doe - 719468;
-    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000;
+    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000 + frac_ms;
     return true;
 }
 
