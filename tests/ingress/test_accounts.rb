@@ -10,6 +10,7 @@
 require_relative 'ingress_helper'
 require_relative 'actor_shapes'
 require 'open3'
+require 'openssl'
 require 'zlib'
 
 class AccountsTest < IngressTest
@@ -20,7 +21,7 @@ class AccountsTest < IngressTest
   def setup
     super
     psql('TRUNCATE domain_blocks, keypairs')
-    start_shapes_origin
+    start_shapes_origin unless name.include?('authorized_fetch')
   end
 
   def teardown
@@ -29,10 +30,15 @@ class AccountsTest < IngressTest
     super
   end
 
-  def start_shapes_origin
+  # keys: {keyId => public PEM}: GETs must be signed with one of them (authorized fetch).
+  def start_shapes_origin(keys: nil)
     @shapes_root = File.join(@tmp ||= Dir.mktmpdir('scotty-accounts'), 'shapes')
     FileUtils.mkdir_p(@shapes_root)
     args = ['--root', @shapes_root, '--log', File.join(@tmp, 'shapes.jsonl')]
+    if keys
+      File.write(File.join(@tmp, 'keys.json'), JSON.generate(keys))
+      args += ['--keys', File.join(@tmp, 'keys.json'), '--require-signature']
+    end
     HOSTS.each { |h| args += ['--bind', h] }
     in_r, @shapes_in = IO.pipe
     out_r, out_w = IO.pipe
@@ -238,6 +244,26 @@ class AccountsTest < IngressTest
     assert_match(/malformed public key/, log)
     assert_match(/username collision/, log)
     assert_empty retries, 'Mastodon gives up on each: no retry'
+  end
+
+  # Mastodon signs the actor, key and collection GETs as the instance actor (account -99);
+  # WebFinger is unsigned.
+  def test_authorized_fetch_signs_as_the_instance_actor
+    key = OpenSSL::PKey::RSA.new(2048)
+    psql("INSERT INTO accounts (id, username, domain, uri, private_key, public_key, actor_type, created_at, " \
+         "updated_at) VALUES (-99, 'mastodon.internal', NULL, '', #{q(key.to_pem)}, " \
+         "#{q(key.public_key.to_pem)}, 'Application', now(), now())")
+    start_shapes_origin(keys: { "https://#{LOCAL_DOMAIN}/actor#main-key" => key.public_key.to_pem })
+    doc = publish(:gotosocial, 'gina')
+    start_accounts_scotty
+    resolve("gina@#{H}")
+    a = account(doc['id'])
+    refute_nil a, @scottys[0].log
+    assert_equal 1, keys_of(a['id']).size, 'the key document was fetched signed too'
+    reqs = File.readlines(File.join(@tmp, 'shapes.jsonl')).map { |l| JSON.parse(l) }
+    fetched = reqs.reject { |r| r['path'].start_with?('/.well-known/') }
+    refute_empty fetched
+    assert(fetched.all? { |r| r['signed'] && r['status'] == 200 }, reqs.inspect)
   end
 
   def test_many_fields_and_a_huge_note_are_cut_as_mastodon_does
