@@ -9,8 +9,9 @@
 # delivery_bench.rb for what each part prints.
 # Usage: tests/bench/delivery.sh [DELIVERIES] [ROUNDS]
 #   DELIVERY_BEFORE=<commit> (default c76b886, the tree before the delivery speed work;
-#   "" skips it), BENCH_CONCURRENCY (throughput -c, 10), BENCH_LAT_C ("250 500 1000"),
-#   BENCH_LAT_N (15000), BENCH_PERF=<file> (perf record of the first "after" run).
+#   "" skips it), BENCH_CONCURRENCY (throughput -c, 10), BENCH_LAT_C ("250 350 1000"),
+#   BENCH_LAT_N (15000), BENCH_PERF=<file> (perf record of the first "after" run),
+#   BENCH_PARTS (default "throughput latency dead"), BENCH_SCOTTY_<VAR>=v (VAR=v for scotty).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build="${SCOTTY_BUILD:-$here/build-release}"

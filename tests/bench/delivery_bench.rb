@@ -41,16 +41,10 @@ def median(list)
   s.size.odd? ? s[s.size / 2] : (s[s.size / 2 - 1] + s[s.size / 2]) / 2.0
 end
 
-# openssl speed -multi 2 rsa2048: signs/s (wall clock, so it drops when other work
-# shares the box), and CPU microseconds per signature (which does not).
 def signing_ceiling
-  t0 = Process.times
   speed, = Open3.capture2('openssl', 'speed', '-seconds', '3', '-multi', '2', 'rsa2048', err: File::NULL)
-  t1 = Process.times
   line = speed.lines.find { |l| l =~ /^rsa\s+2048 bits/ } or abort "cannot read openssl speed output:\n#{speed}"
-  rate = line.split[5].to_f
-  cpu = (t1.cutime + t1.cstime) - (t0.cutime + t0.cstime)
-  [rate, cpu * 1e6 / (rate * 3)]
+  line.split[5].to_f
 end
 
 # An account with a key, the inbox on every host, Redis.
@@ -92,9 +86,11 @@ end
 env = Harness::PG.pg_env.merge('REDIS_URL' => redis_server.url, 'LOCAL_DOMAIN' => 'bench.test',
                                'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8')
 scotty_log = File.join(tmp, 'scotty.log')
+# BENCH_SCOTTY_<VAR>=v in the environment sets VAR=v for scotty (e.g. GLIBC_TUNABLES)
+scotty_env = env.merge(ENV.select { |k, _| k.start_with?('BENCH_SCOTTY_') }
+                          .transform_keys { |k| k.delete_prefix('BENCH_SCOTTY_') })
 start_scotty = lambda do |bin, concurrency|
-  pid = Process.spawn(env.merge(ENV.select { |k, _| k.start_with?('BENCH_SCOTTY_') }.to_h { |k, v| [k.delete_prefix('BENCH_SCOTTY_'), v] }),
-                      bin, '-c', concurrency.to_s, '-q', 'push', '--no-job-log', err: scotty_log)
+  pid = Process.spawn(scotty_env, bin, '-c', concurrency.to_s, '-q', 'push', '--no-job-log', err: scotty_log)
   pids << pid
   pid
 end
@@ -131,11 +127,8 @@ summary = nil
 # 1. Throughput.
 results = Hash.new { |h, k| h[k] = [] }
 ceilings = []
-sign_cpu = []
 (parts.include?('throughput') ? rounds : 0).times do |round|
-  rate, sign_us = signing_ceiling
-  ceilings << rate
-  sign_cpu << sign_us
+  ceilings << signing_ceiling
   binaries.each do |label, bin|
     push.call(["http://127.0.0.1:#{PORT}/inbox"], n)
     base = stats
@@ -168,18 +161,15 @@ sign_cpu = []
 end
 if parts.include?('throughput')
 ceiling = median(ceilings)
-sign_us = median(sign_cpu)
 puts
 puts format('Throughput at -c %s, %d signed deliveries, medians of %d rounds; signing ceiling ' \
-            '(openssl speed -multi 2 rsa2048) %.0f signs/s, %.0f us CPU per signature', concurrency, n, rounds,
-            ceiling, sign_us)
+            '(openssl speed -multi 2 rsa2048) %.0f signs/s', concurrency, n, rounds, ceiling)
 summary = results.to_h do |label, list|
   [label, { rate: median(list.map { |r| r[:rate] }), cpu: median(list.map { |r| r[:cpu_us]['scotty'] }) }]
 end
 summary.each do |label, s|
-  puts format('  %-6s %6.0f deliveries/s  %4.0f us CPU/delivery  %.2f of the signing ceiling; signing is %.2f ' \
-              'of its CPU (what it would reach of the ceiling with both cores to itself)', label, s[:rate],
-              s[:cpu], s[:rate] / ceiling, sign_us / s[:cpu])
+  puts format('  %-6s %6.0f deliveries/s  %4.0f us CPU/delivery  %.2f of the signing ceiling', label, s[:rate],
+              s[:cpu], s[:rate] / ceiling)
 end
 if summary['before']
   puts format('  after/before: %.2fx deliveries/s, %.2fx CPU per delivery',
@@ -203,7 +193,6 @@ latency_run = lambda do |inboxes, c|
   end
   elapsed = now - t0
   rss = peak_rss_mb(pid)
-  system('python3', ENV['BENCH_SMAPS'], pid.to_s) if ENV['BENCH_SMAPS']
   st = stats
   dead = st['by_path']['/hang/inbox'].to_i - base['by_path']['/hang/inbox'].to_i
   stop_scotty.call(pid)
@@ -216,7 +205,7 @@ puts
 puts format('Latency: %d deliveries over %d hosts answering after %d ms, %d of them (%d%%) never answer; ' \
             'Ruby Sidekiq at -c 25 is bound by 25 / %.1f s = %.0f deliveries/s', m, HOSTS.size, LATENCY_MS,
             DEAD.size, 100 * DEAD.size / HOSTS.size, LATENCY_MS / 1000.0, ruby_bound)
-lat = ENV.fetch('BENCH_LAT_C', '250 500 1000').split.map(&:to_i).to_h do |c|
+lat = ENV.fetch('BENCH_LAT_C', '250 350 1000').split.map(&:to_i).to_h do |c|
   r = latency_run.call(with_dead, c)
   puts format('  -c %4d: %5.0f healthy deliveries/s (%.1fx Ruby\'s bound), peak RSS %.1f MB, %d TCP connections, ' \
               '%d requests reached the dead hosts', c, r[:rate], r[:rate] / ruby_bound, r[:rss], r[:connections],
