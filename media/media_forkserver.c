@@ -1,5 +1,5 @@
 /* media_forkserver.c -- `scotty-media media-server`: the one process per worker
- * that is exec'd once with libav (and the image libraries) loaded, and forks a
+ * that is exec'd once with libav and libvips loaded (not started), and forks a
  * fresh task child for each task the worker sends over the control socket.
  * The server never opens any input and starts no threads, so fork is safe and
  * cheap; the task child applies its limits and sandbox (media_child_run) before
@@ -11,7 +11,6 @@
 #include "media_internal.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,7 +24,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <vips/vips.h>
 
 enum { SRV_MAX_TASKS = 256, SRV_MAX_ARGS = 60 };
 
@@ -98,36 +96,6 @@ static bool srv_seccomp_works(char *why, size_t whylen)
         return true;
     snprintf(why, whylen, "%s", err[0] ? err : "the test child died installing it");
     return false;
-}
-
-/* Maps libvips' loadable modules (HEIF, JPEG XL, ... next to libvips) once,
- * without starting libvips: vips_init in each task child then finds them mapped
- * and relocated instead of loading them again (most of a small image's cost). */
-static void srv_preload_vips_modules(void)
-{
-    Dl_info info;
-    if (!dladdr((void *)vips_version, &info) || !info.dli_fname)
-        return;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", info.dli_fname);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return;
-    *slash = '\0';
-    char mods[1200];
-    snprintf(mods, sizeof mods, "%s/vips-modules-%d.%d", dir, vips_version(0), vips_version(1));
-    DIR *d = opendir(mods);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t n = strlen(e->d_name);
-        char path[1600];
-        if (n < 4 || strcmp(e->d_name + n - 3, ".so") != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", mods, e->d_name);
-        dlopen(path, RTLD_NOW | RTLD_LOCAL); /* kept for the server's life; a failure is vips_init's to report */
-    }
-    closedir(d);
 }
 
 /* Threads of this process (1 unless a library started some). */
@@ -305,7 +273,6 @@ int media_server_main(int argc, char **argv, media_child_hook hook)
         return 1;
     }
     media_sandbox_names();
-    srv_preload_vips_modules();
     int threads = srv_threads();
     if (threads != 1) {
         fprintf(stderr, "scotty-media media-server: %d threads after loading the libraries; a fork would copy "
