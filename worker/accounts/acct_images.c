@@ -91,12 +91,12 @@ static int acct_image_store(services *s, const acct_image_kind *k, int64_t id, c
         const char *path = json_string_value(json_object_get(styles[i], "path"));
         const char *type = json_string_value(json_object_get(styles[i], "content_type"));
         const char *ext = json_string_value(json_object_get(styles[i], "extension"));
-        char why[512];
+        char why[512] = "its object key is too long";
         if (!path || !type || !ext ||
             objstore_media_key(prefix, true, "accounts", k->attachment, id, names[i], base, ext, keys[i],
                                sizeof keys[i]) < 0 ||
             objstore_put_file(s->store, keys[i], path, type, why, sizeof why) < 0) {
-            snprintf(err, errlen, "object storage: cannot store the %s style of account %lld's %s%s%s", names[i],
+            snprintf(err, errlen, "object storage: cannot store the %s style of account %lld's %s%s%.300s", names[i],
                      (long long)id, k->column, path && type && ext ? ": " : "", path && type && ext ? why : "");
             for (int j = 0; j < stored; j++)
                 objstore_delete(s->store, keys[j], why, sizeof why);
