@@ -67,15 +67,19 @@ class TestPullThread < PullTest
     assert_empty queued('default')
   end
 
-  def test_unknown_parent_author_forwarded
+  # The parent's author answers 404: Mastodon's ThreadResolveWorker finds no parent and
+  # ends; the child stays a reply to nothing known.
+  def test_unresolvable_parent_author_leaves_the_child_alone
     start_fixture_origin
     add_origin_account(CAROL, 'carol')
     add_status(CHILD, uri: origin_url(HOST, 'users/carol/statuses/2'), account: CAROL)
     parent_url = serve_note(HOST, 'dave', 1, text: 'by someone new')
-    jid = resolve(CHILD, parent_url)
+    resolve(CHILD, parent_url)
     start_queue_scotty('pull', '--forward-unhandled', 'ruby')
     wait_queue_idle('pull')
-    assert_equal [jid], queued('ruby').map { |j| j['jid'] }, @scottys[0].log
+    assert_empty queued('ruby'), @scottys[0].log
+    assert_equal 0, @redis.zcard('retry') + @redis.zcard('dead'), 'no retry: Mastodon raises nothing'
     assert_equal %w[0 0 f 0], thread_of(CHILD)
+    assert_equal 1, count('statuses'), 'no parent stored'
   end
 end
