@@ -31,6 +31,12 @@ void base_log_set_level(base_log_level level);
 void base_log_set_format(base_log_format format);
 bool base_log_enabled(base_log_level level);
 void base_log(base_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* base_log_out.c: one whole line to stderr; with wait, written before this returns.
+ * After base_log_out_start (0, or -1 if no thread could start), a writer thread writes
+ * lines in batches until base_log_out_stop, which writes what is left. */
+void base_log_out_write(const char *line, size_t len, bool wait);
+int base_log_out_start(void);
+void base_log_out_stop(void);
 
 /* ---- Clocks ---- */
 double base_now(void);                   /* wall clock, epoch seconds */

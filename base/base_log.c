@@ -1,4 +1,4 @@
-/* base_log.c -- one log line per event on stderr, for journald and humans.
+/* base_log.c -- one log line per event on stderr (base_log_out.c), for journald and humans.
  * Text format: ISO-8601 UTC time, pid, level, message. JSON format: the same fields
  * as one JSON object per line. Level and format are process-wide.
  * Messages carry remote text (URLs, error strings), so control characters in them
@@ -11,11 +11,29 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 /* Written once at start-up (or by -v, --log-format), read by every thread: atomic. */
 static atomic_int base_log_min = BASE_LOG_INFO;
 static atomic_int base_log_fmt = BASE_LOG_TEXT;
+/* This process's pid, read once (getpid is a system call) and again after a fork. */
+static atomic_int base_log_pid_cached;
+static pthread_once_t base_log_pid_once = PTHREAD_ONCE_INIT;
+
+static void base_log_pid_forget(void) { atomic_store(&base_log_pid_cached, 0); }
+static void base_log_pid_hook(void) { pthread_atfork(NULL, NULL, base_log_pid_forget); }
+
+static int base_log_pid(void)
+{
+    pthread_once(&base_log_pid_once, base_log_pid_hook);
+    int pid = atomic_load(&base_log_pid_cached);
+    if (!pid) {
+        pid = (int)getpid();
+        atomic_store(&base_log_pid_cached, pid);
+    }
+    return pid;
+}
 
 void base_log_set_level(base_log_level level) { atomic_store(&base_log_min, (int)level); }
 
@@ -28,7 +46,7 @@ bool base_log_enabled(base_log_level level) { return (int)level >= atomic_load(&
 static size_t base_log_text(char *line, size_t size, const char *stamp, const char *level,
                             const char *msg)
 {
-    int n = snprintf(line, size, "%s pid=%d %s: ", stamp, (int)getpid(), level);
+    int n = snprintf(line, size, "%s pid=%d %s: ", stamp, base_log_pid(), level);
     size_t len = (size_t)n;
     for (const unsigned char *m = (const unsigned char *)msg; *m && len + 5 < size; m++) {
         if (*m < 0x20 || *m == 0x7f)
@@ -43,7 +61,7 @@ static size_t base_log_text(char *line, size_t size, const char *stamp, const ch
 /* The JSON line, in b. */
 static void base_log_json(base_buf *b, const char *stamp, const char *level, const char *msg)
 {
-    base_buf_addf(b, "{\"time\":\"%s\",\"pid\":%d,\"level\":\"%s\",\"message\":", stamp, (int)getpid(),
+    base_buf_addf(b, "{\"time\":\"%s\",\"pid\":%d,\"level\":\"%s\",\"message\":", stamp, base_log_pid(),
                   level);
     base_json_string(b, msg, strlen(msg));
     base_buf_add(b, "}\n", 2);
@@ -66,16 +84,18 @@ void base_log(base_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* One fwrite per line: glibc locks the stream, so lines never interleave. */
+    /* Whole lines only, so lines never interleave; WARN and above are written before
+     * this returns. */
+    bool wait = level >= BASE_LOG_WARN;
     if (atomic_load(&base_log_fmt) == BASE_LOG_JSON) {
         base_buf b;
         base_buf_init(&b);
         base_log_json(&b, stamp, names[level], msg);
-        fwrite(b.data, 1, b.len, stderr);
+        base_log_out_write(b.data, b.len, wait);
         base_buf_free(&b);
         return;
     }
     char line[4096 + 64];
     size_t len = base_log_text(line, sizeof line, stamp, names[level], msg);
-    fwrite(line, 1, len, stderr);
+    base_log_out_write(line, len, wait);
 }

@@ -63,6 +63,7 @@ static void worker_free(q_engine *e, q_registry *reg, services *svc, config *cfg
 static int worker_cannot_start(const char *what, const char *err, q_engine *e, q_registry *reg,
                                services *svc, config *cfg)
 {
+    base_log_out_stop(); /* the lines before this one first */
     fprintf(stderr, "scotty: cannot start: %s%s\n", what, err);
     if (e)
         q_engine_stop(e);
@@ -107,6 +108,9 @@ int worker_main(int argc, char **argv)
     sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Per-job lines go out in batches from here on; exit writes what is left. */
+    if (base_log_out_start() == 0)
+        atexit(base_log_out_stop);
 
     services *svc = services_open(cfg.engine.concurrency, err, sizeof err);
     if (!svc)

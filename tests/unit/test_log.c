@@ -164,6 +164,58 @@ static void test_threads_never_mix_lines(void **state)
     free(out);
 }
 
+/* Lines in out from thread t, in order; fails on a cut or foreign line. */
+static int count_thread_lines(const char *out, long t)
+{
+    int next = 0;
+    char tag[32];
+    int n = snprintf(tag, sizeof tag, "thread %ld line ", t);
+    for (const char *p = strstr(out, tag); p; p = strstr(p + 1, tag)) {
+        assert_int_equal(atoi(p + n), next);
+        next++;
+    }
+    return next;
+}
+
+/* Through the writer thread: every line arrives whole and in each thread's order, a
+ * WARN line is in the file (after all earlier lines) when base_log returns, and stop
+ * writes what is left. */
+static void test_writer_thread_keeps_order_and_warn_waits(void **state)
+{
+    (void)state;
+    capture();
+    assert_int_equal(base_log_out_start(), 0);
+    pthread_t th[THREADS];
+    for (long t = 0; t < THREADS; t++)
+        pthread_create(&th[t], NULL, logger, (void *)t);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    base_log(BASE_LOG_WARN, "the warning after them");
+    /* Read the file while the writer still runs: the WARN line must be there. */
+    char *mid = NULL;
+    {
+        FILE *f = fopen(log_path, "r");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        rewind(f);
+        mid = malloc((size_t)size + 1);
+        assert_int_equal(fread(mid, 1, (size_t)size, f), size);
+        mid[size] = '\0';
+        fclose(f);
+    }
+    assert_non_null(strstr(mid, "WARN: the warning after them\n"));
+    for (long t = 0; t < THREADS; t++)
+        assert_int_equal(count_thread_lines(mid, t), LINES);
+    free(mid);
+    base_log(BASE_LOG_INFO, "the last line");
+    base_log_out_stop();
+    char *out = captured();
+    assert_non_null(strstr(out, "INFO: the last line\n"));
+    assert_true(strstr(out, "the warning after them") < strstr(out, "the last line"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_json_line_has_the_text_fields),
         cmocka_unit_test(test_level_filter_holds_in_json),
         cmocka_unit_test(test_threads_never_mix_lines),
+        cmocka_unit_test(test_writer_thread_keeps_order_and_warn_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
