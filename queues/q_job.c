@@ -123,4 +123,12 @@ void q_fail(q_result *r, const char *error_class, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->error_message, sizeof r->error_message, fmt, ap);
     va_end(ap);
+    /* Ruby counts characters: every byte that does not continue a UTF-8 sequence
+     * starts one (an invalid byte is one character too). */
+    size_t chars = 0;
+    for (char *p = r->error_message; *p; p++)
+        if (((unsigned char)*p & 0xC0) != 0x80 && ++chars > Q_ERROR_MESSAGE_CHARS) {
+            *p = '\0';
+            break;
+        }
 }

@@ -155,17 +155,19 @@ typedef struct q_push {
 void q_jid_new(char out[25]);
 
 /* ---- Handlers ---- */
+#define Q_ERROR_MESSAGE_CHARS 10000 /* Sidekiq keeps exception.message.to_s[0, 10_000] */
 typedef struct q_result {
     bool failed;
     char error_class[128];
-    char error_message[2048];
+    char error_message[4 * Q_ERROR_MESSAGE_CHARS + 1]; /* UTF-8: up to 4 bytes a character */
     /* Backtrace lines, newest first; used when the job asks for "backtrace". */
     const char *backtrace[8];
     int backtrace_len;
     char forward_queue[128];  /* set by q_forward */
 } q_result;
 
-/* Marks the result failed with an exception-like class and a message. */
+/* Marks the result failed with an exception-like class and a message, cut as Sidekiq
+ * cuts it: at Q_ERROR_MESSAGE_CHARS characters. */
 void q_fail(q_result *r, const char *error_class, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
