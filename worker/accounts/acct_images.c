@@ -11,6 +11,7 @@
  * (or a bomb the child's limits stop) gives up with a log line and writes nothing;
  * connection failures and 5xx answers retry. */
 #include "acct_internal.h"
+#include "attach_cluster.h"
 #include "attach_internal.h"
 #include "pull_internal.h"
 
@@ -170,7 +171,7 @@ static void acct_image_run(q_ctx *ctx, const q_job *job, q_result *r, const acct
                  k->column, url, (long long)id, err);
     } else {
         media_outcome o;
-        if (media_runner_run(s->media, k->task, in, out, NULL, NULL, &o, err, sizeof err) != 0) {
+        if (attach_cluster_run(s->media_cluster, s->media, k->task, in, out, NULL, NULL, &o, err, sizeof err) != 0) {
             if (o.cancelled)
                 q_fail(r, "Scotty::Stopping", "%s", err);
             else

@@ -5,6 +5,7 @@
  * scotty-media child under the runner's caps, and the result stored at
  * [prefix/]cache/preview_cards/images/<id_partition>/original/<name>. */
 #include "card_internal.h"
+#include "ingress/attach_cluster.h"
 #include "ingress/attach_internal.h"
 
 #include <fcntl.h>
@@ -94,7 +95,8 @@ int card_image_make(services *s, q_ctx *ctx, const char *url, const char *dir, c
         return -1;
     }
     media_outcome o;
-    int rc = media_runner_run(s->media, "preview_card", in, out, card_progress, ctx, &o, why, whylen);
+    int rc = attach_cluster_run(s->media_cluster, s->media, "preview_card", in, out, card_progress, ctx, &o, why,
+                                whylen);
     *cpu += o.cpu_user + o.cpu_sys;
     const json_t *orig = json_object_get(o.result, "original");
     const char *path = json_string_value(json_object_get(orig, "path"));
