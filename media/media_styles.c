@@ -113,24 +113,6 @@ static int process_video(const media_styles_ctx *a, const media_probe *p, json_t
     return write_preview(a, result, meta, err, errlen);
 }
 
-static int copy_file(const char *from, const char *to, char *err, size_t errlen)
-{
-    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-    char buf[65536];
-    size_t n;
-    int rc = in && out ? 0 : -1;
-    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            rc = -1;
-    if (in)
-        fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
-    if (rc < 0)
-        snprintf(err, errlen, "cannot copy %s to %s", from, to);
-    return rc;
-}
-
 /* A style made by media_vips_style_make, as the result's entry and its
  * file_meta geometry; the blurhash (if any) goes to the result. */
 static json_t *vips_style(const media_styles_ctx *a, const media_vips_info *info, const media_vips_style *s,
@@ -173,7 +155,7 @@ static int process_image(const media_styles_ctx *a, const media_probe *p, json_t
         char orig[1200], small[1200];
         snprintf(orig, sizeof orig, "%s/original.gif", a->out_dir);
         snprintf(small, sizeof small, "%s/small.gif", a->out_dir);
-        if (copy_file(a->in, orig, err, errlen) < 0 || copy_file(a->in, small, err, errlen) < 0)
+        if (media_copy_file(a->in, orig, err, errlen) < 0 || media_copy_file(a->in, small, err, errlen) < 0)
             return -1;
         json_object_set_new(result, "original", file_entry(orig, "image/gif", "gif"));
         json_object_set_new(result, "small", file_entry(small, "image/gif", "gif"));

@@ -1,14 +1,16 @@
 /* media_util.c -- small helpers shared by the media files: libav error text,
  * the rotation a stream asks for, the filters that turn a rotated picture
  * upright, the one way inputs are opened (demuxer and protocol whitelists) and
- * read packet by packet. */
+ * read packet by packet, and a file copied as it is (styles kept unconverted). */
 #include "media_internal.h"
 
+#include <errno.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/error.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 void media_averr(char *err, size_t errlen, int averror, const char *what)
 {
@@ -71,4 +73,22 @@ int media_read_packet(AVFormatContext *ic, AVPacket *pkt, char *err, size_t errl
         return -1;
     }
     return 1;
+}
+
+int media_copy_file(const char *from, const char *to, char *err, size_t errlen)
+{
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    if (rc < 0)
+        snprintf(err, errlen, "cannot copy %s to %s: %s", from, to, strerror(errno));
+    return rc;
 }

@@ -172,24 +172,6 @@ static const char *mv_type_for_ext(const char *ext)
     return "image/webp";
 }
 
-static int mv_copy_file(const char *from, const char *to, char *err, size_t errlen)
-{
-    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-    char buf[65536];
-    size_t n;
-    int rc = in && out ? 0 : -1;
-    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            rc = -1;
-    if (in)
-        fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
-    if (rc < 0)
-        snprintf(err, errlen, "cannot copy %s to %s: %s", from, to, strerror(errno));
-    return rc;
-}
-
 /* The libvips branch of LazyThumbnail#make: thumbnail to the target (or a
  * plain load of the first page without one), strip, save by extension with
  * Q 90 interlaced for the 'jpg' format. */
@@ -246,7 +228,7 @@ json_t *media_vips_style_make(const char *in, const media_vips_info *info, const
     snprintf(path, sizeof path, "%s/%s.%s", out_dir, s->name, ext);
     int rc;
     if (!convert)
-        rc = mv_copy_file(in, path, err, errlen);
+        rc = media_copy_file(in, path, err, errlen);
     else if (animated)
         rc = media_gif_resize(in, info->width, info->height, target ? tw : 0, target ? th : 0, s->crop, path,
                               threads, err, errlen);
