@@ -1,6 +1,7 @@
 # ingress_bench.rb -- the measuring half of tests/bench/ingress.sh (which provides
 # PostgreSQL with Mastodon's schema in DB_* and PG_PSQL).
-# Args: scotty binary, text posts, image posts, concurrency, image rounds.
+# Args: scotty binary, text posts, image posts, concurrency, rounds[, scotty binary before].
+# The text posts run ROUNDS times, alternating with the binary before when given.
 # The image posts run ROUNDS times with the media fork server and as many times
 # with one exec'ed scotty-media per task (--media-fork-server off), alternating,
 # and the medians are compared.
@@ -13,6 +14,7 @@ require_relative '../lib/fediverse'
 scotty_bin = ARGV[0]
 n_text, n_image, concurrency = ARGV[1..3].map { |a| Integer(a) }
 rounds = Integer(ARGV[4] || 3)
+before_bin = ARGV[5]
 FLEET = 3000.0 # jobs/s, the top of mastodon.social's whole Sidekiq fleet
 
 tmp = Dir.mktmpdir('scotty-ingress-bench')
@@ -51,8 +53,16 @@ def children_cpu
   t.cutime + t.cstime
 end
 
+# Statements PostgreSQL executed since the last pg_stat_statements_reset(), but the
+# bench's own.
+def pg_statements
+  Fediverse.psql("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'")
+           .to_i
+end
+
 # Pushes the activities, then runs scotty until ingress is empty; returns
-# [rate, CPU seconds of scotty and its children].
+# [rate, CPU seconds of scotty and its children, statements per post, round trips
+# per post (nil when the binary does not log them)].
 def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp, *flags)
   redis = redis_server.client
   Fediverse.push_all(bob, activities)
@@ -60,6 +70,7 @@ def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp, *fla
           'PAPERCLIP_ROOT_PATH' => File.join(tmp, 'system'), 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
           'LOCAL_DOMAIN' => 'scotty.test' }
   before = Fediverse.psql('SELECT count(*) FROM statuses').to_i
+  Fediverse.psql('SELECT pg_stat_statements_reset()')
   cpu0 = children_cpu
   t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
   pid = Process.spawn(env, scotty_bin, '-c', concurrency.to_s, '-q', 'ingress', '--no-job-log',
@@ -76,12 +87,16 @@ def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp, *fla
   Process.kill('TERM', pid)
   Process.wait(pid)
   all_cpu = children_cpu - cpu0
+  statements = pg_statements
   written = Fediverse.psql('SELECT count(*) FROM statuses').to_i - before
   abort "#{label}: #{written} of #{activities.size} statuses written; see #{tmp}/#{label}.log" if written != activities.size
   rate = written / elapsed
+  trips = File.read(File.join(tmp, "#{label}.log"))[/PostgreSQL pool: \d+ statements in (\d+) round trips/, 1]
+  per_post = [statements.to_f / written, trips && trips.to_f / written]
   puts format('%-30s %6d posts %6.2f s %7.0f posts/s %5.2f x fleet  CPU scotty %5.1f s, with children %5.1f s  ' \
-              'peak RSS %5.1f MB', label, written, elapsed, rate, rate / FLEET, cpu, all_cpu, rss / 1024.0)
-  [rate, all_cpu]
+              'peak RSS %5.1f MB  %4.1f statements/post  %s round trips/post', label, written, elapsed, rate,
+              rate / FLEET, cpu, all_cpu, rss / 1024.0, per_post[0], trips ? format('%4.1f', per_post[1]) : 'n/a')
+  [rate, all_cpu, *per_post]
 end
 
 def median(a)
@@ -96,8 +111,13 @@ def bare_exec_cpu(media_bin, n)
   (children_cpu - cpu0) / n
 end
 
-text = (1..n_text).map { |i| social.create_note('bob', i, text: "Post #{i} #bench", tags: ['bench']) }
-next_id = n_text
+next_id = 0
+text_posts = lambda do
+  (1..n_text).map do
+    next_id += 1
+    social.create_note('bob', next_id, text: "Post #{next_id} #bench", tags: ['bench'])
+  end
+end
 image_posts = lambda do
   (1..n_image).map do
     next_id += 1
@@ -106,7 +126,27 @@ image_posts = lambda do
 end
 puts "scotty -c #{concurrency}, Redis and PostgreSQL on this #{`nproc`.strip}-core machine; " \
      "fleet = #{FLEET.to_i} jobs/s (mastodon.social, all hosts)"
-t, = run('text-only', scotty_bin, concurrency, redis_server, bob, text, tmp)
+builds = before_bin ? { 'before' => before_bin, 'after' => scotty_bin } : { 'this build' => scotty_bin }
+text_results = Hash.new { |h, k| h[k] = [] }
+rounds.times do |r|
+  builds.each do |name, bin|
+    text_results[name] << run("text-only, #{name} #{r + 1}", bin, concurrency, redis_server, bob, text_posts.call, tmp)
+  end
+end
+puts "medians of #{rounds} rounds of #{n_text} text posts#{before_bin ? ', alternating' : ''}:"
+builds.each_key do |name|
+  rr = text_results[name]
+  trips = rr.map(&:last).compact
+  puts format('  %-10s %7.0f posts/s  %5.2f statements/post (pg_stat_statements)  %s round trips/post (scotty)',
+              name, median(rr.map(&:first)), median(rr.map { |x| x[2] }),
+              trips.empty? ? 'n/a' : format('%5.2f', median(trips)))
+end
+t = median(text_results[builds.keys.last].map(&:first))
+if before_bin
+  puts format('ratio text posts/s after / before: %.2f', t / median(text_results['before'].map(&:first)))
+end
+exit if n_image.zero?
+
 modes = { 'fork server' => %w[--media-fork-server on], 'exec per task' => %w[--media-fork-server off] }
 results = Hash.new { |h, k| h[k] = [] }
 rounds.times do |r|

@@ -3,7 +3,7 @@
  * only when PREPARED_STATEMENTS allows them), and the transaction helper. A
  * statement is sent once: when the connection breaks after it was sent, its
  * outcome is unknown, and only statements the caller calls idempotent run again. */
-#include "storage.h"
+#include "db_batch.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@ struct db_conn {
     char sqlstate[6];
     char *prepared[DB_MAX_PREPARED]; /* statement names prepared on this session */
     int nprepared;
+    unsigned long statements, round_trips;
 };
 
 db_conn *db_conn_new(const db_settings *s)
@@ -60,6 +61,10 @@ PGconn *db_conn_pg(db_conn *c) { return c->pg; }
 unsigned db_conn_connects(const db_conn *c) { return c->connects; }
 
 const char *db_conn_sqlstate(const db_conn *c) { return c->sqlstate; }
+
+unsigned long db_conn_statements(const db_conn *c) { return c->statements; }
+
+unsigned long db_conn_round_trips(const db_conn *c) { return c->round_trips; }
 
 /* libpq messages end with a newline; keep one line. */
 static void db_copy_message(const char *msg, char *out, size_t len)
@@ -218,6 +223,7 @@ static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int
     bool named = name && c->settings->prepared_statements;
     if (named && !db_is_prepared(c, name) && c->nprepared < DB_MAX_PREPARED) {
         r = PQprepare(c->pg, name, sql, nparams, NULL);
+        c->round_trips++;
         if (PQresultStatus(r) == PGRES_COMMAND_OK) {
             c->prepared[c->nprepared] = strdup(name);
             if (!c->prepared[c->nprepared])
@@ -232,6 +238,8 @@ static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int
         r = PQexec(c->pg, sql); /* simple protocol: may hold several statements (db init) */
     else
         r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    c->round_trips++;
+    c->statements++;
 
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {

@@ -1,7 +1,8 @@
 /* db_pool.c -- a fixed set of PostgreSQL connections shared by processor threads:
  * acquire blocks until one is free, release hands it back. Connections open
- * lazily and reconnect by themselves (db_conn.c). */
-#include "storage.h"
+ * lazily and reconnect by themselves (db_conn.c). When the pool is freed it logs the
+ * statements and round trips its connections made (read by tests/bench/ingress.sh). */
+#include "db_batch.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,8 +38,15 @@ void db_pool_free(db_pool *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->size; i++)
+    unsigned long statements = 0, round_trips = 0;
+    for (int i = 0; i < p->size; i++) {
+        statements += db_conn_statements(p->all[i]);
+        round_trips += db_conn_round_trips(p->all[i]);
         db_conn_free(p->all[i]);
+    }
+    if (statements)
+        base_log(BASE_LOG_INFO, "PostgreSQL pool: %lu statements in %lu round trips", statements,
+                 round_trips);
     free(p->all);
     free(p->free_list);
     pthread_mutex_destroy(&p->lock);
