@@ -148,4 +148,40 @@ class IngressForwardTest < IngressTest
     assert_equal 1, activity_stats.dig('Create', 'handled')
     assert_empty @redis.lrange('queue:ruby_ingress', 0, -1)
   end
+
+  # ActivityPub::Activity.factory has no class for EmojiReact (nor for Funkwhale's
+  # Listen), and ActivityPub::Activity::Undo#perform does nothing for an object of type
+  # EmojiReact: Mastodon completes such jobs having written nothing. scotty completes
+  # them itself, counted as dropped. An LD-signed one is left to Ruby (its JSON-LD
+  # compaction could rename the type), and so is an Undo of a Follow.
+  def test_activities_mastodon_ignores_are_completed_here
+    add_alice_status
+    scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    deliver_and_wait(fixture('emoji_react_pleroma'))
+    deliver_and_wait(fixture('undo_emoji_react_akkoma'))
+    deliver_and_wait(fixture_with('emoji_react_pleroma') { |d| d['type'] = 'Listen' })
+    deliver_and_wait(fixture_with('emoji_react_pleroma') { |d| d['type'] = %w[EmojiReact Like] })
+    assert_empty @redis.lrange('queue:ruby_ingress', 0, -1), scotty.log
+    assert_empty retries
+    assert_equal 0, count('favourites')
+    stats = activity_stats
+    assert_equal({ 'handled' => 0, 'forwarded' => 0, 'dropped' => 2, 'failed' => 0 }, stats['EmojiReact'])
+    assert_equal({ 'handled' => 0, 'forwarded' => 0, 'dropped' => 1, 'failed' => 0 }, stats['Undo'])
+    assert_equal 1, stats.dig('Listen', 'dropped')
+    assert_match(/EmojiReact \S+ dropped: Mastodon ignores it: ActivityPub::Activity.factory has no class/, scotty.log)
+    assert_match(/Undo \S+ dropped: Mastodon ignores it: ActivityPub::Activity::Undo does nothing/, scotty.log)
+    scottyctl = File.join(File.dirname(ENV.fetch('SCOTTY_BIN')), 'control', 'scottyctl')
+    table, st = Open3.capture2(scottyctl, '-s', @control, 'stats')
+    assert st.success?, table
+    assert_match(/^EmojiReact\s+0\s+0\s+2\s+0$/, table)
+
+    deliver_and_wait(fixture_with('emoji_react_pleroma') { |d| d['signature'] = { 'type' => 'RsaSignature2017' } })
+    deliver_and_wait(fixture_with('undo_emoji_react_akkoma') do |d|
+      d['object'] = { 'id' => "#{BOB_URI}#follows/1", 'type' => 'Follow', 'actor' => BOB_URI,
+                      'object' => 'https://scotty.test/users/alice' }
+    end)
+    assert_equal 2, @redis.llen('queue:ruby_ingress'), scotty.log
+    assert_equal 1, activity_stats.dig('EmojiReact', 'forwarded')
+    assert_equal 1, activity_stats.dig('Undo', 'forwarded')
+  end
 end

@@ -32,7 +32,7 @@ static const ap_kind_name ap_kinds[] = {
     /* Types Mastodon handles that scotty leaves to Ruby (AP_OTHER): */
     {"Follow", AP_OTHER}, {"Block", AP_OTHER}, {"Accept", AP_OTHER}, {"Reject", AP_OTHER},
     {"Flag", AP_OTHER}, {"Add", AP_OTHER}, {"Remove", AP_OTHER}, {"Move", AP_OTHER},
-    {"QuoteRequest", AP_OTHER}, {"FeatureRequest", AP_OTHER}, {"EmojiReact", AP_OTHER},
+    {"QuoteRequest", AP_OTHER}, {"FeatureRequest", AP_OTHER},
     {NULL, AP_OTHER},
 };
 
