@@ -33,6 +33,9 @@ static const ap_kind_name ap_kinds[] = {
     {"Follow", AP_OTHER}, {"Block", AP_OTHER}, {"Accept", AP_OTHER}, {"Reject", AP_OTHER},
     {"Flag", AP_OTHER}, {"Add", AP_OTHER}, {"Remove", AP_OTHER}, {"Move", AP_OTHER},
     {"QuoteRequest", AP_OTHER}, {"FeatureRequest", AP_OTHER},
+    /* Mastodon has no class for EmojiReact (ingress_dispatch.c completes it); listed so
+     * that a type array with it and Like is not read as a Like */
+    {"EmojiReact", AP_OTHER},
     {NULL, AP_OTHER},
 };
 
