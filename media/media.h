@@ -211,8 +211,9 @@ typedef struct media_outcome {
 int media_runner_run(media_runner *r, const char *task, const char *in, const char *out_dir,
                      media_progress_fn progress, void *ud, media_outcome *out,
                      char *err, size_t errlen);
-/* Tasks running now, tasks waiting for a slot. */
-void media_runner_load(media_runner *r, int *running, int *waiting);
+/* Tasks running now, tasks waiting for a slot, and the CPU seconds (user + system) of every
+ * finished task so far. */
+void media_runner_load(media_runner *r, int *running, int *waiting, double *cpu_seconds);
 /* Worker shutdown: kills running children, fails waiting and later tasks
  * ("cancelled"). Safe from any thread; media_runner_run calls return soon. */
 void media_runner_stop(media_runner *r);

@@ -42,9 +42,10 @@ struct media_runner {
     char **envp;                 /* the children's environment; read-only after media_runner_new */
     media_srv *srv;              /* the fork server link; NULL with fork_server off */
     char sandbox[1024];          /* what media_runner_prepare found; written once at start */
-    pthread_mutex_t lock;        /* guards running, waiting, seq, stopping and pids */
+    pthread_mutex_t lock;        /* guards running, waiting, seq, stopping, pids, cpu_seconds */
     pthread_cond_t slot_freed;
     int running, waiting;
+    double cpu_seconds;          /* user + system CPU of every finished task child */
     unsigned long seq;
     bool stopping;               /* media_runner_stop was called */
     pid_t *pids;                 /* per slot: the child running in it, 0 when none */
@@ -181,11 +182,12 @@ const char *media_runner_cgroup_mode(const media_runner *r)
     return r->cg == MEDIA_CG_V2 ? "v2" : r->cg == MEDIA_CG_V1 ? "v1" : "none";
 }
 
-void media_runner_load(media_runner *r, int *running, int *waiting)
+void media_runner_load(media_runner *r, int *running, int *waiting, double *cpu_seconds)
 {
     pthread_mutex_lock(&r->lock);
     *running = r->running;
     *waiting = r->waiting;
+    *cpu_seconds = r->cpu_seconds;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -598,6 +600,9 @@ int media_runner_run(media_runner *r, const char *task, const char *in, const ch
     out->cpu_user = (double)end.ru.ru_utime.tv_sec + end.ru.ru_utime.tv_usec / 1e6;
     out->cpu_sys = (double)end.ru.ru_stime.tv_sec + end.ru.ru_stime.tv_usec / 1e6;
     out->max_rss_kb = end.ru.ru_maxrss;
+    pthread_mutex_lock(&r->lock);
+    r->cpu_seconds += out->cpu_user + out->cpu_sys;
+    pthread_mutex_unlock(&r->lock);
     out->timed_out = end.timed_out;
     out->exit_code = end.lost ? -1 : WIFEXITED(end.status) ? WEXITSTATUS(end.status) : -1;
     out->term_signal = end.lost ? SIGKILL : WIFSIGNALED(end.status) ? WTERMSIG(end.status) : 0;

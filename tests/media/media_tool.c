@@ -122,7 +122,8 @@ static void tool_progress(void *ud, int percent)
     t->progress_calls++;
     t->last_progress = percent;
     int running, waiting;
-    media_runner_load(t->runner, &running, &waiting);
+    double cpu;
+    media_runner_load(t->runner, &running, &waiting, &cpu);
     if (running > t->max_running)
         t->max_running = running;
 }

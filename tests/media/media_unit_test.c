@@ -239,9 +239,11 @@ static void test_runner_rejects_bad_settings(void **state)
     assert_non_null(r);
     assert_string_equal(media_runner_cgroup_mode(r), "none"); /* no quota asked */
     int running = -1, waiting = -1;
-    media_runner_load(r, &running, &waiting);
+    double cpu = -1;
+    media_runner_load(r, &running, &waiting, &cpu);
     assert_int_equal(running, 0);
     assert_int_equal(waiting, 0);
+    assert_true(cpu == 0); /* no task has run */
     media_runner_free(r);
 }
 

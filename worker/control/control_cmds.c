@@ -67,10 +67,11 @@ static json_t *control_media_json(q_engine *e)
     if (!s || !s->media)
         return NULL;
     int running = 0, waiting = 0;
-    media_runner_load(s->media, &running, &waiting);
-    return json_pack("{s:i, s:i, s:i, s:s, s:s, s:s}", "slots", s->media_slots, "in_use", running, "waiting",
-                     waiting, "cgroup", media_runner_cgroup_mode(s->media), "children", media_runner_mode(s->media),
-                     "sandbox", media_runner_sandbox(s->media));
+    double cpu = 0;
+    media_runner_load(s->media, &running, &waiting, &cpu);
+    return json_pack("{s:i, s:i, s:i, s:f, s:s, s:s, s:s}", "slots", s->media_slots, "in_use", running, "waiting",
+                     waiting, "cpu_seconds", cpu, "cgroup", media_runner_cgroup_mode(s->media), "children",
+                     media_runner_mode(s->media), "sandbox", media_runner_sandbox(s->media));
 }
 
 /* ActivityPub::ProcessingWorker outcomes per activity type (ingress_stats.c). */

@@ -121,13 +121,17 @@ static void control_metrics_media(q_engine *e, base_buf *b)
     if (!s || !s->media)
         return;
     int running = 0, waiting = 0;
-    media_runner_load(s->media, &running, &waiting);
+    double cpu = 0;
+    media_runner_load(s->media, &running, &waiting, &cpu);
     control_head(b, "scotty_media_slots", "gauge", "Media tasks this process may run at once (--media-slots).");
     base_buf_addf(b, "scotty_media_slots %d\n", s->media_slots);
     control_head(b, "scotty_media_slots_in_use", "gauge", "Media children running now.");
     base_buf_addf(b, "scotty_media_slots_in_use %d\n", running);
     control_head(b, "scotty_media_tasks_waiting", "gauge", "Media tasks waiting for a free slot.");
     base_buf_addf(b, "scotty_media_tasks_waiting %d\n", waiting);
+    control_head(b, "scotty_media_cpu_seconds_total", "counter",
+                 "CPU seconds (user + system) of every finished media task child.");
+    base_buf_addf(b, "scotty_media_cpu_seconds_total %.3f\n", cpu);
     json_t *cl = s->media_cluster ? attach_cluster_stats(s->media_cluster) : NULL;
     if (cl && !json_object_get(cl, "error")) {
         control_head(b, "scotty_media_cluster_slots", "gauge", "Media tasks the whole cluster may run at once "
@@ -142,6 +146,22 @@ static void control_metrics_media(q_engine *e, base_buf *b)
                       (int)json_integer_value(json_object_get(cl, "waiting")));
     }
     json_decref(cl);
+}
+
+/* scotty_delivery_breaker_hosts{state}: the hosts the delivery breaker watches. */
+static void control_metrics_breaker(q_engine *e, base_buf *b)
+{
+    const services *s = q_engine_config(e)->user;
+    if (!s || !s->breaker)
+        return;
+    int open, suspect, closed;
+    delivery_breaker_states(s->breaker, &open, &suspect, &closed);
+    control_head(b, "scotty_delivery_breaker_hosts", "gauge",
+                 "Inbox hosts the delivery circuit breaker watches, by state (open: refused; suspect: one "
+                 "request at a time; closed: normal).");
+    base_buf_addf(b, "scotty_delivery_breaker_hosts{state=\"open\"} %d\n", open);
+    base_buf_addf(b, "scotty_delivery_breaker_hosts{state=\"suspect\"} %d\n", suspect);
+    base_buf_addf(b, "scotty_delivery_breaker_hosts{state=\"closed\"} %d\n", closed);
 }
 
 /* scotty_activities_total{type,outcome}: ActivityPub::ProcessingWorker outcomes. */
@@ -184,5 +204,6 @@ void control_metrics(q_engine *e, q_conn *c, base_buf *b)
     control_head(b, "scotty_recovered_jobs_total", "counter", "Jobs recovered from dead processes' private queues.");
     base_buf_addf(b, "scotty_recovered_jobs_total %llu\n", (unsigned long long)st.recovered);
     control_metrics_media(e, b);
+    control_metrics_breaker(e, b);
     control_metrics_activities(b);
 }

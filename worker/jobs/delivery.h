@@ -34,6 +34,9 @@ void delivery_breaker_free(delivery_breaker *b);
 int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen);
 /* Reports the delivery's outcome: failed means a retryable failure. */
 void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed);
+/* Hosts the breaker watches now: refused (open), one request at a time (suspect), the
+ * rest (closed). */
+void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *closed);
 
 /* ---- Signing keys (delivery_keys.c) ---- */
 typedef struct delivery_signer {

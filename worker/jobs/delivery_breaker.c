@@ -88,6 +88,13 @@ static breaker_host *breaker_find(delivery_breaker *b, const char *host, bool cr
     return h;
 }
 
+/* Failing, or its oldest request unanswered for too long: one request at a time. */
+static bool breaker_suspect(const breaker_host *h, double now)
+{
+    return h->failures >= BREAKER_SUSPECT_FAILURES ||
+           (h->in_flight > 0 && now - h->last_progress > BREAKER_STALL_SECONDS);
+}
+
 /* Healthy, idle hosts are dropped so the table only holds hosts worth watching. */
 static void breaker_forget(delivery_breaker *b, breaker_host *h)
 {
@@ -112,8 +119,7 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
             rc = -1;
             break;
         }
-        bool suspect = h->failures >= BREAKER_SUSPECT_FAILURES ||
-                       (h->in_flight > 0 && now - h->last_progress > BREAKER_STALL_SECONDS);
+        bool suspect = breaker_suspect(h, now);
         int cap = suspect ? 1 : h->proven || b->host_cap < BREAKER_UNPROVEN_CAP ? b->host_cap
                                                                                 : BREAKER_UNPROVEN_CAP;
         if (h->in_flight < cap) {
@@ -148,6 +154,23 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
     }
     pthread_mutex_unlock(&b->lock);
     return rc;
+}
+
+void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *closed)
+{
+    *open = *suspect = *closed = 0;
+    pthread_mutex_lock(&b->lock);
+    double now = base_monotonic();
+    for (size_t i = 0; i < b->n; i++) {
+        const breaker_host *h = &b->hosts[i];
+        if (h->open_until > now)
+            (*open)++;
+        else if (breaker_suspect(h, now))
+            (*suspect)++;
+        else
+            (*closed)++;
+    }
+    pthread_mutex_unlock(&b->lock);
 }
 
 void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
