@@ -8,7 +8,8 @@
  * version and refreshes the link card (LinkCrawlWorker); DistributionWorker
  * [id, {"update": true}] follows. An Update of an unknown status is a Create unless it
  * was published more than a day ago or its sender is suspended (then it is ignored),
- * as Update#update_status does. One changing the media attachments, or one Mastodon
+ * as Update#update_status does. One changing the media attachments, one of a status
+ * with a poll (Update of a Question is forwarded before it gets here), or one Mastodon
  * would forward (ingress_forwardable), is left to Ruby (unhandled), decided before
  * writing. */
 #include "ingress_create.h"
@@ -125,19 +126,29 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     return ingress_update_snapshot(c, u, "s.edited_at", false, err, errlen) == 0 ? 0 : -1;
 }
 
-/* The stored media's remote URLs in order, compared with the update's. */
-static int ingress_update_same_media(db_conn *c, ingress_upd *u, bool *same, char *err, size_t errlen)
+/* The stored media's remote URLs in order, compared with the update's, and whether the
+ * status has a poll (one row without media when it has none). */
+static int ingress_update_stored(db_conn *c, ingress_upd *u, bool *same, bool *polled, char *err,
+                                 size_t errlen)
 {
     const char *params[] = {u->sid};
     PGresult *res = db_exec(c, "ingress_update_media",
-                            "SELECT m.remote_url FROM statuses s JOIN media_attachments m ON m.status_id = s.id "
+                            "SELECT m.remote_url, s.poll_id IS NOT NULL FROM statuses s "
+                            "LEFT JOIN media_attachments m ON m.status_id = s.id "
                             "WHERE s.id = $1::bigint ORDER BY array_position(s.ordered_media_attachment_ids, m.id)",
                             1, params, err, errlen);
     if (!res)
         return -1;
-    *same = (size_t)PQntuples(res) == u->st->n_media;
-    for (int i = 0; *same && i < PQntuples(res); i++)
-        *same = strcmp(PQgetvalue(res, i, 0), u->st->media[i].remote_url) == 0;
+    size_t n = 0;
+    *same = true;
+    *polled = PQntuples(res) > 0 && PQgetvalue(res, 0, 1)[0] == 't';
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (PQgetisnull(res, i, 0))
+            continue;
+        *same = *same && n < u->st->n_media && strcmp(PQgetvalue(res, i, 0), u->st->media[n].remote_url) == 0;
+        n++;
+    }
+    *same = *same && n == u->st->n_media;
     PQclear(res);
     return 0;
 }
@@ -215,19 +226,22 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     }
     snprintf(u.sid, sizeof u.sid, "%lld", (long long)u.status_id);
     snprintf(u.aid, sizeof u.aid, "%lld", (long long)actor->id);
-    bool same = true;
-    if (ingress_update_same_media(c, &u, &same, err, errlen) != 0) {
+    bool same = true, polled = false;
+    if (ingress_update_stored(c, &u, &same, &polled, err, errlen) != 0) {
         out = INGRESS_FAILED;
         goto done;
     }
     bool forward = false;
-    if (same && ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0) {
+    if (same && !polled && ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0) {
         out = INGRESS_FAILED;
         goto done;
     }
-    if (!same || forward) {
-        snprintf(err, errlen, "%s", !same ? "an Update changing media attachments"
-                                          : "a signed Update Mastodon forwards to local followers");
+    if (!same || polled || forward) {
+        /* a stored poll (ProcessStatusUpdateService#update_poll! destroys it when the
+         * object no longer is a Question, and that is a significant change) */
+        snprintf(err, errlen, "%s", !same   ? "an Update changing media attachments"
+                                    : polled ? "an Update of a status with a poll"
+                                             : "a signed Update Mastodon forwards to local followers");
         out = INGRESS_UNHANDLED;
         goto done;
     }
