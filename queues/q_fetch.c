@@ -296,8 +296,11 @@ q_job *q_fetch_take(q_engine *e, q_slot *slot)
                 q_job *job = h->ring[h->head];
                 h->head = (h->head + 1) % h->cap;
                 h->count--;
-                if (h->count)
-                    q_fetch_wake_processor(e);
+                for (int k = 0; k < e->cfg.order.nqueues; k++)
+                    if (e->handoff[k].count) { /* jobs left in any hand-off: pass the wake-up on */
+                        q_fetch_wake_processor(e);
+                        break;
+                    }
                 q_fetch_nudge(e, order[i]);
                 pthread_mutex_unlock(&e->mu);
                 return job;
