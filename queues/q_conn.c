@@ -38,6 +38,7 @@ typedef struct q_conn_script {
     size_t len;
     char sha[SHA_DIGEST_LENGTH * 2 + 1];
     bool sent;                 /* its text went to this server since the connect */
+    bool eval_only;            /* SCRIPT LOAD was refused (an ACL): always send the text */
 } q_conn_script;
 
 struct q_conn {
@@ -54,6 +55,13 @@ struct q_conn {
     int sentinel;     /* with sentinels: the one that answered last */
     q_conn_script scripts[Q_CONN_SCRIPTS];
     int nscripts;
+    unsigned long appended, answered; /* commands queued and replies read since the connect */
+    struct {                  /* SCRIPT LOADs in flight: their replies are read and dropped */
+        unsigned long at;     /* the command's number (appended before it) */
+        int script;
+    } loads[Q_CONN_SCRIPTS];
+    int nloads, loads_head;   /* how many, and the first of them */
+    bool noscript;            /* the last reply was NOSCRIPT: nothing ran, sending again is safe */
     unsigned long outages;    /* q_redis_health_outages() when this connection was made */
 };
 
@@ -87,6 +95,8 @@ static void q_conn_close(q_conn *c)
         c->reader = NULL;
     }
     c->out.len = 0;
+    c->nloads = c->loads_head = 0;
+    c->appended = c->answered = 0;
     for (int i = 0; i < c->nscripts; i++) /* the next server may not have them (a failover) */
         c->scripts[i].sent = false;
 }
@@ -345,6 +355,7 @@ int q_conn_append(q_conn *c, int argc, const char **argv, const size_t *lens)
         return -1;
     base_buf_add(&c->out, cmd, (size_t)n);
     free(cmd);
+    c->appended++;
     return 0;
 }
 
@@ -356,6 +367,7 @@ static int q_conn_vappendf(q_conn *c, const char *fmt, va_list ap)
         return -1;
     base_buf_add(&c->out, cmd, (size_t)n);
     free(cmd);
+    c->appended++;
     return 0;
 }
 
@@ -394,14 +406,9 @@ static bool q_conn_readonly(const redisReply *r)
            (strncmp(r->str, "READONLY", 8) == 0 || strstr(r->str, "-READONLY") != NULL);
 }
 
-redisReply *q_conn_reply(q_conn *c)
+/* Sends what is queued and reads the next reply, whatever it answers. */
+static redisReply *q_conn_read_one(q_conn *c)
 {
-    if (c->fd < 0 && q_conn_ensure(c) != 0) {
-        c->out.len = 0;
-        return NULL;
-    }
-    if (c->out.len && q_conn_flush(c) != 0)
-        return NULL;
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
@@ -410,11 +417,12 @@ redisReply *q_conn_reply(q_conn *c)
         }
         if (reply && ((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
             strncmp(((redisReply *)reply)->str, "NOSCRIPT", 8) == 0) {
-            /* The script did not run; after a reconnect its text is sent again. */
+            /* The script did not run; after a reconnect its text is loaded again. */
             q_reply_free(reply);
             snprintf(c->err, sizeof c->err, "Redis at %s:%d lost its script cache (SCRIPT FLUSH?): "
-                     "sending the scripts again", c->o.host, c->o.port);
+                     "loading the scripts again", c->o.host, c->o.port);
             q_conn_close(c);
+            c->noscript = true;
             return NULL;
         }
         if (reply && q_conn_readonly(reply)) {
@@ -438,6 +446,32 @@ redisReply *q_conn_reply(q_conn *c)
             return NULL;
         }
         redisReaderFeed(c->reader, buf, (size_t)n);
+    }
+}
+
+redisReply *q_conn_reply(q_conn *c)
+{
+    c->noscript = false;
+    if (c->fd < 0 && q_conn_ensure(c) != 0) {
+        c->out.len = 0;
+        return NULL;
+    }
+    if (c->out.len && q_conn_flush(c) != 0)
+        return NULL;
+    for (;;) {
+        redisReply *r = q_conn_read_one(c);
+        if (!r)
+            return NULL;
+        unsigned long at = c->answered++;
+        if (!c->nloads || c->loads[c->loads_head].at != at)
+            return r;
+        /* A SCRIPT LOAD's answer. Refused (an ACL without SCRIPT): the EVALSHA after it
+         * answers NOSCRIPT, and from then on this script goes as EVAL with its text. */
+        if (r->type == REDIS_REPLY_ERROR)
+            c->scripts[c->loads[c->loads_head].script].eval_only = true;
+        q_reply_free(r);
+        c->loads_head = (c->loads_head + 1) % Q_CONN_SCRIPTS;
+        c->nloads--;
     }
 }
 
@@ -480,10 +514,26 @@ int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const
                        const size_t *lens)
 {
     q_conn_script *s = q_conn_script_of(c, script);
-    bool by_sha = s && s->sent;
+    if (s && s->eval_only)
+        s = NULL;
+    if (s && !s->sent) {
+        /* SCRIPT LOAD, not a first EVAL: Redis 7.4+ evicts scripts EVAL loaded once
+         * a shared server holds many, never loaded ones. Its answer is read and
+         * dropped by q_conn_reply. */
+        const char *load[3] = {"SCRIPT", "LOAD", script};
+        size_t lens3[3] = {6, 4, s->len};
+        unsigned long at = c->appended;
+        if (q_conn_append(c, 3, load, lens3) != 0)
+            return -1;
+        int slot = (c->loads_head + c->nloads) % Q_CONN_SCRIPTS;
+        c->loads[slot].at = at;
+        c->loads[slot].script = (int)(s - c->scripts);
+        c->nloads++;
+        s->sent = true;
+    }
     char nk[16];
     snprintf(nk, sizeof nk, "%d", nkeys);
-    const char *head[3] = {by_sha ? "EVALSHA" : "EVAL", by_sha ? s->sha : script, nk};
+    const char *head[3] = {s ? "EVALSHA" : "EVAL", s ? s->sha : script, nk};
     enum { ARGV_STACK = 64 };
     const char *av_stack[ARGV_STACK];
     size_t al_stack[ARGV_STACK];
@@ -505,8 +555,6 @@ int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const
         al[i + 3] = lens ? lens[i] : strlen(argv[i]);
     }
     int rc = q_conn_append(c, argc + 3, av, al);
-    if (rc == 0 && s)
-        s->sent = true; /* Redis keeps the text of a script EVAL ran */
     if (av != av_stack)
         free(av);
     if (al != al_stack)
@@ -517,9 +565,15 @@ int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const
 redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
                         const size_t *lens)
 {
-    if (q_conn_ensure(c) != 0 || q_conn_append_eval(c, script, nkeys, argc, argv, lens) != 0)
-        return NULL;
-    return q_conn_reply(c);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (q_conn_ensure(c) != 0 || q_conn_append_eval(c, script, nkeys, argc, argv, lens) != 0)
+            return NULL;
+        redisReply *r = q_conn_reply(c);
+        if (r || !c->noscript)
+            return r;
+        /* NOSCRIPT: the script did not run; once more, loading it first */
+    }
+    return NULL;
 }
 
 void q_reply_free(redisReply *r)

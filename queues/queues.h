@@ -77,12 +77,13 @@ int q_conn_appendf(q_conn *c, const char *fmt, ...);
 redisReply *q_conn_reply(q_conn *c);
 /* One command, one reply. Error replies are returned as replies. */
 redisReply *q_conn_cmd(q_conn *c, const char *fmt, ...);
-/* Runs a Lua script: its text once per connection (EVAL), then EVALSHA by the SHA-1
- * the connection keeps for it. */
+/* Runs a Lua script by EVALSHA, with the SHA-1 the connection keeps for it; its text
+ * goes once per connection by SCRIPT LOAD (pipelined ahead of the EVALSHA). A NOSCRIPT
+ * answer (SCRIPT FLUSH) is sent once more. */
 redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc,
                         const char **argv, const size_t *lens);
-/* The same, queued for a pipeline; argv/lens are the keys then the arguments. A
- * Redis that lost its script cache meanwhile (SCRIPT FLUSH) answers NOSCRIPT: the
+/* The same, queued for a pipeline; argv/lens are the keys then the arguments; one
+ * reply. A Redis that lost its script cache meanwhile answers NOSCRIPT: the
  * connection then closes without running anything and the caller sends it again. */
 int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
                        const size_t *lens);

@@ -3,7 +3,7 @@
 # (what operators autoscale on) no longer count it. While every thread is busy, scotty
 # holds at most its reserve (--prefetch, default -c/8, at least 1) waiting for a
 # thread; the rest stay in the queue where Web shows them. Also: a SCRIPT FLUSH while
-# jobs run costs nothing (the scripts are sent again).
+# jobs run costs nothing (the scripts are loaded again), nor a user an ACL refuses SCRIPT.
 require_relative 'helper'
 
 class FetchHoldTest < ScottyTest
@@ -64,5 +64,20 @@ class FetchHoldTest < ScottyTest
     end
     assert_equal 60, @redis.lrange('ran', 0, -1).size, 'each job ran once'
     assert s.alive?
+  end
+
+  # Scripts are loaded with SCRIPT LOAD; a user an ACL refuses it sends them whole.
+  def test_user_without_script_load_sends_scripts_whole
+    @redis_server.acl_user('noscript', 'pw', '+@all', '-script')
+    s = start_scotty('-c', '4', env: { 'REDIS_URL' => "redis://noscript:pw@127.0.0.1:#{@redis_server.port}/0" })
+    push_sleepers(30, 0)
+    Sidekiq::Client.push('class' => 'Scotty::Diag::Fail', 'args' => ['no SCRIPT for me'])
+    wait_until(30, -> { "the jobs to run and the failure to retry\n#{s.log[-2000..]}" }) do
+      @redis.llen('ran') == 30 && @redis.zcard('retry') == 1
+    end
+    wait_until(30, 'the private list to empty') do
+      @redis.keys('queue:scotty|*').sum { |k| @redis.llen(k) }.zero?
+    end
+    assert_equal 30, @redis.lrange('ran', 0, -1).size, 'each job ran once'
   end
 end
