@@ -101,7 +101,7 @@ int base_log_out_start(void)
 void base_log_out_stop(void)
 {
     pthread_mutex_lock(&base_log_out_mu);
-    if (!base_log_out_running) {
+    if (!base_log_out_running || base_log_out_stopping) { /* not started, or another stop joins it */
         pthread_mutex_unlock(&base_log_out_mu);
         return;
     }
@@ -110,7 +110,12 @@ void base_log_out_stop(void)
     pthread_mutex_unlock(&base_log_out_mu);
     pthread_join(base_log_out_thread, NULL);
     pthread_mutex_lock(&base_log_out_mu);
+    /* Lines queued after the writer's last look are written here, and whoever waits
+     * for them is told. */
+    base_log_out_raw(base_log_out_pending.data, base_log_out_pending.len);
+    base_log_out_written = base_log_out_queued;
     base_log_out_running = false;
+    pthread_cond_broadcast(&base_log_out_done);
     base_buf_free(&base_log_out_pending);
     base_buf_init(&base_log_out_pending);
     pthread_mutex_unlock(&base_log_out_mu);
