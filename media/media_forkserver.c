@@ -257,6 +257,9 @@ int media_server_main(int argc, char **argv, media_child_hook hook)
                 argv[0], MEDIA_SRV_FD);
         return 2;
     }
+    /* Not dumpable (inherited by every task child): a compromised sibling cannot read
+     * or write this process through /proc/<pid>/mem, environ or ptrace. */
+    prctl(PR_SET_DUMPABLE, 0);
     srv s;
     memset(&s, 0, sizeof s);
     s.ctl = MEDIA_SRV_FD;

@@ -29,7 +29,7 @@ static const char *const media_sandbox_allowed[] = {
     "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "exit", "exit_group", "sched_yield",
     "sched_getaffinity", "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday",
     "getrusage", "times", "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "uname",
-    "sysinfo", "prlimit64", "getrlimit", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+    "sysinfo", "getrlimit", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
     "getrandom", "restart_syscall", "membarrier", "umask",
 };
 
@@ -127,6 +127,8 @@ static int sb_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
     struct scmp_arg_cmp set_name = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME);
     struct scmp_arg_cmp get_name = SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME);
     struct scmp_arg_cmp get_dumpable = SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE);
+    /* prlimit64 only as getrlimit: its own limits, read, never set (nor the worker's) */
+    struct scmp_arg_cmp own_limits[2] = {SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0)};
     if (sb_rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &own, err, errlen) < 0 ||
         sb_rule(ctx, SCMP_ACT_ALLOW, "kill", 1, &own, err, errlen) < 0 ||
         sb_rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &thread, err, errlen) < 0 ||
@@ -137,7 +139,8 @@ static int sb_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
         sb_rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &tty, err, errlen) < 0 ||
         sb_rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &set_name, err, errlen) < 0 ||
         sb_rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &get_name, err, errlen) < 0 ||
-        sb_rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &get_dumpable, err, errlen) < 0)
+        sb_rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &get_dumpable, err, errlen) < 0 ||
+        sb_rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 2, own_limits, err, errlen) < 0)
         return -1;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "worker.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,6 +109,9 @@ int worker_main(int argc, char **argv)
     sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Not dumpable: another process of this user (a compromised media task child, say)
+     * cannot read the secrets in /proc/<pid>/environ or write /proc/<pid>/mem. */
+    prctl(PR_SET_DUMPABLE, 0);
     /* Per-job lines go out in batches from here on; exit writes what is left. */
     if (base_log_out_start() == 0)
         atexit(base_log_out_stop);

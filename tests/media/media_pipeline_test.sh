@@ -474,6 +474,8 @@ sandbox)
         [ "$(j .error)" = "media test failed: fork gave -1 (Operation not permitted)" ] || fail "$mode: fork: $(j .error)"
         try try-kill-parent
         j .error | grep -q "called kill" || fail "$mode: kill(parent) was not stopped: $(j .error)"
+        try try-prlimit-parent
+        j .error | grep -q "called prlimit64" || fail "$mode: prlimit(parent) was not stopped: $(j .error)"
         try try-ptrace
         j .error | grep -q "called ptrace (number [0-9]*), which its seccomp allowlist forbids" ||
             fail "$mode: ptrace was not stopped: $(j .error)"

@@ -9,7 +9,8 @@
  *                  [--as-mb MB] [--cpu-seconds S] [--cgroup-root DIR] [--leak-fd] [--exe BIN]
  *                  [--stop-after S]   (calls media_runner_stop after S seconds, like a shutdown)
  *                  [--fork-server on|off] [--fsize-mb MB] [--nofile N]
- *   TEST: try-socket, try-exec, try-env, try-fsize, try-fork, try-kill-parent, try-nofile, try-ptrace
+ *   TEST: try-socket, try-exec, try-env, try-fsize, try-fork, try-kill-parent, try-prlimit-parent,
+ *         try-nofile, try-ptrace
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
@@ -28,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -93,6 +95,17 @@ static json_t *tool_try(const char *task, const char *in, const char *out_dir)
     if (strcmp(task, "try-kill-parent") == 0) {
         int rc = kill(getppid(), SIGTERM);
         snprintf(what, sizeof what, "kill(parent) gave %d", rc);
+        return tool_outcome(rc == 0, what);
+    }
+    if (strcmp(task, "try-prlimit-parent") == 0) {
+        struct rlimit own;
+        if (getrlimit(RLIMIT_NOFILE, &own) != 0) { /* reading its own limits stays allowed */
+            snprintf(what, sizeof what, "getrlimit failed: %s", strerror(errno));
+            return tool_outcome(false, what);
+        }
+        struct rlimit tiny = {5, 5};
+        int rc = prlimit(getppid(), RLIMIT_NOFILE, &tiny, NULL);
+        snprintf(what, sizeof what, "prlimit(parent, RLIMIT_NOFILE) gave %d", rc);
         return tool_outcome(rc == 0, what);
     }
     if (strcmp(task, "try-nofile") == 0) {
