@@ -92,7 +92,8 @@ struct attach_cluster {
     unsigned long issued, admitted;   /* local FIFO: tickets given out, tickets let through */
     int local_in_use;
     unsigned long seq;                /* token numbers */
-    char (*held)[MC_TOKEN_MAX];       /* [local_slots]: tokens holding a lease, "" = free */
+    char (*held)[MC_TOKEN_MAX];       /* [local_slots]: tokens holding a lease, "" = none yet */
+    bool *taken;                      /* [local_slots]: the place belongs to a task (waiting or running) */
     bool redis_down;                  /* one log line per outage */
     bool renewer_quit;
     pthread_t renewer;
@@ -203,7 +204,10 @@ attach_cluster *attach_cluster_new(const q_redis_opts *redis, int slots, int loc
         return NULL;
     }
     attach_cluster *c = calloc(1, sizeof *c);
-    if (!c || !(c->held = calloc((size_t)local_slots, sizeof *c->held))) {
+    if (!c || !(c->held = calloc((size_t)local_slots, sizeof *c->held)) ||
+        !(c->taken = calloc((size_t)local_slots, sizeof *c->taken))) {
+        if (c)
+            free(c->held);
         free(c);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -259,6 +263,7 @@ void attach_cluster_free(attach_cluster *c)
     pthread_mutex_destroy(&c->conn_lock);
     pthread_mutex_destroy(&c->lock);
     free(c->held);
+    free(c->taken);
     free(c);
 }
 
@@ -273,9 +278,12 @@ static int mc_local_take(attach_cluster *c, char *token, size_t tokenlen)
     if (!c->stopping) {
         c->admitted++;
         c->local_in_use++;
+        /* taken, not held: a place is the task's from here, while it still waits for
+         * its lease, so two waiting tasks never share one */
         for (int i = 0; i < c->local_slots && idx < 0; i++)
-            if (!c->held[i][0])
+            if (!c->taken[i])
                 idx = i;
+        c->taken[idx] = true;
         snprintf(token, tokenlen, "%s:%lu", c->prefix, ++c->seq);
         pthread_cond_broadcast(&c->cond);
     }
@@ -287,6 +295,7 @@ static void mc_local_give(attach_cluster *c, int idx)
 {
     pthread_mutex_lock(&c->lock);
     c->held[idx][0] = '\0';
+    c->taken[idx] = false;
     c->local_in_use--;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
