@@ -53,8 +53,9 @@ q_conn *ingress_app_redis_outside(const services *s);
  * process's locks can be released by whoever recovers its jobs. */
 #define INGRESS_LOCK_AUTORELEASE_MS 900000L  /* 15 minutes */
 #define INGRESS_LOCK_WAIT_MS 10000L          /* the gem's retry_timeout */
+#define INGRESS_LOCK_NAME_MAX 4200 /* "kind:subject": a URL Mastodon stores (cards: 2,692 characters) fits */
 typedef struct ingress_lock {
-    char key[1100];
+    char key[INGRESS_LOCK_NAME_MAX + 8]; /* "lock:" + name */
     char token[400];
     bool held;
 } ingress_lock;

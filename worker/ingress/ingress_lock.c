@@ -100,8 +100,12 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
 int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
                           size_t errlen)
 {
-    char name[1100];
-    snprintf(name, sizeof name, "%s:%s", kind, subject);
+    char name[INGRESS_LOCK_NAME_MAX];
+    if ((size_t)snprintf(name, sizeof name, "%s:%s", kind, subject) >= sizeof name) {
+        snprintf(err, errlen, "cannot lock %s:%.200s...: the name is %zu bytes, over %d", kind, subject,
+                 strlen(kind) + 1 + strlen(subject), INGRESS_LOCK_NAME_MAX - 1);
+        return -1;
+    }
     int rc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, l, err, errlen);
     if (rc > 0)
         snprintf(err, errlen, INGRESS_LOCK_BUSY "%s, try again later", name);
