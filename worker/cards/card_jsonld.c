@@ -2,6 +2,7 @@
  * in order, each with its commented CDATA wrapper lines removed and HTML entities
  * decoded, parsed as JSON (Ruby's nesting limit); the first that holds an object of a
  * supported @type (NewsArticle or WebPage) is the structured data. */
+#include "base.h"
 #include "card_parse.h"
 
 #include <jansson.h>
@@ -102,20 +103,17 @@ static void card_jsonld_fill(const json_t *obj, card_jsonld *out)
     if (json_is_object(author)) {
         const json_t *name = json_object_get(author, "name");
         if (json_is_array(name)) {
-            size_t total = 1, i;
+            base_buf joined; /* one pass: a remote array of 100,000 names stays linear */
+            base_buf_init(&joined);
+            size_t i;
             const json_t *e;
-            json_array_foreach(name, i, e) total += (json_is_string(e) ? json_string_length(e) : 0) + 2;
-            char *joined = malloc(total);
-            if (joined) {
-                joined[0] = '\0';
-                json_array_foreach(name, i, e) {
-                    if (i)
-                        strcat(joined, ", ");
-                    if (json_is_string(e))
-                        strcat(joined, json_string_value(e));
-                }
+            json_array_foreach(name, i, e) {
+                if (i)
+                    base_buf_add(&joined, ", ", 2);
+                if (json_is_string(e))
+                    base_buf_adds(&joined, json_string_value(e));
             }
-            out->author_name = joined;
+            out->author_name = joined.data ? joined.data : strdup("");
         } else {
             out->author_name = card_jstr(name);
         }
