@@ -332,6 +332,7 @@ class AccountsTest < IngressTest
     # bob was never fully fetched (last_webfingered_at NULL): the Create schedules his refresh
     refresh = scheduled('AccountRefreshWorker')
     assert_equal [[BOB]], refresh.map { |j| j['args'] }
+    assert_equal [3, false], [refresh[0]['retry'], refresh[0]['dead']], "Mastodon's class options: retry 3, dead: false"
     assert_operator refresh[0]['at'].to_f, :<=, Time.now.to_f + 6 * 3600, 'within REFRESH_DEADLINE'
   end
 

@@ -158,8 +158,13 @@ void acct_schedule_refresh_if_stale(q_ctx *ctx, services *s, int64_t account_id)
         return;
     char args[48];
     snprintf(args, sizeof args, "[%s]", id);
-    ingress_push(ctx, "AccountRefreshWorker", "pull", "3", args,
-                 (double)ingress_rand_between(0, ACCT_REFRESH_DEADLINE_S - 1));
+    /* As Mastodon's class options (retry 3, dead: false): a Ruby Sidekiq that runs it
+     * out of retries drops it instead of keeping it dead. */
+    q_push p = {.klass = "AccountRefreshWorker", .queue = "pull", .args_json = args, .retry_json = "3",
+                .extra_json = "\"dead\":false",
+                .at = base_now() + (double)ingress_rand_between(0, ACCT_REFRESH_DEADLINE_S - 1)};
+    if (q_ctx_enqueue(ctx, &p, err, sizeof err) != 0) /* err: only a missing class fails */
+        base_log(BASE_LOG_ERROR, "accounts: could not push AccountRefreshWorker %s: %s", args, err);
 }
 
 void acct_refresh_key(char *buf, size_t len, int64_t account_id)
