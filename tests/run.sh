@@ -9,6 +9,7 @@ cmake -S "$here" -B "$build" -DSCOTTY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev
 cmake --build "$build" -j "$(nproc)"
 cd "$build"
 # A test that fails is run once more and fails the suite only if it fails again: on this
-# shared 2-core VM a few real-server tests (the Sentinel failover above all) can miss a
-# bound under load. Every failure is still printed.
-exec ctest --output-on-failure --timeout 600 --repeat until-pass:2 "$@"
+# shared 2-core VM a few real-server tests can miss a bound under load. Every failure is
+# still printed. Tests run one per core at a time: most of their time is spent waiting
+# for servers and processes (the package and container tests run alone, RUN_SERIAL).
+exec ctest --output-on-failure --timeout 600 --repeat until-pass:2 -j "$(nproc)" "$@"
