@@ -157,7 +157,7 @@ static int at_add_cover(at *t, const char *in, AVPacket *cover)
     media_rgb img;
     if (media_first_frame(in, 0, 0, 0, t->o->threads, &img, t->err, t->errlen) < 0)
         return -1;
-    int rc = media_encode_image(&img, "png", false, cover, t->err, t->errlen);
+    int rc = media_encode_image(&img, "png", cover, t->err, t->errlen);
     AVStream *st = rc == 0 ? avformat_new_stream(t->oc, NULL) : NULL;
     if (rc == 0 && !st) {
         snprintf(t->err, t->errlen, "cannot add the cover picture to the MP3");

@@ -175,13 +175,11 @@ done:
     return rc < 0 ? -1 : 0;
 }
 
-int media_encode_image(const media_rgb *img, const char *encoder, bool bgra, AVPacket *pkt,
-                       char *err, size_t errlen)
+int media_encode_image(const media_rgb *img, const char *encoder, AVPacket *pkt, char *err, size_t errlen)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name(encoder);
     AVCodecContext *enc = codec ? avcodec_alloc_context3(codec) : NULL;
     AVFrame *f = av_frame_alloc();
-    uint8_t *packed = NULL;
     int rc = -1;
     if (!enc || !f) {
         snprintf(err, errlen, "no %s encoder in this FFmpeg build, or out of memory", encoder);
@@ -189,7 +187,7 @@ int media_encode_image(const media_rgb *img, const char *encoder, bool bgra, AVP
     }
     enc->width = img->width;
     enc->height = img->height;
-    enc->pix_fmt = bgra ? AV_PIX_FMT_BGRA : AV_PIX_FMT_RGB24;
+    enc->pix_fmt = AV_PIX_FMT_RGB24;
     enc->time_base = (AVRational){1, 25};
     int r = avcodec_open2(enc, codec, NULL);
     if (r < 0) {
@@ -201,24 +199,6 @@ int media_encode_image(const media_rgb *img, const char *encoder, bool bgra, AVP
     f->format = enc->pix_fmt;
     f->data[0] = img->data;
     f->linesize[0] = img->stride;
-    if (bgra) {
-        packed = malloc((size_t)img->width * img->height * 4);
-        if (!packed) {
-            snprintf(err, errlen, "out of memory for a %dx%d picture", img->width, img->height);
-            goto done;
-        }
-        for (int y = 0; y < img->height; y++)
-            for (int x = 0; x < img->width; x++) {
-                const uint8_t *s = img->data + (size_t)y * img->stride + 3 * x;
-                uint8_t *d = packed + ((size_t)y * img->width + x) * 4;
-                d[0] = s[2];
-                d[1] = s[1];
-                d[2] = s[0];
-                d[3] = 255;
-            }
-        f->data[0] = packed;
-        f->linesize[0] = img->width * 4;
-    }
     f->pts = 0;
     r = avcodec_send_frame(enc, f);
     if (r >= 0)
@@ -230,7 +210,6 @@ int media_encode_image(const media_rgb *img, const char *encoder, bool bgra, AVP
     else
         rc = 0;
 done:
-    free(packed);
     av_frame_free(&f);
     avcodec_free_context(&enc);
     return rc;
@@ -244,7 +223,7 @@ int media_write_png(const media_rgb *img, const char *path, char *err, size_t er
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = media_encode_image(img, "png", false, pkt, err, errlen);
+    int rc = media_encode_image(img, "png", pkt, err, errlen);
     if (rc == 0) {
         FILE *fp = fopen(path, "wb");
         if (!fp || fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size)

@@ -44,12 +44,12 @@ int media_graph_build(struct AVFilterGraph **graph, struct AVFilterContext **src
                       const char *src_args, const char *sink_name, const char *desc,
                       char *err, size_t errlen);
 
-/* Encodes an RGB24 picture with a libavcodec image encoder ("png", "libwebp";
- * bgra: the encoder wants BGRA) into one packet: the whole image file. */
+/* Encodes an RGB24 picture with a libavcodec image encoder ("png") into one packet:
+ * the whole image file. */
 struct AVPacket;
 struct media_rgb;
-int media_encode_image(const struct media_rgb *img, const char *encoder, bool bgra, struct AVPacket *pkt,
-                       char *err, size_t errlen);
+int media_encode_image(const struct media_rgb *img, const char *encoder, struct AVPacket *pkt, char *err,
+                       size_t errlen);
 
 /* Encoder steps shared by media_video.c and media_audio.c (media_codec.c). */
 struct AVCodec;
