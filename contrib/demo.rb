@@ -59,8 +59,8 @@ begin
   log = File.join(dir, 'scotty.log')
   env = { 'REDIS_URL' => url, 'PAPERCLIP_ROOT_PATH' => File.join(dir, 'system'),
           'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8', 'LOCAL_DOMAIN' => 'scotty.test' }
-  # pull also carries Mastodon jobs scotty has no handler for (LinkCrawlWorker, due from
-  # the schedule): they go on to a queue a Ruby Sidekiq listens on, as in production.
+  # pull may also carry Mastodon jobs scotty has no handler for (the featured-collection
+  # syncs, say): they go on to a queue a Ruby Sidekiq listens on, as in production.
   cmd = [scotty, '-c', '10', '-q', 'ingress,4', '-q', 'pull,1', '--control', control,
          '--media-slots', '1', '--media-cpu-quota', '0.5', '--no-job-log', '--forward-unknown', 'pull_ruby']
   puts "== running: scotty #{cmd.drop(1).join(' ')}"
