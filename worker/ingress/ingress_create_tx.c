@@ -2,8 +2,8 @@
  * statuses row (id from timestamp_id, or from created_at for a fetched past status as
  * Mastodon::Snowflake does), its conversation, media_attachments rows (type unknown
  * until their files are fetched), status_stats with the sender's untrusted counts,
- * mentions (silent for audience-only accounts) and hashtags; after it, the parent's
- * replies_count and account_stats. Timestamps are UTC without zone, as Rails writes them.
+ * the parent's replies_count, account_stats, mentions (silent for audience-only
+ * accounts) and hashtags. Timestamps are UTC without zone, as Rails writes them.
  * Round trips: one, BEGIN to COMMIT in one pipeline (db_batch), with the ids drawn
  * beforehand by the gate read (ingress_create.c); a conversation minted here is looked
  * up first. */
@@ -137,52 +137,41 @@ static void ingress_tx_media(ingress_tx_batch *b, ingress_create_plan *p)
     }
 }
 
-/* The sender's untrusted counts, in the status's own status_stats row. */
-static void ingress_tx_untrusted_counts(ingress_tx_batch *b, ingress_create_plan *p)
+static void ingress_tx_counts(ingress_tx_batch *b, ingress_create_plan *p)
 {
     const ap_status *st = p->st;
-    if (st->likes_total < 0 && st->shares_total < 0)
+    if (st->likes_total >= 0 || st->shares_total >= 0) {
+        if (st->likes_total >= 0)
+            snprintf(b->likes, sizeof b->likes, "%lld", (long long)st->likes_total);
+        if (st->shares_total >= 0)
+            snprintf(b->shares, sizeof b->shares, "%lld", (long long)st->shares_total);
+        const char *params[] = {b->sid, b->likes[0] ? b->likes : NULL, b->shares[0] ? b->shares : NULL};
+        ingress_tx_add(b, "ingress_status_stats",
+                       "INSERT INTO status_stats (status_id, untrusted_favourites_count, "
+                       "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, "
+                       "$2::bigint, $3::bigint, " INGRESS_NOW ", " INGRESS_NOW ")",
+                       3, params);
+    }
+    if (p->visibility == AP_VIS_DIRECT) /* Status#increment_counter_caches skips direct */
         return;
-    if (st->likes_total >= 0)
-        snprintf(b->likes, sizeof b->likes, "%lld", (long long)st->likes_total);
-    if (st->shares_total >= 0)
-        snprintf(b->shares, sizeof b->shares, "%lld", (long long)st->shares_total);
-    const char *params[] = {b->sid, b->likes[0] ? b->likes : NULL, b->shares[0] ? b->shares : NULL};
-    ingress_tx_add(b, "ingress_status_stats",
-                   "INSERT INTO status_stats (status_id, untrusted_favourites_count, "
-                   "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, "
-                   "$2::bigint, $3::bigint, " INGRESS_NOW ", " INGRESS_NOW ")",
-                   3, params);
-}
-
-/* Status#increment_counter_caches, after the commit as Mastodon's after_create_commit
- * runs it: the author's statuses_count (not for direct statuses) and the parent's
- * replies_count (public and unlisted replies). Every post of one author updates the
- * same account_stats row, so no transaction holds its lock longer than this statement.
- * A failure is logged: the status is stored, and a rerun of the job would not count it. */
-static void ingress_tx_counter_caches(db_conn *c, ingress_create_plan *p)
-{
-    bool author = p->visibility != AP_VIS_DIRECT;
-    bool parent = p->parent_known && (p->visibility == AP_VIS_PUBLIC || p->visibility == AP_VIS_UNLISTED);
-    if (!author && !parent)
-        return;
-    char aid[24], pid[24], err[512];
-    ingress_id(aid, sizeof aid, p->actor->id);
-    ingress_id(pid, sizeof pid, parent ? p->parent_id : 0);
-    const char *params[] = {aid, pid[0] ? pid : NULL, author ? "t" : "f"};
-    if (db_run_params(c, "ingress_counter_caches",
-                      "WITH a AS (INSERT INTO account_stats (account_id, statuses_count, last_status_at, "
-                      "created_at, updated_at) SELECT $1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ", "
-                      INGRESS_NOW " WHERE $3::boolean ON CONFLICT (account_id) DO UPDATE SET statuses_count = "
-                      "account_stats.statuses_count + 1, last_status_at = EXCLUDED.last_status_at, "
-                      "updated_at = EXCLUDED.updated_at RETURNING 1) "
-                      "INSERT INTO status_stats (status_id, replies_count, created_at, updated_at) "
-                      "SELECT $2::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW " WHERE $2::bigint IS NOT NULL "
-                      "ON CONFLICT (status_id) DO UPDATE SET replies_count = status_stats.replies_count + 1, "
-                      "updated_at = EXCLUDED.updated_at",
-                      3, params, err, sizeof err) != 0)
-        base_log(BASE_LOG_WARN, "ingress: %s is stored, but its counters were not updated: %s",
-                 p->st->uri, err);
+    const char *params[] = {b->aid};
+    ingress_tx_add(b, "ingress_account_stats_inc",
+                   "INSERT INTO account_stats (account_id, statuses_count, last_status_at, created_at, "
+                   "updated_at) VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ", " INGRESS_NOW
+                   ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = "
+                   "account_stats.statuses_count + 1, last_status_at = EXCLUDED.last_status_at, "
+                   "updated_at = EXCLUDED.updated_at",
+                   1, params);
+    if (p->parent_known && (p->visibility == AP_VIS_PUBLIC || p->visibility == AP_VIS_UNLISTED)) {
+        ingress_id(b->pid, sizeof b->pid, p->parent_id);
+        const char *pp[] = {b->pid};
+        ingress_tx_add(b, "ingress_replies_inc",
+                       "INSERT INTO status_stats (status_id, replies_count, created_at, updated_at) "
+                       "VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT (status_id) "
+                       "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
+                       "updated_at = EXCLUDED.updated_at",
+                       1, pp);
+    }
 }
 
 /* Mentions, then silent mentions of the audience not mentioned, in one statement. */
@@ -364,7 +353,9 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     ingress_tx_media(&b, p);
     ingress_tx_mentions(&b, p);
     ingress_tx_tags(&b, p);
-    ingress_tx_untrusted_counts(&b, p);
+    /* The counters come last: every post of the author (and every reply to the parent)
+     * updates the same rows, so their row locks are held only until the commit. */
+    ingress_tx_counts(&b, p);
     PGresult *res[INGRESS_TX_MAX];
     int rc = db_batch(c, b.stmts, b.n, true, res, err, errlen);
     if (rc == 0)
@@ -403,7 +394,6 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char 
     int rc = db_tx(c, ingress_tx_body, &tx, err, errlen);
     if (rc == 0) {
         p->created = true;
-        ingress_tx_counter_caches(c, p);
         return 0;
     }
     int64_t drawn = p->status_id;
@@ -421,7 +411,6 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char 
         }
         if (found && id == drawn) {
             p->status_id = drawn;
-            ingress_tx_counter_caches(c, p);
             base_log(BASE_LOG_INFO, "ingress: the commit of %s was written although its reply was lost",
                   p->st->uri);
             p->created = true;
