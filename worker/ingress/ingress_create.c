@@ -41,45 +41,25 @@ bool ingress_ref_has(const ingress_ref *set, size_t n, int64_t id)
 
 /* What the gates read, in one round trip: a tombstone for the uri, whether a local
  * account follows the author, and the parent named by inReplyTo (threading, poll
- * votes, and whether its author is local or followed here). It also draws the ids the
- * transaction will use, so that the transaction needs no reply before its COMMIT:
- * the status's (*status_id: time of arrival from timestamp_id, or from a past
- * created_at for a fetched status as Mastodon::Snowflake does) and its attachments'
- * (p->media_ids). An id drawn for a post that is then dropped stays unused. Returns
- * 0, -1 with err. */
+ * votes, and whether its author is local or followed here). Returns 0, -1 with err. */
 static int ingress_create_gate_read(db_conn *c, ingress_create_plan *p, bool *tomb, bool *followed,
-                                    bool *parent_followed, bool *poll_parent, int64_t *status_id,
-                                    char *err, size_t errlen)
+                                    bool *parent_followed, bool *poll_parent, char *err, size_t errlen)
 {
-    char aid[24], published[24], nmedia[24];
+    char aid[24];
     snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
-    snprintf(nmedia, sizeof nmedia, "%zu", p->st->n_media);
-    const char *created = ingress_ms_param(published, sizeof published, p->st->published, p->st->published_ms);
-    const char *params[] = {p->st->uri, aid, p->st->in_reply_to, p->backdate ? "t" : "f", created, nmedia};
+    const char *params[] = {p->st->uri, aid, p->st->in_reply_to};
     PGresult *res = db_exec(c, "ingress_create_gate",
                             "SELECT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1), "
                             "EXISTS (SELECT 1 FROM follows WHERE target_account_id = $2::bigint), "
                             "s.id, s.account_id, coalesce(s.in_reply_to_account_id, 0), "
                             "coalesce(s.conversation_id, 0), a.domain IS NULL, s.reply, s.poll_id IS NOT NULL, "
                             "s.id IS NOT NULL AND (a.domain IS NULL OR EXISTS (SELECT 1 FROM follows "
-                            "WHERE target_account_id = s.account_id)), "
-                            "CASE WHEN $4::boolean AND to_timestamp($5::bigint / 1000.0) < now() THEN "
-                            "((($5::bigint / 1000) * 1000 + floor(random() * 1000)::bigint) << 16) "
-                            "+ floor(random() * 65536)::bigint ELSE timestamp_id('statuses') END, "
-                            "array_to_string(ARRAY(SELECT timestamp_id('media_attachments') "
-                            "FROM generate_series(1, $6::int)), ',') "
+                            "WHERE target_account_id = s.account_id)) "
                             "FROM (SELECT 1) one LEFT JOIN statuses s ON s.uri = $3 AND s.deleted_at IS NULL "
                             "LEFT JOIN accounts a ON a.id = s.account_id LIMIT 1",
-                            6, params, err, errlen);
+                            3, params, err, errlen);
     if (!res)
         return -1;
-    *status_id = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
-    const char *m = PQgetvalue(res, 0, 11);
-    for (size_t i = 0; i < p->st->n_media && *m; i++) {
-        char *end;
-        p->media_ids[i] = strtoll(m, &end, 10);
-        m = *end == ',' ? end + 1 : end;
-    }
     *tomb = PQgetvalue(res, 0, 0)[0] == 't';
     *followed = PQgetvalue(res, 0, 1)[0] == 't';
     *parent_followed = PQgetvalue(res, 0, 9)[0] == 't';
@@ -276,9 +256,7 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
 {
     const ap_status *st = p->st;
     bool tomb = false, followed = false, parent_followed = false, poll_parent = false;
-    int64_t reserved = 0;
-    if (ingress_create_gate_read(c, p, &tomb, &followed, &parent_followed, &poll_parent, &reserved, err,
-                                 errlen) != 0)
+    if (ingress_create_gate_read(c, p, &tomb, &followed, &parent_followed, &poll_parent, err, errlen) != 0)
         return INGRESS_FAILED;
     if (tomb) {
         snprintf(err, errlen, "%s was deleted (a tombstone exists)", st->uri);
@@ -316,7 +294,6 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
     if (out == INGRESS_STORED) {
         /* an existing status shows as the unique uri refusing the insert */
         int64_t author = 0;
-        p->status_id = reserved;
         int rc = ingress_create_tx(c, p, &author, err, errlen);
         if (rc == 1 && author != p->actor->id) {
             snprintf(err, errlen, "%s belongs to another account (authorship change refused)",

@@ -4,9 +4,9 @@
  * until their files are fetched), status_stats with the sender's untrusted counts,
  * the parent's replies_count, account_stats, mentions (silent for audience-only
  * accounts) and hashtags. Timestamps are UTC without zone, as Rails writes them.
- * Round trips: one, BEGIN to COMMIT in one pipeline (db_batch), with the ids drawn
- * beforehand by the gate read (ingress_create.c); a conversation minted here is looked
- * up first. */
+ * Round trips: BEGIN goes with the statuses insert (which also finds or creates the
+ * conversation its URI names), and everything after it goes with COMMIT in one
+ * pipeline (db_batch). */
 #include "ingress_create.h"
 #include "db_batch.h"
 
@@ -78,14 +78,13 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
     return 0;
 }
 
-/* The statements of the transaction, sent with BEGIN and COMMIT in one round trip
- * (db_batch): none needs another's result. Each holds its parameters. */
-#define INGRESS_TX_MAX (AP_MAX_MEDIA + 10)
-#define INGRESS_TX_PARAMS 17
+/* The statements after the statuses insert, sent together with COMMIT (db_batch):
+ * none needs another's result. Each holds its parameters. */
+#define INGRESS_TX_MAX (AP_MAX_MEDIA + 8)
 
 typedef struct ingress_tx_batch {
     db_stmt stmts[INGRESS_TX_MAX];
-    const char *params[INGRESS_TX_MAX][INGRESS_TX_PARAMS];
+    const char *params[INGRESS_TX_MAX][8];
     int n;
     char sid[24], aid[24], pid[24], likes[24], shares[24];
     char ids[AP_MAX_MEDIA][24], metas[AP_MAX_MEDIA][128];
@@ -278,16 +277,30 @@ static void ingress_tx_tags(ingress_tx_batch *b, ingress_create_plan *p)
                    2, link);
 }
 
-/* The conversation a URI not minted here names, found or created before the statuses
- * insert, which reads it by URI in a later snapshot: one another transaction created
- * meanwhile is there once this insert has waited for it. */
-static void ingress_tx_named_conversation(ingress_tx_batch *b, const char *uri)
+/* Everything after the statuses insert, and COMMIT, in one round trip. */
+static int ingress_tx_rest(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
 {
-    const char *params[] = {uri};
-    ingress_tx_add(b, "ingress_conv_named",
-                   "INSERT INTO conversations (uri, created_at, updated_at) VALUES ($1, " INGRESS_NOW ", "
-                   INGRESS_NOW ") ON CONFLICT DO NOTHING",
-                   1, params);
+    ingress_tx_batch b;
+    memset(&b, 0, sizeof b);
+    ingress_id(b.sid, sizeof b.sid, p->status_id);
+    ingress_id(b.aid, sizeof b.aid, p->actor->id);
+    if (!p->st->conversation && !p->parent_known)
+        ingress_tx_owned_conversation(&b);
+    ingress_tx_media(&b, p);
+    ingress_tx_mentions(&b, p);
+    ingress_tx_tags(&b, p);
+    /* The counters come last: every post of the author (and every reply to the parent)
+     * updates the same rows, so their row locks are held only until the commit. */
+    ingress_tx_counts(&b, p);
+    PGresult *res[INGRESS_TX_MAX];
+    int rc = db_batch(c, b.stmts, b.n, true, res, err, errlen);
+    for (int i = 0; rc == 0 && i < b.n; i++)
+        PQclear(res[i]);
+    free(b.mention_ids);
+    free(b.mention_silent);
+    free(b.tag_names);
+    free(b.tag_displays);
+    return rc;
 }
 
 static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
@@ -299,18 +312,29 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     const char *created = ingress_ms_param(published, sizeof published, st->published, st->published_ms);
     const char *edited = ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms);
     p->n_media = st->n_media;
+    if (p->n_media) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", p->n_media);
+        const char *params[] = {n};
+        PGresult *res = db_exec(c, "ingress_media_ids",
+                                "SELECT timestamp_id('media_attachments') FROM generate_series(1, $1::int)",
+                                1, params, err, errlen);
+        if (!res)
+            return -1;
+        for (size_t i = 0; i < p->n_media; i++)
+            p->media_ids[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+        PQclear(res);
+    }
     int64_t conv = 0;
     if (ingress_tx_conversation(c, p, &conv, err, errlen) != 0)
         return -1;
+    /* a conversation URI not minted here is found or created by the insert itself */
     const char *conv_uri = st->conversation && ingress_local_conversation(st->conversation,
                                                                            p->s->local_domain) <= 0
                                ? st->conversation
                                : NULL;
-    ingress_tx_batch b;
-    memset(&b, 0, sizeof b);
-    ingress_id(b.sid, sizeof b.sid, p->status_id);
-    ingress_id(b.aid, sizeof b.aid, p->actor->id);
-    char convs[24], reply_id[24], reply_acc[24], vis[4], ordered[128] = "";
+    char sid[24], aid[24], convs[24], reply_id[24], reply_acc[24], vis[4], ordered[128] = "";
+    ingress_id(aid, sizeof aid, p->actor->id);
     ingress_id(convs, sizeof convs, conv);
     ingress_id(reply_id, sizeof reply_id, p->parent_known ? p->parent_id : 0);
     /* carried_over_reply_to_account_id: a self-reply keeps the thread's addressee */
@@ -327,48 +351,52 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                                     (long long)p->media_ids[i]);
         snprintf(ordered + off, sizeof ordered - off, "}");
     }
-    if (conv_uri)
-        ingress_tx_named_conversation(&b, conv_uri);
-    /* The id was drawn by the gate (ingress_create.c); realtime: created within the
-     * last 6 hours. */
-    const char *params[] = {b.sid, st->uri, st->url, b.aid, st->text ? st->text : "",
+    /* The id: time of arrival (timestamp_id), or from a past created_at for a fetched
+     * status as Mastodon::Snowflake does; realtime: created within the last 6 hours.
+     * The conversation named by $17: found, or created (the second query of cv reads
+     * one another transaction committed before this statement's snapshot). */
+    const char *params[] = {p->backdate ? "t" : "f", st->uri, st->url, aid, st->text ? st->text : "",
                             st->spoiler_text ? st->spoiler_text : "", st->language, created, edited,
                             reply_id[0] ? reply_id : NULL, reply_acc[0] ? reply_acc : NULL,
                             st->in_reply_to ? "t" : "f", convs[0] ? convs : NULL,
                             p->sensitive ? "t" : "f", vis, ordered[0] ? ordered : NULL, conv_uri};
-    int status_stmt = b.n;
-    ingress_tx_add(&b, "ingress_status_insert",
-                   "INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, language, "
-                   "created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, "
-                   "reply, conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) "
-                   "VALUES ($1::bigint, $2, $3, $4::bigint, $5, $6, $7, coalesce(timezone('UTC', "
-                   "to_timestamp($8::bigint / 1000.0)), " INGRESS_NOW "), " INGRESS_NOW ", "
-                   "timezone('UTC', to_timestamp($9::bigint / 1000.0)), $10::bigint, $11::bigint, "
-                   "$12::boolean, coalesce($13::bigint, (SELECT id FROM conversations WHERE uri = $17::text)), "
-                   "$14::boolean, $15::int, false, $16::bigint[]) RETURNING $8::bigint IS NULL OR "
-                   "to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours'",
-                   17, params);
-    if (!st->conversation && !p->parent_known)
-        ingress_tx_owned_conversation(&b);
-    ingress_tx_media(&b, p);
-    ingress_tx_mentions(&b, p);
-    ingress_tx_tags(&b, p);
-    /* The counters come last: every post of the author (and every reply to the parent)
-     * updates the same rows, so their row locks are held only until the commit. */
-    ingress_tx_counts(&b, p);
-    PGresult *res[INGRESS_TX_MAX];
-    int rc = db_batch(c, b.stmts, b.n, true, res, err, errlen);
-    if (rc == 0)
-        p->realtime = PQgetvalue(res[status_stmt], 0, 0)[0] == 't';
-    else
+    PGresult *res = db_exec(c, "ingress_status_insert",
+                            "WITH cv_new AS (INSERT INTO conversations (uri, created_at, updated_at) "
+                            "SELECT $17::text, " INGRESS_NOW ", " INGRESS_NOW " WHERE $17::text IS NOT NULL "
+                            "ON CONFLICT DO NOTHING RETURNING id), cv AS (SELECT id FROM cv_new UNION ALL "
+                            "SELECT id FROM conversations WHERE uri = $17::text LIMIT 1) "
+                            "INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, language, "
+                            "created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, "
+                            "reply, conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) "
+                            "VALUES (CASE WHEN $1::boolean AND to_timestamp($8::bigint / 1000.0) < now() THEN "
+                            "((($8::bigint / 1000) * 1000 + floor(random() * 1000)::bigint) << 16) "
+                            "+ floor(random() * 65536)::bigint ELSE timestamp_id('statuses') END, $2, $3, "
+                            "$4::bigint, $5, $6, $7, coalesce(timezone('UTC', to_timestamp($8::bigint / 1000.0)), "
+                            INGRESS_NOW "), " INGRESS_NOW ", timezone('UTC', to_timestamp($9::bigint / 1000.0)), "
+                            "$10::bigint, $11::bigint, $12::boolean, coalesce($13::bigint, (SELECT id FROM cv)), "
+                            "$14::boolean, $15::int, false, $16::bigint[]) RETURNING id, $8::bigint IS NULL OR "
+                            "to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours', "
+                            "conversation_id IS NULL",
+                            17, params, err, errlen);
+    if (!res) {
         tx->duplicate = strcmp(db_conn_sqlstate(c), "23505") == 0;
-    for (int i = 0; rc == 0 && i < b.n; i++)
-        PQclear(res[i]);
-    free(b.mention_ids);
-    free(b.mention_silent);
-    free(b.tag_names);
-    free(b.tag_displays);
-    return rc;
+        return -1;
+    }
+    p->status_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    p->realtime = PQgetvalue(res, 0, 1)[0] == 't';
+    bool conv_missing = conv_uri && PQgetvalue(res, 0, 2)[0] == 't';
+    PQclear(res);
+    ingress_id(sid, sizeof sid, p->status_id);
+    if (conv_missing) {
+        /* another transaction created the conversation after the insert's snapshot */
+        const char *pp[] = {sid, conv_uri};
+        if (db_run_params(c, "ingress_conv_by_uri",
+                          "UPDATE statuses SET conversation_id = (SELECT id FROM conversations "
+                          "WHERE uri = $2::text) WHERE id = $1::bigint",
+                          2, pp, err, errlen) != 0)
+            return -1;
+    }
+    return ingress_tx_rest(c, p, err, errlen);
 }
 
 /* The status row holding p->st->uri: *found false if none. Returns 0 or -1 with err. */
@@ -396,8 +424,6 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char 
         p->created = true;
         return 0;
     }
-    int64_t drawn = p->status_id;
-    p->status_id = 0; /* not stored, unless found below */
     bool found;
     int64_t id;
     if (rc == DB_TX_UNKNOWN) {
@@ -409,8 +435,7 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char 
             snprintf(err, errlen, "%s; checking for %s failed too: %s", why, p->st->uri, cerr);
             return -1;
         }
-        if (found && id == drawn) {
-            p->status_id = drawn;
+        if (found && id == p->status_id) {
             base_log(BASE_LOG_INFO, "ingress: the commit of %s was written although its reply was lost",
                   p->st->uri);
             p->created = true;
