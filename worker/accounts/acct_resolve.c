@@ -49,6 +49,20 @@ static bool acct_is_local(const services *s, const char *domain)
     return strlen(s->local_domain) == n && strncasecmp(domain, s->local_domain, n) == 0;
 }
 
+/* Whether a resolve may go on past the domain's block check; if not, *res and err say
+ * why (a suspended domain, or the database could not say). */
+static bool acct_resolve_domain_ok(services *s, const char *domain, acct_outcome *res, char *err, size_t errlen)
+{
+    bool blocked;
+    if (acct_domain_blocked(s, domain, &blocked, err, errlen) != 0) {
+        *res = ACCT_RETRY;
+        return false;
+    }
+    if (blocked)
+        snprintf(err, errlen, "%s is a suspended domain (domain block)", domain);
+    return !blocked;
+}
+
 acct_outcome acct_resolve(q_ctx *ctx, services *s, const char *handle, int64_t account_id,
                           const char *request_id, ingress_account *out, char *err, size_t errlen)
 {
@@ -104,19 +118,12 @@ acct_outcome acct_resolve(q_ctx *ctx, services *s, const char *handle, int64_t a
             return ACCT_NONE;
         }
     }
-    bool blocked;
     int rc;
     acct_jrd j = {0}, j2 = {0};
     bool gone = false;
     char why[768];
-    if (acct_domain_blocked(s, domain, &blocked, err, errlen) != 0) {
-        res = ACCT_RETRY;
+    if (!acct_resolve_domain_ok(s, domain, &res, err, errlen))
         goto done;
-    }
-    if (blocked) {
-        snprintf(err, errlen, "%s is a suspended domain (domain block)", domain);
-        goto done;
-    }
     if (!account_id) {
         rc = acct_by_handle(s, user, domain, &id, uri, sizeof uri, &stale, err, errlen);
         if (rc < 0) {
@@ -157,14 +164,8 @@ acct_outcome acct_resolve(q_ctx *ctx, services *s, const char *handle, int64_t a
             snprintf(err, errlen, "WebFinger for %s named a local or unusable domain", final->self_href);
             goto done;
         }
-        if (acct_domain_blocked(s, domain, &blocked, err, errlen) != 0) {
-            res = ACCT_RETRY;
+        if (!acct_resolve_domain_ok(s, domain, &res, err, errlen))
             goto done;
-        }
-        if (blocked) {
-            snprintf(err, errlen, "%s is a suspended domain (domain block)", domain);
-            goto done;
-        }
         if (!id) {
             rc = acct_by_handle(s, user, domain, &id, uri, sizeof uri, &stale, err, errlen);
             if (rc < 0) {
