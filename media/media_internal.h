@@ -185,5 +185,9 @@ void media_srv_kill_all(media_srv *s);
 bool media_srv_wait(media_srv *s, media_srv_task *t, double deadline);
 /* Ends the server (its task children die with it) and frees. */
 void media_srv_free(media_srv *s);
+/* posix_spawn of exe with stdin from /dev/null, stdout to out_fd (-1: /dev/null), fd as
+ * fd_as (fd -1: none), every signal unblocked and at its default. 0 or an errno. */
+int media_spawn(pid_t *pid, const char *exe, char *const argv[], char *const envp[], int out_fd, int fd,
+                int fd_as);
 
 #endif

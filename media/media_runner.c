@@ -351,21 +351,7 @@ static int spawn_child(const media_runner *r, const task_argv *ta, int out_fd, p
     argv[argc++] = "new";
     argv[argc] = NULL;
 
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(pid, exe, &fa, &attr, (char *const *)argv, r->envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    int rc = media_spawn(pid, exe, (char *const *)argv, r->envp, out_fd, -1, -1);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the media child %s: %s", exe, strerror(rc));
         return -1;

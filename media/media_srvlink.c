@@ -202,24 +202,9 @@ static int srv_start(media_srv *s, char *err, size_t errlen)
         close(sv[1]);
         sv[1] = moved;
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], MEDIA_SRV_FD);
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     char *argv[] = {s->exe, "media-server", NULL};
     pid_t pid = 0;
-    int rc = sv[1] < 0 ? errno : posix_spawn(&pid, s->exe, &fa, &attr, argv, s->envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    int rc = sv[1] < 0 ? errno : media_spawn(&pid, s->exe, argv, s->envp, -1, sv[1], MEDIA_SRV_FD);
     if (sv[1] >= 0)
         close(sv[1]);
     if (rc != 0) {
@@ -403,6 +388,32 @@ bool media_srv_wait(media_srv *s, media_srv_task *t, double deadline)
     srv_unlink(s, t);
     pthread_mutex_unlock(&s->lock);
     return timed_out;
+}
+
+int media_spawn(pid_t *pid, const char *exe, char *const argv[], char *const envp[], int out_fd, int fd,
+                int fd_as)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (out_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    else
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, fd, fd_as);
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawn(pid, exe, &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
 }
 
 void media_srv_free(media_srv *s)
