@@ -12,22 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "q_internal.h" /* q_private_key, for the longest key */
+#include "q_internal.h"
+#include "redis_conn.h" /* q_private_key, for the longest key */
 
 static q_conn *conn;
 
 static int setup(void **state)
 {
-    q_redis_opts o;
-    char err[Q_ERRLEN], url[600];
-    const char *sock = getenv("REDIS_SOCKET");
-    if (!sock)
-        return -1;
-    snprintf(url, sizeof url, "unix://%s", sock);
-    if (q_redis_parse_url(url, &o, err, sizeof err) != 0)
-        return -1;
-    conn = q_conn_new(&o);
-    return q_conn_ensure(conn);
+    conn = test_redis_conn();
+    return conn ? 0 : -1;
 }
 
 static int teardown(void **state)
