@@ -1,8 +1,9 @@
 /* media_child.c -- `scotty media-child <task> ...`: one media task in its own
  * process, forked by the fork server or exec'ed by the worker. It caps itself
  * first (cgroup, nice, ioprio, rlimits), then sandboxes itself (network
- * namespace, seccomp allowlist), then probes, validates and processes the input
- * the way Mastodon's processor chain does, writing its files into --out-dir.
+ * namespace, seccomp allowlist), then probes (a still picture from its libvips
+ * header, anything else with libav), validates and processes the input the way
+ * Mastodon's processor chain does, writing its files into --out-dir.
  * stdout is the channel to the worker: "P <percent>" lines while working, then
  * one "R <json>" line with the result. */
 #include "media.h"
@@ -153,7 +154,8 @@ int media_child_run(int argc, char **argv, media_child_hook hook)
     double t0 = child_now(), c0 = child_cpu();
     av_log_set_level(AV_LOG_FATAL);
     media_probe p;
-    if (media_probe_file(a.in, &p, err, sizeof err) < 0)
+    bool still = media_vips_init(a.threads, err, sizeof err) == 0 && media_vips_probe_still(a.in, &p) == 1;
+    if (!still && media_probe_file(a.in, &p, err, sizeof err) < 0)
         return child_fail("probe", err);
     media_kind kind = media_classify(&p);
     json_t *result = json_object();

@@ -1,14 +1,15 @@
 /* media_forkserver.c -- `scotty-media media-server`: the one process per worker
- * that is exec'd once with libav and libvips loaded (not started), and forks a
- * fresh task child for each task the worker sends over the control socket.
- * The server never opens any input and starts no threads, so fork is safe and
- * cheap; the task child applies its limits and sandbox (media_child_run) before
+ * that is exec'd once with libav and libvips loaded and libvips started (it
+ * starts no thread), and forks a fresh task child for each task the worker
+ * sends over the control socket. The server never opens any input and starts
+ * no threads, so fork is safe and cheap; the task child applies its limits and sandbox (media_child_run) before
  * it opens the input. At start the server moves itself into an empty network
  * namespace (inherited by every task child) when the machine permits it, checks
  * that the seccomp allowlist can be installed, and reports both in READY. It
  * reaps its children and hands their wait status and rusage to the worker. */
 #include "media.h"
 #include "media_internal.h"
+#include "media_vips.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -276,9 +277,14 @@ int media_server_main(int argc, char **argv, media_child_hook hook)
         return 1;
     }
     media_sandbox_names();
+    char err[MEDIA_ERRLEN] = "";
+    if (media_vips_start(err, sizeof err) < 0) {
+        fprintf(stderr, "scotty-media media-server: %s\n", err);
+        return 1;
+    }
     int threads = srv_threads();
     if (threads != 1) {
-        fprintf(stderr, "scotty-media media-server: %d threads after loading the libraries; a fork would copy "
+        fprintf(stderr, "scotty-media media-server: %d threads after starting the libraries; a fork would copy "
                 "only one of them, so the server stops\n", threads);
         return 1;
     }

@@ -38,7 +38,7 @@ static void mv_err(char *err, size_t errlen, const char *what)
     vips_error_clear();
 }
 
-/* Whether this process started libvips; set by the first media_vips_init,
+/* Whether this process started libvips; set by the first media_vips_start,
  * under mv_started_lock. */
 static pthread_mutex_t mv_started_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool mv_started;
@@ -53,7 +53,7 @@ static void mv_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg
     (void)ud;
 }
 
-int media_vips_init(int threads, char *err, size_t errlen)
+int media_vips_start(char *err, size_t errlen)
 {
     pthread_mutex_lock(&mv_started_lock);
     if (mv_started) {
@@ -71,12 +71,19 @@ int media_vips_init(int threads, char *err, size_t errlen)
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);
-    vips_concurrency_set(threads < 1 ? 1 : threads);
     vips_block_untrusted_set(TRUE);
     vips_operation_block_set("VipsForeign", TRUE);
     for (size_t i = 0; i < sizeof mv_allowed / sizeof mv_allowed[0]; i++)
         vips_operation_block_set(mv_allowed[i], FALSE);
     pthread_mutex_unlock(&mv_started_lock);
+    return 0;
+}
+
+int media_vips_init(int threads, char *err, size_t errlen)
+{
+    if (media_vips_start(err, errlen) < 0)
+        return -1;
+    vips_concurrency_set(threads < 1 ? 1 : threads);
     return 0;
 }
 
@@ -134,6 +141,33 @@ int media_vips_info_read(const char *path, media_vips_info *out, char *err, size
     return rc;
 }
 
+int media_vips_probe_still(const char *path, media_probe *p)
+{
+    static const struct {
+        const char *type, *codec;   /* the codec name libav's probe gives the same file */
+    } stills[] = {{"image/jpeg", "mjpeg"}, {"image/png", "png"}, {"image/webp", "webp"}};
+    char err[MEDIA_ERRLEN];
+    media_vips_info info;
+    struct stat st;
+    if (media_vips_info_read(path, &info, err, sizeof err) < 0 || info.pages != 1 || stat(path, &st) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof stills / sizeof stills[0]; i++) {
+        if (strcmp(info.content_type, stills[i].type) != 0)
+            continue;
+        memset(p, 0, sizeof *p);
+        snprintf(p->container, sizeof p->container, "libvips %s", info.extension);
+        snprintf(p->content_type, sizeof p->content_type, "%s", info.content_type);
+        snprintf(p->video_codec, sizeof p->video_codec, "%s", stills[i].codec);
+        p->has_video = true;
+        p->width = info.width;
+        p->height = info.height;
+        p->frames = 1;
+        p->size = st.st_size;
+        return 1;
+    }
+    return 0;
+}
+
 /* Drops every metadata field but the ICC profile, as LazyThumbnail does. */
 static VipsImage *mv_strip(VipsImage *in)
 {
@@ -176,7 +210,7 @@ static const char *mv_type_for_ext(const char *ext)
  * plain load of the first page without one), strip, save by extension with
  * Q 90 interlaced for the 'jpg' format. */
 static int mv_convert(const char *in, const media_vips_style *s, int tw, int th, bool target, const char *out,
-                      char *err, size_t errlen)
+                      int *ow, int *oh, char *err, size_t errlen)
 {
     VipsImage *img = NULL;
     int rc = 0;
@@ -202,6 +236,9 @@ static int mv_convert(const char *in, const media_vips_style *s, int tw, int th,
         rc = vips_image_write_to_file(clean, out, "Q", 90, "interlace", TRUE, NULL);
     else
         rc = vips_image_write_to_file(clean, out, NULL);
+    /* Upright already (thumbnail rotates, and the orientation tag is stripped). */
+    *ow = vips_image_get_width(clean);
+    *oh = vips_image_get_height(clean);
     g_object_unref(clean);
     if (rc != 0) {
         char what[1300];
@@ -226,18 +263,18 @@ json_t *media_vips_style_make(const char *in, const media_vips_info *info, const
     bool animated = strcmp(ext, "gif") == 0;
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.%s", out_dir, s->name, ext);
+    /* The output's upright size: the input's for a copy, the written image's for a
+     * conversion, the header's for a GIF libav made. */
+    media_vips_info oi = *info;
     int rc;
     if (!convert)
         rc = media_copy_file(in, path, err, errlen);
     else if (animated)
         rc = media_gif_resize(in, info->width, info->height, target ? tw : 0, target ? th : 0, s->crop, path,
-                              threads, err, errlen);
+                              threads, err, errlen) < 0 ? -1 : media_vips_info_read(path, &oi, err, errlen);
     else
-        rc = mv_convert(in, s, tw, th, target, path, err, errlen);
+        rc = mv_convert(in, s, tw, th, target, path, &oi.width, &oi.height, err, errlen);
     if (rc < 0)
-        return NULL;
-    media_vips_info oi;
-    if (media_vips_info_read(path, &oi, err, errlen) < 0)
         return NULL;
     struct stat st;
     json_t *o = json_object();

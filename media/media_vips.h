@@ -1,7 +1,7 @@
 /* media_vips.h -- the media child's libvips side (not public): start-up with
  * limits for hostile input, Mastodon's image styles (LazyThumbnail), blurhash
- * input, and the account and preview-card tasks. Everything here runs only in
- * a task child, after media_vips_init. */
+ * input, and the account and preview-card tasks. Everything here but
+ * media_vips_start runs only in a task child, after media_vips_init. */
 #ifndef SCOTTY_MEDIA_VIPS_H
 #define SCOTTY_MEDIA_VIPS_H
 
@@ -10,14 +10,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Starts libvips in the task child, never in a process that forks later
- * (libvips starts threads): operation cache off, `threads` worker threads,
- * untrusted loaders blocked and only the loaders and savers Mastodon allows
- * (nsgif, jpeg, png, webp; png, spng, jpeg, webp savers; no loadable modules,
- * so not heif). The child's
- * image code calls it before its first libvips call, so it runs after the
- * child's limits and sandbox; later calls return at once. Returns 0 or -1
- * with err. */
+/* Starts libvips once per process: operation cache off, untrusted loaders
+ * blocked and only the loaders and savers Mastodon allows (nsgif, jpeg, png,
+ * webp; png, spng, jpeg, webp savers; no loadable modules, so not heif).
+ * libvips starts no thread here (its pools start with the first operation),
+ * so the fork server calls it before it forks any task child, which then
+ * inherits a started libvips instead of paying its type set-up per task; the
+ * server checks afterwards that it is still one thread. Returns 0 or -1 with
+ * err. */
+int media_vips_start(char *err, size_t errlen);
+
+/* media_vips_start, then `threads` worker threads for this process's
+ * operations. The child's image code calls it before its first libvips call,
+ * so a child exec'ed per task starts libvips after its limits and sandbox.
+ * Returns 0 or -1 with err. */
 int media_vips_init(int threads, char *err, size_t errlen);
 
 /* An image file as libvips sees its header: the loader's content type,
@@ -31,6 +37,14 @@ typedef struct media_vips_info {
 /* Reads only the header. Returns 0, or -1 with err (not an image libvips may
  * load here, or a broken header). */
 int media_vips_info_read(const char *path, media_vips_info *out, char *err, size_t errlen);
+
+/* The `process` task's probe of a still JPEG, PNG or WebP, from the libvips
+ * header alone: content type, upright size, one frame, file size (what
+ * media_classify and media_validate read). libvips makes every style of such
+ * a file, so libav's probe, which decodes it once more, is skipped. Returns 1
+ * with *p filled, or 0 for anything else (a GIF, an animation, no image
+ * libvips may load, a broken header): the caller probes with libav. */
+int media_vips_probe_still(const char *path, media_probe *p);
 
 /* One style as Mastodon's LazyThumbnail makes it. */
 typedef struct media_vips_style {

@@ -198,7 +198,8 @@ gif)
     [ "$(j .result.type)" = gifv ] || fail "animated GIF typed $(j .result.type)"
     run --in still.gif --out-dir s
     expect_ok
-    [ "$(j .result.type)" = image ] || fail "static GIF typed $(j .result.type)"
+    [ "$(j .result.type)" = image ] && [ "$(j .result.probe.container)" = gif ] ||
+        fail "static GIF typed $(j .result.type), probed by $(j .result.probe.container)"
     cmp -s still.gif s/original.gif && cmp -s still.gif s/small.gif || fail "static GIF was not kept unchanged"
     pass "animated GIF -> gifv MP4, static GIF kept as image"
     ;;
@@ -223,8 +224,12 @@ image)
     [ "$sw"x"$sh" = 554x416 ] || fail "small is ${sw}x$sh, want 554x416 (230,400 px rule)"
     [ "$(j .result.file_meta.small.size)" = 554x416 ] && [ "$(j .result.file_meta.original.size)" = 800x600 ] || fail "file_meta $(j -c .result.file_meta)"
     [ "$(j .result.blurhash | cut -c1)" = U ] || fail "blurhash $(j .result.blurhash) is not 4x4"
+    # A still picture is probed from its libvips header alone; libav probes the rest.
+    [ "$(j .result.probe.container)" = "libvips jpeg" ] && [ "$(j .result.probe.width)x$(j .result.probe.height)" = 800x600 ] ||
+        fail "JPEG probed by $(j .result.probe.container) as $(j .result.probe.width)x$(j .result.probe.height)"
     run --in in.png --out-dir p
     expect_ok
+    [ "$(j .result.probe.container)" = "libvips png" ] || fail "PNG probed by $(j .result.probe.container)"
     [ "$(probe v:0 stream=codec_name p/small.png)" = png ] || fail "small of a PNG is not PNG"
     gen -f lavfi -i testsrc2=s=800x600 -frames:v 1 in.webp
     run --in in.webp --out-dir w
