@@ -22,7 +22,9 @@ const char *media_rotation_filter(int rotation);
  * or URLs). Same return as avformat_open_input. */
 struct AVFormatContext;
 int media_open_input(struct AVFormatContext **ic, const char *path);
-/* Copies a file byte for byte. 0, or -1 with err. */
+/* A file with the same bytes at `to`: a hard link where both are on one file
+ * system (no new inode, nothing copied), else a byte copy. Every reader only
+ * reads it. 0, or -1 with err. */
 int media_copy_file(const char *from, const char *to, char *err, size_t errlen);
 
 /* Reads the next packet of ic into pkt: 1, 0 at the end of the input, or -1

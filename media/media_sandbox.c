@@ -23,7 +23,7 @@
 static const char *const media_sandbox_allowed[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "lseek", "close", "fstat", "newfstatat",
     "stat", "lstat", "statx", "openat", "open", "access", "faccessat", "faccessat2", "getdents64",
-    "readlink", "readlinkat", "mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat", "renameat2",
+    "readlink", "readlinkat", "mkdir", "mkdirat", "link", "linkat", "unlink", "unlinkat", "rename", "renameat", "renameat2",
     "ftruncate", "fsync", "fdatasync", "fcntl", "dup", "dup2", "dup3", "pipe2", "eventfd2", "poll", "ppoll",
     "fadvise64", "getcwd", "mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "futex",
     "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "exit", "exit_group", "sched_yield",
