@@ -154,7 +154,8 @@ int media_child_run(int argc, char **argv, media_child_hook hook)
     double t0 = child_now(), c0 = child_cpu();
     av_log_set_level(AV_LOG_FATAL);
     media_probe p;
-    bool still = media_vips_init(a.threads, err, sizeof err) == 0 && media_vips_probe_still(a.in, &p) == 1;
+    media_vips_info still_info;
+    bool still = media_vips_init(a.threads, err, sizeof err) == 0 && media_vips_probe_still(a.in, &p, &still_info) == 1;
     if (!still && media_probe_file(a.in, &p, err, sizeof err) < 0)
         return child_fail("probe", err);
     media_kind kind = media_classify(&p);
@@ -176,7 +177,7 @@ int media_child_run(int argc, char **argv, media_child_hook hook)
         stage = "process";
     json_t *meta = json_object();
     if (rc == 0) {
-        media_styles_ctx sc = {a.in, a.out_dir, a.threads, child_progress, NULL};
+        media_styles_ctx sc = {a.in, a.out_dir, a.threads, child_progress, NULL, still ? &still_info : NULL};
         rc = media_styles_make(&sc, &p, kind, result, meta, err, sizeof err);
     }
     json_object_set_new(result, "file_meta", meta);

@@ -77,11 +77,13 @@ struct AVStream *media_new_encoded_stream(struct AVFormatContext *oc, const stru
 
 /* One task's styles (media_styles.c): writes into out_dir and fills result
  * (files, blurhash) and file_meta. */
+struct media_vips_info;
 typedef struct media_styles_ctx {
     const char *in, *out_dir;
     int threads;
     media_progress_fn progress;
     void *progress_ud;
+    const struct media_vips_info *still; /* the libvips header media_vips_probe_still read, or NULL */
 } media_styles_ctx;
 int media_styles_make(const media_styles_ctx *c, const media_probe *p, media_kind kind, json_t *result,
                       json_t *file_meta, char *err, size_t errlen);

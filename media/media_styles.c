@@ -143,7 +143,9 @@ static int process_image(const media_styles_ctx *a, const media_probe *p, json_t
     if (media_vips_init(a->threads, err, errlen) < 0)
         return -1;
     media_vips_info info;
-    if (media_vips_info_read(a->in, &info, err, errlen) < 0)
+    if (a->still)
+        info = *a->still;
+    else if (media_vips_info_read(a->in, &info, err, errlen) < 0)
         return -1;
     /* The canvas libvips decodes (a WebP's VP8X size, say) against Mastodon's limit. */
     if ((long long)info.width * info.height > MEDIA_MAX_IMAGE_PIXELS) {
@@ -189,6 +191,7 @@ static int cover_thumbnail(const media_styles_ctx *a, json_t *result, json_t *me
         rc = media_vips_info_read(cover, &info, err, errlen);
     media_styles_ctx c = *a;
     c.in = cover;
+    c.still = NULL;
     media_vips_style thumb = {"thumbnail", 0, 0, false, MEDIA_SMALL_PIXELS, NULL, false, false};
     json_t *o = rc == 0 ? vips_style(&c, &info, &thumb, result, "thumbnail", meta, "small", err, errlen) : NULL;
     if (o)

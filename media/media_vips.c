@@ -141,26 +141,25 @@ int media_vips_info_read(const char *path, media_vips_info *out, char *err, size
     return rc;
 }
 
-int media_vips_probe_still(const char *path, media_probe *p)
+int media_vips_probe_still(const char *path, media_probe *p, media_vips_info *info)
 {
     static const struct {
         const char *type, *codec;   /* the codec name libav's probe gives the same file */
     } stills[] = {{"image/jpeg", "mjpeg"}, {"image/png", "png"}, {"image/webp", "webp"}};
     char err[MEDIA_ERRLEN];
-    media_vips_info info;
     struct stat st;
-    if (media_vips_info_read(path, &info, err, sizeof err) < 0 || info.pages != 1 || stat(path, &st) < 0)
+    if (media_vips_info_read(path, info, err, sizeof err) < 0 || info->pages != 1 || stat(path, &st) < 0)
         return 0;
     for (size_t i = 0; i < sizeof stills / sizeof stills[0]; i++) {
-        if (strcmp(info.content_type, stills[i].type) != 0)
+        if (strcmp(info->content_type, stills[i].type) != 0)
             continue;
         memset(p, 0, sizeof *p);
-        snprintf(p->container, sizeof p->container, "libvips %s", info.extension);
-        snprintf(p->content_type, sizeof p->content_type, "%s", info.content_type);
+        snprintf(p->container, sizeof p->container, "libvips %s", info->extension);
+        snprintf(p->content_type, sizeof p->content_type, "%s", info->content_type);
         snprintf(p->video_codec, sizeof p->video_codec, "%s", stills[i].codec);
         p->has_video = true;
-        p->width = info.width;
-        p->height = info.height;
+        p->width = info->width;
+        p->height = info->height;
         p->frames = 1;
         p->size = st.st_size;
         return 1;

@@ -40,11 +40,11 @@ int media_vips_info_read(const char *path, media_vips_info *out, char *err, size
 
 /* The `process` task's probe of a still JPEG, PNG or WebP, from the libvips
  * header alone: content type, upright size, one frame, file size (what
- * media_classify and media_validate read). libvips makes every style of such
+ * media_classify and media_validate read), and the header in *info. libvips makes every style of such
  * a file, so libav's probe, which decodes it once more, is skipped. Returns 1
  * with *p filled, or 0 for anything else (a GIF, an animation, no image
  * libvips may load, a broken header): the caller probes with libav. */
-int media_vips_probe_still(const char *path, media_probe *p);
+int media_vips_probe_still(const char *path, media_probe *p, media_vips_info *info);
 
 /* One style as Mastodon's LazyThumbnail makes it. */
 typedef struct media_vips_style {
