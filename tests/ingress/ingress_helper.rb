@@ -31,7 +31,7 @@ class IngressTest < ScottyTest
     super
     psql("TRUNCATE #{TABLES.join(', ')} CASCADE")
     psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) " \
-         "VALUES (#{ALICE}, 'alice', NULL, '', now(), now())")
+         "VALUES (#{ALICE}, 'alice', NULL, NULL, now(), now())")
     add_remote(BOB, 'bob', followed_by: ALICE)
   end
 

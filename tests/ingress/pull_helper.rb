@@ -101,7 +101,7 @@ class PullTest < IngressTest
   def add_instance_actor
     key = OpenSSL::PKey::RSA.new(2048)
     psql("INSERT INTO accounts (id, username, domain, uri, private_key, public_key, actor_type, created_at, " \
-         "updated_at) VALUES (-99, 'mastodon.internal', NULL, '', #{q(key.to_pem)}, #{q(key.public_key.to_pem)}, " \
+         "updated_at) VALUES (-99, 'mastodon.internal', NULL, NULL, #{q(key.to_pem)}, #{q(key.public_key.to_pem)}, " \
          "'Application', now(), now())")
     { "https://#{LOCAL_DOMAIN}/actor#main-key" => key.public_key.to_pem }
   end

@@ -53,7 +53,7 @@ class IngressFollowupsTest < IngressTest
 
   def test_personal_inbox_delivery_of_a_known_status
     psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) " \
-         "VALUES (#{CAROL}, 'carol', NULL, '', now(), now())")
+         "VALUES (#{CAROL}, 'carol', NULL, NULL, now(), now())")
     psql("INSERT INTO follows (account_id, target_account_id, created_at, updated_at) " \
          "VALUES (#{CAROL}, #{BOB}, now(), now())")
     body = fixture('create_note_mastodon')

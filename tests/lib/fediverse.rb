@@ -20,7 +20,7 @@ module Fediverse
   # The local account remote posts are addressed to and whose follows make them relevant.
   def self.add_local_account(id, name)
     psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) " \
-         "VALUES (#{id}, #{q(name)}, NULL, '', now(), now())")
+         "VALUES (#{id}, #{q(name)}, NULL, NULL, now(), now())")
     id
   end
 

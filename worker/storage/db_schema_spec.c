@@ -17,7 +17,7 @@ static const db_column accounts_cols[] = {
     {"updated_at", DB_T_TS, "NOT NULL", false},
     {"note", DB_T_TEXT, "NOT NULL DEFAULT ''", false},
     {"display_name", DB_T_STRING, "NOT NULL DEFAULT ''", false},
-    {"uri", DB_T_STRING, "NOT NULL DEFAULT ''", false},
+    {"uri", DB_T_STRING, NULL, false},
     {"url", DB_T_STRING, NULL, false},
     {"avatar_file_name", DB_T_STRING, NULL, false},
     {"avatar_content_type", DB_T_STRING, NULL, false},
@@ -73,7 +73,7 @@ static const char *const accounts_after[] = {
     "CREATE INDEX index_accounts_on_domain_and_id ON accounts (domain, id)",
     "CREATE INDEX index_accounts_on_moved_to_account_id ON accounts (moved_to_account_id) "
     "WHERE moved_to_account_id IS NOT NULL",
-    "CREATE INDEX index_accounts_on_uri ON accounts (uri)",
+    "CREATE UNIQUE INDEX index_accounts_on_uri ON accounts (uri)",
     "CREATE INDEX index_accounts_on_url ON accounts (url text_pattern_ops) WHERE url IS NOT NULL",
     NULL,
 };
