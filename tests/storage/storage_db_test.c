@@ -117,7 +117,11 @@ static void test_check_reports_what_is_missing(void **state)
     run_ok(c, "ALTER TABLE media_attachments ALTER COLUMN file_meta TYPE text");
     run_ok(c, "DROP TABLE tombstones");
     run_ok(c, "ALTER TABLE accounts DROP COLUMN show_media"); /* optional: a note only */
+    /* Mastodon before 2026-07 has a plain index on accounts.uri: a note only too */
+    run_ok(c, "DROP INDEX index_accounts_on_uri");
+    run_ok(c, "CREATE INDEX index_accounts_on_uri ON accounts (uri)");
     assert_int_equal(check_report(c, &report), 4);
+    assert_non_null(strstr(report.data, "note: unique index index_accounts_on_uri on accounts (newer Mastodon)"));
     assert_non_null(strstr(report.data, "column media_attachments.file_meta has type text, expected json"));
     assert_non_null(strstr(report.data, "missing table tombstones"));
     assert_non_null(strstr(report.data, "note: optional column accounts.show_media"));

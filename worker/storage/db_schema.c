@@ -222,9 +222,18 @@ static int db_check_object(db_conn *c, const char *sql, const char *arg, bool *e
     return 0;
 }
 
+static bool db_unique_optional(const char *name)
+{
+    for (const char *const *o = db_schema_optional_unique; *o; o++)
+        if (strcmp(*o, name) == 0)
+            return true;
+    return false;
+}
+
 /* Unique indexes and primary keys keep scotty's inserts from duplicating rows
  * (ON CONFLICT needs them): every "CREATE UNIQUE INDEX <name>" and "ADD PRIMARY
- * KEY" in the description must exist. Returns problems found, or -1 with err. */
+ * KEY" in the description must exist, but the optional ones (noted only).
+ * Returns problems found, or -1 with err. */
 static int db_check_unique(db_conn *c, const db_table *t, base_buf *report, char *err, size_t errlen)
 {
     static const char unique_prefix[] = "CREATE UNIQUE INDEX ";
@@ -252,6 +261,11 @@ static int db_check_unique(db_conn *c, const db_table *t, base_buf *report, char
         PQclear(r);
         if (exists)
             continue;
+        if (!pk && db_unique_optional(name)) {
+            base_buf_addf(report, "note: unique index %s on %s (newer Mastodon) is absent; scotty works "
+                               "without it\n", name, t->name);
+            continue;
+        }
         problems++;
         if (pk)
             base_buf_addf(report, "missing primary key on %s (%s)\n", t->name, *a);

@@ -43,6 +43,10 @@ typedef struct db_table {
 
 /* Every table, in creation order; terminated by {NULL}. */
 extern const db_table db_schema_tables[];
+/* Unique indexes db init creates as newer Mastodon has them, which scotty does not
+ * rely on (no ON CONFLICT names them): db check only notes their absence, since
+ * older Mastodon databases lack them. NULL-terminated. */
+extern const char *const db_schema_optional_unique[];
 /* Foreign keys, added once every table exists; NULL-terminated. */
 extern const char *const db_schema_foreign_keys[];
 

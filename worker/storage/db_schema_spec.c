@@ -545,6 +545,11 @@ const db_table db_schema_tables[] = {
     {NULL, DB_ID_NONE, false, NULL, NULL},
 };
 
+const char *const db_schema_optional_unique[] = {
+    "index_accounts_on_uri", /* unique since Mastodon's migration 20260720104058 */
+    NULL,
+};
+
 const char *const db_schema_foreign_keys[] = {
     "ALTER TABLE account_stats ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE accounts ADD FOREIGN KEY (moved_to_account_id) REFERENCES accounts (id) "
