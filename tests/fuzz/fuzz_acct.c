@@ -2,7 +2,8 @@
  * scotty_acct_parse): the input as an actor document through acct_actor_parse, both as
  * fetched and as an Update's object, with its keys read back through
  * acct_key_from_doc; as a WebFinger answer through acct_jrd_parse; and as a handle and
- * a domain through acct_split_handle, acct_normalize_domain and acct_uri_host.
+ * a domain through acct_split_handle, acct_normalize_domain (then
+ * acct_registrable_domain) and acct_uri_host.
  *
  * Properties of an accepted actor: no crash or leak; an http(s) id; a username that
  * passes acct_username_valid; a lower-case domain; every collection URL empty or
@@ -88,7 +89,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(user);
         free(domain);
     }
-    free(acct_normalize_domain(s));
+    char *nd = acct_normalize_domain(s);
+    char reg[256];
+    size_t dl = nd ? strlen(nd) : 0, rl;
+    /* the registrable name of a normalized domain (what acct_subdomains.c passes) is a
+     * non-empty tail of it, starting at a label */
+    if (nd && acct_registrable_domain(nd, reg, sizeof reg) &&
+        (!(rl = strlen(reg)) || rl > dl || strcmp(nd + dl - rl, reg) != 0 ||
+         (rl < dl && nd[dl - rl - 1] != '.')))
+        abort();
+    free(nd);
     free(acct_uri_host(s));
     free(s);
     return 0;

@@ -16,6 +16,9 @@ require 'zlib'
 class AccountsTest < IngressTest
   HOSTS = %w[127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7].freeze
   H = HOSTS[0]
+  # Eleven hosts with one registrable name: PublicSuffix.domain('127.N.0.2') is "0.2"
+  # (the list's "*" rule makes the last label a public suffix).
+  SUBDOMAIN_HOSTS = (1..11).map { |n| "127.#{n}.0.2" }.freeze
   PUBLIC = 'https://www.w3.org/ns/activitystreams#Public'
 
   def setup
@@ -39,7 +42,7 @@ class AccountsTest < IngressTest
       File.write(File.join(@tmp, 'keys.json'), JSON.generate(keys))
       args += ['--keys', File.join(@tmp, 'keys.json'), '--require-signature']
     end
-    HOSTS.each { |h| args += ['--bind', h] }
+    (HOSTS + SUBDOMAIN_HOSTS).each { |h| args += ['--bind', h] }
     in_r, @shapes_in = IO.pipe
     out_r, out_w = IO.pipe
     @shapes_pid = Process.spawn('ruby', File.join(HERE, 'origin.rb'), *args, in: in_r, out: out_w,
@@ -217,6 +220,25 @@ class AccountsTest < IngressTest
     assert_equal '', p['header_remote_url']
     assert_nil p['silenced_at']
     assert_equal [[q['id'].to_i]], job_args('pull', 'RedownloadAvatarWorker'), 'no download for reject_media'
+  end
+
+  # ProcessAccountService::SUBDOMAINS_RATELIMIT: an account of a domain the instances view
+  # does not list refreshes the view and counts the domain in unique_subdomains_for:<name>
+  # for a minute; from the tenth such subdomain on, no new account of that name is made.
+  def test_subdomain_rate_limit
+    SUBDOMAIN_HOSTS.each { |h| publish(:mastodon, 'sub', host: h) }
+    start_accounts_scotty
+    SUBDOMAIN_HOSTS.each { |h| resolve("sub@#{h}") }
+    log = @scottys[0].log
+    made = rows("SELECT domain FROM accounts WHERE username = 'sub'").flatten
+    assert_equal SUBDOMAIN_HOSTS.first(10).sort, made.sort, log
+    assert_equal SUBDOMAIN_HOSTS.first(10).sort, rows("SELECT domain FROM instances WHERE domain LIKE '127.%.0.2' " \
+                                                    'ORDER BY domain').flatten.sort, 'the view was refreshed'
+    assert_equal 10, @redis.pfcount('unique_subdomains_for:0.2')
+    assert_includes 1..60, @redis.ttl('unique_subdomains_for:0.2'), 'the count lives a minute'
+    assert_match(/10 subdomains of 0\.2 got their first account in the last minute .*no account is created for 127\.11\.0\.2/,
+                 log)
+    assert_empty retries, 'Mastodon returns nil: no retry'
   end
 
   def test_bad_actors_write_nothing

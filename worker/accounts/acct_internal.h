@@ -29,6 +29,15 @@ int acct_domain_blocked(services *s, const char *uri_or_domain, bool *blocked, c
 int acct_webfinger(services *s, const char *user, const char *domain, acct_jrd *out, bool *gone,
                    char *err, size_t errlen);
 
+/* Before a new account of `domain` is created: ACCT_NONE (err says why) when 10
+ * subdomains of its registrable name got their first account in the last minute,
+ * ACCT_RETRY when Redis cannot tell, else ACCT_RESOLVED. */
+acct_outcome acct_subdomains_check(q_ctx *ctx, const char *domain, char *err, size_t errlen);
+/* After a new account of `domain` is committed (DomainMaterializable): a domain the
+ * `instances` view does not list yet refreshes it and is counted for one minute.
+ * Failures are logged; the account stays. */
+void acct_subdomains_count(q_ctx *ctx, services *s, const char *domain);
+
 /* How ProcessAccountService was called. */
 typedef struct acct_process_opts {
     int64_t account_id;        /* account: (an Update's actor), 0 for none */

@@ -1,9 +1,11 @@
 /* acct_name.c -- handles, usernames and domains as Mastodon compares and stores them:
  * Account::USERNAME_ONLY_RE, TagManager#normalize_domain (ASCII names), the host of an
- * actor URI (Addressable's normalized_host) and split_acct. */
+ * actor URI (Addressable's normalized_host), split_acct and PublicSuffix.domain. */
 #include "acct_parse.h"
 
 #include <ctype.h>
+#include <libpsl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,4 +126,27 @@ bool acct_split_handle(const char *acct, bool strip_at, char **user, char **doma
         return false;
     }
     return true;
+}
+
+bool acct_registrable_domain(const char *domain, char *out, size_t outlen)
+{
+    if (outlen)
+        out[0] = '\0';
+    /* psl_builtin: the list compiled into libpsl, read-only and shared by every thread. */
+    const psl_ctx_t *psl = psl_builtin();
+    if (!domain || !psl || psl_is_public_suffix2(psl, domain, PSL_TYPE_ICANN))
+        return false;
+    /* The longest public suffix is the leftmost one; the registrable name is it and
+     * the label before it. */
+    const char *prev = domain;
+    for (const char *p = strchr(domain, '.'); p; p = strchr(p + 1, '.')) {
+        if (psl_is_public_suffix2(psl, p + 1, PSL_TYPE_ICANN)) {
+            if ((size_t)snprintf(out, outlen, "%s", prev) < outlen)
+                return true;
+            out[0] = '\0';
+            return false;
+        }
+        prev = p + 1;
+    }
+    return false;
 }

@@ -101,6 +101,13 @@ bool acct_username_valid(const char *u);
 char *acct_normalize_domain(const char *d);
 /* The host of an http(s) URI, lower-cased, without port or userinfo; NULL if none. */
 char *acct_uri_host(const char *uri);
+/* PublicSuffix.domain(domain, ignore_private: true), the key of Mastodon's subdomain
+ * rate limit: the longest public suffix of the ICANN section of the Public Suffix List
+ * (libpsl's list; an unlisted top-level label counts as one, the list's "*" rule) plus
+ * the label before it, e.g. "example.co.uk" for "a.b.example.co.uk" and "github.io"
+ * for "x.github.io". Written to out; false (out empty) when the name is itself a
+ * public suffix or does not fit. */
+bool acct_registrable_domain(const char *domain, char *out, size_t outlen);
 /* Mastodon's split_acct: "acct:" prefix removed, split at '@' into user and domain
  * (a leading '@' is dropped first when strip_at). false when either part is empty. */
 bool acct_split_handle(const char *acct, bool strip_at, char **user, char **domain);

@@ -4,9 +4,10 @@
  * account's unchanged handle; domain blocks (suspend refuses, silence silences a new
  * account, reject_media keeps avatar and header URLs unset); under the Redis lock
  * process_account:<uri> the account by uri, else by confirmed handle, else a new one
- * (counted against discovery_per_request:<request_id>, 400 per 5 minutes); the keys,
- * the collection counts and movedTo read; one transaction (acct_store.c); then the
- * follow-up jobs Mastodon pushes. What scotty leaves to Ruby is found before writing:
+ * (refused while 10 subdomains of its registrable name are new in the last minute,
+ * acct_subdomains.c; counted against discovery_per_request:<request_id>, 400 per 5
+ * minutes); the keys, the collection counts and movedTo read; one transaction
+ * (acct_store.c); then the follow-up jobs Mastodon pushes. What scotty leaves to Ruby is found before writing:
  * a change of the remote suspension state (Account#suspend!/unsuspend! and their
  * workers). A handle another account holds (username collision) or a key that does
  * not parse is refused with nothing written. */
@@ -331,7 +332,9 @@ static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, 
         return ACCT_NONE;
     }
     if (!have) {
-        acct_outcome d = acct_count_discovery(ctx, request_id, err, errlen);
+        acct_outcome d = acct_subdomains_check(ctx, a->domain, err, errlen);
+        if (d == ACCT_RESOLVED)
+            d = acct_count_discovery(ctx, request_id, err, errlen);
         if (d != ACCT_RESOLVED)
             return d;
     }
@@ -379,6 +382,8 @@ static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, 
         return ACCT_NONE;
     if (rc != 0)
         return ACCT_RETRY;
+    if (!have)
+        acct_subdomains_count(ctx, s, a->domain);
     if (have && w.avatar_changed)
         acct_delete_old_image(s, "avatars", k.id, &k.old_avatar);
     if (have && w.header_changed)

@@ -239,12 +239,15 @@ static int db_check_unique(db_conn *c, const db_table *t, base_buf *report, char
     static const char unique_prefix[] = "CREATE UNIQUE INDEX ";
     int problems = 0;
     for (const char *const *a = t->after; a && *a; a++) {
-        char name[128] = "";
+        char name[128] = "", on[128] = "";
         bool pk = strstr(*a, "ADD PRIMARY KEY") != NULL;
+        /* "CREATE UNIQUE INDEX <name> ON <relation> ...": a table's, or a view's made
+         * after it */
         if (strncmp(*a, unique_prefix, sizeof unique_prefix - 1) == 0)
-            sscanf(*a + sizeof unique_prefix - 1, "%127s", name);
+            sscanf(*a + sizeof unique_prefix - 1, "%127s ON %127s", name, on);
         else if (!pk)
             continue;
+        const char *relation = on[0] ? on : t->name;
         const char *sql =
             pk ? "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
                  "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() "
@@ -253,7 +256,7 @@ static int db_check_unique(db_conn *c, const db_table *t, base_buf *report, char
                  "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = "
                  "x.relnamespace WHERE n.nspname = current_schema() AND t.relname = $1 AND "
                  "x.relname = $2 AND i.indisunique)";
-        const char *params[2] = {t->name, name};
+        const char *params[2] = {relation, name};
         PGresult *r = db_exec(c, NULL, sql, pk ? 1 : 2, params, err, errlen);
         if (!r)
             return -1;
@@ -263,7 +266,7 @@ static int db_check_unique(db_conn *c, const db_table *t, base_buf *report, char
             continue;
         if (!pk && db_unique_optional(name)) {
             base_buf_addf(report, "note: unique index %s on %s (newer Mastodon) is absent; scotty works "
-                               "without it\n", name, t->name);
+                               "without it\n", name, relation);
             continue;
         }
         problems++;
@@ -271,7 +274,7 @@ static int db_check_unique(db_conn *c, const db_table *t, base_buf *report, char
             base_buf_addf(report, "missing primary key on %s (%s)\n", t->name, *a);
         else
             base_buf_addf(report, "missing unique index %s on %s (scotty relies on it to avoid "
-                               "duplicate rows)\n", name, t->name);
+                               "duplicate rows)\n", name, relation);
     }
     return problems;
 }

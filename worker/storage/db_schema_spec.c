@@ -361,6 +361,30 @@ static const char *const domain_blocks_after[] = {
     NULL,
 };
 
+/* ---- domain_allows, and the instances view over accounts and both domain lists ---- */
+static const db_column domain_allows_cols[] = {
+    {"created_at", DB_T_TS, "NOT NULL", false},
+    {"domain", DB_T_STRING, "NOT NULL DEFAULT ''", false},
+    {"updated_at", DB_T_TS, "NOT NULL", false},
+    {NULL, NULL, NULL, false},
+};
+/* The view as Mastodon's schema defines it; new accounts refresh it
+ * (worker/accounts/acct_subdomains.c), CONCURRENTLY, which needs its unique index. */
+static const char *const domain_allows_after[] = {
+    "CREATE UNIQUE INDEX index_domain_allows_on_domain ON domain_allows (domain)",
+    "CREATE MATERIALIZED VIEW instances AS "
+    "WITH domain_counts(domain, accounts_count) AS (SELECT accounts.domain, count(*) AS accounts_count "
+    "FROM accounts WHERE accounts.domain IS NOT NULL GROUP BY accounts.domain) "
+    "SELECT domain_counts.domain, domain_counts.accounts_count FROM domain_counts "
+    "UNION SELECT domain_blocks.domain, COALESCE(domain_counts.accounts_count, 0::bigint) AS accounts_count "
+    "FROM domain_blocks LEFT JOIN domain_counts ON domain_counts.domain::text = domain_blocks.domain::text "
+    "UNION SELECT domain_allows.domain, COALESCE(domain_counts.accounts_count, 0::bigint) AS accounts_count "
+    "FROM domain_allows LEFT JOIN domain_counts ON domain_counts.domain::text = domain_allows.domain::text",
+    "CREATE INDEX index_instances_on_reverse_domain ON instances (reverse(('.'::text || (domain)::text)), domain)",
+    "CREATE UNIQUE INDEX index_instances_on_domain ON instances (domain)",
+    NULL,
+};
+
 /* ---- custom_emojis ---- */
 static const db_column custom_emojis_cols[] = {
     {"shortcode", DB_T_STRING, "NOT NULL DEFAULT ''", false},
@@ -534,6 +558,7 @@ const db_table db_schema_tables[] = {
     {"unavailable_domains", DB_ID_BIGSERIAL, false, unavailable_domains_cols,
      unavailable_domains_after},
     {"domain_blocks", DB_ID_BIGSERIAL, false, domain_blocks_cols, domain_blocks_after},
+    {"domain_allows", DB_ID_BIGSERIAL, false, domain_allows_cols, domain_allows_after},
     {"custom_emojis", DB_ID_BIGSERIAL, false, custom_emojis_cols, custom_emojis_after},
     {"polls", DB_ID_BIGSERIAL, false, polls_cols, polls_after},
     {"preview_cards", DB_ID_BIGSERIAL, false, preview_cards_cols, preview_cards_after},
