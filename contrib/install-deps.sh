@@ -17,8 +17,9 @@ apt_packages=(
   libseccomp-dev
   # link cards (worker/cards): libxml2's HTML parser, charset detection
   libxml2-dev libuchardet-dev
-  # remote accounts (worker/accounts): the Public Suffix List of the subdomain rate limit
-  libpsl-dev
+  # remote accounts (worker/accounts): the Public Suffix List of the subdomain rate limit,
+  # IDNA for non-ASCII domains
+  libpsl-dev libidn2-dev
   # the libFuzzer targets (tests/fuzz): clang with its sanitizer and fuzzer runtimes
   clang libclang-rt-14-dev
   # servers and peers started by the demo and the tests

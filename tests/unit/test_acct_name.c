@@ -1,11 +1,13 @@
-/* test_acct_name.c -- PublicSuffix.domain(domain, ignore_private: true) as the key of
- * Mastodon's subdomain rate limit (worker/accounts/acct_name.c), on libpsl's list. */
+/* test_acct_name.c -- domains of remote accounts (worker/accounts/acct_name.c):
+ * TagManager#normalize_domain with IDNA, and PublicSuffix.domain(domain,
+ * ignore_private: true) as the key of Mastodon's subdomain rate limit. */
 #include "acct_parse.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 static void expect_registrable(const char *domain, const char *want)
@@ -49,9 +51,33 @@ static void test_suffixes_and_overflow_have_none(void **state)
     assert_string_equal(small, "");
 }
 
+static void expect_normalized(const char *domain, const char *want)
+{
+    char *got = acct_normalize_domain(domain);
+    if (!want)
+        assert_null(got);
+    else
+        assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_normalize_domain(void **state)
+{
+    (void)state;
+    expect_normalized(" Mastodon.Social/ ", "mastodon.social");
+    /* Addressable's normalized_host: ToASCII, case and width folded */
+    expect_normalized("B\xc3\xbc" "cher.Example", "xn--bcher-kva.example");
+    expect_normalized("\xef\xbc\xa1.example", "a.example");    /* fullwidth A */
+    expect_normalized("stra\xc3\x9f" "e.example", "strasse.example"); /* transitional sharp s */
+    expect_normalized("bad host.example", NULL);
+    expect_normalized("\xff\xfe.example", NULL);              /* not UTF-8 */
+    expect_normalized("", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalize_domain),
         cmocka_unit_test(test_icann_suffixes),
         cmocka_unit_test(test_private_section_ignored),
         cmocka_unit_test(test_suffixes_and_overflow_have_none),

@@ -1,9 +1,10 @@
 /* acct_name.c -- handles, usernames and domains as Mastodon compares and stores them:
- * Account::USERNAME_ONLY_RE, TagManager#normalize_domain (ASCII names), the host of an
+ * Account::USERNAME_ONLY_RE, TagManager#normalize_domain (IDNA for non-ASCII names), the host of an
  * actor URI (Addressable's normalized_host), split_acct and PublicSuffix.domain. */
 #include "acct_parse.h"
 
 #include <ctype.h>
+#include <idn2.h>
 #include <libpsl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,14 @@ bool acct_username_valid(const char *u)
     return true;
 }
 
+static bool acct_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
 char *acct_normalize_domain(const char *d)
 {
     if (!d)
@@ -47,18 +56,33 @@ char *acct_normalize_domain(const char *d)
         n--;
     if (n == 0 || n > 253)
         return NULL;
-    char *out = malloc(n + 1);
+    char *out = strndup(d, n);
     if (!out)
         return NULL;
+    if (!acct_ascii(out)) {
+        /* Addressable's normalized_host: IDNA's ToASCII of every label, with the
+         * mapping that folds case and width (UTS #46, transitional, as IDNA2003) */
+        char *ace = NULL;
+        int rc = idn2_to_ascii_8z(out, &ace, IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
+        free(out);
+        if (rc != IDN2_OK)
+            return NULL;
+        out = strlen(ace) <= 253 ? strdup(ace) : NULL;
+        idn2_free(ace);
+        if (!out || !*out) {
+            free(out);
+            return NULL;
+        }
+        n = strlen(out);
+    }
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)d[i];
+        unsigned char c = (unsigned char)out[i];
         if (!(isalnum(c) || c == '-' || c == '.' || c == '_')) {
             free(out);
             return NULL;
         }
         out[i] = (char)tolower(c);
     }
-    out[n] = '\0';
     return out;
 }
 

@@ -95,9 +95,11 @@ void acct_jrd_free(acct_jrd *j);
 
 /* Account::USERNAME_ONLY_RE: [a-z0-9_]+([.-]+[a-z0-9_]+)*, case-insensitive. */
 bool acct_username_valid(const char *u);
-/* TagManager#normalize_domain for ASCII host names: white space stripped, one
- * trailing '/' dropped, lower-cased. NULL (with nothing allocated) for a name that is
- * empty or holds bytes a host cannot (non-ASCII names would need IDNA). */
+/* TagManager#normalize_domain: white space stripped, one trailing '/' dropped, a
+ * non-ASCII (UTF-8) name converted to its ASCII form (IDNA ToASCII with UTS #46's
+ * transitional mapping, e.g. "xn--bcher-kva.example" for "Bücher.example"),
+ * lower-cased. NULL (with nothing allocated) for a name that is empty, not valid IDNA
+ * or holds bytes a host cannot. */
 char *acct_normalize_domain(const char *d);
 /* The host of an http(s) URI, lower-cased, without port or userinfo; NULL if none. */
 char *acct_uri_host(const char *uri);
