@@ -140,6 +140,32 @@ class IngressForwardTest < IngressTest
     assert_equal 0, count('statuses')
   end
 
+  # Mastodon 4.6 keeps a status's FeaturedCollection tags (with an id) in tagged_objects,
+  # which scotty does not write: such a Create or Update is forwarded whole, never stored
+  # without them. A FeaturedCollection tag without an id is skipped by Mastodon too.
+  def test_status_tagging_a_featured_collection_is_forwarded_whole
+    add_alice_status
+    collection = { 'type' => 'FeaturedCollection', 'id' => "#{BOB_URI}/collections/1" }
+    tagged = fixture_with('create_note_mastodon') { |d| d['object']['tag'] = Array(d['object']['tag']) + [collection] }
+    untagged = fixture_with('create_note_mastodon') do |d|
+      d['id'] += '-2'
+      d['object']['id'] += '-2'
+      d['object']['tag'] = [{ 'type' => %w[FeaturedCollection], 'name' => 'no id' }]
+    end
+    update = fixture_with('create_note_mastodon') do |d|
+      d['type'] = 'Update'
+      d['object']['tag'] = { 'type' => %w[Object FeaturedCollection], 'id' => "#{BOB_URI}/collections/2" }
+    end
+    scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    [tagged, untagged, update].each { |body| deliver(body) }
+    wait_idle
+    forwarded = @redis.lrange('queue:ruby_ingress', 0, -1).map { |raw| JSON.parse(JSON.parse(raw)['args'][1]) }
+    assert_equal %w[Create Update], forwarded.map { |d| d['type'] }.sort, scotty.log
+    assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}"), 'the tagged Create is not stored'
+    assert_equal 1, count('statuses', "uri = #{q("#{NOTE_URI}-2")}"), 'a tag without an id is skipped, as Mastodon does'
+    assert_match(/status tagging a FeaturedCollection/, scotty.log)
+  end
+
   def test_handled_activity_counts_as_handled
     add_alice_status
     start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
