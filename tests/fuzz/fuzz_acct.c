@@ -3,7 +3,8 @@
  * fetched and as an Update's object, with its keys read back through
  * acct_key_from_doc; as a WebFinger answer through acct_jrd_parse; and as a handle and
  * a domain through acct_split_handle, acct_normalize_domain (then
- * acct_registrable_domain) and acct_uri_host.
+ * acct_registrable_domain) and acct_uri_host; as a publicKeyMultibase through
+ * acct_multikey_pem.
  *
  * Properties of an accepted actor: no crash or leak; an http(s) id; a username that
  * passes acct_username_valid; a lower-case domain; every collection URL empty or
@@ -100,6 +101,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     free(nd);
     free(acct_uri_host(s));
+    int type = -1;
+    char *pem, why[256];
+    if (acct_multikey_pem(s, &type, &pem, why, sizeof why) == 0 &&
+        (type < 0 || type > 2 || strncmp(pem, "-----BEGIN PUBLIC KEY-----\n", 27) != 0))
+        abort();
+    free(pem);
     free(s);
     return 0;
 }

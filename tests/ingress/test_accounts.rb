@@ -268,6 +268,62 @@ class AccountsTest < IngressTest
     assert_empty retries, 'Mastodon gives up on each: no retry'
   end
 
+  # base58btc, Bitcoin's alphabet (multibase 'z')
+  def base58(bytes)
+    alphabet = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+    n = bytes.unpack1('H*').to_i(16)
+    out = +''
+    while n.positive?
+      n, r = n.divmod(58)
+      out.prepend(alphabet[r])
+    end
+    ('1' * bytes[/\A\0*/].size) + out
+  end
+
+  # An Ed25519 key as FEP-521a's publicKeyMultibase, and the PEM Mastodon stores for it.
+  def ed25519_multikey
+    key = OpenSSL::PKey.generate_key('ED25519')
+    raw = key.public_to_der[-32..]
+    ["z#{base58("\xed\x01".b + raw)}", key.public_to_pem]
+  end
+
+  # ProcessAccountService#fep_521a_public_keys: Multikeys of assertionMethod controlled by
+  # the actor, inline (the id is in the actor document) or fetched by id, before the
+  # legacy publicKey; each is a keypairs row of its type (ed25519 1) with the PEM
+  # Mastodon builds. One controlled by someone else is skipped.
+  def test_fep_521a_multikeys_are_stored_as_keypairs
+    inline, inline_pem = ed25519_multikey
+    remote, remote_pem = ed25519_multikey
+    other, = ed25519_multikey
+    doc = publish(:mastodon, 'mira') do |d|
+      d['assertionMethod'] = [
+        { 'id' => "#{d['id']}#ed25519-key", 'type' => 'Multikey', 'controller' => d['id'],
+          'publicKeyMultibase' => inline },
+        "#{base}/keys/mira-2",
+        { 'id' => "#{d['id']}#stolen", 'type' => 'Multikey', 'controller' => "#{base}/users/else",
+          'publicKeyMultibase' => other }
+      ]
+    end
+    ActorShapes.write(@shapes_root, H, 'keys/mira-2.json',
+                      '@context' => 'https://w3id.org/security/multikey/v1', 'id' => "#{base}/keys/mira-2",
+                      'type' => 'Multikey', 'controller' => doc['id'], 'publicKeyMultibase' => remote)
+    start_accounts_scotty
+    resolve("mira@#{H}")
+    a = account(doc['id'])
+    refute_nil a, @scottys[0].log
+    assert_equal [['1', "#{base}/keys/mira-2", remote_pem], ['1', "#{doc['id']}#ed25519-key", inline_pem],
+                  ['0', "#{doc['id']}#main-key", ActorShapes.pem]].sort_by { |k| k[1] }, keys_of(a['id'])
+  end
+
+  # A Multikey by id that cannot be fetched makes Ruby raise: nothing is stored.
+  def test_fep_521a_multikey_that_cannot_be_fetched_writes_nothing
+    doc = publish(:mastodon, 'mino') { |d| d['assertionMethod'] = "#{base}/keys/missing" }
+    start_accounts_scotty
+    resolve("mino@#{H}")
+    assert_nil account(doc['id']), @scottys[0].log
+    assert_match(%r{assertionMethod key #{Regexp.escape(base)}/keys/missing could not be fetched}, @scottys[0].log)
+  end
+
   # Mastodon signs the actor, key and collection GETs as the instance actor (account -99);
   # WebFinger is unsigned.
   def test_authorized_fetch_signs_as_the_instance_actor

@@ -242,10 +242,75 @@ static int acct_pem_ok(const char *pem, const char *uri, char *err, size_t errle
     return 0;
 }
 
+static bool acct_key_known(const acct_actor *a, const char *uri)
+{
+    for (size_t k = 0; k < a->n_keys; k++)
+        if (strcmp(a->keys[k].uri, uri) == 0)
+            return true;
+    return false;
+}
+
+/* fep_521a_public_keys: the first ACCT_MAX_PUBLIC_KEYS entries of assertionMethod,
+ * Multikey objects controlled by the actor (inline when their id is in the actor
+ * document, else fetched by id) and key URIs. An inline Multikey whose key does not
+ * decode is skipped, as Mastodon skips it. */
+static int acct_multikeys_parse(const json_t *doc, acct_actor *a, char *err, size_t errlen)
+{
+    const json_t *am = json_object_get(doc, "assertionMethod");
+    size_t n = json_is_array(am) ? json_array_size(am) : (am && !json_is_null(am) ? 1 : 0);
+    for (size_t i = 0; i < n && i < ACCT_MAX_PUBLIC_KEYS; i++) {
+        const json_t *v = json_is_array(am) ? json_array_get(am, i) : am;
+        const char *key_id;
+        char *pem = NULL;
+        int type = 0;
+        if (json_is_null(v))
+            continue;
+        if (json_is_object(v)) {
+            const char *t = json_string_value(json_object_get(v, "type"));
+            const char *controller = json_string_value(json_object_get(v, "controller"));
+            if (!t || strcmp(t, "Multikey") != 0 || !controller || strcmp(controller, a->uri) != 0)
+                continue;
+            char why[256];
+            if (acct_multikey_pem(json_string_value(json_object_get(v, "publicKeyMultibase")), &type, &pem, why,
+                                  sizeof why) != 0)
+                continue;
+            key_id = json_string_value(json_object_get(v, "id"));
+            if (!key_id) { /* Ruby's value['id'].split raises: nothing is stored */
+                free(pem);
+                return acct_refuse(err, errlen, "actor %s has a Multikey without an id", a->uri);
+            }
+            if (!acct_key_in_doc(key_id, a->uri)) {
+                free(pem);
+                pem = NULL;
+            }
+        } else if (json_is_string(v)) {
+            key_id = json_string_value(v);
+        } else {
+            return acct_refuse(err, errlen, "actor %s has an assertionMethod that is neither an object nor a URI",
+                               a->uri);
+        }
+        if (!acct_http(key_id) || acct_key_known(a, key_id)) {
+            free(pem);
+            if (!acct_http(key_id))
+                return acct_refuse(err, errlen, "actor %s has a key id that is not an http(s) URI", a->uri);
+            continue;
+        }
+        acct_key *k = &a->keys[a->n_keys++];
+        k->uri = acct_dup(key_id);
+        k->inline_doc = pem != NULL;
+        k->multikey = true;
+        k->type = type;
+        k->pem = pem;
+    }
+    return 0;
+}
+
 /* legacy_public_keys: publicKey objects owned by the actor (inline or by id) and key
- * URIs, at most ACCT_MAX_PUBLIC_KEYS, unique by uri. */
+ * URIs, at most ACCT_MAX_PUBLIC_KEYS, unique by uri (after the Multikeys). */
 static int acct_keys_parse(const json_t *doc, acct_actor *a, char *err, size_t errlen)
 {
+    if (acct_multikeys_parse(doc, a, err, errlen) != 0)
+        return 1;
     const json_t *pk = json_object_get(doc, "publicKey");
     size_t n = json_is_array(pk) ? json_array_size(pk) : (pk && !json_is_null(pk) ? 1 : 0);
     for (size_t i = 0; i < n && i < ACCT_MAX_PUBLIC_KEYS; i++) {
@@ -273,10 +338,7 @@ static int acct_keys_parse(const json_t *doc, acct_actor *a, char *err, size_t e
         }
         if (!acct_http(key_id))
             return acct_refuse(err, errlen, "actor %s has a key id that is not an http(s) URI", a->uri);
-        bool dup = false;
-        for (size_t k = 0; k < a->n_keys && !dup; k++)
-            dup = strcmp(a->keys[k].uri, key_id) == 0;
-        if (dup)
+        if (acct_key_known(a, key_id))
             continue;
         acct_key *k = &a->keys[a->n_keys++];
         k->uri = acct_dup(key_id);
@@ -288,6 +350,19 @@ static int acct_keys_parse(const json_t *doc, acct_actor *a, char *err, size_t e
 
 int acct_key_from_doc(const json_t *doc, const char *owner, acct_key *k, char *err, size_t errlen)
 {
+    if (k->multikey) {
+        const char *t = json_string_value(json_object_get(doc, "type"));
+        const char *controller = json_string_value(json_object_get(doc, "controller"));
+        if (!t || strcmp(t, "Multikey") != 0 || !controller || strcmp(controller, owner) != 0)
+            return acct_refuse(err, errlen, "key %s is not a Multikey controlled by %s", k->uri, owner);
+        char *pem;
+        if (acct_multikey_pem(json_string_value(json_object_get(doc, "publicKeyMultibase")), &k->type, &pem, err,
+                              errlen) != 0)
+            return 1;
+        free(k->pem);
+        k->pem = pem;
+        return 0;
+    }
     const json_t *v = doc;
     if (json_is_object(v) && json_object_get(v, "publicKey"))
         v = acct_first(json_object_get(v, "publicKey"));

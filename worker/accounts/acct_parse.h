@@ -22,13 +22,16 @@
 #define ACCT_DESCRIPTION_MAX 1500        /* MediaAttachment::MAX_DESCRIPTION_HARD_LENGTH_LIMIT */
 #define ACCT_PEM_MAX 16384               /* scotty's cap: an RSA-16384 PEM is about 3 kB */
 
-/* One public key of the actor (keypairs row). When `inline_doc` is false the key
- * lives in another document: `uri` must be fetched (without id validation) and its
- * `publicKey`/`owner`/`publicKeyPem` read with acct_key_from_doc. */
+/* One public key of the actor (keypairs row): an FEP-521a Multikey of
+ * `assertionMethod` or a legacy `publicKey`. When `inline_doc` is false the key lives in
+ * another document: `uri` must be fetched (a Multikey with id validation, a legacy key
+ * without) and read with acct_key_from_doc. */
 typedef struct acct_key {
     char *uri;
     char *pem;                   /* NULL until known */
+    int type;                    /* keypairs.type: rsa 0, ed25519 1, ml-dsa-44 2 */
     bool inline_doc;
+    bool multikey;               /* from assertionMethod */
 } acct_key;
 
 /* An image (icon/image): remote URL and description, either may be NULL. */
@@ -64,7 +67,7 @@ typedef struct acct_actor {
     bool has_published;
     int feature_approval_policy; /* interactionPolicy.canFeature bitmap */
     acct_image avatar, header;
-    acct_key keys[ACCT_MAX_PUBLIC_KEYS];
+    acct_key keys[2 * ACCT_MAX_PUBLIC_KEYS]; /* the Multikeys first, unique by uri */
     size_t n_keys;
     char *moved_to;              /* movedTo, or NULL */
 } acct_actor;
@@ -78,9 +81,14 @@ typedef struct acct_actor {
 int acct_actor_parse(const json_t *doc, bool fetched, acct_actor *out, char *err, size_t errlen);
 void acct_actor_free(acct_actor *a);
 
-/* A key document fetched for key `k` of actor `owner` (GoToSocial answers with the
- * whole actor: its publicKey is used). Sets k->pem. Returns 0, or 1 with err. */
+/* A key document fetched for key `k` of actor `owner`: a Multikey controlled by the
+ * owner, or a legacy key owned by it (GoToSocial answers with the whole actor: its
+ * publicKey is used). Sets k->pem and k->type. Returns 0, or 1 with err. */
 int acct_key_from_doc(const json_t *doc, const char *owner, acct_key *k, char *err, size_t errlen);
+/* Multibase.decode_key_to_pem: a publicKeyMultibase as the keypairs type and PEM
+ * Mastodon stores (rsa-pub, ed25519-pub, mldsa-44-pub). Returns 0 with *pem (the
+ * caller's), or 1 with err. */
+int acct_multikey_pem(const char *multibase, int *type, char **pem, char *err, size_t errlen);
 
 /* A WebFinger (JRD) answer: subject without "acct:", split at its first '@', and the
  * href of the first self link of an ActivityPub type. */

@@ -91,13 +91,23 @@ static acct_outcome acct_fetch_keys(services *s, acct_actor *a, char *err, size_
                 snprintf(err, errlen, "fetching key %s of %s: %s", k->uri, a->uri, why);
                 return ACCT_RETRY;
             }
+            /* a Multikey is fetched with id validation, and Ruby raises on what it
+             * cannot read (nothing is stored); a legacy key that fails is skipped */
+            const char *id = rc == 0 ? json_string_value(json_object_get(doc, "id")) : NULL;
+            if (k->multikey && (rc != 0 || !id || strcmp(id, k->uri) != 0 ||
+                                acct_key_from_doc(doc, a->uri, k, why, sizeof why) != 0)) {
+                snprintf(err, errlen, "actor %s: its assertionMethod key %s %s", a->uri, k->uri,
+                         rc != 0 ? "could not be fetched" : !id || strcmp(id, k->uri) != 0 ? "has another id" : why);
+                json_decref(rc == 0 ? doc : NULL);
+                return ACCT_NONE;
+            }
             if (rc == 0) {
-                if (acct_key_from_doc(doc, a->uri, k, why, sizeof why) != 0)
+                if (!k->multikey && acct_key_from_doc(doc, a->uri, k, why, sizeof why) != 0)
                     base_log(BASE_LOG_INFO, "accounts: key %s of %s skipped: %s", k->uri, a->uri, why);
                 json_decref(doc);
             }
         }
-        if (k->pem) {
+        if (k->pem && k->type == 0) { /* Mastodon reads RSA keys; the others it builds itself */
             char why[256];
             sig_key *key = sig_key_from_pem(k->pem, strlen(k->pem), why, sizeof why);
             if (!key) {

@@ -92,7 +92,11 @@ static int acct_update_row(db_conn *c, const acct_write *w, char *err, size_t er
     snprintf(moved, sizeof moved, "%lld", (long long)w->moved_to_account_id);
     char *aka = acct_pg_array(a->also_known_as, a->n_also_known_as);
     char *attr = acct_pg_array(a->attribution_domains, a->n_attribution_domains);
-    const char *pem = !w->keypairs_table && a->n_keys && a->keys[0].pem ? a->keys[0].pem : "";
+    /* without a keypairs table (Mastodon before it) the first legacy RSA key */
+    const char *pem = "";
+    for (size_t i = 0; !w->keypairs_table && i < a->n_keys && !pem[0]; i++)
+        if (!a->keys[i].multikey && a->keys[i].pem)
+            pem = a->keys[i].pem;
     bool immediate = !w->suspended, fetchable = !w->only_key && !w->suspended;
     static const char *const flag[] = {NULL, "f", "t"};
     const char *avatar = w->skip_download ? NULL : (a->avatar.url ? a->avatar.url : "");
@@ -171,19 +175,21 @@ static int acct_keys_write(db_conn *c, const acct_write *w, char *err, size_t er
     const acct_actor *a = w->a;
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)w->account_id);
-    char *uris[ACCT_MAX_PUBLIC_KEYS];
+    char *uris[sizeof a->keys / sizeof a->keys[0]];
     size_t n = 0;
     for (size_t i = 0; i < a->n_keys; i++) {
         if (!a->keys[i].pem)
             continue;
         uris[n++] = a->keys[i].uri;
-        const char *params[] = {id, a->keys[i].pem, a->keys[i].uri};
+        char type[4];
+        snprintf(type, sizeof type, "%d", a->keys[i].type);
+        const char *params[] = {id, a->keys[i].pem, a->keys[i].uri, type};
         if (db_run_params(c, "acct_key_upsert",
                           "INSERT INTO keypairs (account_id, type, public_key, uri, created_at, updated_at) "
-                          "VALUES ($1::bigint, 0, $2, $3, " ACCT_NOW ", " ACCT_NOW ") ON CONFLICT (uri) WHERE uri IS NOT NULL DO "
-                          "UPDATE SET account_id = EXCLUDED.account_id, type = EXCLUDED.type, "
+                          "VALUES ($1::bigint, $4::integer, $2, $3, " ACCT_NOW ", " ACCT_NOW ") ON CONFLICT (uri) "
+                          "WHERE uri IS NOT NULL DO UPDATE SET account_id = EXCLUDED.account_id, type = EXCLUDED.type, "
                           "public_key = EXCLUDED.public_key, updated_at = EXCLUDED.updated_at",
-                          3, params, err, errlen) != 0)
+                          4, params, err, errlen) != 0)
             return -1;
     }
     char *list = acct_pg_array(uris, n);
