@@ -1,7 +1,7 @@
 /* media_vips.h -- the media child's libvips side (not public): start-up with
  * limits for hostile input, Mastodon's image styles (LazyThumbnail), blurhash
- * input, and the account and preview-card tasks. Everything here but
- * media_vips_start runs only in a task child, after media_vips_init. */
+ * input, and the account, preview-card and custom emoji tasks. Everything here
+ * but media_vips_start runs only in a task child, after media_vips_init. */
 #ifndef SCOTTY_MEDIA_VIPS_H
 #define SCOTTY_MEDIA_VIPS_H
 
@@ -87,7 +87,8 @@ int media_vips_colors_input(const char *path, media_rgb *out, char *err, size_t 
  * border). */
 int media_colors_file(const char *path, media_colors *out, char *err, size_t errlen);
 
-/* The account and preview-card tasks: "avatar", "header", "preview_card". */
+/* The account, preview-card and custom emoji tasks: "avatar", "header",
+ * "preview_card", "emoji". */
 bool media_vips_task_known(const char *task);
 /* Runs one of them on `in`, writing into out_dir; returns the result object
  * ({"ok":true, "type":"image", "input":{...}, <style>:{...}, "blurhash"} or

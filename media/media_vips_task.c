@@ -6,9 +6,12 @@
  *                 (Account::Header)
  *   preview_card  original at most 230,400 px, JPEG (Q 90, interlaced) for a GIF,
  *                 4x4 blurhash (PreviewCard)
+ *   emoji         static: the first frame as PNG at its own size (CustomEmoji);
+ *                 the original is the input, kept by the worker unchanged
  * Input checks first: JPEG, PNG, GIF or WebP only (the loaders libvips has
- * here), under 8 MB, and Attachmentable's pixel limits (33,177,600; a GIF
- * 921,600). */
+ * here; no JPEG for emoji, CustomEmoji::IMAGE_MIME_TYPES), under 8 MB (256 KB
+ * for emoji, CustomEmoji::LIMIT), and Attachmentable's pixel limits
+ * (33,177,600; a GIF 921,600). */
 #include "media_vips.h"
 
 #include <errno.h>
@@ -18,20 +21,28 @@
 #include <sys/stat.h>
 
 #define MV_TASK_MAX_BYTES (8LL * 1024 * 1024)   /* AVATAR_LIMIT, HEADER_LIMIT, PreviewCard::LIMIT */
+#define MV_EMOJI_MAX_BYTES (256LL * 1024)        /* CustomEmoji::LIMIT */
 
 enum { TASK_MAX_STYLES = 2 };
 
 typedef struct mv_task {
     const char *name;
     media_vips_style styles[TASK_MAX_STYLES];   /* [1] only for GIF input */
+    long long max_bytes;                        /* the file must be smaller */
+    bool jpeg;                                  /* JPEG input accepted */
 } mv_task;
 
 static const mv_task mv_tasks[] = {
     {"avatar",
-     {{"original", 400, 400, true, 0, NULL, false, false}, {"static", 400, 400, true, 0, "png", true, false}}},
+     {{"original", 400, 400, true, 0, NULL, false, false}, {"static", 400, 400, true, 0, "png", true, false}},
+     MV_TASK_MAX_BYTES, true},
     {"header",
-     {{"original", 0, 0, false, 1500 * 500, NULL, false, false}, {"static", 0, 0, false, 0, "png", true, false}}},
-    {"preview_card", {{"original", 0, 0, false, 230400, NULL, false, true}, {NULL, 0, 0, false, 0, NULL, false, false}}},
+     {{"original", 0, 0, false, 1500 * 500, NULL, false, false}, {"static", 0, 0, false, 0, "png", true, false}},
+     MV_TASK_MAX_BYTES, true},
+    {"preview_card", {{"original", 0, 0, false, 230400, NULL, false, true}, {NULL, 0, 0, false, 0, NULL, false, false}},
+     MV_TASK_MAX_BYTES, true},
+    {"emoji", {{"static", 0, 0, false, 0, "png", true, false}, {NULL, 0, 0, false, 0, NULL, false, false}},
+     MV_EMOJI_MAX_BYTES, false},
 };
 
 static const mv_task *mv_task_find(const char *name)
@@ -55,14 +66,17 @@ static json_t *task_fail(json_t *r, const char *stage, const char *msg)
     return r;
 }
 
-/* Mastodon's size and pixel checks for these attachments (the content type is
- * one of the four they accept: libvips has no other loader here). */
-static int task_validate(const char *in, const media_vips_info *info, char *err, size_t errlen)
+/* Mastodon's size, type and pixel checks for these attachments (the content type
+ * is one of the four libvips loads here). */
+static int task_validate(const mv_task *t, const char *in, const media_vips_info *info, char *err, size_t errlen)
 {
     struct stat st;
     long long px = (long long)info->width * info->height;
-    if (stat(in, &st) == 0 && st.st_size >= MV_TASK_MAX_BYTES)
-        snprintf(err, errlen, "file of %lld bytes is over the 8 MB limit", (long long)st.st_size);
+    if (stat(in, &st) == 0 && st.st_size >= t->max_bytes)
+        snprintf(err, errlen, "file of %lld bytes is not under the limit of %lld bytes", (long long)st.st_size,
+                 t->max_bytes);
+    else if (!t->jpeg && strcmp(info->content_type, "image/jpeg") == 0)
+        snprintf(err, errlen, "image/jpeg is not one of the accepted types (PNG, GIF, WebP)");
     else if (strcmp(info->content_type, "image/gif") == 0 && px > MEDIA_MAX_GIF_PIXELS)
         snprintf(err, errlen, "%dx%d GIF files are not supported (over %lld pixels)", info->width, info->height,
                  MEDIA_MAX_GIF_PIXELS);
@@ -90,7 +104,7 @@ json_t *media_vips_task_run(const char *task, const char *in, const char *out_di
     json_object_set_new(r, "type", json_string("image"));
     json_object_set_new(r, "input", json_pack("{s:s, s:i, s:i, s:i}", "content_type", info.content_type, "width",
                                               info.width, "height", info.height, "frames", info.pages));
-    if (task_validate(in, &info, err, sizeof err) < 0)
+    if (task_validate(t, in, &info, err, sizeof err) < 0)
         return task_fail(r, "validate", err);
     if (mkdir(out_dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, sizeof err, "cannot create the output directory %s: %s", out_dir, strerror(errno));

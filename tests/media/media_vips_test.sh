@@ -195,6 +195,25 @@ PY
     task avatar good.jpg; ok "avatar after the bad ones"; style original 400x400 image/jpeg
     pass "clear outcomes:$outcomes; a 20,000-frame WebP avatar decoded its first frame; the next task ran"
     ;;
+emoji)
+    # CustomEmoji: the static style is the first frame as PNG at the input's size
+    # (no geometry), for every input type; JPEG and files of 256 KB or more refused.
+    gen -f lavfi -i testsrc2=s=64x48 -frames:v 1 e.png
+    gen -f lavfi -i testsrc2=s=40x30:r=5 -t 1 e.gif
+    gen -f lavfi -i testsrc2=s=32x32 -frames:v 1 e.webp
+    gen -f lavfi -i testsrc2=s=32x32 -frames:v 1 e.jpg
+    task emoji e.png; ok emoji; style static 64x48 image/png
+    [ "$(j .result.original)" = null ] || fail "the emoji task makes no original (the worker keeps the input)"
+    task emoji e.gif; ok emoji; style static 40x30 image/png
+    [ "$(frames "$(j .result.static.path)")" = 1 ] || fail "the static emoji of a GIF is not one frame"
+    task emoji e.webp; ok emoji; style static 32x32 image/png
+    task emoji e.jpg
+    [ "$(j .rc)" != 0 ] && [ "$(j .result.stage)" = validate ] || fail "a JPEG emoji was accepted"
+    cp e.png big.png && head -c 262144 /dev/zero >> big.png
+    task emoji big.png
+    [ "$(j .rc)" != 0 ] && j .error | grep -q 'not under the limit of 262144' || fail "a 256 KB emoji: $(j .error)"
+    pass "static PNG of the first frame at its own size for PNG, GIF, WebP; JPEG and 256 KB refused"
+    ;;
 *)
     fail "unknown case"
     ;;
