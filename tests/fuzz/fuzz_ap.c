@@ -6,9 +6,11 @@
  * the actor check to the object parsers. Properties of an accepted document: no crash
  * or leak, and the caps hold: at most AP_MAX_MEDIA attachments with http(s) URLs,
  * descriptions of at most AP_MAX_DESCRIPTION characters, focal points in -1..1, at
- * most AP_MAX_TAGS mentions and hashtags, at most AP_MAX_AUDIENCE recipients, and an
- * http(s) object id on the signer's host. */
+ * most AP_MAX_TAGS mentions and hashtags, at most EMOJI_MAX_PER_OBJECT custom emoji
+ * (each with a valid shortcode), at most AP_MAX_AUDIENCE recipients, and an http(s)
+ * object id on the signer's host. */
 #include "ap.h"
+#include "emoji_parse.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +36,11 @@ static void fz_check_status(const ap_status *s, const char *actor)
     if (s->n_media > AP_MAX_MEDIA || s->n_mentions > AP_MAX_TAGS || s->n_hashtags > AP_MAX_TAGS ||
         s->n_audience > AP_MAX_AUDIENCE)
         abort();
+    if (s->emoji && s->emoji->n > EMOJI_MAX_PER_OBJECT)
+        abort();
+    for (size_t i = 0; s->emoji && i < s->emoji->n; i++)
+        if (!emoji_shortcode_valid(s->emoji->tags[i].shortcode) || !fz_http(s->emoji->tags[i].url))
+            abort();
     for (size_t i = 0; i < s->n_media; i++) {
         const ap_attachment *m = &s->media[i];
         if (!fz_http(m->remote_url))

@@ -536,4 +536,39 @@ class AccountsTest < IngressTest
     refute File.exist?(avatar), 'the replaced avatar is deleted, as Paperclip does'
     assert File.file?(File.join(root, 'cache/accounts/avatars', partition(id), 'original', now[0]))
   end
+  # ProcessAccountService#process_tags: the profile's Emoji tags become custom_emojis rows
+  # of the account's domain, with both styles stored; a reject_media domain's are not fetched.
+  def test_profile_emoji_stored_through_the_resolve_path
+    psql('TRUNCATE custom_emojis')
+    png = media('emoji/tea.png', '-f', 'lavfi', '-i', 'testsrc2=s=32x32', '-frames:v', '1')
+    gif = media('emoji/cup.gif', '-f', 'lavfi', '-i', 'testsrc2=s=24x24:r=5', '-t', '1')
+    carol = publish(:mastodon, 'carol') do |d|
+      d['tag'] = [{ 'id' => "#{base}/emojis/tea", 'type' => 'Emoji', 'name' => ':tea:', 'updated' => '2026-01-01T00:00:00Z',
+                    'icon' => { 'type' => 'Image', 'mediaType' => 'image/png', 'url' => png } },
+                  { 'type' => 'Emoji', 'name' => ':cup_:', 'icon' => { 'type' => 'Image', 'url' => gif } },
+                  { 'type' => 'Emoji', 'name' => ':no good:', 'icon' => { 'url' => png } }]
+    end
+    publish(:mastodon, 'dave', host: HOSTS[1]) do |d|
+      d['tag'] = [{ 'type' => 'Emoji', 'name' => ':tea:', 'icon' => { 'url' => png } }]
+    end
+    psql("INSERT INTO domain_blocks (domain, severity, reject_media, created_at, updated_at) " \
+         "VALUES (#{q(HOSTS[1])}, 2, true, now(), now())")
+    start_accounts_scotty
+    resolve("carol@#{H}")
+    resolve("dave@#{HOSTS[1]}")
+    log = @scottys[0].log
+    refute_nil account(carol['id']), log
+    e = rows('SELECT id, shortcode, domain, coalesce(uri, \'\'), image_remote_url, image_file_name, ' \
+             'image_content_type, image_storage_schema_version FROM custom_emojis ORDER BY shortcode')
+    assert_equal [['cup_', H, '', gif, 'image/gif', '1'], ['tea', H, "#{base}/emojis/tea", png, 'image/png', '1']],
+                 e.map { |r| r[1..4] + r[6..7] }, log
+    e.each do |id, _code, _d, _u, _url, file|
+      dir = File.join(@tmp, 'system', 'cache', 'custom_emojis', 'images', partition(id.to_i))
+      assert File.file?(File.join(dir, 'original', file)), "original of #{file}"
+      assert File.file?(File.join(dir, 'static', file.sub(/\.\w+\z/, '.png'))), "static of #{file}"
+    end
+    assert_match(/shortcode "no good" breaks Mastodon's rule/, log)
+    refute_nil account("#{base(HOSTS[1])}/users/dave"), log
+    assert_equal 0, count('custom_emojis', "domain = #{q(HOSTS[1])}"), 'reject_media: no row, no download'
+  end
 end

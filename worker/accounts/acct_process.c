@@ -12,6 +12,7 @@
  * workers). A handle another account holds (username collision) or a key that does
  * not parse is refused with nothing written. */
 #include "acct_internal.h"
+#include "emoji.h"
 #include "ingress_create.h"
 #include "ingress_fetch.h"
 
@@ -305,7 +306,8 @@ static void acct_followups(q_ctx *ctx, const acct_write *w, const char *request_
 /* Steps inside the process_account lock, with the document parsed and fetched. */
 static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, const acct_process_opts *o,
                                         bool verified, const acct_block *block, const char *request_id,
-                                        ingress_account *out, char *err, size_t errlen)
+                                        const emoji_list *emoji, ingress_account *out, char *err,
+                                        size_t errlen)
 {
     acct_known k;
     bool have = false;
@@ -383,6 +385,11 @@ static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, 
         w.header_changed = !w.skip_download && hd[0] && (!have || strcmp(k.header_remote_url, hd) != 0 ||
                                                           !k.has_header_file);
     }
+    if (!w.skip_download && emoji->n && !emoji_can_store(s)) {
+        snprintf(err, errlen, "actor %s has custom emoji, which need %s", a->uri,
+                 !s->media ? "the media child" : "object storage");
+        return ACCT_UNHANDLED;
+    }
     c = db_pool_acquire(s->db);
     rc = acct_store(c, &w, err, errlen);
     if (rc == 0)
@@ -406,6 +413,16 @@ static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, 
                  a->uri, a->note_chars, ACCT_NOTE_MAX);
     base_log(BASE_LOG_INFO, "accounts: %s @%s@%s (account %lld) from %s", have ? "updated" : "created",
              a->username, a->domain, (long long)w.account_id, a->uri);
+    /* process_tags: the profile's emoji, after the account is saved. A database
+     * failure here leaves the account stored and its follow-ups pushed; the emoji come
+     * with the next profile update (Mastodon's job would fail at this point). */
+    if (!w.skip_download && (emoji->n || emoji->n_refused || emoji->n_over_cap)) {
+        char why[Q_ERRLEN];
+        c = db_pool_acquire(s->db);
+        if (emoji_process(s, c, a->domain, emoji, false, a->uri, why, sizeof why) != 0)
+            base_log(BASE_LOG_WARN, "accounts: the custom emoji of %s were not processed: %s", a->uri, why);
+        db_pool_release(s->db, c);
+    }
     acct_followups(ctx, &w, request_id);
     return ACCT_RESOLVED;
 }
@@ -478,7 +495,10 @@ acct_outcome acct_process(q_ctx *ctx, services *s, const json_t *doc, const acct
         if (ingress_lock_or_retry(ctx, "process_account", a.uri, &lock, err, errlen) != 0) {
             res = ACCT_RETRY;
         } else {
-            res = acct_process_locked(ctx, s, &a, o, verified, &block, rid, out, err, errlen);
+            emoji_list emoji;
+            emoji_tags_parse(json_object_get(doc, "tag"), &emoji);
+            res = acct_process_locked(ctx, s, &a, o, verified, &block, rid, &emoji, out, err, errlen);
+            emoji_list_free(&emoji);
             ingress_lock_release(ctx, &lock);
         }
     }

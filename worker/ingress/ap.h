@@ -82,6 +82,8 @@ typedef struct ap_status {
                                  * HashtagNormalizer form (lower case, Latin letters folded to
                                  * ASCII, fullwidth ASCII narrowed), while hashtags[i] is the
                                  * display_name; hashtags are deduplicated on this form */
+    struct emoji_list *emoji;   /* tag[type=Emoji] as worker/emoji reads them (emoji_parse.h),
+                                 * or NULL when the object has none */
 } ap_status;
 
 typedef struct ap_activity {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ap_internal.h"
+#include "emoji_parse.h"
 
 static const char *const ap_converted_types[] = {"Image", "Audio", "Video", "Article", "Page",
                                                  "Event", NULL};
@@ -41,6 +42,10 @@ void ap_status_free(ap_status *s)
     free(s->conversation);
     free(s->replies_uri);
     free(s->link_href);
+    if (s->emoji) {
+        emoji_list_free(s->emoji);
+        free(s->emoji);
+    }
     for (size_t i = 0; i < s->n_mentions; i++)
         free(s->mentions[i]);
     free(s->mentions);
@@ -313,8 +318,16 @@ static int ap_tags(const json_t *obj, ap_status *st, char *err, size_t errlen)
             if (href && ap_is_http(href))
                 ap_list_add(&st->mentions, &st->n_mentions, ap_strdup(href));
         }
-        /* Emoji and other tag types are counted against AP_MAX_TAGS only. */
+        /* Emoji are read below (worker/emoji); other tag types are counted only. */
     }
+    emoji_list *emoji = malloc(sizeof *emoji);
+    if (!emoji)
+        abort();
+    emoji_tags_parse(tags, emoji);
+    if (emoji->n || emoji->n_refused || emoji->n_over_cap)
+        st->emoji = emoji;
+    else
+        free(emoji);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* ingress_create.c -- ActivityPub::Activity::Create for a parsed status: Mastodon's
  * gates (tombstone, relevance for deliveries, delete-before-create, existing status,
- * poll votes), the create:<uri> lock shared with Ruby workers, then one transaction
- * (ingress_create_tx.c) and the follow-ups (ingress_followup.c).
+ * poll votes), the create:<uri> lock shared with Ruby workers, the custom emoji of a
+ * status not stored yet (worker/emoji), then one transaction (ingress_create_tx.c) and
+ * the follow-ups (ingress_followup.c).
  *
  * Crash safety: the status row and everything in the transaction exist exactly once
  * (unique uri, checked under the lock; a unique violation counts as "already there").
@@ -13,6 +14,7 @@
  * left to RedownloadMediaWorker. */
 #include "ingress_create.h"
 #include "acct.h"
+#include "emoji.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -249,6 +251,23 @@ static void ingress_create_plan_free(ingress_create_plan *p)
     free(p->unresolved);
 }
 
+/* process_tags' process_emoji, under the create lock before the transaction, for a
+ * status not stored yet (Mastodon runs it only in process_status). */
+static int ingress_create_emoji(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+{
+    const ap_status *st = p->st;
+    if (!st->emoji)
+        return 0;
+    const char *params[] = {st->uri};
+    PGresult *res = db_exec_idempotent(c, "ingress_create_exists", "SELECT 1 FROM statuses WHERE uri = $1", 1,
+                                       params, err, errlen);
+    if (!res)
+        return -1;
+    bool exists = PQntuples(res) > 0;
+    PQclear(res);
+    return exists ? 0 : emoji_process(p->s, c, p->actor->domain, st->emoji, true, st->uri, err, errlen);
+}
+
 /* The gates and the transaction, with c held. The create:<uri> lock is taken here
  * and left held in *lock for the follow-ups. */
 static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create_plan *p,
@@ -288,6 +307,8 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
         out = INGRESS_DROPPED;
     }
     q_reply_free(r);
+    if (out == INGRESS_STORED && ingress_create_emoji(c, p, err, errlen) != 0)
+        out = INGRESS_FAILED;
     char *created = ingress_created_key(st->uri), *prev = NULL;
     if (out == INGRESS_STORED && ingress_created_mark(ctx, created, &prev, err, errlen) != 0)
         out = INGRESS_FAILED;
@@ -362,6 +383,10 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
     }
     if (ingress_create_blocked_media(s, st, err, errlen))
         return INGRESS_DROPPED;
+    if (st->emoji && st->emoji->n && !emoji_can_store(s)) {
+        snprintf(err, errlen, "custom emoji need %s", !s->media ? "the media child" : "object storage");
+        return INGRESS_UNHANDLED;
+    }
     ingress_create_plan p;
     memset(&p, 0, sizeof p);
     p.s = s;

@@ -3,7 +3,8 @@
  * create:<uri> lock, when `updated` is newer than the stored edited_at, the original
  * version is recorded in status_edits if none is yet (Status#snapshot! at
  * created_at); the status takes the new text, spoiler_text, sensitive and language;
- * hashtags are replaced, new mentions added and dropped ones made silent; a
+ * hashtags are replaced, new mentions added and dropped ones made silent, custom
+ * emoji stored (worker/emoji, before the transaction); a
  * significant change (text or spoiler_text) also sets edited_at, records the new
  * version and refreshes the link card (LinkCrawlWorker); DistributionWorker
  * [id, {"update": true}] follows. An Update of an unknown status is a Create unless it
@@ -12,6 +13,7 @@
  * with a poll (Update of a Question is forwarded before it gets here), or one Mastodon
  * would forward (ingress_forwardable), is left to Ruby (unhandled), decided before
  * writing. */
+#include "emoji.h"
 #include "ingress_create.h"
 
 #include <stdio.h>
@@ -236,6 +238,12 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         out = INGRESS_FAILED;
         goto done;
     }
+    if (same && !polled && !forward && st->emoji && st->emoji->n && !emoji_can_store(s)) {
+        snprintf(err, errlen, "an Update with custom emoji, which need %s",
+                 !s->media ? "the media child" : "object storage");
+        out = INGRESS_UNHANDLED;
+        goto done;
+    }
     if (!same || polled || forward) {
         /* a stored poll (ProcessStatusUpdateService#update_poll! destroys it when the
          * object no longer is a Question, and that is a significant change) */
@@ -256,6 +264,12 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     bool newer = false;
     if (ingress_update_is_newer(c, params, &newer, err, errlen) != 0)
         out = INGRESS_FAILED;
+    /* update_emojis! (Mastodon's runs inside the transaction; its rows do not depend on
+     * the status, so the downloads happen before it opens) */
+    if (newer && st->emoji && emoji_process(s, c, actor->domain, st->emoji, true, st->uri, err, errlen) != 0) {
+        out = INGRESS_FAILED;
+        newer = false;
+    }
     rc = newer ? db_tx(c, ingress_update_tx, &u, err, errlen) : 0;
     if (rc == DB_TX_UNKNOWN) {
         /* The COMMIT's reply was lost: a written significant edit is no longer newer
