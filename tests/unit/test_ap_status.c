@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ap_test_parse.h"
+#include "emoji_parse.h"
 
 #define BOB "https://remote.example/users/bob"
 #define FOLLOWERS "https://remote.example/users/bob/followers"
@@ -313,13 +314,27 @@ static void test_tag_limit(void **state)
     char *b = malloc(100000);
     size_t o = (size_t)sprintf(b, NOTE_HEAD "\"tag\":[");
     for (int i = 0; i < AP_MAX_TAGS; i++)
-        o += (size_t)sprintf(b + o, "%s{\"type\":\"Emoji\"}", i ? "," : "");
+        o += (size_t)sprintf(b + o, "%s{\"type\":\"Link\"}", i ? "," : "");
     strcpy(b + o, "]}");
     assert_int_equal(sp(b, &s), 0);
     ap_status_free(&s);
     strcpy(b + o, ",{}]}");
     assert_int_equal(sp(b, &s), -1);
     assert_non_null(strstr(err, "tag entries"));
+    free(b);
+    /* Emoji entries are not counted (Mastodon stores the status); the emoji parser
+     * keeps at most EMOJI_MAX_PER_OBJECT of them */
+    b = malloc(200000);
+    o = (size_t)sprintf(b, NOTE_HEAD "\"tag\":[");
+    for (int i = 0; i < 2000; i++)
+        o += (size_t)sprintf(b + o, "%s{\"type\":\"Emoji\",\"name\":\":e%d:\",\"icon\":{\"url\":\"https://r.example/e\"}}",
+                             i ? "," : "", i);
+    strcpy(b + o, "]}");
+    assert_int_equal(sp(b, &s), 0);
+    assert_non_null(s.emoji);
+    assert_int_equal(s.emoji->n, EMOJI_MAX_PER_OBJECT);
+    assert_int_equal(s.emoji->n_over_cap, 2000 - EMOJI_MAX_PER_OBJECT);
+    ap_status_free(&s);
     free(b);
 }
 

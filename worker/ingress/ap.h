@@ -17,7 +17,7 @@
 /* scotty's own caps, not Mastodon's (Mastodon has none and would look up or fetch every
  * entry of a 10,000-mention payload): an object with more `tag` entries, or more `to` +
  * `cc` entries, than these is refused as hostile. Real servers stay far below them. */
-#define AP_MAX_TAGS 500                 /* tag entries (mentions, hashtags, emoji) per object */
+#define AP_MAX_TAGS 500                 /* tag entries per object, Emoji not counted */
 #define AP_MAX_AUDIENCE 1000            /* to + cc entries per object */
 #define AP_MAX_DESCRIPTION 10000        /* MAX_DESCRIPTION_HARD_LENGTH_LIMIT, characters */
 #define AP_PUBLIC "https://www.w3.org/ns/activitystreams#Public"
