@@ -50,5 +50,12 @@ void base_json_float(double v, char *buf, size_t len);
 void base_json_string(base_buf *b, const char *s, size_t n);
 /* Re-encodes a jansson value in Ruby's canonical form. */
 void base_json_value(base_buf *b, const json_t *v);
+/* RFC 8785's JSON Canonicalization Scheme (what eddsa-jcs-2022 proofs hash): object
+ * keys sorted by their UTF-16 code units, numbers as ECMAScript prints them (1.0 is
+ * "1", 1e21 is "1e+21"), strings escaped only where JSON must (\b \t \n \f \r \"
+ * \\ and \u00xx for other control characters). Integers jansson read as such are
+ * printed exactly. Returns 0, or -1 (nothing usable in b) for a non-finite number or
+ * no memory. */
+int base_json_canonical(base_buf *b, const json_t *v);
 
 #endif

@@ -1,13 +1,40 @@
 /* base_json.c -- JSON exactly as Ruby's JSON.generate writes it: compact, keys in
  * order, floats as Float#to_s prints them, strings escaped as Ruby escapes them.
  * Sidekiq finds jobs by their bytes, and Mastodon's payloads are Ruby's, so what
- * scotty writes must be byte-equal to Ruby's form. */
+ * scotty writes must be byte-equal to Ruby's form. Also RFC 8785's canonical form
+ * (JCS), which signed ActivityPub objects are hashed in: the same strings, keys
+ * sorted by UTF-16 code units, numbers as ECMAScript prints them. */
 #include "base.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The shortest decimal digits that read back to v (finite, not zero), without
+ * trailing zeros, and the decimal point's position: v = 0.digits x 10^decpt. */
+static void base_json_digits(double v, char digits[24], int *nd, int *decpt, bool *neg)
+{
+    char sci[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(sci, sizeof sci, "%.*e", p - 1, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    /* sci is "[-]d.ddde[+-]XX": split into digits and decimal exponent. */
+    const char *s = sci;
+    *neg = *s == '-';
+    if (*neg)
+        s++;
+    *nd = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s != '.')
+            digits[(*nd)++] = *s;
+    while (*nd > 1 && digits[*nd - 1] == '0')
+        (*nd)--;
+    digits[*nd] = '\0';
+    *decpt = atoi(s + 1) + 1;
+}
 
 void base_json_float(double v, char *buf, size_t len)
 {
@@ -19,28 +46,10 @@ void base_json_float(double v, char *buf, size_t len)
         snprintf(buf, len, signbit(v) ? "-0.0" : "0.0");
         return;
     }
-    /* Shortest precision that reads back to the same double. */
-    char sci[40];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(sci, sizeof sci, "%.*e", p - 1, v);
-        if (strtod(sci, NULL) == v)
-            break;
-    }
-    /* sci is "[-]d.ddde[+-]XX": split into digits and decimal exponent. */
-    const char *s = sci;
-    bool neg = false;
-    if (*s == '-')
-        neg = true, s++;
     char digits[24];
-    int nd = 0;
-    for (; *s && *s != 'e'; s++)
-        if (*s != '.')
-            digits[nd++] = *s;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    digits[nd] = '\0';
-    int decpt = atoi(s + 1) + 1;
-
+    int nd, decpt;
+    bool neg;
+    base_json_digits(v, digits, &nd, &decpt, &neg);
     char out[64];
     size_t o = 0;
     if (neg)
@@ -211,5 +220,134 @@ void base_json_value(base_buf *b, const json_t *v)
     case JSON_NULL:
         base_buf_adds(b, "null");
         break;
+    }
+}
+
+/* ---- RFC 8785 (JCS) ---- */
+
+/* The next UTF-16 code unit of the (valid) UTF-8 string at *p; a code point above
+ * U+FFFF gives its two surrogates in turn (*pending holds the low one). */
+static unsigned base_jcs_unit(const unsigned char **p, unsigned *pending)
+{
+    if (*pending) {
+        unsigned u = *pending;
+        *pending = 0;
+        return u;
+    }
+    const unsigned char *s = *p;
+    unsigned cp;
+    if (s[0] < 0x80) {
+        cp = s[0];
+        *p += 1;
+    } else if (s[0] < 0xE0) {
+        cp = (s[0] & 0x1Fu) << 6 | (s[1] & 0x3Fu);
+        *p += 2;
+    } else if (s[0] < 0xF0) {
+        cp = (s[0] & 0x0Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu);
+        *p += 3;
+    } else {
+        cp = (s[0] & 0x07u) << 18 | (s[1] & 0x3Fu) << 12 | (s[2] & 0x3Fu) << 6 | (s[3] & 0x3Fu);
+        *p += 4;
+    }
+    if (cp < 0x10000)
+        return cp;
+    cp -= 0x10000;
+    *pending = 0xDC00 + (cp & 0x3FF);
+    return 0xD800 + (cp >> 10);
+}
+
+static int base_jcs_key_cmp(const void *a, const void *b)
+{
+    const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
+    unsigned px = 0, py = 0;
+    while ((*x || px) && (*y || py)) {
+        unsigned ux = base_jcs_unit(&x, &px), uy = base_jcs_unit(&y, &py);
+        if (ux != uy)
+            return ux < uy ? -1 : 1;
+    }
+    return (*x || px) ? 1 : (*y || py) ? -1 : 0;
+}
+
+/* ECMAScript's Number::toString of a finite double (RFC 8785 section 3.2.2.3). */
+static void base_jcs_number(base_buf *b, double v)
+{
+    if (v == 0) {
+        base_buf_adds(b, "0");
+        return;
+    }
+    char digits[24];
+    int k, n;
+    bool neg;
+    base_json_digits(v, digits, &k, &n, &neg);
+    if (neg)
+        base_buf_adds(b, "-");
+    if (k <= n && n <= 21) {
+        base_buf_add(b, digits, (size_t)k);
+        for (int i = k; i < n; i++)
+            base_buf_adds(b, "0");
+    } else if (0 < n && n <= 21) {
+        base_buf_add(b, digits, (size_t)n);
+        base_buf_adds(b, ".");
+        base_buf_add(b, digits + n, (size_t)(k - n));
+    } else if (-6 < n && n <= 0) {
+        base_buf_adds(b, "0.");
+        for (int i = 0; i < -n; i++)
+            base_buf_adds(b, "0");
+        base_buf_add(b, digits, (size_t)k);
+    } else {
+        base_buf_add(b, digits, 1);
+        if (k > 1) {
+            base_buf_adds(b, ".");
+            base_buf_add(b, digits + 1, (size_t)k - 1);
+        }
+        base_buf_addf(b, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+    }
+}
+
+int base_json_canonical(base_buf *b, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys = malloc((n ? n : 1) * sizeof *keys);
+        if (!keys)
+            return -1;
+        const char *k;
+        json_t *val;
+        json_object_foreach((json_t *)v, k, val)
+            keys[i++] = k;
+        qsort(keys, n, sizeof *keys, base_jcs_key_cmp);
+        int rc = 0;
+        base_buf_add(b, "{", 1);
+        for (i = 0; i < n && rc == 0; i++) {
+            if (i)
+                base_buf_add(b, ",", 1);
+            base_json_string(b, keys[i], strlen(keys[i]));
+            base_buf_add(b, ":", 1);
+            rc = base_json_canonical(b, json_object_get(v, keys[i]));
+        }
+        base_buf_add(b, "}", 1);
+        free(keys);
+        return rc;
+    }
+    case JSON_ARRAY: {
+        base_buf_add(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                base_buf_add(b, ",", 1);
+            if (base_json_canonical(b, json_array_get(v, i)) != 0)
+                return -1;
+        }
+        base_buf_add(b, "]", 1);
+        return 0;
+    }
+    case JSON_REAL:
+        if (!isfinite(json_real_value(v)))
+            return -1;
+        base_jcs_number(b, json_real_value(v));
+        return 0;
+    default:
+        base_json_value(b, v);
+        return 0;
     }
 }

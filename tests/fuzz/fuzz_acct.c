@@ -4,7 +4,8 @@
  * acct_key_from_doc; as a WebFinger answer through acct_jrd_parse; and as a handle and
  * a domain through acct_split_handle, acct_normalize_domain (then
  * acct_registrable_domain) and acct_uri_host; as a publicKeyMultibase through
- * acct_multikey_pem.
+ * acct_multikey_pem; as an activity with an FEP-8b32 proof through acct_proof_read and
+ * acct_proof_verify_eddsa.
  *
  * Properties of an accepted actor: no crash or leak; an http(s) id; a username that
  * passes acct_username_valid; a lower-case domain; every collection URL empty or
@@ -49,7 +50,7 @@ static void fz_check_actor(const acct_actor *a)
         fz_url_or_empty(colls[i]);
     if (fz_chars(a->display_name) > ACCT_DISPLAY_NAME_MAX || fz_chars(a->note) > ACCT_NOTE_MAX)
         abort();
-    if (a->n_keys > ACCT_MAX_PUBLIC_KEYS || a->n_also_known_as > ACCT_AKA_MAX ||
+    if (a->n_keys > 2 * ACCT_MAX_PUBLIC_KEYS || a->n_also_known_as > ACCT_AKA_MAX ||
         a->n_attribution_domains > ACCT_ATTRIBUTION_MAX || !a->fields_json)
         abort();
     json_t *fields = json_loads(a->fields_json, 0, NULL);
@@ -57,6 +58,11 @@ static void fz_check_actor(const acct_actor *a)
         abort();
     json_decref(fields);
 }
+
+/* An Ed25519 public key the proofs are checked against (none verifies). */
+static const char fz_ed25519_pem[] = "-----BEGIN PUBLIC KEY-----\n"
+                                     "MCowBQYDK2VwAyEANKnXZK7WqnEKwpQ3xGLIUKZST1EjZIF+hP0ryb1T6NE=\n"
+                                     "-----END PUBLIC KEY-----\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -71,6 +77,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     (void)acct_key_from_doc(doc, a.uri, &a.keys[i], err, sizeof err);
             }
             acct_actor_free(&a);
+        }
+        /* as a relayed activity's proof, verified against an Ed25519 key */
+        acct_proof p;
+        if (acct_proof_read(doc, &p, err, sizeof err) == ACCT_PROOF_OK) {
+            if (!p.key_id)
+                abort();
+            (void)acct_proof_verify_eddsa(doc, fz_ed25519_pem, err, sizeof err);
         }
         json_decref(doc);
     }

@@ -131,12 +131,16 @@ class IngressForwardTest < IngressTest
 
   def test_relayed_reply_without_forward_queue_fails_the_sidekiq_way
     scotty = start_ingress_scotty
-    jid = deliver_and_wait(relayed_reply { |d| d['proof'] = { 'type' => 'DataIntegrityProof' } })
+    jid = deliver_and_wait(relayed_reply do |d|
+      d['proof'] = { 'type' => 'DataIntegrityProof', 'cryptosuite' => 'eddsa-jcs-2022', 'proofValue' => 'z3sXaxjKs',
+                     'verificationMethod' => "#{CAROL}#ed25519-key", 'proofPurpose' => 'assertionMethod' }
+    end)
     wait_until(10, 'the retry') { retries.size == 1 }
     job = retries.first
     assert_equal jid, job['jid']
     assert_equal 'NotImplementedError', job['error_class'], scotty.log
-    assert_match(/scotty does not handle relayed activities/, job['error_message'])
+    assert_match(/scotty does not handle Create relayed for #{Regexp.escape(CAROL)}: its proof's key .* is not stored here/,
+                 job['error_message'])
     assert_equal 0, count('statuses')
   end
 

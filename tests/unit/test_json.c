@@ -120,6 +120,47 @@ static void test_value_reencodes_canonically(void **state)
     json_decref(v);
 }
 
+static void check_jcs(const char *json, const char *want)
+{
+    json_error_t e;
+    json_t *v = json_loads(json, JSON_DECODE_ANY, &e);
+    assert_non_null(v);
+    base_buf b;
+    base_buf_init(&b);
+    assert_int_equal(base_json_canonical(&b, v), 0);
+    assert_string_equal(b.data, want);
+    base_buf_free(&b);
+    json_decref(v);
+}
+
+/* RFC 8785: keys by UTF-16 code units (U+1F600 is the surrogates D83D DE00, so it
+ * sorts before U+E000, where UTF-8's byte order puts it after), nested objects too. */
+static void test_jcs_sorts_keys_by_utf16_units(void **state)
+{
+    (void)state;
+    check_jcs("{\"b\": 1, \"a\": {\"z\": 1, \"y\": [3, {\"d\": 0, \"c\": 0}]}, \"\\ue000\": 2, "
+              "\"\\ud83d\\ude00\": 3, \"\\u00e9\": 4}",
+              "{\"a\":{\"y\":[3,{\"c\":0,\"d\":0}],\"z\":1},\"b\":1,\"\xc3\xa9\":4,"
+              "\"\xf0\x9f\x98\x80\":3,\"\xee\x80\x80\":2}");
+}
+
+/* Numbers as ECMAScript's Number::toString prints them. */
+static void test_jcs_numbers_as_ecmascript(void **state)
+{
+    (void)state;
+    check_jcs("[1.0, -0.0, 0.5, 123.456, 1e20, 1e21, 0.000001, 1e-7, -2.5e-10, 5e-324, 42, -7]",
+              "[1,0,0.5,123.456,100000000000000000000,1e+21,0.000001,1e-7,-2.5e-10,5e-324,42,-7]");
+}
+
+/* Only what JSON must escape is escaped; U+2028, '/' and non-ASCII stay literal. */
+static void test_jcs_string_escapes(void **state)
+{
+    (void)state;
+    check_jcs("\"a\\u001fb\\n\\t\\\"\\\\/\\u2028\\u00fc\\u007f\"",
+              "\"a\\u001fb\\n\\t\\\"\\\\/\xe2\x80\xa8\xc3\xbc\x7f\"");
+    check_jcs("{\"t\": true, \"f\": false, \"n\": null}", "{\"f\":false,\"n\":null,\"t\":true}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +170,9 @@ int main(void)
         cmocka_unit_test(test_set_replaces_in_place_and_appends),
         cmocka_unit_test(test_timestamps_both_units),
         cmocka_unit_test(test_value_reencodes_canonically),
+        cmocka_unit_test(test_jcs_sorts_keys_by_utf16_units),
+        cmocka_unit_test(test_jcs_numbers_as_ecmascript),
+        cmocka_unit_test(test_jcs_string_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

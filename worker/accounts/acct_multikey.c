@@ -1,5 +1,5 @@
-/* acct_multikey.c -- FEP-521a keys: a Multikey's publicKeyMultibase (multibase 'z'
- * base58btc or 'u' base64url, then a multicodec varint tag) as the PEM and keypairs
+/* acct_multikey.c -- multibase ('z' base58btc, 'u' base64url) and FEP-521a keys: a
+ * Multikey's publicKeyMultibase (multibase, then a multicodec varint tag) as the PEM and keypairs
  * type Mastodon stores (its Multibase.decode_key_to_pem): rsa-pub (0x1205, a DER RSA
  * key, written as SubjectPublicKeyInfo PEM), ed25519-pub (0xed, 32 bytes) and
  * mldsa-44-pub (0x1210, 1312 bytes), the last two as SubjectPublicKeyInfo DER built
@@ -80,6 +80,13 @@ static bool acct_base64url_decode(const char *s, unsigned char *out, size_t *len
     return true;
 }
 
+bool acct_multibase_decode(const char *s, unsigned char *out, size_t *len)
+{
+    return s && (s[0] == 'z' ? acct_base58_decode(s + 1, out, len)
+                 : s[0] == 'u' ? acct_base64url_decode(s + 1, out, len)
+                               : false);
+}
+
 /* DER SubjectPublicKeyInfo as "-----BEGIN PUBLIC KEY-----" PEM, 64 columns. */
 static char *acct_spki_pem(const unsigned char *der, size_t len)
 {
@@ -142,10 +149,7 @@ int acct_multikey_pem(const char *multibase, int *type, char **pem, char *err, s
     }
     unsigned char raw[ACCT_MULTIBASE_MAX];
     size_t n = sizeof raw;
-    bool ok = multibase[0] == 'z'   ? acct_base58_decode(multibase + 1, raw, &n)
-              : multibase[0] == 'u' ? acct_base64url_decode(multibase + 1, raw, &n)
-                                    : false;
-    if (!ok) {
+    if (!acct_multibase_decode(multibase, raw, &n)) {
         snprintf(err, errlen, "publicKeyMultibase is not base58btc ('z') or base64url ('u')");
         return 1;
     }

@@ -85,10 +85,32 @@ void acct_actor_free(acct_actor *a);
  * owner, or a legacy key owned by it (GoToSocial answers with the whole actor: its
  * publicKey is used). Sets k->pem and k->type. Returns 0, or 1 with err. */
 int acct_key_from_doc(const json_t *doc, const char *owner, acct_key *k, char *err, size_t errlen);
+/* Multibase.decode: 'z' (base58btc) or 'u' (base64url) into out, at most *len bytes;
+ * *len becomes the length. False for another base or a malformed string. */
+bool acct_multibase_decode(const char *s, unsigned char *out, size_t *len);
 /* Multibase.decode_key_to_pem: a publicKeyMultibase as the keypairs type and PEM
  * Mastodon stores (rsa-pub, ed25519-pub, mldsa-44-pub). Returns 0 with *pem (the
  * caller's), or 1 with err. */
 int acct_multikey_pem(const char *multibase, int *type, char **pem, char *err, size_t errlen);
+
+/* An FEP-8b32 proof as ActivityPub::ObjectIntegrityProof#verify_actor! reads it,
+ * before any key is looked up. */
+typedef enum {
+    ACCT_PROOF_OK,       /* well-formed: verify it with acct_proof_verify_eddsa */
+    ACCT_PROOF_REJECTED, /* Mastodon finds no actor in it (err says why) */
+    ACCT_PROOF_RUBY      /* only Ruby can tell (mldsa44-jcs-2024: no ML-DSA here) */
+} acct_proof_kind;
+typedef struct acct_proof {
+    const char *key_id;  /* verificationMethod, in the document */
+    const char *expires; /* or NULL; the caller decides whether it is past */
+} acct_proof;
+acct_proof_kind acct_proof_read(const json_t *doc, acct_proof *out, char *err, size_t errlen);
+/* eddsa-jcs-2022 over doc (the activity without its `signature`), against an Ed25519
+ * public key PEM: the proof options (the proof but proofValue, in JCS) and the document
+ * without the proof (its @context replaced by the proof's when the proof has one that
+ * starts the document's), each SHA-256 hashed, the two hashes verified against the
+ * multibase proofValue. Returns 0 when it verifies, 1 with err when not. */
+int acct_proof_verify_eddsa(const json_t *doc, const char *pem, char *err, size_t errlen);
 
 /* A WebFinger (JRD) answer: subject without "acct:", split at its first '@', and the
  * href of the first self link of an ActivityPub type. */

@@ -14,8 +14,9 @@
  * read a Bignum; no server sends those. Relayed activities (actor != signer, vouched
  * for by an LD-signature or an FEP-8b32 proof: replies a thread's author forwards to
  * its followers, Deletes relayed by ActivityPub::Forwarder) are not verified here: they
- * parse as `relayed` and the handler forwards them to Ruby. Without either, an actor
- * that is not the signer is refused, as Mastodon drops it. */
+ * parse as `relayed`, and ingress_relayed.c finds the actor a proof vouches for (then
+ * the body is parsed again as that actor's) or leaves them to Ruby. Without either, an
+ * actor that is not the signer is refused, as Mastodon drops it. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -289,8 +289,10 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
         return INGRESS_FAILED;
     const char *why = p->o->delivery ? ingress_create_irrelevant(p, followed, parent_followed) : NULL;
     if (why) {
-        snprintf(err, errlen, "not relevant here: %s", why);
-        return INGRESS_DROPPED;
+        /* relayed: Mastodon also asks about the relaying actor (followed here, or an
+         * enabled relay), which scotty does not: Ruby decides */
+        snprintf(err, errlen, "not relevant here%s: %s", p->o->relayed ? " unless for its relaying actor" : "", why);
+        return p->o->relayed ? INGRESS_UNHANDLED : INGRESS_DROPPED;
     }
     if (ingress_lock_or_retry(ctx, "create", st->uri, lock, err, errlen) != 0)
         return INGRESS_FAILED;

@@ -88,6 +88,7 @@ typedef struct ingress_create_opts {
                                       * replies, signature), or NULL */
     bool named_object;               /* the object has a "name": as a reply to a local poll it
                                       * is a vote, which scotty does not record (unhandled) */
+    bool relayed;                    /* the signer relayed it for its actor (a verified proof) */
 } ingress_create_opts;
 
 typedef enum {
@@ -100,6 +101,15 @@ typedef enum {
                            * object uri is neither a boost nor a like, say): the
                            * dispatcher forwards the job or fails it */
 } ingress_outcome;
+
+/* The actor of an activity the signer relayed (a->relayed), as ProcessActivityService
+ * finds it: INGRESS_STORED with *actor when an FEP-8b32 eddsa-jcs-2022 proof by a
+ * stored key of the actor verifies (ingress_relayed.c); INGRESS_DROPPED when Mastodon
+ * would find no actor (a bad, expired or forged proof); INGRESS_UNHANDLED when only
+ * Ruby can tell (an LD signature, a key not stored here, ML-DSA); INGRESS_FAILED for
+ * the database. err says why, but for STORED. */
+ingress_outcome ingress_relayed_actor(services *s, const ap_activity *a, ingress_account *actor, char *err,
+                                      size_t errlen);
 
 /* Creates the status for `st` by `actor` exactly as ActivityPub::Activity::Create does:
  * under the Redis lock lock:create:<uri>, statuses + status_stats + mentions + tags +

@@ -2,8 +2,9 @@
  * backtrace): args [actor_id, body, delivered_to_account_id, actor_type] as
  * Mastodon's inbox controller pushes them. Loads the signer's account, parses the
  * body with Mastodon's rules (a refusal is logged and the job completes: Mastodon
- * ignores bad activities), drops local actors' activities and suspended actors'
- * except Delete/Reject/Undo/Update, and either runs a covered activity completely or, before
+ * ignores bad activities), takes the actor of a relayed activity from its verified
+ * FEP-8b32 proof (ingress_relayed.c), drops local actors' activities and suspended
+ * actors' except Delete/Reject/Undo/Update, and either runs a covered activity completely or, before
  * writing anything, forwards the unchanged job to --forward-unhandled's queue (or
  * fails it the Sidekiq way without one). */
 #include "ingress.h"
@@ -28,6 +29,51 @@ static void ingress_unhandled(services *s, const q_job *job, const ap_activity *
     ingress_stats_count(a->type, INGRESS_OUT_FORWARDED);
     base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s %s (%s) forwarded unchanged to queue %s",
           job->jid, a->type, a->id ? a->id : "(no id)", what, s->forward_unhandled);
+}
+
+/* A relayed activity (its actor is not the signer): with the actor a proof vouches
+ * for, *a is parsed again as that actor's and *actor becomes it (0); otherwise the
+ * job is completed, forwarded or failed here, as ProcessActivityService would end it
+ * (1). */
+static int ingress_relayed_reparse(services *s, const q_job *job, const char *body, size_t len, ingress_account *actor,
+                                   ap_activity *a, q_result *r)
+{
+    char err[Q_ERRLEN];
+    ingress_account vouched;
+    ingress_outcome out = ingress_relayed_actor(s, a, &vouched, err, sizeof err);
+    if (out == INGRESS_STORED && !vouched.domain[0]) {
+        snprintf(err, sizeof err, "%s relayed for the local account %.400s", a->type, vouched.uri);
+        out = INGRESS_DROPPED;
+    }
+    if (out == INGRESS_STORED) {
+        ap_activity again;
+        memset(&again, 0, sizeof again);
+        if (ap_parse(body, len, vouched.uri, vouched.followers_url[0] ? vouched.followers_url : NULL, &again, err,
+                     sizeof err) != 0) {
+            ap_activity_free(&again);
+            out = INGRESS_DROPPED;
+        } else {
+            ap_activity_free(a);
+            *a = again;
+            *actor = vouched;
+            return 0;
+        }
+    }
+    switch (out) {
+    case INGRESS_UNHANDLED:
+        ingress_unhandled(s, job, a, err, r);
+        break;
+    case INGRESS_FAILED:
+        ingress_stats_count(a->type, INGRESS_OUT_FAILED);
+        q_fail(r, "Scotty::IngressError", "%s", err);
+        break;
+    default:
+        ingress_stats_count(a->type, INGRESS_OUT_DROPPED);
+        base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: dropped: %s", job->jid, err);
+        break;
+    }
+    ap_activity_free(a);
+    return 1;
 }
 
 static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
@@ -84,8 +130,11 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
               actor.uri, err);
         return;
     }
-    /* a relayed activity's actor is not the signer: Ruby judges that account */
-    if (actor.suspended && !a.relayed && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE &&
+    bool relayed = a.relayed;
+    if (relayed && ingress_relayed_reparse(s, job, json_string_value(body), json_string_length(body), &actor, &a, r)
+                       != 0)
+        return;
+    if (actor.suspended && a.kind != AP_DELETE && a.kind != AP_UNDO && a.kind != AP_UPDATE &&
         strcmp(a.type, "Reject") != 0) {
         ingress_stats_count(a.type, INGRESS_OUT_DROPPED);
         base_log(BASE_LOG_INFO, "ActivityPub::ProcessingWorker jid=%s: %s from suspended account %s dropped",
@@ -101,7 +150,8 @@ static void ingress_processing_run(q_ctx *ctx, const q_job *job, q_result *r)
     }
     ingress_create_opts o = {.delivery = true,
                              .delivered_to_account_id = json_is_integer(delivered) ? json_integer_value(delivered) : 0,
-                             .root = a.root};
+                             .root = a.root,
+                             .relayed = relayed};
     ingress_outcome out = ingress_dispatch(ctx, s, &actor, &a, &o, err, sizeof err);
     switch (out) {
     case INGRESS_STORED:
