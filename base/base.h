@@ -5,6 +5,7 @@
 #define SCOTTY_BASE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -41,6 +42,15 @@ void base_log_out_stop(void);
 /* ---- Clocks ---- */
 double base_now(void);                   /* wall clock, epoch seconds */
 double base_monotonic(void);             /* monotonic seconds */
+
+/* ---- ISO 8601 timestamps ---- */
+/* Parses an ISO 8601 date-time (as Ruby's String#to_datetime accepts the forms
+ * servers send: YYYY-MM-DD, optionally [T ]HH:MM[:SS[.frac]] and Z or +-HH[:MM]) with a
+ * four-digit year 0000..9999. *ms gets Unix milliseconds (UTC), *frac_ns the fraction
+ * of the second in nanoseconds; either may be NULL. Returns false otherwise.
+ * Everything accepted is also accepted by PostgreSQL's timestamptz input, except year
+ * 0000 (Ruby's 1 BC), which PostgreSQL spells 0001 BC. */
+bool base_time_parse(const char *s, int64_t *ms, int32_t *frac_ns);
 
 /* ---- JSON as Ruby's JSON.generate writes it ---- */
 /* Ruby's Float#to_s: shortest round-trip digits, always ".0" for integral values,

@@ -4,6 +4,7 @@
  * interaction-policy readers). Network-free: keys and images that live in other
  * documents are marked for the caller to fetch. */
 #include "acct_parse.h"
+#include "base.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -476,47 +477,6 @@ static int acct_flag(const json_t *doc, const char *key)
     return acct_truthy(v) ? 1 : 0;
 }
 
-/* `published` as ISO 8601 (YYYY-MM-DDTHH:MM:SS[.frac](Z|+-HH:MM)) in Unix ms (digits of
- * the fraction past milliseconds are dropped). */
-static bool acct_published(const char *s, int64_t *ms)
-{
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, frac_ms = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-        return false;
-    const char *p = s + 10;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &m) != 3 || m != 8)
-            return false;
-        p += 9;
-        if (*p == '.') {
-            int scale = 100;
-            for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                frac_ms += scale * (*p - '0');
-        }
-    }
-    int off = 0;
-    if (*p == '+' || *p == '-') {
-        int oh, om = 0, m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) < 1)
-            return false;
-        off = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-    } else if (*p && *p != 'Z') {
-        return false;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return false;
-    /* days from civil (proleptic Gregorian) */
-    int yy = y - (mo <= 2);
-    int era = (yy >= 0 ? yy : yy - 399) / 400;
-    int yoe = yy - era * 400;
-    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = (int64_t)era * 146097 + doe - 719468;
-    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - (int64_t)off * 60) * 1000 + frac_ms;
-    return true;
-}
-
 static int acct_identity(const json_t *doc, acct_actor *a, char *err, size_t errlen)
 {
     const char *wf = json_string_value(json_object_get(doc, "webfinger"));
@@ -622,8 +582,8 @@ int acct_actor_parse(const json_t *doc, bool fetched, acct_actor *a, char *err, 
     a->attribution_domains = acct_strings(json_object_get(doc, "attributionDomains"), ACCT_ATTRIBUTION_MAX,
                                           false, &a->n_attribution_domains);
     if (acct_present(json_object_get(doc, "published")))
-        a->has_published = acct_published(json_string_value(json_object_get(doc, "published")),
-                                           &a->published_ms);
+        a->has_published = base_time_parse(json_string_value(json_object_get(doc, "published")),
+                                           &a->published_ms, NULL);
     a->feature_approval_policy = acct_feature_policy(doc, a);
     acct_image_parse(doc, "icon", &a->avatar);
     acct_image_parse(doc, "image", &a->header);

@@ -4,6 +4,7 @@
  * (SHORTCODE_ONLY_RE, 2 to 2048 characters; an http(s) image URL), so no download is
  * spent on an emoji Mastodon would not keep. */
 #include "emoji_parse.h"
+#include "base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,69 +54,6 @@ static bool emoji_url_fetchable(const char *u)
         if ((unsigned char)host[i] <= ' ')
             return false;
     return len > 0 && host[0] != ':' && host[0] != '@';
-}
-
-static bool emoji_digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static int64_t emoji_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* An ISO 8601 time (YYYY-MM-DDTHH:MM:SS, optional fraction, Z or +-HH:MM, or no zone
- * for UTC) as Unix milliseconds. Returns false for anything else: Mastodon's
- * to_datetime then gives nil too for the shapes senders use. */
-static bool emoji_time_parse(const char *s, int64_t *ms)
-{
-    int y, mo, d, h, mi, sec, frac = 0, zh = 0, zm = 0;
-    if (strlen(s) < 19 || !emoji_digits(s, 4, &y) || s[4] != '-' || !emoji_digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !emoji_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
-        !emoji_digits(s + 11, 2, &h) || s[13] != ':' || !emoji_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !emoji_digits(s + 17, 2, &sec))
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return false;
-    const char *p = s + 19;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                frac = frac * 10 + (*p - '0');
-        if (digits == 0)
-            return false;
-        for (; digits < 3; digits++)
-            frac *= 10;
-    }
-    int sign = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        sign = *p == '-' ? -1 : 1;
-        if (!emoji_digits(p + 1, 2, &zh) || p[3] != ':' || !emoji_digits(p + 4, 2, &zm) || zh > 23 || zm > 59)
-            return false;
-        p += 6;
-    }
-    if (*p)
-        return false;
-    int64_t secs = emoji_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    secs -= sign * (zh * 3600 + zm * 60);
-    *ms = secs * 1000 + frac;
-    return true;
 }
 
 static void emoji_refuse(emoji_list *out, const char *why)
@@ -198,7 +136,7 @@ static void emoji_take(const json_t *t, emoji_list *out)
     e->url = emoji_strdup(json_string_value(url));
     const json_t *id = json_object_get(t, "id"), *updated = json_object_get(t, "updated");
     e->uri = json_is_string(id) ? emoji_strdup(json_string_value(id)) : NULL;
-    e->has_updated = json_is_string(updated) && emoji_time_parse(json_string_value(updated), &e->updated_ms);
+    e->has_updated = json_is_string(updated) && base_time_parse(json_string_value(updated), &e->updated_ms, NULL);
     if (i == out->n)
         out->n++;
 }

@@ -44,12 +44,6 @@ const char *ap_map_first(const json_t *map, const char **key);
  * look like BCP 47 ([a-z]{2,3}(-[A-Za-z0-9]{1,8})*, case-insensitive). Caller frees. */
 char *ap_language(const char *tag);
 
-/* Parses an ISO 8601 date-time (as Ruby's String#to_datetime accepts the forms
- * servers send: YYYY-MM-DD, optionally [T ]HH:MM[:SS[.frac]] and Z or +-HH[:MM]) with a
- * four-digit year 0000..9999. *ms gets Unix milliseconds (UTC). Returns false otherwise.
- * Everything accepted is also accepted by PostgreSQL's timestamptz input, except year
- * 0000 (Ruby's 1 BC), which PostgreSQL spells 0001 BC. */
-bool ap_parse_time(const char *s, int64_t *ms, int32_t *frac_ns);
 
 /* `bear:?u=URL&t=TOKEN` capability URIs unwrapped to URL (percent-decoded); other
  * strings copied. Caller frees. */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ap_internal.h"
+#include "base.h"
 #include "emoji_parse.h"
 
 static const char *const ap_converted_types[] = {"Image", "Audio", "Video", "Article", "Page",
@@ -584,9 +585,9 @@ int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *ac
         ap_string_field(obj, "updated", &updated, err, errlen) < 0)
         goto fail;
     int32_t pns = 0, uns = 0;
-    if (s && ap_parse_time(s, &out->published_ms, &pns))
+    if (s && base_time_parse(s, &out->published_ms, &pns))
         out->published = ap_strdup(s);
-    if (updated && ap_parse_time(updated, &out->updated_ms, &uns) &&
+    if (updated && base_time_parse(updated, &out->updated_ms, &uns) &&
         !(out->published && out->published_ms == out->updated_ms && pns == uns))
         out->updated = ap_strdup(updated);
 

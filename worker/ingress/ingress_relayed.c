@@ -8,7 +8,6 @@
  * only Ruby can decide (a key scotty has not stored, ML-DSA) is left to it. */
 #include "ingress_internal.h"
 #include "acct_internal.h"
-#include "ap_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +61,7 @@ static bool ingress_proof_expired(const char *expires, bool *unreadable)
     *unreadable = false;
     if (!expires)
         return false;
-    if (!ap_parse_time(expires, &ms, &ns)) {
+    if (!base_time_parse(expires, &ms, &ns)) {
         *unreadable = true;
         return false;
     }
