@@ -1,14 +1,14 @@
 /* fuzz_ap.c -- libFuzzer target for the ActivityPub parsers: an inbox body through
  * ap_parse (worker/ingress/ap_parse.c), and its `object` through ap_status_parse
- * (ap_status.c, ap_media.c) on its own, as a fetched object is read.
+ * (ap_status.c, ap_media.c, ap_poll.c) on its own, as a fetched object is read.
  *
  * The signer is the body's own `actor` when it has one, so fuzzed documents get past
  * the actor check to the object parsers. Properties of an accepted document: no crash
  * or leak, and the caps hold: at most AP_MAX_MEDIA attachments with http(s) URLs,
  * descriptions of at most AP_MAX_DESCRIPTION characters, focal points in -1..1, at
  * most AP_MAX_TAGS mentions and hashtags, at most EMOJI_MAX_PER_OBJECT custom emoji
- * (each with a valid shortcode), at most AP_MAX_AUDIENCE recipients, and an http(s)
- * object id on the signer's host. */
+ * (each with a valid shortcode), at most AP_MAX_AUDIENCE recipients, an http(s)
+ * object id on the signer's host, and a poll within its caps (fz_check_poll). */
 #include "ap.h"
 #include "emoji_parse.h"
 
@@ -27,6 +27,24 @@ static size_t fz_utf8_chars(const char *s)
     for (; *s; s++)
         n += ((unsigned char)*s & 0xC0) != 0x80;
     return n;
+}
+
+/* A poll: at most AP_MAX_POLL_ITEMS items, every option a string, no more options
+ * than tallies, votes_count their sum; nothing read when it is not a poll. */
+static void fz_check_poll(const ap_poll *p)
+{
+    if (!p->present && (p->n_options || p->n_tallies))
+        abort();
+    if (p->n_tallies > AP_MAX_POLL_ITEMS || p->n_options > p->n_tallies)
+        abort();
+    for (size_t i = 0; i < p->n_options; i++)
+        if (!p->options[i])
+            abort();
+    int64_t sum = 0;
+    for (size_t i = 0; i < p->n_tallies; i++)
+        sum += p->tallies[i];
+    if (!p->unread && sum != p->votes_count)
+        abort();
 }
 
 static void fz_check_status(const ap_status *s, const char *actor)
@@ -53,6 +71,7 @@ static void fz_check_status(const ap_status *s, const char *actor)
     for (size_t i = 0; i < s->n_hashtags; i++)
         if (!s->hashtags[i] || !s->hashtag_names[i])
             abort();
+    fz_check_poll(&s->poll);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -236,8 +236,11 @@ static void test_question_and_bare_object(void **state)
     char err[512];
     assert_int_equal(parse_fixture("create_question.json", &a, err, sizeof err), 0);
     assert_int_equal(a.kind, AP_CREATE);
-    assert_null(a.status);
-    assert_string_equal(a.object_type, "Question");
+    assert_non_null(a.status);
+    assert_string_equal(a.status->object_type, "Question");
+    assert_true(a.status->poll.present);
+    assert_int_equal(a.status->poll.n_options, 2);
+    assert_string_equal(a.status->poll.options[1], "Coffee");
     assert_string_equal(a.object_id, "https://remote.example/users/bob/statuses/113500000000000003");
     ap_activity_free(&a);
 

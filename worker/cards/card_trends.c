@@ -1,6 +1,5 @@
 /* card_trends.c -- what attach_card does in Redis after the row: Rails.cache.delete
- * of the status (its entry "cache:statuses/<id>" in Mastodon's cache store, which is
- * the application Redis unless CACHE_REDIS_* name another), and Trends.links.register:
+ * of the status (its entry "statuses/<id>", ingress_rails_cache_delete), and Trends.links.register:
  * for a public, unsilenced status without spoiler or sensitive flag whose card is
  * appropriate_for_trends?, the card's day history (activity:links:<id>:<day> uses,
  * ...:accounts HyperLogLog of account ids, both kept 14 days) and the day's set of
@@ -56,21 +55,7 @@ void card_trends_register(q_ctx *ctx, int64_t card_id, int64_t account_id)
 
 void card_cache_forget(q_ctx *ctx, int64_t status_id)
 {
-    const char *own[] = {"CACHE_REDIS_URL", "CACHE_REDIS_HOST", "CACHE_REDIS_SENTINELS"};
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
-        const char *v = getenv(own[i]);
-        if (v && *v) {
-            base_log(BASE_LOG_DEBUG, "cards: status %" PRId64 " stays in the Rails cache until it expires "
-                     "(%s names a cache Redis scotty does not connect to)", status_id, own[i]);
-            return;
-        }
-    }
     char key[64];
-    snprintf(key, sizeof key, "cache:statuses/%" PRId64, status_id);
-    q_conn *c = ingress_app_redis(ctx);
-    redisReply *r = c && q_conn_ensure(c) == 0 ? q_conn_cmd(c, "DEL %s", key) : NULL;
-    if (!r || r->type == REDIS_REPLY_ERROR)
-        base_log(BASE_LOG_WARN, "cards: %s not deleted from the Rails cache: Redis: %s", key,
-                 r ? r->str : c ? q_conn_error(c) : "no connection");
-    q_reply_free(r);
+    snprintf(key, sizeof key, "statuses/%" PRId64, status_id);
+    ingress_rails_cache_delete(ctx, key);
 }

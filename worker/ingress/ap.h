@@ -42,6 +42,38 @@ typedef struct ap_attachment {
     double focus_x, focus_y;    /* focalPoint, each in -1..1 */
 } ap_attachment;
 
+/* A Question's poll as ActivityPub::Parser::PollParser reads it (ap_poll.c), with the
+ * values Rails casts them to for the polls row. */
+#define AP_MAX_POLL_ITEMS 500   /* PollParser::MAX_ITEMS: later items are cut, not refused */
+typedef enum {
+    AP_POLL_OPEN = 0,           /* expires_at NULL */
+    AP_POLL_AT,                 /* expires_at from `closed` (a time) or `endTime` */
+    AP_POLL_NOW                 /* `closed` neither a time nor false: closed now */
+} ap_poll_expiry;
+typedef struct ap_poll {
+    bool present;               /* valid?: the type includes Question and anyOf/oneOf is an array */
+    bool multiple;              /* anyOf is an array */
+    char **options;             /* each item's `name` (when present) or `content`; items with
+                                 * neither are left out, so this can be shorter than tallies */
+    size_t n_options;
+    int64_t *tallies;           /* every item's replies.totalItems (0 when absent) */
+    size_t n_tallies;
+    int64_t votes_count;        /* the sum of tallies */
+    bool has_voters;            /* votersCount, cast as Rails does; false: NULL */
+    int64_t voters_count;
+    ap_poll_expiry expiry;
+    int64_t expires_us;         /* Unix microseconds (what Rails keeps), for AP_POLL_AT */
+    const char *unread;         /* static text: why this poll is left to Ruby (where Mastodon's
+                                 * Ruby raises, or a date form scotty does not read the same
+                                 * way), or NULL */
+    const char *note;           /* static text: a value Mastodon quietly ignores, for the log */
+} ap_poll;
+
+/* Reads the poll of `obj` into out (present false when it has none). Never fails:
+ * what scotty cannot store exactly as Mastodon sets out->unread. */
+void ap_poll_parse(const json_t *obj, ap_poll *out);
+void ap_poll_free(ap_poll *p);
+
 /* A Note, or an Article/Page/Image/Video/Audio/Event converted as Mastodon does. */
 typedef struct ap_status {
     char *object_type;          /* "Note", "Article", ... as sent */
@@ -84,6 +116,8 @@ typedef struct ap_status {
                                  * display_name; hashtags are deduplicated on this form */
     struct emoji_list *emoji;   /* tag[type=Emoji] as worker/emoji reads them (emoji_parse.h),
                                  * or NULL when the object has none */
+    ap_poll poll;               /* a Question's poll (also read for converted types that list
+                                 * Question among their types, as PollParser does) */
 } ap_status;
 
 typedef struct ap_activity {
@@ -113,8 +147,8 @@ typedef struct ap_activity {
  * Unknown activity types parse fine as AP_OTHER. Returns 0, or -1 with err.
  * Per kind: Create/Update with an embedded object check its id's host and its
  * attributedTo (first, if present) against the actor, then fill `status` for Note and
- * the converted types, or leave it NULL with object_type set for other types (Question,
- * Person, ...); a bare URI object gives object_id only. Delete: object_id is the URI or
+ * Question and the converted types, or leave it NULL with object_type set for other
+ * types (Person, ...); a bare URI object gives object_id only. Delete: object_id is the URI or
  * the Tombstone's id (an embedded one must be on the actor's host). Announce/Like:
  * object_id is the boosted/liked URI (any host). Undo: object_id is the undone
  * activity's id, and `inner` is that activity when embedded (its actor, if given, must

@@ -11,6 +11,8 @@
  * Where Ruby quietly gets nil or ignores the value, scotty ignores it too: a string
  * where an object belongs ("x"['type'] is nil), a contentMap that is not an object,
  * `sensitive` other than true, non-integer totalItems, a tag without name/href.
+ * A Question is stored like a Note, with its poll read by ap_poll.c (whose shapes Ruby
+ * raises on leave the activity to Ruby rather than refusing it).
  *
  * What Mastodon does with media of converted types: it reads `attachment` only. A
  * PeerTube Video carries its files in `url` (an array of Links: text/html first, then
@@ -63,6 +65,7 @@ void ap_status_free(ap_status *s)
         ap_attachment_free(&s->media[i]);
     free(s->atom_uri);
     free(s->quote_uri);
+    ap_poll_free(&s->poll);
     memset(s, 0, sizeof *s);
 }
 
@@ -479,15 +482,11 @@ static int64_t ap_total_items(const json_t *coll)
     return (int64_t)json_integer_value(t);
 }
 
-/* The object's type Mastodon would act on: 0 Note, 1 converted, -1 not stored by scotty
- * (Question, which needs a poll; anything else). *name gets the matching type. */
+/* The object's type Mastodon would act on: 0 Note or Question (its poll is read
+ * apart, ap_poll.c), 1 converted, -1 not stored by scotty. *name gets the matching type. */
 static int ap_object_class(const json_t *type, const char **name)
 {
     *name = NULL;
-    if (ap_type_is(type, "Question")) {
-        *name = "Question";
-        return -1;
-    }
     /* converted_object_type? wins over Note when both are listed, as in StatusParser */
     for (const char *const *t = ap_converted_types; *t; t++) {
         if (ap_type_is(type, *t)) {
@@ -495,8 +494,8 @@ static int ap_object_class(const json_t *type, const char **name)
             return 1;
         }
     }
-    if (ap_type_is(type, "Note")) {
-        *name = "Note";
+    if (ap_type_is(type, "Question") || ap_type_is(type, "Note")) {
+        *name = ap_type_is(type, "Question") ? "Question" : "Note";
         return 0;
     }
     if (json_is_string(type))
@@ -636,6 +635,7 @@ int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *ac
 
     out->likes_total = ap_total_items(json_object_get(obj, "likes"));
     out->shares_total = ap_total_items(json_object_get(obj, "shares"));
+    ap_poll_parse(obj, &out->poll);
     return 0;
 
 fail:

@@ -318,7 +318,11 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
         /* an existing status shows as the unique uri refusing the insert */
         int64_t author = 0;
         int rc = ingress_create_tx(c, p, &author, err, errlen);
-        if (rc == 1 && author != p->actor->id) {
+        if (rc == 2) {
+            /* ProcessingWorker rescues RecordInvalid: the job is done */
+            out = INGRESS_DROPPED;
+            rc = 0;
+        } else if (rc == 1 && author != p->actor->id) {
             snprintf(err, errlen, "%s belongs to another account (authorship change refused)",
                      st->uri);
             out = INGRESS_DROPPED;
@@ -383,12 +387,18 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
         snprintf(err, errlen, "no database: %s", s->db_missing);
         return INGRESS_FAILED;
     }
+    if (st->poll.unread) {
+        snprintf(err, errlen, "%s", st->poll.unread);
+        return INGRESS_UNHANDLED;
+    }
     if (ingress_create_blocked_media(s, st, err, errlen))
         return INGRESS_DROPPED;
     if (st->emoji && st->emoji->n && !emoji_can_store(s)) {
         snprintf(err, errlen, "custom emoji need %s", !s->media ? "the media child" : "object storage");
         return INGRESS_UNHANDLED;
     }
+    if (st->poll.note)
+        base_log(BASE_LOG_INFO, "ingress: poll of %s: %s", st->uri, st->poll.note);
     ingress_create_plan p;
     memset(&p, 0, sizeof p);
     p.s = s;

@@ -3,8 +3,9 @@
  * Mastodon::Snowflake does), its conversation, media_attachments rows (type unknown
  * until their files are fetched), status_stats with the sender's untrusted counts,
  * the parent's replies_count, account_stats, mentions (silent for audience-only
- * accounts) and hashtags. Timestamps are UTC without zone, as Rails writes them. */
+ * accounts), hashtags and a Question's poll (ingress_poll.c). Timestamps are UTC without zone, as Rails writes them. */
 #include "ingress_create.h"
+#include "ingress_poll.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 typedef struct ingress_tx {
     ingress_create_plan *p;
     bool duplicate;            /* the statuses insert hit the unique uri */
+    bool invalid_poll;         /* a Question whose poll has no options */
 } ingress_tx;
 
 static void ingress_id(char *buf, size_t len, int64_t id)
@@ -306,6 +308,16 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     p->realtime = PQgetvalue(res, 0, 1)[0] == 't';
     PQclear(res);
     ingress_id(sid, sizeof sid, p->status_id);
+    if (st->poll.present && st->poll.n_options == 0) {
+        /* Poll validates options presence, and the status autosaves it: Status.create!
+         * raises RecordInvalid. Found only now, as Ruby finds it only for a new status. */
+        tx->invalid_poll = true;
+        snprintf(err, errlen, "Validation failed: Poll options can't be blank (a Question whose "
+                 "anyOf/oneOf items have no name or content)");
+        return -1;
+    }
+    if (st->poll.present && ingress_poll_create(c, p->actor->id, p->status_id, &st->poll, false, err, errlen) != 0)
+        return -1;
     if (!st->conversation && !p->parent_known && ingress_tx_owned_conversation(c, p, err, errlen) != 0)
         return -1;
     if (ingress_tx_media(c, p, err, errlen) != 0)
@@ -343,11 +355,16 @@ static int ingress_tx_find(db_conn *c, ingress_create_plan *p, bool *found, int6
 
 int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char *err, size_t errlen)
 {
-    ingress_tx tx = {p, false};
+    ingress_tx tx = {p, false, false};
     int rc = db_tx(c, ingress_tx_body, &tx, err, errlen);
     if (rc == 0) {
         p->created = true;
         return 0;
+    }
+    if (tx.invalid_poll) {
+        p->n_media = 0;
+        p->status_id = 0;
+        return 2;
     }
     bool found;
     int64_t id;

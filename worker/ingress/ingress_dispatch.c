@@ -3,8 +3,8 @@
  * Delete here; Announce, Like and Undo in the pull engineer's files; account Updates
  * in worker/accounts). Create and Update first schedule the actor's refresh when it is
  * stale (Account#schedule_refresh_if_stale!). Everything else (Follow, Block, Flag,
- * Move, Accept, Reject, Add, Remove, account Deletes, polls, quotes, relayed
- * activities, ...) is "unhandled": forwarded or failed by the worker. Activities
+ * Move, Accept, Reject, Add, Remove, account Deletes, polls scotty cannot read as
+ * Ruby does (ap_poll.c), quotes, relayed activities, ...) is "unhandled": forwarded or failed by the worker. Activities
  * Mastodon completes without doing anything (a type ActivityPub::Activity.factory
  * has no class for, such as Pleroma's EmojiReact, or an Undo of an object type
  * ActivityPub::Activity::Undo does nothing for) are completed here as "dropped". */
@@ -103,7 +103,7 @@ const char *ingress_activity_unhandled(const ap_activity *a)
             return "Create of a quote post";
         if (ingress_tags_collection(json_object_get(a->root, "object")))
             return "Create of a status tagging a FeaturedCollection (tagged_objects)";
-        return NULL;
+        return a->status->poll.unread;
     case AP_UPDATE:
         if (!a->status)
             return ingress_actor_type(a->object_type) ? NULL : "Update of this object type";
@@ -111,7 +111,7 @@ const char *ingress_activity_unhandled(const ap_activity *a)
             return "Update of a quote post";
         if (ingress_tags_collection(json_object_get(a->root, "object")))
             return "Update of a status tagging a FeaturedCollection (tagged_objects)";
-        return NULL;
+        return a->status->poll.unread;
     case AP_DELETE:
         if ((a->object_id && strcmp(a->object_id, a->actor) == 0) || ingress_actor_type(a->object_type))
             return "account Delete";

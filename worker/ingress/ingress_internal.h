@@ -44,6 +44,10 @@ q_conn *ingress_app_redis(q_ctx *ctx);
  * Mastodon's application Redis is another one. Freed when the thread ends. */
 q_conn *ingress_app_redis_outside(const services *s);
 
+/* Rails.cache.delete(key) in Mastodon's cache store ("cache:" + key; ingress_cache.c).
+ * Failures are logged: the entry then expires on its own. */
+void ingress_rails_cache_delete(q_ctx *ctx, const char *key);
+
 /* ---- Redis locks exactly as Mastodon's with_redis_lock (the mario-redis-lock gem):
  * key "lock:<name>", SET key token NX PX <autorelease>, retried every 0.1 s for up to
  * 10 s, released by a compare-and-delete of the token (ingress_lock.c). Ruby and C

@@ -1,20 +1,28 @@
 /* ingress_update.c -- ActivityPub::Activity::Update of a status the actor owns
- * (ActivityPub::ProcessStatusUpdateService's explicit update): under the
- * create:<uri> lock, when `updated` is newer than the stored edited_at, the original
- * version is recorded in status_edits if none is yet (Status#snapshot! at
- * created_at); the status takes the new text, spoiler_text, sensitive and language;
- * hashtags are replaced, new mentions added and dropped ones made silent, custom
- * emoji stored (worker/emoji, before the transaction); a
- * significant change (text or spoiler_text) also sets edited_at, records the new
- * version and refreshes the link card (LinkCrawlWorker); DistributionWorker
- * [id, {"update": true}] follows. An Update of an unknown status is a Create unless it
- * was published more than a day ago or its sender is suspended (then it is ignored),
- * as Update#update_status does. One changing the media attachments, one of a status
- * with a poll (Update of a Question is forwarded before it gets here), or one Mastodon
- * would forward (ingress_forwardable), is left to Ruby (unhandled), decided before
- * writing. */
+ * (ActivityPub::ProcessStatusUpdateService). Under the create:<uri> lock:
+ * - an explicit update (`updated` newer than the stored edited_at): the status takes
+ *   the new text, spoiler_text, sensitive and language; hashtags are replaced, new
+ *   mentions added and dropped ones made silent, custom emoji stored (worker/emoji,
+ *   before the transaction); the poll follows update_poll!
+ *   (ingress_poll.c: a new poll, new counts, changed options resetting the votes, or
+ *   the poll destroyed when the object is no longer a Question). A significant change
+ *   (text, spoiler_text, or the poll's options or `multiple`) sets edited_at, records
+ *   the original version in status_edits if none is yet (Status#snapshot! at
+ *   created_at, with the poll options it had) and the new one, refreshes the link card
+ *   (LinkCrawlWorker) and pushes DistributionWorker [id, {"update": true}];
+ * - an implicit one (no `updated`, or the stored edited_at): only the poll's counts
+ *   and expiry, when its options and `multiple` did not change;
+ * - an older one: nothing.
+ * An Update of an unknown status is a Create unless it was published more than a day
+ * ago or its sender is suspended (then it is ignored), as Update#update_status does.
+ * Left to Ruby (unhandled), decided before writing: one changing the media
+ * attachments, one Mastodon would forward (ingress_forwardable), and one after which
+ * Mastodon schedules PollExpirationNotifyWorker (a poll local accounts voted in, with
+ * an expiry not yet past): that worker is a sidekiq-unique-jobs `until_executing` job,
+ * whose lock scotty does not take. */
 #include "emoji.h"
 #include "ingress_create.h"
+#include "ingress_poll.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,21 +36,27 @@ typedef struct ingress_upd {
     services *s;
     int64_t status_id;
     char sid[24], aid[24];
-    bool significant;          /* text or spoiler_text changed */
+    bool significant;          /* text, spoiler_text or the poll changed */
+    ingress_poll_state poll;   /* the stored poll */
+    bool poll_changed;         /* @poll_changed: options or multiple changed, or destroyed */
 } ingress_upd;
+
+/* The modes of ProcessStatusUpdateService#call. */
+typedef enum { INGRESS_UPD_EXPLICIT, INGRESS_UPD_IMPLICIT, INGRESS_UPD_OLDER } ingress_upd_mode;
 
 /* Status#snapshot! of the current row, created at `at` (SQL), when `only_first`
  * only if the status has no edits yet. */
 static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, bool only_first,
                                    char *err, size_t errlen)
 {
-    char sql[1024];
+    char sql[2048];
     snprintf(sql, sizeof sql,
              "INSERT INTO status_edits (status_id, account_id, text, spoiler_text, sensitive, "
-             "ordered_media_attachment_ids, media_descriptions, created_at, updated_at) "
+             "ordered_media_attachment_ids, media_descriptions, poll_options, created_at, updated_at) "
              "SELECT s.id, $2::bigint, s.text, s.spoiler_text, s.sensitive, s.ordered_media_attachment_ids, "
              "(SELECT array_agg(m.description ORDER BY array_position(s.ordered_media_attachment_ids, m.id)) "
-             "FROM media_attachments m WHERE m.status_id = s.id), %s, " INGRESS_NOW " FROM statuses s "
+             "FROM media_attachments m WHERE m.status_id = s.id), "
+             "(SELECT p.options FROM polls p WHERE p.id = s.poll_id), %s, " INGRESS_NOW " FROM statuses s "
              "WHERE s.id = $1::bigint%s",
              at, only_first ? " AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = s.id)" : "");
     const char *params[] = {u->sid, u->aid};
@@ -50,11 +64,35 @@ static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, b
                          errlen);
 }
 
+/* update_poll! with significant changes allowed (an explicit update). */
+static int ingress_update_poll_explicit(db_conn *c, ingress_upd *u, char *err, size_t errlen)
+{
+    const ap_poll *p = &u->st->poll;
+    if (p->present && u->poll.id)
+        return ingress_poll_update(c, u->poll.id, p, !u->poll.same, err, errlen);
+    if (p->present)
+        return ingress_poll_create(c, u->actor->id, u->status_id, p, true, err, errlen);
+    if (u->poll.id)
+        return ingress_poll_destroy(c, u->poll.id, u->status_id, err, errlen);
+    return 0;
+}
+
 static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
 {
     ingress_upd *u = user;
     const ap_status *st = u->st;
-    if (ingress_update_snapshot(c, u, "s.created_at", true, err, errlen) != 0)
+    const char *pold[] = {u->sid, st->text ? st->text : "", st->spoiler_text ? st->spoiler_text : ""};
+    PGresult *res = db_exec(c, "ingress_update_old",
+                            "SELECT text <> $2 OR spoiler_text <> $3 FROM statuses WHERE id = $1::bigint "
+                            "FOR UPDATE", 3, pold, err, errlen);
+    if (!res)
+        return -1;
+    u->significant = (PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't') || u->poll_changed;
+    PQclear(res);
+    /* record_previous_edit!, saved by create_edits! only for a significant change */
+    if (u->significant && ingress_update_snapshot(c, u, "s.created_at", true, err, errlen) != 0)
+        return -1;
+    if (ingress_update_poll_explicit(c, u, err, errlen) != 0)
         return -1;
     char updated[24];
     const char *params[] = {u->sid,
@@ -62,20 +100,15 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
                             st->spoiler_text ? st->spoiler_text : "",
                             st->sensitive || u->actor->sensitized ? "t" : "f",
                             st->language,
-                            ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms)};
-    PGresult *res = db_exec(c, "ingress_update_status",
-                            "WITH old AS (SELECT text, spoiler_text FROM statuses WHERE id = $1::bigint "
-                            "FOR UPDATE) UPDATE statuses s SET text = $2, spoiler_text = $3, "
-                            "sensitive = $4::boolean, language = $5, edited_at = CASE WHEN old.text <> $2 OR "
-                            "old.spoiler_text <> $3 THEN timezone('UTC', to_timestamp($6::bigint / 1000.0)) "
-                            "ELSE s.edited_at END, "
-                            "updated_at = " INGRESS_NOW " FROM old WHERE s.id = $1::bigint "
-                            "RETURNING old.text <> $2 OR old.spoiler_text <> $3",
-                            6, params, err, errlen);
-    if (!res)
+                            ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms),
+                            u->significant ? "t" : "f"};
+    if (db_run_params(c, "ingress_update_status",
+                      "UPDATE statuses SET text = $2, spoiler_text = $3, sensitive = $4::boolean, "
+                      "language = $5, edited_at = CASE WHEN $7::boolean THEN timezone('UTC', "
+                      "to_timestamp($6::bigint / 1000.0)) ELSE edited_at END, updated_at = " INGRESS_NOW
+                      " WHERE id = $1::bigint",
+                      7, params, err, errlen) != 0)
         return -1;
-    u->significant = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
     const char *p1[] = {u->sid};
     if (db_run_params(c, "ingress_update_untag", "DELETE FROM statuses_tags WHERE status_id = $1::bigint",
                       1, p1, err, errlen) != 0)
@@ -128,25 +161,19 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     return ingress_update_snapshot(c, u, "s.edited_at", false, err, errlen) == 0 ? 0 : -1;
 }
 
-/* The stored media's remote URLs in order, compared with the update's, and whether the
- * status has a poll (one row without media when it has none). */
-static int ingress_update_stored(db_conn *c, ingress_upd *u, bool *same, bool *polled, char *err,
-                                 size_t errlen)
+/* The stored media's remote URLs in order, compared with the update's. */
+static int ingress_update_stored(db_conn *c, ingress_upd *u, bool *same, char *err, size_t errlen)
 {
     const char *params[] = {u->sid};
     PGresult *res = db_exec(c, "ingress_update_media",
-                            "SELECT m.remote_url, s.poll_id IS NOT NULL FROM statuses s "
-                            "LEFT JOIN media_attachments m ON m.status_id = s.id "
+                            "SELECT m.remote_url FROM media_attachments m JOIN statuses s ON m.status_id = s.id "
                             "WHERE s.id = $1::bigint ORDER BY array_position(s.ordered_media_attachment_ids, m.id)",
                             1, params, err, errlen);
     if (!res)
         return -1;
     size_t n = 0;
     *same = true;
-    *polled = PQntuples(res) > 0 && PQgetvalue(res, 0, 1)[0] == 't';
     for (int i = 0; i < PQntuples(res); i++) {
-        if (PQgetisnull(res, i, 0))
-            continue;
         *same = *same && n < u->st->n_media && strcmp(PQgetvalue(res, i, 0), u->st->media[n].remote_url) == 0;
         n++;
     }
@@ -190,6 +217,90 @@ static int ingress_update_is_newer(db_conn *c, const char *const params[2], bool
     return 0;
 }
 
+/* ProcessStatusUpdateService#call's choice (params: the status id, `updated` in ms):
+ * explicit when `updated` is newer than the stored edited_at (or there is none), older
+ * when the stored edited_at is newer or `updated` is missing from an edited status,
+ * implicit otherwise (neither has one, or they are equal). */
+static int ingress_update_mode_of(db_conn *c, const char *const params[2], ingress_upd_mode *mode, char *err,
+                                  size_t errlen)
+{
+    PGresult *res = db_exec_idempotent(
+        c, "ingress_update_mode",
+        "SELECT CASE WHEN $2::bigint IS NOT NULL AND (edited_at IS NULL OR edited_at < timezone('UTC', "
+        "to_timestamp($2::bigint / 1000.0))) THEN 0 WHEN (edited_at IS NULL AND $2::bigint IS NULL) OR "
+        "date_trunc('milliseconds', edited_at) = timezone('UTC', to_timestamp($2::bigint / 1000.0)) THEN 1 "
+        "ELSE 2 END FROM statuses WHERE id = $1::bigint",
+        2, params, err, errlen);
+    if (!res)
+        return -1;
+    int m = PQntuples(res) > 0 ? atoi(PQgetvalue(res, 0, 0)) : 2;
+    PQclear(res);
+    *mode = m == 0 ? INGRESS_UPD_EXPLICIT : m == 1 ? INGRESS_UPD_IMPLICIT : INGRESS_UPD_OLDER;
+    return 0;
+}
+
+/* Whether queue_poll_notifications! would schedule PollExpirationNotifyWorker after
+ * this update: the poll left has an expiry, local votes (a reset deletes them), and
+ * its previous expiry is not past. */
+static bool ingress_update_schedules(const ingress_upd *u, ingress_upd_mode mode)
+{
+    const ap_poll *p = &u->st->poll;
+    if (!u->poll.id || !u->poll.voted || u->poll.expired || mode == INGRESS_UPD_OLDER)
+        return false;
+    if (mode == INGRESS_UPD_EXPLICIT)
+        return p->present && u->poll.same && p->expiry != AP_POLL_OPEN;
+    return p->present && u->poll.same ? p->expiry != AP_POLL_OPEN : u->poll.expires;
+}
+
+/* update_poll!(allow_significant_changes: false): new counts and expiry when the
+ * options and `multiple` are the same; nothing else. */
+static int ingress_update_implicit_tx(db_conn *c, void *user, char *err, size_t errlen)
+{
+    ingress_upd *u = user;
+    return ingress_poll_update(c, u->poll.id, &u->st->poll, false, err, errlen);
+}
+
+/* Why Mastodon's Poll validation would refuse what update_poll! saves (options
+ * blank), or NULL. */
+static const char *ingress_update_invalid(const ingress_upd *u, ingress_upd_mode mode)
+{
+    const ap_poll *p = &u->st->poll;
+    if (!p->present || p->n_options > 0 || mode == INGRESS_UPD_OLDER)
+        return NULL;
+    /* implicit: a changed poll is not saved; a new one with no options and multiple
+     * false is "unchanged" from Poll.new and saved */
+    if (mode == INGRESS_UPD_IMPLICIT && (u->poll.id || p->multiple))
+        return NULL;
+    return "Validation failed: Poll options can't be blank (ProcessingWorker gives up)";
+}
+
+/* The poll part of the Update that follows a Create of an unknown status in
+ * Update#update_status: an implicit update, which refreshes the new poll
+ * (last_fetched_at, lock_version 1). Failures are logged: the status stands. */
+static void ingress_update_after_create(q_ctx *ctx, services *s, const ap_status *st, int64_t status_id)
+{
+    if (!st->poll.present || st->poll.n_options == 0 || !status_id)
+        return;
+    ingress_upd u = {.st = st, .s = s, .status_id = status_id};
+    char err[512];
+    ingress_lock lock;
+    db_conn *c = db_pool_acquire(s->db);
+    if (ingress_lock_or_retry(ctx, "create", st->uri, &lock, err, sizeof err) != 0) {
+        db_pool_release(s->db, c);
+        base_log(BASE_LOG_WARN, "ingress: poll of %s not refreshed after its Create: %s", st->uri, err);
+        return;
+    }
+    int rc = ingress_poll_stored(c, status_id, &st->poll, &u.poll, err, sizeof err);
+    if (rc == 0 && u.poll.id && u.poll.same)
+        rc = db_tx(c, ingress_update_implicit_tx, &u, err, sizeof err);
+    ingress_lock_release(ctx, &lock);
+    db_pool_release(s->db, c);
+    if (rc != 0)
+        base_log(BASE_LOG_WARN, "ingress: poll of %s not refreshed after its Create: %s", st->uri, err);
+    else if (u.poll.id && u.poll.same)
+        ingress_poll_cache_forget(ctx, status_id);
+}
+
 ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *actor,
                                const ap_activity *a, const ingress_create_opts *o, char *err,
                                size_t errlen)
@@ -224,32 +335,36 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
             goto done;
         }
         db_pool_release(s->db, c);
-        return ingress_create(ctx, s, actor, a, o, err, errlen);
+        int64_t id = 0;
+        ingress_create_opts opts = *o;
+        opts.named_object = json_is_string(json_object_get(json_object_get(a->root, "object"), "name"));
+        opts.root = a->root;
+        out = ingress_create_status(ctx, s, actor, st, &opts, &id, err, errlen);
+        if (out == INGRESS_STORED)
+            ingress_update_after_create(ctx, s, st, id);
+        return out;
     }
     snprintf(u.sid, sizeof u.sid, "%lld", (long long)u.status_id);
     snprintf(u.aid, sizeof u.aid, "%lld", (long long)actor->id);
-    bool same = true, polled = false;
-    if (ingress_update_stored(c, &u, &same, &polled, err, errlen) != 0) {
+    bool same = true;
+    if (ingress_update_stored(c, &u, &same, err, errlen) != 0) {
         out = INGRESS_FAILED;
         goto done;
     }
     bool forward = false;
-    if (same && !polled && ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0) {
+    if (same && ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0) {
         out = INGRESS_FAILED;
         goto done;
     }
-    if (same && !polled && !forward && st->emoji && st->emoji->n && !emoji_can_store(s)) {
+    if (same && !forward && st->emoji && st->emoji->n && !emoji_can_store(s)) {
         snprintf(err, errlen, "an Update with custom emoji, which need %s",
                  !s->media ? "the media child" : "object storage");
         out = INGRESS_UNHANDLED;
         goto done;
     }
-    if (!same || polled || forward) {
-        /* a stored poll (ProcessStatusUpdateService#update_poll! destroys it when the
-         * object no longer is a Question, and that is a significant change) */
-        snprintf(err, errlen, "%s", !same   ? "an Update changing media attachments"
-                                    : polled ? "an Update of a status with a poll"
-                                             : "a signed Update Mastodon forwards to local followers");
+    if (!same || forward) {
+        snprintf(err, errlen, "%s", !same ? "an Update changing media attachments"
+                                          : "a signed Update Mastodon forwards to local followers");
         out = INGRESS_UNHANDLED;
         goto done;
     }
@@ -258,23 +373,46 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         out = INGRESS_FAILED;
         goto done;
     }
-    /* Only an explicit edit newer than the stored one changes the status. */
     char updated[24];
     const char *params[] = {u.sid, ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms)};
-    bool newer = false;
-    if (ingress_update_is_newer(c, params, &newer, err, errlen) != 0)
+    ingress_upd_mode mode = INGRESS_UPD_OLDER;
+    const char *invalid = NULL;
+    if (ingress_update_mode_of(c, params, &mode, err, errlen) != 0 ||
+        ingress_poll_stored(c, u.status_id, &st->poll, &u.poll, err, errlen) != 0) {
         out = INGRESS_FAILED;
-    /* update_emojis! (Mastodon's runs inside the transaction; its rows do not depend on
-     * the status, so the downloads happen before it opens) */
-    if (newer && st->emoji && emoji_process(s, c, actor->domain, st->emoji, true, st->uri, err, errlen) != 0) {
-        out = INGRESS_FAILED;
-        newer = false;
+    } else if (ingress_update_schedules(&u, mode)) {
+        snprintf(err, errlen, "an Update of a poll local accounts voted in (Mastodon schedules "
+                 "PollExpirationNotifyWorker, a sidekiq-unique-jobs job)");
+        out = INGRESS_UNHANDLED;
+    } else if ((invalid = ingress_update_invalid(&u, mode)) != NULL) {
+        snprintf(err, errlen, "%s", invalid);
+        out = INGRESS_DROPPED;
     }
-    rc = newer ? db_tx(c, ingress_update_tx, &u, err, errlen) : 0;
-    if (rc == DB_TX_UNKNOWN) {
+    /* update_emojis!, explicit updates only (Mastodon's runs inside the transaction;
+     * its rows do not depend on the status, so the downloads happen before it opens) */
+    if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT && st->emoji &&
+        emoji_process(s, c, actor->domain, st->emoji, true, st->uri, err, errlen) != 0)
+        out = INGRESS_FAILED;
+    if (out != INGRESS_STORED) {
+        ingress_lock_release(ctx, &lock);
+        goto done;
+    }
+    if (st->poll.note && mode != INGRESS_UPD_OLDER)
+        base_log(BASE_LOG_INFO, "ingress: poll of %s: %s", st->uri, st->poll.note);
+    u.poll_changed = st->poll.present ? !u.poll.id || !u.poll.same : u.poll.id != 0;
+    bool poll_saved = false; /* an existing poll was updated: Poll#reset_parent_cache */
+    rc = 0;
+    if (mode == INGRESS_UPD_EXPLICIT) {
+        rc = db_tx(c, ingress_update_tx, &u, err, errlen);
+        poll_saved = st->poll.present && u.poll.id;
+    } else if (mode == INGRESS_UPD_IMPLICIT && st->poll.present && u.poll.id && u.poll.same) {
+        rc = db_tx(c, ingress_update_implicit_tx, &u, err, errlen);
+        poll_saved = true;
+    }
+    if (rc == DB_TX_UNKNOWN && mode == INGRESS_UPD_EXPLICIT) {
         /* The COMMIT's reply was lost: a written significant edit is no longer newer
          * (the lock keeps other writers away). Anything else is retried: running an
-         * edit that changed no text again writes the same rows. */
+         * edit that changed no text or poll options again writes the same rows. */
         char why[512], cerr[512];
         bool still = true;
         snprintf(why, sizeof why, "%s", err);
@@ -288,17 +426,18 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     if (rc != 0)
         out = INGRESS_FAILED;
     ingress_lock_release(ctx, &lock);
-    if (out == INGRESS_STORED && newer) {
+    if (out == INGRESS_STORED && poll_saved)
+        ingress_poll_cache_forget(ctx, u.status_id);
+    if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT && u.significant) {
         char args[64];
-        if (u.significant) { /* reset_preview_card! */
-            const char *pc[] = {u.sid};
-            PGresult *cr = db_exec(c, "ingress_update_card",
-                                   "DELETE FROM preview_cards_statuses WHERE status_id = $1::bigint", 1, pc, err,
-                                   errlen);
-            PQclear(cr);
-            snprintf(args, sizeof args, "[%s]", u.sid);
-            ingress_push(ctx, "LinkCrawlWorker", "pull", "0", args, (double)ingress_rand_between(1, 59));
-        }
+        /* reset_preview_card! and broadcast_updates!, for significant changes only */
+        const char *pc[] = {u.sid};
+        PGresult *cr = db_exec(c, "ingress_update_card",
+                               "DELETE FROM preview_cards_statuses WHERE status_id = $1::bigint", 1, pc, err,
+                               errlen);
+        PQclear(cr);
+        snprintf(args, sizeof args, "[%s]", u.sid);
+        ingress_push(ctx, "LinkCrawlWorker", "pull", "0", args, (double)ingress_rand_between(1, 59));
         snprintf(args, sizeof args, "[%s,{\"update\":true}]", u.sid);
         ingress_push(ctx, "DistributionWorker", "default", "true", args, 0);
     }

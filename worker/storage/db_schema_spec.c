@@ -409,6 +409,43 @@ static const char *const custom_emojis_after[] = {
     NULL,
 };
 
+/* ---- poll_votes (local accounts' votes; a status Update resetting a poll deletes them) ---- */
+static const db_column poll_votes_cols[] = {
+    {"account_id", DB_T_BIGINT, "NOT NULL", false},
+    {"poll_id", DB_T_BIGINT, "NOT NULL", false},
+    {"choice", DB_T_INT, "NOT NULL DEFAULT 0", false},
+    {"created_at", DB_T_TS, "NOT NULL", false},
+    {"updated_at", DB_T_TS, "NOT NULL", false},
+    {"uri", DB_T_STRING, NULL, false},
+    {NULL, NULL, NULL, false},
+};
+static const char *const poll_votes_after[] = {
+    "CREATE INDEX index_poll_votes_on_account_id ON poll_votes (account_id)",
+    "CREATE INDEX index_poll_votes_on_poll_id ON poll_votes (poll_id)",
+    NULL,
+};
+
+/* ---- notifications (a destroyed poll's are destroyed with it: Poll has_many
+ * :notifications, as: :activity, dependent: :destroy) ---- */
+static const db_column notifications_cols[] = {
+    {"account_id", DB_T_BIGINT, "NOT NULL", false},
+    {"activity_id", DB_T_BIGINT, "NOT NULL", false},
+    {"activity_type", DB_T_STRING, "NOT NULL", false},
+    {"created_at", DB_T_TS, "NOT NULL", false},
+    {"updated_at", DB_T_TS, "NOT NULL", false},
+    {"from_account_id", DB_T_BIGINT, "NOT NULL", false},
+    {"type", DB_T_STRING, NULL, false},
+    {"filtered", DB_T_BOOL, "NOT NULL DEFAULT false", true},
+    {"group_key", DB_T_STRING, NULL, true},
+    {NULL, NULL, NULL, false},
+};
+static const char *const notifications_after[] = {
+    "CREATE INDEX index_notifications_on_activity_id_and_activity_type ON notifications "
+    "(activity_id, activity_type)",
+    "CREATE INDEX index_notifications_on_from_account_id ON notifications (from_account_id)",
+    NULL,
+};
+
 /* ---- polls ---- */
 static const db_column polls_cols[] = {
     {"account_id", DB_T_BIGINT, "NOT NULL", false},
@@ -561,6 +598,8 @@ const db_table db_schema_tables[] = {
     {"domain_allows", DB_ID_BIGSERIAL, false, domain_allows_cols, domain_allows_after},
     {"custom_emojis", DB_ID_BIGSERIAL, false, custom_emojis_cols, custom_emojis_after},
     {"polls", DB_ID_BIGSERIAL, false, polls_cols, polls_after},
+    {"poll_votes", DB_ID_BIGSERIAL, false, poll_votes_cols, poll_votes_after},
+    {"notifications", DB_ID_BIGSERIAL, false, notifications_cols, notifications_after},
     {"preview_cards", DB_ID_BIGSERIAL, false, preview_cards_cols, preview_cards_after},
     {"preview_cards_statuses", DB_ID_NONE, false, preview_cards_statuses_cols,
      preview_cards_statuses_after},
@@ -594,6 +633,12 @@ const char *const db_schema_foreign_keys[] = {
     "ALTER TABLE mentions ADD CONSTRAINT fk_970d43f9d1 FOREIGN KEY (account_id) "
     "REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE mentions ADD FOREIGN KEY (status_id) REFERENCES statuses (id) ON DELETE CASCADE",
+    "ALTER TABLE poll_votes ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
+    "ALTER TABLE poll_votes ADD FOREIGN KEY (poll_id) REFERENCES polls (id) ON DELETE CASCADE",
+    "ALTER TABLE notifications ADD CONSTRAINT fk_fbd6b0bf9e FOREIGN KEY (from_account_id) "
+    "REFERENCES accounts (id) ON DELETE CASCADE",
+    "ALTER TABLE notifications ADD CONSTRAINT fk_c141c8ee55 FOREIGN KEY (account_id) "
+    "REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE polls ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE polls ADD FOREIGN KEY (status_id) REFERENCES statuses (id) ON DELETE CASCADE",
     "ALTER TABLE preview_cards ADD FOREIGN KEY (author_account_id) REFERENCES accounts (id) "
