@@ -18,7 +18,8 @@ class IngressForwardTest < IngressTest
   def test_unhandled_types_are_forwarded_unchanged
     pushed = [push_raw(fixture('follow'))]
     @redis.del('queue:ingress')
-    pushed << push_raw(fixture('create_question'))
+    # a poll whose PollParser raises in Ruby (a string oneOf)
+    pushed << push_raw(fixture_with('create_question') { |d| d['object']['oneOf'] = 'Tea' })
     @redis.del('queue:ingress')
     pushed << push_raw(fixture_with('delete_string') { |d| d['object'] = BOB_URI })
     @redis.del('queue:ingress')

@@ -219,15 +219,28 @@ class TestInteractionsBoosts < PullTest
     assert_equal 0, @redis.zcard('retry') + @redis.zcard('dead'), 'no retry: Mastodon raises nothing'
     assert_match(%r{users/dave}, @scottys[0].log, 'the log names the actor it could not resolve')
 
-    # a known author, but a poll: scotty does not store Questions
+    # a known author, but a poll only Ruby reads (its PollParser raises on a string
+    # oneOf): the whole job goes to Ruby
     add_origin_account(CAROL, 'carol')
+    odd = serve(HOST, 'users/carol/statuses/odd', '@context' => 'https://www.w3.org/ns/activitystreams',
+                'id' => origin_url(HOST, 'users/carol/statuses/odd'), 'type' => 'Question',
+                'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => '<p>tea?</p>',
+                'oneOf' => 'yes', 'to' => [PUBLIC])
+    jid = deliver_and_wait(announce(41, odd))
+    assert_equal [jid], queued('ruby').map { |j| j['jid'] }, @scottys[0].log
+    assert_equal 0, count('statuses')
+
+    # a poll scotty reads is stored with its polls row, and boosted
     poll = serve(HOST, 'users/carol/statuses/poll', '@context' => 'https://www.w3.org/ns/activitystreams',
                  'id' => origin_url(HOST, 'users/carol/statuses/poll'), 'type' => 'Question',
                  'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => '<p>tea?</p>',
                  'oneOf' => [{ 'type' => 'Note', 'name' => 'yes' }], 'to' => [PUBLIC])
-    jid = deliver_and_wait(announce(41, poll))
-    assert_equal [jid], queued('ruby').map { |j| j['jid'] }, @scottys[0].log
-    assert_equal 0, count('statuses')
+    deliver_and_wait(announce(42, poll))
+    refute_nil status_id(poll), @scottys[0].log
+    assert_equal [['{yes}', CAROL.to_s]],
+                 rows("SELECT p.options, p.account_id FROM polls p JOIN statuses s ON s.poll_id = p.id " \
+                      "WHERE s.uri = #{q(poll)}")
+    assert_equal 1, queued('ruby').size
   end
 
   def test_authorized_fetch_signs_as_the_instance_actor
