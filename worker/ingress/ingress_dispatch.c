@@ -4,7 +4,8 @@
  * in worker/accounts). Create and Update first schedule the actor's refresh when it is
  * stale (Account#schedule_refresh_if_stale!). Everything else (Follow, Block, Flag,
  * Move, Accept, Reject, Add, Remove, account Deletes, polls scotty cannot read as
- * Ruby does (ap_poll.c), quotes, relayed activities, ...) is "unhandled": forwarded or failed by the worker. Activities
+ * Ruby does (ap_poll.c), quotes, relayed activities, ...) is "unhandled": forwarded
+ * or failed by the worker. Activities
  * Mastodon completes without doing anything (a type ActivityPub::Activity.factory
  * has no class for, such as Pleroma's EmojiReact, or an Undo of an object type
  * ActivityPub::Activity::Undo does nothing for) are completed here as "dropped". */
