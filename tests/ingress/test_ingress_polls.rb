@@ -250,6 +250,26 @@ class IngressPollsTest < IngressTest
     assert_equal [[5, 2], '1'], poll_row.values_at(3, 10)
   end
 
+  # A vote on a local poll (a Create of a named Note replying to it) is recorded by
+  # Create#poll_vote!, which scotty leaves to Ruby.
+  def test_vote_on_a_local_poll_is_left_to_ruby
+    id = add_alice_status
+    poll = psql("INSERT INTO polls (account_id, status_id, options, cached_tallies, expires_at, created_at, " \
+                "updated_at) VALUES (#{ALICE}, #{id}, '{Tea,Coffee}', '{0,0}', now() + interval '1 day', now(), " \
+                "now()) RETURNING id").lines.first.to_i
+    psql("UPDATE statuses SET poll_id = #{poll} WHERE id = #{id}")
+    scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    deliver_and_wait(fixture_with('create_note_mastodon') do |d|
+      d['object']['name'] = 'Tea'
+      d['object'].delete('content')
+      d['object'].delete('contentMap')
+    end)
+    assert_equal 1, @redis.llen('queue:ruby_ingress'), scotty.log
+    assert_match(/a poll vote/, scotty.log)
+    assert_nil status_row
+    assert_equal 0, count('poll_votes')
+  end
+
   def test_update_of_an_unknown_question_creates_and_refreshes_it
     scotty = start_ingress_scotty
     deliver_and_wait(question_update { |o| o['published'] = Time.now.utc.strftime('%Y-%m-%dT%H:%M:%SZ') })
