@@ -171,6 +171,31 @@ class IngressForwardTest < IngressTest
     assert_match(/status tagging a FeaturedCollection/, scotty.log)
   end
 
+  # An Update that drops the collection tags of a status Ruby stored with them: Mastodon's
+  # update_tagged_objects! deletes its tagged_objects rows, so the Update is Ruby's too.
+  def test_update_of_a_status_with_tagged_objects_is_forwarded
+    add_alice_status
+    psql('CREATE TABLE IF NOT EXISTS tagged_objects (id bigserial PRIMARY KEY, ap_type varchar NOT NULL, ' \
+         'object_id bigint, object_type varchar, status_id bigint NOT NULL, uri varchar, ' \
+         'created_at timestamp NOT NULL, updated_at timestamp NOT NULL)')
+    scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    deliver_and_wait(fixture('create_note_mastodon'))
+    id = rows("SELECT id FROM statuses WHERE uri = #{q(NOTE_URI)}").flatten.first
+    psql("INSERT INTO tagged_objects (ap_type, status_id, uri, created_at, updated_at) VALUES " \
+         "('FeaturedCollection', #{id}, #{q("#{BOB_URI}/collections/1")}, now(), now())")
+    update = fixture_with('create_note_mastodon') do |d|
+      d['type'] = 'Update'
+      d['object']['content'] = '<p>edited, no collection any more</p>'
+      d['object']['updated'] = '2026-12-01T12:00:00Z'
+    end
+    deliver_and_wait(update)
+    assert_equal 1, @redis.llen('queue:ruby_ingress'), scotty.log
+    assert_match(/Update of a status with tagged collections/, scotty.log)
+    refute_match(/edited, no collection/, rows("SELECT text FROM statuses WHERE id = #{id}").flatten.first)
+  ensure
+    psql('DROP TABLE IF EXISTS tagged_objects')
+  end
+
   def test_handled_activity_counts_as_handled
     add_alice_status
     start_ingress_scotty('--forward-unhandled', 'ruby_ingress')

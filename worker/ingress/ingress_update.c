@@ -182,6 +182,30 @@ static int ingress_update_stored(db_conn *c, ingress_upd *u, bool *same, char *e
     return 0;
 }
 
+/* Whether the stored status has tagged collections (Mastodon 4.6's tagged_objects, which
+ * update_tagged_objects! would change and scotty does not write). Returns 0 or -1. */
+static int ingress_update_tagged(db_conn *c, const ingress_upd *u, bool *tagged, char *err, size_t errlen)
+{
+    *tagged = false;
+    PGresult *res = db_exec_idempotent(c, "ingress_tagged_table", "SELECT to_regclass('tagged_objects') IS NOT NULL",
+                                       0, NULL, err, errlen);
+    if (!res)
+        return -1;
+    bool table = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!table)
+        return 0;
+    const char *params[] = {u->sid};
+    res = db_exec_idempotent(c, "ingress_tagged",
+                             "SELECT EXISTS (SELECT 1 FROM tagged_objects WHERE status_id = $1::bigint)", 1, params,
+                             err, errlen);
+    if (!res)
+        return -1;
+    *tagged = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
 /* Update#object_too_old?: published more than OBJECT_AGE_THRESHOLD (1 day) ago. */
 static int ingress_update_too_old(db_conn *c, const ap_status *st, bool *old, char *err, size_t errlen)
 {
@@ -351,9 +375,15 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         out = INGRESS_FAILED;
         goto done;
     }
-    bool forward = false;
-    if (same && ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0) {
+    bool forward = false, tagged = false;
+    if (same && (ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0 ||
+                 ingress_update_tagged(c, &u, &tagged, err, errlen) != 0)) {
         out = INGRESS_FAILED;
+        goto done;
+    }
+    if (same && tagged) {
+        snprintf(err, errlen, "an Update of a status with tagged collections (tagged_objects)");
+        out = INGRESS_UNHANDLED;
         goto done;
     }
     if (same && !forward && st->emoji && st->emoji->n && !emoji_can_store(s)) {
