@@ -27,6 +27,19 @@ class IngressTest < ScottyTest
     psql("SELECT count(*) FROM #{table} WHERE #{where}").to_i
   end
 
+  # Multibase 'z' (base58btc, Bitcoin's alphabet) of a binary string: FEP-521a keys and
+  # FEP-8b32 proof values.
+  def multibase58(bytes)
+    alphabet = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+    n = bytes.unpack1('H*').to_i(16)
+    out = +''
+    while n.positive?
+      n, r = n.divmod(58)
+      out.prepend(alphabet[r])
+    end
+    "z#{'1' * bytes[/\A\0*/].size}#{out}"
+  end
+
   def setup
     super
     psql("TRUNCATE #{TABLES.join(', ')} CASCADE")

@@ -268,23 +268,11 @@ class AccountsTest < IngressTest
     assert_empty retries, 'Mastodon gives up on each: no retry'
   end
 
-  # base58btc, Bitcoin's alphabet (multibase 'z')
-  def base58(bytes)
-    alphabet = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
-    n = bytes.unpack1('H*').to_i(16)
-    out = +''
-    while n.positive?
-      n, r = n.divmod(58)
-      out.prepend(alphabet[r])
-    end
-    ('1' * bytes[/\A\0*/].size) + out
-  end
-
   # An Ed25519 key as FEP-521a's publicKeyMultibase, and the PEM Mastodon stores for it.
   def ed25519_multikey
     key = OpenSSL::PKey.generate_key('ED25519')
     raw = key.public_to_der[-32..]
-    ["z#{base58("\xed\x01".b + raw)}", key.public_to_pem]
+    [multibase58("\xed\x01".b + raw), key.public_to_pem]
   end
 
   # ProcessAccountService#fep_521a_public_keys: Multikeys of assertionMethod controlled by

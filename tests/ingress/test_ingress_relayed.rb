@@ -15,7 +15,6 @@ class IngressRelayedTest < IngressTest
   CAROL = 9
   CAROL_URI = 'https://other.example/users/carol'
   CAROL_KEY = "#{CAROL_URI}#ed25519-key".freeze
-  B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 
   def setup
     super
@@ -43,23 +42,13 @@ class IngressRelayedTest < IngressTest
     end
   end
 
-  def base58(bytes)
-    n = bytes.unpack1('H*').to_i(16)
-    out = +''
-    while n.positive?
-      n, r = n.divmod(58)
-      out.prepend(B58[r])
-    end
-    ('1' * bytes[/\A\0*/].size) + out
-  end
-
   # doc with an eddsa-jcs-2022 proof by key (verificationMethod key_id).
   def prove(doc, key, key_id)
     options = { '@context' => doc['@context'], 'type' => 'DataIntegrityProof', 'cryptosuite' => 'eddsa-jcs-2022',
                 'verificationMethod' => key_id, 'proofPurpose' => 'assertionMethod',
                 'created' => '2026-12-01T10:00:00Z' }
     message = Digest::SHA256.digest(jcs(options)) + Digest::SHA256.digest(jcs(doc))
-    doc.merge('proof' => options.merge('proofValue' => "z#{base58(key.sign(nil, message))}"))
+    doc.merge('proof' => options.merge('proofValue' => multibase58(key.sign(nil, message))))
   end
 
   # carol's reply to alice's status (relevant here: it replies to a local account),

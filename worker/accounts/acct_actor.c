@@ -37,7 +37,7 @@ static char *acct_dup(const char *s)
 }
 
 /* Ruby's blank? for the JSON values ProcessAccountService tests with .present?. */
-static bool acct_present(const json_t *v)
+bool acct_present(const json_t *v)
 {
     if (!v || json_is_null(v) || json_is_false(v))
         return false;

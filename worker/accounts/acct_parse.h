@@ -123,6 +123,10 @@ typedef struct acct_jrd {
 int acct_jrd_parse(const char *body, size_t len, acct_jrd *out, char *err, size_t errlen);
 void acct_jrd_free(acct_jrd *j);
 
+/* Ruby's present? of a JSON value: not null or false, not a blank string, not an
+ * empty array or object. */
+bool acct_present(const json_t *v);
+
 /* Account::USERNAME_ONLY_RE: [a-z0-9_]+([.-]+[a-z0-9_]+)*, case-insensitive. */
 bool acct_username_valid(const char *u);
 /* TagManager#normalize_domain: white space stripped, one trailing '/' dropped, a

@@ -15,24 +15,6 @@
 
 #define ACCT_PROOF_MAX 512   /* decoded proofValue bytes; an Ed25519 signature is 64 */
 
-/* Ruby's present? for a value: not nil, not blank. */
-static bool acct_proof_present(const json_t *v)
-{
-    if (!v || json_is_null(v) || json_is_false(v))
-        return false;
-    if (json_is_string(v)) {
-        for (const char *s = json_string_value(v); *s; s++)
-            if (!strchr(" \t\n\v\f\r", *s))
-                return true;
-        return false;
-    }
-    if (json_is_array(v))
-        return json_array_size(v) > 0;
-    if (json_is_object(v))
-        return json_object_size(v) > 0;
-    return true;
-}
-
 static bool acct_proof_is(const json_t *proof, const char *key, const char *want)
 {
     const char *v = json_string_value(json_object_get(proof, key));
@@ -48,7 +30,7 @@ acct_proof_kind acct_proof_read(const json_t *doc, acct_proof *out, char *err, s
         return ACCT_PROOF_REJECTED;
     }
     const json_t *vm = json_object_get(proof, "verificationMethod");
-    if (!acct_proof_is(proof, "type", "DataIntegrityProof") || !acct_proof_present(vm) ||
+    if (!acct_proof_is(proof, "type", "DataIntegrityProof") || !acct_present(vm) ||
         !acct_proof_is(proof, "proofPurpose", "assertionMethod")) {
         snprintf(err, errlen, "its proof is not a DataIntegrityProof for assertionMethod with a verificationMethod");
         return ACCT_PROOF_REJECTED;
@@ -64,7 +46,7 @@ acct_proof_kind acct_proof_read(const json_t *doc, acct_proof *out, char *err, s
     }
     const char *suite = json_string_value(json_object_get(proof, "cryptosuite"));
     bool eddsa = suite && strcmp(suite, "eddsa-jcs-2022") == 0, mldsa = suite && strcmp(suite, "mldsa44-jcs-2024") == 0;
-    if ((!eddsa && !mldsa) || !acct_proof_present(json_object_get(proof, "proofValue"))) {
+    if ((!eddsa && !mldsa) || !acct_present(json_object_get(proof, "proofValue"))) {
         snprintf(err, errlen, "its proof has an unsupported cryptosuite or no proofValue");
         return ACCT_PROOF_REJECTED;
     }
@@ -94,7 +76,7 @@ static bool acct_proof_hash(const json_t *v, unsigned char md[SHA256_DIGEST_LENG
 static bool acct_proof_context(json_t *unsecured, const json_t *options)
 {
     const json_t *pctx = json_object_get(options, "@context");
-    if (!acct_proof_present(pctx))
+    if (!acct_present(pctx))
         return true;
     const json_t *dctx = json_object_get(unsecured, "@context");
     if (!json_is_array(dctx) || !json_is_array(pctx) || json_array_size(pctx) > json_array_size(dctx))
