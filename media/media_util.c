@@ -78,6 +78,12 @@ int media_read_packet(AVFormatContext *ic, AVPacket *pkt, char *err, size_t errl
 
 int media_copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
+    /* A file left at `to` by an earlier run of the task may be a link to `from`:
+     * writing through it would truncate the input itself. */
+    if (unlink(to) < 0 && errno != ENOENT) {
+        snprintf(err, errlen, "cannot replace %s: %s", to, strerror(errno));
+        return -1;
+    }
     if (link(from, to) == 0)
         return 0;
     FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;

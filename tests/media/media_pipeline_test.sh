@@ -227,6 +227,12 @@ image)
     # A still picture is probed from its libvips header alone; libav probes the rest.
     [ "$(j .result.probe.container)" = "libvips jpeg" ] && [ "$(j .result.probe.width)x$(j .result.probe.height)" = 800x600 ] ||
         fail "JPEG probed by $(j .result.probe.container) as $(j .result.probe.width)x$(j .result.probe.height)"
+    # The unconverted original is the input's bytes (a hard link); the task run again
+    # into the same directory (a lost task's retry) leaves input and output whole.
+    cp in.jpg in-copy.jpg
+    run --in in.jpg --out-dir j
+    expect_ok
+    cmp -s in.jpg in-copy.jpg && cmp -s in.jpg j/original.jpeg || fail "a second run into j changed the input or its original"
     run --in in.png --out-dir p
     expect_ok
     [ "$(j .result.probe.container)" = "libvips png" ] || fail "PNG probed by $(j .result.probe.container)"
