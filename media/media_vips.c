@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vips/vips.h>
 
 /* The VipsForeign classes Mastodon unblocks (config/initializers/vips.rb),
@@ -266,6 +267,7 @@ json_t *media_vips_style_make(const char *in, const media_vips_info *info, const
      * conversion, the header's for a GIF libav made. */
     media_vips_info oi = *info;
     int rc;
+    unlink(path); /* an earlier run's file there may be a hard link to the input */
     if (!convert)
         rc = media_copy_file(in, path, err, errlen);
     else if (animated)
