@@ -267,9 +267,10 @@ json_t *media_vips_style_make(const char *in, const media_vips_info *info, const
      * conversion, the header's for a GIF libav made. */
     media_vips_info oi = *info;
     int rc;
-    unlink(path); /* an earlier run's file there may be a hard link to the input */
+    if (convert)
+        unlink(path); /* an earlier run's file there may be a hard link to the input */
     if (!convert)
-        rc = media_copy_file(in, path, err, errlen);
+        rc = media_copy_file(in, path, err, errlen); /* which replaces such a file itself */
     else if (animated)
         rc = media_gif_resize(in, info->width, info->height, target ? tw : 0, target ? th : 0, s->crop, path,
                               threads, err, errlen) < 0 ? -1 : media_vips_info_read(path, &oi, err, errlen);

@@ -253,16 +253,6 @@ static acct_outcome acct_count_discovery(q_ctx *ctx, const char *request_id, cha
     return out;
 }
 
-static bool acct_keypairs_table(db_conn *c)
-{
-    char err[256];
-    PGresult *res = db_exec_idempotent(c, "acct_keypairs_table", "SELECT to_regclass('keypairs') IS NOT NULL",
-                                       0, NULL, err, sizeof err);
-    bool yes = res && PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    return yes;
-}
-
 /* Mastodon's follow-ups of a processed account, pushed with this job's outcome. */
 static void acct_followups(q_ctx *ctx, const acct_write *w, const char *request_id)
 {
@@ -334,7 +324,10 @@ static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, 
             return ACCT_NONE;
         }
     }
-    bool keypairs = acct_keypairs_table(c);
+    bool keypairs = false;
+    char table_err[256];
+    if (db_table_exists(c, "keypairs", &keypairs, table_err, sizeof table_err) != 0)
+        keypairs = false;
     db_pool_release(s->db, c);
     if (rc < 0)
         return ACCT_RETRY;

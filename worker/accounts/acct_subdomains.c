@@ -47,10 +47,13 @@ acct_outcome acct_subdomains_check(q_ctx *ctx, const char *domain, char *err, si
  * view (scotty db init before it had one) answers 1: nothing to refresh or count. */
 static int acct_instance_listed(db_conn *c, const char *domain, char *err, size_t errlen)
 {
+    bool view;
+    if (db_table_exists(c, "instances", &view, err, errlen) != 0)
+        return -1;
+    if (!view)
+        return 1;
     const char *params[] = {domain};
-    PGresult *r = db_exec_idempotent(c, "acct_instance_listed",
-                                     "SELECT to_regclass('instances') IS NULL OR EXISTS "
-                                     "(SELECT 1 FROM instances WHERE domain = $1)",
+    PGresult *r = db_exec_idempotent(c, "acct_instance_listed", "SELECT EXISTS (SELECT 1 FROM instances WHERE domain = $1)",
                                      1, params, err, errlen);
     if (!r)
         return -1;

@@ -26,11 +26,17 @@ typedef struct ingress_keypair {
 static int ingress_keypair_load(db_conn *c, const char *uri, ingress_keypair *k, char *err, size_t errlen)
 {
     memset(k, 0, sizeof *k);
+    bool table;
+    if (db_table_exists(c, "keypairs", &table, err, errlen) != 0)
+        return -1;
+    if (!table) {
+        snprintf(err, errlen, "this database has no keypairs table for its proof's key %s", uri);
+        return 1;
+    }
     const char *params[] = {uri};
     PGresult *r = db_exec_idempotent(c, "ingress_keypair",
                                      "SELECT k.type, NOT k.revoked AND (k.expires_at IS NULL OR k.expires_at > now()), "
-                                     "k.account_id, k.public_key FROM keypairs k WHERE to_regclass('keypairs') IS NOT "
-                                     "NULL AND k.uri = $1",
+                                     "k.account_id, k.public_key FROM keypairs k WHERE k.uri = $1",
                                      1, params, err, errlen);
     if (!r)
         return -1;

@@ -187,16 +187,13 @@ static int ingress_update_stored(db_conn *c, ingress_upd *u, bool *same, char *e
 static int ingress_update_tagged(db_conn *c, const ingress_upd *u, bool *tagged, char *err, size_t errlen)
 {
     *tagged = false;
-    PGresult *res = db_exec_idempotent(c, "ingress_tagged_table", "SELECT to_regclass('tagged_objects') IS NOT NULL",
-                                       0, NULL, err, errlen);
-    if (!res)
+    bool table;
+    if (db_table_exists(c, "tagged_objects", &table, err, errlen) != 0)
         return -1;
-    bool table = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
     if (!table)
         return 0;
     const char *params[] = {u->sid};
-    res = db_exec_idempotent(c, "ingress_tagged",
+    PGresult *res = db_exec_idempotent(c, "ingress_tagged",
                              "SELECT EXISTS (SELECT 1 FROM tagged_objects WHERE status_id = $1::bigint)", 1, params,
                              err, errlen);
     if (!res)

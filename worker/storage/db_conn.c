@@ -308,6 +308,18 @@ PGresult *db_exec_idempotent(db_conn *c, const char *name, const char *sql, int 
     return db_exec_mode(c, true, name, sql, nparams, params, err, errlen);
 }
 
+int db_table_exists(db_conn *c, const char *name, bool *exists, char *err, size_t errlen)
+{
+    const char *params[] = {name};
+    PGresult *r = db_exec_idempotent(c, "db_table_exists", "SELECT to_regclass($1) IS NOT NULL", 1, params, err,
+                                     errlen);
+    if (!r)
+        return -1;
+    *exists = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return 0;
+}
+
 int db_run_params(db_conn *c, const char *name, const char *sql, int nparams,
                   const char *const *params, char *err, size_t errlen)
 {
