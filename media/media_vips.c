@@ -261,6 +261,18 @@ json_t *media_vips_style_make(const char *in, const media_vips_info *info, const
                    (s->width > 0 && info->width != tw && info->height != th) ||
                    (s->pixels > 0 && (long long)info->width * info->height > s->pixels);
     bool animated = strcmp(ext, "gif") == 0;
+    /* Filling a crop box scales the whole picture by the larger ratio first: a 5904x1
+     * picture would become 2,361,600x400 for a 400x400 avatar. Past Mastodon's pixel
+     * limit that is refused here rather than left to the memory limit. */
+    if (convert && target && s->crop && info->width > 0 && info->height > 0) {
+        double scale = fmax((double)tw / info->width, (double)th / info->height);
+        double px = (double)info->width * scale * info->height * scale;
+        if (px > (double)MEDIA_MAX_IMAGE_PIXELS) {
+            snprintf(err, errlen, "a %dx%d picture would be enlarged to %.0f pixels to fill %dx%d, over %lld",
+                     info->width, info->height, px, tw, th, MEDIA_MAX_IMAGE_PIXELS);
+            return NULL;
+        }
+    }
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.%s", out_dir, s->name, ext);
     /* The output's upright size: the input's for a copy, the written image's for a
