@@ -65,7 +65,11 @@ limit)
     pass "12 transcodes from 3 processes x 3 threads, at most $most at once with 2 slots; $(tail -1 c.log)"
     ;;
 crash)
-    start a --slots 1 --lease 3 --tasks 1
+    # A's task must outlast the start of B and C on a loaded machine: it is killed,
+    # never finished, so a long input costs nothing (the tool takes the last --in).
+    ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=s=320x240:r=25:d=120 -c:v libvpx-vp9 -deadline realtime \
+        -cpu-used 8 long.webm || fail "cannot make the long input"
+    start a --slots 1 --lease 3 --tasks 1 --in long.webm
     wait_for a.log '^start ' || fail "A never started its child"
     start b --slots 1 --lease 3 --tasks 1
     wait_for b.log '^want ' || fail "B did not ask"
