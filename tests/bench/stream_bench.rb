@@ -28,7 +28,7 @@ KINDS = {
   'Create Note (Mastodon)' => 12, 'Create Note (Misskey, emoji)' => 4, 'Create Note (Pleroma)' => 4,
   'Create Note (GoToSocial)' => 4, 'Create Video (PeerTube)' => 1, 'Create Article' => 1,
   'Create Question' => 4, 'Create quote (FEP-044f self-quote)' => 1, 'Create quote (_misskey_quote)' => 1,
-  'Create quote (quoteUrl)' => 1, 'Like' => 23, 'EmojiReact' => 4, 'Announce' => 16, 'Undo Like' => 3,
+  'Create quote (quoteUrl)' => 1, 'Like' => 21, 'Like (Misskey reaction)' => 2, 'EmojiReact' => 4, 'Announce' => 16, 'Undo Like' => 3,
   'Undo Announce' => 2, 'Undo EmojiReact' => 1, 'Delete' => 6, 'Update Note (text)' => 4,
   'Update Question (counts)' => 2, 'Update Note (media)' => 1, 'Update Person' => 3, 'Follow' => 2
 }.freeze
@@ -132,8 +132,9 @@ def make(kind, uid, port, state)
     act, = fresh_create(fixture('create_note_pleroma', port), uid)
     quote_keys(act['object'], 'quoteUrl' => ALICE_STATUS)
     act
-  when 'Like', 'EmojiReact', 'Announce'
-    act = fixture({ 'Like' => 'like', 'EmojiReact' => 'emoji_react_pleroma', 'Announce' => 'announce' }[kind], port)
+  when 'Like', 'Like (Misskey reaction)', 'EmojiReact', 'Announce'
+    act = fixture({ 'Like' => 'like', 'Like (Misskey reaction)' => 'like_misskey_reaction',
+                    'EmojiReact' => 'emoji_react_pleroma', 'Announce' => 'announce' }[kind], port)
     act['id'] = "#{act['id']}-#{uid}"
     act['published'] = Time.now.utc.strftime('%Y-%m-%dT%H:%M:%SZ') if act.key?('published')
     (state[kind] << act) && act

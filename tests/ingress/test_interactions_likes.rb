@@ -2,7 +2,8 @@
 # jobs: a favourite of a local status (one row however often it arrives, its counter,
 # Mastodon's notification job), likes of remote or unknown statuses ignored as Mastodon
 # ignores them, Undo removing the favourite and its count (and marking a like it never
-# saw), and an Undo naming a bare URI that is no boost forwarded to the Ruby side.
+# saw), a Misskey reaction (a Like with _misskey_reaction) a favourite like any other,
+# and an Undo naming a bare URI that is no boost forwarded to the Ruby side.
 require_relative 'pull_helper'
 
 class TestInteractionsLikes < PullTest
@@ -61,6 +62,27 @@ class TestInteractionsLikes < PullTest
     deliver_and_wait(fixture('like'))
     assert_empty favourites, 'a Like undone before it arrived is dropped'
     assert_equal 0, stat(original, 'favourites_count')
+  end
+
+  # Misskey and Sharkey send a reaction as a Like with the emoji in content,
+  # _misskey_reaction and an Emoji tag; Mastodon's Like#perform reads none of those, so
+  # it is a favourite, and its Undo removes it. The emoji itself is not fetched.
+  def test_misskey_reaction_is_a_favourite_and_its_undo_removes_it
+    original = add_alice_status
+    start_ingress_scotty
+    reaction = fixture('like_misskey_reaction')
+    deliver_and_wait(reaction)
+    favs = favourites
+    assert_equal 1, favs.size, "the reaction is a favourite\n#{@scottys[0].log}"
+    assert_equal [BOB.to_s, original.to_s], favs[0][1..]
+    assert_equal 1, stat(original, 'favourites_count')
+    assert_equal 0, count('custom_emojis'), 'a Like stores no emoji'
+    inner = JSON.parse(reaction).reject { |k, _| k == '@context' }
+    deliver_and_wait(JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'type' => 'Undo',
+                                   'id' => "#{inner['id']}/undo", 'actor' => BOB_URI, 'object' => inner))
+    assert_empty favourites, "the Undo removes it\n#{@scottys[0].log}"
+    assert_equal 0, stat(original, 'favourites_count')
+    assert_empty retries
   end
 
   def test_undo_of_a_bare_uri_that_is_no_boost_is_forwarded
