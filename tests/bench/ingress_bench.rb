@@ -5,6 +5,13 @@
 # The image posts run ROUNDS times with the media fork server and as many times
 # with one exec'ed scotty-media per task (--media-fork-server off), alternating,
 # and the medians are compared.
+# The database is shaped like a live one, since PostgreSQL's plans depend on it:
+# BENCH_SEED_STATUSES statuses (default 100,000) of another account are inserted and
+# ANALYZEd first (on an empty, never analyzed statuses table, the prepared gate query's
+# generic plan scans a partial index and filters by uri, so each post costs more than
+# the last), and the posts come from BENCH_AUTHORS remote accounts (default 100) in
+# turn, not one (every post of one author updates the same account_stats row).
+# BENCH_PG_TOP=N prints the N statements PostgreSQL spent most time in, per run.
 require 'etc'
 require 'sidekiq'
 require 'timeout'
@@ -34,7 +41,17 @@ Sidekiq.logger.level = Logger::WARN
 
 social = Fediverse::Server.new(root, '127.0.0.2', port)
 Fediverse.add_local_account(1, 'alice')
-bob = social.add_account(100, 'bob', followed_by: 1)
+authors = (0...Integer(ENV.fetch('BENCH_AUTHORS', '100'))).map do |i|
+  [social.add_account(100 + i, "bob#{i}", followed_by: 1), "bob#{i}"]
+end
+if (seed = Integer(ENV.fetch('BENCH_SEED_STATUSES', '100000'))).positive?
+  Fediverse.psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) VALUES (99, 'seed', " \
+                 "'seed.example', 'https://seed.example/users/seed', now(), now())")
+  Fediverse.psql("INSERT INTO statuses (id, uri, account_id, text, created_at, updated_at, local, visibility) " \
+                 "SELECT g, 'https://seed.example/statuses/' || g, 99, 'seed', now(), now(), false, 0 " \
+                 "FROM generate_series(1, #{seed}) g")
+  Fediverse.psql('ANALYZE')
+end
 image = social.ffmpeg_media('media/photo.jpg', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720', '-frames:v', '1')
 
 def cpu_seconds(pid)
@@ -63,9 +80,9 @@ end
 # Pushes the activities, then runs scotty until ingress is empty; returns
 # [rate, CPU seconds of scotty and its children, statements per post, round trips
 # per post (nil when the binary does not log them)].
-def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp, *flags)
+def run(label, scotty_bin, concurrency, redis_server, activities, tmp, *flags)
   redis = redis_server.client
-  Fediverse.push_all(bob, activities)
+  Fediverse.push_from(activities)
   env = { 'REDIS_URL' => redis_server.url,
           'PAPERCLIP_ROOT_PATH' => File.join(tmp, 'system'), 'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8',
           'LOCAL_DOMAIN' => 'scotty.test' }
@@ -88,6 +105,11 @@ def run(label, scotty_bin, concurrency, redis_server, bob, activities, tmp, *fla
   Process.wait(pid)
   all_cpu = children_cpu - cpu0
   statements = pg_statements
+  if ENV['BENCH_PG_TOP']
+    puts Fediverse.psql("SELECT round(total_exec_time::numeric, 0) || ' ms, ' || calls || ' calls: ' || " \
+                        "left(regexp_replace(query, '\\s+', ' ', 'g'), 150) FROM pg_stat_statements " \
+                        "ORDER BY total_exec_time DESC LIMIT #{Integer(ENV['BENCH_PG_TOP'])}")
+  end
   written = Fediverse.psql('SELECT count(*) FROM statuses').to_i - before
   abort "#{label}: #{written} of #{activities.size} statuses written; see #{tmp}/#{label}.log" if written != activities.size
   rate = written / elapsed
@@ -115,13 +137,15 @@ next_id = 0
 text_posts = lambda do
   (1..n_text).map do
     next_id += 1
-    social.create_note('bob', next_id, text: "Post #{next_id} #bench", tags: ['bench'])
+    id, name = authors[next_id % authors.size]
+    [id, social.create_note(name, next_id, text: "Post #{next_id} #bench", tags: ['bench'])]
   end
 end
 image_posts = lambda do
   (1..n_image).map do
     next_id += 1
-    social.create_note('bob', next_id, text: "Photo #{next_id}", media: [[image, 'image/jpeg', 'test card']])
+    id, name = authors[next_id % authors.size]
+    [id, social.create_note(name, next_id, text: "Photo #{next_id}", media: [[image, 'image/jpeg', 'test card']])]
   end
 end
 puts "scotty -c #{concurrency}, Redis and PostgreSQL on this #{`nproc`.strip}-core machine; " \
@@ -130,7 +154,7 @@ builds = before_bin ? { 'before' => before_bin, 'after' => scotty_bin } : { 'thi
 text_results = Hash.new { |h, k| h[k] = [] }
 rounds.times do |r|
   builds.each do |name, bin|
-    text_results[name] << run("text-only, #{name} #{r + 1}", bin, concurrency, redis_server, bob, text_posts.call, tmp)
+    text_results[name] << run("text-only, #{name} #{r + 1}", bin, concurrency, redis_server, text_posts.call, tmp)
   end
 end
 puts "medians of #{rounds} rounds of #{n_text} text posts#{before_bin ? ', alternating' : ''}:"
@@ -151,7 +175,7 @@ modes = { 'fork server' => %w[--media-fork-server on], 'exec per task' => %w[--m
 results = Hash.new { |h, k| h[k] = [] }
 rounds.times do |r|
   modes.each do |name, flags|
-    results[name] << run("JPEG each, #{name} #{r + 1}", scotty_bin, concurrency, redis_server, bob, image_posts.call,
+    results[name] << run("JPEG each, #{name} #{r + 1}", scotty_bin, concurrency, redis_server, image_posts.call,
                          tmp, *flags)
   end
 end

@@ -107,9 +107,14 @@ module Fediverse
 
   # Pushes activities in batches of 1,000 (push_bulk), as fast as Ruby's client can.
   def self.push_all(account_id, activities)
-    activities.each_slice(1000) do |batch|
-      job = processing_job(account_id, batch.first)
-      Sidekiq::Client.push_bulk(job.merge('args' => batch.map { |a| processing_job(account_id, a)['args'] }))
+    push_from(activities.map { |a| [account_id, a] })
+  end
+
+  # The same for [sender account id, activity] pairs, in their order.
+  def self.push_from(pairs)
+    pairs.each_slice(1000) do |batch|
+      job = processing_job(*batch.first)
+      Sidekiq::Client.push_bulk(job.merge('args' => batch.map { |id, a| processing_job(id, a)['args'] }))
     end
   end
 end
