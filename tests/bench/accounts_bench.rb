@@ -14,9 +14,7 @@
 #    to unknown authors, mentions of unknown accounts, account Updates) through each
 #    binary with --forward-unhandled/--forward-unknown ruby: the share of jobs each hands
 #    to Ruby, before and after.
-require 'sidekiq'
-require 'timeout'
-require_relative '../lib/servers'
+require_relative 'bench_env'
 require_relative '../lib/fediverse'
 require_relative '../ingress/actor_shapes'
 
@@ -25,22 +23,8 @@ n_accounts, concurrency, rounds, n_stream = ARGV[2..5].map { |a| Integer(a) }
 HOSTS = %w[127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7].freeze
 PUBLIC = 'https://www.w3.org/ns/activitystreams#Public'
 
-tmp = Dir.mktmpdir('scotty-accounts-bench')
-root = File.join(tmp, 'origin')
-FileUtils.mkdir_p(root)
-redis_server = Harness::RedisServer.new
-origin = IO.popen(['ruby', File.expand_path('../ingress/origin.rb', __dir__), '--root', root,
-                   *HOSTS.flat_map { |h| ['--bind', h] }], 'r+')
-at_exit do
-  Process.kill('TERM', origin.pid)
-  Process.wait(origin.pid)
-  redis_server.destroy
-  FileUtils.rm_rf(tmp) unless ENV['KEEP_TMP']
-end
-port = Timeout.timeout(20) { origin.gets }.to_s[/READY (\d+)/, 1] or abort 'origin did not start'
-Sidekiq.configure_client { |c| c.redis = { url: redis_server.url } }
-Sidekiq.logger.level = Logger::WARN
-redis = redis_server.client
+env = BenchEnv.new('accounts', HOSTS)
+tmp, root, redis_server, redis, port = env.tmp, env.root, env.redis_server, env.redis, env.port
 
 ENV_BASE = { 'REDIS_URL' => redis_server.url, 'PAPERCLIP_ROOT_PATH' => File.join(tmp, 'system'),
              'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8', 'LOCAL_DOMAIN' => 'scotty.test',
@@ -65,8 +49,7 @@ def run_scotty(bin, label, tmp, concurrency, queues, extra = [])
   pid
 end
 
-$scotty_pids = []
-at_exit { $scotty_pids.each { |p| Process.kill('TERM', p) rescue nil } }
+$scotty_pids = env.pids
 
 def stop(pid)
   Process.kill('TERM', pid)

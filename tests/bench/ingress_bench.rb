@@ -13,9 +13,7 @@
 # turn, not one (every post of one author updates the same account_stats row).
 # BENCH_PG_TOP=N prints the N statements PostgreSQL spent most time in, per run.
 require 'etc'
-require 'sidekiq'
-require 'timeout'
-require_relative '../lib/servers'
+require_relative 'bench_env'
 require_relative '../lib/fediverse'
 
 scotty_bin = ARGV[0]
@@ -24,20 +22,8 @@ rounds = Integer(ARGV[4] || 3)
 before_bin = ARGV[5]
 FLEET = 3000.0 # jobs/s, the top of mastodon.social's whole Sidekiq fleet
 
-tmp = Dir.mktmpdir('scotty-ingress-bench')
-root = File.join(tmp, 'origin')
-redis_server = Harness::RedisServer.new
-origin = IO.popen(['ruby', File.expand_path('../ingress/origin.rb', __dir__), '--root', root,
-                   '--bind', '127.0.0.2'], 'r+')
-at_exit do
-  Process.kill('TERM', origin.pid)
-  Process.wait(origin.pid)
-  redis_server.destroy
-  FileUtils.rm_rf(tmp)
-end
-port = Timeout.timeout(20) { origin.gets }.to_s[/READY (\d+)/, 1] or abort 'origin did not start'
-Sidekiq.configure_client { |c| c.redis = { url: redis_server.url } }
-Sidekiq.logger.level = Logger::WARN
+env = BenchEnv.new('ingress', %w[127.0.0.2])
+tmp, root, redis_server, port = env.tmp, env.root, env.redis_server, env.port
 
 social = Fediverse::Server.new(root, '127.0.0.2', port)
 Fediverse.add_local_account(1, 'alice')

@@ -12,9 +12,7 @@
 # polls, quotes, reactions and edits are a few each), not a measurement. Each binary runs
 # the stream on `ingress` and `pull` with --forward-unhandled/--forward-unknown ruby;
 # what lands in `queue:ruby` is what Ruby would still have to do, counted per kind.
-require 'sidekiq'
-require 'timeout'
-require_relative '../lib/servers'
+require_relative 'bench_env'
 require_relative '../lib/fediverse'
 
 after_bin, before_bin = ARGV[0], ARGV[1].to_s
@@ -34,25 +32,10 @@ KINDS = {
 }.freeze
 raise 'the mix must add up to 100' unless KINDS.values.sum == 100
 
-tmp = Dir.mktmpdir('scotty-stream-bench')
-root = File.join(tmp, 'origin')
-FileUtils.mkdir_p(root)
-redis_server = Harness::RedisServer.new
-origin = IO.popen(['ruby', File.expand_path('../ingress/origin.rb', __dir__), '--root', root,
-                   *HOSTS.flat_map { |h| ['--bind', h] }], 'r+')
-$scotty_pids = []
-at_exit do
-  $scotty_pids.each { |p| Process.kill('TERM', p) rescue nil }
-  Process.kill('TERM', origin.pid)
-  Process.wait(origin.pid)
-  redis_server.destroy
-  FileUtils.rm_rf(tmp) unless ENV['KEEP_TMP']
-end
-port = Timeout.timeout(20) { origin.gets }.to_s[/READY (\d+)/, 1] or abort 'origin did not start'
-Sidekiq.configure_client { |c| c.redis = { url: redis_server.url } }
-Sidekiq.logger.level = Logger::WARN
-redis = redis_server.client
-ENV_BASE = { 'REDIS_URL' => redis_server.url, 'PAPERCLIP_ROOT_PATH' => File.join(tmp, 'system'),
+env = BenchEnv.new('stream', HOSTS)
+tmp, root, redis, port = env.tmp, env.root, env.redis, env.port
+$scotty_pids = env.pids
+ENV_BASE = { 'REDIS_URL' => env.redis_server.url, 'PAPERCLIP_ROOT_PATH' => File.join(tmp, 'system'),
              'ALLOWED_PRIVATE_ADDRESSES' => '127.0.0.0/8', 'LOCAL_DOMAIN' => 'scotty.test' }.freeze
 REMOTE = "http://#{HOSTS[0]}:#{port}"
 BOB = "#{REMOTE}/users/bob"
