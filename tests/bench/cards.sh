@@ -9,11 +9,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build="${SCOTTY_BUILD:-$here/build-release}"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j 2 --target scotty scotty-media >/dev/null
-source "$here/tests/storage/pg_harness.sh"
-trap pg_stop EXIT
-pg_start
-"$build/worker/scotty" db init >/dev/null
-export PG_PSQL="$PG_BIN/psql"
-ruby "$here/tests/bench/cards_bench.rb" "$build/worker/scotty" "${1:-300}" "${2:-8}" "${3:-3}"
+source "$here/tests/bench/bench_lib.sh"
+bench_build_tree "$here" "$build"
+bench_with_pg "$build/worker/scotty" "$here/tests/bench/cards_bench.rb" "$build/worker/scotty" "${1:-300}" "${2:-8}" "${3:-3}"
