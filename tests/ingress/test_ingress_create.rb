@@ -220,21 +220,6 @@ class IngressCreateTest < IngressTest
     assert_equal [['0']], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
   end
 
-  def test_update_changing_media_is_left_to_ruby
-    deliver_and_wait(fixture('create_note_mastodon'))
-    id = status_row[0]
-    body = fixture_with('update_note') do |d|
-      d['object']['attachment'] = [{ 'type' => 'Document', 'mediaType' => 'image/png',
-                                     'url' => 'https://remote.example/media/new.png' }]
-    end
-    deliver_and_wait(body)
-    assert_match(/Update changing media attachments/, @scotty.log)
-    assert_equal 1, retries.size, 'without --forward-unhandled the job fails'
-    assert_equal 'NotImplementedError', retries.first['error_class']
-    assert_equal 0, count('status_edits', "status_id = #{id}"), 'nothing written'
-    assert_match(/Two photos from the harbour/, status_row[2])
-  end
-
   def test_delete_by_another_account_leaves_the_status
     add_remote(3, 'mallory', host: 'remote.example')
     deliver_and_wait(fixture('create_note_mastodon'))

@@ -53,6 +53,13 @@ int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char 
  * ingress_create.c). */
 void ingress_create_followups(q_ctx *ctx, ingress_create_plan *p);
 
+/* One attachment's file, as process_attachments fetches it: a present, unsupported
+ * mediaType keeps only remote_url; the rest are fetched inline (force: again, even if
+ * stored) or deferred (--media-defer), and one that may pass later gets
+ * RedownloadMediaWorker when Mastodon schedules it (at once after an object-storage
+ * error). Failures are logged. */
+void ingress_followup_fetch_media(q_ctx *ctx, services *s, int64_t media_id, const char *type, bool force);
+
 /* Adds one job to the running job's outcome (q_ctx_enqueue): it is pushed in the
  * same atomic step as the running job's ack, or not at all. args_json is the args
  * array; delay_s > 0 schedules it. Logs and returns -1 on failure. */

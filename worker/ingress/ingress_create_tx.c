@@ -5,6 +5,7 @@
  * the parent's replies_count, account_stats, mentions (silent for audience-only
  * accounts), hashtags and a Question's poll (ingress_poll.c). Timestamps are UTC without zone, as Rails writes them. */
 #include "ingress_create.h"
+#include "ingress_media_edit.h"
 #include "ingress_poll.h"
 
 #include <stdio.h>
@@ -103,29 +104,10 @@ static int ingress_tx_owned_conversation(db_conn *c, ingress_create_plan *p, cha
 
 static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
 {
-    char sid[24], aid[24];
-    ingress_id(sid, sizeof sid, p->status_id);
-    ingress_id(aid, sizeof aid, p->actor->id);
-    for (size_t i = 0; i < p->n_media; i++) {
-        const ap_attachment *m = &p->st->media[i];
-        char id[24], meta[128] = "";
-        ingress_id(id, sizeof id, p->media_ids[i]);
-        if (m->has_focus) {
-            char x[32], y[32];
-            base_json_float(m->focus_x, x, sizeof x);
-            base_json_float(m->focus_y, y, sizeof y);
-            snprintf(meta, sizeof meta, "{\"focus\":{\"x\":%s,\"y\":%s}}", x, y);
-        }
-        const char *params[] = {id, aid, sid, m->remote_url, m->thumbnail_remote_url, m->description,
-                                m->blurhash, meta[0] ? meta : NULL};
-        if (db_run_params(c, "ingress_media_insert",
-                          "INSERT INTO media_attachments (id, account_id, status_id, remote_url, "
-                          "thumbnail_remote_url, description, blurhash, file_meta, type, processing, "
-                          "created_at, updated_at) VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, "
-                          "$6, $7, $8::json, 3, 2, " INGRESS_NOW ", " INGRESS_NOW ")",
-                          8, params, err, errlen) != 0)
+    for (size_t i = 0; i < p->n_media; i++)
+        if (ingress_media_insert(c, p->media_ids[i], p->actor->id, p->status_id, &p->st->media[i], err,
+                                 errlen) != 0)
             return -1;
-    }
     return 0;
 }
 

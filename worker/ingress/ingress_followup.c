@@ -59,39 +59,38 @@ static char *ingress_args_id_uri(int64_t id, const char *uri, const ingress_crea
     return base_buf_take(&b);
 }
 
-/* Each attachment as ActivityPub::Activity::Create#process_attachments: a present,
- * unsupported mediaType keeps only remote_url; the rest are fetched inline (or
- * deferred), and one that may pass later gets RedownloadMediaWorker when Mastodon
- * schedules it (at once after an object-storage error). */
+void ingress_followup_fetch_media(q_ctx *ctx, services *s, int64_t media_id, const char *type, bool force)
+{
+    long long id = (long long)media_id;
+    if (!attach_media_type_supported(type)) {
+        base_log(BASE_LOG_INFO, "ingress: media %lld kept as a remote link: media type %s is not supported", id,
+              type);
+        return;
+    }
+    char args[32];
+    snprintf(args, sizeof args, "[%lld]", id);
+    if (s->media_defer_queue[0]) {
+        ingress_push(ctx, "RedownloadMediaWorker", s->media_defer_queue, "3", args, 0);
+        return;
+    }
+    char err[Q_ERRLEN];
+    long retry_in;
+    attach_result r = attach_fetch_ex(s, ctx, media_id, force, &retry_in, err, sizeof err);
+    if (r == ATTACH_RETRY) {
+        base_log(BASE_LOG_INFO, "ingress: media %lld: %s; RedownloadMediaWorker scheduled in %ld s", id, err,
+              retry_in);
+        if (attach_schedule_redownload(ctx, media_id, retry_in, err, sizeof err) != 0)
+            base_log(BASE_LOG_ERROR, "ingress: media %lld: %s", id, err);
+    } else if (r != ATTACH_DONE) {
+        base_log(BASE_LOG_INFO, "ingress: media %lld kept as a remote link: %s", id, err);
+    }
+}
+
+/* Each attachment as ActivityPub::Activity::Create#process_attachments. */
 static void ingress_followup_media(q_ctx *ctx, ingress_create_plan *p)
 {
-    services *s = p->s;
-    for (size_t i = 0; i < p->n_media; i++) {
-        long long id = (long long)p->media_ids[i];
-        const char *type = p->st->media[i].media_type;
-        if (!attach_media_type_supported(type)) {
-            base_log(BASE_LOG_INFO, "ingress: media %lld kept as a remote link: media type %s is not supported", id,
-                  type);
-            continue;
-        }
-        char args[32];
-        snprintf(args, sizeof args, "[%lld]", id);
-        if (s->media_defer_queue[0]) {
-            ingress_push(ctx, "RedownloadMediaWorker", s->media_defer_queue, "3", args, 0);
-            continue;
-        }
-        char err[Q_ERRLEN];
-        long retry_in;
-        attach_result r = attach_fetch_ex(s, ctx, p->media_ids[i], false, &retry_in, err, sizeof err);
-        if (r == ATTACH_RETRY) {
-            base_log(BASE_LOG_INFO, "ingress: media %lld: %s; RedownloadMediaWorker scheduled in %ld s", id, err,
-                  retry_in);
-            if (attach_schedule_redownload(ctx, p->media_ids[i], retry_in, err, sizeof err) != 0)
-                base_log(BASE_LOG_ERROR, "ingress: media %lld: %s", id, err);
-        } else if (r != ATTACH_DONE) {
-            base_log(BASE_LOG_INFO, "ingress: media %lld kept as a remote link: %s", id, err);
-        }
-    }
+    for (size_t i = 0; i < p->n_media; i++)
+        ingress_followup_fetch_media(ctx, p->s, p->media_ids[i], p->st->media[i].media_type, false);
 }
 
 /* fetch_replies: an embedded page whose items are here gets FetchReplyWorker for up to

@@ -5,8 +5,11 @@
  *   mentions added and dropped ones made silent, custom emoji stored (worker/emoji,
  *   before the transaction); the poll follows update_poll!
  *   (ingress_poll.c: a new poll, new counts, changed options resetting the votes, or
- *   the poll destroyed when the object is no longer a Question). A significant change
- *   (text, spoiler_text, or the poll's options or `multiple`) sets edited_at, records
+ *   the poll destroyed when the object is no longer a Question); the media follow
+ *   update_media_attachments! (ingress_media_edit.c: added, reordered, re-described,
+ *   dropped from ordered_media_attachment_ids; new files fetched after the commit).
+ *   A significant change (text, spoiler_text, the media, or the poll's options or
+ *   `multiple`) sets edited_at, records
  *   the original version in status_edits if none is yet (Status#snapshot! at
  *   created_at, with the poll options it had) and the new one, refreshes the link card
  *   (LinkCrawlWorker) and pushes DistributionWorker [id, {"update": true}];
@@ -15,13 +18,13 @@
  * - an older one: nothing.
  * An Update of an unknown status is a Create unless it was published more than a day
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
- * Left to Ruby (unhandled), decided before writing: one changing the media
- * attachments, one Mastodon would forward (ingress_forwardable), and one after which
+ * Left to Ruby (unhandled), decided before writing: one Mastodon would forward (ingress_forwardable), and one after which
  * Mastodon schedules PollExpirationNotifyWorker (a poll local accounts voted in, with
  * an expiry not yet past): that worker is a sidekiq-unique-jobs `until_executing` job,
  * whose lock scotty does not take. */
 #include "emoji.h"
 #include "ingress_create.h"
+#include "ingress_media_edit.h"
 #include "ingress_poll.h"
 
 #include <stdio.h>
@@ -39,13 +42,16 @@ typedef struct ingress_upd {
     bool significant;          /* text, spoiler_text or the poll changed */
     ingress_poll_state poll;   /* the stored poll */
     bool poll_changed;         /* @poll_changed: options or multiple changed, or destroyed */
+    ingress_media_edit media;  /* update_media_attachments!, planned in the transaction */
 } ingress_upd;
 
 /* The modes of ProcessStatusUpdateService#call. */
 typedef enum { INGRESS_UPD_EXPLICIT, INGRESS_UPD_IMPLICIT, INGRESS_UPD_OLDER } ingress_upd_mode;
 
 /* Status#snapshot! of the current row, created at `at` (SQL), when `only_first`
- * only if the status has no edits yet. */
+ * only if the status has no edits yet. media_descriptions are those of
+ * ordered_media_attachments: the rows in ordered_media_attachment_ids order (by id
+ * when it is NULL), at most Status::MEDIA_ATTACHMENTS_LIMIT. */
 static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, bool only_first,
                                    char *err, size_t errlen)
 {
@@ -53,9 +59,11 @@ static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, b
     snprintf(sql, sizeof sql,
              "INSERT INTO status_edits (status_id, account_id, text, spoiler_text, sensitive, "
              "ordered_media_attachment_ids, media_descriptions, poll_options, created_at, updated_at) "
-             "SELECT s.id, $2::bigint, s.text, s.spoiler_text, s.sensitive, s.ordered_media_attachment_ids, "
-             "(SELECT array_agg(m.description ORDER BY array_position(s.ordered_media_attachment_ids, m.id)) "
-             "FROM media_attachments m WHERE m.status_id = s.id), "
+             "SELECT s.id, $2::bigint, s.text, s.spoiler_text, s.sensitive, COALESCE(s.ordered_media_attachment_ids, "
+             "ARRAY(SELECT m.id FROM media_attachments m WHERE m.status_id = s.id ORDER BY m.id)), "
+             "ARRAY(SELECT m.description FROM media_attachments m LEFT JOIN unnest(s.ordered_media_attachment_ids) "
+             "WITH ORDINALITY o(id, n) ON o.id = m.id WHERE m.status_id = s.id AND "
+             "(s.ordered_media_attachment_ids IS NULL OR o.n IS NOT NULL) ORDER BY o.n, m.id LIMIT 4), "
              "(SELECT p.options FROM polls p WHERE p.id = s.poll_id), %s, " INGRESS_NOW " FROM statuses s "
              "WHERE s.id = $1::bigint%s",
              at, only_first ? " AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = s.id)" : "");
@@ -89,8 +97,13 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
         return -1;
     u->significant = (PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't') || u->poll_changed;
     PQclear(res);
+    if (ingress_media_edit_plan(c, u->status_id, st, &u->media, err, errlen) != 0)
+        return -1;
+    u->significant = u->significant || u->media.changed;
     /* record_previous_edit!, saved by create_edits! only for a significant change */
     if (u->significant && ingress_update_snapshot(c, u, "s.created_at", true, err, errlen) != 0)
+        return -1;
+    if (ingress_media_edit_apply(c, u->status_id, u->actor->id, st, &u->media, err, errlen) != 0)
         return -1;
     if (ingress_update_poll_explicit(c, u, err, errlen) != 0)
         return -1;
@@ -159,27 +172,6 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     if (!u->significant)
         return 0;
     return ingress_update_snapshot(c, u, "s.edited_at", false, err, errlen) == 0 ? 0 : -1;
-}
-
-/* The stored media's remote URLs in order, compared with the update's. */
-static int ingress_update_stored(db_conn *c, ingress_upd *u, bool *same, char *err, size_t errlen)
-{
-    const char *params[] = {u->sid};
-    PGresult *res = db_exec(c, "ingress_update_media",
-                            "SELECT m.remote_url FROM media_attachments m JOIN statuses s ON m.status_id = s.id "
-                            "WHERE s.id = $1::bigint ORDER BY array_position(s.ordered_media_attachment_ids, m.id)",
-                            1, params, err, errlen);
-    if (!res)
-        return -1;
-    size_t n = 0;
-    *same = true;
-    for (int i = 0; i < PQntuples(res); i++) {
-        *same = *same && n < u->st->n_media && strcmp(PQgetvalue(res, i, 0), u->st->media[n].remote_url) == 0;
-        n++;
-    }
-    *same = *same && n == u->st->n_media;
-    PQclear(res);
-    return 0;
 }
 
 /* Whether the stored status has tagged collections (Mastodon 4.6's tagged_objects, which
@@ -367,31 +359,25 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     }
     snprintf(u.sid, sizeof u.sid, "%lld", (long long)u.status_id);
     snprintf(u.aid, sizeof u.aid, "%lld", (long long)actor->id);
-    bool same = true;
-    if (ingress_update_stored(c, &u, &same, err, errlen) != 0) {
-        out = INGRESS_FAILED;
-        goto done;
-    }
     bool forward = false, tagged = false;
-    if (same && (ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0 ||
-                 ingress_update_tagged(c, &u, &tagged, err, errlen) != 0)) {
+    if (ingress_forwardable(c, a, u.status_id, &forward, err, errlen) != 0 ||
+        ingress_update_tagged(c, &u, &tagged, err, errlen) != 0) {
         out = INGRESS_FAILED;
         goto done;
     }
-    if (same && tagged) {
+    if (tagged) {
         snprintf(err, errlen, "an Update of a status with tagged collections (tagged_objects)");
         out = INGRESS_UNHANDLED;
         goto done;
     }
-    if (same && !forward && st->emoji && st->emoji->n && !emoji_can_store(s)) {
+    if (!forward && st->emoji && st->emoji->n && !emoji_can_store(s)) {
         snprintf(err, errlen, "an Update with custom emoji, which need %s",
                  !s->media ? "the media child" : "object storage");
         out = INGRESS_UNHANDLED;
         goto done;
     }
-    if (!same || forward) {
-        snprintf(err, errlen, "%s", !same ? "an Update changing media attachments"
-                                          : "a signed Update Mastodon forwards to local followers");
+    if (forward) {
+        snprintf(err, errlen, "a signed Update Mastodon forwards to local followers");
         out = INGRESS_UNHANDLED;
         goto done;
     }
@@ -452,7 +438,6 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     }
     if (rc != 0)
         out = INGRESS_FAILED;
-    ingress_lock_release(ctx, &lock);
     if (out == INGRESS_STORED && poll_saved)
         ingress_poll_cache_forget(ctx, u.status_id);
     if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT && u.significant) {
@@ -468,7 +453,14 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         snprintf(args, sizeof args, "[%s,{\"update\":true}]", u.sid);
         ingress_push(ctx, "DistributionWorker", "default", "true", args, 0);
     }
-done:
+    /* download_media_files!, under the lock; inline fetches take a connection of their own */
     db_pool_release(s->db, c);
+    c = NULL;
+    if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT)
+        ingress_media_edit_fetch(ctx, s, st, &u.media);
+    ingress_lock_release(ctx, &lock);
+done:
+    if (c)
+        db_pool_release(s->db, c);
     return out;
 }
