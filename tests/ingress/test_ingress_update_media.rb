@@ -132,6 +132,19 @@ class IngressUpdateMediaTest < IngressTest
     assert_equal({ 'x' => -1.0, 'y' => 1.0 }, meta['focus'].transform_values(&:to_f))
   end
 
+  def test_new_thumbnail_is_significant_and_fetched
+    @scotty = start_scotty('-c', '1', '-q', 'ingress', env: db_env)
+    deliver_and_wait(create_with([['p1', 'one', { 'icon' => { 'type' => 'Image', 'url' => url('p2') } }]]))
+    id = status_row[0]
+    mid = media_ids[0]
+    deliver_and_wait(update_with([['p1', 'one', { 'icon' => { 'type' => 'Image', 'url' => url('p3') } }]]))
+    assert_equal [mid], media_ids, @scotty.log
+    assert_equal [[url('p3')]], rows("SELECT thumbnail_remote_url FROM media_attachments WHERE id = #{mid}")
+    assert_equal 2, edits(id).size, 'a new thumbnail is a significant change'
+    assert_includes origin_paths, '/media/p3.jpg', "the new thumbnail is fetched:\n#{@scotty.log}"
+    refute_nil rows("SELECT thumbnail_file_name FROM media_attachments WHERE id = #{mid}")[0][0]
+  end
+
   def test_misskey_and_pleroma_shaped_updates
     @scotty = start_ingress_scotty
     deliver_and_wait(create_with([%w[p1 one]]))

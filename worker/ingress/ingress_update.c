@@ -18,10 +18,11 @@
  * - an older one: nothing.
  * An Update of an unknown status is a Create unless it was published more than a day
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
- * Left to Ruby (unhandled), decided before writing: one Mastodon would forward (ingress_forwardable), and one after which
- * Mastodon schedules PollExpirationNotifyWorker (a poll local accounts voted in, with
- * an expiry not yet past): that worker is a sidekiq-unique-jobs `until_executing` job,
- * whose lock scotty does not take. */
+ * Left to Ruby (unhandled), decided before writing: one Mastodon would forward
+ * (ingress_forwardable), and one after which Mastodon schedules
+ * PollExpirationNotifyWorker (a poll local accounts voted in, with an expiry not yet
+ * past): that worker is a sidekiq-unique-jobs `until_executing` job, whose lock scotty
+ * does not take. */
 #include "emoji.h"
 #include "ingress_create.h"
 #include "ingress_media_edit.h"
@@ -425,7 +426,7 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     if (rc == DB_TX_UNKNOWN && mode == INGRESS_UPD_EXPLICIT) {
         /* The COMMIT's reply was lost: a written significant edit is no longer newer
          * (the lock keeps other writers away). Anything else is retried: running an
-         * edit that changed no text or poll options again writes the same rows. */
+         * edit that changed no text, media or poll options again writes the same rows. */
         char why[512], cerr[512];
         bool still = true;
         snprintf(why, sizeof why, "%s", err);
