@@ -9,10 +9,9 @@
  *   update_media_attachments! (ingress_media_edit.c: added, reordered, re-described,
  *   dropped from ordered_media_attachment_ids; new files fetched after the commit).
  *   A significant change (text, spoiler_text, the media, or the poll's options or
- *   `multiple`) sets edited_at, records
- *   the original version in status_edits if none is yet (Status#snapshot! at
- *   created_at, with the poll options it had) and the new one, refreshes the link card
- *   (LinkCrawlWorker) and pushes DistributionWorker [id, {"update": true}];
+ *   `multiple`) sets edited_at, records the original version in status_edits if none
+ *   is yet (Status#snapshot! at created_at, with the poll options and media it had)
+ *   and the new one, refreshes the link card (LinkCrawlWorker) and pushes DistributionWorker [id, {"update": true}];
  * - an implicit one (no `updated`, or the stored edited_at): only the poll's counts
  *   and expiry, when its options and `multiple` did not change;
  * - an older one: nothing.
