@@ -2,7 +2,7 @@
 # (GoToSocial, Pleroma/Akkoma, an Article, a PeerTube Video) stored through
 # ActivityPub::ProcessingWorker: one status by bob each, with the text Mastodon keeps
 # (content, or the converted form for Article/Video), its media rows and follow-ups.
-# Misskey's note quotes another (quoteUrl): quotes are left to Ruby.
+# Misskey's note quotes another (_misskey_quote, quoteUrl): a legacy, pending quote.
 require_relative 'ingress_helper'
 
 class IngressShapesTest < IngressTest
@@ -22,9 +22,11 @@ class IngressShapesTest < IngressTest
     SHAPES.each { |name| deliver(fixture(name)) }
     deliver(fixture('create_note_misskey'))
     wait_idle
-    assert_equal 1, @redis.llen('queue:ruby_ingress'), 'the quote post went to Ruby'
-    assert_equal 0, count('statuses', "uri = #{q(JSON.parse(fixture('create_note_misskey'))['object']['id'])}")
-    assert_match(/Create of a quote post/, @scotty.log)
+    assert_equal 0, @redis.llen('queue:ruby_ingress'), @scotty.log
+    misskey = status_row(JSON.parse(fixture('create_note_misskey'))['object']['id'])
+    refute_nil misskey, "the Misskey quote post is stored\n#{@scotty.log}"
+    assert_equal [%w[0 t]], rows("SELECT state, legacy FROM quotes WHERE status_id = #{misskey[0]}"),
+                 'a legacy quote (_misskey_quote and quoteUrl, no quote), pending: its quoted note is unknown'
     assert_empty retries, @scotty.log
     SHAPES.each do |name|
       object = JSON.parse(fixture(name))['object']
@@ -44,8 +46,8 @@ class IngressShapesTest < IngressTest
       assert_equal urls.size, row[13].to_s.split(',').size, "#{name}: ordered_media_attachment_ids"
       assert_equal 1, queued('default', 'DistributionWorker').count { |j| j['args'][0] == id.to_i }, name
     end
-    assert_equal [[SHAPES.size.to_s]], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
-    assert_equal SHAPES.size, activity_stats.dig('Create', 'handled')
+    assert_equal [[(SHAPES.size + 1).to_s]], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
+    assert_equal SHAPES.size + 1, activity_stats.dig('Create', 'handled')
   end
 
   # Mastodon keeps `published` for years 0..9999; year 0000 is 1 BC to PostgreSQL.

@@ -108,6 +108,10 @@ typedef struct ap_status {
     int64_t updated_ms;         /* `updated` likewise, when updated != NULL */
     char *atom_uri;             /* `atomUri` (find_existing_status also looks it up), or NULL */
     char *quote_uri;            /* quote / _misskey_quote / quoteUrl / quoteUri (first), or NULL */
+    bool quote_present;         /* any of those keys present (StatusParser#quote?) */
+    bool quote_legacy;          /* no `quote` key (legacy_quote?: _misskey_quote, quoteUrl only) */
+    bool quote_deleted;         /* `quote` is a Tombstone object (deleted_quote?) */
+    char *quote_approval_uri;   /* first of quoteAuthorization, if a string, or NULL */
     bool direct_message;        /* `directMessage: true`: direct stays direct, never limited */
     bool converted;             /* Article/Page/Image/Video/Audio/Event: text is the converted form */
     char **hashtag_names;       /* tags.name for hashtags[i] (n_hashtags of them): Mastodon's

@@ -65,6 +65,7 @@ void ap_status_free(ap_status *s)
         ap_attachment_free(&s->media[i]);
     free(s->atom_uri);
     free(s->quote_uri);
+    free(s->quote_approval_uri);
     ap_poll_free(&s->poll);
     memset(s, 0, sizeof *s);
 }
@@ -505,6 +506,19 @@ static int ap_object_class(const json_t *type, const char **name)
     return -1;
 }
 
+/* Object#present? of a JSON value: not null, false, a blank string, nor an empty
+ * array or object. */
+static bool ap_status_rb_present(const json_t *v)
+{
+    if (json_is_string(v))
+        return !ap_blank(json_string_value(v));
+    if (json_is_array(v))
+        return json_array_size(v) > 0;
+    if (json_is_object(v))
+        return json_object_size(v) > 0;
+    return v && !json_is_null(v) && !json_is_false(v);
+}
+
 int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *actor_uri,
                        const char *followers_url, ap_status *out, char *err, size_t errlen)
 {
@@ -628,6 +642,17 @@ int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *ac
         if (qu && ap_is_http(qu))
             out->quote_uri = ap_strdup(qu);
     }
+    for (const char *const *k = quote_keys; *k; k++)
+        out->quote_present |= ap_status_rb_present(json_object_get(obj, *k));
+    const json_t *quote = json_object_get(obj, "quote");
+    out->quote_legacy = quote == NULL;
+    out->quote_deleted = json_is_object(quote) &&
+                         json_is_string(json_object_get(quote, "type")) &&
+                         strcmp(json_string_value(json_object_get(quote, "type")), "Tombstone") == 0;
+    const json_t *auth = json_object_get(obj, "quoteAuthorization");
+    auth = json_is_array(auth) ? json_array_get(auth, 0) : auth;
+    if (json_is_string(auth) && ap_is_http(json_string_value(auth)))
+        out->quote_approval_uri = ap_strdup(json_string_value(auth));
 
     if (ap_audience(obj, activity, followers_url, out, err, errlen) < 0 ||
         ap_tags(obj, out, err, errlen) < 0 || ap_media_parse(obj, out, err, errlen) < 0)

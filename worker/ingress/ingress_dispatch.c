@@ -4,7 +4,7 @@
  * in worker/accounts). Create and Update first schedule the actor's refresh when it is
  * stale (Account#schedule_refresh_if_stale!). Everything else (Follow, Block, Flag,
  * Move, Accept, Reject, Add, Remove, account Deletes, polls scotty cannot read as
- * Ruby does (ap_poll.c), quotes, relayed activities, ...) is "unhandled": forwarded
+ * Ruby does (ap_poll.c), Updates of quote posts, relayed activities, ...) is "unhandled": forwarded
  * or failed by the worker. Activities
  * Mastodon completes without doing anything (a type ActivityPub::Activity.factory
  * has no class for, such as Pleroma's EmojiReact, or an Undo of an object type
@@ -100,8 +100,8 @@ const char *ingress_activity_unhandled(const ap_activity *a)
     case AP_CREATE:
         if (!a->status)
             return a->object_type ? "Create of this object type" : "Create of an object by reference";
-        if (a->status->quote_uri) /* quote, _misskey_quote, quoteUrl or quoteUri */
-            return "Create of a quote post";
+        if (a->status->quote_present && !a->status->quote_uri)
+            return "Create of a quote post whose quote is no http URI";
         if (ingress_tags_collection(json_object_get(a->root, "object")))
             return "Create of a status tagging a FeaturedCollection (tagged_objects)";
         return a->status->poll.unread;

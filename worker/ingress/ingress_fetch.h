@@ -31,4 +31,7 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
                                      const json_t *prefetched, const char *request_id,
                                      int64_t *status_id, bool *created, char *err, size_t errlen);
 
+/* supported_context?: @context is, or includes, the ActivityStreams context. */
+bool ingress_supported_context(const json_t *doc);
+
 #endif

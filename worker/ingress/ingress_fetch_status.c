@@ -42,7 +42,7 @@ static bool fetch_has_status_type(const json_t *type)
 }
 
 /* supported_context?: @context is, or includes, the ActivityStreams context. */
-static bool fetch_context_ok(const json_t *doc)
+bool ingress_supported_context(const json_t *doc)
 {
     static const char as[] = "https://www.w3.org/ns/activitystreams";
     const json_t *ctx = json_object_get(doc, "@context");
@@ -168,7 +168,7 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
     const char *type = json_string_value(json_object_get(doc, "type"));
     ingress_account actor;
     int64_t existing = 0;
-    if (!fetch_context_ok(doc)) {
+    if (!ingress_supported_context(doc)) {
         snprintf(err, errlen, "%s has no ActivityStreams @context", uri);
     } else if (type && (!strcmp(type, "Create") || !strcmp(type, "Announce"))) {
         snprintf(err, errlen, "%s is a %s activity: Ruby's FetchRemoteStatusService handles those",

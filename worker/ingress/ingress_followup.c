@@ -8,6 +8,7 @@
 #include "ingress_create.h"
 
 #include "attach.h"
+#include "ingress_quote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,7 @@ void ingress_create_followups(q_ctx *ctx, ingress_create_plan *p)
     if (!obj_id || strcmp(obj_id, st->uri) != 0)
         obj = NULL;
     ingress_followup_replies(ctx, p, json_object_get(obj, "replies"));
+    ingress_quote_verify(ctx, p);
     /* distribute: LinkCrawlWorker in 1..59 s, then DistributionWorker for deliveries
      * and statuses inside the 6-hour realtime window. */
     base_buf b;

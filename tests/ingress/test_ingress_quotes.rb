@@ -1,0 +1,139 @@
+# test_ingress_quotes.rb -- Create of a quote post stored natively as Mastodon's
+# ActivityPub::Activity::Create#process_quote and VerifyQuoteService do: the quotes
+# row (state pending 0 / accepted 1 / rejected 2, legacy, approval_uri, accounts and
+# the quoted status), quotes_count on acceptance, in the shapes Mastodon 4.5+ (FEP-044f
+# `quote` + `quoteAuthorization`, with `_misskey_quote` and `quoteUrl` duplicates),
+# Misskey (`_misskey_quote` only: legacy) and Pleroma/Akkoma (`quoteUrl`) send; the
+# QuoteAuthorization fetched from the fixture origin; forged approvals and a quote of
+# a private status left pending; a transient failure scheduling the refetch worker.
+require_relative 'pull_helper'
+
+class TestIngressQuotes < PullTest
+  CAROL = 3
+
+  def quote_create(n, quoted, keys: %w[quote _misskey_quote quoteUrl], approval: nil, object: {})
+    uri = "#{BOB_URI}/statuses/#{n}"
+    note = { 'id' => uri, 'type' => 'Note', 'attributedTo' => BOB_URI, 'content' => '<p>look at this</p>',
+             'published' => '2026-11-24T18:20:00Z', 'to' => [PUBLIC], 'cc' => ["#{BOB_URI}/followers"] }
+    keys.each { |k| note[k] = quoted }
+    note['quoteAuthorization'] = approval if approval
+    JSON.generate('@context' => ['https://www.w3.org/ns/activitystreams', { 'quote' => 'https://w3id.org/fep/044f#quote' }],
+                  'id' => "#{uri}/activity", 'type' => 'Create', 'actor' => BOB_URI, 'to' => [PUBLIC],
+                  'object' => note.merge(object))
+  end
+
+  def serve_approval(host, path, interacting:, target:, by:, type: 'QuoteAuthorization')
+    serve(host, path, '@context' => ['https://www.w3.org/ns/activitystreams'], 'id' => origin_url(host, path),
+                      'type' => type, 'attributedTo' => by, 'interactingObject' => interacting,
+                      'interactionTarget' => target)
+  end
+
+  # [state, legacy, approval_uri, account_id, quoted_account_id, quoted_status_id] of the quote of uri
+  def quote_row(uri)
+    rows("SELECT q.state, q.legacy, coalesce(q.approval_uri, ''), q.account_id, coalesce(q.quoted_account_id, 0), " \
+         "coalesce(q.quoted_status_id, 0) FROM quotes q JOIN statuses s ON s.id = q.status_id " \
+         "WHERE s.uri = #{q(uri)}")
+  end
+
+  def carol_note(n = 1, text: 'quoted')
+    add_origin_account(CAROL, 'carol')
+    serve_note(HOST, 'carol', n, text: text)
+  end
+
+  def test_mastodon_quote_with_a_matching_authorization_is_accepted_and_counted
+    start_fixture_origin
+    quoted = carol_note
+    mine = "#{BOB_URI}/statuses/501"
+    approval = serve_approval(HOST, 'users/carol/quote_authorizations/1', interacting: mine, target: quoted,
+                                                                          by: origin_url(HOST, 'users/carol'))
+    start_ingress_scotty
+    deliver_and_wait(quote_create(501, quoted, approval: approval))
+    fetched = status_id(quoted)
+    refute_nil fetched, "the quoted status was fetched\n#{@scottys[0].log}"
+    assert_equal [['1', 'f', approval, BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine), @scottys[0].log
+    assert_equal 1, stat(fetched, 'quotes_count')
+    assert_match(/\A\d{15,}\z/, psql("SELECT id FROM quotes").strip, 'a timestamp id')
+    assert_empty retries
+  end
+
+  def test_misskey_and_pleroma_quotes_are_legacy_and_pending
+    known = add_status(113_400_000_000_000_100, uri: 'https://remote.example/users/dan/statuses/1', account: BOB)
+    start_ingress_scotty
+    deliver_and_wait(quote_create(502, 'https://remote.example/users/dan/statuses/1', keys: %w[_misskey_quote]))
+    deliver_and_wait(quote_create(503, 'https://remote.example/users/dan/statuses/1', keys: %w[quoteUrl]))
+    [502, 503].each do |n|
+      # bob quoting his own status: the self-quote is accepted, legacy: not counted
+      assert_equal [['1', 't', '', BOB.to_s, BOB.to_s, known.to_s]], quote_row("#{BOB_URI}/statuses/#{n}"),
+                   "#{n}\n#{@scottys[0].log}"
+    end
+    assert_equal 0, stat(known, 'quotes_count'), 'Quote#update_counter_caches! skips legacy quotes'
+  end
+
+  def test_fep044f_self_quote_is_accepted_and_counted
+    known = add_status(113_400_000_000_000_101, uri: "#{BOB_URI}/statuses/1", account: BOB, visibility: 2)
+    start_ingress_scotty
+    deliver_and_wait(quote_create(504, "#{BOB_URI}/statuses/1", keys: %w[quote]))
+    assert_equal [['1', 'f', '', BOB.to_s, BOB.to_s, known.to_s]], quote_row("#{BOB_URI}/statuses/504"),
+                 'a self-quote of a private status is allowed'
+    assert_equal 1, stat(known, 'quotes_count')
+  end
+
+  def test_forged_approvals_are_not_accepted
+    start_fixture_origin
+    quoted = carol_note
+    carol = origin_url(HOST, 'users/carol')
+    forged = {
+      505 => serve_approval(OTHER, 'forged/1', interacting: "#{BOB_URI}/statuses/505", target: quoted, by: carol),
+      506 => serve_approval(HOST, 'auth/2', interacting: "#{BOB_URI}/statuses/999", target: quoted, by: carol),
+      507 => serve_approval(HOST, 'auth/3', interacting: "#{BOB_URI}/statuses/507", target: quoted,
+                                            by: origin_url(HOST, 'users/mallory')),
+      508 => serve_approval(HOST, 'auth/4', interacting: "#{BOB_URI}/statuses/508", target: quoted, by: carol,
+                                            type: 'Note')
+    }
+    start_ingress_scotty
+    forged.each { |n, approval| deliver_and_wait(quote_create(n, quoted, approval: approval)) }
+    fetched = status_id(quoted)
+    forged.each_key do |n|
+      assert_equal [['0', 'f', '', BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row("#{BOB_URI}/statuses/#{n}"),
+                   "#{n}\n#{@scottys[0].log}"
+    end
+    assert_equal 0, stat(fetched, 'quotes_count')
+    assert_equal 4, @scottys[0].log.scan(/not accepted: approval .* refused: /).size, @scottys[0].log
+  end
+
+  def test_quote_of_a_private_status_stays_pending_without_it
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    quoted = origin_url(HOST, 'users/carol/statuses/9')
+    private_one = add_status(113_400_000_000_000_102, uri: quoted, account: CAROL, visibility: 2)
+    mine = "#{BOB_URI}/statuses/509"
+    approval = serve_approval(HOST, 'auth/5', interacting: mine, target: quoted, by: origin_url(HOST, 'users/carol'))
+    start_ingress_scotty
+    deliver_and_wait(quote_create(509, quoted, approval: approval))
+    assert_equal [['0', 'f', '', BOB.to_s, '0', '0']], quote_row(mine), @scottys[0].log
+    assert_equal 0, stat(private_one, 'quotes_count')
+    assert_match(/visibility_mismatch/, @scottys[0].log)
+  end
+
+  def test_gone_approval_rejects_and_a_failing_one_schedules_the_refetch
+    start_fixture_origin
+    quoted = carol_note
+    start_ingress_scotty
+    deliver_and_wait(quote_create(510, quoted, approval: origin_url(HOST, 'auth/missing')))
+    assert_equal '2', quote_row("#{BOB_URI}/statuses/510").dig(0, 0), @scottys[0].log
+    deliver_and_wait(quote_create(511, quoted, approval: origin_url(HOST, '_status/503')))
+    assert_equal '0', quote_row("#{BOB_URI}/statuses/511").dig(0, 0)
+    jobs = scheduled('ActivityPub::RefetchAndVerifyQuoteWorker')
+    quote_id = psql("SELECT q.id FROM quotes q JOIN statuses s ON s.id = q.status_id " \
+                    "WHERE s.uri = #{q("#{BOB_URI}/statuses/511")}").strip.to_i
+    assert_equal [[quote_id, quoted, { 'request_id' => nil, 'approval_uri' => origin_url(HOST, '_status/503') }]],
+                 jobs.map { |j| j['args'] }, @scottys[0].log
+    assert_equal ['pull', 5], [jobs[0]['queue'], jobs[0]['retry']]
+  end
+
+  def test_a_quote_without_an_http_uri_is_forwarded
+    start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
+    deliver_and_wait(quote_create(512, { 'type' => 'Tombstone' }, keys: %w[quote]))
+    assert_equal 1, @redis.llen('queue:ruby_ingress'), @scottys[0].log
+  end
+end

@@ -1,0 +1,347 @@
+/* ingress_quote.c -- quote posts (FEP-044f `quote`, Misskey's `_misskey_quote`,
+ * `quoteUrl`, `quoteUri`) as ActivityPub::Activity::Create#process_quote and
+ * #fetch_and_verify_quote, ActivityPub::VerifyQuoteService and the Quote model do:
+ * the quotes row starts pending (deleted for a Tombstone), the quoted status is
+ * looked up or fetched, a self-quote is accepted, and a QuoteAuthorization whose
+ * attributedTo is on the approval's host, whose interactingObject is this status and
+ * whose interactionTarget and attributedTo are the quoted status and its author
+ * accepts it. A gone approval rejects it; anything else leaves it pending. Accepting
+ * a non-legacy quote counts it in the quoted status's quotes_count (and a state
+ * change away from accepted takes it back, as Quote#update_counter_caches! does). */
+#include "ingress_quote.h"
+#include "ingress_fetch.h"
+#include "ap_internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUOTE_NOW "timezone('UTC', now())"
+
+enum { QUOTE_PENDING, QUOTE_ACCEPTED, QUOTE_REJECTED, QUOTE_REVOKED, QUOTE_DELETED };
+
+/* The quoted status as Quote#quoted_status and #quoted_account see it. */
+typedef struct quote_target {
+    bool found;
+    int64_t id, account_id;
+    bool account_local, distributable, reblog;
+    char uri[1024], account_uri[1024];
+} quote_target;
+
+typedef struct quote_run {
+    q_ctx *ctx;
+    ingress_create_plan *p;
+    int64_t quote_id;
+    const char *approval;   /* the approval URI, NULL when blank, not http or local */
+    quote_target t;
+    bool unsaved;           /* the quoted status fails Quote's validations: no write sticks */
+} quote_run;
+
+int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen)
+{
+    const ap_status *st = p->st;
+    if (!st->quote_uri)
+        return 0;
+    char sid[24], aid[24], state[4];
+    snprintf(sid, sizeof sid, "%lld", (long long)p->status_id);
+    snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
+    snprintf(state, sizeof state, "%d", st->quote_deleted ? QUOTE_DELETED : QUOTE_PENDING);
+    const char *params[] = {sid, aid, st->quote_legacy ? "t" : "f", state};
+    return db_run_params(c, "ingress_quote_insert",
+                         "INSERT INTO quotes (id, status_id, account_id, legacy, state, created_at, "
+                         "updated_at) VALUES (timestamp_id('quotes'), $1::bigint, $2::bigint, $3::boolean, "
+                         "$4::int, " QUOTE_NOW ", " QUOTE_NOW ")",
+                         4, params, err, errlen);
+}
+
+/* The status whose uri is `uri` (uri_to_resource), with its author. */
+static int quote_lookup(services *s, const char *uri, quote_target *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    db_conn *c = db_pool_acquire(s->db);
+    const char *params[] = {uri};
+    PGresult *res = db_exec_idempotent(c, "ingress_quote_target",
+                                       "SELECT s.id, s.account_id, a.domain IS NULL, s.visibility IN (0, 1), "
+                                       "s.reblog_of_id IS NOT NULL, s.uri, coalesce(a.uri, '') FROM statuses s "
+                                       "JOIN accounts a ON a.id = s.account_id WHERE s.uri = $1 "
+                                       "AND s.deleted_at IS NULL",
+                                       1, params, err, errlen);
+    db_pool_release(s->db, c);
+    if (!res)
+        return -1;
+    if (PQntuples(res) > 0) {
+        t->found = true;
+        t->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        t->account_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        t->account_local = PQgetvalue(res, 0, 2)[0] == 't';
+        t->distributable = PQgetvalue(res, 0, 3)[0] == 't';
+        t->reblog = PQgetvalue(res, 0, 4)[0] == 't';
+        snprintf(t->uri, sizeof t->uri, "%s", PQgetvalue(res, 0, 5));
+        snprintf(t->account_uri, sizeof t->account_uri, "%s", PQgetvalue(res, 0, 6));
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* One UPDATE of the quotes row with the quotes_count change it implies, in one
+ * transaction. sql returns (old state, new state, legacy, quoted_status_id). */
+typedef struct quote_write {
+    const char *name, *sql;
+    const char *params[4];
+    int n;
+    int old_state, new_state;
+} quote_write;
+
+static int quote_write_body(db_conn *c, void *user, char *err, size_t errlen)
+{
+    quote_write *w = user;
+    PGresult *res = db_exec(c, w->name, w->sql, w->n, w->params, err, errlen);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    w->old_state = atoi(PQgetvalue(res, 0, 0));
+    w->new_state = atoi(PQgetvalue(res, 0, 1));
+    bool legacy = PQgetvalue(res, 0, 2)[0] == 't';
+    char quoted[24];
+    snprintf(quoted, sizeof quoted, "%s", PQgetvalue(res, 0, 3));
+    PQclear(res);
+    if (legacy || w->old_state == w->new_state || !quoted[0])
+        return 0;
+    const char *params[] = {quoted, w->new_state == QUOTE_ACCEPTED ? "1" : "-1"};
+    return db_run_params(c, "ingress_quote_count",
+                         "INSERT INTO status_stats (status_id, quotes_count, created_at, updated_at) VALUES "
+                         "($1::bigint, greatest($2::bigint, 0), " QUOTE_NOW ", " QUOTE_NOW ") "
+                         "ON CONFLICT (status_id) DO UPDATE SET quotes_count = "
+                         "greatest(status_stats.quotes_count + $2::bigint, 0), updated_at = EXCLUDED.updated_at",
+                         2, params, err, errlen);
+}
+
+static void quote_write_run(quote_run *r, quote_write *w, const char *what)
+{
+    char qid[24], err[Q_ERRLEN];
+    snprintf(qid, sizeof qid, "%lld", (long long)r->quote_id);
+    w->params[0] = qid;
+    w->old_state = w->new_state = -1;
+    db_conn *c = db_pool_acquire(r->p->s->db);
+    int rc = db_tx(c, quote_write_body, w, err, sizeof err);
+    db_pool_release(r->p->s->db, c);
+    if (rc != 0)
+        base_log(BASE_LOG_ERROR, "ingress: quote %lld of %s: %s failed: %s", (long long)r->quote_id,
+                 r->p->st->uri, what, err);
+}
+
+/* Quote#update(quoted_status:): refused (nothing saved) for a boost, or a status of
+ * another author that is not public or unlisted (visibility_mismatch). */
+static void quote_set_target(quote_run *r)
+{
+    const quote_target *t = &r->t;
+    if (t->reblog) {
+        r->t.found = false; /* fetch_quoted_post_if_needed! keeps no boost */
+        return;
+    }
+    if (t->account_id != r->p->actor->id && !t->distributable) {
+        r->unsaved = true;
+        base_log(BASE_LOG_WARN, "ingress: quote of %s by %s: %s is not public or unlisted "
+                 "(visibility_mismatch); the quote stays pending with no quoted status",
+                 r->p->st->uri, r->p->actor->uri, t->uri);
+        return;
+    }
+    char sid[24], aid[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)t->id);
+    snprintf(aid, sizeof aid, "%lld", (long long)t->account_id);
+    quote_write w = {.name = "ingress_quote_target_set",
+                     .sql = "UPDATE quotes q SET quoted_status_id = $2::bigint, quoted_account_id = $3::bigint, "
+                            "updated_at = " QUOTE_NOW " FROM quotes o WHERE o.id = q.id AND q.id = $1::bigint "
+                            "RETURNING o.state, q.state, q.legacy, ''",
+                     .params = {NULL, sid, aid}, .n = 3};
+    quote_write_run(r, &w, "setting the quoted status");
+}
+
+/* Quote#accept!(approval_uri:) */
+static void quote_accept(quote_run *r, const char *approval)
+{
+    if (r->unsaved)
+        return;
+    quote_write w = {.name = "ingress_quote_accept",
+                     .sql = "UPDATE quotes q SET state = 1, approval_uri = coalesce($2, q.approval_uri), "
+                            "updated_at = " QUOTE_NOW " FROM quotes o WHERE o.id = q.id AND q.id = $1::bigint "
+                            "RETURNING o.state, q.state, q.legacy, coalesce(q.quoted_status_id::text, '')",
+                     .params = {NULL, approval}, .n = 2};
+    quote_write_run(r, &w, "accepting");
+    base_log(BASE_LOG_INFO, "ingress: quote of %s by %s accepted%s%s", r->t.uri, r->p->st->uri,
+             approval ? " by " : " (a self-quote)", approval ? approval : "");
+}
+
+/* Quote#reject!: an accepted quote is revoked, any other but a revoked one rejected. */
+static void quote_reject(quote_run *r)
+{
+    if (r->unsaved)
+        return;
+    quote_write w = {.name = "ingress_quote_reject",
+                     .sql = "UPDATE quotes q SET state = CASE WHEN q.state = 1 THEN 3 ELSE 2 END, "
+                            "approval_uri = NULL, updated_at = " QUOTE_NOW " FROM quotes o WHERE o.id = q.id "
+                            "AND q.id = $1::bigint AND q.state <> 3 "
+                            "RETURNING o.state, q.state, q.legacy, coalesce(q.quoted_status_id::text, '')",
+                     .n = 1};
+    quote_write_run(r, &w, "rejecting");
+}
+
+/* ActivityPub::RefetchAndVerifyQuoteWorker.perform_in(rand(PROCESSING_DELAY), ...) */
+static void quote_schedule_refetch(quote_run *r, const char *why)
+{
+    const ingress_create_opts *o = r->p->o;
+    const char *quoted = r->p->st->quote_uri;
+    base_buf b;
+    base_buf_init(&b);
+    base_buf_addf(&b, "[%lld,", (long long)r->quote_id);
+    base_json_string(&b, quoted, strlen(quoted));
+    base_buf_adds(&b, ",{\"request_id\":");
+    if (o->request_id)
+        base_json_string(&b, o->request_id, strlen(o->request_id));
+    else
+        base_buf_adds(&b, "null");
+    base_buf_adds(&b, ",\"approval_uri\":");
+    if (r->approval)
+        base_json_string(&b, r->approval, strlen(r->approval));
+    else
+        base_buf_adds(&b, "null");
+    base_buf_adds(&b, "}]");
+    base_log(BASE_LOG_INFO, "ingress: quote of %s by %s verified later: %s", quoted, r->p->st->uri, why);
+    ingress_push(r->ctx, "ActivityPub::RefetchAndVerifyQuoteWorker", "pull", "5", b.data,
+                 (double)ingress_rand_between(30, 600));
+    base_buf_free(&b);
+}
+
+/* fetch_quoted_post_if_needed!: 0 found or given up, -1 transient (*why set), 1 only
+ * Ruby can fetch it (a quoted quote post, an author scotty cannot store). */
+static int quote_fetch_target(quote_run *r, char *why, size_t whylen)
+{
+    services *s = r->p->s;
+    const char *uri = r->p->st->quote_uri;
+    if (quote_lookup(s, uri, &r->t, why, whylen) != 0)
+        return -1;
+    if (!r->t.found) {
+        int64_t id = 0;
+        bool created = false;
+        ingress_outcome out = ingress_fetch_status(r->ctx, s, uri, NULL, r->p->o->request_id, &id, &created,
+                                                   why, whylen);
+        if (out == INGRESS_FAILED)
+            return -1;
+        if (out == INGRESS_UNHANDLED)
+            return 1;
+        if (out == INGRESS_STORED && quote_lookup(s, uri, &r->t, why, whylen) != 0)
+            return -1;
+        if (out == INGRESS_DROPPED)
+            base_log(BASE_LOG_INFO, "ingress: quoted %s of %s not fetched: %s", uri, r->p->st->uri, why);
+    }
+    if (r->t.found)
+        quote_set_target(r);
+    return 0;
+}
+
+/* Why the approval document does not authorize this quote, or NULL. */
+static const char *quote_approval_mismatch(const quote_run *r, const json_t *doc)
+{
+    const char *by = ap_id_of(json_is_array(json_object_get(doc, "attributedTo"))
+                                  ? json_array_get(json_object_get(doc, "attributedTo"), 0)
+                                  : json_object_get(doc, "attributedTo"));
+    if (!by || !ap_same_host(r->approval, by))
+        return "its attributedTo is not on the approval's host";
+    if (!ingress_supported_context(doc) || !ap_equals_or_includes(json_object_get(doc, "type"), "QuoteAuthorization"))
+        return "it is not a QuoteAuthorization";
+    const char *obj = ap_id_of(json_object_get(doc, "interactingObject"));
+    if (!obj || strcmp(obj, r->p->st->uri) != 0)
+        return "its interactingObject is not this status";
+    return NULL;
+}
+
+static const char *quote_target_mismatch(const quote_run *r, const json_t *doc)
+{
+    const char *target = ap_id_of(json_object_get(doc, "interactionTarget"));
+    if (!target || strcmp(target, r->t.uri) != 0)
+        return "its interactionTarget is not the quoted status";
+    const char *by = ap_id_of(json_object_get(doc, "attributedTo"));
+    if (!by || strcmp(by, r->t.account_uri) != 0)
+        return "its attributedTo is not the quoted status's author";
+    return NULL;
+}
+
+static int64_t quote_row_id(services *s, int64_t status_id)
+{
+    char sid[24], err[Q_ERRLEN];
+    snprintf(sid, sizeof sid, "%lld", (long long)status_id);
+    const char *params[] = {sid};
+    db_conn *c = db_pool_acquire(s->db);
+    PGresult *res = db_exec_idempotent(c, "ingress_quote_id", "SELECT id FROM quotes WHERE status_id = $1::bigint",
+                                       1, params, err, sizeof err);
+    db_pool_release(s->db, c);
+    int64_t id = res && PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    if (!res)
+        base_log(BASE_LOG_ERROR, "ingress: the quote of %lld: %s", (long long)status_id, err);
+    PQclear(res);
+    return id;
+}
+
+void ingress_quote_verify(q_ctx *ctx, ingress_create_plan *p)
+{
+    const ap_status *st = p->st;
+    if (!st->quote_uri || !p->created)
+        return;
+    quote_run r = {.ctx = ctx, .p = p, .quote_id = quote_row_id(p->s, p->status_id)};
+    if (!r.quote_id)
+        return;
+    const char *approval = st->quote_approval_uri;
+    char local[300];
+    snprintf(local, sizeof local, "https://%s/", p->s->local_domain);
+    if (approval && !(p->s->local_domain[0] && ap_same_host(approval, local))) /* local_url? */
+        r.approval = approval;
+    char why[Q_ERRLEN] = "";
+    int fetched = quote_fetch_target(&r, why, sizeof why);
+    if (fetched == 1) {
+        /* ingress_fetch_status cannot store it: Ruby's worker fetches and verifies */
+        quote_schedule_refetch(&r, why);
+        return;
+    }
+    if (r.t.found && r.t.account_local) /* QuoteRequest and the local author decide */
+        return;
+    if (r.t.found && r.t.account_id == p->actor->id)
+        quote_accept(&r, NULL);
+    if (!r.approval)
+        return;
+    json_t *doc = NULL;
+    char ferr[Q_ERRLEN];
+    int rc = ingress_fetch_object(p->s, r.approval, NULL, &doc, ferr, sizeof ferr);
+    if (rc < 0) {
+        quote_schedule_refetch(&r, ferr);
+        return;
+    }
+    if (rc > 0) {
+        base_log(BASE_LOG_INFO, "ingress: quote of %s by %s rejected: approval %s: %s", st->quote_uri, st->uri,
+                 r.approval, ferr);
+        quote_reject(&r);
+        return;
+    }
+    const char *bad = quote_approval_mismatch(&r, doc);
+    if (!bad && !r.t.found && fetched < 0) {
+        json_decref(doc);
+        quote_schedule_refetch(&r, why);
+        return;
+    }
+    if (!bad && !r.t.found)
+        bad = "the quoted status is not known";
+    if (!bad)
+        bad = quote_target_mismatch(&r, doc);
+    if (bad)
+        base_log(BASE_LOG_WARN, "ingress: quote of %s by %s not accepted: approval %s refused: %s",
+                 st->quote_uri, st->uri, r.approval, bad);
+    else if (r.unsaved)
+        base_log(BASE_LOG_WARN, "ingress: quote of %s by %s not accepted: the quoted status is not "
+                 "public or unlisted (Quote's visibility_mismatch refuses the save)", st->quote_uri, st->uri);
+    else
+        quote_accept(&r, r.approval);
+    json_decref(doc);
+}
