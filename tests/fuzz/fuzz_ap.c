@@ -104,6 +104,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = ap_status_parse(obj, signer, followers, &s, err, sizeof err);
         if (rc == 0) {
             fz_check_status(&s, signer);
+            /* canQuote flags: POLICY_FLAGS bits 0..3 in each 16-bit half */
+            if (ap_quote_policy(s.can_quote, followers, "", signer) & ~0x000F000F)
+                abort();
+            if (s.quote_uri && !s.quote_present)
+                abort();
             ap_status_free(&s);
         }
     }

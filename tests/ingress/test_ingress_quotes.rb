@@ -47,7 +47,11 @@ class TestIngressQuotes < PullTest
     approval = serve_approval(HOST, 'users/carol/quote_authorizations/1', interacting: mine, target: quoted,
                                                                           by: origin_url(HOST, 'users/carol'))
     start_ingress_scotty
-    deliver_and_wait(quote_create(501, quoted, approval: approval))
+    policy = { 'canQuote' => { 'automaticApproval' => [PUBLIC], 'manualApproval' => ["#{BOB_URI}/followers"] } }
+    deliver_and_wait(quote_create(501, quoted, approval: approval, object: { 'interactionPolicy' => policy }))
+    assert_equal ((1 << 1) << 16 | 1 << 2).to_s, psql("SELECT quote_approval_policy FROM statuses " \
+                                                    "WHERE uri = #{q(mine)}").strip, 'public automatic, followers manual'
+
     fetched = status_id(quoted)
     refute_nil fetched, "the quoted status was fetched\n#{@scottys[0].log}"
     assert_equal [['1', 'f', approval, BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine), @scottys[0].log
@@ -129,6 +133,12 @@ class TestIngressQuotes < PullTest
     assert_equal [[quote_id, quoted, { 'request_id' => nil, 'approval_uri' => origin_url(HOST, '_status/503') }]],
                  jobs.map { |j| j['args'] }, @scottys[0].log
     assert_equal ['pull', 5], [jobs[0]['queue'], jobs[0]['retry']]
+  end
+
+  def test_a_tombstone_quote_is_deleted
+    start_ingress_scotty
+    deliver_and_wait(quote_create(513, { 'type' => 'Tombstone', 'id' => "#{BOB_URI}/statuses/gone" }, keys: %w[quote]))
+    assert_equal [['4', 'f', '', BOB.to_s, '0', '0']], quote_row("#{BOB_URI}/statuses/513"), @scottys[0].log
   end
 
   def test_a_quote_without_an_http_uri_is_forwarded

@@ -431,6 +431,49 @@ static void test_counts_and_flags(void **state)
     ap_status_free(&s);
 }
 
+/* legacy_quote?, deleted_quote?, quoteAuthorization and quote_policy's bitmap */
+static void test_quotes(void **state)
+{
+    (void)state;
+    ap_status s;
+    assert_int_equal(sp(NOTE_HEAD "\"_misskey_quote\":\"https://a.example/1\",\"quoteUrl\":\"https://a.example/1\"}", &s), 0);
+    assert_true(s.quote_present);
+    assert_true(s.quote_legacy);
+    assert_false(s.quote_deleted);
+    assert_null(s.quote_approval_uri);
+    ap_status_free(&s);
+    assert_int_equal(sp(NOTE_HEAD "\"quote\":{\"type\":\"Tombstone\",\"id\":\"https://a.example/1\"},"
+                        "\"quoteAuthorization\":[\"https://a.example/auth/1\"]}", &s), 0);
+    assert_false(s.quote_legacy);
+    assert_true(s.quote_deleted);
+    assert_string_equal(s.quote_approval_uri, "https://a.example/auth/1");
+    ap_status_free(&s);
+    /* present? but no http URI: Ruby's */
+    assert_int_equal(sp(NOTE_HEAD "\"quote\":{\"type\":\"Tombstone\"}}", &s), 0);
+    assert_true(s.quote_present);
+    assert_null(s.quote_uri);
+    ap_status_free(&s);
+    /* canQuote: public (as:Public taken out; the long spelling left over is unsupported),
+     * followers, the author ignored, a stranger unsupported */
+    assert_int_equal(sp(NOTE_HEAD "\"interactionPolicy\":{\"canQuote\":{\"automaticApproval\":[\"as:Public\","
+                        "\"" BOB "\"],\"manualApproval\":[\"" FOLLOWERS "\",\"https://c.example/u\"]}}}", &s), 0);
+    assert_null(s.policy_unread);
+    assert_int_equal(ap_quote_policy(s.can_quote, FOLLOWERS, BOB "/following", BOB), (2 << 16) | 4 | 1);
+    ap_status_free(&s);
+    assert_int_equal(sp(NOTE_HEAD "\"interactionPolicy\":{\"canQuote\":{\"automaticApproval\":[\"as:Public\","
+                        "\"https://www.w3.org/ns/activitystreams#Public\"],\"manualApproval\":\"" BOB "/following\"}}}",
+                        &s), 0);
+    assert_int_equal(ap_quote_policy(s.can_quote, FOLLOWERS, BOB "/following", BOB), ((2 | 1) << 16) | 8);
+    ap_status_free(&s);
+    assert_int_equal(sp(NOTE_HEAD "\"interactionPolicy\":{\"canQuote\":[1]}}", &s), 0);
+    assert_non_null(s.policy_unread);
+    ap_status_free(&s);
+    assert_int_equal(sp(NOTE_HEAD "\"interactionPolicy\":\"x\"}", &s), 0);
+    assert_non_null(s.policy_unread);
+    ap_status_free(&s);
+    assert_int_equal(ap_quote_policy(NULL, FOLLOWERS, "", BOB), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_types_and_identity),
         cmocka_unit_test(test_converted),
         cmocka_unit_test(test_counts_and_flags),
+        cmocka_unit_test(test_quotes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,6 +112,8 @@ typedef struct ap_status {
     bool quote_legacy;          /* no `quote` key (legacy_quote?: _misskey_quote, quoteUrl only) */
     bool quote_deleted;         /* `quote` is a Tombstone object (deleted_quote?) */
     char *quote_approval_uri;   /* first of quoteAuthorization, if a string, or NULL */
+    json_t *can_quote;          /* interactionPolicy.canQuote (a reference), or NULL */
+    const char *policy_unread;  /* static text: an interactionPolicy Ruby raises on, or NULL */
     bool direct_message;        /* `directMessage: true`: direct stays direct, never limited */
     bool converted;             /* Article/Page/Image/Video/Audio/Event: text is the converted form */
     char **hashtag_names;       /* tags.name for hashtags[i] (n_hashtags of them): Mastodon's
@@ -172,6 +174,13 @@ int ap_status_parse(const json_t *obj, const char *actor_uri, const char *follow
 int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *actor_uri,
                        const char *followers_url, ap_status *out, char *err, size_t errlen);
 void ap_status_free(ap_status *s);
+
+/* StatusParser#quote_policy of an object's interactionPolicy.canQuote (ap_status's
+ * can_quote): the quote_approval_policy bitmap for an author with these
+ * followers/following collections and actor URI (0 for NULL or a blank policy). */
+int ap_quote_policy(const json_t *can_quote, const char *followers, const char *following, const char *actor);
+/* Why Ruby's quote_policy would raise on obj's interactionPolicy (static text), or NULL. */
+const char *ap_quote_policy_unread(const json_t *obj);
 
 /* Mastodon's non_matching_uri_hosts? negated: both http(s), hosts equal ignoring case
  * and port. */

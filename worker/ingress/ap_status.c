@@ -66,6 +66,7 @@ void ap_status_free(ap_status *s)
     free(s->atom_uri);
     free(s->quote_uri);
     free(s->quote_approval_uri);
+    json_decref(s->can_quote);
     ap_poll_free(&s->poll);
     memset(s, 0, sizeof *s);
 }
@@ -649,6 +650,8 @@ int ap_status_parse_in(const json_t *obj, const json_t *activity, const char *ac
     out->quote_deleted = json_is_object(quote) &&
                          json_is_string(json_object_get(quote, "type")) &&
                          strcmp(json_string_value(json_object_get(quote, "type")), "Tombstone") == 0;
+    out->policy_unread = ap_quote_policy_unread(obj);
+    out->can_quote = json_incref(json_object_get(json_object_get(obj, "interactionPolicy"), "canQuote"));
     const json_t *auth = json_object_get(obj, "quoteAuthorization");
     auth = json_is_array(auth) ? json_array_get(auth, 0) : auth;
     if (json_is_string(auth) && ap_is_http(json_string_value(auth)))

@@ -391,6 +391,10 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
         snprintf(err, errlen, "%s", st->poll.unread);
         return INGRESS_UNHANDLED;
     }
+    if (st->policy_unread) {
+        snprintf(err, errlen, "%s", st->policy_unread);
+        return INGRESS_UNHANDLED;
+    }
     if (ingress_create_blocked_media(s, st, err, errlen))
         return INGRESS_DROPPED;
     if (st->emoji && st->emoji->n && !emoji_can_store(s)) {

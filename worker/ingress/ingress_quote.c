@@ -55,6 +55,33 @@ int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, si
                          4, params, err, errlen);
 }
 
+int ingress_quote_policy_store(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen)
+{
+    if (!p->st->can_quote)
+        return 0;
+    char aid[24], sid[24], flags[24];
+    snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
+    const char *params[] = {aid};
+    PGresult *res = db_exec(c, "ingress_quote_policy_actor",
+                            "SELECT coalesce(followers_url, ''), coalesce(following_url, '') FROM accounts "
+                            "WHERE id = $1::bigint",
+                            1, params, err, errlen);
+    if (!res)
+        return -1;
+    int policy = PQntuples(res) ? ap_quote_policy(p->st->can_quote, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+                                                  p->actor->uri)
+                                : 0;
+    PQclear(res);
+    if (!policy)
+        return 0;
+    snprintf(sid, sizeof sid, "%lld", (long long)p->status_id);
+    snprintf(flags, sizeof flags, "%d", policy);
+    const char *up[] = {sid, flags};
+    return db_run_params(c, "ingress_quote_policy_set",
+                         "UPDATE statuses SET quote_approval_policy = $2::int WHERE id = $1::bigint", 2, up, err,
+                         errlen);
+}
+
 /* The status whose uri is `uri` (uri_to_resource), with its author. */
 static int quote_lookup(services *s, const char *uri, quote_target *t, char *err, size_t errlen)
 {
