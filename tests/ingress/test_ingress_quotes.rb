@@ -135,6 +135,35 @@ class TestIngressQuotes < PullTest
     assert_equal ['pull', 5], [jobs[0]['queue'], jobs[0]['retry']]
   end
 
+  # ActivityPub::RefetchAndVerifyQuoteWorker on pull: the approval answering now accepts
+  # the quote and redistributes the status; an unknown quote is done; 503 retries.
+  def test_refetch_worker_verifies_again
+    start_fixture_origin
+    quoted = carol_note
+    mine = "#{BOB_URI}/statuses/520"
+    start_ingress_scotty
+    deliver_and_wait(quote_create(520, quoted, approval: origin_url(HOST, '_status/503')))
+    quote_id = psql("SELECT q.id FROM quotes q JOIN statuses s ON s.id = q.status_id WHERE s.uri = #{q(mine)}").strip.to_i
+    approval = serve_approval(HOST, 'auth/520', interacting: mine, target: quoted, by: origin_url(HOST, 'users/carol'))
+    @redis.del('queue:default')
+    push = lambda do |args|
+      Sidekiq::Client.push('class' => 'ActivityPub::RefetchAndVerifyQuoteWorker', 'queue' => 'pull', 'retry' => 5,
+                           'args' => args)
+    end
+    push.call([quote_id, quoted, { 'request_id' => nil, 'approval_uri' => approval }])
+    push.call([quote_id + 12_345, quoted, {}])
+    start_queue_scotty('pull')
+    wait_queue_idle('pull')
+    fetched = status_id(quoted)
+    assert_equal [['1', 'f', approval, BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine), @scottys.last.log
+    assert_equal 1, stat(fetched, 'quotes_count')
+    assert_equal [[status_id(mine), { 'update' => true }]], queued('default', 'DistributionWorker').map { |j| j['args'] }
+    assert_empty retries, 'an unknown quote is done'
+    push.call([quote_id, quoted, { 'approval_uri' => origin_url(HOST, '_status/503') }])
+    wait_until(30, 'the retry') { retries.any? { |j| j['class'] == 'ActivityPub::RefetchAndVerifyQuoteWorker' } }
+    assert_equal '1', quote_row(mine).dig(0, 0), 'a transient failure changes nothing'
+  end
+
   def test_a_tombstone_quote_is_deleted
     start_ingress_scotty
     deliver_and_wait(quote_create(513, { 'type' => 'Tombstone', 'id' => "#{BOB_URI}/statuses/gone" }, keys: %w[quote]))

@@ -31,11 +31,16 @@ typedef struct quote_target {
 
 typedef struct quote_run {
     q_ctx *ctx;
-    ingress_create_plan *p;
-    int64_t quote_id;
+    services *s;
+    int64_t quote_id, status_id, account_id;
+    const char *status_uri, *account_uri; /* the quoting status and its author */
+    const char *quoted_uri;  /* fetchable_quoted_uri, or NULL */
+    const char *request_id;
+    int64_t quoted_status_id; /* already on the row (the refetch worker), or 0 */
     const char *approval;   /* the approval URI, NULL when blank, not http or local */
     quote_target t;
     bool unsaved;           /* the quoted status fails Quote's validations: no write sticks */
+    bool changed;           /* the state changed (state_previously_changed?) */
 } quote_run;
 
 int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen)
@@ -83,17 +88,19 @@ int ingress_quote_policy_store(db_conn *c, const ingress_create_plan *p, char *e
 }
 
 /* The status whose uri is `uri` (uri_to_resource), with its author. */
-static int quote_lookup(services *s, const char *uri, quote_target *t, char *err, size_t errlen)
+static int quote_lookup(services *s, const char *uri, int64_t id, quote_target *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     db_conn *c = db_pool_acquire(s->db);
-    const char *params[] = {uri};
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *params[] = {uri, id ? ids : NULL};
     PGresult *res = db_exec_idempotent(c, "ingress_quote_target",
                                        "SELECT s.id, s.account_id, a.domain IS NULL, s.visibility IN (0, 1), "
                                        "s.reblog_of_id IS NOT NULL, s.uri, coalesce(a.uri, '') FROM statuses s "
-                                       "JOIN accounts a ON a.id = s.account_id WHERE s.uri = $1 "
-                                       "AND s.deleted_at IS NULL",
-                                       1, params, err, errlen);
+                                       "JOIN accounts a ON a.id = s.account_id WHERE (s.uri = $1 OR "
+                                       "s.id = $2::bigint) AND s.deleted_at IS NULL",
+                                       2, params, err, errlen);
     db_pool_release(s->db, c);
     if (!res)
         return -1;
@@ -153,12 +160,13 @@ static void quote_write_run(quote_run *r, quote_write *w, const char *what)
     snprintf(qid, sizeof qid, "%lld", (long long)r->quote_id);
     w->params[0] = qid;
     w->old_state = w->new_state = -1;
-    db_conn *c = db_pool_acquire(r->p->s->db);
+    db_conn *c = db_pool_acquire(r->s->db);
     int rc = db_tx(c, quote_write_body, w, err, sizeof err);
-    db_pool_release(r->p->s->db, c);
+    db_pool_release(r->s->db, c);
+    r->changed |= rc == 0 && w->old_state != w->new_state;
     if (rc != 0)
         base_log(BASE_LOG_ERROR, "ingress: quote %lld of %s: %s failed: %s", (long long)r->quote_id,
-                 r->p->st->uri, what, err);
+                 r->status_uri, what, err);
 }
 
 /* Quote#update(quoted_status:): refused (nothing saved) for a boost, or a status of
@@ -170,11 +178,11 @@ static void quote_set_target(quote_run *r)
         r->t.found = false; /* fetch_quoted_post_if_needed! keeps no boost */
         return;
     }
-    if (t->account_id != r->p->actor->id && !t->distributable) {
+    if (t->account_id != r->account_id && !t->distributable) {
         r->unsaved = true;
         base_log(BASE_LOG_WARN, "ingress: quote of %s by %s: %s is not public or unlisted "
                  "(visibility_mismatch); the quote stays pending with no quoted status",
-                 r->p->st->uri, r->p->actor->uri, t->uri);
+                 r->status_uri, r->account_uri, t->uri);
         return;
     }
     char sid[24], aid[24];
@@ -199,7 +207,7 @@ static void quote_accept(quote_run *r, const char *approval)
                             "RETURNING o.state, q.state, q.legacy, coalesce(q.quoted_status_id::text, '')",
                      .params = {NULL, approval}, .n = 2};
     quote_write_run(r, &w, "accepting");
-    base_log(BASE_LOG_INFO, "ingress: quote of %s by %s accepted%s%s", r->t.uri, r->p->st->uri,
+    base_log(BASE_LOG_INFO, "ingress: quote of %s by %s accepted%s%s", r->t.uri, r->status_uri,
              approval ? " by " : " (a self-quote)", approval ? approval : "");
 }
 
@@ -220,15 +228,14 @@ static void quote_reject(quote_run *r)
 /* ActivityPub::RefetchAndVerifyQuoteWorker.perform_in(rand(PROCESSING_DELAY), ...) */
 static void quote_schedule_refetch(quote_run *r, const char *why)
 {
-    const ingress_create_opts *o = r->p->o;
-    const char *quoted = r->p->st->quote_uri;
+    const char *quoted = r->quoted_uri;
     base_buf b;
     base_buf_init(&b);
     base_buf_addf(&b, "[%lld,", (long long)r->quote_id);
     base_json_string(&b, quoted, strlen(quoted));
     base_buf_adds(&b, ",{\"request_id\":");
-    if (o->request_id)
-        base_json_string(&b, o->request_id, strlen(o->request_id));
+    if (r->request_id)
+        base_json_string(&b, r->request_id, strlen(r->request_id));
     else
         base_buf_adds(&b, "null");
     base_buf_adds(&b, ",\"approval_uri\":");
@@ -237,7 +244,7 @@ static void quote_schedule_refetch(quote_run *r, const char *why)
     else
         base_buf_adds(&b, "null");
     base_buf_adds(&b, "}]");
-    base_log(BASE_LOG_INFO, "ingress: quote of %s by %s verified later: %s", quoted, r->p->st->uri, why);
+    base_log(BASE_LOG_INFO, "ingress: quote of %s by %s verified later: %s", quoted, r->status_uri, why);
     ingress_push(r->ctx, "ActivityPub::RefetchAndVerifyQuoteWorker", "pull", "5", b.data,
                  (double)ingress_rand_between(30, 600));
     base_buf_free(&b);
@@ -247,23 +254,27 @@ static void quote_schedule_refetch(quote_run *r, const char *why)
  * Ruby can fetch it (a quoted quote post, an author scotty cannot store). */
 static int quote_fetch_target(quote_run *r, char *why, size_t whylen)
 {
-    services *s = r->p->s;
-    const char *uri = r->p->st->quote_uri;
-    if (quote_lookup(s, uri, &r->t, why, whylen) != 0)
+    services *s = r->s;
+    const char *uri = r->quoted_uri;
+    if (r->quoted_status_id) /* @quote.quoted_status.present?: nothing to fetch or set */
+        return quote_lookup(s, NULL, r->quoted_status_id, &r->t, why, whylen);
+    if (!uri)
+        return 0;
+    if (quote_lookup(s, uri, 0, &r->t, why, whylen) != 0)
         return -1;
     if (!r->t.found) {
         int64_t id = 0;
         bool created = false;
-        ingress_outcome out = ingress_fetch_status(r->ctx, s, uri, NULL, r->p->o->request_id, &id, &created,
+        ingress_outcome out = ingress_fetch_status(r->ctx, s, uri, NULL, r->request_id, &id, &created,
                                                    why, whylen);
         if (out == INGRESS_FAILED)
             return -1;
         if (out == INGRESS_UNHANDLED)
             return 1;
-        if (out == INGRESS_STORED && quote_lookup(s, uri, &r->t, why, whylen) != 0)
+        if (out == INGRESS_STORED && quote_lookup(s, uri, 0, &r->t, why, whylen) != 0)
             return -1;
         if (out == INGRESS_DROPPED)
-            base_log(BASE_LOG_INFO, "ingress: quoted %s of %s not fetched: %s", uri, r->p->st->uri, why);
+            base_log(BASE_LOG_INFO, "ingress: quoted %s of %s not fetched: %s", uri, r->status_uri, why);
     }
     if (r->t.found)
         quote_set_target(r);
@@ -281,7 +292,7 @@ static const char *quote_approval_mismatch(const quote_run *r, const json_t *doc
     if (!ingress_supported_context(doc) || !ap_equals_or_includes(json_object_get(doc, "type"), "QuoteAuthorization"))
         return "it is not a QuoteAuthorization";
     const char *obj = ap_id_of(json_object_get(doc, "interactingObject"));
-    if (!obj || strcmp(obj, r->p->st->uri) != 0)
+    if (!obj || strcmp(obj, r->status_uri) != 0)
         return "its interactingObject is not this status";
     return NULL;
 }
@@ -313,62 +324,123 @@ static int64_t quote_row_id(services *s, int64_t status_id)
     return id;
 }
 
+/* The approval URI Create keeps: blank, not http, or on this server (local_url?) is none. */
+static const char *quote_approval_of(services *s, const char *approval)
+{
+    char local[300];
+    snprintf(local, sizeof local, "https://%s/", s->local_domain);
+    if (!approval || !approval[0] || !ap_is_http(approval) || (s->local_domain[0] && ap_same_host(approval, local)))
+        return NULL;
+    return approval;
+}
+
+static const char *quote_name(const quote_run *r)
+{
+    return r->quoted_uri ? r->quoted_uri : r->t.found ? r->t.uri : "(no quoted URI)";
+}
+
+/* ActivityPub::VerifyQuoteService#call. Returns 0 when done (accepted, rejected or
+ * left pending), -1 when Mastodon would raise (a transient failure; why says it), 1
+ * when only Ruby can fetch the quoted status (why says why). */
+static int quote_check(quote_run *r, char *why, size_t whylen)
+{
+    int fetched = quote_fetch_target(r, why, whylen);
+    if (fetched == 1)
+        return 1;
+    if (r->t.found && r->t.account_local) /* QuoteRequest and the local author decide */
+        return 0;
+    if (r->t.found && r->t.account_id == r->account_id)
+        quote_accept(r, NULL);
+    if (!r->approval)
+        return 0;
+    json_t *doc = NULL;
+    char ferr[Q_ERRLEN];
+    int rc = ingress_fetch_object(r->s, r->approval, NULL, &doc, ferr, sizeof ferr);
+    if (rc < 0) {
+        snprintf(why, whylen, "%s", ferr);
+        return -1;
+    }
+    if (rc > 0) {
+        base_log(BASE_LOG_INFO, "ingress: quote of %s by %s rejected: approval %s: %s", quote_name(r),
+                 r->status_uri, r->approval, ferr);
+        quote_reject(r);
+        return 0;
+    }
+    const char *bad = quote_approval_mismatch(r, doc);
+    if (!bad && !r->t.found && fetched < 0) {
+        json_decref(doc);
+        return -1;
+    }
+    if (!bad && !r->t.found)
+        bad = "the quoted status is not known";
+    if (!bad)
+        bad = quote_target_mismatch(r, doc);
+    if (bad)
+        base_log(BASE_LOG_WARN, "ingress: quote of %s by %s not accepted: approval %s refused: %s",
+                 quote_name(r), r->status_uri, r->approval, bad);
+    else if (r->unsaved)
+        base_log(BASE_LOG_WARN, "ingress: quote of %s by %s not accepted: the quoted status is not "
+                 "public or unlisted (Quote's visibility_mismatch refuses the save)", quote_name(r), r->status_uri);
+    else
+        quote_accept(r, r->approval);
+    json_decref(doc);
+    return 0;
+}
+
 void ingress_quote_verify(q_ctx *ctx, ingress_create_plan *p)
 {
     const ap_status *st = p->st;
     if (!st->quote_uri || !p->created)
         return;
-    quote_run r = {.ctx = ctx, .p = p, .quote_id = quote_row_id(p->s, p->status_id)};
+    quote_run r = {.ctx = ctx, .s = p->s, .quote_id = quote_row_id(p->s, p->status_id), .status_id = p->status_id,
+                   .account_id = p->actor->id, .status_uri = st->uri, .account_uri = p->actor->uri,
+                   .quoted_uri = st->quote_uri, .request_id = p->o->request_id,
+                   .approval = quote_approval_of(p->s, st->quote_approval_uri)};
     if (!r.quote_id)
         return;
-    const char *approval = st->quote_approval_uri;
-    char local[300];
-    snprintf(local, sizeof local, "https://%s/", p->s->local_domain);
-    if (approval && !(p->s->local_domain[0] && ap_same_host(approval, local))) /* local_url? */
-        r.approval = approval;
     char why[Q_ERRLEN] = "";
-    int fetched = quote_fetch_target(&r, why, sizeof why);
-    if (fetched == 1) {
-        /* ingress_fetch_status cannot store it: Ruby's worker fetches and verifies */
+    if (quote_check(&r, why, sizeof why) != 0) /* Ruby's worker, or scotty's, tries again */
         quote_schedule_refetch(&r, why);
-        return;
+}
+
+int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char *quoted_uri,
+                          const char *approval, const char *request_id, int64_t *status_id, bool *changed,
+                          char *err, size_t errlen)
+{
+    *changed = false;
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)quote_id);
+    const char *params[] = {qid};
+    db_conn *c = db_pool_acquire(s->db);
+    PGresult *res = db_exec_idempotent(c, "ingress_quote_row",
+                                       "SELECT q.status_id, q.account_id, coalesce(q.quoted_status_id, 0), "
+                                       "coalesce(q.approval_uri, ''), coalesce(st.uri, ''), coalesce(a.uri, ''), "
+                                       "a.domain IS NULL FROM quotes q JOIN statuses st ON st.id = q.status_id "
+                                       "JOIN accounts a ON a.id = q.account_id WHERE q.id = $1::bigint",
+                                       1, params, err, errlen);
+    db_pool_release(s->db, c);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) { /* RecordNotFound: nothing to do */
+        PQclear(res);
+        return 0;
     }
-    if (r.t.found && r.t.account_local) /* QuoteRequest and the local author decide */
-        return;
-    if (r.t.found && r.t.account_id == p->actor->id)
-        quote_accept(&r, NULL);
-    if (!r.approval)
-        return;
-    json_t *doc = NULL;
-    char ferr[Q_ERRLEN];
-    int rc = ingress_fetch_object(p->s, r.approval, NULL, &doc, ferr, sizeof ferr);
-    if (rc < 0) {
-        quote_schedule_refetch(&r, ferr);
-        return;
+    if (PQgetvalue(res, 0, 6)[0] == 't') {
+        snprintf(err, errlen, "quote %lld is by a local account", (long long)quote_id);
+        PQclear(res);
+        return 1;
     }
-    if (rc > 0) {
-        base_log(BASE_LOG_INFO, "ingress: quote of %s by %s rejected: approval %s: %s", st->quote_uri, st->uri,
-                 r.approval, ferr);
-        quote_reject(&r);
-        return;
-    }
-    const char *bad = quote_approval_mismatch(&r, doc);
-    if (!bad && !r.t.found && fetched < 0) {
-        json_decref(doc);
-        quote_schedule_refetch(&r, why);
-        return;
-    }
-    if (!bad && !r.t.found)
-        bad = "the quoted status is not known";
-    if (!bad)
-        bad = quote_target_mismatch(&r, doc);
-    if (bad)
-        base_log(BASE_LOG_WARN, "ingress: quote of %s by %s not accepted: approval %s refused: %s",
-                 st->quote_uri, st->uri, r.approval, bad);
-    else if (r.unsaved)
-        base_log(BASE_LOG_WARN, "ingress: quote of %s by %s not accepted: the quoted status is not "
-                 "public or unlisted (Quote's visibility_mismatch refuses the save)", st->quote_uri, st->uri);
-    else
-        quote_accept(&r, r.approval);
-    json_decref(doc);
+    quote_run r = {.ctx = ctx, .s = s, .quote_id = quote_id,
+                   .status_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+                   .account_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+                   .quoted_status_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10),
+                   .status_uri = PQgetvalue(res, 0, 4), .account_uri = PQgetvalue(res, 0, 5),
+                   .quoted_uri = quoted_uri, .request_id = request_id};
+    /* approval_uri.presence || @quote.approval_uri */
+    r.approval = approval && approval[0] ? approval : PQgetvalue(res, 0, 3)[0] ? PQgetvalue(res, 0, 3) : NULL;
+    int rc = quote_check(&r, err, errlen);
+    *status_id = r.status_id;
+    *changed = r.changed;
+    PQclear(res);
+    return rc;
 }

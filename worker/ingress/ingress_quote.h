@@ -20,4 +20,13 @@ int ingress_quote_policy_store(db_conn *c, const ingress_create_plan *p, char *e
  * failure schedules ActivityPub::RefetchAndVerifyQuoteWorker. Failures are logged. */
 void ingress_quote_verify(q_ctx *ctx, ingress_create_plan *p);
 
+/* ActivityPub::RefetchAndVerifyQuoteWorker's VerifyQuoteService call for quote
+ * quote_id (approval: the job's approval_uri, else the row's). Returns 0 when done
+ * (also for an unknown quote; *changed when its state changed, *status_id the quoting
+ * status), -1 when the job should be retried, 1 when only Ruby can finish it (err
+ * says why in both). */
+int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char *quoted_uri,
+                          const char *approval, const char *request_id, int64_t *status_id, bool *changed,
+                          char *err, size_t errlen);
+
 #endif

@@ -1,5 +1,5 @@
 /* pull_register.c -- the pull queue's workers as Mastodon declares them (queue pull,
- * retry 3, ExponentialBackoff; mastodon.md §1.3-1.4), and what they share: the
+ * retry 3, ExponentialBackoff; mastodon.md §1.3-1.4; RefetchAndVerifyQuoteWorker retry 5), and what they share: the
  * services check and forwarding a job to the Ruby side. LinkCrawlWorker (retry 0)
  * is worker/cards' (card_register). */
 #include "ingress.h"
@@ -39,6 +39,8 @@ void pull_register(q_registry *reg)
         {"FetchReplyWorker", pull_fetch_reply, 3, ingress_exponential_backoff, false},
         {"ThreadResolveWorker", pull_thread_resolve, 3, ingress_exponential_backoff, false},
         {"ActivityPub::FetchRepliesWorker", pull_fetch_replies, 3, ingress_exponential_backoff, false},
+        {"ActivityPub::RefetchAndVerifyQuoteWorker", pull_refetch_verify_quote, 5, ingress_exponential_backoff,
+         false},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);
