@@ -164,6 +164,31 @@ class TestIngressQuotes < PullTest
     assert_equal '1', quote_row(mine).dig(0, 0), 'a transient failure changes nothing'
   end
 
+  # Delete#revoke_quote: only the quoted author's Delete of the approval counts
+  def test_delete_of_the_authorization_revokes_the_quote
+    start_fixture_origin
+    quoted = carol_note
+    mine = "#{BOB_URI}/statuses/530"
+    approval = serve_approval(HOST, 'auth/530', interacting: mine, target: quoted, by: origin_url(HOST, 'users/carol'))
+    start_ingress_scotty
+    deliver_and_wait(quote_create(530, quoted, approval: approval))
+    fetched = status_id(quoted)
+    assert_equal 1, stat(fetched, 'quotes_count'), @scottys[0].log
+    @redis.del('queue:default')
+    delete = lambda do |actor_uri, object|
+      JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{actor_uri}#delete-#{rand(1 << 30)}",
+                    'type' => 'Delete', 'actor' => actor_uri, 'object' => object)
+    end
+    deliver_and_wait(delete.call(BOB_URI, approval)) # not the quoted author
+    assert_equal '1', quote_row(mine).dig(0, 0), "bob cannot revoke carol's approval\n#{@scottys[0].log}"
+    deliver_and_wait(delete.call(origin_url(HOST, 'users/carol'), { 'id' => approval, 'type' => 'QuoteAuthorization' }),
+                     actor: CAROL)
+    assert_equal [['3', 'f', '', BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine), @scottys[0].log
+    assert_equal 0, stat(fetched, 'quotes_count')
+    assert_equal [[status_id(mine), { 'update' => true }]], queued('default', 'DistributionWorker').map { |j| j['args'] }
+    assert_empty retries
+  end
+
   def test_a_tombstone_quote_is_deleted
     start_ingress_scotty
     deliver_and_wait(quote_create(513, { 'type' => 'Tombstone', 'id' => "#{BOB_URI}/statuses/gone" }, keys: %w[quote]))

@@ -9,8 +9,11 @@
  * (status_stats, mentions, statuses_tags and favourites follow by cascade); then
  * feeds, streams and files (ingress_delete_effects.c). An LD-signed Delete that
  * Mastodon would forward to local boosters' or a local author's followers is left to
- * Ruby (unhandled), decided before anything is written. */
+ * Ruby (unhandled), decided before anything is written. A Delete of a QuoteAuthorization
+ * (or of an object that is no status of the actor) revokes the quote it approved
+ * (revoke_quote, ingress_quote.c). */
 #include "ingress_delete.h"
+#include "ingress_quote.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -89,8 +92,15 @@ static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
     memset(&fx, 0, sizeof fx);
     int64_t status_id = 0, owner = 0;
     int rc = ingress_status_by_uri(c, uri, &status_id, &owner, err, errlen);
-    bool mine = rc == 0 && owner == actor->id, forward = false;
-    if (rc < 0 || (mine && ingress_forwardable(c, a, status_id, &forward, err, errlen) != 0)) {
+    /* `case @object['type']`: a QuoteAuthorization only revokes its quote; a Note or
+     * Question only deletes; anything else revokes when no status of the actor is found */
+    const char *t = a->object_type;
+    bool quote_auth = t && strcmp(t, "QuoteAuthorization") == 0;
+    bool mine = rc == 0 && owner == actor->id && !quote_auth, forward = false;
+    bool revoke = quote_auth || (!mine && !(t && (strcmp(t, "Note") == 0 || strcmp(t, "Question") == 0)));
+    int64_t quote_id = 0, quoting = 0;
+    if (rc < 0 || (mine && ingress_forwardable(c, a, status_id, &forward, err, errlen) != 0) ||
+        (revoke && ingress_quote_revocable(c, a, actor, &quote_id, &quoting, &forward, err, errlen) != 0)) {
         out = INGRESS_FAILED;
         goto done;
     }
@@ -133,6 +143,8 @@ static ingress_outcome ingress_delete_note(q_ctx *ctx, services *s, db_conn *c,
         }
         PQclear(res);
     }
+    if (quote_id)
+        ingress_quote_revoke(ctx, s, c, quote_id, quoting, uri);
     if (!mine)
         goto done;
     fx.status_id = status_id;

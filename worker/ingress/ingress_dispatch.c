@@ -116,8 +116,6 @@ const char *ingress_activity_unhandled(const ap_activity *a)
     case AP_DELETE:
         if ((a->object_id && strcmp(a->object_id, a->actor) == 0) || ingress_actor_type(a->object_type))
             return "account Delete";
-        if (a->object_type && strcmp(a->object_type, "QuoteAuthorization") == 0)
-            return "Delete of a QuoteAuthorization";
         if (!a->object_id)
             return "Delete without an object";
         return NULL;

@@ -41,6 +41,7 @@ typedef struct quote_run {
     quote_target t;
     bool unsaved;           /* the quoted status fails Quote's validations: no write sticks */
     bool changed;           /* the state changed (state_previously_changed?) */
+    db_conn *c;             /* a connection the caller holds, or NULL: one from the pool */
 } quote_run;
 
 int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen)
@@ -160,9 +161,10 @@ static void quote_write_run(quote_run *r, quote_write *w, const char *what)
     snprintf(qid, sizeof qid, "%lld", (long long)r->quote_id);
     w->params[0] = qid;
     w->old_state = w->new_state = -1;
-    db_conn *c = db_pool_acquire(r->s->db);
+    db_conn *c = r->c ? r->c : db_pool_acquire(r->s->db);
     int rc = db_tx(c, quote_write_body, w, err, sizeof err);
-    db_pool_release(r->s->db, c);
+    if (!r->c)
+        db_pool_release(r->s->db, c);
     r->changed |= rc == 0 && w->old_state != w->new_state;
     if (rc != 0)
         base_log(BASE_LOG_ERROR, "ingress: quote %lld of %s: %s failed: %s", (long long)r->quote_id,
@@ -443,4 +445,48 @@ int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char 
     *changed = r.changed;
     PQclear(res);
     return rc;
+}
+int ingress_quote_revocable(db_conn *c, const ap_activity *a, const ingress_account *actor, int64_t *quote_id,
+                            int64_t *status_id, bool *forward, char *err, size_t errlen)
+{
+    *quote_id = *status_id = 0;
+    *forward = false;
+    char aid[24];
+    snprintf(aid, sizeof aid, "%lld", (long long)actor->id);
+    const char *params[] = {a->object_id, aid};
+    /* revoke_quote calls Forwarder#forward! without asking forwardable?: it delivers
+     * to the followers of local accounts that boosted or quoted the status, and of the
+     * local author it replies to; any of those makes the Delete Ruby's */
+    PGresult *res = db_exec_idempotent(c, "ingress_quote_revocable",
+                                       "SELECT q.id, q.status_id, EXISTS (SELECT 1 FROM statuses b JOIN accounts ba "
+                                       "ON ba.id = b.account_id WHERE b.reblog_of_id = q.status_id AND ba.domain IS "
+                                       "NULL) OR EXISTS (SELECT 1 FROM quotes o JOIN accounts oa ON oa.id = "
+                                       "o.account_id WHERE o.quoted_status_id = q.status_id AND oa.domain IS NULL) "
+                                       "OR EXISTS (SELECT 1 FROM statuses s JOIN statuses p ON p.id = s.in_reply_to_id "
+                                       "JOIN accounts pa ON pa.id = p.account_id WHERE s.id = q.status_id AND "
+                                       "pa.domain IS NULL) FROM quotes q WHERE q.approval_uri = $1 AND "
+                                       "q.quoted_account_id = $2::bigint AND q.state IN (0, 1) LIMIT 1",
+                                       2, params, err, errlen);
+    if (!res)
+        return -1;
+    if (PQntuples(res)) {
+        *quote_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *status_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        *forward = PQgetvalue(res, 0, 2)[0] == 't';
+    }
+    PQclear(res);
+    return 0;
+}
+
+void ingress_quote_revoke(q_ctx *ctx, services *s, db_conn *c, int64_t quote_id, int64_t status_id,
+                          const char *approval)
+{
+    quote_run r = {.ctx = ctx, .s = s, .quote_id = quote_id, .status_id = status_id, .status_uri = approval,
+                   .c = c};
+    quote_reject(&r);
+    base_log(BASE_LOG_INFO, "ingress: quote %lld revoked: its approval %s was deleted", (long long)quote_id,
+             approval);
+    char args[64];
+    snprintf(args, sizeof args, "[%lld,{\"update\":true}]", (long long)status_id);
+    ingress_push(ctx, "DistributionWorker", "default", "true", args, 0);
 }

@@ -29,4 +29,16 @@ int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char 
                           const char *approval, const char *request_id, int64_t *status_id, bool *changed,
                           char *err, size_t errlen);
 
+/* ActivityPub::Activity::Delete#revoke_quote, first half: the pending or accepted
+ * quote whose approval_uri is a's object, of a status by actor (0 when none), with
+ * its status and whether Mastodon's Forwarder would deliver the Delete anywhere (then
+ * it is Ruby's).
+ * Returns 0 or -1 with err. */
+int ingress_quote_revocable(db_conn *c, const ap_activity *a, const ingress_account *actor, int64_t *quote_id,
+                            int64_t *status_id, bool *forward, char *err, size_t errlen);
+/* The second half, on c: Quote#reject! (revoked when accepted) and DistributionWorker
+ * [status_id, {"update": true}]. Failures are logged. */
+void ingress_quote_revoke(q_ctx *ctx, services *s, db_conn *c, int64_t quote_id, int64_t status_id,
+                          const char *approval);
+
 #endif
