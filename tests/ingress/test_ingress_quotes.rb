@@ -189,6 +189,33 @@ class TestIngressQuotes < PullTest
     assert_empty retries
   end
 
+  # a quoted status that is itself a quote: ingress_fetch_status leaves it to Ruby, so
+  # the refetch worker is scheduled (and forwarded by a scotty running it)
+  def test_quote_of_a_quote_post_schedules_the_refetch
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    inner = serve(HOST, 'users/carol/statuses/2', '@context' => 'https://www.w3.org/ns/activitystreams',
+                                                  'id' => origin_url(HOST, 'users/carol/statuses/2'), 'type' => 'Note',
+                                                  'attributedTo' => origin_url(HOST, 'users/carol'),
+                                                  'content' => '<p>inner</p>', 'to' => [PUBLIC],
+                                                  'quote' => 'https://remote.example/users/bob/statuses/1')
+    start_ingress_scotty
+    deliver_and_wait(quote_create(540, inner, keys: %w[quote]))
+    assert_nil status_id(inner)
+    assert_equal [['0', 'f', '', BOB.to_s, '0', '0']], quote_row("#{BOB_URI}/statuses/540"), @scottys[0].log
+    assert_equal [inner], scheduled('ActivityPub::RefetchAndVerifyQuoteWorker').map { |j| j['args'][1] }
+  end
+
+  # a quote of a local status: the quoted status is set, the local author decides (QuoteRequest)
+  def test_quote_of_a_local_status_stays_pending_with_it
+    local = add_alice_status
+    start_ingress_scotty
+    deliver_and_wait(quote_create(541, ALICE_STATUS_URI, approval: 'https://remote.example/forged'))
+    assert_equal [['0', 'f', '', BOB.to_s, ALICE.to_s, local.to_s]], quote_row("#{BOB_URI}/statuses/541"),
+                 @scottys[0].log
+    assert_equal 0, stat(local, 'quotes_count')
+  end
+
   def test_a_tombstone_quote_is_deleted
     start_ingress_scotty
     deliver_and_wait(quote_create(513, { 'type' => 'Tombstone', 'id' => "#{BOB_URI}/statuses/gone" }, keys: %w[quote]))
