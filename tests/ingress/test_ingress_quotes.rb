@@ -5,7 +5,8 @@
 # `quote` + `quoteAuthorization`, with `_misskey_quote` and `quoteUrl` duplicates),
 # Misskey (`_misskey_quote` only: legacy) and Pleroma/Akkoma (`quoteUrl`) send; the
 # QuoteAuthorization fetched from the fixture origin; forged approvals and a quote of
-# a private status left pending; a transient failure scheduling the refetch worker.
+# a private status left pending; a transient failure scheduling the refetch worker;
+# the refetch and refresh workers on pull.
 require_relative 'pull_helper'
 
 class TestIngressQuotes < PullTest
@@ -162,6 +163,51 @@ class TestIngressQuotes < PullTest
     push.call([quote_id, quoted, { 'approval_uri' => origin_url(HOST, '_status/503') }])
     wait_until(30, 'the retry') { retries.any? { |j| j['class'] == 'ActivityPub::RefetchAndVerifyQuoteWorker' } }
     assert_equal '1', quote_row(mine).dig(0, 0), 'a transient failure changes nothing'
+  end
+
+  # ActivityPub::QuoteRefreshWorker on pull: a quote checked over a week ago is verified
+  # again with its approval_uri (gone now: the accepted quote is revoked) and touched; a
+  # fresh one and an unknown one are left alone; its until_executed lock is released.
+  def test_refresh_worker_rechecks_a_stale_approval
+    start_fixture_origin
+    quoted = carol_note
+    stale = "#{BOB_URI}/statuses/540"
+    fresh = "#{BOB_URI}/statuses/541"
+    by = origin_url(HOST, 'users/carol')
+    start_ingress_scotty
+    [[stale, 540], [fresh, 541]].each do |uri, n|
+      approval = serve_approval(HOST, "auth/#{n}", interacting: uri, target: quoted, by: by)
+      deliver_and_wait(quote_create(n, quoted, approval: approval))
+    end
+    fetched = status_id(quoted)
+    assert_equal 2, stat(fetched, 'quotes_count'), @scottys[0].log
+    id_of = ->(uri) { psql("SELECT q.id FROM quotes q JOIN statuses s ON s.id = q.status_id WHERE s.uri = #{q(uri)}").strip.to_i }
+    psql("UPDATE quotes SET updated_at = updated_at - interval '8 days' WHERE id = #{id_of.call(stale)}")
+    psql("UPDATE quotes SET updated_at = updated_at - interval '6 days' WHERE id = #{id_of.call(fresh)}")
+    File.delete(File.join(@fixture_root, HOST, 'auth/540.json'), File.join(@fixture_root, HOST, 'auth/541.json'))
+    digest = 'uniquejobs:0123456789abcdef'
+    [[id_of.call(stale), digest], [id_of.call(fresh), nil], [id_of.call(stale) + 12_345, nil]].each do |id, lock|
+      jid = SecureRandom.hex(12)
+      job = { 'class' => 'ActivityPub::QuoteRefreshWorker', 'queue' => 'pull', 'retry' => 3, 'dead' => false,
+              'args' => [id], 'jid' => jid }
+      if lock
+        job.merge!('lock' => 'until_executed', 'lock_digest' => lock)
+        @redis.hset("#{lock}:LOCKED", jid, Time.now.to_f.to_s)
+        @redis.set(lock, jid)
+      end
+      Sidekiq::Client.push(job)
+    end
+    start_queue_scotty('pull')
+    wait_queue_idle('pull')
+    assert_equal [['3', 'f', '', BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(stale),
+                 "the gone approval revokes the stale quote\n#{@scottys.last.log}"
+    assert_equal '1', quote_row(fresh).dig(0, 0), 'a quote checked within the week is not fetched again'
+    assert_equal 1, stat(fetched, 'quotes_count')
+    assert_equal 't', psql("SELECT updated_at > timezone('UTC', now()) - interval '1 minute' FROM quotes " \
+                           "WHERE id = #{id_of.call(stale)}").strip, 'the stale quote is touched'
+    assert_equal 0, @redis.exists("#{digest}:LOCKED"), 'the until_executed lock is released after the job'
+    assert_empty retries, 'an unknown quote is done'
+    assert_empty queued('ruby')
   end
 
   # Delete#revoke_quote: only the quoted author's Delete of the approval counts

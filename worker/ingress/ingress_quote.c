@@ -446,6 +446,39 @@ int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char 
     PQclear(res);
     return rc;
 }
+/* Quote::BACKGROUND_REFRESH_INTERVAL */
+#define QUOTE_REFRESH_INTERVAL "interval '7 days'"
+
+int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, size_t errlen)
+{
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)quote_id);
+    const char *params[] = {qid};
+    db_conn *c = db_pool_acquire(s->db);
+    PGresult *res = db_exec_idempotent(c, "ingress_quote_stale",
+                                       "SELECT 1 FROM quotes WHERE id = $1::bigint AND updated_at <= "
+                                       QUOTE_NOW " - " QUOTE_REFRESH_INTERVAL,
+                                       1, params, err, errlen);
+    db_pool_release(s->db, c);
+    if (!res)
+        return -1;
+    bool stale = PQntuples(res) > 0;
+    PQclear(res);
+    if (!stale) /* gone, or refreshed within the interval */
+        return 0;
+    int64_t status_id = 0;
+    bool changed = false;
+    int rc = ingress_quote_refetch(ctx, s, quote_id, NULL, NULL, NULL, &status_id, &changed, err, errlen);
+    if (rc != 0)
+        return rc;
+    /* quote.touch: after the check here, so a retried failure checks again */
+    c = db_pool_acquire(s->db);
+    int t = db_run_params(c, "ingress_quote_touch", "UPDATE quotes SET updated_at = " QUOTE_NOW
+                          " WHERE id = $1::bigint", 1, params, err, errlen);
+    db_pool_release(s->db, c);
+    return t < 0 ? -1 : 0;
+}
+
 int ingress_quote_revocable(db_conn *c, const ap_activity *a, const ingress_account *actor, int64_t *quote_id,
                             int64_t *status_id, bool *forward, char *err, size_t errlen)
 {

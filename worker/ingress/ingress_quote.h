@@ -29,6 +29,12 @@ int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char 
                           const char *approval, const char *request_id, int64_t *status_id, bool *changed,
                           char *err, size_t errlen);
 
+/* ActivityPub::QuoteRefreshWorker [quote_id]: nothing for an unknown quote or one
+ * updated within Quote::BACKGROUND_REFRESH_INTERVAL (a week); else VerifyQuoteService
+ * with the row's approval_uri, and the quote touched. Returns as
+ * ingress_quote_refetch does. */
+int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, size_t errlen);
+
 /* ActivityPub::Activity::Delete#revoke_quote, first half: the pending or accepted
  * quote whose approval_uri is a's object, of a status by actor (0 when none), with
  * its status and whether Mastodon's Forwarder would deliver the Delete anywhere (then

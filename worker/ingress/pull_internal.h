@@ -1,20 +1,20 @@
-/* pull_internal.h -- what the pull queue's workers share (pull_*.c): Mastodon's
- * ExponentialBackoff, WorkerBatch bookkeeping in Redis, and forwarding a job scotty
+/* pull_internal.h -- what the pull queue's workers share (pull_*.c): WorkerBatch
+ * bookkeeping in Redis, and forwarding a job scotty
  * cannot finish to the Ruby queue. Private to worker/ingress. */
 #ifndef SCOTTY_PULL_INTERNAL_H
 #define SCOTTY_PULL_INTERNAL_H
 
 #include "ingress_fetch.h"
 
-/* ExponentialBackoff's sidekiq_retry_in: 15 + 10 * count^4 + rand(10 * count^4). */
-
 /* FetchReplyWorker (pull_reply.c), ThreadResolveWorker (pull_thread.c),
  * ActivityPub::FetchRepliesWorker (pull_replies.c),
- * ActivityPub::RefetchAndVerifyQuoteWorker (pull_quote.c). */
+ * ActivityPub::RefetchAndVerifyQuoteWorker and ActivityPub::QuoteRefreshWorker
+ * (pull_quote.c). */
 void pull_fetch_reply(q_ctx *ctx, const q_job *job, q_result *r);
 void pull_thread_resolve(q_ctx *ctx, const q_job *job, q_result *r);
 void pull_fetch_replies(q_ctx *ctx, const q_job *job, q_result *r);
 void pull_refetch_verify_quote(q_ctx *ctx, const q_job *job, q_result *r);
+void pull_quote_refresh(q_ctx *ctx, const q_job *job, q_result *r);
 
 /* The services and database every pull job needs; fails r and returns NULL without. */
 services *pull_services(q_ctx *ctx, q_result *r);

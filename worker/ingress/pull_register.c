@@ -41,6 +41,7 @@ void pull_register(q_registry *reg)
         {"ActivityPub::FetchRepliesWorker", pull_fetch_replies, 3, ingress_exponential_backoff, false},
         {"ActivityPub::RefetchAndVerifyQuoteWorker", pull_refetch_verify_quote, 5, ingress_exponential_backoff,
          false},
+        {"ActivityPub::QuoteRefreshWorker", pull_quote_refresh, 3, NULL, true},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);
