@@ -4,7 +4,8 @@
 # (original unchanged, static PNG) at cache/custom_emojis/images/<id_partition>/...;
 # Mastodon-, Misskey- and Pleroma-shaped tags; no second download of a known emoji; a
 # new URL replaces the row's file; hostile images and shortcodes give a log line and no
-# row while the status is still stored; a reject_media domain is never asked.
+# row while the status is still stored; a reject_media domain is never asked; no
+# database connection is held while an emoji downloads.
 require_relative 'ingress_helper'
 require 'open3'
 require 'zlib'
@@ -198,6 +199,27 @@ class IngressEmojiTest < IngressTest
     assert_equal 50, count('custom_emojis'), @scotty.log
     assert_equal 50, emoji_paths.size
     assert_match(/has more than 50 distinct emoji; 1950 more left as text/, @scotty.log)
+  end
+
+  # An emoji download holds no database connection: with one connection in the pool
+  # (DB_POOL=1) and a Create waiting 4 s for its emoji image, a Like on the other
+  # thread is stored before the Create's status is.
+  def test_emoji_download_gives_the_connection_back
+    gen('slow.png', '-f', 'lavfi', '-i', 'testsrc2=s=32x32', '-frames:v', '1')
+    add_alice_status
+    @scotty = start_ingress_scotty(env: { 'DB_POOL' => '1' })
+    deliver(note(7, [mastodon_tag('slowcat', "http://127.0.0.1:#{@origin_port}/_delay/4000/emoji/slow.png")]))
+    # the Create's last statement before the download: the new emoji's id
+    wait_until(20, "the Create to reach its emoji\n#{@scotty.log}") do
+      psql("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND " \
+           "query LIKE '%nextval(pg_get_serial_sequence(''custom_emojis''%'").to_i.positive?
+    end
+    deliver(fixture('like'))
+    wait_until(20, "the Like\n#{@scotty.log}") { count('favourites').positive? }
+    assert_nil status_row("#{NOTE_URI}7"), 'the Like ran while the emoji was downloading'
+    wait_idle
+    refute_nil status_row("#{NOTE_URI}7"), @scotty.log
+    assert_equal %w[slowcat], emoji_rows.map { |e| e[1] }
   end
 
   def test_reject_media_domain_is_not_asked

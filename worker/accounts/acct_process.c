@@ -412,7 +412,7 @@ static acct_outcome acct_process_locked(q_ctx *ctx, services *s, acct_actor *a, 
     if (!w.skip_download && (emoji->n || emoji->n_refused || emoji->n_over_cap)) {
         char why[Q_ERRLEN];
         c = db_pool_acquire(s->db);
-        if (emoji_process(s, c, a->domain, emoji, false, a->uri, why, sizeof why) != 0)
+        if (emoji_process(s, &c, a->domain, emoji, false, a->uri, why, sizeof why) != 0)
             base_log(BASE_LOG_WARN, "accounts: the custom emoji of %s were not processed: %s", a->uri, why);
         db_pool_release(s->db, c);
     }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACCT_NOW "timezone('UTC', now())"
 
 /* A PostgreSQL array literal of strings. Caller frees. */
 static char *acct_pg_array(char *const *v, size_t n)
@@ -72,7 +71,7 @@ static int acct_insert(db_conn *c, acct_write *w, char *err, size_t errlen)
         "silenced_at) VALUES (CASE WHEN $4::bigint IS NOT NULL AND to_timestamp($4::bigint / 1000.0) < now() "
         "THEN ((($4::bigint / 1000) * 1000 + floor(random() * 1000)::bigint) << 16) + "
         "floor(random() * 65536)::bigint ELSE timestamp_id('accounts') END, $1, $2, $3, 1, NULL, "
-        "coalesce(timezone('UTC', to_timestamp($4::bigint / 1000.0)), " ACCT_NOW "), " ACCT_NOW ", "
+        "coalesce(timezone('UTC', to_timestamp($4::bigint / 1000.0)), " DB_NOW "), " DB_NOW ", "
         "$5::timestamp) RETURNING id",
         5, params, err, errlen);
     if (!res)
@@ -117,7 +116,7 @@ static int acct_update_row(db_conn *c, const acct_write *w, char *err, size_t er
         "shared_inbox_url = $6, followers_url = $7, following_url = $8, url = $9, uri = $10, "
         "actor_type = $11, created_at = coalesce(timezone('UTC', to_timestamp($12::bigint / 1000.0)), "
         "created_at), feature_approval_policy = $13::int, last_webfingered_at = CASE WHEN $14::boolean "
-        "THEN last_webfingered_at ELSE " ACCT_NOW " END, public_key = $15, "
+        "THEN last_webfingered_at ELSE " DB_NOW " END, public_key = $15, "
         "featured_collection_url = CASE WHEN $16::boolean THEN $17 ELSE featured_collection_url END, "
         "collections_url = CASE WHEN $16::boolean THEN $18 ELSE collections_url END, "
         "display_name = CASE WHEN $16::boolean THEN $19 ELSE display_name END, "
@@ -141,7 +140,7 @@ static int acct_update_row(db_conn *c, const acct_write *w, char *err, size_t er
         "header_description = CASE WHEN $31::boolean THEN $35 ELSE header_description END, "
         "hide_collections = CASE WHEN $31::boolean THEN $36::boolean ELSE hide_collections END, "
         "moved_to_account_id = CASE WHEN $31::boolean THEN $37::bigint ELSE moved_to_account_id END, "
-        "updated_at = " ACCT_NOW " WHERE id = $1::bigint",
+        "updated_at = " DB_NOW " WHERE id = $1::bigint",
         37, params, err, errlen);
     free(aka);
     free(attr);
@@ -186,7 +185,7 @@ static int acct_keys_write(db_conn *c, const acct_write *w, char *err, size_t er
         const char *params[] = {id, a->keys[i].pem, a->keys[i].uri, type};
         if (db_run_params(c, "acct_key_upsert",
                           "INSERT INTO keypairs (account_id, type, public_key, uri, created_at, updated_at) "
-                          "VALUES ($1::bigint, $4::integer, $2, $3, " ACCT_NOW ", " ACCT_NOW ") ON CONFLICT (uri) "
+                          "VALUES ($1::bigint, $4::integer, $2, $3, " DB_NOW ", " DB_NOW ") ON CONFLICT (uri) "
                           "WHERE uri IS NOT NULL DO UPDATE SET account_id = EXCLUDED.account_id, type = EXCLUDED.type, "
                           "public_key = EXCLUDED.public_key, updated_at = EXCLUDED.updated_at",
                           4, params, err, errlen) != 0)
@@ -216,10 +215,10 @@ static int acct_stats_write(db_conn *c, const acct_write *w, char *err, size_t e
         c, "acct_stats_upsert",
         "INSERT INTO account_stats (account_id, statuses_count, following_count, followers_count, "
         "created_at, updated_at) VALUES ($1::bigint, coalesce($2::bigint, 0), coalesce($3::bigint, 0), "
-        "coalesce($4::bigint, 0), " ACCT_NOW ", " ACCT_NOW ") ON CONFLICT (account_id) DO UPDATE SET "
+        "coalesce($4::bigint, 0), " DB_NOW ", " DB_NOW ") ON CONFLICT (account_id) DO UPDATE SET "
         "statuses_count = coalesce($2::bigint, account_stats.statuses_count), "
         "following_count = coalesce($3::bigint, account_stats.following_count), "
-        "followers_count = coalesce($4::bigint, account_stats.followers_count), updated_at = " ACCT_NOW,
+        "followers_count = coalesce($4::bigint, account_stats.followers_count), updated_at = " DB_NOW,
         4, params, err, errlen);
 }
 

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CARD_NOW "(now() AT TIME ZONE 'UTC')"
 
 void card_status_free(card_status *st)
 {
@@ -104,7 +103,7 @@ int card_row_find(db_conn *c, const char *url, card_row *row, char *err, size_t 
     memset(row, 0, sizeof *row);
     const char *params[] = {url};
     PGresult *res = db_exec(c, "card_find",
-                            "SELECT id, updated_at <= " CARD_NOW " - interval '14 days', "
+                            "SELECT id, updated_at <= " DB_NOW " - interval '14 days', "
                             "coalesce(image_file_name, ''), coalesce(image_content_type, ''), "
                             "coalesce(image_storage_schema_version, 0) FROM preview_cards WHERE url = $1",
                             1, params, err, errlen);
@@ -220,7 +219,7 @@ int card_row_save(db_conn *c, const card_attrs *a, const card_row *row, int64_t 
     const char *params[CARD_MAX_COLS];
     for (int i = 0; i < cs.n; i++)
         params[i] = cs.col[i].value;
-    const char *image_ts = img ? CARD_NOW : clear_image ? "NULL" : NULL;
+    const char *image_ts = img ? DB_NOW : clear_image ? "NULL" : NULL;
     base_buf sql;
     base_buf_init(&sql);
     if (!row->exists) {
@@ -232,7 +231,7 @@ int card_row_save(db_conn *c, const card_attrs *a, const card_row *row, int64_t 
             base_buf_addf(&sql, "%s$%d::%s", i ? ", " : "", i + 1, cs.col[i].cast);
         if (image_ts)
             base_buf_addf(&sql, ", %s", image_ts);
-        base_buf_adds(&sql, ", " CARD_NOW ", " CARD_NOW ") ON CONFLICT (url) DO NOTHING RETURNING id");
+        base_buf_adds(&sql, ", " DB_NOW ", " DB_NOW ") ON CONFLICT (url) DO NOTHING RETURNING id");
     } else {
         base_buf_adds(&sql, "UPDATE preview_cards SET ");
         for (int i = 1; i < cs.n; i++)
@@ -245,7 +244,7 @@ int card_row_save(db_conn *c, const card_attrs *a, const card_row *row, int64_t 
         base_buf_adds(&sql, ") IS DISTINCT FROM ROW(");
         for (int i = 1; i < cs.n; i++)
             base_buf_addf(&sql, "%s$%d::%s", i > 1 ? ", " : "", i + 1, cs.col[i].cast);
-        base_buf_addf(&sql, ")%s THEN " CARD_NOW " ELSE updated_at END WHERE id = $1::bigint RETURNING id",
+        base_buf_addf(&sql, ")%s THEN " DB_NOW " ELSE updated_at END WHERE id = $1::bigint RETURNING id",
                       img ? " OR true" : "");
     }
     PGresult *res = db_exec(c, NULL, sql.data, cs.n, params, err,

@@ -24,9 +24,11 @@ bool emoji_can_store(const services *s);
  * <id_partition>/<original|static>/<16 hex>.<ext>. An emoji that cannot be kept is
  * logged and skipped, as Mastodon does; with check_block, nothing is done for a
  * domain whose block rejects media (no row either). `what` names the object in log
- * lines. Uses c (no transaction open) for its queries. Returns 0, or -1 with err when
+ * lines. Uses *c (no transaction open) for its queries and gives it back to s->db's
+ * pool while an image is downloaded and processed, taking one again after: *c may
+ * be another connection on return. Returns 0, or -1 with err when
  * the database failed or the worker is stopping (the job should be retried). */
-int emoji_process(services *s, db_conn *c, const char *domain, const emoji_list *l, bool check_block,
+int emoji_process(services *s, db_conn **c, const char *domain, const emoji_list *l, bool check_block,
                   const char *what, char *err, size_t errlen);
 
 #endif

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EMOJI_NOW "timezone('UTC', now())"
 /* Seconds one object may spend on its emoji (downloads and the media child), under
  * the create lock: 50 hostile URLs that each answer just before the client's 30 s
  * limit must not hold a status for 25 minutes. The rest stay text, with a log line. */
@@ -100,15 +99,15 @@ static int emoji_row_write(db_conn *c, const emoji_tag *t, const char *domain, c
                       "INSERT INTO custom_emojis (id, shortcode, domain, uri, image_remote_url, image_file_name, "
                       "image_content_type, image_file_size, image_updated_at, image_storage_schema_version, "
                       "disabled, visible_in_picker, created_at, updated_at) "
-                      "VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8::int, " EMOJI_NOW ", 1, false, true, "
-                      EMOJI_NOW ", " EMOJI_NOW ") ON CONFLICT (shortcode, domain) DO NOTHING",
+                      "VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8::int, " DB_NOW ", 1, false, true, "
+                      DB_NOW ", " DB_NOW ") ON CONFLICT (shortcode, domain) DO NOTHING",
                       8, params, err, errlen);
     } else {
         const char *params[] = {ids, t->url, file_name, img->content_type, size, row->url, row->file_name};
         res = db_exec(c, "emoji_update",
                       "UPDATE custom_emojis SET image_remote_url = $2, image_file_name = $3, "
-                      "image_content_type = $4, image_file_size = $5::int, image_updated_at = " EMOJI_NOW ", "
-                      "image_storage_schema_version = 1, updated_at = " EMOJI_NOW " "
+                      "image_content_type = $4, image_file_size = $5::int, image_updated_at = " DB_NOW ", "
+                      "image_storage_schema_version = 1, updated_at = " DB_NOW " "
                       "WHERE id = $1::bigint AND coalesce(image_remote_url, '') = $6 "
                       "AND coalesce(image_file_name, '') = $7",
                       7, params, err, errlen);
@@ -120,47 +119,44 @@ static int emoji_row_write(db_conn *c, const emoji_tag *t, const char *domain, c
     return rc;
 }
 
-/* One tag. Returns 0 (stored, unchanged or skipped with a log line) or -1 with err. */
-static int emoji_one(services *s, db_conn *c, const char *domain, const emoji_tag *t, const char *what,
+/* One tag. *cp goes back to the pool while the image is downloaded and processed, so
+ * no connection waits on a remote server, and is taken again for the row (*cp may
+ * then be another connection). Returns 0 (stored, unchanged or skipped with a log
+ * line) or -1 with err. */
+static int emoji_one(services *s, db_conn **cp, const char *domain, const emoji_tag *t, const char *what,
                      char *err, size_t errlen)
 {
     emoji_row row;
-    if (emoji_row_load(c, t->shortcode, domain, &row, err, errlen) != 0)
+    if (emoji_row_load(*cp, t->shortcode, domain, &row, err, errlen) != 0)
         return -1;
     if (!emoji_due(t, &row))
         return 0;
-    emoji_image img;
-    char why[Q_ERRLEN];
-    int rc = emoji_image_fetch(s, t->url, &img, why, sizeof why);
-    if (rc < 0) {
-        snprintf(err, errlen, "emoji :%s: of %s: %s", t->shortcode, what, why);
-        emoji_image_done(&img);
-        return -1;
-    }
-    if (rc > 0) {
-        base_log(BASE_LOG_INFO, "emoji: :%s: of %s (%s) not stored: %s", t->shortcode, domain, what, why);
-        emoji_image_done(&img);
-        return 0;
-    }
     int64_t id = row.id;
-    char base[17], file_name[32];
-    rc = 0;
-    if (!row.found && emoji_next_id(c, &id, err, errlen) != 0)
-        rc = -1;
+    if (!row.found && emoji_next_id(*cp, &id, err, errlen) != 0)
+        return -1;
+    db_pool_release(s->db, *cp);
+    emoji_image img;
+    char why[Q_ERRLEN], base[17], file_name[32];
+    int rc = emoji_image_fetch(s, t->url, &img, why, sizeof why);
+    if (rc < 0)
+        snprintf(err, errlen, "emoji :%s: of %s: %s", t->shortcode, what, why);
+    else if (rc > 0)
+        base_log(BASE_LOG_INFO, "emoji: :%s: of %s (%s) not stored: %s", t->shortcode, domain, what, why);
     else if (objstore_random_hex16(base) < 0) {
         snprintf(why, sizeof why, "no random bytes for the file name");
-        rc = 1;
+        rc = 2;
     } else if (emoji_image_store(s, id, &img, base, why, sizeof why) != 0) {
-        rc = 1;
+        rc = 2;
     }
-    if (rc == 1)
+    if (rc == 2) /* fetched but not kept */
         base_log(BASE_LOG_WARN, "emoji: :%s: of %s (%s) not stored: %s", t->shortcode, domain, what, why);
+    *cp = db_pool_acquire(s->db);
     if (rc != 0) {
         emoji_image_done(&img);
         return rc < 0 ? -1 : 0;
     }
     snprintf(file_name, sizeof file_name, "%s.%s", base, img.ext);
-    int w = emoji_row_write(c, t, domain, &row, id, &img, file_name, err, errlen);
+    int w = emoji_row_write(*cp, t, domain, &row, id, &img, file_name, err, errlen);
     emoji_image_done(&img);
     if (w != 1) {
         emoji_image_delete(s, id, true, file_name);
@@ -176,7 +172,7 @@ static int emoji_one(services *s, db_conn *c, const char *domain, const emoji_ta
     return 0;
 }
 
-int emoji_process(services *s, db_conn *c, const char *domain, const emoji_list *l, bool check_block,
+int emoji_process(services *s, db_conn **c, const char *domain, const emoji_list *l, bool check_block,
                   const char *what, char *err, size_t errlen)
 {
     if (l->n_refused)
@@ -189,7 +185,7 @@ int emoji_process(services *s, db_conn *c, const char *domain, const emoji_list 
         return 0;
     if (check_block) {
         acct_block b;
-        if (acct_block_for(c, domain, &b, err, errlen) != 0)
+        if (acct_block_for(*c, domain, &b, err, errlen) != 0)
             return -1;
         if (b.found && b.reject_media) {
             base_log(BASE_LOG_INFO, "emoji: %zu emoji of %s not fetched: media from %s are rejected (domain block)",

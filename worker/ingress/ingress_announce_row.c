@@ -132,18 +132,18 @@ static int announce_insert(db_conn *c, const char *const params[5], int64_t *id,
     res = db_exec(
         c, "ingress_announce_insert",
         "WITH conv AS (INSERT INTO conversations (parent_status_id, parent_account_id, created_at, "
-        "  updated_at) VALUES ($1, $2, " INGRESS_NOW ", " INGRESS_NOW ") RETURNING id), "
+        "  updated_at) VALUES ($1, $2, " DB_NOW ", " DB_NOW ") RETURNING id), "
         "st AS (INSERT INTO statuses (id, account_id, reblog_of_id, uri, created_at, updated_at, "
         "  visibility, local, conversation_id) "
-        "  SELECT $1, $2, $3, $4, coalesce($5::timestamp, " INGRESS_NOW "), " INGRESS_NOW ", "
+        "  SELECT $1, $2, $3, $4, coalesce($5::timestamp, " DB_NOW "), " DB_NOW ", "
         "  $6::integer, false, conv.id FROM conv RETURNING id), "
         "ss AS (INSERT INTO status_stats (status_id, reblogs_count, created_at, updated_at) "
-        "  SELECT $3, 1, " INGRESS_NOW ", " INGRESS_NOW " FROM st "
+        "  SELECT $3, 1, " DB_NOW ", " DB_NOW " FROM st "
         "  ON CONFLICT (status_id) DO UPDATE SET "
         "  reblogs_count = status_stats.reblogs_count + 1, updated_at = EXCLUDED.updated_at) "
         "INSERT INTO account_stats (account_id, statuses_count, created_at, updated_at, "
         "  last_status_at) "
-        "SELECT $2, 1, " INGRESS_NOW ", " INGRESS_NOW ", " INGRESS_NOW " FROM st "
+        "SELECT $2, 1, " DB_NOW ", " DB_NOW ", " DB_NOW " FROM st "
         "  WHERE $6::integer <> 3 "
         "ON CONFLICT (account_id) DO UPDATE SET statuses_count = account_stats.statuses_count + 1, "
         "  last_status_at = EXCLUDED.last_status_at, updated_at = EXCLUDED.updated_at",

@@ -253,13 +253,13 @@ static void ingress_create_plan_free(ingress_create_plan *p)
 
 /* process_tags' process_emoji, under the create lock before the transaction, for a
  * status not stored yet (Mastodon runs it only in process_status). */
-static int ingress_create_emoji(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+static int ingress_create_emoji(db_conn **c, ingress_create_plan *p, char *err, size_t errlen)
 {
     const ap_status *st = p->st;
     if (!st->emoji)
         return 0;
     const char *params[] = {st->uri};
-    PGresult *res = db_exec_idempotent(c, "ingress_create_exists", "SELECT 1 FROM statuses WHERE uri = $1", 1,
+    PGresult *res = db_exec_idempotent(*c, "ingress_create_exists", "SELECT 1 FROM statuses WHERE uri = $1", 1,
                                        params, err, errlen);
     if (!res)
         return -1;
@@ -268,11 +268,13 @@ static int ingress_create_emoji(db_conn *c, ingress_create_plan *p, char *err, s
     return exists ? 0 : emoji_process(p->s, c, p->actor->domain, st->emoji, true, st->uri, err, errlen);
 }
 
-/* The gates and the transaction, with c held. The create:<uri> lock is taken here
- * and left held in *lock for the follow-ups. */
-static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create_plan *p,
+/* The gates and the transaction, with *cp held (the emoji downloads give it back to
+ * the pool meanwhile, so it may be another connection after them). The create:<uri>
+ * lock is taken here and left held in *lock for the follow-ups. */
+static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_create_plan *p,
                                           ingress_lock *lock, char *err, size_t errlen)
 {
+    db_conn *c = *cp;
     const ap_status *st = p->st;
     bool tomb = false, followed = false, parent_followed = false, poll_parent = false;
     if (ingress_create_gate_read(c, p, &tomb, &followed, &parent_followed, &poll_parent, err, errlen) != 0)
@@ -309,8 +311,9 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn *c, ingress_create
         out = INGRESS_DROPPED;
     }
     q_reply_free(r);
-    if (out == INGRESS_STORED && ingress_create_emoji(c, p, err, errlen) != 0)
+    if (out == INGRESS_STORED && ingress_create_emoji(cp, p, err, errlen) != 0)
         out = INGRESS_FAILED;
+    c = *cp;
     char *created = ingress_created_key(st->uri), *prev = NULL;
     if (out == INGRESS_STORED && ingress_created_mark(ctx, created, &prev, err, errlen) != 0)
         out = INGRESS_FAILED;
@@ -416,7 +419,7 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
     ingress_lock lock;
     memset(&lock, 0, sizeof lock);
     db_conn *c = db_pool_acquire(s->db);
-    ingress_outcome out = ingress_create_run(ctx, c, &p, &lock, err, errlen);
+    ingress_outcome out = ingress_create_run(ctx, &c, &p, &lock, err, errlen);
     /* The connection goes back first: inline attachments take one of their own. */
     db_pool_release(s->db, c);
     if (out == INGRESS_STORED && p.created)

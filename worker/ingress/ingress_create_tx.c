@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INGRESS_NOW "timezone('UTC', now())"
 
 typedef struct ingress_tx {
     ingress_create_plan *p;
@@ -76,7 +75,7 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
         const char *params[] = {uri};
         if (ingress_tx_value(c, "ingress_conv_upsert",
                              "WITH ins AS (INSERT INTO conversations (uri, created_at, updated_at) VALUES ($1, "
-                             INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING RETURNING id) "
+                             DB_NOW ", " DB_NOW ") ON CONFLICT DO NOTHING RETURNING id) "
                              "SELECT id FROM ins UNION ALL SELECT id FROM conversations WHERE uri = $1 LIMIT 1",
                              1, params, out, err, errlen) != 0 || *out > 0)
             return *out > 0 ? 0 : -1;
@@ -97,7 +96,7 @@ static int ingress_tx_owned_conversation(db_conn *c, ingress_create_plan *p, cha
     const char *params[] = {sid, aid};
     return db_run_params(c, "ingress_conv_owned",
                          "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, "
-                         "created_at, updated_at) VALUES ($1::bigint, $2::bigint, " INGRESS_NOW ", " INGRESS_NOW
+                         "created_at, updated_at) VALUES ($1::bigint, $2::bigint, " DB_NOW ", " DB_NOW
                          ") RETURNING id) UPDATE statuses SET conversation_id = (SELECT id FROM cv) "
                          "WHERE id = $1::bigint",
                          2, params, err, errlen);
@@ -127,7 +126,7 @@ static int ingress_tx_counts(db_conn *c, ingress_create_plan *p, char *err, size
         if (db_run_params(c, "ingress_status_stats",
                           "INSERT INTO status_stats (status_id, untrusted_favourites_count, "
                           "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, "
-                          "$2::bigint, $3::bigint, " INGRESS_NOW ", " INGRESS_NOW ")",
+                          "$2::bigint, $3::bigint, " DB_NOW ", " DB_NOW ")",
                           3, params, err, errlen) != 0)
             return -1;
     }
@@ -136,7 +135,7 @@ static int ingress_tx_counts(db_conn *c, ingress_create_plan *p, char *err, size
     const char *params[] = {aid};
     if (db_run_params(c, "ingress_account_stats_inc",
                       "INSERT INTO account_stats (account_id, statuses_count, last_status_at, created_at, "
-                      "updated_at) VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ", " INGRESS_NOW
+                      "updated_at) VALUES ($1::bigint, 1, " DB_NOW ", " DB_NOW ", " DB_NOW
                       ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = "
                       "account_stats.statuses_count + 1, last_status_at = EXCLUDED.last_status_at, "
                       "updated_at = EXCLUDED.updated_at",
@@ -148,7 +147,7 @@ static int ingress_tx_counts(db_conn *c, ingress_create_plan *p, char *err, size
         const char *pp[] = {pid};
         if (db_run_params(c, "ingress_replies_inc",
                           "INSERT INTO status_stats (status_id, replies_count, created_at, updated_at) "
-                          "VALUES ($1::bigint, 1, " INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT (status_id) "
+                          "VALUES ($1::bigint, 1, " DB_NOW ", " DB_NOW ") ON CONFLICT (status_id) "
                           "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
                           "updated_at = EXCLUDED.updated_at",
                           1, pp, err, errlen) != 0)
@@ -165,7 +164,7 @@ static int ingress_tx_mention(db_conn *c, const char *sid, int64_t account, bool
     const char *params[] = {sid, aid, silent ? "t" : "f"};
     return db_run_params(c, "ingress_mention_insert",
                          "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
-                         "VALUES ($1::bigint, $2::bigint, $3::boolean, " INGRESS_NOW ", " INGRESS_NOW ") "
+                         "VALUES ($1::bigint, $2::bigint, $3::boolean, " DB_NOW ", " DB_NOW ") "
                          "ON CONFLICT DO NOTHING",
                          3, params, err, errlen);
 }
@@ -203,7 +202,7 @@ static int ingress_tx_tags(db_conn *c, ingress_create_plan *p, char *err, size_t
         int64_t linked = 0;
         if (ingress_tx_value(c, "ingress_tag_link",
                              "WITH ins AS (INSERT INTO tags (name, display_name, created_at, updated_at) "
-                             "VALUES ($2, $3, " INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING "
+                             "VALUES ($2, $3, " DB_NOW ", " DB_NOW ") ON CONFLICT DO NOTHING "
                              "RETURNING id), t AS (SELECT id FROM ins UNION ALL SELECT id FROM tags "
                              "WHERE lower(name) = lower($2) LIMIT 1), l AS (INSERT INTO statuses_tags "
                              "(status_id, tag_id) SELECT $1::bigint, id FROM t ON CONFLICT DO NOTHING "
@@ -278,7 +277,7 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                             "((($8::bigint / 1000) * 1000 + floor(random() * 1000)::bigint) << 16) "
                             "+ floor(random() * 65536)::bigint ELSE timestamp_id('statuses') END, $2, $3, "
                             "$4::bigint, $5, $6, $7, coalesce(timezone('UTC', to_timestamp($8::bigint / 1000.0)), "
-                            INGRESS_NOW "), " INGRESS_NOW ", timezone('UTC', to_timestamp($9::bigint / 1000.0)), "
+                            DB_NOW "), " DB_NOW ", timezone('UTC', to_timestamp($9::bigint / 1000.0)), "
                             "$10::bigint, $11::bigint, $12::boolean, $13::bigint, $14::boolean, $15::int, false, "
                             "$16::bigint[]) RETURNING id, $8::bigint IS NULL OR "
                             "to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours'",

@@ -20,10 +20,10 @@ static int like_insert(db_conn *c, int64_t account_id, int64_t status_id, int64_
     PGresult *res = db_exec(
         c, "ingress_like_insert",
         "WITH fav AS (INSERT INTO favourites (account_id, status_id, created_at, updated_at) "
-        "  VALUES ($1, $2, " INGRESS_NOW ", " INGRESS_NOW ") "
+        "  VALUES ($1, $2, " DB_NOW ", " DB_NOW ") "
         "  ON CONFLICT (account_id, status_id) DO NOTHING RETURNING id), "
         "st AS (INSERT INTO status_stats (status_id, favourites_count, created_at, updated_at) "
-        "  SELECT $2, 1, " INGRESS_NOW ", " INGRESS_NOW " FROM fav "
+        "  SELECT $2, 1, " DB_NOW ", " DB_NOW " FROM fav "
         "  ON CONFLICT (status_id) DO UPDATE SET "
         "  favourites_count = status_stats.favourites_count + 1, updated_at = EXCLUDED.updated_at) "
         "SELECT id FROM fav",

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INGRESS_NOW "timezone('UTC', now())"
 
 /* file_meta's {"focus": {...}} for a focalPoint, or "" without one. buf needs 128 bytes. */
 static const char *ingress_media_focus(const ap_attachment *m, char *buf, size_t len)
@@ -45,7 +44,7 @@ int ingress_media_insert(db_conn *c, int64_t id, int64_t account_id, int64_t sta
                          "INSERT INTO media_attachments (id, account_id, status_id, remote_url, "
                          "thumbnail_remote_url, description, blurhash, file_meta, type, processing, "
                          "created_at, updated_at) VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, "
-                         "$6, $7, $8::json, 3, 2, " INGRESS_NOW ", " INGRESS_NOW ")",
+                         "$6, $7, $8::json, 3, 2, " DB_NOW ", " DB_NOW ")",
                          8, params, err, errlen);
 }
 
@@ -144,7 +143,7 @@ int ingress_media_edit_apply(db_conn *c, int64_t status_id, int64_t account_id, 
                            "UPDATE media_attachments SET description = $2, thumbnail_remote_url = $3, "
                            "blurhash = $4, status_id = $5::bigint, file_meta = CASE WHEN $6::jsonb IS NULL "
                            "THEN file_meta ELSE (COALESCE(file_meta::jsonb, '{}'::jsonb) || $6::jsonb)::json "
-                           "END, updated_at = " INGRESS_NOW " WHERE id = $1::bigint AND (description IS "
+                           "END, updated_at = " DB_NOW " WHERE id = $1::bigint AND (description IS "
                            "DISTINCT FROM $2 OR thumbnail_remote_url IS DISTINCT FROM $3 OR blurhash IS "
                            "DISTINCT FROM $4 OR status_id IS DISTINCT FROM $5::bigint OR ($6::jsonb IS NOT "
                            "NULL AND (file_meta::jsonb -> 'focus') IS DISTINCT FROM ($6::jsonb -> 'focus')))",

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INGRESS_NOW "timezone('UTC', now())"
 
 /* The SQL parameters of a parsed poll: $kind (0 open, 1 at, 2 now), $us, $options
  * (a JSON array), $tallies (an array literal), $multiple, $votes, $voters. */
@@ -59,7 +58,7 @@ static void ingress_poll_args_free(ingress_poll_args *a)
 /* The SQL of expires_at from $kind and $us (parameter numbers k and u). */
 #define INGRESS_POLL_EXPIRES(k, u)                                                                      \
     "CASE $" k "::int WHEN 1 THEN '1970-01-01'::timestamp + $" u "::bigint * interval '1 microsecond' " \
-    "WHEN 2 THEN " INGRESS_NOW " END"
+    "WHEN 2 THEN " DB_NOW " END"
 #define INGRESS_POLL_OPTIONS(o)                                                                         \
     "ARRAY(SELECT e FROM json_array_elements_text($" o "::json) WITH ORDINALITY AS t(e, i) ORDER BY i)"
 
@@ -79,7 +78,7 @@ int ingress_poll_create(db_conn *c, int64_t account_id, int64_t status_id, const
         "multiple, hide_totals, votes_count, voters_count, last_fetched_at, lock_version, created_at, "
         "updated_at) VALUES ($1::bigint, $2::bigint, " INGRESS_POLL_EXPIRES("3", "4") ", "
         INGRESS_POLL_OPTIONS("5") ", $6::bigint[], $7::boolean, false, $8::bigint, $9::bigint, "
-        "CASE WHEN $10::boolean THEN " INGRESS_NOW " END, 0, " INGRESS_NOW ", " INGRESS_NOW ") "
+        "CASE WHEN $10::boolean THEN " DB_NOW " END, 0, " DB_NOW ", " DB_NOW ") "
         "RETURNING id) UPDATE statuses SET poll_id = (SELECT id FROM p) WHERE id = $2::bigint",
         10, params, err, errlen);
     ingress_poll_args_free(&a);
@@ -100,11 +99,11 @@ int ingress_poll_update(db_conn *c, int64_t poll_id, const ap_poll *p, bool rese
     const char *params[] = {pid,     a.kind, a.us, a.options, a.tallies, a.multiple, a.votes,
                             p->has_voters || reset ? a.voters : NULL};
     int rc = db_run_params(c, "ingress_poll_update",
-                           "UPDATE polls SET last_fetched_at = " INGRESS_NOW ", expires_at = "
+                           "UPDATE polls SET last_fetched_at = " DB_NOW ", expires_at = "
                            INGRESS_POLL_EXPIRES("2", "3") ", options = " INGRESS_POLL_OPTIONS("4") ", "
                            "cached_tallies = $5::bigint[], multiple = $6::boolean, votes_count = $7::bigint, "
                            "voters_count = $8::bigint, lock_version = lock_version + 1, updated_at = "
-                           INGRESS_NOW " WHERE id = $1::bigint",
+                           DB_NOW " WHERE id = $1::bigint",
                            8, params, err, errlen);
     ingress_poll_args_free(&a);
     return rc;
@@ -141,7 +140,7 @@ int ingress_poll_stored(db_conn *c, int64_t status_id, const ap_poll *parsed, in
     PGresult *res = db_exec_idempotent(
         c, "ingress_poll_stored",
         "SELECT p.id, p.options::text[] = " INGRESS_POLL_OPTIONS("2") " AND p.multiple = $3::boolean, "
-        "p.expires_at IS NOT NULL, coalesce(p.expires_at < " INGRESS_NOW ", false), "
+        "p.expires_at IS NOT NULL, coalesce(p.expires_at < " DB_NOW ", false), "
         "EXISTS (SELECT 1 FROM poll_votes v WHERE v.poll_id = p.id) "
         "FROM statuses s JOIN polls p ON p.id = s.poll_id WHERE s.id = $1::bigint",
         3, params, err, errlen);

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUOTE_NOW "timezone('UTC', now())"
 
 enum { QUOTE_PENDING, QUOTE_ACCEPTED, QUOTE_REJECTED, QUOTE_REVOKED, QUOTE_DELETED };
 
@@ -57,7 +56,7 @@ int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, si
     return db_run_params(c, "ingress_quote_insert",
                          "INSERT INTO quotes (id, status_id, account_id, legacy, state, created_at, "
                          "updated_at) VALUES (timestamp_id('quotes'), $1::bigint, $2::bigint, $3::boolean, "
-                         "$4::int, " QUOTE_NOW ", " QUOTE_NOW ")",
+                         "$4::int, " DB_NOW ", " DB_NOW ")",
                          4, params, err, errlen);
 }
 
@@ -149,7 +148,7 @@ static int quote_write_body(db_conn *c, void *user, char *err, size_t errlen)
     const char *params[] = {quoted, w->new_state == QUOTE_ACCEPTED ? "1" : "-1"};
     return db_run_params(c, "ingress_quote_count",
                          "INSERT INTO status_stats (status_id, quotes_count, created_at, updated_at) VALUES "
-                         "($1::bigint, greatest($2::bigint, 0), " QUOTE_NOW ", " QUOTE_NOW ") "
+                         "($1::bigint, greatest($2::bigint, 0), " DB_NOW ", " DB_NOW ") "
                          "ON CONFLICT (status_id) DO UPDATE SET quotes_count = "
                          "greatest(status_stats.quotes_count + $2::bigint, 0), updated_at = EXCLUDED.updated_at",
                          2, params, err, errlen);
@@ -192,7 +191,7 @@ static void quote_set_target(quote_run *r)
     snprintf(aid, sizeof aid, "%lld", (long long)t->account_id);
     quote_write w = {.name = "ingress_quote_target_set",
                      .sql = "UPDATE quotes q SET quoted_status_id = $2::bigint, quoted_account_id = $3::bigint, "
-                            "updated_at = " QUOTE_NOW " FROM quotes o WHERE o.id = q.id AND q.id = $1::bigint "
+                            "updated_at = " DB_NOW " FROM quotes o WHERE o.id = q.id AND q.id = $1::bigint "
                             "RETURNING o.state, q.state, q.legacy, ''",
                      .params = {NULL, sid, aid}, .n = 3};
     quote_write_run(r, &w, "setting the quoted status");
@@ -205,7 +204,7 @@ static void quote_accept(quote_run *r, const char *approval)
         return;
     quote_write w = {.name = "ingress_quote_accept",
                      .sql = "UPDATE quotes q SET state = 1, approval_uri = coalesce($2, q.approval_uri), "
-                            "updated_at = " QUOTE_NOW " FROM quotes o WHERE o.id = q.id AND q.id = $1::bigint "
+                            "updated_at = " DB_NOW " FROM quotes o WHERE o.id = q.id AND q.id = $1::bigint "
                             "RETURNING o.state, q.state, q.legacy, coalesce(q.quoted_status_id::text, '')",
                      .params = {NULL, approval}, .n = 2};
     quote_write_run(r, &w, "accepting");
@@ -220,7 +219,7 @@ static void quote_reject(quote_run *r)
         return;
     quote_write w = {.name = "ingress_quote_reject",
                      .sql = "UPDATE quotes q SET state = CASE WHEN q.state = 1 THEN 3 ELSE 2 END, "
-                            "approval_uri = NULL, updated_at = " QUOTE_NOW " FROM quotes o WHERE o.id = q.id "
+                            "approval_uri = NULL, updated_at = " DB_NOW " FROM quotes o WHERE o.id = q.id "
                             "AND q.id = $1::bigint AND q.state <> 3 "
                             "RETURNING o.state, q.state, q.legacy, coalesce(q.quoted_status_id::text, '')",
                      .n = 1};
@@ -457,7 +456,7 @@ int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, 
     db_conn *c = db_pool_acquire(s->db);
     PGresult *res = db_exec_idempotent(c, "ingress_quote_stale",
                                        "SELECT 1 FROM quotes WHERE id = $1::bigint AND updated_at <= "
-                                       QUOTE_NOW " - " QUOTE_REFRESH_INTERVAL,
+                                       DB_NOW " - " QUOTE_REFRESH_INTERVAL,
                                        1, params, err, errlen);
     db_pool_release(s->db, c);
     if (!res)
@@ -473,7 +472,7 @@ int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, 
         return rc;
     /* quote.touch: after the check here, so a retried failure checks again */
     c = db_pool_acquire(s->db);
-    int t = db_run_params(c, "ingress_quote_touch", "UPDATE quotes SET updated_at = " QUOTE_NOW
+    int t = db_run_params(c, "ingress_quote_touch", "UPDATE quotes SET updated_at = " DB_NOW
                           " WHERE id = $1::bigint", 1, params, err, errlen);
     db_pool_release(s->db, c);
     return t < 0 ? -1 : 0;

@@ -63,9 +63,9 @@ int ingress_reblog_remove(db_conn *c, int64_t reblog_id, char *err, size_t errle
         "WITH gone AS (DELETE FROM statuses WHERE id = $1 AND reblog_of_id IS NOT NULL "
         "  RETURNING account_id, reblog_of_id, visibility), "
         "st AS (UPDATE status_stats SET reblogs_count = GREATEST(reblogs_count - 1, 0), "
-        "  updated_at = " INGRESS_NOW " WHERE status_id IN (SELECT reblog_of_id FROM gone)) "
+        "  updated_at = " DB_NOW " WHERE status_id IN (SELECT reblog_of_id FROM gone)) "
         "UPDATE account_stats SET statuses_count = GREATEST(statuses_count - 1, 0), "
-        "  updated_at = " INGRESS_NOW " "
+        "  updated_at = " DB_NOW " "
         "WHERE account_id IN (SELECT account_id FROM gone WHERE visibility <> 3)",
         1, params, err, errlen);
 }
@@ -83,7 +83,7 @@ int ingress_favourite_remove(db_conn *c, int64_t account_id, int64_t status_id, 
         "WITH gone AS (DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 "
         "  RETURNING status_id), "
         "st AS (UPDATE status_stats SET favourites_count = GREATEST(favourites_count - 1, 0), "
-        "  updated_at = " INGRESS_NOW " WHERE status_id IN (SELECT status_id FROM gone)) "
+        "  updated_at = " DB_NOW " WHERE status_id IN (SELECT status_id FROM gone)) "
         "SELECT count(*) FROM gone",
         2, params, err, errlen);
     if (!res)

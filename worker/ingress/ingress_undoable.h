@@ -7,9 +7,6 @@
 
 #include "ingress_internal.h"
 
-/* Rails writes timestamps in UTC whatever the session's time zone. */
-#define INGRESS_NOW "(now() AT TIME ZONE 'UTC')"
-
 /* A live status as the interaction handlers see it. */
 typedef struct ingress_status_row {
     int64_t id, account_id;

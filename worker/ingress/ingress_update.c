@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INGRESS_NOW "timezone('UTC', now())"
 
 typedef struct ingress_upd {
     const ingress_account *actor;
@@ -64,7 +63,7 @@ static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, b
              "ARRAY(SELECT m.description FROM media_attachments m LEFT JOIN unnest(s.ordered_media_attachment_ids) "
              "WITH ORDINALITY o(id, n) ON o.id = m.id WHERE m.status_id = s.id AND "
              "(s.ordered_media_attachment_ids IS NULL OR o.n IS NOT NULL) ORDER BY o.n, m.id LIMIT 4), "
-             "(SELECT p.options FROM polls p WHERE p.id = s.poll_id), %s, " INGRESS_NOW " FROM statuses s "
+             "(SELECT p.options FROM polls p WHERE p.id = s.poll_id), %s, " DB_NOW " FROM statuses s "
              "WHERE s.id = $1::bigint%s",
              at, only_first ? " AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = s.id)" : "");
     const char *params[] = {u->sid, u->aid};
@@ -118,7 +117,7 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     if (db_run_params(c, "ingress_update_status",
                       "UPDATE statuses SET text = $2, spoiler_text = $3, sensitive = $4::boolean, "
                       "language = $5, edited_at = CASE WHEN $7::boolean THEN timezone('UTC', "
-                      "to_timestamp($6::bigint / 1000.0)) ELSE edited_at END, updated_at = " INGRESS_NOW
+                      "to_timestamp($6::bigint / 1000.0)) ELSE edited_at END, updated_at = " DB_NOW
                       " WHERE id = $1::bigint",
                       7, params, err, errlen) != 0)
         return -1;
@@ -132,7 +131,7 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
         const char *ps[] = {u->sid, name};
         if (db_run_params(c, "ingress_tag_insert_named",
                           "INSERT INTO tags (name, display_name, created_at, updated_at) VALUES ($1, $2, "
-                          INGRESS_NOW ", " INGRESS_NOW ") ON CONFLICT DO NOTHING", 2, pt, err, errlen) != 0 ||
+                          DB_NOW ", " DB_NOW ") ON CONFLICT DO NOTHING", 2, pt, err, errlen) != 0 ||
             db_run_params(c, "ingress_status_tag",
                           "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
                           "WHERE lower(name) = lower($2) ON CONFLICT DO NOTHING", 2, ps, err, errlen) != 0)
@@ -157,7 +156,7 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     const char *pm[] = {u->sid, ids.data};
     int rc = db_run_params(c, "ingress_update_mentions",
                            "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
-                           "SELECT $1::bigint, a.id, false, " INGRESS_NOW ", " INGRESS_NOW " FROM "
+                           "SELECT $1::bigint, a.id, false, " DB_NOW ", " DB_NOW " FROM "
                            "accounts a WHERE a.id = ANY ($2::bigint[]) ON CONFLICT (account_id, status_id) "
                            "DO UPDATE SET silent = false",
                            2, pm, err, errlen);
@@ -404,7 +403,7 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     /* update_emojis!, explicit updates only (Mastodon's runs inside the transaction;
      * its rows do not depend on the status, so the downloads happen before it opens) */
     if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT && st->emoji &&
-        emoji_process(s, c, actor->domain, st->emoji, true, st->uri, err, errlen) != 0)
+        emoji_process(s, &c, actor->domain, st->emoji, true, st->uri, err, errlen) != 0)
         out = INGRESS_FAILED;
     if (out != INGRESS_STORED) {
         ingress_lock_release(ctx, &lock);

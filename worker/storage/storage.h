@@ -60,6 +60,8 @@ unsigned db_conn_connects(const db_conn *c);
  * Returns the result (caller PQclear()s it) or NULL with err. */
 PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
                   const char *const *params, char *err, size_t errlen);
+/* "Now" in SQL as Rails writes its timestamps: UTC, without a zone. */
+#define DB_NOW "timezone('UTC', now())"
 /* db_exec for a statement that may run twice with the same effect: a read, or a
  * write of fixed values (UPDATE ... SET col = $1, INSERT ... ON CONFLICT DO
  * NOTHING). Outside a transaction, when the connection is lost under it, it
