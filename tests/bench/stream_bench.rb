@@ -27,7 +27,7 @@ KINDS = {
   'Create Note (GoToSocial)' => 4, 'Create Video (PeerTube)' => 1, 'Create Article' => 1,
   'Create Question' => 4, 'Create quote (FEP-044f self-quote)' => 1, 'Create quote (_misskey_quote)' => 1,
   'Create quote (quoteUrl)' => 1, 'Like' => 21, 'Like (Misskey reaction)' => 2, 'EmojiReact' => 4, 'Announce' => 16, 'Undo Like' => 3,
-  'Undo Announce' => 2, 'Undo EmojiReact' => 1, 'Delete' => 6, 'Update Note (text)' => 4,
+  'Undo Announce' => 2, 'Undo EmojiReact' => 1, 'Delete' => 6, 'Update Note (text)' => 3, 'Update quote post (text)' => 1,
   'Update Question (counts)' => 2, 'Update Note (media)' => 1, 'Update Person' => 3, 'Follow' => 2
 }.freeze
 raise 'the mix must add up to 100' unless KINDS.values.sum == 100
@@ -106,6 +106,7 @@ def make(kind, uid, port, state)
     act, = fresh_create(fixture('create_note_mastodon', port), uid)
     quoted = state[:notes].last || ALICE_STATUS
     quote_keys(act['object'], 'quote' => quoted, '_misskey_quote' => quoted, 'quoteUri' => quoted)
+    state[:quotes] << act['object']
     act
   when 'Create quote (_misskey_quote)'
     act, = fresh_create(fixture('create_note_misskey', port), uid)
@@ -147,6 +148,13 @@ def make(kind, uid, port, state)
       obj.delete('contentMap')
     end
     act.merge('id' => "#{note}#updates/#{uid}", 'type' => 'Update')
+  when 'Update quote post (text)'
+    quote = state[:quotes].last || make('Create quote (FEP-044f self-quote)', uid, port, state)['object']
+    obj = JSON.parse(JSON.generate(quote)).merge('content' => "<p>edited #{uid}</p>",
+                                                 'updated' => Time.now.utc.strftime('%Y-%m-%dT%H:%M:%SZ'))
+    obj.delete('contentMap')
+    { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{obj['id']}#updates/#{uid}", 'type' => 'Update',
+      'actor' => BOB, 'object' => obj }
   when 'Update Question (counts)'
     poll = state[:polls].last || make('Create Question', uid, port, state)['object']
     obj = JSON.parse(JSON.generate(poll))
