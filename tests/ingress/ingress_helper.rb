@@ -4,6 +4,7 @@
 # ActivityPub::ProcessingWorker jobs pushed the way Mastodon's inbox controller does.
 require_relative '../integration/helper'
 require_relative '../lib/pg'
+require 'open3'
 require 'socket'
 
 class IngressTest < ScottyTest
@@ -166,6 +167,17 @@ class IngressTest < ScottyTest
     line = Timeout.timeout(20) { @origin_out.gets }
     raise "origin.rb did not start: #{File.read(File.join(@tmp, 'origin.err'))}" unless line&.start_with?('READY ')
     @origin_port = line.split.last.to_i
+  end
+
+  # A 320x240 JPEG (ffmpeg CLI) served by the origin as media/<name> for each name.
+  def serve_origin_jpegs(*names)
+    dir = File.join(@origin_root, '127.0.0.1', 'media')
+    FileUtils.mkdir_p(dir)
+    _out, err, st = Open3.capture3('ffmpeg', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+                                   'testsrc=size=320x240:rate=1', '-frames:v', '1', File.join(dir, names.first))
+    raise "ffmpeg: #{err}" unless st.success?
+
+    names.drop(1).each { |n| FileUtils.cp(File.join(dir, names.first), File.join(dir, n)) }
   end
 
   # The paths the fixture origin was asked for, in order.

@@ -9,11 +9,7 @@ class IngressMediaTest < IngressTest
   def setup
     super
     start_origin
-    dir = File.join(@origin_root, '127.0.0.1', 'media')
-    FileUtils.mkdir_p(dir)
-    _out, err, st = Open3.capture3('ffmpeg', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
-                                   'testsrc=size=320x240:rate=1', '-frames:v', '1', File.join(dir, 'photo.jpg'))
-    raise "ffmpeg: #{err}" unless st.success?
+    serve_origin_jpegs('photo.jpg')
   end
 
   # urls: each a URL (sent as image/jpeg) or [URL, mediaType].

@@ -12,12 +12,7 @@ class IngressUpdateMediaTest < IngressTest
   def setup
     super
     start_origin
-    dir = File.join(@origin_root, '127.0.0.1', 'media')
-    FileUtils.mkdir_p(dir)
-    _out, err, st = Open3.capture3('ffmpeg', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
-                                   'testsrc=size=320x240:rate=1', '-frames:v', '1', File.join(dir, 'p1.jpg'))
-    raise "ffmpeg: #{err}" unless st.success?
-    %w[p2 p3 p4 p5].each { |n| FileUtils.cp(File.join(dir, 'p1.jpg'), File.join(dir, "#{n}.jpg")) }
+    serve_origin_jpegs('p1.jpg', 'p2.jpg', 'p3.jpg', 'p4.jpg', 'p5.jpg')
   end
 
   def url(name)
