@@ -136,6 +136,28 @@ class TestIngressQuotes < PullTest
     assert_equal ['pull', 5], [jobs[0]['queue'], jobs[0]['retry']]
   end
 
+  # update_interaction_policies!: every explicit or implicit Update sets the status's
+  # quote_approval_policy from its interactionPolicy (0 without one); one Ruby's
+  # StatusParser would raise on is left to Ruby.
+  def test_updates_set_the_quote_approval_policy
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    public_auto = { 'canQuote' => { 'automaticApproval' => [PUBLIC] } }
+    deliver_and_wait(fixture_with('create_note_mastodon') { |d| d['object']['interactionPolicy'] = public_auto })
+    policy = -> { psql("SELECT quote_approval_policy FROM statuses WHERE uri = #{q(NOTE_URI)}").strip.to_i }
+    assert_equal (1 << 1) << 16, policy.call, @scottys[0].log
+    deliver_and_wait(fixture('update_note'))
+    assert_equal 0, policy.call, "an explicit Update without interactionPolicy clears it\n#{@scottys[0].log}"
+    # the same `updated` again: an implicit update
+    deliver_and_wait(fixture_with('update_note') { |d| d['object']['interactionPolicy'] = public_auto })
+    assert_equal (1 << 1) << 16, policy.call, 'an implicit Update sets it too'
+    jid = deliver_and_wait(fixture_with('update_note') do |d|
+      d['object']['updated'] = '2026-11-24T19:00:00Z'
+      d['object']['interactionPolicy'] = 'everyone'
+    end)
+    assert_equal [jid], queued('ruby').map { |j| j['jid'] }, 'a policy Ruby raises on is Ruby\'s'
+    assert_empty retries
+  end
+
   # ActivityPub::RefetchAndVerifyQuoteWorker on pull: the approval answering now accepts
   # the quote and redistributes the status; an unknown quote is done; 503 retries.
   def test_refetch_worker_verifies_again

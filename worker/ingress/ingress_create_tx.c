@@ -312,7 +312,7 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
             ingress_tx_mention(c, sid, p->audience[i].id, true, err, errlen) != 0)
             return -1;
     if (ingress_tx_tags(c, p, err, errlen) != 0 || ingress_quote_insert(c, p, err, errlen) != 0 ||
-        ingress_quote_policy_store(c, p, err, errlen) != 0)
+        ingress_quote_policy_write(c, p->status_id, p->actor, p->st, false, err, errlen) != 0)
         return -1;
     /* The counters come last: every post of the author (and every reply to the parent)
      * updates the same rows, so their row locks are held only until the commit. */

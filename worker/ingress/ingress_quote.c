@@ -60,26 +60,28 @@ int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, si
                          4, params, err, errlen);
 }
 
-int ingress_quote_policy_store(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen)
+int ingress_quote_policy_write(db_conn *c, int64_t status_id, const ingress_account *actor, const ap_status *st,
+                               bool write_zero, char *err, size_t errlen)
 {
-    if (!p->st->can_quote)
+    int policy = 0;
+    if (st->can_quote) {
+        char aid[24];
+        snprintf(aid, sizeof aid, "%lld", (long long)actor->id);
+        const char *params[] = {aid};
+        PGresult *res = db_exec(c, "ingress_quote_policy_actor",
+                                "SELECT coalesce(followers_url, ''), coalesce(following_url, '') FROM accounts "
+                                "WHERE id = $1::bigint",
+                                1, params, err, errlen);
+        if (!res)
+            return -1;
+        if (PQntuples(res))
+            policy = ap_quote_policy(st->can_quote, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), actor->uri);
+        PQclear(res);
+    }
+    if (!policy && !write_zero)
         return 0;
-    char aid[24], sid[24], flags[24];
-    snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
-    const char *params[] = {aid};
-    PGresult *res = db_exec(c, "ingress_quote_policy_actor",
-                            "SELECT coalesce(followers_url, ''), coalesce(following_url, '') FROM accounts "
-                            "WHERE id = $1::bigint",
-                            1, params, err, errlen);
-    if (!res)
-        return -1;
-    int policy = PQntuples(res) ? ap_quote_policy(p->st->can_quote, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-                                                  p->actor->uri)
-                                : 0;
-    PQclear(res);
-    if (!policy)
-        return 0;
-    snprintf(sid, sizeof sid, "%lld", (long long)p->status_id);
+    char sid[24], flags[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)status_id);
     snprintf(flags, sizeof flags, "%d", policy);
     const char *up[] = {sid, flags};
     return db_run_params(c, "ingress_quote_policy_set",

@@ -9,10 +9,13 @@
  * (state pending, or deleted for a Tombstone quote). Returns 0 or -1 with err. */
 int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen);
 
-/* Inside the Create transaction: statuses.quote_approval_policy of p's new status from
- * its interactionPolicy.canQuote (StatusParser#quote_policy with the author's
- * followers and following collections). Returns 0 or -1 with err. */
-int ingress_quote_policy_store(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen);
+/* In the Create or Update transaction: statuses.quote_approval_policy of status_id
+ * from st's interactionPolicy.canQuote (StatusParser#quote_policy with the author's
+ * followers and following collections; 0 without one). Create leaves the column's
+ * default 0 alone (write_zero false); Update#update_interaction_policies! writes it
+ * whatever it is. Returns 0 or -1 with err. */
+int ingress_quote_policy_write(db_conn *c, int64_t status_id, const ingress_account *actor, const ap_status *st,
+                               bool write_zero, char *err, size_t errlen);
 
 /* After the commit, holding no connection: Create#fetch_and_verify_quote. The quoted
  * status is looked up or fetched, then accepted (a self-quote, or a matching

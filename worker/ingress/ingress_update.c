@@ -14,11 +14,14 @@
  *   and the new one, refreshes the link card (LinkCrawlWorker) and pushes DistributionWorker [id, {"update": true}];
  * - an implicit one (no `updated`, or the stored edited_at): only the poll's counts
  *   and expiry, when its options and `multiple` did not change;
+ * - both: statuses.quote_approval_policy from interactionPolicy.canQuote
+ *   (update_interaction_policies!; 0 without one);
  * - an older one: nothing.
  * An Update of an unknown status is a Create unless it was published more than a day
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
  * Left to Ruby (unhandled), decided before writing: one Mastodon would forward
- * (ingress_forwardable), and one after which Mastodon schedules
+ * (ingress_forwardable), one with an interactionPolicy StatusParser raises on, and
+ * one after which Mastodon schedules
  * PollExpirationNotifyWorker (a poll local accounts voted in, with an expiry not yet
  * past): that worker is a sidekiq-unique-jobs `until_executing` job, whose lock scotty
  * does not take. */
@@ -26,6 +29,7 @@
 #include "ingress_create.h"
 #include "ingress_media_edit.h"
 #include "ingress_poll.h"
+#include "ingress_quote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +46,7 @@ typedef struct ingress_upd {
     ingress_poll_state poll;   /* the stored poll */
     bool poll_changed;         /* @poll_changed: options or multiple changed, or destroyed */
     ingress_media_edit media;  /* update_media_attachments!, planned in the transaction */
+    bool implicit_poll;        /* an implicit update saves the unchanged poll */
 } ingress_upd;
 
 /* The modes of ProcessStatusUpdateService#call. */
@@ -104,7 +109,8 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
         return -1;
     if (ingress_media_edit_apply(c, u->status_id, u->actor->id, st, &u->media, err, errlen) != 0)
         return -1;
-    if (ingress_update_poll_explicit(c, u, err, errlen) != 0)
+    if (ingress_update_poll_explicit(c, u, err, errlen) != 0 ||
+        ingress_quote_policy_write(c, u->status_id, u->actor, st, true, err, errlen) != 0)
         return -1;
     char updated[24];
     const char *params[] = {u->sid,
@@ -269,7 +275,10 @@ static bool ingress_update_schedules(const ingress_upd *u, ingress_upd_mode mode
 static int ingress_update_implicit_tx(db_conn *c, void *user, char *err, size_t errlen)
 {
     ingress_upd *u = user;
-    return ingress_poll_update(c, u->poll.id, &u->st->poll, false, err, errlen);
+    /* update_interaction_policies! (not after a Create, which wrote the same policy) */
+    if (u->actor && ingress_quote_policy_write(c, u->status_id, u->actor, u->st, true, err, errlen) != 0)
+        return -1;
+    return u->implicit_poll ? ingress_poll_update(c, u->poll.id, &u->st->poll, false, err, errlen) : 0;
 }
 
 /* Why Mastodon's Poll validation would refuse what update_poll! saves (options
@@ -293,7 +302,7 @@ static void ingress_update_after_create(q_ctx *ctx, services *s, const ap_status
 {
     if (!st->poll.present || st->poll.n_options == 0 || !status_id)
         return;
-    ingress_upd u = {.st = st, .s = s, .status_id = status_id};
+    ingress_upd u = {.st = st, .s = s, .status_id = status_id, .implicit_poll = true};
     char err[512];
     ingress_lock lock;
     db_conn *c = db_pool_acquire(s->db);
@@ -396,6 +405,9 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         snprintf(err, errlen, "an Update of a poll local accounts voted in (Mastodon schedules "
                  "PollExpirationNotifyWorker, a sidekiq-unique-jobs job)");
         out = INGRESS_UNHANDLED;
+    } else if (st->policy_unread && mode != INGRESS_UPD_OLDER) {
+        snprintf(err, errlen, "%s", st->policy_unread);
+        out = INGRESS_UNHANDLED;
     } else if ((invalid = ingress_update_invalid(&u, mode)) != NULL) {
         snprintf(err, errlen, "%s", invalid);
         out = INGRESS_DROPPED;
@@ -417,9 +429,10 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     if (mode == INGRESS_UPD_EXPLICIT) {
         rc = db_tx(c, ingress_update_tx, &u, err, errlen);
         poll_saved = st->poll.present && u.poll.id;
-    } else if (mode == INGRESS_UPD_IMPLICIT && st->poll.present && u.poll.id && u.poll.same) {
+    } else if (mode == INGRESS_UPD_IMPLICIT) {
+        u.implicit_poll = st->poll.present && u.poll.id && u.poll.same;
         rc = db_tx(c, ingress_update_implicit_tx, &u, err, errlen);
-        poll_saved = true;
+        poll_saved = u.implicit_poll;
     }
     if (rc == DB_TX_UNKNOWN && mode == INGRESS_UPD_EXPLICIT) {
         /* The COMMIT's reply was lost: a written significant edit is no longer newer
