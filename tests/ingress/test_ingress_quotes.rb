@@ -158,6 +158,57 @@ class TestIngressQuotes < PullTest
     assert_empty retries
   end
 
+  # ProcessStatusUpdateService with the quoted post kept: an explicit edit keeps the
+  # quote and verifies it again (status_edits carry its quote_id); a new approval URI
+  # sets it back to pending first (here the new one is gone: rejected, quotes_count
+  # back to 0); an implicit Update with a working approval accepts it again and
+  # redistributes; adding, removing or changing the quoted post is Ruby's.
+  def test_updates_of_a_quote_post_keep_and_verify_the_quote
+    start_fixture_origin
+    quoted = carol_note
+    mine = "#{BOB_URI}/statuses/550"
+    by = origin_url(HOST, 'users/carol')
+    approval = serve_approval(HOST, 'auth/550', interacting: mine, target: quoted, by: by)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(550, quoted, approval: approval))
+    fetched = status_id(quoted)
+    quote_id = psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    assert_equal 1, stat(fetched, 'quotes_count'), @scottys[0].log
+    edit = lambda do |updated, approval_uri, object = {}|
+      doc = JSON.parse(quote_create(550, quoted, approval: approval_uri, object: object))
+      doc['type'] = 'Update'
+      doc['id'] = "#{mine}#updates/#{updated}"
+      doc['object']['updated'] = updated
+      JSON.generate(doc)
+    end
+    deliver_and_wait(edit.call('2026-11-24T19:00:00Z', approval, 'content' => '<p>edited</p>'))
+    assert_equal [['1', 'f', approval, BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine), @scottys[0].log
+    assert_equal [[quote_id, quote_id]], [rows("SELECT quote_id FROM status_edits WHERE status_id = " \
+                                               "#{status_id(mine)} ORDER BY created_at").flatten],
+                 'both versions name the quote'
+    assert_empty queued('ruby'), 'a kept quote is native'
+
+    deliver_and_wait(edit.call('2026-11-24T19:10:00Z', origin_url(HOST, 'auth/gone')))
+    assert_equal [['2', 'f', '', BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine),
+                 "a new approval URI that is gone: pending, then rejected\n#{@scottys[0].log}"
+    assert_equal 0, stat(fetched, 'quotes_count')
+
+    @redis.del('queue:default')
+    deliver_and_wait(edit.call('2026-11-24T19:10:00Z', approval)) # the same `updated`: implicit
+    assert_equal '1', quote_row(mine).dig(0, 0), "the implicit Update's approval accepts it\n#{@scottys[0].log}"
+    assert_equal [[status_id(mine), { 'update' => true }]], queued('default', 'DistributionWorker').map { |j| j['args'] }
+
+    other = serve_note(HOST, 'carol', 2, text: 'another')
+    changed = deliver_and_wait(edit.call('2026-11-24T19:20:00Z', nil).sub(quoted, other).gsub(quoted, other))
+    removed = deliver_and_wait(edit.call('2026-11-24T19:30:00Z', nil).then do |b|
+      d = JSON.parse(b)
+      %w[quote _misskey_quote quoteUrl].each { |k| d['object'].delete(k) }
+      JSON.generate(d)
+    end)
+    assert_equal [changed, removed].sort, queued('ruby').map { |j| j['jid'] }.sort, 'changing or removing the quote is Ruby\'s'
+    assert_empty retries
+  end
+
   # ActivityPub::RefetchAndVerifyQuoteWorker on pull: the approval answering now accepts
   # the quote and redistributes the status; an unknown quote is done; 503 retries.
   def test_refetch_worker_verifies_again

@@ -108,8 +108,8 @@ const char *ingress_activity_unhandled(const ap_activity *a)
     case AP_UPDATE:
         if (!a->status)
             return ingress_actor_type(a->object_type) ? NULL : "Update of this object type";
-        if (a->status->quote_uri)
-            return "Update of a quote post";
+        if (a->status->quote_present && !a->status->quote_uri)
+            return "Update of a quote post whose quote is no http URI";
         if (ingress_tags_collection(json_object_get(a->root, "object")))
             return "Update of a status tagging a FeaturedCollection (tagged_objects)";
         return a->status->poll.unread;

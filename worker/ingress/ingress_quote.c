@@ -480,6 +480,53 @@ int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, 
     return t < 0 ? -1 : 0;
 }
 
+int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored *q, char *err, size_t errlen)
+{
+    memset(q, 0, sizeof *q);
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", (long long)status_id);
+    const char *params[] = {sid};
+    PGresult *res = db_exec_idempotent(c, "ingress_quote_of_status",
+                                       "SELECT q.id, coalesce(qs.uri, ''), qs.id IS NOT NULL AND (coalesce(qs.local, false) "
+                                       "OR qs.uri IS NULL) FROM quotes q LEFT JOIN statuses qs "
+                                       "ON qs.id = q.quoted_status_id WHERE q.status_id = $1::bigint",
+                                       1, params, err, errlen);
+    if (!res)
+        return -1;
+    if (PQntuples(res)) {
+        q->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(q->quoted_uri, sizeof q->quoted_uri, "%s", PQgetvalue(res, 0, 1));
+        q->quoted_local = PQgetvalue(res, 0, 2)[0] == 't';
+    }
+    PQclear(res);
+    return 0;
+}
+
+bool ingress_quote_update(q_ctx *ctx, services *s, int64_t quote_id, const ap_status *st, bool implicit)
+{
+    const char *approval = quote_approval_of(s, st->quote_approval_uri);
+    /* update_quote! compares the kept approval_uri with the checked one,
+     * update_quote_approval! with the parser's */
+    const char *compare = implicit ? st->quote_approval_uri : approval;
+    quote_run r = {.ctx = ctx, .s = s, .quote_id = quote_id, .status_uri = st->uri, .quoted_uri = st->quote_uri,
+                   .approval = approval};
+    quote_write w = {.name = "ingress_quote_reset",
+                     .sql = "UPDATE quotes q SET approval_uri = NULL, state = 0, legacy = $2::boolean, "
+                            "updated_at = " DB_NOW " FROM quotes o WHERE o.id = q.id AND q.id = $1::bigint "
+                            "AND q.approval_uri IS NOT NULL AND q.approval_uri IS DISTINCT FROM $3 "
+                            "RETURNING o.state, q.state, q.legacy, coalesce(q.quoted_status_id::text, '')",
+                     .params = {NULL, st->quote_legacy ? "t" : "f", compare}, .n = 3};
+    quote_write_run(&r, &w, "setting it back to pending");
+    bool changed = r.changed;
+    int64_t status_id = 0;
+    bool verified = false;
+    char err[Q_ERRLEN] = "";
+    if (ingress_quote_refetch(ctx, s, quote_id, st->quote_uri, approval, NULL, &status_id, &verified, err,
+                              sizeof err) != 0)
+        quote_schedule_refetch(&r, err);
+    return changed || verified;
+}
+
 int ingress_quote_revocable(db_conn *c, const ap_activity *a, const ingress_account *actor, int64_t *quote_id,
                             int64_t *status_id, bool *forward, char *err, size_t errlen)
 {

@@ -38,6 +38,23 @@ int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char 
  * ingress_quote_refetch does. */
 int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, size_t errlen);
 
+/* The quote of status_id as an Update sees it (id 0 when none). */
+typedef struct ingress_quote_stored {
+    int64_t id;
+    char quoted_uri[2048]; /* the quoted status's uri, "" when it has none (yet) */
+    bool quoted_local;     /* the quoted status is local (Status#local?) */
+} ingress_quote_stored;
+int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored *q, char *err, size_t errlen);
+
+/* ProcessStatusUpdateService's quote part for an Update whose quoted post is the one
+ * stored (update_quote!, or update_quote_approval! when implicit), after the commit,
+ * holding no connection: a quote whose approval_uri differs from the Update's is set
+ * back to pending (legacy as the Update says, quotes_count as
+ * Quote#update_counter_caches!), then VerifyQuoteService runs again, a failure
+ * scheduling RefetchAndVerifyQuoteWorker. Returns whether the quote's state changed;
+ * failures are logged. */
+bool ingress_quote_update(q_ctx *ctx, services *s, int64_t quote_id, const ap_status *st, bool implicit);
+
 /* ActivityPub::Activity::Delete#revoke_quote, first half: the pending or accepted
  * quote whose approval_uri is a's object, of a status by actor (0 when none), with
  * its status and whether Mastodon's Forwarder would deliver the Delete anywhere (then

@@ -15,13 +15,16 @@
  * - an implicit one (no `updated`, or the stored edited_at): only the poll's counts
  *   and expiry, when its options and `multiple` did not change;
  * - both: statuses.quote_approval_policy from interactionPolicy.canQuote
- *   (update_interaction_policies!; 0 without one);
+ *   (update_interaction_policies!; 0 without one), and a quote that keeps its quoted
+ *   post verified again after the commit (update_quote!, or update_quote_approval!
+ *   when implicit: a changed approval URI sets it back to pending first; ingress_quote.c);
+ *   edits of a quote post carry its quote_id;
  * - an older one: nothing.
  * An Update of an unknown status is a Create unless it was published more than a day
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
  * Left to Ruby (unhandled), decided before writing: one Mastodon would forward
- * (ingress_forwardable), one with an interactionPolicy StatusParser raises on, and
- * one after which Mastodon schedules
+ * (ingress_forwardable), one with an interactionPolicy StatusParser raises on, one
+ * that adds, removes or changes the quoted post, and one after which Mastodon schedules
  * PollExpirationNotifyWorker (a poll local accounts voted in, with an expiry not yet
  * past): that worker is a sidekiq-unique-jobs `until_executing` job, whose lock scotty
  * does not take. */
@@ -47,6 +50,7 @@ typedef struct ingress_upd {
     bool poll_changed;         /* @poll_changed: options or multiple changed, or destroyed */
     ingress_media_edit media;  /* update_media_attachments!, planned in the transaction */
     bool implicit_poll;        /* an implicit update saves the unchanged poll */
+    ingress_quote_stored quote; /* the status's quote (id 0: none) */
 } ingress_upd;
 
 /* The modes of ProcessStatusUpdateService#call. */
@@ -59,21 +63,27 @@ typedef enum { INGRESS_UPD_EXPLICIT, INGRESS_UPD_IMPLICIT, INGRESS_UPD_OLDER } i
 static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, bool only_first,
                                    char *err, size_t errlen)
 {
-    char sql[2048];
+    /* quote_id only for a quote post: older schemas have no such column, and a status
+     * with a quote implies a schema that has (both came with Mastodon 4.5) */
+    bool quote = u->quote.id != 0;
+    char sql[2048], qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)u->quote.id);
     snprintf(sql, sizeof sql,
              "INSERT INTO status_edits (status_id, account_id, text, spoiler_text, sensitive, "
-             "ordered_media_attachment_ids, media_descriptions, poll_options, created_at, updated_at) "
+             "ordered_media_attachment_ids, media_descriptions, poll_options, created_at, updated_at%s) "
              "SELECT s.id, $2::bigint, s.text, s.spoiler_text, s.sensitive, COALESCE(s.ordered_media_attachment_ids, "
              "ARRAY(SELECT m.id FROM media_attachments m WHERE m.status_id = s.id ORDER BY m.id)), "
              "ARRAY(SELECT m.description FROM media_attachments m LEFT JOIN unnest(s.ordered_media_attachment_ids) "
              "WITH ORDINALITY o(id, n) ON o.id = m.id WHERE m.status_id = s.id AND "
              "(s.ordered_media_attachment_ids IS NULL OR o.n IS NOT NULL) ORDER BY o.n, m.id LIMIT 4), "
-             "(SELECT p.options FROM polls p WHERE p.id = s.poll_id), %s, " DB_NOW " FROM statuses s "
+             "(SELECT p.options FROM polls p WHERE p.id = s.poll_id), %s, " DB_NOW "%s FROM statuses s "
              "WHERE s.id = $1::bigint%s",
-             at, only_first ? " AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = s.id)" : "");
-    const char *params[] = {u->sid, u->aid};
-    return db_run_params(c, only_first ? "ingress_edit_first" : "ingress_edit_new", sql, 2, params, err,
-                         errlen);
+             quote ? ", quote_id" : "", at, quote ? ", $3::bigint" : "",
+             only_first ? " AND NOT EXISTS (SELECT 1 FROM status_edits WHERE status_id = s.id)" : "");
+    const char *params[] = {u->sid, u->aid, qid};
+    const char *name = only_first ? (quote ? "ingress_edit_first_q" : "ingress_edit_first")
+                                  : (quote ? "ingress_edit_new_q" : "ingress_edit_new");
+    return db_run_params(c, name, sql, quote ? 3 : 2, params, err, errlen);
 }
 
 /* update_poll! with significant changes allowed (an explicit update). */
@@ -281,6 +291,23 @@ static int ingress_update_implicit_tx(db_conn *c, void *user, char *err, size_t 
     return u->implicit_poll ? ingress_poll_update(c, u->poll.id, &u->st->poll, false, err, errlen) : 0;
 }
 
+/* What an explicit update_quote! would do that scotty leaves to Ruby (a quote added,
+ * removed, or pointed at another post: Quote.create/destroy and RevokeQuoteService),
+ * or NULL when the quoted post stays. */
+static const char *ingress_update_quote_unhandled(const ingress_upd *u, ingress_upd_mode mode)
+{
+    const ap_status *st = u->st;
+    if (mode != INGRESS_UPD_EXPLICIT)
+        return NULL;
+    if (st->quote_uri && !u->quote.id)
+        return "an Update that adds a quote (update_quote!)";
+    if (!st->quote_uri && u->quote.id)
+        return "an Update that removes a quote (update_quote!)";
+    if (st->quote_uri && u->quote.quoted_uri[0] && strcmp(u->quote.quoted_uri, st->quote_uri) != 0)
+        return "an Update that quotes another post (update_quote!)";
+    return NULL;
+}
+
 /* Why Mastodon's Poll validation would refuse what update_poll! saves (options
  * blank), or NULL. */
 static const char *ingress_update_invalid(const ingress_upd *u, ingress_upd_mode mode)
@@ -398,9 +425,14 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     const char *params[] = {u.sid, ingress_ms_param(updated, sizeof updated, st->updated, st->updated_ms)};
     ingress_upd_mode mode = INGRESS_UPD_OLDER;
     const char *invalid = NULL;
+    const char *quote_why = NULL;
     if (ingress_update_mode_of(c, params, &mode, err, errlen) != 0 ||
-        ingress_poll_stored(c, u.status_id, &st->poll, &u.poll, err, errlen) != 0) {
+        ingress_poll_stored(c, u.status_id, &st->poll, &u.poll, err, errlen) != 0 ||
+        ingress_quote_of_status(c, u.status_id, &u.quote, err, errlen) != 0) {
         out = INGRESS_FAILED;
+    } else if ((quote_why = ingress_update_quote_unhandled(&u, mode)) != NULL) {
+        snprintf(err, errlen, "%s", quote_why);
+        out = INGRESS_UNHANDLED;
     } else if (ingress_update_schedules(&u, mode)) {
         snprintf(err, errlen, "an Update of a poll local accounts voted in (Mastodon schedules "
                  "PollExpirationNotifyWorker, a sidekiq-unique-jobs job)");
@@ -470,6 +502,16 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     c = NULL;
     if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT)
         ingress_media_edit_fetch(ctx, s, st, &u.media);
+    /* fetch_and_verify_quote! of the kept quote; update_quote_approval! (implicit) skips
+     * one whose stored quoted post is another or local, and broadcasts a changed state */
+    if (out == INGRESS_STORED && st->quote_uri && u.quote.id && mode != INGRESS_UPD_OLDER &&
+        (mode == INGRESS_UPD_EXPLICIT || !u.quote.quoted_uri[0] ||
+         (strcmp(u.quote.quoted_uri, st->quote_uri) == 0 && !u.quote.quoted_local)) &&
+        ingress_quote_update(ctx, s, u.quote.id, st, mode == INGRESS_UPD_IMPLICIT) && mode == INGRESS_UPD_IMPLICIT) {
+        char args[64];
+        snprintf(args, sizeof args, "[%s,{\"update\":true}]", u.sid);
+        ingress_push(ctx, "DistributionWorker", "default", "true", args, 0);
+    }
     ingress_lock_release(ctx, &lock);
 done:
     if (c)
