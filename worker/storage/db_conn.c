@@ -4,6 +4,7 @@
  * statement is sent once: when the connection breaks after it was sent, its
  * outcome is unknown, and only statements the caller calls idempotent run again. */
 #include "db_batch.h"
+#include "base.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -11,6 +12,10 @@
 #include <string.h>
 
 #define DB_MAX_PREPARED 128
+/* Newer tables db_table_exists remembers; a missing one is asked again after
+ * DB_TABLE_RECHECK_S, so a migration that adds it is seen while scotty runs. */
+#define DB_MAX_TABLES 8
+#define DB_TABLE_RECHECK_S 60.0
 
 struct db_conn {
     const db_settings *settings; /* owned by the caller; outlives the connection */
@@ -22,6 +27,12 @@ struct db_conn {
     char *prepared[DB_MAX_PREPARED]; /* statement names prepared on this session */
     int nprepared;
     unsigned long statements, round_trips;
+    struct {
+        const char *name;        /* a string literal of the caller's */
+        bool exists;
+        double checked;          /* base_monotonic() of the check */
+    } tables[DB_MAX_TABLES];     /* db_table_exists' answers */
+    int ntables;
 };
 
 db_conn *db_conn_new(const db_settings *s)
@@ -310,6 +321,14 @@ PGresult *db_exec_idempotent(db_conn *c, const char *name, const char *sql, int 
 
 int db_table_exists(db_conn *c, const char *name, bool *exists, char *err, size_t errlen)
 {
+    double now = base_monotonic();
+    int i = 0;
+    while (i < c->ntables && strcmp(c->tables[i].name, name) != 0)
+        i++;
+    if (i < c->ntables && (c->tables[i].exists || now - c->tables[i].checked < DB_TABLE_RECHECK_S)) {
+        *exists = c->tables[i].exists;
+        return 0;
+    }
     const char *params[] = {name};
     PGresult *r = db_exec_idempotent(c, "db_table_exists", "SELECT to_regclass($1) IS NOT NULL", 1, params, err,
                                      errlen);
@@ -317,6 +336,12 @@ int db_table_exists(db_conn *c, const char *name, bool *exists, char *err, size_
         return -1;
     *exists = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
+    if (i == c->ntables && i < DB_MAX_TABLES)
+        c->tables[c->ntables++].name = name;
+    if (i < c->ntables) {
+        c->tables[i].exists = *exists;
+        c->tables[i].checked = now;
+    }
     return 0;
 }
 

@@ -68,9 +68,10 @@ PGresult *db_exec(db_conn *c, const char *name, const char *sql, int nparams,
  * reconnects and runs once more. */
 PGresult *db_exec_idempotent(db_conn *c, const char *name, const char *sql, int nparams,
                              const char *const *params, char *err, size_t errlen);
-/* Whether a table or view of newer Mastodon (keypairs, instances, tagged_objects, ...)
- * exists, for statements that may only name it when it does. Returns 0 with *exists,
- * or -1 with err. */
+/* Whether a table or view of newer Mastodon (keypairs, instances, tagged_objects,
+ * quotes, ...) exists, for statements that may only name it when it does. The
+ * connection remembers the answer (a missing table is asked again after a minute);
+ * name must outlive it (a string literal). Returns 0 with *exists, or -1 with err. */
 int db_table_exists(db_conn *c, const char *name, bool *exists, char *err, size_t errlen);
 /* db_exec for statements whose rows are not needed. Returns 0 or -1 with err. */
 int db_run_params(db_conn *c, const char *name, const char *sql, int nparams,
