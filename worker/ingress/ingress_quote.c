@@ -20,6 +20,14 @@
 
 enum { QUOTE_PENDING, QUOTE_ACCEPTED, QUOTE_REJECTED, QUOTE_REVOKED, QUOTE_DELETED };
 
+/* Whether the database has Mastodon 4.5's quote schema (the quotes table, with
+ * statuses.quote_approval_policy, status_stats.quotes_count and status_edits.quote_id
+ * from the same release). Without it, as Mastodon before 4.5, quotes are not kept. */
+static int quote_schema(db_conn *c, bool *has, char *err, size_t errlen)
+{
+    return db_table_exists(c, "quotes", has, err, errlen);
+}
+
 /* The quoted status as Quote#quoted_status and #quoted_account see it. */
 typedef struct quote_target {
     bool found;
@@ -46,7 +54,12 @@ typedef struct quote_run {
 int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen)
 {
     const ap_status *st = p->st;
+    bool has = false;
     if (!st->quote_uri)
+        return 0;
+    if (quote_schema(c, &has, err, errlen) != 0)
+        return -1;
+    if (!has)
         return 0;
     char sid[24], aid[24], state[4];
     snprintf(sid, sizeof sid, "%lld", (long long)p->status_id);
@@ -64,6 +77,11 @@ int ingress_quote_policy_write(db_conn *c, int64_t status_id, const ingress_acco
                                bool write_zero, char *err, size_t errlen)
 {
     int policy = 0;
+    bool has = false;
+    if (quote_schema(c, &has, err, errlen) != 0)
+        return -1;
+    if (!has)
+        return 0;
     if (st->can_quote) {
         char aid[24];
         snprintf(aid, sizeof aid, "%lld", (long long)actor->id);
@@ -316,13 +334,19 @@ static int64_t quote_row_id(services *s, int64_t status_id)
     char sid[24], err[Q_ERRLEN];
     snprintf(sid, sizeof sid, "%lld", (long long)status_id);
     const char *params[] = {sid};
+    int64_t id = 0;
+    bool has = false;
     db_conn *c = db_pool_acquire(s->db);
-    PGresult *res = db_exec_idempotent(c, "ingress_quote_id", "SELECT id FROM quotes WHERE status_id = $1::bigint",
-                                       1, params, err, sizeof err);
+    int rc = quote_schema(c, &has, err, sizeof err);
+    PGresult *res = NULL;
+    if (rc == 0 && has)
+        res = db_exec_idempotent(c, "ingress_quote_id", "SELECT id FROM quotes WHERE status_id = $1::bigint", 1,
+                                 params, err, sizeof err);
     db_pool_release(s->db, c);
-    int64_t id = res && PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    if (!res)
+    if (rc != 0 || (has && !res))
         base_log(BASE_LOG_ERROR, "ingress: the quote of %lld: %s", (long long)status_id, err);
+    if (res && PQntuples(res))
+        id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return id;
 }
@@ -483,6 +507,10 @@ int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, 
 int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored *q, char *err, size_t errlen)
 {
     memset(q, 0, sizeof *q);
+    if (quote_schema(c, &q->schema, err, errlen) != 0)
+        return -1;
+    if (!q->schema)
+        return 0;
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", (long long)status_id);
     const char *params[] = {sid};
@@ -532,6 +560,11 @@ int ingress_quote_revocable(db_conn *c, const ap_activity *a, const ingress_acco
 {
     *quote_id = *status_id = 0;
     *forward = false;
+    bool has = false;
+    if (quote_schema(c, &has, err, errlen) != 0)
+        return -1;
+    if (!has)
+        return 0;
     char aid[24];
     snprintf(aid, sizeof aid, "%lld", (long long)actor->id);
     const char *params[] = {a->object_id, aid};

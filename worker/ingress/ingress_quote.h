@@ -40,6 +40,7 @@ int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, 
 
 /* The quote of status_id as an Update sees it (id 0 when none). */
 typedef struct ingress_quote_stored {
+    bool schema;           /* the database keeps quotes (Mastodon 4.5 and later) */
     int64_t id;
     char quoted_uri[2048]; /* the quoted status's uri, "" when it has none (yet) */
     bool quoted_local;     /* the quoted status is local (Status#local?) */

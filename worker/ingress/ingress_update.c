@@ -297,7 +297,7 @@ static int ingress_update_implicit_tx(db_conn *c, void *user, char *err, size_t 
 static const char *ingress_update_quote_unhandled(const ingress_upd *u, ingress_upd_mode mode)
 {
     const ap_status *st = u->st;
-    if (mode != INGRESS_UPD_EXPLICIT)
+    if (mode != INGRESS_UPD_EXPLICIT || !u->quote.schema) /* before 4.5 no quote is kept */
         return NULL;
     if (st->quote_uri && !u->quote.id)
         return "an Update that adds a quote (update_quote!)";
