@@ -224,6 +224,21 @@ int q_client_push(q_conn *c, const q_push *p, q_ts_format ts, char *jid_out, cha
 int q_client_push_bulk(q_conn *c, const q_push *p, const char **args_each, size_t n,
                        q_ts_format ts, char *err, size_t errlen);
 
+/* ---- sidekiq-unique-jobs locks (q_unique.c) ---- */
+/* Pushes (or schedules) p as Ruby's client does for a class declared with
+ * sidekiq-unique-jobs' `lock: <lock>` (until_executing, until_executed, ...; not
+ * until_expired): the payload carries the gem's lock fields (lock_ttl is ttl_s plus the
+ * seconds until p->at; 0: no TTL), and the job is written only if its digest's lock is
+ * free, lock and job in one script. The digest hashes p->args_json, which must be in
+ * JSON.generate's compact form. Returns 1 pushed, 0 dropped (another job holds the
+ * lock, which the gem's default on_conflict drops silently), -1 with err. */
+int q_unique_push(q_conn *c, const q_push *p, const char *lock, long ttl_s, q_ts_format ts, char *err,
+                  size_t errlen);
+/* Sidekiq::ScheduledSet#select { class == klass && args[0] == first_arg }.map(&:delete)
+ * with the gem loaded: each such scheduled job removed and its lock deleted.
+ * first_arg is JSON text. Returns how many were removed, or -1 with err. */
+int q_unique_unschedule(q_conn *c, const char *klass, const char *first_arg, char *err, size_t errlen);
+
 /* ---- Queue order (Sidekiq's strict and weighted modes) ---- */
 typedef struct q_queue_spec {
     char name[Q_NAME_MAX];

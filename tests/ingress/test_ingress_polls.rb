@@ -6,9 +6,11 @@
 # poll_options) and a Question turned Note (the poll destroyed) in an explicit one.
 # Hostile and odd polls: 10,000 options cut to 500, huge option names kept,
 # non-numeric totalItems cast as Rails casts them, bogus times, shapes Ruby raises on
-# (left to Ruby), a poll without options (Mastodon drops the status). An Update after
-# which Mastodon schedules PollExpirationNotifyWorker (local votes) is left to Ruby.
+# (left to Ruby), a poll without options (Mastodon drops the status). An Update of a
+# poll local accounts voted in schedules PollExpirationNotifyWorker with its
+# sidekiq-unique-jobs lock, as queue_poll_notifications! does.
 require_relative 'ingress_helper'
+require 'digest'
 
 class IngressPollsTest < IngressTest
   QUESTION_URI = 'https://remote.example/users/bob/statuses/113500000000000003'.freeze
@@ -229,25 +231,101 @@ class IngressPollsTest < IngressTest
                  rows("SELECT coalesce(array_to_json(poll_options)::text, 'NULL') FROM status_edits WHERE status_id = #{id} ORDER BY id")
   end
 
-  def test_update_of_a_poll_local_accounts_voted_in_is_left_to_ruby
+  # sidekiq-unique-jobs' digest (legacy algorithm, as Mastodon configures it) of a
+  # PollExpirationNotifyWorker for poll_id, computed here from the gem's rules.
+  def poll_notify_digest(poll_id)
+    pairs = { 'class' => 'PollExpirationNotifyWorker', 'queue' => 'default', 'lock_args' => [poll_id] }.sort
+    "uniquejobs:#{Digest::MD5.hexdigest(JSON.generate(pairs))}"
+  end
+
+  # The schedule score of the (one) PollExpirationNotifyWorker: Sidekiq keeps "at" there.
+  def poll_notify_due
+    @redis.zrange('schedule', 0, -1, with_scores: true).find { |m, _| JSON.parse(m)['class'] == 'PollExpirationNotifyWorker' }&.last
+  end
+
+  def update_with_end_time(end_time, voted_for_coffee)
+    question_update do |o|
+      o['endTime'] = end_time
+      o['oneOf'][1]['replies']['totalItems'] = voted_for_coffee
+    end
+  end
+
+  # ProcessStatusUpdateService#queue_poll_notifications!: an update of a poll local
+  # accounts voted in schedules PollExpirationNotifyWorker at expires_at + 5 minutes
+  # under its until_executing lock; a later expiry is dropped by the lock, a sooner one
+  # first removes the scheduled job with its lock; an expired poll schedules nothing.
+  def test_update_of_a_poll_local_accounts_voted_in_schedules_its_notification
     scotty = start_ingress_scotty('--forward-unhandled', 'ruby_ingress')
     deliver_and_wait(question { |o| o['endTime'] = '2036-11-25T18:00:00Z' })
-    poll = psql('SELECT id FROM polls').strip
-    refute_empty poll, scotty.log
+    poll = Integer(psql('SELECT id FROM polls').strip)
     psql("INSERT INTO poll_votes (account_id, poll_id, choice, created_at, updated_at) VALUES " \
          "(#{ALICE}, #{poll}, 1, now(), now())")
-    deliver_and_wait(question_update do |o|
-      o['endTime'] = '2036-11-25T18:00:00Z'
-      o['oneOf'][1]['replies']['totalItems'] = 2
-    end)
-    assert_equal 1, @redis.llen('queue:ruby_ingress'), scotty.log
-    assert_match(/PollExpirationNotifyWorker/, scotty.log)
-    assert_equal [[5, 1], '0'], poll_row.values_at(3, 10), 'left as it was'
-    # once the poll has expired, Mastodon schedules nothing: handled here
+    digest = poll_notify_digest(poll)
+    due = Time.utc(2036, 11, 25, 18, 5).to_f
+
+    deliver_and_wait(update_with_end_time('2036-11-25T18:00:00Z', 2))
+    assert_equal 0, @redis.llen('queue:ruby_ingress'), scotty.log
+    assert_equal [[5, 2], '1'], poll_row.values_at(3, 10), scotty.log
+    jobs = scheduled('PollExpirationNotifyWorker')
+    assert_equal 1, jobs.size, scotty.log
+    job = jobs.first
+    assert_equal [[poll], 'default', true, 'until_executing', 0, 'uniquejobs', [poll], digest],
+                 job.values_at('args', 'queue', 'retry', 'lock', 'lock_timeout', 'lock_prefix', 'lock_args',
+                               'lock_digest')
+    assert_in_delta due, poll_notify_due, 0.001, 'due at expires_at + 5 minutes'
+    assert_in_delta 50 * 86_400 + (due - Time.now.to_f), job['lock_ttl'], 30, 'lock_ttl: 50 days + time until due'
+    # the lock, as queue_and_lock.lua leaves it
+    assert_equal job['jid'], @redis.get(digest)
+    assert_equal [job['jid']], @redis.hkeys("#{digest}:LOCKED")
+    assert_in_delta due, @redis.zscore('uniquejobs:digests', digest), 0.001
+    assert_in_delta job['lock_ttl'], @redis.ttl("#{digest}:LOCKED"), 30
+    log = @redis.zrange('uniquejobs:changelog', 0, -1).map { |e| JSON.parse(e) }
+    assert_equal [[digest, job['jid'], 'Locked', 'queue_and_lock.lua']],
+                 log.map { |e| e.values_at('digest', 'job_id', 'message', 'script') }
+
+    # a later expiry: the scheduled job's lock drops the new one
+    deliver_and_wait(update_with_end_time('2037-01-01T00:00:00Z', 3))
+    assert_equal [job['jid']], scheduled('PollExpirationNotifyWorker').map { |j| j['jid'] }, scotty.log
+    assert_match(/PollExpirationNotifyWorker for poll #{poll} is scheduled already/, scotty.log)
+    assert_equal 'Limited', JSON.parse(@redis.zrange('uniquejobs:changelog', -1, -1).first)['message']
+
+    # a sooner expiry: the old job and its lock go, a new one is scheduled and locked
+    deliver_and_wait(update_with_end_time('2035-06-01T12:00:00Z', 4))
+    jobs = scheduled('PollExpirationNotifyWorker')
+    assert_equal 1, jobs.size, scotty.log
+    refute_equal job['jid'], jobs.first['jid']
+    assert_in_delta Time.utc(2035, 6, 1, 12, 5).to_f, poll_notify_due, 0.001
+    assert_equal [jobs.first['jid']], @redis.hkeys("#{digest}:LOCKED")
+    messages = @redis.zrange('uniquejobs:changelog', 0, -1).map { |e| JSON.parse(e)['message'] }
+    assert_equal ['Locked', 'Limited', 'Deleted (3) keys', 'Locked'], messages
+    assert_equal 0, @redis.llen('queue:ruby_ingress')
+
+    # once the poll has expired, Mastodon schedules nothing
+    @redis.del('schedule')
     psql("UPDATE polls SET expires_at = now() - interval '1 day'")
-    deliver_and_wait(question_update { |o| o['oneOf'][1]['replies']['totalItems'] = 2 })
-    assert_equal 1, @redis.llen('queue:ruby_ingress'), scotty.log
-    assert_equal [[5, 2], '1'], poll_row.values_at(3, 10)
+    deliver_and_wait(question_update { |o| o['oneOf'][1]['replies']['totalItems'] = 5 })
+    assert_equal [[5, 5]], [poll_row[3]]
+    assert_empty scheduled('PollExpirationNotifyWorker')
+    assert_equal 4, activity_stats.dig('Update', 'handled')
+  end
+
+  # A wrong-typed unique-jobs key: the Update is stored, its job retried with the
+  # reason, and nothing is scheduled; once the key is fixed the retry schedules it.
+  def test_poll_notification_with_a_wrong_typed_lock_key_retries
+    scotty = start_ingress_scotty
+    deliver_and_wait(question { |o| o['endTime'] = '2036-11-25T18:00:00Z' })
+    poll = Integer(psql('SELECT id FROM polls').strip)
+    psql("INSERT INTO poll_votes (account_id, poll_id, choice, created_at, updated_at) VALUES " \
+         "(#{ALICE}, #{poll}, 1, now(), now())")
+    @redis.set('uniquejobs:digests', 'not a sorted set')
+    deliver_and_wait(update_with_end_time('2036-11-25T18:00:00Z', 2))
+    assert_empty scheduled('PollExpirationNotifyWorker'), scotty.log
+    retry_job = retries.find { |j| j['class'] == 'ActivityPub::ProcessingWorker' }
+    refute_nil retry_job, scotty.log
+    assert_match(/could not schedule PollExpirationNotifyWorker for poll #{poll}: .*WRONGTYPE uniquejobs:digests/,
+                 retry_job['error_message'])
+    assert_equal [[5, 2]], [poll_row[3]], 'the Update itself is stored'
+    assert_empty @redis.keys("#{poll_notify_digest(poll)}*"), 'no lock without its job'
   end
 
   # A vote on a local poll (a Create of a named Note replying to it) is recorded by

@@ -8,7 +8,8 @@
  * poll_votes deleted). A status that is no longer a Question loses its poll
  * (Poll#destroy!: its poll_votes and notifications go with it). After an update
  * commits, Poll#reset_parent_cache deletes "v3:statuses/<status id>" from the Rails
- * cache. */
+ * cache, and queue_poll_notifications! schedules PollExpirationNotifyWorker for a poll
+ * local accounts voted in. */
 #include "ingress_poll.h"
 
 #include <inttypes.h>
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define POLL_NOTIFY_DELAY_S (5 * 60)            /* expires_at + 5.minutes */
+#define POLL_NOTIFY_LOCK_TTL_S (50L * 24 * 3600) /* Mastodon's SidekiqUniqueJobs lock_ttl: 50 days */
 
 /* The SQL parameters of a parsed poll: $kind (0 open, 1 at, 2 now), $us, $options
  * (a JSON array), $tallies (an array literal), $multiple, $votes, $voters. */
@@ -141,7 +144,8 @@ int ingress_poll_stored(db_conn *c, int64_t status_id, const ap_poll *parsed, in
         c, "ingress_poll_stored",
         "SELECT p.id, p.options::text[] = " INGRESS_POLL_OPTIONS("2") " AND p.multiple = $3::boolean, "
         "p.expires_at IS NOT NULL, coalesce(p.expires_at < " DB_NOW ", false), "
-        "EXISTS (SELECT 1 FROM poll_votes v WHERE v.poll_id = p.id) "
+        "EXISTS (SELECT 1 FROM poll_votes v WHERE v.poll_id = p.id), "
+        "coalesce((extract(epoch FROM p.expires_at) * 1000000)::bigint, 0) "
         "FROM statuses s JOIN polls p ON p.id = s.poll_id WHERE s.id = $1::bigint",
         3, params, err, errlen);
     ingress_poll_args_free(&a);
@@ -153,6 +157,7 @@ int ingress_poll_stored(db_conn *c, int64_t status_id, const ap_poll *parsed, in
         out->expires = PQgetvalue(res, 0, 2)[0] == 't';
         out->expired = PQgetvalue(res, 0, 3)[0] == 't';
         out->voted = PQgetvalue(res, 0, 4)[0] == 't';
+        out->expires_us = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
     }
     PQclear(res);
     return 0;
@@ -163,4 +168,33 @@ void ingress_poll_cache_forget(q_ctx *ctx, int64_t status_id)
     char key[64];
     snprintf(key, sizeof key, "v3:statuses/%" PRId64, status_id);
     ingress_rails_cache_delete(ctx, key);
+}
+
+int ingress_poll_notify(q_ctx *ctx, int64_t poll_id, int64_t previous_us, int64_t expires_us, char *err,
+                        size_t errlen)
+{
+    char id[24], args[32];
+    snprintf(id, sizeof id, "%" PRId64, poll_id);
+    snprintf(args, sizeof args, "[%s]", id);
+    q_conn *r = q_ctx_redis(ctx);
+    char why[Q_ERRLEN];
+    if (previous_us && previous_us > expires_us &&
+        q_unique_unschedule(r, "PollExpirationNotifyWorker", id, why, sizeof why) < 0) {
+        snprintf(err, errlen, "could not unschedule the PollExpirationNotifyWorker of poll %" PRId64 ": %s",
+                 poll_id, why);
+        return -1;
+    }
+    q_push p = {.klass = "PollExpirationNotifyWorker", .queue = "default", .args_json = args, .retry_json = "true",
+                .at = (double)expires_us / 1e6 + POLL_NOTIFY_DELAY_S};
+    int pushed = q_unique_push(r, &p, "until_executing", POLL_NOTIFY_LOCK_TTL_S, q_ctx_retry(ctx)->ts, why,
+                               sizeof why);
+    if (pushed < 0) {
+        snprintf(err, errlen, "could not schedule PollExpirationNotifyWorker for poll %" PRId64 ": %s", poll_id,
+                 why);
+        return -1;
+    }
+    if (pushed == 0)
+        base_log(BASE_LOG_INFO, "ingress: PollExpirationNotifyWorker for poll %" PRId64 " is scheduled already "
+                 "(its unique lock is held), so this one is dropped, as sidekiq-unique-jobs drops it", poll_id);
+    return 0;
 }

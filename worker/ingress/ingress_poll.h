@@ -13,6 +13,7 @@ typedef struct ingress_poll_state {
     bool expires;          /* expires_at is set */
     bool expired;          /* expires_at is in the past */
     bool voted;            /* local accounts voted (poll_votes rows) */
+    int64_t expires_us;    /* expires_at in Unix microseconds (0: NULL) */
 } ingress_poll_state;
 
 /* Inserts the poll of status_id and sets statuses.poll_id. from_update: the poll is
@@ -30,6 +31,14 @@ int ingress_poll_destroy(db_conn *c, int64_t poll_id, int64_t status_id, char *e
 /* Reads the stored poll of status_id into out. Returns 0 or -1 with err. */
 int ingress_poll_stored(db_conn *c, int64_t status_id, const ap_poll *parsed, ingress_poll_state *out,
                         char *err, size_t errlen);
+/* queue_poll_notifications!, after an update of a poll local accounts voted in
+ * committed: a sooner expiry than previous_us first removes the poll's scheduled
+ * PollExpirationNotifyWorker with its unique lock; then the worker is scheduled for
+ * expires_us plus five minutes under its `until_executing` lock, which drops it while
+ * one is scheduled already. Returns 0, or -1 with err (Redis refused or unreachable:
+ * the Update is retried, and the lock keeps a second run from scheduling twice). */
+int ingress_poll_notify(q_ctx *ctx, int64_t poll_id, int64_t previous_us, int64_t expires_us, char *err,
+                        size_t errlen);
 /* Poll#reset_parent_cache, after an update committed. */
 void ingress_poll_cache_forget(q_ctx *ctx, int64_t status_id);
 

@@ -23,11 +23,11 @@
  * An Update of an unknown status is a Create unless it was published more than a day
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
  * Left to Ruby (unhandled), decided before writing: one Mastodon would forward
- * (ingress_forwardable), one with an interactionPolicy StatusParser raises on, one
- * that adds, removes or changes the quoted post, and one after which Mastodon schedules
- * PollExpirationNotifyWorker (a poll local accounts voted in, with an expiry not yet
- * past): that worker is a sidekiq-unique-jobs `until_executing` job, whose lock scotty
- * does not take. */
+ * (ingress_forwardable), one with an interactionPolicy StatusParser raises on, and one
+ * that adds, removes or changes the quoted post.
+ * After the commit of an update of a poll local accounts voted in, with an expiry not
+ * yet past, PollExpirationNotifyWorker is scheduled as queue_poll_notifications! does
+ * (ingress_poll_notify, with the job's sidekiq-unique-jobs lock). */
 #include "emoji.h"
 #include "ingress_create.h"
 #include "ingress_media_edit.h"
@@ -280,6 +280,17 @@ static bool ingress_update_schedules(const ingress_upd *u, ingress_upd_mode mode
     return p->present && u->poll.same ? p->expiry != AP_POLL_OPEN : u->poll.expires;
 }
 
+/* The poll's expires_at after the update, in Unix microseconds: the parsed one when
+ * the poll was updated (same options), else the stored one (ingress_update_schedules
+ * holds: the poll has an expiry). */
+static int64_t ingress_update_expires_us(const ingress_upd *u)
+{
+    const ap_poll *p = &u->st->poll;
+    if (!(p->present && u->poll.same))
+        return u->poll.expires_us;
+    return p->expiry == AP_POLL_AT ? p->expires_us : (int64_t)(base_now() * 1e6);
+}
+
 /* update_poll!(allow_significant_changes: false): new counts and expiry when the
  * options and `multiple` are the same; nothing else. */
 static int ingress_update_implicit_tx(db_conn *c, void *user, char *err, size_t errlen)
@@ -433,10 +444,6 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     } else if ((quote_why = ingress_update_quote_unhandled(&u, mode)) != NULL) {
         snprintf(err, errlen, "%s", quote_why);
         out = INGRESS_UNHANDLED;
-    } else if (ingress_update_schedules(&u, mode)) {
-        snprintf(err, errlen, "an Update of a poll local accounts voted in (Mastodon schedules "
-                 "PollExpirationNotifyWorker, a sidekiq-unique-jobs job)");
-        out = INGRESS_UNHANDLED;
     } else if (st->policy_unread && mode != INGRESS_UPD_OLDER) {
         snprintf(err, errlen, "%s", st->policy_unread);
         out = INGRESS_UNHANDLED;
@@ -484,6 +491,9 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         out = INGRESS_FAILED;
     if (out == INGRESS_STORED && poll_saved)
         ingress_poll_cache_forget(ctx, u.status_id);
+    if (out == INGRESS_STORED && ingress_update_schedules(&u, mode) &&
+        ingress_poll_notify(ctx, u.poll.id, u.poll.expires_us, ingress_update_expires_us(&u), err, errlen) != 0)
+        out = INGRESS_FAILED;
     if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT && u.significant) {
         char args[64];
         /* reset_preview_card! and broadcast_updates!, for significant changes only */
