@@ -117,11 +117,14 @@ static int child_parse(int argc, char **argv, child_args *a, media_child_hook ho
 }
 
 /* No network (a namespace of its own unless the machine does not permit one:
- * then seccomp's ban on socket() alone), and the system call allowlist. */
+ * then seccomp's ban on socket() alone), no capabilities, and the system call
+ * allowlist. */
 static int child_sandbox(const child_args *a, char *err, size_t errlen)
 {
     if (strcmp(a->netns, "new") == 0 && media_sandbox_netns(err, errlen) < 0)
         err[0] = '\0'; /* the worker logged at start that tasks run without one */
+    if (media_sandbox_drop_caps(err, errlen) < 0)
+        return -1;
     return media_sandbox_seccomp(err, errlen);
 }
 

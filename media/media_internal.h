@@ -124,6 +124,11 @@ int media_cgroup_join(const char *dir, char *err, size_t errlen);
 /* Moves the calling process into a new, empty network namespace (needs
  * CAP_SYS_ADMIN). Returns 0, or -1 with why. */
 int media_sandbox_netns(char *err, size_t errlen);
+/* Drops every capability (effective, permitted, inheritable; so the ambient set
+ * too): a child of a worker run as root keeps its uid but loses the privileges that
+ * would let it read other processes' memory and environment. Returns 0, or -1 with
+ * why. */
+int media_sandbox_drop_caps(char *err, size_t errlen);
 /* Sets no_new_privs and installs the seccomp allowlist. A call outside it ends
  * the process with an "R" line (stage "sandbox") naming the call. Returns 0, or
  * -1 with why (the caller must then not open any input). */

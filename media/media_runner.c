@@ -153,7 +153,7 @@ int media_runner_prepare(media_runner *r, char *err, size_t errlen)
         snprintf(fsize, sizeof fsize, "RLIMIT_FSIZE %ld MB", r->cfg.fsize_mb);
     if (r->cfg.nofile > 0)
         snprintf(nofile, sizeof nofile, "RLIMIT_NOFILE %d", r->cfg.nofile);
-    snprintf(r->sandbox, sizeof r->sandbox, "env scrubbed, %s, %s, %s, %s, result line <= %d KiB",
+    snprintf(r->sandbox, sizeof r->sandbox, "env scrubbed, no capabilities, %s, %s, %s, %s, result line <= %d KiB",
              seccomp ? "seccomp allowlist" : "NO seccomp", netns ? "network namespace" : "no network namespace",
              fsize, nofile, MEDIA_RESULT_MAX / 1024);
     base_log(BASE_LOG_INFO, "media: task children %s; sandbox: %s", r->srv ? "forked by one fork server" :

@@ -1,6 +1,8 @@
 /* media_sandbox.c -- the media task child's sandbox, installed after its limits
  * and before it opens the input: an empty network namespace where the machine
- * permits it, and a seccomp allowlist (libseccomp) of the system calls that
+ * permits it, no capabilities (a worker run as root would otherwise leave its child
+ * CAP_SYS_PTRACE, with which /proc/<worker>/environ and its secrets stay readable
+ * even though the worker is not dumpable), and a seccomp allowlist (libseccomp) of the system calls that
  * decoding, encoding and writing the styles need. Anything else -- socket,
  * connect, execve, ptrace, ... -- stops the child with a result line naming the
  * call; a fork is refused (EPERM) and clone3 reports ENOSYS so glibc falls
@@ -8,6 +10,7 @@
 #include "media_internal.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -88,6 +92,18 @@ static void media_sandbox_trap(int sig, siginfo_t *info, void *uc)
     ssize_t w = write(STDOUT_FILENO, line, n);
     (void)w;
     _exit(MEDIA_SANDBOX_EXIT);
+}
+
+int media_sandbox_drop_caps(char *err, size_t errlen)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+    memset(none, 0, sizeof none);
+    if (syscall(SYS_capset, &hdr, none) < 0) {
+        snprintf(err, errlen, "capset (dropping every capability) failed: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int media_sandbox_netns(char *err, size_t errlen)

@@ -356,7 +356,7 @@ class TestMediaAttach < ScottyTest
     assert_equal({ 'slots' => 1, 'in_use' => 0, 'waiting' => 0 }, idle['media'].slice('slots', 'in_use', 'waiting'))
     # The sandbox, as this machine permits it (a network namespace needs privileges).
     netns = system('unshare', '-n', 'true', out: File::NULL, err: File::NULL) ? 'network namespace' : 'no network namespace'
-    sandbox = "env scrubbed, seccomp allowlist, #{netns}, RLIMIT_FSIZE 512 MB, RLIMIT_NOFILE 64, result line <= 1024 KiB"
+    sandbox = "env scrubbed, no capabilities, seccomp allowlist, #{netns}, RLIMIT_FSIZE 512 MB, RLIMIT_NOFILE 64, result line <= 1024 KiB"
     assert_equal({ 'children' => 'fork-server', 'sandbox' => sandbox }, idle['media'].slice('children', 'sandbox'))
     assert_includes scotty.log, "media: task children forked by one fork server; sandbox: #{sandbox}"
     a = attachment(url('/long.mp4'))

@@ -470,7 +470,7 @@ sandbox)
             fail "$mode: socket() was not stopped: $(j .error)"
         grep -q "WARN: media: a task child was stopped by its sandbox: the media child called socket" err.txt ||
             fail "$mode: the worker did not log why: $(cat err.txt)"
-        grep -q "sandbox: env scrubbed, $protections" err.txt ||
+        grep -q "sandbox: env scrubbed, no capabilities, $protections" err.txt ||
             fail "$mode: no start line naming the protections ($protections): $(cat err.txt)"
         try try-exec
         [ "$(j .rc)" = -1 ] && j .error | grep -q "called execve" || fail "$mode: execve was not stopped: $(j .error)"
@@ -490,6 +490,9 @@ sandbox)
         try try-ptrace
         j .error | grep -q "called ptrace (number [0-9]*), which its seccomp allowlist forbids" ||
             fail "$mode: ptrace was not stopped: $(j .error)"
+        try try-peek-environ
+        [ "$(j .error)" = "media test failed: environ of the parent: Permission denied; of the runner: Permission denied" ] ||
+            fail "$mode: the task child read its parent's or the runner's environ (/proc/<pid>/environ): $(j .error)"
         try try-nofile --nofile 16
         j .error | grep -Eq "opened 1[0-9] descriptors, then: Too many open files" || fail "$mode: RLIMIT_NOFILE: $(j .error)"
         try process
@@ -511,7 +514,7 @@ sandbox)
         fail "the task child shares the network namespace $netns"
     [ "$seccomp" = 2 ] || fail "the task child runs without a seccomp filter (Seccomp: $seccomp)"
     ! grep -Eq 'DATABASE_URL|DB_PASS|REDIS_URL|AWS_' <<< "$envs" || fail "the task child's environ holds secrets: $envs"
-    pass "socket, execve, ptrace, kill(parent) stopped and logged; no secrets; RLIMIT_FSIZE and RLIMIT_NOFILE hold; fork refused; $protections, seccomp filter mode 2 (both with and without the fork server)"
+    pass "socket, execve, ptrace, kill(parent) stopped and logged; no secrets, not even in /proc/<runner>/environ; RLIMIT_FSIZE and RLIMIT_NOFILE hold; fork refused; $protections, seccomp filter mode 2 (both with and without the fork server)"
     ;;
 server_restart)
     # The fork server dies under a running task: the task runs once more on a new

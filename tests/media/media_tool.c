@@ -10,7 +10,7 @@
  *                  [--stop-after S]   (calls media_runner_stop after S seconds, like a shutdown)
  *                  [--fork-server on|off] [--fsize-mb MB] [--nofile N]
  *   TEST: try-socket, try-exec, try-env, try-fsize, try-fork, try-kill-parent, try-prlimit-parent,
- *         try-nofile, try-ptrace
+ *         try-nofile, try-ptrace, try-peek-environ
  *
  * Prints one JSON object: the outcome of each task and what the runner saw. */
 #include "media.h"
@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -108,6 +109,34 @@ static json_t *tool_try(const char *task, const char *in, const char *out_dir)
         snprintf(what, sizeof what, "prlimit(parent, RLIMIT_NOFILE) gave %d", rc);
         return tool_outcome(rc == 0, what);
     }
+    if (strcmp(task, "try-peek-environ") == 0) {
+        /* the environ of its parent (the fork server, or the runner) and of that one's
+         * parent: the runner, like the worker, holds the secrets and is not dumpable */
+        pid_t pids[2] = {getppid(), 0};
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pids[0]);
+        FILE *st = fopen(path, "r");
+        if (!st || fscanf(st, "%*d (%*[^)]) %*c %d", &pids[1]) != 1)
+            pids[1] = 1;
+        if (st)
+            fclose(st);
+        bool read_any = false;
+        size_t off = (size_t)snprintf(what, sizeof what, "environ of");
+        for (int i = 0; i < 2; i++) {
+            snprintf(path, sizeof path, "/proc/%d/environ", (int)pids[i]);
+            int fd = open(path, O_RDONLY);
+            ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+            int e = errno;
+            if (fd >= 0)
+                close(fd);
+            read_any |= n > 0;
+            off += (size_t)snprintf(what + off, sizeof what - off, "%s: %s", i ? "; of the runner" : " the parent",
+                                    n > 0 ? "read" : n == 0 ? "empty" : strerror(e));
+            if (off >= sizeof what)
+                break;
+        }
+        return tool_outcome(read_any, what);
+    }
     if (strcmp(task, "try-nofile") == 0) {
         int n = 0;
         while (n < 100000 && open("/dev/null", O_RDONLY) >= 0)
@@ -182,6 +211,8 @@ static int tool_run(int argc, char **argv)
         {"fsize-mb", required_argument, NULL, 'z'},   {"nofile", required_argument, NULL, 'd'},
         {NULL, 0, NULL, 0},
     };
+    /* as the worker does: a task child cannot read this process through /proc */
+    prctl(PR_SET_DUMPABLE, 0);
     media_runner_cfg cfg;
     media_runner_cfg_defaults(&cfg);
     const char *task = "process", *in = NULL, *out_dir = NULL;
