@@ -129,7 +129,8 @@ static const char *q_unique_unschedule_lua =
 
 /* The gem's five per-digest keys and its three shared ones (SidekiqUniqueJobs::Key). */
 typedef struct q_unique_keys {
-    char digest[Q_KEY_MAX], queued[Q_KEY_MAX], primed[Q_KEY_MAX], locked[Q_KEY_MAX], info[Q_KEY_MAX];
+    char digest[Q_KEY_MAX];
+    char queued[Q_KEY_MAX + 8], primed[Q_KEY_MAX + 8], locked[Q_KEY_MAX + 8], info[Q_KEY_MAX + 8]; /* + ":QUEUED" */
 } q_unique_keys;
 
 static void q_unique_keys_of(const char *digest, q_unique_keys *k)
