@@ -33,6 +33,8 @@ source "$here/tests/storage/pg_harness.sh"
 trap pg_stop EXIT
 pg_start
 echo "shared_preload_libraries = 'pg_stat_statements'" >>"$PG_DIR/data/postgresql.conf"
+# planning time per statement for BENCH_PG_TOP (a statement planned anew on every call shows there)
+[ -z "${BENCH_PG_TOP:-}" ] || echo "pg_stat_statements.track_planning = on" >>"$PG_DIR/data/postgresql.conf"
 pg_restart
 "$build/worker/scotty" db init >/dev/null
 export PG_PSQL="$PG_BIN/psql"

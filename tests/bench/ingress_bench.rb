@@ -11,7 +11,9 @@
 # generic plan scans a partial index and filters by uri, so each post costs more than
 # the last), and the posts come from BENCH_AUTHORS remote accounts (default 100) in
 # turn, not one (every post of one author updates the same account_stats row).
-# BENCH_PG_TOP=N prints the N statements PostgreSQL spent most time in, per run.
+# BENCH_PG_TOP=N prints the N statements PostgreSQL spent most time in, per run, executing
+# and planning (a statement whose generic plan looks dearer than a custom one is planned
+# anew for every call).
 require 'etc'
 require_relative 'bench_env'
 require_relative '../lib/fediverse'
@@ -92,9 +94,10 @@ def run(label, scotty_bin, concurrency, redis_server, activities, tmp, *flags)
   all_cpu = children_cpu - cpu0
   statements = pg_statements
   if ENV['BENCH_PG_TOP']
-    puts Fediverse.psql("SELECT round(total_exec_time::numeric, 0) || ' ms, ' || calls || ' calls: ' || " \
+    puts Fediverse.psql("SELECT round(total_exec_time::numeric, 0) || ' ms, plan ' || " \
+                        "round(total_plan_time::numeric, 0) || ' ms, ' || plans || ' plans, ' || calls || ' calls: ' || " \
                         "left(regexp_replace(query, '\\s+', ' ', 'g'), 150) FROM pg_stat_statements " \
-                        "ORDER BY total_exec_time DESC LIMIT #{Integer(ENV['BENCH_PG_TOP'])}")
+                        "ORDER BY total_exec_time + total_plan_time DESC LIMIT #{Integer(ENV['BENCH_PG_TOP'])}")
   end
   written = Fediverse.psql('SELECT count(*) FROM statuses').to_i - before
   abort "#{label}: #{written} of #{activities.size} statuses written; see #{tmp}/#{label}.log" if written != activities.size
