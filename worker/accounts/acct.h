@@ -41,8 +41,9 @@ acct_outcome acct_update(q_ctx *ctx, services *s, const ingress_account *actor, 
                          const char *request_id, char *err, size_t errlen);
 
 /* Account#schedule_refresh_if_stale!: AccountRefreshWorker within 6 hours when the
- * remote account was last fully fetched more than a week ago (or never). Logs failures. */
-void acct_schedule_refresh_if_stale(q_ctx *ctx, services *s, int64_t account_id);
+ * remote account was last fully fetched more than a week ago (or never), as read with
+ * the actor's row when it was (refresh_known), else asked. Logs failures. */
+void acct_schedule_refresh_if_stale(q_ctx *ctx, services *s, const ingress_account *actor);
 
 /* AccountRefreshWorker, ResolveAccountWorker and MentionResolveWorker (acct_jobs.c). */
 void acct_register(q_registry *reg);

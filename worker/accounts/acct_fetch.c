@@ -123,28 +123,11 @@ acct_outcome acct_update(q_ctx *ctx, services *s, const ingress_account *actor, 
     return res;
 }
 
-void acct_schedule_refresh_if_stale(q_ctx *ctx, services *s, int64_t account_id)
+/* AccountRefreshWorker for the account, once per lock period. */
+static void acct_schedule_refresh(q_ctx *ctx, int64_t account_id)
 {
     char id[24], err[512];
     snprintf(id, sizeof id, "%lld", (long long)account_id);
-    const char *params[] = {id};
-    db_conn *c = db_pool_acquire(s->db);
-    /* needs_background_refresh?: remote, and last fully fetched over a week ago, never,
-     * or under an invalidated username */
-    PGresult *res = db_exec_idempotent(
-        c, "acct_needs_refresh",
-        "SELECT 1 FROM accounts WHERE id = $1::bigint AND domain IS NOT NULL AND (last_webfingered_at IS NULL "
-        "OR last_webfingered_at <= timezone('UTC', now()) - interval '1 week' OR username LIKE '! %')",
-        1, params, err, sizeof err);
-    db_pool_release(s->db, c);
-    if (!res) {
-        base_log(BASE_LOG_WARN, "accounts: cannot tell whether account %s is stale: %s", id, err);
-        return;
-    }
-    bool stale = PQntuples(res) > 0;
-    PQclear(res);
-    if (!stale)
-        return;
     /* lock: :until_executed, lock_ttl 1 day: one pending refresh per account */
     char key[96];
     acct_refresh_key(key, sizeof key, account_id);
@@ -165,6 +148,35 @@ void acct_schedule_refresh_if_stale(q_ctx *ctx, services *s, int64_t account_id)
                 .at = base_now() + (double)ingress_rand_between(0, ACCT_REFRESH_DEADLINE_S - 1)};
     if (q_ctx_enqueue(ctx, &p, err, sizeof err) != 0) /* err: only a missing class fails */
         base_log(BASE_LOG_ERROR, "accounts: could not push AccountRefreshWorker %s: %s", args, err);
+}
+
+void acct_schedule_refresh_if_stale(q_ctx *ctx, services *s, const ingress_account *actor)
+{
+    if (actor->refresh_known) {
+        if (actor->stale)
+            acct_schedule_refresh(ctx, actor->id);
+        return;
+    }
+    char id[24], err[512];
+    snprintf(id, sizeof id, "%lld", (long long)actor->id);
+    const char *params[] = {id};
+    db_conn *c = db_pool_acquire(s->db);
+    /* needs_background_refresh?: remote, and last fully fetched over a week ago, never,
+     * or under an invalidated username */
+    PGresult *res = db_exec_idempotent(
+        c, "acct_needs_refresh",
+        "SELECT 1 FROM accounts WHERE id = $1::bigint AND domain IS NOT NULL AND (last_webfingered_at IS NULL "
+        "OR last_webfingered_at <= timezone('UTC', now()) - interval '1 week' OR username LIKE '! %')",
+        1, params, err, sizeof err);
+    db_pool_release(s->db, c);
+    if (!res) {
+        base_log(BASE_LOG_WARN, "accounts: cannot tell whether account %s is stale: %s", id, err);
+        return;
+    }
+    bool stale = PQntuples(res) > 0;
+    PQclear(res);
+    if (stale)
+        acct_schedule_refresh(ctx, actor->id);
 }
 
 void acct_refresh_key(char *buf, size_t len, int64_t account_id)

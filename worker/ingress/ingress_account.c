@@ -10,11 +10,16 @@
 
 /* Columns in the order ingress_account_row reads them. The local uri is computed as
  * Mastodon serialises it (id_scheme numeric_ap_id 1: /ap/users/ID, else /users/NAME);
- * id_scheme is read through to_jsonb so databases without the column still work. */
+ * id_scheme is read through to_jsonb so databases without the column still work. The
+ * last is Account#needs_background_refresh? (remote, and last fully fetched over a
+ * week ago, never, or under an invalidated username), as acct_schedule_refresh_if_stale
+ * asks it. */
 #define INGRESS_ACCOUNT_COLS                                                                  \
     "a.id, a.uri, coalesce(a.domain, ''), a.followers_url, a.suspended_at IS NOT NULL, "      \
     "a.silenced_at IS NOT NULL, a.sensitized_at IS NOT NULL, a.username, "                    \
-    "coalesce(to_jsonb(a)->>'id_scheme', '0')"
+    "coalesce(to_jsonb(a)->>'id_scheme', '0'), a.domain IS NOT NULL AND "                    \
+    "(a.last_webfingered_at IS NULL OR a.last_webfingered_at <= timezone('UTC', now()) - "    \
+    "interval '1 week' OR a.username LIKE '! %')"
 
 static int ingress_account_row(PGresult *res, const char *local_domain, ingress_account *out,
                                char *err, size_t errlen)
@@ -29,6 +34,8 @@ static int ingress_account_row(PGresult *res, const char *local_domain, ingress_
     out->suspended = PQgetvalue(res, 0, 4)[0] == 't';
     out->silenced = PQgetvalue(res, 0, 5)[0] == 't';
     out->sensitized = PQgetvalue(res, 0, 6)[0] == 't';
+    out->refresh_known = true;
+    out->stale = PQgetvalue(res, 0, 9)[0] == 't';
     if (!out->domain[0] && !out->uri[0] && local_domain) {
         if (strcmp(PQgetvalue(res, 0, 8), "1") == 0)
             snprintf(out->uri, sizeof out->uri, "https://%s/ap/users/%lld", local_domain,

@@ -43,25 +43,44 @@ bool ingress_ref_has(const ingress_ref *set, size_t n, int64_t id)
 
 /* What the gates read, in one round trip: a tombstone for the uri, whether a local
  * account follows the author, and the parent named by inReplyTo (threading, poll
- * votes, and whether its author is local or followed here). Returns 0, -1 with err. */
+ * votes, and whether its author is local or followed here). It also draws the ids the
+ * transaction will use, so that the transaction needs no reply before its COMMIT:
+ * the status's (*status_id: time of arrival from timestamp_id, or from a past
+ * created_at for a fetched status as Mastodon::Snowflake does) and its attachments'
+ * (p->media_ids, one column each up to AP_MAX_MEDIA: a set-returning generate_series
+ * would make PostgreSQL plan the statement anew for every post). An id drawn for a
+ * post that is then dropped stays unused. Returns 0, -1 with err. */
 static int ingress_create_gate_read(db_conn *c, ingress_create_plan *p, bool *tomb, bool *followed,
-                                    bool *parent_followed, bool *poll_parent, char *err, size_t errlen)
+                                    bool *parent_followed, bool *poll_parent, int64_t *status_id,
+                                    char *err, size_t errlen)
 {
-    char aid[24];
+    char aid[24], published[24], nmedia[24];
     snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
-    const char *params[] = {p->st->uri, aid, p->st->in_reply_to};
+    snprintf(nmedia, sizeof nmedia, "%zu", p->st->n_media);
+    const char *created = ingress_ms_param(published, sizeof published, p->st->published, p->st->published_ms);
+    const char *params[] = {p->st->uri, aid, p->st->in_reply_to, p->backdate ? "t" : "f", created, nmedia};
     PGresult *res = db_exec(c, "ingress_create_gate",
                             "SELECT EXISTS (SELECT 1 FROM tombstones WHERE uri = $1), "
                             "EXISTS (SELECT 1 FROM follows WHERE target_account_id = $2::bigint), "
                             "s.id, s.account_id, coalesce(s.in_reply_to_account_id, 0), "
                             "coalesce(s.conversation_id, 0), a.domain IS NULL, s.reply, s.poll_id IS NOT NULL, "
                             "s.id IS NOT NULL AND (a.domain IS NULL OR EXISTS (SELECT 1 FROM follows "
-                            "WHERE target_account_id = s.account_id)) "
+                            "WHERE target_account_id = s.account_id)), "
+                            "CASE WHEN $4::boolean AND to_timestamp($5::bigint / 1000.0) < now() THEN "
+                            "((($5::bigint / 1000) * 1000 + floor(random() * 1000)::bigint) << 16) "
+                            "+ floor(random() * 65536)::bigint ELSE timestamp_id('statuses') END, "
+                            "CASE WHEN $6::int > 0 THEN timestamp_id('media_attachments') END, "
+                            "CASE WHEN $6::int > 1 THEN timestamp_id('media_attachments') END, "
+                            "CASE WHEN $6::int > 2 THEN timestamp_id('media_attachments') END, "
+                            "CASE WHEN $6::int > 3 THEN timestamp_id('media_attachments') END "
                             "FROM (SELECT 1) one LEFT JOIN statuses s ON s.uri = $3 AND s.deleted_at IS NULL "
                             "LEFT JOIN accounts a ON a.id = s.account_id LIMIT 1",
-                            3, params, err, errlen);
+                            6, params, err, errlen);
     if (!res)
         return -1;
+    *status_id = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+    for (size_t i = 0; i < p->st->n_media; i++)
+        p->media_ids[i] = strtoll(PQgetvalue(res, 0, 11 + (int)i), NULL, 10);
     *tomb = PQgetvalue(res, 0, 0)[0] == 't';
     *followed = PQgetvalue(res, 0, 1)[0] == 't';
     *parent_followed = PQgetvalue(res, 0, 9)[0] == 't';
@@ -210,10 +229,16 @@ static int ingress_created_mark(q_ctx *ctx, const char *key, char **prev, char *
 }
 
 /* The status was not stored by this run: the marker goes back to what it was. Another
- * job's (one that stored the status and died) stays for that job's rerun. */
-static void ingress_created_restore(q_ctx *ctx, const char *key, const char *prev)
+ * job's (one that stored the status and died) stays for that job's rerun. When this job
+ * is retried (`retried`), its own marker stays, from an earlier run or when this run's
+ * commit may have been written (`maybe`): the retry that finds the status then knows
+ * the follow-ups are its to write. */
+static void ingress_created_restore(q_ctx *ctx, const char *key, const char *prev, bool retried, bool maybe)
 {
-    if (!prev || strcmp(prev, q_ctx_jid(ctx)) == 0) {
+    bool own = prev && strcmp(prev, q_ctx_jid(ctx)) == 0;
+    if (retried && (own || (maybe && !prev)))
+        return;
+    if (!prev || own) {
         q_ctx_outcome_del(ctx, key);
         return;
     }
@@ -277,7 +302,9 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
     db_conn *c = *cp;
     const ap_status *st = p->st;
     bool tomb = false, followed = false, parent_followed = false, poll_parent = false;
-    if (ingress_create_gate_read(c, p, &tomb, &followed, &parent_followed, &poll_parent, err, errlen) != 0)
+    int64_t reserved = 0;
+    if (ingress_create_gate_read(c, p, &tomb, &followed, &parent_followed, &poll_parent, &reserved, err,
+                                 errlen) != 0)
         return INGRESS_FAILED;
     if (tomb) {
         snprintf(err, errlen, "%s was deleted (a tombstone exists)", st->uri);
@@ -296,21 +323,17 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
         snprintf(err, errlen, "not relevant here%s: %s", p->o->relayed ? " unless for its relaying actor" : "", why);
         return p->o->relayed ? INGRESS_UNHANDLED : INGRESS_DROPPED;
     }
-    if (ingress_lock_or_retry(ctx, "create", st->uri, lock, err, errlen) != 0)
-        return INGRESS_FAILED;
-    ingress_outcome out = INGRESS_STORED;
+    /* delete_upon_arrival, read with the lock taken */
     char key[1200];
     snprintf(key, sizeof key, "delete_upon_arrival:%lld:%s", (long long)p->actor->id, st->uri);
-    redisReply *r = q_conn_cmd(ingress_app_redis(ctx), "EXISTS %s", key);
-    if (!r || r->type != REDIS_REPLY_INTEGER) {
-        snprintf(err, errlen, "Redis: EXISTS %s: %s", key,
-                 r && r->type == REDIS_REPLY_ERROR ? r->str : q_conn_error(ingress_app_redis(ctx)));
-        out = INGRESS_FAILED;
-    } else if (r->integer > 0) {
+    bool deleted = false;
+    if (ingress_lock_or_retry_probe(ctx, "create", st->uri, key, &deleted, lock, err, errlen) != 0)
+        return INGRESS_FAILED;
+    ingress_outcome out = INGRESS_STORED;
+    if (deleted) {
         snprintf(err, errlen, "a Delete of %s arrived first", st->uri);
         out = INGRESS_DROPPED;
     }
-    q_reply_free(r);
     if (out == INGRESS_STORED && ingress_create_emoji(cp, p, err, errlen) != 0)
         out = INGRESS_FAILED;
     c = *cp;
@@ -320,6 +343,7 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
     if (out == INGRESS_STORED) {
         /* an existing status shows as the unique uri refusing the insert */
         int64_t author = 0;
+        p->status_id = reserved;
         int rc = ingress_create_tx(c, p, &author, err, errlen);
         if (rc == 2) {
             /* ProcessingWorker rescues RecordInvalid: the job is done */
@@ -337,12 +361,13 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
         } else if (rc == 1) {
             rc = ingress_create_known(ctx, c, p, err, errlen);
         }
-        if (rc < 0)
+        bool maybe = rc == 3;
+        if (rc < 0 || maybe)
             out = INGRESS_FAILED;
         if (p->created)
             q_ctx_outcome_del(ctx, created);
         else
-            ingress_created_restore(ctx, created, prev);
+            ingress_created_restore(ctx, created, prev, out == INGRESS_FAILED, maybe);
     }
     free(prev);
     free(created);

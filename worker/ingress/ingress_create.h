@@ -43,8 +43,10 @@ typedef struct ingress_create_plan {
  * When the COMMIT's reply is lost, the status is looked up by uri to learn whether
  * it was written. Returns 0 (p->created true), 1 when a status has the uri already
  * (p->status_id and *author set to that row's), 2 when Mastodon's validation refuses
- * the new status (a poll without options; err says so; nothing written), -1 with err
- * (nothing written, or the outcome could not be checked: the job is retried). */
+ * the new status (a poll without options; err says so; nothing written), 3 when the
+ * COMMIT's reply was lost and the check failed too (it may be written: the job is
+ * retried, and its marker kept so that the retry writes the follow-ups if it was), -1
+ * with err (nothing written: the job is retried). */
 int ingress_create_tx(db_conn *c, ingress_create_plan *p, int64_t *author, char *err, size_t errlen);
 
 /* After the commit, holding no database connection (inline attachments and the

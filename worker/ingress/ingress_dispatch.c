@@ -161,10 +161,10 @@ ingress_outcome ingress_dispatch(q_ctx *ctx, services *s, const ingress_account 
     }
     switch (a->kind) {
     case AP_CREATE:
-        acct_schedule_refresh_if_stale(ctx, s, actor->id);
+        acct_schedule_refresh_if_stale(ctx, s, actor);
         return ingress_create(ctx, s, actor, a, o, err, errlen);
     case AP_UPDATE:
-        acct_schedule_refresh_if_stale(ctx, s, actor->id);
+        acct_schedule_refresh_if_stale(ctx, s, actor);
         if (!a->status)
             return ingress_dispatch_account_update(ctx, s, actor, a, o, err, errlen);
         return ingress_update(ctx, s, actor, a, o, err, errlen);

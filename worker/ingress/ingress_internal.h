@@ -19,6 +19,8 @@ typedef struct ingress_account {
     char domain[256];           /* "" for a local account */
     char followers_url[1024];
     bool suspended, silenced, sensitized;
+    bool refresh_known;         /* `stale` was read with the row (ingress_account.c) */
+    bool stale;                 /* needs_background_refresh? */
 } ingress_account;
 
 /* Loads account `id` (a local account's uri as stored, usually ""; see
@@ -77,6 +79,10 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
  * busy or Redis failed (either way the job retries). */
 int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
                           size_t errlen);
+/* ingress_lock_or_retry that also reads whether key `probe` (on the same Redis) exists,
+ * in the step that takes the lock: *exists is set when it returns 0. */
+int ingress_lock_or_retry_probe(q_ctx *ctx, const char *kind, const char *subject, const char *probe,
+                                bool *exists, ingress_lock *l, char *err, size_t errlen);
 /* Releases the lock if this holder still owns it. */
 void ingress_lock_release(q_ctx *ctx, ingress_lock *l);
 /* Releases the locks the dead process `identity` still holds (those whose value is

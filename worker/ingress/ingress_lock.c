@@ -14,7 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-/* KEYS: lock, holder hash; ARGV: token, autorelease ms. 1 taken, 0 busy. */
+/* KEYS: lock, holder hash[, probe]; ARGV: token, autorelease ms. 0 busy, 1 taken, 2
+ * taken and the probe key exists (read in the same step, saving a round trip). */
 static const char *ingress_lock_take_lua =
     "local t = redis.call('type', KEYS[2])['ok'] "
     "if t ~= 'none' and t ~= 'hash' then "
@@ -22,6 +23,7 @@ static const char *ingress_lock_take_lua =
     "if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end "
     "redis.call('hset', KEYS[2], KEYS[1], ARGV[1]) "
     "redis.call('pexpire', KEYS[2], ARGV[2]) "
+    "if KEYS[3] then return 1 + redis.call('exists', KEYS[3]) end "
     "return 1";
 
 /* KEYS: lock, holder hash; ARGV: token. */
@@ -56,8 +58,9 @@ static int ingress_lock_holder_key(const char *identity, char *out, size_t len)
     return (size_t)snprintf(out, len, "scotty:locks:%s", identity) < len ? 0 : -1;
 }
 
-int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
-                         size_t errlen)
+/* ingress_lock_acquire, and with `probe` whether that key exists once the lock is held. */
+static int ingress_lock_take(q_ctx *ctx, const char *name, long wait_ms, const char *probe, bool *exists,
+                             ingress_lock *l, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
     if ((size_t)snprintf(l->key, sizeof l->key, "lock:%s", name) >= sizeof l->key) {
@@ -73,18 +76,25 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
         return -1;
     }
     snprintf(px, sizeof px, "%ld", INGRESS_LOCK_AUTORELEASE_MS);
-    const char *argv[] = {l->key, holders, l->token, px};
+    const char *argv[5] = {l->key, holders};
+    int nkeys = 2;
+    if (probe)
+        argv[nkeys++] = probe;
+    argv[nkeys] = l->token;
+    argv[nkeys + 1] = px;
     q_conn *c = ingress_app_redis(ctx);
     double give_up = base_monotonic() + (double)wait_ms / 1000.0;
     for (;;) {
-        redisReply *r = q_conn_eval(c, ingress_lock_take_lua, 2, 4, argv, NULL);
+        redisReply *r = q_conn_eval(c, ingress_lock_take_lua, nkeys, nkeys + 2, argv, NULL);
         if (!r || r->type != REDIS_REPLY_INTEGER) {
             snprintf(err, errlen, "Redis: taking %s: %s", l->key,
                      r && r->type == REDIS_REPLY_ERROR ? r->str : r ? "unexpected reply" : q_conn_error(c));
             q_reply_free(r);
             return -1;
         }
-        bool ok = r->integer == 1;
+        bool ok = r->integer >= 1;
+        if (exists)
+            *exists = r->integer == 2;
         q_reply_free(r);
         if (ok) {
             l->held = true;
@@ -97,8 +107,14 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
     }
 }
 
-int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
-                          size_t errlen)
+int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
+                         size_t errlen)
+{
+    return ingress_lock_take(ctx, name, wait_ms, NULL, NULL, l, err, errlen);
+}
+
+int ingress_lock_or_retry_probe(q_ctx *ctx, const char *kind, const char *subject, const char *probe,
+                                bool *exists, ingress_lock *l, char *err, size_t errlen)
 {
     char name[INGRESS_LOCK_NAME_MAX];
     if ((size_t)snprintf(name, sizeof name, "%s:%s", kind, subject) >= sizeof name) {
@@ -106,10 +122,16 @@ int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ing
                  strlen(kind) + 1 + strlen(subject), INGRESS_LOCK_NAME_MAX - 1);
         return -1;
     }
-    int rc = ingress_lock_acquire(ctx, name, INGRESS_LOCK_WAIT_MS, l, err, errlen);
+    int rc = ingress_lock_take(ctx, name, INGRESS_LOCK_WAIT_MS, probe, exists, l, err, errlen);
     if (rc > 0)
         snprintf(err, errlen, INGRESS_LOCK_BUSY "%s, try again later", name);
     return rc == 0 ? 0 : -1;
+}
+
+int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
+                          size_t errlen)
+{
+    return ingress_lock_or_retry_probe(ctx, kind, subject, NULL, NULL, l, err, errlen);
 }
 
 void ingress_lock_release(q_ctx *ctx, ingress_lock *l)

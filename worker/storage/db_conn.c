@@ -2,7 +2,9 @@
  * statement timeout, statements with text parameters (named prepared statements
  * only when PREPARED_STATEMENTS allows them), and the transaction helper. A
  * statement is sent once: when the connection breaks after it was sent, its
- * outcome is unknown, and only statements the caller calls idempotent run again. */
+ * outcome is unknown, and only statements the caller calls idempotent run again.
+ * db_tx defers its BEGIN to go with the transaction's first statement, and db_batch
+ * sends statements that do not wait for each other in one round trip (pipeline). */
 #include "db_batch.h"
 #include "base.h"
 
@@ -26,6 +28,9 @@ struct db_conn {
     char sqlstate[6];
     char *prepared[DB_MAX_PREPARED]; /* statement names prepared on this session */
     int nprepared;
+    bool begin_pending;          /* db_tx's BEGIN is not sent yet: it goes with the first statement */
+    bool commit_sent;            /* a db_batch of this transaction carried its COMMIT */
+    bool commit_unknown;         /* ... and the connection was lost before COMMIT's reply */
     unsigned long statements, round_trips;
     struct {
         const char *name;        /* a string literal of the caller's */
@@ -276,12 +281,220 @@ static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int
     return NULL;
 }
 
+/* The BEGIN db_tx deferred, on its own (reconnecting once if the connection was lost:
+ * nothing of the transaction has been sent yet). */
+static int db_begin_now(db_conn *c, char *err, size_t errlen)
+{
+    char begin[96] = "BEGIN";
+    if (c->settings->statement_timeout_ms > 0 && !c->settings->prepared_statements)
+        snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %d",
+                 c->settings->statement_timeout_ms);
+    c->in_tx = false;
+    PGresult *r = db_exec_idempotent(c, NULL, begin, 0, NULL, err, errlen);
+    c->in_tx = true;
+    if (!r)
+        return -1;
+    PQclear(r);
+    c->begin_pending = false;
+    return 0;
+}
+
+typedef enum { DB_BATCH_OK, DB_BATCH_FAILED, DB_BATCH_LOST, DB_BATCH_UNKNOWN } db_batch_result;
+
+/* What a batch sent, in order: a deferred BEGIN (and SET LOCAL), the Parse of a named
+ * statement not prepared yet, statement i, or COMMIT. */
+typedef enum { DB_ITEM_BEGIN, DB_ITEM_PREPARE, DB_ITEM_STMT, DB_ITEM_COMMIT } db_item_kind;
+typedef struct {
+    db_item_kind kind;
+    int stmt;
+} db_item;
+
+static bool db_queued_prepare(const db_item *items, int k, const db_stmt *stmts, const char *name)
+{
+    for (int j = 0; j < k; j++)
+        if (items[j].kind == DB_ITEM_PREPARE && strcmp(stmts[items[j].stmt].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Queues everything, syncs once and reads every reply. res[] is filled on DB_BATCH_OK. */
+static db_batch_result db_batch_once(db_conn *c, const db_stmt *stmts, int n, bool begin, bool commit,
+                                     PGresult **res, char *err, size_t errlen)
+{
+    PGconn *pg = c->pg;
+    const db_settings *s = c->settings;
+    db_item *items = calloc((size_t)(2 * n + 3), sizeof *items);
+    if (!items)
+        abort();
+    int k = 0, pending = 0;
+    bool sent = PQenterPipelineMode(pg) == 1, commit_queued = false;
+    if (sent && begin) {
+        sent = PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+        items[k++] = (db_item){DB_ITEM_BEGIN, -1};
+        if (sent && s->statement_timeout_ms > 0 && !s->prepared_statements) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "SET LOCAL statement_timeout = %d", s->statement_timeout_ms);
+            sent = PQsendQueryParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+            items[k++] = (db_item){DB_ITEM_BEGIN, -1};
+        }
+    }
+    for (int i = 0; sent && i < n; i++) {
+        const db_stmt *st = &stmts[i];
+        bool named = st->name && s->prepared_statements;
+        bool ready = named && (db_is_prepared(c, st->name) || db_queued_prepare(items, k, stmts, st->name));
+        if (named && !ready && c->nprepared + pending < DB_MAX_PREPARED) {
+            sent = PQsendPrepare(pg, st->name, st->sql, st->nparams, NULL) == 1;
+            items[k++] = (db_item){DB_ITEM_PREPARE, i};
+            pending++;
+            ready = true;
+        }
+        if (sent && ready)
+            sent = PQsendQueryPrepared(pg, st->name, st->nparams, st->params, NULL, NULL, 0) == 1;
+        else if (sent)
+            sent = PQsendQueryParams(pg, st->sql, st->nparams, NULL, st->params, NULL, NULL, 0) == 1;
+        items[k++] = (db_item){DB_ITEM_STMT, i};
+    }
+    if (sent && commit) {
+        sent = PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1;
+        items[k++] = (db_item){DB_ITEM_COMMIT, -1};
+        commit_queued = true;
+    }
+    if (sent)
+        sent = PQpipelineSync(pg) == 1;
+    c->round_trips++;
+
+    char msg[400] = "";
+    bool failed = false, commit_failed = false, committed = false;
+    for (int j = 0; sent && j < k && PQstatus(pg) == CONNECTION_OK; j++) {
+        PGresult *r = PQgetResult(pg);
+        if (!r)
+            break;
+        ExecStatusType st = PQresultStatus(r);
+        bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (items[j].kind != DB_ITEM_PREPARE && st != PGRES_PIPELINE_ABORTED)
+            c->statements++;
+        if (ok && items[j].kind == DB_ITEM_PREPARE) {
+            c->prepared[c->nprepared] = strdup(stmts[items[j].stmt].name);
+            if (!c->prepared[c->nprepared])
+                abort();
+            c->nprepared++;
+        }
+        committed |= ok && items[j].kind == DB_ITEM_COMMIT;
+        if (ok && items[j].kind == DB_ITEM_STMT) {
+            res[items[j].stmt] = r;
+            r = NULL;
+        } else if (!ok && st != PGRES_PIPELINE_ABORTED && !failed && PQstatus(pg) == CONNECTION_OK) {
+            failed = true;
+            commit_failed = items[j].kind == DB_ITEM_COMMIT;
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+            db_copy_message(PQresultErrorMessage(r), msg, sizeof msg);
+        } else if (!ok && st != PGRES_PIPELINE_ABORTED && !msg[0]) {
+            db_copy_message(PQresultErrorMessage(r), msg, sizeof msg);
+        }
+        PQclear(r);
+        while ((r = PQgetResult(pg)) != NULL) /* the end of this statement's results */
+            PQclear(r);
+    }
+    if (sent && PQstatus(pg) == CONNECTION_OK) {
+        PGresult *r = PQgetResult(pg);
+        sent = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+    }
+    if (sent)
+        sent = PQexitPipelineMode(pg) == 1;
+    free(items);
+    bool lost = !sent || PQstatus(pg) != CONNECTION_OK;
+    if (lost && committed && !failed) {
+        /* COMMIT's reply came, then the connection ended: the transaction is written */
+        base_log(BASE_LOG_INFO, "the PostgreSQL connection to %s ended after a commit was confirmed",
+                 s->describe);
+        db_conn_close(c);
+        lost = false;
+    }
+    if (!lost && !failed) {
+        c->sqlstate[0] = '\0';
+        return DB_BATCH_OK;
+    }
+    for (int i = 0; i < n; i++) {
+        PQclear(res[i]);
+        res[i] = NULL;
+    }
+    if (!lost) {
+        snprintf(err, errlen, "%sPostgreSQL error%s%s: %s", commit_failed ? "commit failed, nothing was written: " : "",
+                 c->sqlstate[0] ? " " : "", c->sqlstate, msg);
+        return DB_BATCH_FAILED;
+    }
+    if (!msg[0])
+        db_copy_message(PQerrorMessage(pg), msg, sizeof msg);
+    if (!failed)
+        snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
+    if (commit_queued && !failed) {
+        snprintf(err, errlen, "the connection was lost after COMMIT was sent, so the transaction may or "
+                 "may not be written: lost the PostgreSQL connection to %s: %s", s->describe, msg);
+        return DB_BATCH_UNKNOWN;
+    }
+    snprintf(err, errlen, "lost the PostgreSQL connection to %s: %s", s->describe, msg);
+    return DB_BATCH_LOST;
+}
+
+int db_batch(db_conn *c, const db_stmt *stmts, int n, bool commit, PGresult **res, char *err,
+             size_t errlen)
+{
+    for (int i = 0; i < n; i++)
+        res[i] = NULL;
+    if (!c->in_tx || c->commit_sent) {
+        snprintf(err, errlen, "db_batch: only inside db_tx, before its COMMIT");
+        return -1;
+    }
+    bool begin = c->begin_pending;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!c->pg && !begin) {
+            snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
+            snprintf(err, errlen, "the PostgreSQL connection to %s was lost earlier in this "
+                     "transaction (nothing of it was written)", c->settings->describe);
+            return -1;
+        }
+        c->in_tx = !begin; /* before BEGIN, an idle connection the server closed is reopened */
+        int erc = db_conn_ensure(c, err, errlen);
+        c->in_tx = true;
+        if (erc != 0)
+            return -1;
+        db_batch_result r = db_batch_once(c, stmts, n, begin, commit, res, err, errlen);
+        if (r == DB_BATCH_OK || r == DB_BATCH_FAILED) {
+            c->begin_pending = false;
+            c->commit_sent = commit;
+            return r == DB_BATCH_OK ? 0 : -1;
+        }
+        base_log(BASE_LOG_WARN, "%s", err);
+        c->lost_logged = true;
+        db_conn_close(c);
+        if (r == DB_BATCH_UNKNOWN) {
+            c->commit_sent = c->commit_unknown = true;
+            return -1;
+        }
+        if (!begin || commit)
+            return -1; /* the transaction is gone with the connection */
+        /* lost with the BEGIN it carried: nothing was written, so once more */
+    }
+    return -1;
+}
+
 /* Sends the statement, on a connection checked just before. `rerun`: the statement
  * may run twice, so a connection lost under it is reopened and it runs once more
  * (outside a transaction only: inside one, the transaction is gone). */
 static PGresult *db_exec_mode(db_conn *c, bool rerun, const char *name, const char *sql,
                               int nparams, const char *const *params, char *err, size_t errlen)
 {
+    if (c->in_tx && c->begin_pending) {
+        if (nparams == 0 && db_begin_now(c, err, errlen) != 0)
+            return NULL; /* simple protocol (several statements) cannot be pipelined */
+        if (c->begin_pending) {
+            db_stmt one = {name, sql, nparams, params};
+            PGresult *r = NULL;
+            return db_batch(c, &one, 1, false, &r, err, errlen) == 0 ? r : NULL;
+        }
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (c->in_tx && !c->pg) {
             snprintf(c->sqlstate, sizeof c->sqlstate, "08006");
@@ -367,18 +580,12 @@ int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)
                               "(nested transactions are not supported)");
         return -1;
     }
-    char begin[96] = "BEGIN";
-    if (c->settings->statement_timeout_ms > 0 && !c->settings->prepared_statements)
-        snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %d",
-                 c->settings->statement_timeout_ms);
-    PGresult *br = db_exec_idempotent(c, NULL, begin, 0, NULL, err, errlen);
-    if (!br)
-        return -1;
-    PQclear(br);
-    c->in_tx = true;
-    bool unknown = false;
+    /* BEGIN goes out with the first statement (db_exec_mode, db_batch) */
+    c->in_tx = c->begin_pending = true;
+    c->commit_sent = c->commit_unknown = false;
     int rc = fn(c, user, err, errlen);
-    if (rc == 0) {
+    bool unknown = c->commit_unknown;
+    if (rc == 0 && !c->begin_pending && !c->commit_sent) {
         char cerr[512];
         if (db_run(c, "COMMIT", cerr, sizeof cerr) != 0) {
             unknown = strcmp(c->sqlstate, "08006") == 0;
@@ -396,7 +603,7 @@ int db_tx(db_conn *c, db_tx_fn fn, void *user, char *err, size_t errlen)
             base_log(BASE_LOG_WARN, "rollback failed (the connection will be reopened): %s", rerr);
         memcpy(c->sqlstate, failed_state, sizeof failed_state); /* report why it failed */
     }
-    c->in_tx = false;
+    c->in_tx = c->begin_pending = c->commit_sent = c->commit_unknown = false;
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         db_conn_close(c); /* never hand out a connection stuck inside a transaction */
     return unknown ? DB_TX_UNKNOWN : rc == 0 ? 0 : -1;
