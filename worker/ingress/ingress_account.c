@@ -10,14 +10,16 @@
 
 /* Columns in the order ingress_account_row reads them. The local uri is computed as
  * Mastodon serialises it (id_scheme numeric_ap_id 1: /ap/users/ID, else /users/NAME);
- * id_scheme is read through to_jsonb so databases without the column still work. The
+ * id_scheme is read through to_jsonb so databases without the column still work (for
+ * local accounts only: the whole row as JSON is dear, and a remote one has its uri). The
  * last is Account#needs_background_refresh? (remote, and last fully fetched over a
  * week ago, never, or under an invalidated username), as acct_schedule_refresh_if_stale
  * asks it. */
 #define INGRESS_ACCOUNT_COLS                                                                  \
     "a.id, a.uri, coalesce(a.domain, ''), a.followers_url, a.suspended_at IS NOT NULL, "      \
     "a.silenced_at IS NOT NULL, a.sensitized_at IS NOT NULL, a.username, "                    \
-    "coalesce(to_jsonb(a)->>'id_scheme', '0'), a.domain IS NOT NULL AND "                    \
+    "CASE WHEN a.domain IS NULL THEN coalesce(to_jsonb(a)->>'id_scheme', '0') END, "          \
+    "a.domain IS NOT NULL AND "                                                               \
     "(a.last_webfingered_at IS NULL OR a.last_webfingered_at <= timezone('UTC', now()) - "    \
     "interval '1 week' OR a.username LIKE '! %')"
 

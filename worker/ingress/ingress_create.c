@@ -323,23 +323,34 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
         snprintf(err, errlen, "not relevant here%s: %s", p->o->relayed ? " unless for its relaying actor" : "", why);
         return p->o->relayed ? INGRESS_UNHANDLED : INGRESS_DROPPED;
     }
-    /* delete_upon_arrival, read with the lock taken */
+    /* delete_upon_arrival is read, and on the Sidekiq Redis the marker set, in the step
+     * that takes the lock */
     char key[1200];
     snprintf(key, sizeof key, "delete_upon_arrival:%lld:%s", (long long)p->actor->id, st->uri);
-    bool deleted = false;
-    if (ingress_lock_or_retry_probe(ctx, "create", st->uri, key, &deleted, lock, err, errlen) != 0)
+    char *created = ingress_created_key(st->uri), *prev = NULL;
+    bool marked = ingress_app_redis(ctx) == q_ctx_redis(ctx) && q_ctx_jid(ctx)[0];
+    ingress_lock_also also = {.exists_key = key, .set_key = marked ? created : NULL,
+                              .set_value = q_ctx_jid(ctx), .set_ttl_s = INGRESS_CREATED_TTL_S};
+    if (ingress_lock_or_retry_also(ctx, "create", st->uri, &also, lock, err, errlen) != 0) {
+        free(created);
         return INGRESS_FAILED;
+    }
+    prev = also.set_prev;
     ingress_outcome out = INGRESS_STORED;
-    if (deleted) {
+    if (also.exists) {
         snprintf(err, errlen, "a Delete of %s arrived first", st->uri);
         out = INGRESS_DROPPED;
     }
     if (out == INGRESS_STORED && ingress_create_emoji(cp, p, err, errlen) != 0)
         out = INGRESS_FAILED;
     c = *cp;
-    char *created = ingress_created_key(st->uri), *prev = NULL;
-    if (out == INGRESS_STORED && ingress_created_mark(ctx, created, &prev, err, errlen) != 0)
-        out = INGRESS_FAILED;
+    if (out == INGRESS_STORED && !marked) {
+        marked = ingress_created_mark(ctx, created, &prev, err, errlen) == 0;
+        if (!marked)
+            out = INGRESS_FAILED;
+    }
+    if (out != INGRESS_STORED && marked) /* nothing stored: the marker goes back */
+        ingress_created_restore(ctx, created, prev, out == INGRESS_FAILED, false);
     if (out == INGRESS_STORED) {
         /* an existing status shows as the unique uri refusing the insert */
         int64_t author = 0;

@@ -79,10 +79,19 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
  * busy or Redis failed (either way the job retries). */
 int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
                           size_t errlen);
-/* ingress_lock_or_retry that also reads whether key `probe` (on the same Redis) exists,
- * in the step that takes the lock: *exists is set when it returns 0. */
-int ingress_lock_or_retry_probe(q_ctx *ctx, const char *kind, const char *subject, const char *probe,
-                                bool *exists, ingress_lock *l, char *err, size_t errlen);
+/* What the step that takes a lock also does, on the lock's Redis: whether exists_key
+ * exists, and (set_key not NULL) SET set_key set_value EX set_ttl_s GET. */
+typedef struct ingress_lock_also {
+    const char *exists_key;
+    const char *set_key, *set_value;
+    int set_ttl_s;
+    bool exists;               /* out */
+    char *set_prev;            /* out: set_key's value before (malloc'd), NULL if none */
+} ingress_lock_also;
+/* ingress_lock_or_retry that also does `also` once the lock is taken (its outs are set
+ * when it returns 0). */
+int ingress_lock_or_retry_also(q_ctx *ctx, const char *kind, const char *subject, ingress_lock_also *also,
+                               ingress_lock *l, char *err, size_t errlen);
 /* Releases the lock if this holder still owns it. */
 void ingress_lock_release(q_ctx *ctx, ingress_lock *l);
 /* Releases the locks the dead process `identity` still holds (those whose value is

@@ -14,17 +14,26 @@
 #include <string.h>
 #include <time.h>
 
-/* KEYS: lock, holder hash[, probe]; ARGV: token, autorelease ms. 0 busy, 1 taken, 2
- * taken and the probe key exists (read in the same step, saving a round trip). */
+/* KEYS: lock, holder hash[, probe, marker]; ARGV: token, autorelease ms[, marker value,
+ * marker TTL s ("" for none)]. {0} busy, else {1, whether the probe key exists, the
+ * marker's value before it was set (or nil)}: what ingress_lock_also asks, read and
+ * written in the step that takes the lock, saving round trips. A marker of another
+ * type is refused before the lock is taken. */
 static const char *ingress_lock_take_lua =
     "local t = redis.call('type', KEYS[2])['ok'] "
     "if t ~= 'none' and t ~= 'hash' then "
     "  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' is a ' .. t .. ', not a hash') end "
-    "if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end "
+    "local marker = ARGV[3] and ARGV[3] ~= '' "
+    "if marker then t = redis.call('type', KEYS[4])['ok'] end "
+    "if marker and t ~= 'none' and t ~= 'string' then "
+    "  return redis.error_reply('WRONGTYPE ' .. KEYS[4] .. ' is a ' .. t .. ', not a string') end "
+    "if not redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end "
     "redis.call('hset', KEYS[2], KEYS[1], ARGV[1]) "
     "redis.call('pexpire', KEYS[2], ARGV[2]) "
-    "if KEYS[3] then return 1 + redis.call('exists', KEYS[3]) end "
-    "return 1";
+    "if not KEYS[3] then return {1} end "
+    "local prev = false "
+    "if marker then prev = redis.call('set', KEYS[4], ARGV[3], 'EX', ARGV[4], 'GET') end "
+    "return {1, redis.call('exists', KEYS[3]), prev}";
 
 /* KEYS: lock, holder hash; ARGV: token. */
 static const char *ingress_lock_release_lua =
@@ -58,8 +67,8 @@ static int ingress_lock_holder_key(const char *identity, char *out, size_t len)
     return (size_t)snprintf(out, len, "scotty:locks:%s", identity) < len ? 0 : -1;
 }
 
-/* ingress_lock_acquire, and with `probe` whether that key exists once the lock is held. */
-static int ingress_lock_take(q_ctx *ctx, const char *name, long wait_ms, const char *probe, bool *exists,
+/* ingress_lock_acquire, and with `also` what it asks in the same step. */
+static int ingress_lock_take(q_ctx *ctx, const char *name, long wait_ms, ingress_lock_also *also,
                              ingress_lock *l, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
@@ -68,7 +77,7 @@ static int ingress_lock_take(q_ctx *ctx, const char *name, long wait_ms, const c
         return -1;
     }
     const char *identity = q_ctx_identity(ctx);
-    char holders[INGRESS_LOCK_HOLDER_KEY_MAX], px[24];
+    char holders[INGRESS_LOCK_HOLDER_KEY_MAX], px[24], ttl[24];
     if (ingress_lock_holder_key(identity, holders, sizeof holders) != 0 ||
         ingress_lock_token(identity, l->token, sizeof l->token) != 0) {
         snprintf(err, errlen, "no lock token for %s: no random bytes, or identity %.80s... too long",
@@ -76,25 +85,41 @@ static int ingress_lock_take(q_ctx *ctx, const char *name, long wait_ms, const c
         return -1;
     }
     snprintf(px, sizeof px, "%ld", INGRESS_LOCK_AUTORELEASE_MS);
-    const char *argv[5] = {l->key, holders};
-    int nkeys = 2;
-    if (probe)
-        argv[nkeys++] = probe;
-    argv[nkeys] = l->token;
-    argv[nkeys + 1] = px;
+    const char *argv[8] = {l->key, holders, l->token, px};
+    int nkeys = 2, argc = 4;
+    if (also) {
+        also->exists = false;
+        also->set_prev = NULL;
+        snprintf(ttl, sizeof ttl, "%d", also->set_ttl_s);
+        bool set = also->set_key != NULL;
+        const char *all[] = {l->key, holders, also->exists_key, set ? also->set_key : also->exists_key,
+                             l->token, px, set ? also->set_value : "", ttl};
+        memcpy(argv, all, sizeof all);
+        nkeys = 4;
+        argc = 8;
+    }
     q_conn *c = ingress_app_redis(ctx);
     double give_up = base_monotonic() + (double)wait_ms / 1000.0;
     for (;;) {
-        redisReply *r = q_conn_eval(c, ingress_lock_take_lua, nkeys, nkeys + 2, argv, NULL);
-        if (!r || r->type != REDIS_REPLY_INTEGER) {
+        redisReply *r = q_conn_eval(c, ingress_lock_take_lua, nkeys, argc, argv, NULL);
+        bool shaped = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+                      r->element[0]->type == REDIS_REPLY_INTEGER &&
+                      (r->element[0]->integer == 0 || !also || r->elements == 3);
+        if (!shaped) {
             snprintf(err, errlen, "Redis: taking %s: %s", l->key,
                      r && r->type == REDIS_REPLY_ERROR ? r->str : r ? "unexpected reply" : q_conn_error(c));
             q_reply_free(r);
             return -1;
         }
-        bool ok = r->integer >= 1;
-        if (exists)
-            *exists = r->integer == 2;
+        bool ok = r->element[0]->integer == 1;
+        if (ok && also) {
+            also->exists = r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer > 0;
+            if (r->element[2]->type == REDIS_REPLY_STRING) {
+                also->set_prev = strdup(r->element[2]->str);
+                if (!also->set_prev)
+                    abort();
+            }
+        }
         q_reply_free(r);
         if (ok) {
             l->held = true;
@@ -110,11 +135,11 @@ static int ingress_lock_take(q_ctx *ctx, const char *name, long wait_ms, const c
 int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_lock *l, char *err,
                          size_t errlen)
 {
-    return ingress_lock_take(ctx, name, wait_ms, NULL, NULL, l, err, errlen);
+    return ingress_lock_take(ctx, name, wait_ms, NULL, l, err, errlen);
 }
 
-int ingress_lock_or_retry_probe(q_ctx *ctx, const char *kind, const char *subject, const char *probe,
-                                bool *exists, ingress_lock *l, char *err, size_t errlen)
+int ingress_lock_or_retry_also(q_ctx *ctx, const char *kind, const char *subject, ingress_lock_also *also,
+                               ingress_lock *l, char *err, size_t errlen)
 {
     char name[INGRESS_LOCK_NAME_MAX];
     if ((size_t)snprintf(name, sizeof name, "%s:%s", kind, subject) >= sizeof name) {
@@ -122,7 +147,7 @@ int ingress_lock_or_retry_probe(q_ctx *ctx, const char *kind, const char *subjec
                  strlen(kind) + 1 + strlen(subject), INGRESS_LOCK_NAME_MAX - 1);
         return -1;
     }
-    int rc = ingress_lock_take(ctx, name, INGRESS_LOCK_WAIT_MS, probe, exists, l, err, errlen);
+    int rc = ingress_lock_take(ctx, name, INGRESS_LOCK_WAIT_MS, also, l, err, errlen);
     if (rc > 0)
         snprintf(err, errlen, INGRESS_LOCK_BUSY "%s, try again later", name);
     return rc == 0 ? 0 : -1;
@@ -131,7 +156,7 @@ int ingress_lock_or_retry_probe(q_ctx *ctx, const char *kind, const char *subjec
 int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
                           size_t errlen)
 {
-    return ingress_lock_or_retry_probe(ctx, kind, subject, NULL, NULL, l, err, errlen);
+    return ingress_lock_or_retry_also(ctx, kind, subject, NULL, l, err, errlen);
 }
 
 void ingress_lock_release(q_ctx *ctx, ingress_lock *l)
