@@ -162,7 +162,7 @@ class TestIngressQuotes < PullTest
   # quote and verifies it again (status_edits carry its quote_id); a new approval URI
   # sets it back to pending first (here the new one is gone: rejected, quotes_count
   # back to 0); an implicit Update with a working approval accepts it again and
-  # redistributes; adding, removing or changing the quoted post is Ruby's.
+  # redistributes.
   def test_updates_of_a_quote_post_keep_and_verify_the_quote
     start_fixture_origin
     quoted = carol_note
@@ -197,16 +197,136 @@ class TestIngressQuotes < PullTest
     deliver_and_wait(edit.call('2026-11-24T19:10:00Z', approval)) # the same `updated`: implicit
     assert_equal '1', quote_row(mine).dig(0, 0), "the implicit Update's approval accepts it\n#{@scottys[0].log}"
     assert_equal [[status_id(mine), { 'update' => true }]], queued('default', 'DistributionWorker').map { |j| j['args'] }
-
-    other = serve_note(HOST, 'carol', 2, text: 'another')
-    changed = deliver_and_wait(edit.call('2026-11-24T19:20:00Z', nil).sub(quoted, other).gsub(quoted, other))
-    removed = deliver_and_wait(edit.call('2026-11-24T19:30:00Z', nil).then do |b|
-      d = JSON.parse(b)
-      %w[quote _misskey_quote quoteUrl].each { |k| d['object'].delete(k) }
-      JSON.generate(d)
-    end)
-    assert_equal [changed, removed].sort, queued('ruby').map { |j| j['jid'] }.sort, 'changing or removing the quote is Ruby\'s'
+    assert_empty queued('ruby')
     assert_empty retries
+  end
+
+  # The Create of quote_create(n, ...) as an Update of that status, edited at `updated`.
+  def quote_update(n, quoted, updated, **kw)
+    doc = JSON.parse(quote_create(n, quoted, **kw))
+    doc['type'] = 'Update'
+    doc['id'] = "#{BOB_URI}/statuses/#{n}#updates/#{updated}"
+    doc['object']['updated'] = updated
+    JSON.generate(doc)
+  end
+
+  # [quote_id or 'none'] of each status_edits row of uri, oldest first
+  def edit_quotes(uri)
+    rows("SELECT coalesce(quote_id::text, 'none') FROM status_edits WHERE status_id = #{status_id(uri)} " \
+         'ORDER BY created_at, id').flatten
+  end
+
+  # ProcessStatusUpdateService#update_quote! on explicit Updates: an added quote is a new
+  # pending row verified after the commit (accepted and counted here); another quoted
+  # post destroys it (the count taken back) and creates one; a removal destroys it. A
+  # quote change alone is no significant change (no edit, edited_at kept); the edits
+  # name the quote the status had then, and after a removal the destroyed one (the
+  # association still holds it when the snapshot is taken).
+  def test_updates_that_add_change_and_remove_the_quote
+    start_fixture_origin
+    first = carol_note(1)
+    second = serve_note(HOST, 'carol', 2, text: 'another')
+    mine = "#{BOB_URI}/statuses/560"
+    by = origin_url(HOST, 'users/carol')
+    approval1 = serve_approval(HOST, 'auth/560-1', interacting: mine, target: first, by: by)
+    approval2 = serve_approval(HOST, 'auth/560-2', interacting: mine, target: second, by: by)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(560, nil, keys: []))
+    assert_equal [], quote_row(mine), @scottys[0].log
+
+    deliver_and_wait(quote_update(560, first, '2026-11-24T19:00:00Z', approval: approval1,
+                                                                       object: { 'content' => '<p>now quoting</p>' }))
+    first_id = status_id(first)
+    refute_nil first_id, "the quoted status was fetched\n#{@scottys[0].log}"
+    assert_equal [['1', 'f', approval1, BOB.to_s, CAROL.to_s, first_id.to_s]], quote_row(mine), @scottys[0].log
+    assert_equal 1, stat(first_id, 'quotes_count')
+    added = psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    assert_equal ['none', added], edit_quotes(mine), 'the original had no quote, the edit has the new one'
+
+    edited_at = psql("SELECT edited_at FROM statuses WHERE uri = #{q(mine)}").strip
+    deliver_and_wait(quote_update(560, second, '2026-11-24T19:10:00Z', approval: approval2,
+                                                                        object: { 'content' => '<p>now quoting</p>' }))
+    second_id = status_id(second)
+    assert_equal [['1', 'f', approval2, BOB.to_s, CAROL.to_s, second_id.to_s]], quote_row(mine), @scottys[0].log
+    changed = psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    refute_equal added, changed, 'the old quote is destroyed and a new one created'
+    assert_equal 0, count('quotes', "id = #{added}")
+    assert_equal [0, 1], [stat(first_id, 'quotes_count'), stat(second_id, 'quotes_count')]
+    assert_equal ['none', added], edit_quotes(mine), 'a quote change alone is no significant change'
+    assert_equal edited_at, psql("SELECT edited_at FROM statuses WHERE uri = #{q(mine)}").strip
+
+    deliver_and_wait(quote_update(560, nil, '2026-11-24T19:20:00Z', keys: [], object: { 'content' => '<p>plain</p>' }))
+    assert_equal [], quote_row(mine), @scottys[0].log
+    assert_equal 0, stat(second_id, 'quotes_count'), 'the accepted quote is uncounted when destroyed'
+    assert_equal ['none', added, changed], edit_quotes(mine)
+    assert_equal '<p>plain</p>', psql("SELECT text FROM statuses WHERE uri = #{q(mine)}").strip
+    assert_empty queued('ruby')
+    assert_empty retries
+  end
+
+  # A Tombstone replacing a quote: the new quote is deleted; a pending quote whose quoted
+  # status is not known yet is kept (quoted_status.present? is false), as is one whose
+  # quoted status was discarded.
+  def test_an_update_to_a_tombstone_replaces_the_quote_with_a_deleted_one
+    start_fixture_origin
+    quoted = carol_note(1)
+    mine = "#{BOB_URI}/statuses/561"
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(561, quoted, keys: %w[quote]))
+    before = psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    gone = { 'type' => 'Tombstone', 'id' => "#{origin_url(HOST, 'users/carol/statuses/gone')}" }
+    deliver_and_wait(quote_update(561, gone, '2026-11-24T19:00:00Z', keys: %w[quote]))
+    assert_equal [['4', 'f', '', BOB.to_s, '0', '0']], quote_row(mine), @scottys[0].log
+    refute_equal before, psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    assert_empty queued('ruby')
+  end
+
+  # Hostile variants of an added quote, as Create treats them: a quote of a private
+  # status stays pending without it (visibility_mismatch), a forged approval leaves it
+  # pending with the quoted status; both logged.
+  def test_an_update_adding_a_quote_of_a_private_status_or_with_a_forged_approval_stays_pending
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    private_uri = origin_url(HOST, 'users/carol/statuses/9')
+    private_one = add_status(113_400_000_000_000_110, uri: private_uri, account: CAROL, visibility: 2)
+    public_uri = serve_note(HOST, 'carol', 1, text: 'quoted')
+    by = origin_url(HOST, 'users/carol')
+    a = "#{BOB_URI}/statuses/570"
+    b = "#{BOB_URI}/statuses/571"
+    approval = serve_approval(HOST, 'auth/570', interacting: a, target: private_uri, by: by)
+    forged = serve_approval(OTHER, 'forged/571', interacting: b, target: public_uri, by: by)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(570, nil, keys: []))
+    deliver_and_wait(quote_create(571, nil, keys: []))
+    deliver_and_wait(quote_update(570, private_uri, '2026-11-24T19:00:00Z', approval: approval))
+    deliver_and_wait(quote_update(571, public_uri, '2026-11-24T19:00:00Z', approval: forged))
+    assert_equal [['0', 'f', '', BOB.to_s, '0', '0']], quote_row(a), @scottys[0].log
+    assert_equal 0, stat(private_one, 'quotes_count')
+    assert_match(/quote of #{Regexp.escape(a)} .*visibility_mismatch/, @scottys[0].log)
+    assert_equal [['0', 'f', '', BOB.to_s, CAROL.to_s, status_id(public_uri).to_s]], quote_row(b), @scottys[0].log
+    assert_match(/quote of .* by #{Regexp.escape(b)} not accepted: approval .* refused: /, @scottys[0].log)
+    assert_empty queued('ruby')
+    assert_empty retries
+  end
+
+  # What stays Ruby's: pointing an accepted quote of a local post elsewhere
+  # (RevokeQuoteService delivers a Delete of the authorization), and dropping a quote a
+  # local account was notified of (its notification request is reconsidered).
+  def test_updates_that_revoke_or_drop_a_notified_quote_are_forwarded
+    local = add_alice_status
+    start_fixture_origin
+    other = carol_note(1)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(580, ALICE_STATUS_URI, keys: %w[quote]))
+    deliver_and_wait(quote_create(581, ALICE_STATUS_URI, keys: %w[quote]))
+    psql("UPDATE quotes SET state = 1 WHERE quoted_status_id = #{local}") # accepted by QuoteRequest
+    quote581 = psql("SELECT id FROM quotes WHERE status_id = #{status_id("#{BOB_URI}/statuses/581")}").strip
+    psql("INSERT INTO notifications (account_id, activity_id, activity_type, created_at, updated_at, " \
+         "from_account_id, type) VALUES (#{ALICE}, #{quote581}, 'Quote', now(), now(), #{BOB}, 'quote')")
+    revoke = deliver_and_wait(quote_update(580, other, '2026-11-24T19:00:00Z', keys: %w[quote]))
+    drop = deliver_and_wait(quote_update(581, nil, '2026-11-24T19:00:00Z', keys: []))
+    assert_equal [revoke, drop].sort, queued('ruby').map { |j| j['jid'] }.sort, @scottys[0].log
+    assert_equal 2, count('quotes', "quoted_status_id = #{local} AND state = 1"), 'nothing written'
   end
 
   # ActivityPub::RefetchAndVerifyQuoteWorker on pull: the approval answering now accepts
