@@ -329,6 +329,33 @@ class TestIngressQuotes < PullTest
     assert_equal 2, count('quotes', "quoted_status_id = #{local} AND state = 1"), 'nothing written'
   end
 
+  def announce(n, object, actor: BOB_URI)
+    JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{actor}/statuses/#{n}/activity",
+                  'type' => 'Announce', 'actor' => actor, 'published' => '2026-11-24T18:20:00Z', 'to' => [PUBLIC],
+                  'object' => object)
+  end
+
+  # Announce#status_from_object: a self-boost's embedded quote post is a Create of it
+  # (the quotes row, verified and counted), then the boost; one whose quote has no
+  # http URI is forwarded as its Create would be.
+  def test_a_self_boost_of_a_quote_post_stores_and_verifies_its_quote
+    start_fixture_origin
+    quoted = carol_note
+    mine = "#{BOB_URI}/statuses/590"
+    approval = serve_approval(HOST, 'auth/590', interacting: mine, target: quoted, by: origin_url(HOST, 'users/carol'))
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(announce(591, JSON.parse(quote_create(590, quoted, approval: approval))['object']))
+    fetched = status_id(quoted)
+    assert_equal [['1', 'f', approval, BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine), @scottys[0].log
+    assert_equal 1, stat(fetched, 'quotes_count')
+    assert_equal 1, count('statuses', "reblog_of_id = #{status_id(mine)}"), 'and the boost'
+    assert_empty queued('ruby')
+    no_uri = deliver_and_wait(announce(593, JSON.parse(quote_create(592, { 'type' => 'Tombstone' }, keys: %w[quote]))['object']))
+    assert_equal [no_uri], queued('ruby').map { |j| j['jid'] }, 'a quote with no http URI is Ruby\'s, as in a Create'
+    assert_nil status_id("#{BOB_URI}/statuses/592")
+    assert_empty retries
+  end
+
   # ActivityPub::RefetchAndVerifyQuoteWorker on pull: the approval answering now accepts
   # the quote and redistributes the status; an unknown quote is done; 503 retries.
   def test_refetch_worker_verifies_again
