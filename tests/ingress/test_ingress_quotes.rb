@@ -455,21 +455,62 @@ class TestIngressQuotes < PullTest
     assert_empty retries
   end
 
-  # a quoted status that is itself a quote: ingress_fetch_status leaves it to Ruby, so
-  # the refetch worker is scheduled (and forwarded by a scotty running it)
-  def test_quote_of_a_quote_post_schedules_the_refetch
+  # A carol quote post on the origin: n quotes `quoted` (keys: the quote keys).
+  def serve_carol_quote(n, quoted, approval: nil)
+    doc = { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => origin_url(HOST, "users/carol/statuses/#{n}"),
+            'type' => 'Note', 'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => "<p>carol #{n}</p>",
+            'published' => '2026-11-24T18:00:00Z', 'to' => [PUBLIC], 'quote' => quoted }
+    doc['quoteAuthorization'] = approval if approval
+    serve(HOST, "users/carol/statuses/#{n}", doc)
+  end
+
+  # A quoted status that is itself a quote post is fetched and stored with its own
+  # quote, verified in turn (FetchRemoteStatusService at depth + 1): bob's post (depth
+  # 0) fetches 11 (1), 11 fetches 12 (2), 12 fetches 13 (3), and 13's quoted post is
+  # past VerifyQuoteService::MAX_SYNCHRONOUS_DEPTH: not fetched, 13's quote stays
+  # pending without it (no approval, so no refetch either). carol's quotes of her own
+  # posts are self-quotes, accepted.
+  def test_a_quote_of_a_quote_post_is_fetched_up_to_the_synchronous_depth
     start_fixture_origin
     add_origin_account(CAROL, 'carol')
-    inner = serve(HOST, 'users/carol/statuses/2', '@context' => 'https://www.w3.org/ns/activitystreams',
-                                                  'id' => origin_url(HOST, 'users/carol/statuses/2'), 'type' => 'Note',
-                                                  'attributedTo' => origin_url(HOST, 'users/carol'),
-                                                  'content' => '<p>inner</p>', 'to' => [PUBLIC],
-                                                  'quote' => 'https://remote.example/users/bob/statuses/1')
-    start_ingress_scotty
-    deliver_and_wait(quote_create(540, inner, keys: %w[quote]))
-    assert_nil status_id(inner)
-    assert_equal [['0', 'f', '', BOB.to_s, '0', '0']], quote_row("#{BOB_URI}/statuses/540"), @scottys[0].log
-    assert_equal [inner], scheduled('ActivityPub::RefetchAndVerifyQuoteWorker').map { |j| j['args'][1] }
+    last = serve_note(HOST, 'carol', 14, text: 'the end of the chain')
+    chain = [13, 12, 11].reduce(last) { |quoted, n| serve_carol_quote(n, quoted) }
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(540, chain, keys: %w[quote]))
+    ids = [11, 12, 13].map { |n| status_id(origin_url(HOST, "users/carol/statuses/#{n}")) }
+    assert ids.all?, "11, 12 and 13 are stored\n#{@scottys[0].log}"
+    assert_nil status_id(last), 'the fourth is past the depth'
+    assert_equal [['0', 'f', '', BOB.to_s, CAROL.to_s, ids[0].to_s]], quote_row("#{BOB_URI}/statuses/540"), @scottys[0].log
+    # carol quoting carol: self-quotes, accepted and counted
+    assert_equal [['1', 'f', '', CAROL.to_s, CAROL.to_s, ids[1].to_s]], quote_row(origin_url(HOST, 'users/carol/statuses/11'))
+    assert_equal [['1', 'f', '', CAROL.to_s, CAROL.to_s, ids[2].to_s]], quote_row(origin_url(HOST, 'users/carol/statuses/12'))
+    assert_equal [0, 1, 1], ids.map { |id| stat(id, 'quotes_count') }
+    assert_equal [['0', 'f', '', CAROL.to_s, '0', '0']], quote_row(origin_url(HOST, 'users/carol/statuses/13'))
+    assert_match(/not fetched: .* 3 quoted posts deep/, @scottys[0].log)
+    assert_empty scheduled('ActivityPub::RefetchAndVerifyQuoteWorker')
+    assert_empty queued('ruby')
+  end
+
+  # Announce of another account's quote post: fetched (ingress_fetch_status) and stored
+  # with its quote, the quoted post fetched too and the approval accepting it; then
+  # the boost.
+  def test_a_boost_of_a_fetched_quote_post_stores_and_verifies_its_quote
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    add_origin_account(4, 'dan')
+    quoted = serve_note(HOST, 'dan', 1, text: 'dan says')
+    theirs = origin_url(HOST, 'users/carol/statuses/20')
+    approval = serve_approval(HOST, 'users/dan/quote_authorizations/20', interacting: theirs, target: quoted,
+                                                                        by: origin_url(HOST, 'users/dan'))
+    serve_carol_quote(20, quoted, approval: approval)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(announce(595, theirs))
+    refute_nil status_id(theirs), @scottys[0].log
+    assert_equal 1, count('statuses', "reblog_of_id = #{status_id(theirs)}"), 'the boost'
+    assert_equal [['1', 'f', approval, CAROL.to_s, '4', status_id(quoted).to_s]], quote_row(theirs), @scottys[0].log
+    assert_equal 1, stat(status_id(quoted), 'quotes_count')
+    assert_empty queued('ruby')
+    assert_empty retries
   end
 
   # a quote of a local status: the quoted status is set, the local author decides (QuoteRequest)

@@ -43,6 +43,7 @@ typedef struct quote_run {
     const char *status_uri, *account_uri; /* the quoting status and its author */
     const char *quoted_uri;  /* fetchable_quoted_uri, or NULL */
     const char *request_id;
+    int depth;              /* the quoting status's FetchRemoteStatusService depth */
     int64_t quoted_status_id; /* already on the row (the refetch worker), or 0 */
     const char *approval;   /* the approval URI, NULL when blank, not http or local */
     quote_target t;
@@ -289,8 +290,14 @@ static void quote_schedule_refetch(quote_run *r, const char *why)
     base_buf_free(&b);
 }
 
+/* VerifyQuoteService::MAX_SYNCHRONOUS_DEPTH */
+#define QUOTE_MAX_SYNCHRONOUS_DEPTH 2
+
 /* fetch_quoted_post_if_needed!: 0 found or given up, -1 transient (*why set), 1 only
- * Ruby can fetch it (a quoted quote post, an author scotty cannot store). */
+ * Ruby can fetch it (an author or an object scotty cannot store). A quoted quote post
+ * is stored with its own quote, verified in turn one level deeper; past
+ * MAX_SYNCHRONOUS_DEPTH an unknown quoted post is not fetched
+ * (RecursionLimitExceededError, a fetching error like a transient one). */
 static int quote_fetch_target(quote_run *r, char *why, size_t whylen)
 {
     services *s = r->s;
@@ -301,11 +308,17 @@ static int quote_fetch_target(quote_run *r, char *why, size_t whylen)
         return 0;
     if (quote_lookup(s, uri, 0, &r->t, why, whylen) != 0)
         return -1;
+    if (!r->t.found && r->depth > QUOTE_MAX_SYNCHRONOUS_DEPTH) {
+        snprintf(why, whylen, "%s is %d quoted posts deep (VerifyQuoteService::MAX_SYNCHRONOUS_DEPTH %d)", uri,
+                 r->depth, QUOTE_MAX_SYNCHRONOUS_DEPTH);
+        base_log(BASE_LOG_INFO, "ingress: quoted %s of %s not fetched: %s", uri, r->status_uri, why);
+        return -1;
+    }
     if (!r->t.found) {
         int64_t id = 0;
         bool created = false;
-        ingress_outcome out = ingress_fetch_status(r->ctx, s, uri, NULL, r->request_id, &id, &created,
-                                                   why, whylen);
+        ingress_outcome out = ingress_fetch_status_at(r->ctx, s, uri, NULL, r->request_id, r->depth + 1, &id,
+                                                      &created, why, whylen);
         if (out == INGRESS_FAILED)
             return -1;
         if (out == INGRESS_UNHANDLED)
@@ -439,7 +452,7 @@ void ingress_quote_verify(q_ctx *ctx, ingress_create_plan *p)
         return;
     quote_run r = {.ctx = ctx, .s = p->s, .quote_id = quote_row_id(p->s, p->status_id), .status_id = p->status_id,
                    .account_id = p->actor->id, .status_uri = st->uri, .account_uri = p->actor->uri,
-                   .quoted_uri = st->quote_uri, .request_id = p->o->request_id,
+                   .quoted_uri = st->quote_uri, .request_id = p->o->request_id, .depth = p->o->depth,
                    .approval = quote_approval_of(p->s, st->quote_approval_uri)};
     if (!r.quote_id)
         return;
