@@ -309,24 +309,46 @@ class TestIngressQuotes < PullTest
     assert_empty retries
   end
 
-  # What stays Ruby's: pointing an accepted quote of a local post elsewhere
-  # (RevokeQuoteService delivers a Delete of the authorization), and dropping a quote a
-  # local account was notified of (its notification request is reconsidered).
-  def test_updates_that_revoke_or_drop_a_notified_quote_are_forwarded
+  # Pointing an accepted quote of a local post elsewhere stays Ruby's (RevokeQuoteService
+  # delivers a Delete of the authorization); nothing is written.
+  def test_an_update_that_revokes_a_quote_of_a_local_post_is_forwarded
     local = add_alice_status
     start_fixture_origin
     other = carol_note(1)
     start_ingress_scotty('--forward-unhandled', 'ruby')
     deliver_and_wait(quote_create(580, ALICE_STATUS_URI, keys: %w[quote]))
-    deliver_and_wait(quote_create(581, ALICE_STATUS_URI, keys: %w[quote]))
     psql("UPDATE quotes SET state = 1 WHERE quoted_status_id = #{local}") # accepted by QuoteRequest
-    quote581 = psql("SELECT id FROM quotes WHERE status_id = #{status_id("#{BOB_URI}/statuses/581")}").strip
-    psql("INSERT INTO notifications (account_id, activity_id, activity_type, created_at, updated_at, " \
-         "from_account_id, type) VALUES (#{ALICE}, #{quote581}, 'Quote', now(), now(), #{BOB}, 'quote')")
     revoke = deliver_and_wait(quote_update(580, other, '2026-11-24T19:00:00Z', keys: %w[quote]))
-    drop = deliver_and_wait(quote_update(581, nil, '2026-11-24T19:00:00Z', keys: []))
-    assert_equal [revoke, drop].sort, queued('ruby').map { |j| j['jid'] }.sort, @scottys[0].log
-    assert_equal 2, count('quotes', "quoted_status_id = #{local} AND state = 1"), 'nothing written'
+    assert_equal [revoke], queued('ruby').map { |j| j['jid'] }, @scottys[0].log
+    assert_equal [['1', 'f', '', BOB.to_s, ALICE.to_s, local.to_s]], quote_row("#{BOB_URI}/statuses/580"),
+                 'nothing written'
+  end
+
+  # A removed quote a local account was notified of takes its notification with it
+  # (Quote has_one :notification, dependent: :destroy), and the notification request of
+  # the filtered ones is reconsidered: recounted while others remain, destroyed after.
+  def test_removing_a_notified_quote_destroys_its_notification_and_reconsiders_the_request
+    local = add_alice_status
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    [581, 582].each { |n| deliver_and_wait(quote_create(n, ALICE_STATUS_URI, keys: %w[quote])) }
+    psql("UPDATE quotes SET state = 1 WHERE quoted_status_id = #{local}")
+    [581, 582].each do |n|
+      id = psql("SELECT id FROM quotes WHERE status_id = #{status_id("#{BOB_URI}/statuses/#{n}")}").strip
+      psql("INSERT INTO notifications (account_id, activity_id, activity_type, created_at, updated_at, " \
+           "from_account_id, type, filtered) VALUES (#{ALICE}, #{id}, 'Quote', now(), now(), #{BOB}, 'quote', true)")
+    end
+    psql("INSERT INTO notification_requests (account_id, from_account_id, notifications_count, created_at, " \
+         "updated_at) VALUES (#{ALICE}, #{BOB}, 2, now(), now())")
+    deliver_and_wait(quote_update(581, nil, '2026-11-24T19:00:00Z', keys: []))
+    assert_equal [], quote_row("#{BOB_URI}/statuses/581"), @scottys[0].log
+    assert_equal 1, count('notifications'), 'the removed quote\'s notification is destroyed'
+    assert_equal '1', psql('SELECT notifications_count FROM notification_requests').strip, 'recounted'
+    assert_equal 0, stat(local, 'quotes_count'), 'the uncounted accepted quote (set by hand here) leaves 0, never below'
+    deliver_and_wait(quote_update(582, nil, '2026-11-24T19:00:00Z', keys: []))
+    assert_equal 0, count('notifications')
+    assert_equal 0, count('notification_requests'), 'no filtered notification left: the request is destroyed'
+    assert_empty queued('ruby')
+    assert_empty retries
   end
 
   def announce(n, object, actor: BOB_URI)

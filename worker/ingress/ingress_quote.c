@@ -550,8 +550,7 @@ int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored 
     PGresult *res = db_exec_idempotent(c, "ingress_quote_of_status",
                                        "SELECT q.id, coalesce(qs.uri, ''), qs.id IS NOT NULL AND (coalesce(qs.local, false) "
                                        "OR qs.uri IS NULL), qs.id IS NOT NULL, q.state = 1, coalesce(qa.domain IS NULL, "
-                                       "false), EXISTS (SELECT 1 FROM notifications n WHERE n.activity_type = 'Quote' "
-                                       "AND n.activity_id = q.id) FROM quotes q LEFT JOIN statuses qs "
+                                       "false) FROM quotes q LEFT JOIN statuses qs "
                                        "ON qs.id = q.quoted_status_id AND qs.deleted_at IS NULL LEFT JOIN accounts qa "
                                        "ON qa.id = q.quoted_account_id WHERE q.status_id = $1::bigint",
                                        1, params, err, errlen);
@@ -564,7 +563,6 @@ int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored 
         q->has_quoted = PQgetvalue(res, 0, 3)[0] == 't';
         q->accepted = PQgetvalue(res, 0, 4)[0] == 't';
         q->quoted_account_local = PQgetvalue(res, 0, 5)[0] == 't';
-        q->notified = PQgetvalue(res, 0, 6)[0] == 't';
     }
     PQclear(res);
     return 0;

@@ -56,7 +56,6 @@ typedef struct ingress_quote_stored {
     bool has_quoted;       /* quoted_status.present? (set and not discarded) */
     bool accepted;         /* state accepted */
     bool quoted_account_local; /* quoted_account&.local? */
-    bool notified;         /* a notification names it (Quote has_one :notification) */
 } ingress_quote_stored;
 int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored *q, char *err, size_t errlen);
 

@@ -26,8 +26,8 @@
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
  * Left to Ruby (unhandled), decided before writing: one Mastodon would forward
  * (ingress_forwardable), one with an interactionPolicy StatusParser raises on, and one
- * that drops a quote in a way scotty does not finish (ingress_update_quote_unhandled:
- * RevokeQuoteService's deliveries, a quote notification).
+ * that points an accepted quote of a local post elsewhere (RevokeQuoteService's
+ * deliveries; ingress_update_quote_unhandled).
  * After the commit of an update of a poll local accounts voted in, with an expiry not
  * yet past, PollExpirationNotifyWorker is scheduled as queue_poll_notifications! does
  * (ingress_poll_notify, with the job's sidekiq-unique-jobs lock). */
@@ -353,11 +353,6 @@ static const char *ingress_update_quote_unhandled(const ingress_upd *u)
     if (u->quote_plan == INGRESS_UPD_QUOTE_CHANGE && q->quoted_account_local && q->accepted)
         return "an Update that quotes another post instead of an accepted quote of a local one "
                "(update_quote! calls RevokeQuoteService, which delivers a Delete)";
-    /* Quote's notification is destroyed with it, and Notification#remove_from_notification_request
-     * reconsiders the notification request, which scotty does not keep */
-    if (q->notified)
-        return "an Update that drops a quote a local account was notified of (the notification "
-               "and its notification request go with it)";
     /* uri_for of a local status without a stored uri is its local URL, which the
      * comparison with the Update's quoted post would need */
     if (u->quote_plan == INGRESS_UPD_QUOTE_CHANGE && !q->quoted_uri[0])
