@@ -348,8 +348,10 @@ static const char *ingress_update_quote_unhandled(const ingress_upd *u)
     const ingress_quote_stored *q = &u->quote;
     if (u->quote_plan != INGRESS_UPD_QUOTE_REMOVE && u->quote_plan != INGRESS_UPD_QUOTE_CHANGE)
         return NULL;
-    /* RevokeQuoteService delivers a signed Delete of the QuoteAuthorization (Ruby's
-     * DeleteQuoteAuthorizationSerializer) to both statuses' audiences */
+    /* RevokeQuoteService delivers a Delete of the QuoteAuthorization (Ruby's
+     * DeleteQuoteAuthorizationSerializer) to both statuses' audiences, with an LD
+     * signature (always_sign: RsaSignature2017 over the JSON-LD canonical form, which
+     * scotty does not compute) */
     if (u->quote_plan == INGRESS_UPD_QUOTE_CHANGE && q->quoted_account_local && q->accepted)
         return "an Update that quotes another post instead of an accepted quote of a local one "
                "(update_quote! calls RevokeQuoteService, which delivers a Delete)";
