@@ -162,7 +162,7 @@ class TestIngressQuotes < PullTest
   # quote and verifies it again (status_edits carry its quote_id); a new approval URI
   # sets it back to pending first (here the new one is gone: rejected, quotes_count
   # back to 0); an implicit Update with a working approval accepts it again and
-  # redistributes; adding, removing or changing the quoted post is Ruby's.
+  # redistributes.
   def test_updates_of_a_quote_post_keep_and_verify_the_quote
     start_fixture_origin
     quoted = carol_note
@@ -197,15 +197,184 @@ class TestIngressQuotes < PullTest
     deliver_and_wait(edit.call('2026-11-24T19:10:00Z', approval)) # the same `updated`: implicit
     assert_equal '1', quote_row(mine).dig(0, 0), "the implicit Update's approval accepts it\n#{@scottys[0].log}"
     assert_equal [[status_id(mine), { 'update' => true }]], queued('default', 'DistributionWorker').map { |j| j['args'] }
+    assert_empty queued('ruby')
+    assert_empty retries
+  end
 
-    other = serve_note(HOST, 'carol', 2, text: 'another')
-    changed = deliver_and_wait(edit.call('2026-11-24T19:20:00Z', nil).sub(quoted, other).gsub(quoted, other))
-    removed = deliver_and_wait(edit.call('2026-11-24T19:30:00Z', nil).then do |b|
-      d = JSON.parse(b)
-      %w[quote _misskey_quote quoteUrl].each { |k| d['object'].delete(k) }
-      JSON.generate(d)
-    end)
-    assert_equal [changed, removed].sort, queued('ruby').map { |j| j['jid'] }.sort, 'changing or removing the quote is Ruby\'s'
+  # The Create of quote_create(n, ...) as an Update of that status, edited at `updated`.
+  def quote_update(n, quoted, updated, **kw)
+    doc = JSON.parse(quote_create(n, quoted, **kw))
+    doc['type'] = 'Update'
+    doc['id'] = "#{BOB_URI}/statuses/#{n}#updates/#{updated}"
+    doc['object']['updated'] = updated
+    JSON.generate(doc)
+  end
+
+  # [quote_id or 'none'] of each status_edits row of uri, oldest first
+  def edit_quotes(uri)
+    rows("SELECT coalesce(quote_id::text, 'none') FROM status_edits WHERE status_id = #{status_id(uri)} " \
+         'ORDER BY created_at, id').flatten
+  end
+
+  # ProcessStatusUpdateService#update_quote! on explicit Updates: an added quote is a new
+  # pending row verified after the commit (accepted and counted here); another quoted
+  # post destroys it (the count taken back) and creates one; a removal destroys it. A
+  # quote change alone is no significant change (no edit, edited_at kept); the edits
+  # name the quote the status had then, and after a removal the destroyed one (the
+  # association still holds it when the snapshot is taken).
+  def test_updates_that_add_change_and_remove_the_quote
+    start_fixture_origin
+    first = carol_note(1)
+    second = serve_note(HOST, 'carol', 2, text: 'another')
+    mine = "#{BOB_URI}/statuses/560"
+    by = origin_url(HOST, 'users/carol')
+    approval1 = serve_approval(HOST, 'auth/560-1', interacting: mine, target: first, by: by)
+    approval2 = serve_approval(HOST, 'auth/560-2', interacting: mine, target: second, by: by)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(560, nil, keys: []))
+    assert_equal [], quote_row(mine), @scottys[0].log
+
+    deliver_and_wait(quote_update(560, first, '2026-11-24T19:00:00Z', approval: approval1,
+                                                                       object: { 'content' => '<p>now quoting</p>' }))
+    first_id = status_id(first)
+    refute_nil first_id, "the quoted status was fetched\n#{@scottys[0].log}"
+    assert_equal [['1', 'f', approval1, BOB.to_s, CAROL.to_s, first_id.to_s]], quote_row(mine), @scottys[0].log
+    assert_equal 1, stat(first_id, 'quotes_count')
+    added = psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    assert_equal ['none', added], edit_quotes(mine), 'the original had no quote, the edit has the new one'
+
+    edited_at = psql("SELECT edited_at FROM statuses WHERE uri = #{q(mine)}").strip
+    deliver_and_wait(quote_update(560, second, '2026-11-24T19:10:00Z', approval: approval2,
+                                                                        object: { 'content' => '<p>now quoting</p>' }))
+    second_id = status_id(second)
+    assert_equal [['1', 'f', approval2, BOB.to_s, CAROL.to_s, second_id.to_s]], quote_row(mine), @scottys[0].log
+    changed = psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    refute_equal added, changed, 'the old quote is destroyed and a new one created'
+    assert_equal 0, count('quotes', "id = #{added}")
+    assert_equal [0, 1], [stat(first_id, 'quotes_count'), stat(second_id, 'quotes_count')]
+    assert_equal ['none', added], edit_quotes(mine), 'a quote change alone is no significant change'
+    assert_equal edited_at, psql("SELECT edited_at FROM statuses WHERE uri = #{q(mine)}").strip
+
+    deliver_and_wait(quote_update(560, nil, '2026-11-24T19:20:00Z', keys: [], object: { 'content' => '<p>plain</p>' }))
+    assert_equal [], quote_row(mine), @scottys[0].log
+    assert_equal 0, stat(second_id, 'quotes_count'), 'the accepted quote is uncounted when destroyed'
+    assert_equal ['none', added, changed], edit_quotes(mine)
+    assert_equal '<p>plain</p>', psql("SELECT text FROM statuses WHERE uri = #{q(mine)}").strip
+    assert_empty queued('ruby')
+    assert_empty retries
+  end
+
+  # A Tombstone replacing a quote: the new quote is deleted; a pending quote whose quoted
+  # status is not known yet is kept (quoted_status.present? is false), as is one whose
+  # quoted status was discarded.
+  def test_an_update_to_a_tombstone_replaces_the_quote_with_a_deleted_one
+    start_fixture_origin
+    quoted = carol_note(1)
+    mine = "#{BOB_URI}/statuses/561"
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(561, quoted, keys: %w[quote]))
+    before = psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    gone = { 'type' => 'Tombstone', 'id' => "#{origin_url(HOST, 'users/carol/statuses/gone')}" }
+    deliver_and_wait(quote_update(561, gone, '2026-11-24T19:00:00Z', keys: %w[quote]))
+    assert_equal [['4', 'f', '', BOB.to_s, '0', '0']], quote_row(mine), @scottys[0].log
+    refute_equal before, psql("SELECT id FROM quotes WHERE status_id = #{status_id(mine)}").strip
+    assert_empty queued('ruby')
+  end
+
+  # Hostile variants of an added quote, as Create treats them: a quote of a private
+  # status stays pending without it (visibility_mismatch), a forged approval leaves it
+  # pending with the quoted status; both logged.
+  def test_an_update_adding_a_quote_of_a_private_status_or_with_a_forged_approval_stays_pending
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    private_uri = origin_url(HOST, 'users/carol/statuses/9')
+    private_one = add_status(113_400_000_000_000_110, uri: private_uri, account: CAROL, visibility: 2)
+    public_uri = serve_note(HOST, 'carol', 1, text: 'quoted')
+    by = origin_url(HOST, 'users/carol')
+    a = "#{BOB_URI}/statuses/570"
+    b = "#{BOB_URI}/statuses/571"
+    approval = serve_approval(HOST, 'auth/570', interacting: a, target: private_uri, by: by)
+    forged = serve_approval(OTHER, 'forged/571', interacting: b, target: public_uri, by: by)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(570, nil, keys: []))
+    deliver_and_wait(quote_create(571, nil, keys: []))
+    deliver_and_wait(quote_update(570, private_uri, '2026-11-24T19:00:00Z', approval: approval))
+    deliver_and_wait(quote_update(571, public_uri, '2026-11-24T19:00:00Z', approval: forged))
+    assert_equal [['0', 'f', '', BOB.to_s, '0', '0']], quote_row(a), @scottys[0].log
+    assert_equal 0, stat(private_one, 'quotes_count')
+    assert_match(/quote of #{Regexp.escape(a)} .*visibility_mismatch/, @scottys[0].log)
+    assert_equal [['0', 'f', '', BOB.to_s, CAROL.to_s, status_id(public_uri).to_s]], quote_row(b), @scottys[0].log
+    assert_match(/quote of .* by #{Regexp.escape(b)} not accepted: approval .* refused: /, @scottys[0].log)
+    assert_empty queued('ruby')
+    assert_empty retries
+  end
+
+  # Pointing an accepted quote of a local post elsewhere stays Ruby's (RevokeQuoteService
+  # delivers a Delete of the authorization); nothing is written.
+  def test_an_update_that_revokes_a_quote_of_a_local_post_is_forwarded
+    local = add_alice_status
+    start_fixture_origin
+    other = carol_note(1)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(580, ALICE_STATUS_URI, keys: %w[quote]))
+    psql("UPDATE quotes SET state = 1 WHERE quoted_status_id = #{local}") # accepted by QuoteRequest
+    revoke = deliver_and_wait(quote_update(580, other, '2026-11-24T19:00:00Z', keys: %w[quote]))
+    assert_equal [revoke], queued('ruby').map { |j| j['jid'] }, @scottys[0].log
+    assert_equal [['1', 'f', '', BOB.to_s, ALICE.to_s, local.to_s]], quote_row("#{BOB_URI}/statuses/580"),
+                 'nothing written'
+  end
+
+  # A removed quote a local account was notified of takes its notification with it
+  # (Quote has_one :notification, dependent: :destroy), and the notification request of
+  # the filtered ones is reconsidered: recounted while others remain, destroyed after.
+  def test_removing_a_notified_quote_destroys_its_notification_and_reconsiders_the_request
+    local = add_alice_status
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    [581, 582].each { |n| deliver_and_wait(quote_create(n, ALICE_STATUS_URI, keys: %w[quote])) }
+    psql("UPDATE quotes SET state = 1 WHERE quoted_status_id = #{local}")
+    [581, 582].each do |n|
+      id = psql("SELECT id FROM quotes WHERE status_id = #{status_id("#{BOB_URI}/statuses/#{n}")}").strip
+      psql("INSERT INTO notifications (account_id, activity_id, activity_type, created_at, updated_at, " \
+           "from_account_id, type, filtered) VALUES (#{ALICE}, #{id}, 'Quote', now(), now(), #{BOB}, 'quote', true)")
+    end
+    psql("INSERT INTO notification_requests (account_id, from_account_id, notifications_count, created_at, " \
+         "updated_at) VALUES (#{ALICE}, #{BOB}, 2, now(), now())")
+    deliver_and_wait(quote_update(581, nil, '2026-11-24T19:00:00Z', keys: []))
+    assert_equal [], quote_row("#{BOB_URI}/statuses/581"), @scottys[0].log
+    assert_equal 1, count('notifications'), 'the removed quote\'s notification is destroyed'
+    assert_equal '1', psql('SELECT notifications_count FROM notification_requests').strip, 'recounted'
+    assert_equal 0, stat(local, 'quotes_count'), 'the uncounted accepted quote (set by hand here) leaves 0, never below'
+    deliver_and_wait(quote_update(582, nil, '2026-11-24T19:00:00Z', keys: []))
+    assert_equal 0, count('notifications')
+    assert_equal 0, count('notification_requests'), 'no filtered notification left: the request is destroyed'
+    assert_empty queued('ruby')
+    assert_empty retries
+  end
+
+  def announce(n, object, actor: BOB_URI)
+    JSON.generate('@context' => 'https://www.w3.org/ns/activitystreams', 'id' => "#{actor}/statuses/#{n}/activity",
+                  'type' => 'Announce', 'actor' => actor, 'published' => '2026-11-24T18:20:00Z', 'to' => [PUBLIC],
+                  'object' => object)
+  end
+
+  # Announce#status_from_object: a self-boost's embedded quote post is a Create of it
+  # (the quotes row, verified and counted), then the boost; one whose quote has no
+  # http URI is forwarded as its Create would be.
+  def test_a_self_boost_of_a_quote_post_stores_and_verifies_its_quote
+    start_fixture_origin
+    quoted = carol_note
+    mine = "#{BOB_URI}/statuses/590"
+    approval = serve_approval(HOST, 'auth/590', interacting: mine, target: quoted, by: origin_url(HOST, 'users/carol'))
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(announce(591, JSON.parse(quote_create(590, quoted, approval: approval))['object']))
+    fetched = status_id(quoted)
+    assert_equal [['1', 'f', approval, BOB.to_s, CAROL.to_s, fetched.to_s]], quote_row(mine), @scottys[0].log
+    assert_equal 1, stat(fetched, 'quotes_count')
+    assert_equal 1, count('statuses', "reblog_of_id = #{status_id(mine)}"), 'and the boost'
+    assert_empty queued('ruby')
+    no_uri = deliver_and_wait(announce(593, JSON.parse(quote_create(592, { 'type' => 'Tombstone' }, keys: %w[quote]))['object']))
+    assert_equal [no_uri], queued('ruby').map { |j| j['jid'] }, 'a quote with no http URI is Ruby\'s, as in a Create'
+    assert_nil status_id("#{BOB_URI}/statuses/592")
     assert_empty retries
   end
 
@@ -308,21 +477,62 @@ class TestIngressQuotes < PullTest
     assert_empty retries
   end
 
-  # a quoted status that is itself a quote: ingress_fetch_status leaves it to Ruby, so
-  # the refetch worker is scheduled (and forwarded by a scotty running it)
-  def test_quote_of_a_quote_post_schedules_the_refetch
+  # A carol quote post on the origin: n quotes `quoted` (keys: the quote keys).
+  def serve_carol_quote(n, quoted, approval: nil)
+    doc = { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => origin_url(HOST, "users/carol/statuses/#{n}"),
+            'type' => 'Note', 'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => "<p>carol #{n}</p>",
+            'published' => '2026-11-24T18:00:00Z', 'to' => [PUBLIC], 'quote' => quoted }
+    doc['quoteAuthorization'] = approval if approval
+    serve(HOST, "users/carol/statuses/#{n}", doc)
+  end
+
+  # A quoted status that is itself a quote post is fetched and stored with its own
+  # quote, verified in turn (FetchRemoteStatusService at depth + 1): bob's post (depth
+  # 0) fetches 11 (1), 11 fetches 12 (2), 12 fetches 13 (3), and 13's quoted post is
+  # past VerifyQuoteService::MAX_SYNCHRONOUS_DEPTH: not fetched, 13's quote stays
+  # pending without it (no approval, so no refetch either). carol's quotes of her own
+  # posts are self-quotes, accepted.
+  def test_a_quote_of_a_quote_post_is_fetched_up_to_the_synchronous_depth
     start_fixture_origin
     add_origin_account(CAROL, 'carol')
-    inner = serve(HOST, 'users/carol/statuses/2', '@context' => 'https://www.w3.org/ns/activitystreams',
-                                                  'id' => origin_url(HOST, 'users/carol/statuses/2'), 'type' => 'Note',
-                                                  'attributedTo' => origin_url(HOST, 'users/carol'),
-                                                  'content' => '<p>inner</p>', 'to' => [PUBLIC],
-                                                  'quote' => 'https://remote.example/users/bob/statuses/1')
-    start_ingress_scotty
-    deliver_and_wait(quote_create(540, inner, keys: %w[quote]))
-    assert_nil status_id(inner)
-    assert_equal [['0', 'f', '', BOB.to_s, '0', '0']], quote_row("#{BOB_URI}/statuses/540"), @scottys[0].log
-    assert_equal [inner], scheduled('ActivityPub::RefetchAndVerifyQuoteWorker').map { |j| j['args'][1] }
+    last = serve_note(HOST, 'carol', 14, text: 'the end of the chain')
+    chain = [13, 12, 11].reduce(last) { |quoted, n| serve_carol_quote(n, quoted) }
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(quote_create(540, chain, keys: %w[quote]))
+    ids = [11, 12, 13].map { |n| status_id(origin_url(HOST, "users/carol/statuses/#{n}")) }
+    assert ids.all?, "11, 12 and 13 are stored\n#{@scottys[0].log}"
+    assert_nil status_id(last), 'the fourth is past the depth'
+    assert_equal [['0', 'f', '', BOB.to_s, CAROL.to_s, ids[0].to_s]], quote_row("#{BOB_URI}/statuses/540"), @scottys[0].log
+    # carol quoting carol: self-quotes, accepted and counted
+    assert_equal [['1', 'f', '', CAROL.to_s, CAROL.to_s, ids[1].to_s]], quote_row(origin_url(HOST, 'users/carol/statuses/11'))
+    assert_equal [['1', 'f', '', CAROL.to_s, CAROL.to_s, ids[2].to_s]], quote_row(origin_url(HOST, 'users/carol/statuses/12'))
+    assert_equal [0, 1, 1], ids.map { |id| stat(id, 'quotes_count') }
+    assert_equal [['0', 'f', '', CAROL.to_s, '0', '0']], quote_row(origin_url(HOST, 'users/carol/statuses/13'))
+    assert_match(/not fetched: .* 3 quoted posts deep/, @scottys[0].log)
+    assert_empty scheduled('ActivityPub::RefetchAndVerifyQuoteWorker')
+    assert_empty queued('ruby')
+  end
+
+  # Announce of another account's quote post: fetched (ingress_fetch_status) and stored
+  # with its quote, the quoted post fetched too and the approval accepting it; then
+  # the boost.
+  def test_a_boost_of_a_fetched_quote_post_stores_and_verifies_its_quote
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    add_origin_account(4, 'dan')
+    quoted = serve_note(HOST, 'dan', 1, text: 'dan says')
+    theirs = origin_url(HOST, 'users/carol/statuses/20')
+    approval = serve_approval(HOST, 'users/dan/quote_authorizations/20', interacting: theirs, target: quoted,
+                                                                        by: origin_url(HOST, 'users/dan'))
+    serve_carol_quote(20, quoted, approval: approval)
+    start_ingress_scotty('--forward-unhandled', 'ruby')
+    deliver_and_wait(announce(595, theirs))
+    refute_nil status_id(theirs), @scottys[0].log
+    assert_equal 1, count('statuses', "reblog_of_id = #{status_id(theirs)}"), 'the boost'
+    assert_equal [['1', 'f', approval, CAROL.to_s, '4', status_id(quoted).to_s]], quote_row(theirs), @scottys[0].log
+    assert_equal 1, stat(status_id(quoted), 'quotes_count')
+    assert_empty queued('ruby')
+    assert_empty retries
   end
 
   # a quote of a local status: the quoted status is set, the local author decides (QuoteRequest)

@@ -102,11 +102,6 @@ static ingress_outcome announce_original(q_ctx *ctx, services *s, const ingress_
                                  errlen);
             if (rc != 0)
                 return rc > 0 ? INGRESS_UNHANDLED : INGRESS_DROPPED;
-            if (st.quote_uri) {
-                snprintf(err, errlen, "the boosted status is a quote post (quotes are Ruby's)");
-                ap_status_free(&st);
-                return INGRESS_UNHANDLED;
-            }
             ingress_create_opts o = {.delivery = false};
             out = ingress_create_status(ctx, s, actor, &st, &o, &id, err, errlen);
             ap_status_free(&st);

@@ -434,6 +434,11 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
         snprintf(err, errlen, "%s", st->policy_unread);
         return INGRESS_UNHANDLED;
     }
+    /* a fetched or boosted object, not only a delivered Create (ingress_activity_unhandled) */
+    if (st->quote_present && !st->quote_uri) {
+        snprintf(err, errlen, "a quote post whose quote is no http URI");
+        return INGRESS_UNHANDLED;
+    }
     if (ingress_create_blocked_media(s, st, err, errlen))
         return INGRESS_DROPPED;
     if (st->emoji && st->emoji->n && !emoji_can_store(s)) {

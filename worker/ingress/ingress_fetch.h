@@ -25,11 +25,18 @@ int ingress_fetch_json_answered(services *s, const char *uri, json_t **out, long
  * INGRESS_DROPPED when Mastodon would give up without an error (gone, refused,
  * spoofed, suspended author, a URI on this server: never fetched);
  * INGRESS_UNHANDLED when only Ruby can finish it (the author's account needs Ruby,
- * the object is a type scotty does not store, a quote post, or an activity);
- * INGRESS_FAILED when it may pass later. err says why for anything but STORED. */
+ * the object is a type scotty does not store, or an activity);
+ * INGRESS_FAILED when it may pass later. err says why for anything but STORED.
+ * A quote post is stored with its quote, verified as its Create would be. */
 ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
                                      const json_t *prefetched, const char *request_id,
                                      int64_t *status_id, bool *created, char *err, size_t errlen);
+/* ingress_fetch_status at FetchRemoteStatusService's `depth` (the quoted post of a
+ * quote post fetched at depth d is fetched at d + 1; VerifyQuoteService fetches none
+ * past MAX_SYNCHRONOUS_DEPTH). */
+ingress_outcome ingress_fetch_status_at(q_ctx *ctx, services *s, const char *uri, const json_t *prefetched,
+                                        const char *request_id, int depth, int64_t *status_id, bool *created,
+                                        char *err, size_t errlen);
 
 /* supported_context?: @context is, or includes, the ActivityStreams context. */
 bool ingress_supported_context(const json_t *doc);

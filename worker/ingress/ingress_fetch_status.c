@@ -146,6 +146,13 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
                                      const json_t *prefetched, const char *request_id,
                                      int64_t *status_id, bool *created, char *err, size_t errlen)
 {
+    return ingress_fetch_status_at(ctx, s, uri, prefetched, request_id, 0, status_id, created, err, errlen);
+}
+
+ingress_outcome ingress_fetch_status_at(q_ctx *ctx, services *s, const char *uri, const json_t *prefetched,
+                                        const char *request_id, int depth, int64_t *status_id, bool *created,
+                                        char *err, size_t errlen)
+{
     *status_id = 0;
     *created = false;
     if (!s->db) {
@@ -209,12 +216,7 @@ ingress_outcome ingress_fetch_status(q_ctx *ctx, services *s, const char *uri,
     json_decref(doc);
     if (rc != 0)
         return rc > 0 ? INGRESS_UNHANDLED : INGRESS_DROPPED;
-    if (st.quote_uri) {
-        snprintf(err, errlen, "%s is a quote post (quotes are Ruby's)", uri);
-        ap_status_free(&st);
-        return INGRESS_UNHANDLED;
-    }
-    ingress_create_opts o = {.delivery = false, .request_id = request_id};
+    ingress_create_opts o = {.delivery = false, .request_id = request_id, .depth = depth};
     out = ingress_create_status(ctx, s, &actor, &st, &o, status_id, err, errlen);
     ap_status_free(&st);
     *created = out == INGRESS_STORED;

@@ -108,6 +108,8 @@ typedef struct ingress_create_opts {
     bool named_object;               /* the object has a "name": as a reply to a local poll it
                                       * is a vote, which scotty does not record (unhandled) */
     bool relayed;                    /* the signer relayed it for its actor (a verified proof) */
+    int depth;                       /* FetchRemoteStatusService's depth: how many quoted
+                                      * posts were fetched to reach this one (0: none) */
 } ingress_create_opts;
 
 typedef enum {

@@ -43,6 +43,7 @@ typedef struct quote_run {
     const char *status_uri, *account_uri; /* the quoting status and its author */
     const char *quoted_uri;  /* fetchable_quoted_uri, or NULL */
     const char *request_id;
+    int depth;              /* the quoting status's FetchRemoteStatusService depth */
     int64_t quoted_status_id; /* already on the row (the refetch worker), or 0 */
     const char *approval;   /* the approval URI, NULL when blank, not http or local */
     quote_target t;
@@ -50,6 +51,27 @@ typedef struct quote_run {
     bool changed;           /* the state changed (state_previously_changed?) */
     db_conn *c;             /* a connection the caller holds, or NULL: one from the pool */
 } quote_run;
+
+int ingress_quote_row_insert(db_conn *c, int64_t status_id, int64_t account_id, bool legacy, bool deleted,
+                             int64_t *id, char *err, size_t errlen)
+{
+    char sid[24], aid[24], state[4];
+    snprintf(sid, sizeof sid, "%lld", (long long)status_id);
+    snprintf(aid, sizeof aid, "%lld", (long long)account_id);
+    snprintf(state, sizeof state, "%d", deleted ? QUOTE_DELETED : QUOTE_PENDING);
+    const char *params[] = {sid, aid, legacy ? "t" : "f", state};
+    PGresult *res = db_exec(c, "ingress_quote_insert",
+                            "INSERT INTO quotes (id, status_id, account_id, legacy, state, created_at, "
+                            "updated_at) VALUES (timestamp_id('quotes'), $1::bigint, $2::bigint, $3::boolean, "
+                            "$4::int, " DB_NOW ", " DB_NOW ") RETURNING id",
+                            4, params, err, errlen);
+    if (!res)
+        return -1;
+    if (id)
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
 
 int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, size_t errlen)
 {
@@ -61,16 +83,8 @@ int ingress_quote_insert(db_conn *c, const ingress_create_plan *p, char *err, si
         return -1;
     if (!has)
         return 0;
-    char sid[24], aid[24], state[4];
-    snprintf(sid, sizeof sid, "%lld", (long long)p->status_id);
-    snprintf(aid, sizeof aid, "%lld", (long long)p->actor->id);
-    snprintf(state, sizeof state, "%d", st->quote_deleted ? QUOTE_DELETED : QUOTE_PENDING);
-    const char *params[] = {sid, aid, st->quote_legacy ? "t" : "f", state};
-    return db_run_params(c, "ingress_quote_insert",
-                         "INSERT INTO quotes (id, status_id, account_id, legacy, state, created_at, "
-                         "updated_at) VALUES (timestamp_id('quotes'), $1::bigint, $2::bigint, $3::boolean, "
-                         "$4::int, " DB_NOW ", " DB_NOW ")",
-                         4, params, err, errlen);
+    return ingress_quote_row_insert(c, p->status_id, p->actor->id, st->quote_legacy, st->quote_deleted, NULL, err,
+                                    errlen);
 }
 
 int ingress_quote_policy_write(db_conn *c, int64_t status_id, const ingress_account *actor, const ap_status *st,
@@ -147,6 +161,17 @@ typedef struct quote_write {
     int old_state, new_state;
 } quote_write;
 
+int ingress_quote_count_add(db_conn *c, const char *quoted_status_id, int delta, char *err, size_t errlen)
+{
+    const char *params[] = {quoted_status_id, delta > 0 ? "1" : "-1"};
+    return db_run_params(c, "ingress_quote_count",
+                         "INSERT INTO status_stats (status_id, quotes_count, created_at, updated_at) VALUES "
+                         "($1::bigint, greatest($2::bigint, 0), " DB_NOW ", " DB_NOW ") "
+                         "ON CONFLICT (status_id) DO UPDATE SET quotes_count = "
+                         "greatest(status_stats.quotes_count + $2::bigint, 0), updated_at = EXCLUDED.updated_at",
+                         2, params, err, errlen);
+}
+
 static int quote_write_body(db_conn *c, void *user, char *err, size_t errlen)
 {
     quote_write *w = user;
@@ -165,13 +190,7 @@ static int quote_write_body(db_conn *c, void *user, char *err, size_t errlen)
     PQclear(res);
     if (legacy || w->old_state == w->new_state || !quoted[0])
         return 0;
-    const char *params[] = {quoted, w->new_state == QUOTE_ACCEPTED ? "1" : "-1"};
-    return db_run_params(c, "ingress_quote_count",
-                         "INSERT INTO status_stats (status_id, quotes_count, created_at, updated_at) VALUES "
-                         "($1::bigint, greatest($2::bigint, 0), " DB_NOW ", " DB_NOW ") "
-                         "ON CONFLICT (status_id) DO UPDATE SET quotes_count = "
-                         "greatest(status_stats.quotes_count + $2::bigint, 0), updated_at = EXCLUDED.updated_at",
-                         2, params, err, errlen);
+    return ingress_quote_count_add(c, quoted, w->new_state == QUOTE_ACCEPTED ? 1 : -1, err, errlen);
 }
 
 static void quote_write_run(quote_run *r, quote_write *w, const char *what)
@@ -271,8 +290,14 @@ static void quote_schedule_refetch(quote_run *r, const char *why)
     base_buf_free(&b);
 }
 
+/* VerifyQuoteService::MAX_SYNCHRONOUS_DEPTH */
+#define QUOTE_MAX_SYNCHRONOUS_DEPTH 2
+
 /* fetch_quoted_post_if_needed!: 0 found or given up, -1 transient (*why set), 1 only
- * Ruby can fetch it (a quoted quote post, an author scotty cannot store). */
+ * Ruby can fetch it (an author or an object scotty cannot store). A quoted quote post
+ * is stored with its own quote, verified in turn one level deeper; past
+ * MAX_SYNCHRONOUS_DEPTH an unknown quoted post is not fetched
+ * (RecursionLimitExceededError, a fetching error like a transient one). */
 static int quote_fetch_target(quote_run *r, char *why, size_t whylen)
 {
     services *s = r->s;
@@ -283,11 +308,17 @@ static int quote_fetch_target(quote_run *r, char *why, size_t whylen)
         return 0;
     if (quote_lookup(s, uri, 0, &r->t, why, whylen) != 0)
         return -1;
+    if (!r->t.found && r->depth > QUOTE_MAX_SYNCHRONOUS_DEPTH) {
+        snprintf(why, whylen, "%s is %d quoted posts deep (VerifyQuoteService::MAX_SYNCHRONOUS_DEPTH %d)", uri,
+                 r->depth, QUOTE_MAX_SYNCHRONOUS_DEPTH);
+        base_log(BASE_LOG_INFO, "ingress: quoted %s of %s not fetched: %s", uri, r->status_uri, why);
+        return -1;
+    }
     if (!r->t.found) {
         int64_t id = 0;
         bool created = false;
-        ingress_outcome out = ingress_fetch_status(r->ctx, s, uri, NULL, r->request_id, &id, &created,
-                                                   why, whylen);
+        ingress_outcome out = ingress_fetch_status_at(r->ctx, s, uri, NULL, r->request_id, r->depth + 1, &id,
+                                                      &created, why, whylen);
         if (out == INGRESS_FAILED)
             return -1;
         if (out == INGRESS_UNHANDLED)
@@ -421,7 +452,7 @@ void ingress_quote_verify(q_ctx *ctx, ingress_create_plan *p)
         return;
     quote_run r = {.ctx = ctx, .s = p->s, .quote_id = quote_row_id(p->s, p->status_id), .status_id = p->status_id,
                    .account_id = p->actor->id, .status_uri = st->uri, .account_uri = p->actor->uri,
-                   .quoted_uri = st->quote_uri, .request_id = p->o->request_id,
+                   .quoted_uri = st->quote_uri, .request_id = p->o->request_id, .depth = p->o->depth,
                    .approval = quote_approval_of(p->s, st->quote_approval_uri)};
     if (!r.quote_id)
         return;
@@ -514,10 +545,14 @@ int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored 
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", (long long)status_id);
     const char *params[] = {sid};
+    /* quoted_status and quoted_account as the model reads them: a discarded status
+     * (Status's default scope keeps only kept ones) is none */
     PGresult *res = db_exec_idempotent(c, "ingress_quote_of_status",
                                        "SELECT q.id, coalesce(qs.uri, ''), qs.id IS NOT NULL AND (coalesce(qs.local, false) "
-                                       "OR qs.uri IS NULL) FROM quotes q LEFT JOIN statuses qs "
-                                       "ON qs.id = q.quoted_status_id WHERE q.status_id = $1::bigint",
+                                       "OR qs.uri IS NULL), qs.id IS NOT NULL, q.state = 1, coalesce(qa.domain IS NULL, "
+                                       "false) FROM quotes q LEFT JOIN statuses qs "
+                                       "ON qs.id = q.quoted_status_id AND qs.deleted_at IS NULL LEFT JOIN accounts qa "
+                                       "ON qa.id = q.quoted_account_id WHERE q.status_id = $1::bigint",
                                        1, params, err, errlen);
     if (!res)
         return -1;
@@ -525,6 +560,9 @@ int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored 
         q->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         snprintf(q->quoted_uri, sizeof q->quoted_uri, "%s", PQgetvalue(res, 0, 1));
         q->quoted_local = PQgetvalue(res, 0, 2)[0] == 't';
+        q->has_quoted = PQgetvalue(res, 0, 3)[0] == 't';
+        q->accepted = PQgetvalue(res, 0, 4)[0] == 't';
+        q->quoted_account_local = PQgetvalue(res, 0, 5)[0] == 't';
     }
     PQclear(res);
     return 0;

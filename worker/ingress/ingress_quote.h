@@ -38,14 +38,34 @@ int ingress_quote_refetch(q_ctx *ctx, services *s, int64_t quote_id, const char 
  * ingress_quote_refetch does. */
 int ingress_quote_refresh(q_ctx *ctx, services *s, int64_t quote_id, char *err, size_t errlen);
 
+/* A quotes row for status_id by account_id (pending, or deleted), in c's transaction;
+ * *id (when not NULL) its id. Returns 0 or -1 with err. */
+int ingress_quote_row_insert(db_conn *c, int64_t status_id, int64_t account_id, bool legacy, bool deleted,
+                             int64_t *id, char *err, size_t errlen);
+
+/* Status#increment_count! / #decrement_count! of quotes_count (delta 1 or -1, never
+ * below 0; the status_stats row created when missing). Returns 0 or -1 with err. */
+int ingress_quote_count_add(db_conn *c, const char *quoted_status_id, int delta, char *err, size_t errlen);
+
 /* The quote of status_id as an Update sees it (id 0 when none). */
 typedef struct ingress_quote_stored {
     bool schema;           /* the database keeps quotes (Mastodon 4.5 and later) */
     int64_t id;
     char quoted_uri[2048]; /* the quoted status's uri, "" when it has none (yet) */
     bool quoted_local;     /* the quoted status is local (Status#local?) */
+    bool has_quoted;       /* quoted_status.present? (set and not discarded) */
+    bool accepted;         /* state accepted */
+    bool quoted_account_local; /* quoted_account&.local? */
 } ingress_quote_stored;
 int ingress_quote_of_status(db_conn *c, int64_t status_id, ingress_quote_stored *q, char *err, size_t errlen);
+
+/* In an explicit Update's transaction on c, update_quote! for a quote added, removed
+ * or pointed at another post (ingress_quote_edit.c): old's quote (id 0: none) is
+ * destroyed, and when st quotes a post a new quote created, *new_id its id (0: none).
+ * The caller verifies the new one after the commit (ingress_quote_update). Returns 0
+ * or -1 with err. */
+int ingress_quote_edit(db_conn *c, int64_t status_id, int64_t account_id, const ap_status *st,
+                       const ingress_quote_stored *old, int64_t *new_id, char *err, size_t errlen);
 
 /* ProcessStatusUpdateService's quote part for an Update whose quoted post is the one
  * stored (update_quote!, or update_quote_approval! when implicit), after the commit,

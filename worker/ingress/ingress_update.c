@@ -18,13 +18,16 @@
  *   (update_interaction_policies!; 0 without one), and a quote that keeps its quoted
  *   post verified again after the commit (update_quote!, or update_quote_approval!
  *   when implicit: a changed approval URI sets it back to pending first; ingress_quote.c);
- *   edits of a quote post carry its quote_id;
+ * - explicit only: a quote added, removed or pointed at another post (update_quote!:
+ *   the old one destroyed, a new pending one created in the transaction and verified
+ *   after the commit; ingress_quote_edit.c); edits of a quote post carry its quote_id;
  * - an older one: nothing.
  * An Update of an unknown status is a Create unless it was published more than a day
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
  * Left to Ruby (unhandled), decided before writing: one Mastodon would forward
  * (ingress_forwardable), one with an interactionPolicy StatusParser raises on, and one
- * that adds, removes or changes the quoted post.
+ * that points an accepted quote of a local post elsewhere (RevokeQuoteService's
+ * deliveries; ingress_update_quote_unhandled).
  * After the commit of an update of a poll local accounts voted in, with an expiry not
  * yet past, PollExpirationNotifyWorker is scheduled as queue_poll_notifications! does
  * (ingress_poll_notify, with the job's sidekiq-unique-jobs lock). */
@@ -39,6 +42,15 @@
 #include <string.h>
 
 
+/* What an explicit update_quote! does with the stored quote. */
+typedef enum {
+    INGRESS_UPD_QUOTE_NONE,   /* no quote before or after, or no quote schema */
+    INGRESS_UPD_QUOTE_KEEP,   /* the quoted post stays (or none is known yet) */
+    INGRESS_UPD_QUOTE_ADD,    /* Quote.create */
+    INGRESS_UPD_QUOTE_REMOVE, /* @status.quote.destroy! */
+    INGRESS_UPD_QUOTE_CHANGE  /* another quoted post: destroy, then Quote.create */
+} ingress_upd_quote;
+
 typedef struct ingress_upd {
     const ingress_account *actor;
     const ap_status *st;
@@ -51,23 +63,26 @@ typedef struct ingress_upd {
     ingress_media_edit media;  /* update_media_attachments!, planned in the transaction */
     bool implicit_poll;        /* an implicit update saves the unchanged poll */
     ingress_quote_stored quote; /* the status's quote (id 0: none) */
+    ingress_upd_quote quote_plan;
+    int64_t quote_new_id;      /* the quote Quote.create made, 0 when none */
 } ingress_upd;
 
 /* The modes of ProcessStatusUpdateService#call. */
 typedef enum { INGRESS_UPD_EXPLICIT, INGRESS_UPD_IMPLICIT, INGRESS_UPD_OLDER } ingress_upd_mode;
 
 /* Status#snapshot! of the current row, created at `at` (SQL), when `only_first`
- * only if the status has no edits yet. media_descriptions are those of
- * ordered_media_attachments: the rows in ordered_media_attachment_ids order (by id
- * when it is NULL), at most Status::MEDIA_ATTACHMENTS_LIMIT. */
-static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, bool only_first,
+ * only if the status has no edits yet, naming quote quote_id (0: none).
+ * media_descriptions are those of ordered_media_attachments: the rows in
+ * ordered_media_attachment_ids order (by id when it is NULL), at most
+ * Status::MEDIA_ATTACHMENTS_LIMIT. */
+static int ingress_update_snapshot(db_conn *c, ingress_upd *u, const char *at, bool only_first, int64_t quote_id,
                                    char *err, size_t errlen)
 {
     /* quote_id only for a quote post: older schemas have no such column, and a status
      * with a quote implies a schema that has (both came with Mastodon 4.5) */
-    bool quote = u->quote.id != 0;
+    bool quote = quote_id != 0;
     char sql[2048], qid[24];
-    snprintf(qid, sizeof qid, "%lld", (long long)u->quote.id);
+    snprintf(qid, sizeof qid, "%lld", (long long)quote_id);
     snprintf(sql, sizeof sql,
              "INSERT INTO status_edits (status_id, account_id, text, spoiler_text, sensitive, "
              "ordered_media_attachment_ids, media_descriptions, poll_options, created_at, updated_at%s) "
@@ -115,7 +130,7 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
         return -1;
     u->significant = u->significant || u->media.changed;
     /* record_previous_edit!, saved by create_edits! only for a significant change */
-    if (u->significant && ingress_update_snapshot(c, u, "s.created_at", true, err, errlen) != 0)
+    if (u->significant && ingress_update_snapshot(c, u, "s.created_at", true, u->quote.id, err, errlen) != 0)
         return -1;
     if (ingress_media_edit_apply(c, u->status_id, u->actor->id, st, &u->media, err, errlen) != 0)
         return -1;
@@ -184,9 +199,18 @@ static int ingress_update_tx(db_conn *c, void *user, char *err, size_t errlen)
     base_buf_free(&ids);
     if (rc != 0)
         return -1;
+    /* update_quote!; its @quote_changed is read (update_immediate_attributes!) before
+     * it is set, so a quote change alone is no significant change */
+    if (u->quote_plan >= INGRESS_UPD_QUOTE_ADD &&
+        ingress_quote_edit(c, u->status_id, u->actor->id, st, &u->quote, &u->quote_new_id, err, errlen) != 0)
+        return -1;
     if (!u->significant)
         return 0;
-    return ingress_update_snapshot(c, u, "s.edited_at", false, err, errlen) == 0 ? 0 : -1;
+    /* the new version names @status.quote: the new quote, or after a removal the
+     * destroyed one the association still holds */
+    int64_t quote_id = u->quote_plan == INGRESS_UPD_QUOTE_ADD || u->quote_plan == INGRESS_UPD_QUOTE_CHANGE
+                           ? u->quote_new_id : u->quote.id;
+    return ingress_update_snapshot(c, u, "s.edited_at", false, quote_id, err, errlen) == 0 ? 0 : -1;
 }
 
 /* Whether the stored status has tagged collections (Mastodon 4.6's tagged_objects, which
@@ -302,20 +326,39 @@ static int ingress_update_implicit_tx(db_conn *c, void *user, char *err, size_t 
     return u->implicit_poll ? ingress_poll_update(c, u->poll.id, &u->st->poll, false, err, errlen) : 0;
 }
 
-/* What an explicit update_quote! would do that scotty leaves to Ruby (a quote added,
- * removed, or pointed at another post: Quote.create/destroy and RevokeQuoteService),
- * or NULL when the quoted post stays. */
-static const char *ingress_update_quote_unhandled(const ingress_upd *u, ingress_upd_mode mode)
+/* update_quote!'s choice for an explicit Update (st->quote_uri is set exactly when
+ * StatusParser#quote? is: the dispatcher forwards quotes with no http URI). */
+static ingress_upd_quote ingress_update_quote_plan(const ingress_upd *u, ingress_upd_mode mode)
 {
     const ap_status *st = u->st;
     if (mode != INGRESS_UPD_EXPLICIT || !u->quote.schema) /* before 4.5 no quote is kept */
+        return INGRESS_UPD_QUOTE_NONE;
+    if (!u->quote.id)
+        return st->quote_uri ? INGRESS_UPD_QUOTE_ADD : INGRESS_UPD_QUOTE_NONE;
+    if (!st->quote_uri)
+        return INGRESS_UPD_QUOTE_REMOVE;
+    if (u->quote.has_quoted && strcmp(u->quote.quoted_uri, st->quote_uri) != 0)
+        return INGRESS_UPD_QUOTE_CHANGE;
+    return INGRESS_UPD_QUOTE_KEEP;
+}
+
+/* What update_quote! would do that scotty leaves to Ruby, or NULL. */
+static const char *ingress_update_quote_unhandled(const ingress_upd *u)
+{
+    const ingress_quote_stored *q = &u->quote;
+    if (u->quote_plan != INGRESS_UPD_QUOTE_REMOVE && u->quote_plan != INGRESS_UPD_QUOTE_CHANGE)
         return NULL;
-    if (st->quote_uri && !u->quote.id)
-        return "an Update that adds a quote (update_quote!)";
-    if (!st->quote_uri && u->quote.id)
-        return "an Update that removes a quote (update_quote!)";
-    if (st->quote_uri && u->quote.quoted_uri[0] && strcmp(u->quote.quoted_uri, st->quote_uri) != 0)
-        return "an Update that quotes another post (update_quote!)";
+    /* RevokeQuoteService delivers a Delete of the QuoteAuthorization (Ruby's
+     * DeleteQuoteAuthorizationSerializer) to both statuses' audiences, with an LD
+     * signature (always_sign: RsaSignature2017 over the JSON-LD canonical form, which
+     * scotty does not compute) */
+    if (u->quote_plan == INGRESS_UPD_QUOTE_CHANGE && q->quoted_account_local && q->accepted)
+        return "an Update that quotes another post instead of an accepted quote of a local one "
+               "(update_quote! calls RevokeQuoteService, which delivers a Delete)";
+    /* uri_for of a local status without a stored uri is its local URL, which the
+     * comparison with the Update's quoted post would need */
+    if (u->quote_plan == INGRESS_UPD_QUOTE_CHANGE && !q->quoted_uri[0])
+        return "an Update of a quote post whose quoted status has no stored uri";
     return NULL;
 }
 
@@ -441,7 +484,8 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
         ingress_poll_stored(c, u.status_id, &st->poll, &u.poll, err, errlen) != 0 ||
         ingress_quote_of_status(c, u.status_id, &u.quote, err, errlen) != 0) {
         out = INGRESS_FAILED;
-    } else if ((quote_why = ingress_update_quote_unhandled(&u, mode)) != NULL) {
+    } else if ((u.quote_plan = ingress_update_quote_plan(&u, mode)) != INGRESS_UPD_QUOTE_NONE &&
+               (quote_why = ingress_update_quote_unhandled(&u)) != NULL) {
         snprintf(err, errlen, "%s", quote_why);
         out = INGRESS_UNHANDLED;
     } else if (st->policy_unread && mode != INGRESS_UPD_OLDER) {
@@ -512,12 +556,15 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
     c = NULL;
     if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT)
         ingress_media_edit_fetch(ctx, s, st, &u.media);
-    /* fetch_and_verify_quote! of the kept quote; update_quote_approval! (implicit) skips
-     * one whose stored quoted post is another or local, and broadcasts a changed state */
-    if (out == INGRESS_STORED && st->quote_uri && u.quote.id && mode != INGRESS_UPD_OLDER &&
-        (mode == INGRESS_UPD_EXPLICIT || !u.quote.quoted_uri[0] ||
-         (strcmp(u.quote.quoted_uri, st->quote_uri) == 0 && !u.quote.quoted_local)) &&
-        ingress_quote_update(ctx, s, u.quote.id, st, mode == INGRESS_UPD_IMPLICIT) && mode == INGRESS_UPD_IMPLICIT) {
+    /* fetch_and_verify_quote! of the kept or new quote (a new one has no approval to
+     * set back); update_quote_approval! (implicit) skips one whose stored quoted post
+     * is another or local, and broadcasts a changed state */
+    int64_t verify = u.quote_plan == INGRESS_UPD_QUOTE_KEEP ? u.quote.id : u.quote_new_id;
+    if (out == INGRESS_STORED && mode == INGRESS_UPD_EXPLICIT && verify)
+        ingress_quote_update(ctx, s, verify, st, false);
+    if (out == INGRESS_STORED && st->quote_uri && u.quote.id && mode == INGRESS_UPD_IMPLICIT &&
+        (!u.quote.has_quoted || (strcmp(u.quote.quoted_uri, st->quote_uri) == 0 && !u.quote.quoted_local)) &&
+        ingress_quote_update(ctx, s, u.quote.id, st, true)) {
         char args[64];
         snprintf(args, sizeof args, "[%s,{\"update\":true}]", u.sid);
         ingress_push(ctx, "DistributionWorker", "default", "true", args, 0);

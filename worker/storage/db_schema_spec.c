@@ -446,6 +446,25 @@ static const char *const notifications_after[] = {
     NULL,
 };
 
+/* ---- notification_requests (Mastodon 4.3; reconsidered when a quote's notification
+ * is destroyed with it) ---- */
+static const db_column notification_requests_cols[] = {
+    {"account_id", DB_T_BIGINT, "NOT NULL", false},
+    {"created_at", DB_T_TS6, "NOT NULL", false},
+    {"from_account_id", DB_T_BIGINT, "NOT NULL", false},
+    {"last_status_id", DB_T_BIGINT, NULL, false},
+    {"notifications_count", DB_T_BIGINT, "NOT NULL DEFAULT 0", false},
+    {"updated_at", DB_T_TS6, "NOT NULL", false},
+    {NULL, NULL, NULL, false},
+};
+static const char *const notification_requests_after[] = {
+    "CREATE UNIQUE INDEX index_notification_requests_on_account_id_and_from_account_id ON "
+    "notification_requests (account_id, from_account_id)",
+    "CREATE INDEX index_notification_requests_on_from_account_id ON notification_requests (from_account_id)",
+    "CREATE INDEX index_notification_requests_on_last_status_id ON notification_requests (last_status_id)",
+    NULL,
+};
+
 /* ---- polls ---- */
 static const db_column polls_cols[] = {
     {"account_id", DB_T_BIGINT, "NOT NULL", false},
@@ -604,6 +623,7 @@ const db_table db_schema_tables[] = {
     {"preview_cards_statuses", DB_ID_NONE, false, preview_cards_statuses_cols,
      preview_cards_statuses_after},
     {"quotes", DB_ID_TIMESTAMP, true, quotes_cols, quotes_after},
+    {"notification_requests", DB_ID_TIMESTAMP, true, notification_requests_cols, notification_requests_after},
     {"keypairs", DB_ID_BIGSERIAL, true, keypairs_cols, keypairs_after},
     {"relays", DB_ID_BIGSERIAL, true, relays_cols, relays_after},
     {NULL, DB_ID_NONE, false, NULL, NULL},
@@ -639,6 +659,11 @@ const char *const db_schema_foreign_keys[] = {
     "REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE notifications ADD CONSTRAINT fk_c141c8ee55 FOREIGN KEY (account_id) "
     "REFERENCES accounts (id) ON DELETE CASCADE",
+    "ALTER TABLE notification_requests ADD FOREIGN KEY (from_account_id) REFERENCES accounts (id) "
+    "ON DELETE CASCADE",
+    "ALTER TABLE notification_requests ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
+    "ALTER TABLE notification_requests ADD FOREIGN KEY (last_status_id) REFERENCES statuses (id) "
+    "ON DELETE SET NULL",
     "ALTER TABLE polls ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE",
     "ALTER TABLE polls ADD FOREIGN KEY (status_id) REFERENCES statuses (id) ON DELETE CASCADE",
     "ALTER TABLE preview_cards ADD FOREIGN KEY (author_account_id) REFERENCES accounts (id) "
