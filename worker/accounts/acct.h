@@ -40,6 +40,15 @@ acct_outcome acct_find_or_fetch(q_ctx *ctx, services *s, const char *uri, const 
 acct_outcome acct_update(q_ctx *ctx, services *s, const ingress_account *actor, const json_t *object,
                          const char *request_id, char *err, size_t errlen);
 
+/* Account#needs_background_refresh? as SQL over an accounts row whose columns take the
+ * prefix t ("a." or ""): remote, and last fully fetched over a week ago, never, or
+ * under an invalidated username. */
+#define ACCT_NEEDS_REFRESH_SQL(t)                                                              \
+    t "domain IS NOT NULL AND (" t "last_webfingered_at IS NULL OR " t "last_webfingered_at <= " \
+      "timezone('UTC', now()) - interval '1 week' OR " t "username LIKE '! %')"
+/* Whether account id needs_background_refresh?, asked of the database. Returns 0, or
+ * -1 with err. */
+int acct_needs_refresh(services *s, int64_t id, bool *due, char *err, size_t errlen);
 /* Account#schedule_refresh_if_stale!: AccountRefreshWorker within 6 hours when the
  * remote account was last fully fetched more than a week ago (or never), as read with
  * the actor's row when it was (refresh_known), else asked. Logs failures. */

@@ -150,31 +150,32 @@ static void acct_schedule_refresh(q_ctx *ctx, int64_t account_id)
         base_log(BASE_LOG_ERROR, "accounts: could not push AccountRefreshWorker %s: %s", args, err);
 }
 
+int acct_needs_refresh(services *s, int64_t id, bool *due, char *err, size_t errlen)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *params[] = {ids};
+    db_conn *c = db_pool_acquire(s->db);
+    PGresult *res = db_exec_idempotent(
+        c, "acct_needs_refresh", "SELECT 1 FROM accounts WHERE id = $1::bigint AND " ACCT_NEEDS_REFRESH_SQL(""),
+        1, params, err, errlen);
+    db_pool_release(s->db, c);
+    if (!res)
+        return -1;
+    *due = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
 void acct_schedule_refresh_if_stale(q_ctx *ctx, services *s, const ingress_account *actor)
 {
-    if (actor->refresh_known) {
-        if (actor->stale)
-            acct_schedule_refresh(ctx, actor->id);
+    bool stale = actor->stale;
+    char err[512];
+    if (!actor->refresh_known && acct_needs_refresh(s, actor->id, &stale, err, sizeof err) != 0) {
+        base_log(BASE_LOG_WARN, "accounts: cannot tell whether account %lld is stale: %s", (long long)actor->id,
+                 err);
         return;
     }
-    char id[24], err[512];
-    snprintf(id, sizeof id, "%lld", (long long)actor->id);
-    const char *params[] = {id};
-    db_conn *c = db_pool_acquire(s->db);
-    /* needs_background_refresh?: remote, and last fully fetched over a week ago, never,
-     * or under an invalidated username */
-    PGresult *res = db_exec_idempotent(
-        c, "acct_needs_refresh",
-        "SELECT 1 FROM accounts WHERE id = $1::bigint AND domain IS NOT NULL AND (last_webfingered_at IS NULL "
-        "OR last_webfingered_at <= timezone('UTC', now()) - interval '1 week' OR username LIKE '! %')",
-        1, params, err, sizeof err);
-    db_pool_release(s->db, c);
-    if (!res) {
-        base_log(BASE_LOG_WARN, "accounts: cannot tell whether account %s is stale: %s", id, err);
-        return;
-    }
-    bool stale = PQntuples(res) > 0;
-    PQclear(res);
     if (stale)
         acct_schedule_refresh(ctx, actor->id);
 }

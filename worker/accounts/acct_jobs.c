@@ -50,25 +50,15 @@ static void acct_refresh_run(q_ctx *ctx, const q_job *job, q_result *r)
         q_fail(r, "ArgumentError", "AccountRefreshWorker expects [account_id (Integer), options (Hash)]");
         return;
     }
-    char ids[24], err[Q_ERRLEN];
-    snprintf(ids, sizeof ids, "%lld", (long long)json_integer_value(id));
+    char err[Q_ERRLEN];
     char key[96];
     acct_refresh_key(key, sizeof key, json_integer_value(id));
     q_reply_free(q_conn_cmd(q_ctx_redis(ctx), "DEL %s", key));
-    const char *params[] = {ids};
-    db_conn *c = db_pool_acquire(s->db);
-    PGresult *res = db_exec_idempotent(
-        c, "acct_refresh_due",
-        "SELECT 1 FROM accounts WHERE id = $1::bigint AND domain IS NOT NULL AND (last_webfingered_at IS NULL "
-        "OR last_webfingered_at <= timezone('UTC', now()) - interval '1 week' OR username LIKE '! %')",
-        1, params, err, sizeof err);
-    db_pool_release(s->db, c);
-    if (!res) {
+    bool due = false;
+    if (acct_needs_refresh(s, json_integer_value(id), &due, err, sizeof err) != 0) {
         q_fail(r, "ActiveRecord::ConnectionNotEstablished", "%s", err);
         return;
     }
-    bool due = PQntuples(res) > 0;
-    PQclear(res);
     if (!due)
         return;
     ingress_account out;

@@ -4,6 +4,8 @@
  * uri_to_resource: statuses by uri only). */
 #include "ingress_internal.h"
 
+#include "acct.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +21,7 @@
     "a.id, a.uri, coalesce(a.domain, ''), a.followers_url, a.suspended_at IS NOT NULL, "      \
     "a.silenced_at IS NOT NULL, a.sensitized_at IS NOT NULL, a.username, "                    \
     "CASE WHEN a.domain IS NULL THEN coalesce(to_jsonb(a)->>'id_scheme', '0') END, "          \
-    "a.domain IS NOT NULL AND "                                                               \
-    "(a.last_webfingered_at IS NULL OR a.last_webfingered_at <= timezone('UTC', now()) - "    \
-    "interval '1 week' OR a.username LIKE '! %')"
+    ACCT_NEEDS_REFRESH_SQL("a.")
 
 static int ingress_account_row(PGresult *res, const char *local_domain, ingress_account *out,
                                char *err, size_t errlen)
