@@ -92,8 +92,8 @@ class IngressPreparedTest < IngressTest
     assert_equal named, unnamed
 
     executes = ->(log) { log.grep(/execute [^:]+:/).map { |l| l[/execute ([^:]+):/, 1] } }
-    assert_includes executes.call(named_log), 'ingress_status_insert', 'PREPARED_STATEMENTS=true runs named statements'
-    assert_includes executes.call(named_log), 'ingress_tags_link'
+    assert_includes executes.call(named_log), 'ingress_status_insert_tags', 'PREPARED_STATEMENTS=true runs named statements'
+    assert(executes.call(named_log).any? { |n| n.start_with?('ingress_follow_') }, 'the follow-ups statement is named too')
     refute_empty executes.call(unnamed_log)
     assert_equal ['<unnamed>'], executes.call(unnamed_log).uniq, 'PREPARED_STATEMENTS=false names no statement'
   end

@@ -3,7 +3,9 @@
  * wrong type, transactions rolled back on error, reconnect after a server restart,
  * PgBouncer-safe statements, statement timeout, an unreachable server, and
  * connections lost under a statement or a COMMIT (outcome unknown, never re-run
- * blindly), terminated from a second connection while the statement sleeps. */
+ * blindly), terminated from a second connection while the statement sleeps, and a
+ * transaction sent as one batch (an implicit transaction, no BEGIN or COMMIT). */
+#include "db_batch.h"
 #include "storage.h"
 
 #include <pthread.h>
@@ -371,6 +373,94 @@ static void test_commit_reply_lost(void **state)
     db_conn_free(admin);
 }
 
+/* Statements sent by tx_batch_body as one batch with its commit. */
+typedef struct batch_case {
+    const char *sql[2];
+} batch_case;
+
+static int tx_batch_body(db_conn *c, void *user, char *err, size_t errlen)
+{
+    const batch_case *bc = user;
+    db_stmt stmts[2] = {{NULL, bc->sql[0], 0, NULL}, {NULL, bc->sql[1], 0, NULL}};
+    PGresult *res[2];
+    if (db_batch(c, stmts, 2, true, res, err, errlen) != 0)
+        return -1;
+    PQclear(res[0]);
+    PQclear(res[1]);
+    return 0;
+}
+
+#define BATCH_FIRST "INSERT INTO scotty_test_batch VALUES (1)"
+
+/* A transaction that is one batch runs as the pipeline's implicit transaction: no
+ * BEGIN or COMMIT is sent, a failing statement or a failing commit writes nothing,
+ * and a connection lost in the commit leaves the outcome unknown. In PgBouncer mode
+ * (SET LOCAL statement_timeout) the batch keeps its transaction block. */
+static void test_batch_is_one_implicit_transaction(void **state)
+{
+    (void)state;
+    db_conn *admin = connect_or_fail(&settings);
+    run_ok(admin, "DROP TABLE IF EXISTS scotty_test_batch");
+    run_ok(admin, "CREATE TABLE scotty_test_batch (v int PRIMARY KEY)");
+    db_settings on = settings;
+    on.prepared_statements = true;
+    db_conn *c = connect_or_fail(&on);
+    char err[512];
+
+    batch_case two = {{BATCH_FIRST, "INSERT INTO scotty_test_batch VALUES (2)"}};
+    unsigned long before = db_conn_statements(c);
+    if (db_tx(c, tx_batch_body, &two, err, sizeof err) != 0)
+        fail_msg("batch: %s", err);
+    assert_int_equal(db_conn_statements(c) - before, 2);
+    assert_int_equal(query_ll(admin, "SELECT count(*) FROM scotty_test_batch"), 2);
+    run_ok(admin, "DELETE FROM scotty_test_batch");
+
+    batch_case dup = {{BATCH_FIRST, "INSERT INTO scotty_test_batch VALUES (1)"}};
+    assert_int_equal(db_tx(c, tx_batch_body, &dup, err, sizeof err), -1);
+    assert_string_equal(db_conn_sqlstate(c), "23505");
+    assert_int_equal(query_ll(admin, "SELECT count(*) FROM scotty_test_batch"), 0);
+    assert_int_equal(query_ll(c, "SELECT 1"), 1);
+
+    /* a deferred trigger that raises fails the commit at the Sync */
+    run_ok(admin, "CREATE OR REPLACE FUNCTION scotty_test_refuse() RETURNS trigger LANGUAGE plpgsql "
+                  "AS $$ BEGIN IF NEW.v = 3 THEN RAISE EXCEPTION 'refused at commit'; END IF; "
+                  "IF NEW.v = 4 THEN PERFORM pg_sleep(2); END IF; RETURN NULL; END $$");
+    run_ok(admin, "CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON scotty_test_batch "
+                  "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION scotty_test_refuse()");
+    batch_case refused = {{BATCH_FIRST, "INSERT INTO scotty_test_batch VALUES (3)"}};
+    assert_int_equal(db_tx(c, tx_batch_body, &refused, err, sizeof err), -1);
+    assert_non_null(strstr(err, "commit failed, nothing was written"));
+    assert_non_null(strstr(err, "refused at commit"));
+    assert_int_equal(query_ll(admin, "SELECT count(*) FROM scotty_test_batch"), 0);
+    assert_int_equal(query_ll(c, "SELECT 1"), 1);
+
+    batch_case slow = {{BATCH_FIRST, "INSERT INTO scotty_test_batch VALUES (4)"}};
+    terminator t = {slow.sql[1], false};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, terminator_thread, &t), 0);
+    int rc = db_tx(c, tx_batch_body, &slow, err, sizeof err);
+    pthread_join(th, NULL);
+    assert_true(t.done);
+    assert_int_equal(rc, DB_TX_UNKNOWN);
+    assert_non_null(strstr(err, "may or may not be written"));
+    assert_int_equal(query_ll(admin, "SELECT count(*) FROM scotty_test_batch"), 0);
+    db_conn_free(c);
+
+    db_settings bouncer = settings;
+    bouncer.prepared_statements = false;
+    bouncer.statement_timeout_ms = 60000;
+    c = connect_or_fail(&bouncer);
+    before = db_conn_statements(c);
+    if (db_tx(c, tx_batch_body, &two, err, sizeof err) != 0)
+        fail_msg("batch in PgBouncer mode: %s", err);
+    assert_int_equal(db_conn_statements(c) - before, 5); /* BEGIN, SET LOCAL, two, COMMIT */
+    assert_int_equal(query_ll(admin, "SELECT count(*) FROM scotty_test_batch"), 2);
+    run_ok(admin, "DROP TABLE scotty_test_batch");
+    run_ok(admin, "DROP FUNCTION scotty_test_refuse()");
+    db_conn_free(c);
+    db_conn_free(admin);
+}
+
 typedef struct pool_worker {
     db_pool *pool;
     int id, ok;
@@ -524,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_restart_during_transaction),
         cmocka_unit_test(test_lost_statement_not_rerun),
         cmocka_unit_test(test_commit_reply_lost),
+        cmocka_unit_test(test_batch_is_one_implicit_transaction),
         cmocka_unit_test(test_pool_shared_by_threads),
         cmocka_unit_test(test_prepared_statements_setting),
         cmocka_unit_test(test_statement_timeout),

@@ -4,9 +4,10 @@
  * with the sender's untrusted counts, the parent's replies_count, account_stats,
  * mentions (silent for audience-only accounts), hashtags, a Question's poll
  * (ingress_poll.c) and a quote (ingress_quote.c). Timestamps are UTC without zone, as
- * Rails writes them. Round trips: a text post's BEGIN, inserts and COMMIT go in one
- * libpq pipeline (db_batch); a poll, attachments or a quote add their own statements
- * between the batch with the statuses insert and the one with COMMIT. */
+ * Rails writes them. A text post is two statements in one libpq pipeline (db_batch),
+ * committed as its implicit transaction: the statuses insert and the follow-ups, each
+ * with data-modifying CTEs; a poll, attachments or a quote add their own statements
+ * between the two, inside BEGIN and COMMIT. */
 #include "ingress_create.h"
 #include "db_batch.h"
 #include "ingress_media_edit.h"
@@ -58,8 +59,7 @@ static int64_t ingress_local_conversation(const char *uri, const char *local_dom
 }
 
 /* The conversation named by a URI this server minted, or the parent's; 0 when the
- * status names another URI (found or created in the batch, ingress_tx_named_conversation)
- * or will own a new one (ingress_tx_owned_conversation). */
+ * status names another URI or will own a new one (both in INGRESS_STATUS_INSERT). */
 static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *out, char *err,
                                    size_t errlen)
 {
@@ -81,10 +81,12 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
     return 0;
 }
 
-/* Statements sent together (db_batch): none needs another's result. Each holds its
- * parameters; the strings they point to live in the batch or in the plan. */
-#define INGRESS_TX_MAX 12
-#define INGRESS_TX_PARAMS 17
+/* Statements sent together (db_batch): none needs another's result. A text post is
+ * two: the statuses insert (with its conversation and new hashtags) and the follow-ups
+ * (ingress_tx_followups), each one statement of several data-modifying CTEs. */
+#define INGRESS_TX_MAX 2
+#define INGRESS_TX_PARAMS 20
+#define INGRESS_TX_FOLLOW_PARAMS 9
 
 typedef struct ingress_tx_batch {
     db_stmt stmts[INGRESS_TX_MAX];
@@ -93,6 +95,12 @@ typedef struct ingress_tx_batch {
     int status_stmt;           /* the statuses insert's index, or -1 when not in this batch */
     char sid[24], aid[24], pid[24], likes[24], shares[24];
     char *mention_ids, *mention_silent, *tag_names, *tag_displays;
+    /* the follow-ups statement: its text, its name (one per set of parts) and parameters */
+    base_buf follow_sql;
+    unsigned follow_parts;     /* a bit per part, in the statement's name */
+    char follow_name[40];
+    const char *follow_params[INGRESS_TX_FOLLOW_PARAMS];
+    int follow_n;
 } ingress_tx_batch;
 
 static void ingress_tx_add(ingress_tx_batch *b, const char *name, const char *sql, int n,
@@ -122,78 +130,51 @@ static int ingress_tx_send(db_conn *c, ingress_tx *tx, ingress_tx_batch *b, bool
     return rc;
 }
 
-/* A status that is no reply and names no conversation owns a new one. */
-static void ingress_tx_owned_conversation(ingress_tx_batch *b)
+/* One more parameter of the follow-ups statement: its number. */
+static int ingress_follow_param(ingress_tx_batch *b, const char *value)
 {
-    const char *params[] = {b->sid, b->aid};
-    ingress_tx_add(b, "ingress_conv_owned",
-                   "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, "
-                   "created_at, updated_at) VALUES ($1::bigint, $2::bigint, " DB_NOW ", " DB_NOW
-                   ") RETURNING id) UPDATE statuses SET conversation_id = (SELECT id FROM cv) "
-                   "WHERE id = $1::bigint",
-                   2, params);
+    b->follow_params[b->follow_n] = value;
+    return ++b->follow_n;
+}
+
+/* One part of the follow-ups statement, a CTE; `bit` names it in the statement's name. */
+static void ingress_follow_part(ingress_tx_batch *b, unsigned bit, const char *sql)
+{
+    base_buf_adds(&b->follow_sql, b->follow_sql.len ? ", " : "WITH ");
+    base_buf_adds(&b->follow_sql, sql);
+    b->follow_parts |= bit;
 }
 
 /* A conversation another transaction created under the same URI while the statuses
  * insert waited for it is not in that insert's snapshot, so the insert left
- * conversation_id empty: this statement's later snapshot has it. */
-static void ingress_tx_named_conversation(ingress_tx_batch *b, const char *uri)
+ * conversation_id empty: the follow-ups' later snapshot has it. */
+static void ingress_follow_named_conversation(ingress_tx_batch *b, const char *uri)
 {
-    const char *params[] = {b->sid, uri};
-    ingress_tx_add(b, "ingress_conv_named",
-                   "UPDATE statuses SET conversation_id = (SELECT id FROM conversations WHERE uri = $2) "
-                   "WHERE id = $1::bigint AND conversation_id IS NULL",
-                   2, params);
+    char sql[200];
+    int u = ingress_follow_param(b, uri);
+    snprintf(sql, sizeof sql, "cv AS (UPDATE statuses SET conversation_id = (SELECT id FROM conversations "
+             "WHERE uri = $%d) WHERE id = $1::bigint AND conversation_id IS NULL)", u);
+    ingress_follow_part(b, 1, sql);
 }
 
-static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+/* Closes the two array literals built side by side; with no element they are freed
+ * and false is returned. */
+static bool ingress_arrays_take(base_buf *x, base_buf *y, size_t n, char **xs, char **ys)
 {
-    for (size_t i = 0; i < p->n_media; i++)
-        if (ingress_media_insert(c, p->media_ids[i], p->actor->id, p->status_id, &p->st->media[i], err,
-                                 errlen) != 0)
-            return -1;
-    return 0;
-}
-
-static void ingress_tx_counts(ingress_tx_batch *b, ingress_create_plan *p)
-{
-    const ap_status *st = p->st;
-    if (st->likes_total >= 0 || st->shares_total >= 0) {
-        if (st->likes_total >= 0)
-            snprintf(b->likes, sizeof b->likes, "%lld", (long long)st->likes_total);
-        if (st->shares_total >= 0)
-            snprintf(b->shares, sizeof b->shares, "%lld", (long long)st->shares_total);
-        const char *params[] = {b->sid, b->likes[0] ? b->likes : NULL, b->shares[0] ? b->shares : NULL};
-        ingress_tx_add(b, "ingress_status_stats",
-                       "INSERT INTO status_stats (status_id, untrusted_favourites_count, "
-                       "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, "
-                       "$2::bigint, $3::bigint, " DB_NOW ", " DB_NOW ")",
-                       3, params);
+    if (n == 0) {
+        base_buf_free(x);
+        base_buf_free(y);
+        return false;
     }
-    if (p->visibility == AP_VIS_DIRECT) /* Status#increment_counter_caches skips direct */
-        return;
-    const char *params[] = {b->aid};
-    ingress_tx_add(b, "ingress_account_stats_inc",
-                   "INSERT INTO account_stats (account_id, statuses_count, last_status_at, created_at, "
-                   "updated_at) VALUES ($1::bigint, 1, " DB_NOW ", " DB_NOW ", " DB_NOW
-                   ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = "
-                   "account_stats.statuses_count + 1, last_status_at = EXCLUDED.last_status_at, "
-                   "updated_at = EXCLUDED.updated_at",
-                   1, params);
-    if (p->parent_known && (p->visibility == AP_VIS_PUBLIC || p->visibility == AP_VIS_UNLISTED)) {
-        ingress_id(b->pid, sizeof b->pid, p->parent_id);
-        const char *pp[] = {b->pid};
-        ingress_tx_add(b, "ingress_replies_inc",
-                       "INSERT INTO status_stats (status_id, replies_count, created_at, updated_at) "
-                       "VALUES ($1::bigint, 1, " DB_NOW ", " DB_NOW ") ON CONFLICT (status_id) "
-                       "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
-                       "updated_at = EXCLUDED.updated_at",
-                       1, pp);
-    }
+    base_buf_adds(x, "}");
+    base_buf_adds(y, "}");
+    *xs = base_buf_take(x);
+    *ys = base_buf_take(y);
+    return true;
 }
 
-/* Mentions, then silent mentions of the audience not mentioned, in one statement. */
-static void ingress_tx_mentions(ingress_tx_batch *b, ingress_create_plan *p)
+/* Mentions, then silent mentions of the audience not mentioned, in one insert. */
+static void ingress_follow_mentions(ingress_tx_batch *b, ingress_create_plan *p)
 {
     base_buf ids, silent;
     base_buf_init(&ids);
@@ -208,22 +189,16 @@ static void ingress_tx_mentions(ingress_tx_batch *b, ingress_create_plan *p)
         base_buf_addf(&silent, "%s%s", n ? "," : "{", audience ? "t" : "f");
         n++;
     }
-    if (n == 0) {
-        base_buf_free(&ids);
-        base_buf_free(&silent);
+    if (!ingress_arrays_take(&ids, &silent, n, &b->mention_ids, &b->mention_silent))
         return;
-    }
-    base_buf_adds(&ids, "}");
-    base_buf_adds(&silent, "}");
-    b->mention_ids = base_buf_take(&ids);
-    b->mention_silent = base_buf_take(&silent);
-    const char *params[] = {b->sid, b->mention_ids, b->mention_silent};
-    ingress_tx_add(b, "ingress_mentions_insert",
-                   "INSERT INTO mentions (status_id, account_id, silent, created_at, updated_at) "
-                   "SELECT $1::bigint, m.account_id, m.silent, " DB_NOW ", " DB_NOW " FROM "
-                   "unnest($2::bigint[], $3::boolean[]) WITH ORDINALITY AS m(account_id, silent, o) "
-                   "ORDER BY m.o ON CONFLICT DO NOTHING",
-                   3, params);
+    char sql[400];
+    int a = ingress_follow_param(b, b->mention_ids);
+    int sl = ingress_follow_param(b, b->mention_silent);
+    snprintf(sql, sizeof sql, "mn AS (INSERT INTO mentions (status_id, account_id, silent, created_at, "
+             "updated_at) SELECT $1::bigint, m.account_id, m.silent, " DB_NOW ", " DB_NOW " FROM "
+             "unnest($%d::bigint[], $%d::boolean[]) WITH ORDINALITY AS m(account_id, silent, o) "
+             "ORDER BY m.o ON CONFLICT DO NOTHING)", a, sl);
+    ingress_follow_part(b, 2, sql);
 }
 
 /* Tag::HASHTAG_NAME_RE, roughly: word characters (any non-ASCII byte passes), at
@@ -255,11 +230,9 @@ static void ingress_array_add(base_buf *b, bool first, const char *s)
     base_buf_adds(b, "\"");
 }
 
-/* Tag.find_or_create_by_names: tags.name is the normalized form (hashtag_names), the
- * display_name the tag as written; matched on lower(name). The tags are created in
- * one statement and linked in the next, whose snapshot also holds a tag another
- * transaction committed while the first waited for it. */
-static void ingress_tx_tags(ingress_tx_batch *b, ingress_create_plan *p)
+/* The status's valid hashtags as two array literals: tags.name is the normalized form
+ * (hashtag_names), display_name the tag as written. False when there is none. */
+static bool ingress_tx_tag_arrays(ingress_tx_batch *b, ingress_create_plan *p)
 {
     base_buf names, displays;
     base_buf_init(&names);
@@ -273,27 +246,88 @@ static void ingress_tx_tags(ingress_tx_batch *b, ingress_create_plan *p)
         ingress_array_add(&displays, n == 0, p->st->hashtags[i]);
         n++;
     }
-    if (n == 0) {
-        base_buf_free(&names);
-        base_buf_free(&displays);
+    return ingress_arrays_take(&names, &displays, n, &b->tag_names, &b->tag_displays);
+}
+
+/* Tag.find_or_create_by_names, matched on lower(name): the tags are created with the
+ * status (ingress_tx_status) and linked here, a later statement whose snapshot also
+ * holds a tag another transaction committed while the first waited for it. */
+static void ingress_follow_tags(ingress_tx_batch *b)
+{
+    if (!b->tag_names)
         return;
+    char sql[300];
+    int t = ingress_follow_param(b, b->tag_names);
+    snprintf(sql, sizeof sql, "tl AS (INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id "
+             "FROM tags WHERE lower(name) IN (SELECT lower(n) FROM unnest($%d::text[]) AS n) "
+             "ON CONFLICT DO NOTHING)", t);
+    ingress_follow_part(b, 4, sql);
+}
+
+/* status_stats with the sender's untrusted counts, account_stats, and the parent's
+ * replies_count. */
+static void ingress_follow_counts(ingress_tx_batch *b, ingress_create_plan *p)
+{
+    const ap_status *st = p->st;
+    char sql[500];
+    if (st->likes_total >= 0 || st->shares_total >= 0) {
+        if (st->likes_total >= 0)
+            snprintf(b->likes, sizeof b->likes, "%lld", (long long)st->likes_total);
+        if (st->shares_total >= 0)
+            snprintf(b->shares, sizeof b->shares, "%lld", (long long)st->shares_total);
+        int l = ingress_follow_param(b, b->likes[0] ? b->likes : NULL);
+        int r = ingress_follow_param(b, b->shares[0] ? b->shares : NULL);
+        snprintf(sql, sizeof sql, "ss AS (INSERT INTO status_stats (status_id, untrusted_favourites_count, "
+                 "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, $%d::bigint, "
+                 "$%d::bigint, " DB_NOW ", " DB_NOW "))", l, r);
+        ingress_follow_part(b, 8, sql);
     }
-    base_buf_adds(&names, "}");
-    base_buf_adds(&displays, "}");
-    b->tag_names = base_buf_take(&names);
-    b->tag_displays = base_buf_take(&displays);
-    const char *create[] = {b->tag_names, b->tag_displays};
-    ingress_tx_add(b, "ingress_tags_create",
-                   "INSERT INTO tags (name, display_name, created_at, updated_at) SELECT t.name, "
-                   "t.display_name, " DB_NOW ", " DB_NOW " FROM unnest($1::text[], $2::text[]) "
-                   "WITH ORDINALITY AS t(name, display_name, o) ORDER BY t.o ON CONFLICT DO NOTHING",
-                   2, create);
-    const char *link[] = {b->sid, b->tag_names};
-    ingress_tx_add(b, "ingress_tags_link",
-                   "INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id FROM tags "
-                   "WHERE lower(name) IN (SELECT lower(n) FROM unnest($2::text[]) AS n) "
-                   "ON CONFLICT DO NOTHING",
-                   2, link);
+    if (p->visibility == AP_VIS_DIRECT) /* Status#increment_counter_caches skips direct */
+        return;
+    int a = ingress_follow_param(b, b->aid);
+    snprintf(sql, sizeof sql, "ac AS (INSERT INTO account_stats (account_id, statuses_count, last_status_at, "
+             "created_at, updated_at) VALUES ($%d::bigint, 1, " DB_NOW ", " DB_NOW ", " DB_NOW
+             ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = account_stats.statuses_count + 1, "
+             "last_status_at = EXCLUDED.last_status_at, updated_at = EXCLUDED.updated_at)", a);
+    ingress_follow_part(b, 16, sql);
+    if (p->parent_known && (p->visibility == AP_VIS_PUBLIC || p->visibility == AP_VIS_UNLISTED)) {
+        ingress_id(b->pid, sizeof b->pid, p->parent_id);
+        int pp = ingress_follow_param(b, b->pid);
+        snprintf(sql, sizeof sql, "rp AS (INSERT INTO status_stats (status_id, replies_count, created_at, "
+                 "updated_at) VALUES ($%d::bigint, 1, " DB_NOW ", " DB_NOW ") ON CONFLICT (status_id) "
+                 "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
+                 "updated_at = EXCLUDED.updated_at)", pp);
+        ingress_follow_part(b, 32, sql);
+    }
+}
+
+/* Everything written after the statuses row, as one statement: the named
+ * conversation's repair, mentions, hashtag links and the counters. Its name says
+ * which parts it has, so each shape is prepared once per connection. The counters
+ * come last in the transaction: every post of the author (and every reply to the
+ * parent) updates the same rows, so their row locks are held only until the commit. */
+static void ingress_tx_followups(ingress_tx_batch *b, ingress_create_plan *p, const char *conv_uri)
+{
+    ingress_follow_param(b, b->sid);
+    if (conv_uri)
+        ingress_follow_named_conversation(b, conv_uri);
+    ingress_follow_mentions(b, p);
+    ingress_follow_tags(b);
+    ingress_follow_counts(b, p);
+    if (!b->follow_sql.len)
+        return;
+    base_buf_adds(&b->follow_sql, " SELECT $1::bigint"); /* $1, the status, whichever parts there are */
+    snprintf(b->follow_name, sizeof b->follow_name, "ingress_follow_%02x", b->follow_parts);
+    ingress_tx_add(b, b->follow_name, b->follow_sql.data, b->follow_n, b->follow_params);
+}
+
+static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < p->n_media; i++)
+        if (ingress_media_insert(c, p->media_ids[i], p->actor->id, p->status_id, &p->st->media[i], err,
+                                 errlen) != 0)
+            return -1;
+    return 0;
 }
 
 /* The rows written by statements of their own (ingress_poll.c, ingress_quote.c,
@@ -324,6 +358,31 @@ static int ingress_tx_own_statements(db_conn *c, ingress_tx *tx, char *err, size
         return -1;
     return 0;
 }
+
+/* The statuses insert, its id drawn by the gate read (ingress_create.c). Its
+ * conversation: the parent's or one minted here ($13), else the one named by a URI
+ * not minted here ($17), found or created, else a new one the status owns ($18,
+ * Status#set_conversation). `extra` is a CTE more (the new hashtags). Returns
+ * realtime: created within the last 6 hours. */
+#define INGRESS_STATUS_INSERT(extra)                                                                        \
+    "WITH cv AS (INSERT INTO conversations (uri, parent_status_id, parent_account_id, created_at, "         \
+    "updated_at) SELECT $17::text, CASE WHEN $18::boolean THEN $1::bigint END, CASE WHEN $18::boolean "     \
+    "THEN $4::bigint END, " DB_NOW ", " DB_NOW " WHERE $17::text IS NOT NULL OR $18::boolean ON CONFLICT "  \
+    "DO NOTHING RETURNING id)" extra " INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, " \
+    "language, created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, reply, "          \
+    "conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) VALUES ($1::bigint, $2, " \
+    "$3, $4::bigint, $5, $6, $7, coalesce(timezone('UTC', to_timestamp($8::bigint / 1000.0)), " DB_NOW      \
+    "), " DB_NOW ", timezone('UTC', to_timestamp($9::bigint / 1000.0)), $10::bigint, $11::bigint, "        \
+    "$12::boolean, coalesce($13::bigint, (SELECT id FROM cv), (SELECT id FROM conversations WHERE "        \
+    "$17::text IS NOT NULL AND uri = $17::text)), $14::boolean, $15::int, false, $16::bigint[]) "          \
+    "RETURNING $8::bigint IS NULL OR to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours'"
+
+/* Tag.find_or_create_by_names' creation: matched on lower(name), linked by the
+ * follow-ups (ingress_follow_tags). */
+#define INGRESS_TAGS_CREATE                                                                                 \
+    ", tg AS (INSERT INTO tags (name, display_name, created_at, updated_at) SELECT t.name, t.display_name, " \
+    DB_NOW ", " DB_NOW " FROM unnest($19::text[], $20::text[]) WITH ORDINALITY AS t(name, display_name, o) " \
+    "ORDER BY t.o ON CONFLICT DO NOTHING)"
 
 static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
 {
@@ -363,46 +422,28 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                                     (long long)p->media_ids[i]);
         snprintf(ordered + off, sizeof ordered - off, "}");
     }
-    /* The id was drawn by the gate read (ingress_create.c); a conversation named by a
-     * URI not minted here is found or created; realtime: created within the last 6
-     * hours. */
+    bool owned = !st->conversation && !p->parent_known;
+    bool tags = ingress_tx_tag_arrays(&b, p);
     const char *params[] = {b.sid, st->uri, st->url, b.aid, st->text ? st->text : "",
                             st->spoiler_text ? st->spoiler_text : "", st->language, created, edited,
                             reply_id[0] ? reply_id : NULL, reply_acc[0] ? reply_acc : NULL,
                             st->in_reply_to ? "t" : "f", convs[0] ? convs : NULL,
-                            p->sensitive ? "t" : "f", vis, ordered[0] ? ordered : NULL, conv_uri};
+                            p->sensitive ? "t" : "f", vis, ordered[0] ? ordered : NULL, conv_uri,
+                            owned ? "t" : "f", b.tag_names, b.tag_displays};
     b.status_stmt = b.n;
-    ingress_tx_add(&b, "ingress_status_insert",
-                   "WITH cv AS (INSERT INTO conversations (uri, created_at, updated_at) SELECT $17::text, "
-                   DB_NOW ", " DB_NOW " WHERE $17::text IS NOT NULL ON CONFLICT DO NOTHING RETURNING id) "
-                   "INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, language, "
-                   "created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, "
-                   "reply, conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) "
-                   "VALUES ($1::bigint, $2, $3, $4::bigint, $5, $6, $7, coalesce(timezone('UTC', "
-                   "to_timestamp($8::bigint / 1000.0)), " DB_NOW "), " DB_NOW ", "
-                   "timezone('UTC', to_timestamp($9::bigint / 1000.0)), $10::bigint, $11::bigint, "
-                   "$12::boolean, coalesce($13::bigint, (SELECT id FROM cv), (SELECT id FROM conversations "
-                   "WHERE $17::text IS NOT NULL AND uri = $17::text)), "
-                   "$14::boolean, $15::int, false, $16::bigint[]) RETURNING $8::bigint IS NULL OR "
-                   "to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours'",
-                   17, params);
-    if (conv_uri)
-        ingress_tx_named_conversation(&b, conv_uri);
+    if (tags)
+        ingress_tx_add(&b, "ingress_status_insert_tags", INGRESS_STATUS_INSERT(INGRESS_TAGS_CREATE), 20, params);
+    else
+        ingress_tx_add(&b, "ingress_status_insert", INGRESS_STATUS_INSERT(""), 18, params);
     int rc = 0;
     if (ingress_tx_has_own_statements(p) &&
         (ingress_tx_send(c, tx, &b, false, err, errlen) != 0 || ingress_tx_own_statements(c, tx, err, errlen) != 0))
         rc = -1;
     if (rc == 0) {
-        if (!st->conversation && !p->parent_known)
-            ingress_tx_owned_conversation(&b);
-        ingress_tx_mentions(&b, p);
-        ingress_tx_tags(&b, p);
-        /* The counters come last: every post of the author (and every reply to the
-         * parent) updates the same rows, so their row locks are held only until the
-         * commit. */
-        ingress_tx_counts(&b, p);
+        ingress_tx_followups(&b, p, conv_uri);
         rc = ingress_tx_send(c, tx, &b, true, err, errlen);
     }
+    base_buf_free(&b.follow_sql);
     free(b.mention_ids);
     free(b.mention_silent);
     free(b.tag_names);

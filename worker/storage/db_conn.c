@@ -327,8 +327,13 @@ static db_batch_result db_batch_once(db_conn *c, const db_stmt *stmts, int n, bo
     if (!items)
         abort();
     int k = 0, pending = 0;
-    bool sent = PQenterPipelineMode(pg) == 1, commit_queued = false;
-    if (sent && begin) {
+    /* A whole transaction in one batch needs no BEGIN and COMMIT: what a pipeline
+     * sends before its Sync runs as one implicit transaction, committed at the Sync.
+     * Not when the statement timeout must be SET LOCAL (PgBouncer mode), which only
+     * a transaction block keeps. */
+    bool implicit = begin && commit && !(s->statement_timeout_ms > 0 && !s->prepared_statements);
+    bool sent = PQenterPipelineMode(pg) == 1, commit_queued = implicit;
+    if (sent && begin && !implicit) {
         sent = PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
         items[k++] = (db_item){DB_ITEM_BEGIN, -1};
         if (sent && s->statement_timeout_ms > 0 && !s->prepared_statements) {
@@ -354,7 +359,7 @@ static db_batch_result db_batch_once(db_conn *c, const db_stmt *stmts, int n, bo
             sent = PQsendQueryParams(pg, st->sql, st->nparams, NULL, st->params, NULL, NULL, 0) == 1;
         items[k++] = (db_item){DB_ITEM_STMT, i};
     }
-    if (sent && commit) {
+    if (sent && commit && !implicit) {
         sent = PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1;
         items[k++] = (db_item){DB_ITEM_COMMIT, -1};
         commit_queued = true;
@@ -398,7 +403,22 @@ static db_batch_result db_batch_once(db_conn *c, const db_stmt *stmts, int n, bo
     }
     if (sent && PQstatus(pg) == CONNECTION_OK) {
         PGresult *r = PQgetResult(pg);
+        const char *severity = r ? PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED) : NULL;
+        if (r && PQresultStatus(r) == PGRES_FATAL_ERROR && implicit && !failed && severity &&
+            strcmp(severity, "ERROR") == 0) {
+            /* the implicit transaction's commit at the Sync failed; a FATAL (the session
+             * ended) leaves the outcome unknown, as a lost COMMIT reply does */
+            failed = commit_failed = true;
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+            db_copy_message(PQresultErrorMessage(r), msg, sizeof msg);
+            PQclear(r);
+            r = PQgetResult(pg); /* the NULL that ends the error's results, then the Sync */
+            if (!r)
+                r = PQgetResult(pg);
+        }
         sent = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        committed |= sent && implicit && !failed;
         PQclear(r);
     }
     if (sent)
