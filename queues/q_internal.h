@@ -101,13 +101,15 @@ struct q_ctx {
 };
 
 /* Adds one write: cmd is LPUSH, RPUSH or SADD (key, a), ZADD (key, a = score, b =
- * member), ZREMRANGEBYSCORE or ZREMRANGEBYRANK (key, a, b), DEL (key). a and b may
- * be NULL. */
+ * member), ZREMRANGEBYSCORE or ZREMRANGEBYRANK (key, a, b), DEL (key), ONCE (key, a =
+ * TTL, b = writes to skip) or UNLOCK (key = lock, a = holder hash, b = token). a and b
+ * may be NULL. */
 void q_ops_add(q_ops *o, const char *cmd, const char *key, const char *a, size_t alen, const char *b,
                size_t blen);
 void q_ops_push_job(q_ops *o, const char *queue, const char *payload, size_t len); /* SADD + LPUSH */
 void q_ops_zadd(q_ops *o, const char *set, double score, const char *payload, size_t len);
 void q_ops_move(q_ops *to, q_ops *from);  /* appends from's writes to to; from is emptied */
+void q_ops_keep(q_ops *o, const char *cmd); /* drops every write but those of cmd */
 void q_ops_free(q_ops *o);
 /* Queues the outcome script on c: the writes of ops, then the removal of `job` from
  * src, a list (a private list) or, when src_is_set, a sorted set (NULL: nowhere).

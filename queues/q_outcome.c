@@ -20,7 +20,11 @@
 
 /* KEYS[1]: where the job is ("" = nowhere). ARGV[1]: the job as it is there; ARGV[2]:
  * "list" (a private list) or "zset" (the retry or schedule set). Then four strings per
- * write: command, key, two arguments (unused ones ""). */
+ * write: command, key, two arguments (unused ones ""). Two commands are not Redis's:
+ * ONCE (key, TTL s, n) sets key NX with that TTL and, if it was there already, skips
+ * the n writes after it; UNLOCK (lock, holder hash, token) is the lock's
+ * compare-and-delete (worker/ingress/ingress_lock.c), which leaves keys of another
+ * type alone. Neither can fail on a key's type, so neither key is checked. */
 static const char *q_outcome_lua =
     "local src, job, kind = KEYS[1], ARGV[1], ARGV[2]\n"
     "if src ~= '' then\n"
@@ -32,15 +36,26 @@ static const char *q_outcome_lua =
     "local want = {LPUSH = 'list', RPUSH = 'list', SADD = 'set', ZADD = 'zset',\n"
     "  ZREMRANGEBYSCORE = 'zset', ZREMRANGEBYRANK = 'zset'}\n"
     "for i = 3, #ARGV, 4 do\n"
-    "  local t = redis.call('TYPE', ARGV[i + 1])['ok']\n"
-    "  if t ~= 'none' and ARGV[i] ~= 'DEL' and t ~= want[ARGV[i]] then\n"
+    "  local t = want[ARGV[i]] and redis.call('TYPE', ARGV[i + 1])['ok'] or 'none'\n"
+    "  if t ~= 'none' and t ~= want[ARGV[i]] then\n"
     "    return redis.error_reply('WRONGTYPE ' .. ARGV[i + 1] .. ' holds a ' .. t ..\n"
     "      ', not a ' .. want[ARGV[i]] .. '; nothing was written')\n"
     "  end\n"
     "end\n"
+    "local skip = 0\n"
     "for i = 3, #ARGV, 4 do\n"
     "  local cmd = ARGV[i]\n"
-    "  if cmd == 'DEL' then\n"
+    "  if skip > 0 then\n"
+    "    skip = skip - 1\n"
+    "  elseif cmd == 'ONCE' then\n"
+    "    if not redis.call('SET', ARGV[i + 1], '1', 'NX', 'EX', ARGV[i + 2]) then skip = tonumber(ARGV[i + 3]) end\n"
+    "  elseif cmd == 'UNLOCK' then\n"
+    "    local lock, holders, token = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]\n"
+    "    if redis.call('TYPE', holders)['ok'] == 'hash' and redis.call('HGET', holders, lock) == token then\n"
+    "      redis.call('HDEL', holders, lock) end\n"
+    "    if redis.call('TYPE', lock)['ok'] == 'string' and redis.call('GET', lock) == token then\n"
+    "      redis.call('DEL', lock) end\n"
+    "  elseif cmd == 'DEL' then\n"
     "    redis.call('DEL', ARGV[i + 1])\n"
     "  elseif cmd == 'LPUSH' or cmd == 'RPUSH' or cmd == 'SADD' then\n"
     "    redis.call(cmd, ARGV[i + 1], ARGV[i + 2])\n"
@@ -109,6 +124,23 @@ void q_ops_move(q_ops *to, q_ops *from)
     free(from->argv);
     free(from->lens);
     memset(from, 0, sizeof *from);
+}
+
+void q_ops_keep(q_ops *o, const char *cmd)
+{
+    int kept = 0;
+    for (int i = 0; i + 3 < o->n; i += 4) {
+        bool keep = strcmp(o->argv[i], cmd) == 0;
+        for (int k = 0; k < 4; k++) {
+            if (!keep) {
+                free(o->argv[i + k]);
+                continue;
+            }
+            o->argv[kept] = o->argv[i + k];
+            o->lens[kept++] = o->lens[i + k];
+        }
+    }
+    o->n = kept;
 }
 
 void q_ops_free(q_ops *o)

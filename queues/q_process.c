@@ -24,6 +24,11 @@ void q_ctx_outcome_del(q_ctx *ctx, const char *key)
     q_ops_add(&ctx->followups, "DEL", key, NULL, 0, NULL, 0);
 }
 
+void q_ctx_outcome_unlock(q_ctx *ctx, const char *lock, const char *holders, const char *token)
+{
+    q_ops_add(&ctx->followups, "UNLOCK", lock, holders, strlen(holders), token, strlen(token));
+}
+
 int q_ctx_enqueue(q_ctx *ctx, const q_push *p, char *err, size_t errlen)
 {
     if (!p->klass || !p->klass[0]) {
@@ -32,6 +37,33 @@ int q_ctx_enqueue(q_ctx *ctx, const q_push *p, char *err, size_t errlen)
     }
     q_client_ops(p, ctx->e->cfg.retry.ts, &ctx->followups, NULL);
     return 0;
+}
+
+int q_ctx_enqueue_once(q_ctx *ctx, const q_push *p, const char *key, int ttl_s, char *err, size_t errlen)
+{
+    if (!p->klass || !p->klass[0]) {
+        snprintf(err, errlen, "a follow-up job needs a class");
+        return -1;
+    }
+    q_ops push = {0};
+    q_client_ops(p, ctx->e->cfg.retry.ts, &push, NULL);
+    char ttl[24], n[24];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    snprintf(n, sizeof n, "%d", push.n / 4);
+    q_ops_add(&ctx->followups, "ONCE", key, ttl, strlen(ttl), n, strlen(n));
+    q_ops_move(&ctx->followups, &push);
+    return 0;
+}
+
+/* A job a hard shutdown gave back writes no outcome, but the locks it staged for its
+ * outcome are released now: it runs again, and would wait for them. */
+static void q_process_abandoned_unlocks(q_slot *slot, q_ctx *ctx)
+{
+    q_ops_keep(&ctx->followups, "UNLOCK");
+    char err[Q_ERRLEN];
+    if (ctx->followups.n && q_outcome_run(slot->conn, &ctx->followups, err, sizeof err) != 0)
+        base_log(BASE_LOG_WARN, "jid=%s: the locks of this job, given back at shutdown, were not released (%s); "
+                 "they auto-release, or go when the next process recovers this one", ctx->jid, err);
 }
 
 void q_ctx_progress(q_ctx *ctx, int percent)
@@ -154,6 +186,8 @@ static void q_process_job(q_engine *e, q_slot *slot, q_job *job)
     pthread_mutex_unlock(&slot->mu);
     if (abandoned || (kind == Q_DONE_ACK && e->cfg.fetch == Q_FETCH_BASIC && ctx.followups.n == 0)) {
         /* abandoned: the job is requeued and runs again; basic fetch: nothing to remove */
+        if (abandoned)
+            q_process_abandoned_unlocks(slot, &ctx);
         free(payload);
         q_ops_free(&ctx.followups);
         q_job_free(job);

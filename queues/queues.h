@@ -214,6 +214,14 @@ int q_ctx_enqueue(q_ctx *ctx, const q_push *p, char *err, size_t errlen);
 /* Deletes `key` in that same atomic step: a marker the handler set saying "this job
  * has written something whose follow-ups are not out yet" goes exactly when they do. */
 void q_ctx_outcome_del(q_ctx *ctx, const char *key);
+/* q_ctx_enqueue, but p is written only if `key` is absent when the outcome is: the key
+ * is then set (NX, expiring in ttl_s) in that same step; if it is there, neither is
+ * written. A "one pending job per key" marker that costs no round trip of its own. */
+int q_ctx_enqueue_once(q_ctx *ctx, const q_push *p, const char *key, int ttl_s, char *err, size_t errlen);
+/* Releases a lock in that same step (its compare-and-delete against token, and its
+ * entry in the holder hash, as worker/ingress/ingress_lock.c keeps them), also when
+ * a hard shutdown gave the job back: for a handler whose last act is the release. */
+void q_ctx_outcome_unlock(q_ctx *ctx, const char *lock, const char *holders, const char *token);
 const char *q_ctx_jid(const q_ctx *ctx);     /* the running job's jid ("" if none) */
 
 /* Builds a job payload; jid_out (25 bytes) receives the new jid if not NULL. */

@@ -11,6 +11,9 @@
 # generic plan scans a partial index and filters by uri, so each post costs more than
 # the last), and the posts come from BENCH_AUTHORS remote accounts (default 100) in
 # turn, not one (every post of one author updates the same account_stats row).
+# Each text run starts from the same database: the rows the runs before wrote are
+# removed and the tables vacuumed first (left to grow, each run was slower than the
+# last, which a before/after pair reads as a difference between the builds).
 # BENCH_PG_TOP=N prints the N statements PostgreSQL spent most time in, per run, executing
 # and planning (a statement whose generic plan looks dearer than a custom one is planned
 # anew for every call).
@@ -63,6 +66,13 @@ end
 def pg_statements
   Fediverse.psql("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'")
            .to_i
+end
+
+# The seeded database again: what earlier runs wrote removed, the tables vacuumed.
+def reset_written_rows
+  Fediverse.psql('TRUNCATE conversations, statuses_tags, tags, account_stats, status_stats, mentions')
+  Fediverse.psql('DELETE FROM statuses WHERE account_id <> 99')
+  %w[statuses conversations statuses_tags tags account_stats].each { |t| Fediverse.psql("VACUUM ANALYZE #{t}") }
 end
 
 # Pushes the activities, then runs scotty until ingress is empty; returns
@@ -143,6 +153,7 @@ builds = before_bin ? { 'before' => before_bin, 'after' => scotty_bin } : { 'thi
 text_results = Hash.new { |h, k| h[k] = [] }
 rounds.times do |r|
   builds.each do |name, bin|
+    reset_written_rows
     text_results[name] << run("text-only, #{name} #{r + 1}", bin, concurrency, redis_server, text_posts.call, tmp)
   end
 end

@@ -112,6 +112,12 @@ class IngressCreateTest < IngressTest
     assert_equal 2, count('statuses_tags')
     assert_equal [['1']], rows("SELECT statuses_count FROM account_stats WHERE account_id = #{BOB}")
     assert_equal [['1']], rows("SELECT replies_count FROM status_stats WHERE status_id = #{@alice_status}")
+    # bob is stale: one refresh for both deliveries, its marker set with the first outcome
+    assert_equal 1, scheduled('AccountRefreshWorker').size
+    assert_equal 1, @redis.exists("scotty:unique:AccountRefreshWorker:#{BOB}")
+    # the create lock went with each job's outcome
+    assert_empty @redis.keys('lock:create:*')
+    assert_empty @redis.keys('scotty:locks:*').flat_map { |k| @redis.hkeys(k) }
     assert_empty retries
   end
 

@@ -1,7 +1,8 @@
 /* test_outcome.c -- the outcome script against a real redis-server (REDIS_SOCKET, from
  * tests/lib/run_with_redis.sh): written once when sent twice, nothing written when a
- * key has the wrong type, a due job moved once from a sorted set; and the private-list
- * key, which is never cut. */
+ * key has the wrong type, a due job moved once from a sorted set, ONCE's push written
+ * only while its key is absent, UNLOCK releasing only its own token's lock (and
+ * ignoring keys of another type); and the private-list key, which is never cut. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -105,6 +106,75 @@ static void test_due_job_moves_once_from_a_set(void **state)
     assert_int_equal(integer("ZCARD %s", "schedule"), 0);
 }
 
+/* ONCE (key, TTL, n) then the n writes of one push. */
+static void once_push(q_ops *ops, const char *key, const char *payload)
+{
+    q_ops push = {0};
+    q_ops_push_job(&push, "pull", payload, strlen(payload));
+    char n[24];
+    snprintf(n, sizeof n, "%d", push.n / 4);
+    q_ops_add(ops, "ONCE", key, "60", 2, n, strlen(n));
+    q_ops_move(ops, &push);
+}
+
+static void test_once_pushes_while_its_key_is_absent(void **state)
+{
+    const char *priv = "queue:scotty|h:1:0|ingress", *job1 = "{\"jid\":\"o1\"}", *job2 = "{\"jid\":\"o2\"}";
+    q_reply_free(q_conn_cmd(conn, "FLUSHALL"));
+    cmd("LPUSH %s %s", priv, job1);
+    cmd("LPUSH %s %s", priv, job2);
+    char err[Q_ERRLEN];
+    for (int i = 0; i < 2; i++) {
+        q_ops ops = {0};
+        once_push(&ops, "unique:refresh:7", "{\"jid\":\"r\"}");
+        q_ops_add(&ops, "DEL", "marker", NULL, 0, NULL, 0); /* a write after the skipped ones */
+        cmd("SET %s %s", "marker", "1");
+        assert_int_equal(outcome(priv, false, i ? job2 : job1, &ops, err), 1);
+        q_ops_free(&ops);
+        assert_int_equal(integer("EXISTS %s", "marker"), 0);
+    }
+    assert_int_equal(integer("LLEN %s", "queue:pull"), 1); /* the second found the key */
+    assert_int_equal(integer("TTL %s", "unique:refresh:7"), 60);
+    assert_int_equal(integer("LLEN %s", priv), 0);
+}
+
+static void test_unlock_releases_only_its_own_token(void **state)
+{
+    const char *priv = "queue:scotty|h:1:0|ingress", *job = "{\"jid\":\"u\"}";
+    q_reply_free(q_conn_cmd(conn, "FLUSHALL"));
+    cmd("LPUSH %s %s", priv, job);
+    cmd("SET %s %s", "lock:create:a", "mine");
+    cmd("SET %s %s", "lock:create:b", "theirs");
+    cmd("HSET scotty:locks:h lock:create:a %s", "mine", NULL);
+    cmd("HSET scotty:locks:h lock:create:b %s", "mine", NULL);
+    cmd("LPUSH %s %s", "lock:create:c", "a list");
+    q_ops ops = {0};
+    q_ops_add(&ops, "UNLOCK", "lock:create:a", "scotty:locks:h", 14, "mine", 4);
+    q_ops_add(&ops, "UNLOCK", "lock:create:b", "scotty:locks:h", 14, "mine", 4);
+    q_ops_add(&ops, "UNLOCK", "lock:create:c", "lock:create:a", 13, "mine", 4); /* a list, a string */
+    char err[Q_ERRLEN];
+    assert_int_equal(outcome(priv, false, job, &ops, err), 1);
+    q_ops_free(&ops);
+    assert_int_equal(integer("EXISTS %s", "lock:create:a"), 0);
+    assert_int_equal(integer("EXISTS %s", "lock:create:b"), 1); /* taken over by another holder */
+    assert_int_equal(integer("LLEN %s", "lock:create:c"), 1);
+    assert_int_equal(integer("HLEN %s", "scotty:locks:h"), 0);
+    assert_int_equal(integer("LLEN %s", priv), 0);
+}
+
+static void test_keep_drops_all_but_one_command(void **state)
+{
+    q_ops ops = {0};
+    q_ops_push_job(&ops, "default", "{}", 2);
+    q_ops_add(&ops, "UNLOCK", "lock:x", "h", 1, "t", 1);
+    q_ops_add(&ops, "DEL", "marker", NULL, 0, NULL, 0);
+    q_ops_keep(&ops, "UNLOCK");
+    assert_int_equal(ops.n, 4);
+    assert_string_equal(ops.argv[0], "UNLOCK");
+    assert_string_equal(ops.argv[1], "lock:x");
+    q_ops_free(&ops);
+}
+
 static void test_private_key_is_never_cut(void **state)
 {
     char key[Q_KEY_MAX], identity[Q_KEY_MAX];
@@ -128,6 +198,9 @@ int main(void)
         cmocka_unit_test(test_resent_outcome_is_written_once),
         cmocka_unit_test(test_wrong_type_writes_nothing),
         cmocka_unit_test(test_due_job_moves_once_from_a_set),
+        cmocka_unit_test(test_once_pushes_while_its_key_is_absent),
+        cmocka_unit_test(test_unlock_releases_only_its_own_token),
+        cmocka_unit_test(test_keep_drops_all_but_one_command),
         cmocka_unit_test(test_private_key_is_never_cut),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

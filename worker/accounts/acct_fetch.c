@@ -11,7 +11,6 @@
 #include "ingress_create.h"
 #include "ingress_fetch.h"
 
-#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,27 +125,17 @@ acct_outcome acct_update(q_ctx *ctx, services *s, const ingress_account *actor, 
 /* AccountRefreshWorker for the account, once per lock period. */
 static void acct_schedule_refresh(q_ctx *ctx, int64_t account_id)
 {
-    char id[24], err[512];
-    snprintf(id, sizeof id, "%lld", (long long)account_id);
-    /* lock: :until_executed, lock_ttl 1 day: one pending refresh per account */
-    char key[96];
+    char args[48], key[96], err[512];
+    snprintf(args, sizeof args, "[%lld]", (long long)account_id);
+    /* lock: :until_executed, lock_ttl 1 day: one pending refresh per account, its key
+     * set with the job's outcome */
     acct_refresh_key(key, sizeof key, account_id);
-    redisReply *r = q_conn_cmd(q_ctx_redis(ctx), "SET %s 1 NX EX %d", key, ACCT_REFRESH_LOCK_TTL_S);
-    bool first = r && r->type == REDIS_REPLY_STATUS;
-    if (!r || r->type == REDIS_REPLY_ERROR)
-        base_log(BASE_LOG_WARN, "accounts: cannot mark the refresh of account %s: %s", id,
-                 r ? r->str : q_conn_error(q_ctx_redis(ctx)));
-    q_reply_free(r);
-    if (!first)
-        return;
-    char args[48];
-    snprintf(args, sizeof args, "[%s]", id);
     /* As Mastodon's class options (retry 3, dead: false): a Ruby Sidekiq that runs it
      * out of retries drops it instead of keeping it dead. */
     q_push p = {.klass = "AccountRefreshWorker", .queue = "pull", .args_json = args, .retry_json = "3",
                 .extra_json = "\"dead\":false",
                 .at = base_now() + (double)ingress_rand_between(0, ACCT_REFRESH_DEADLINE_S - 1)};
-    if (q_ctx_enqueue(ctx, &p, err, sizeof err) != 0) /* err: only a missing class fails */
+    if (q_ctx_enqueue_once(ctx, &p, key, ACCT_REFRESH_LOCK_TTL_S, err, sizeof err) != 0) /* only a missing class */
         base_log(BASE_LOG_ERROR, "accounts: could not push AccountRefreshWorker %s: %s", args, err);
 }
 

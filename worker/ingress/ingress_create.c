@@ -465,7 +465,10 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
     db_pool_release(s->db, c);
     if (out == INGRESS_STORED && p.created)
         ingress_create_followups(ctx, &p);
-    ingress_lock_release(ctx, &lock);
+    if (o->unlock_with_outcome)
+        ingress_lock_release_with_outcome(ctx, &lock);
+    else
+        ingress_lock_release(ctx, &lock);
     if (status_id)
         *status_id = p.status_id;
     ingress_create_plan_free(&p);
@@ -481,5 +484,6 @@ ingress_outcome ingress_create(q_ctx *ctx, services *s, const ingress_account *a
     json_t *obj = json_object_get(a->root, "object");
     opts.named_object = json_is_string(json_object_get(obj, "name"));
     opts.root = a->root;
+    opts.unlock_with_outcome = true; /* the job ends with this */
     return ingress_create_status(ctx, s, actor, a->status, &opts, &id, err, errlen);
 }

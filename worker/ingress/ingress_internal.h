@@ -94,6 +94,9 @@ int ingress_lock_or_retry_also(q_ctx *ctx, const char *kind, const char *subject
                                ingress_lock *l, char *err, size_t errlen);
 /* Releases the lock if this holder still owns it. */
 void ingress_lock_release(q_ctx *ctx, ingress_lock *l);
+/* The same, for a handler whose last act it is: in the step that writes the job's
+ * outcome when the locks live on the Sidekiq Redis (one round trip fewer), else now. */
+void ingress_lock_release_with_outcome(q_ctx *ctx, ingress_lock *l);
 /* Releases the locks the dead process `identity` still holds (those whose value is
  * still its token; one taken over since is left alone) and forgets its holder hash.
  * Returns how many were released, or -1 with err. */
@@ -110,6 +113,8 @@ typedef struct ingress_create_opts {
     bool relayed;                    /* the signer relayed it for its actor (a verified proof) */
     int depth;                       /* FetchRemoteStatusService's depth: how many quoted
                                       * posts were fetched to reach this one (0: none) */
+    bool unlock_with_outcome;        /* the job ends with this status: its create lock is
+                                      * released with the job's outcome */
 } ingress_create_opts;
 
 typedef enum {

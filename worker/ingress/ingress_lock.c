@@ -177,6 +177,18 @@ void ingress_lock_release(q_ctx *ctx, ingress_lock *l)
     q_reply_free(r);
 }
 
+void ingress_lock_release_with_outcome(q_ctx *ctx, ingress_lock *l)
+{
+    char holders[INGRESS_LOCK_HOLDER_KEY_MAX];
+    if (!l->held || ingress_app_redis(ctx) != q_ctx_redis(ctx) ||
+        ingress_lock_holder_key(q_ctx_identity(ctx), holders, sizeof holders) != 0) {
+        ingress_lock_release(ctx, l);
+        return;
+    }
+    l->held = false;
+    q_ctx_outcome_unlock(ctx, l->key, holders, l->token);
+}
+
 int ingress_lock_orphans(q_conn *c, const char *identity, char *err, size_t errlen)
 {
     char holders[INGRESS_LOCK_HOLDER_KEY_MAX];
