@@ -149,6 +149,21 @@ class IngressCreateTest < IngressTest
     assert_empty queued('default', 'DistributionWorker')
   end
 
+  # The create lock is asked for while the gate read runs: a post the gates then drop
+  # gives the lock back and leaves another job's scotty:created marker as it was.
+  def test_dropped_create_gives_back_the_lock_and_the_marker
+    psql("INSERT INTO tombstones (uri, account_id, created_at, updated_at) VALUES (#{q(NOTE_URI)}, #{BOB}, " \
+         'now(), now())')
+    @redis.set("scotty:created:#{NOTE_URI}", 'an-earlier-job', ex: 3600)
+    deliver_and_wait(fixture('create_note_mastodon'))
+    assert_equal 0, count('statuses', "uri = #{q(NOTE_URI)}")
+    assert_match(/tombstone exists/, @scotty.log)
+    assert_equal 'an-earlier-job', @redis.get("scotty:created:#{NOTE_URI}")
+    assert_empty @redis.keys('lock:create:*')
+    assert_empty @redis.keys('scotty:locks:*').flat_map { |k| @redis.hkeys(k) }
+    assert_empty retries
+  end
+
   def test_delete_after_create_removes_the_status
     deliver_and_wait(fixture('create_note_mastodon'))
     id = status_row[0]
