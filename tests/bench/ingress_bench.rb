@@ -75,6 +75,13 @@ def reset_written_rows
   %w[statuses conversations statuses_tags tags account_stats].each { |t| Fediverse.psql("VACUUM ANALYZE #{t}") }
 end
 
+# CPU seconds the whole machine has spent busy (all processes and the kernel), from
+# /proc/stat: per post, a cost that other guests on the host change less than the rate.
+def machine_busy_seconds
+  f = File.read('/proc/stat').lines.first.split[1..].map(&:to_i)
+  (f.sum - f[3] - f[4]) / Etc.sysconf(Etc::SC_CLK_TCK).to_f # all but idle and iowait
+end
+
 # Pushes the activities, then runs scotty until ingress is empty; returns
 # [rate, CPU seconds of scotty and its children, statements per post, round trips
 # per post (nil when the binary does not log them)].
@@ -87,6 +94,7 @@ def run(label, scotty_bin, concurrency, redis_server, activities, tmp, *flags)
   before = Fediverse.psql('SELECT count(*) FROM statuses').to_i
   Fediverse.psql('SELECT pg_stat_statements_reset()')
   cpu0 = children_cpu
+  busy0 = machine_busy_seconds
   t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
   pid = Process.spawn(env, scotty_bin, '-c', concurrency.to_s, '-q', 'ingress', '--no-job-log',
                       '--media-slots', '2', *flags, err: File.join(tmp, "#{label}.log"))
@@ -97,6 +105,7 @@ def run(label, scotty_bin, concurrency, redis_server, activities, tmp, *flags)
     sleep 0.05
   end
   elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
+  busy = machine_busy_seconds - busy0
   cpu = cpu_seconds(pid)
   rss = peak_rss_kb(pid)
   Process.kill('TERM', pid)
@@ -113,10 +122,11 @@ def run(label, scotty_bin, concurrency, redis_server, activities, tmp, *flags)
   abort "#{label}: #{written} of #{activities.size} statuses written; see #{tmp}/#{label}.log" if written != activities.size
   rate = written / elapsed
   trips = File.read(File.join(tmp, "#{label}.log"))[/PostgreSQL pool: \d+ statements in (\d+) round trips/, 1]
-  per_post = [statements.to_f / written, trips && trips.to_f / written]
+  per_post = [statements.to_f / written, trips && trips.to_f / written, busy * 1000 / written]
   puts format('%-30s %6d posts %6.2f s %7.0f posts/s %5.2f x fleet  CPU scotty %5.1f s, with children %5.1f s  ' \
-              'peak RSS %5.1f MB  %4.1f statements/post  %s round trips/post', label, written, elapsed, rate,
-              rate / FLEET, cpu, all_cpu, rss / 1024.0, per_post[0], trips ? format('%4.1f', per_post[1]) : 'n/a')
+              'machine %5.2f ms/post  peak RSS %5.1f MB  %4.1f statements/post  %s round trips/post', label, written,
+              elapsed, rate, rate / FLEET, cpu, all_cpu, per_post[2], rss / 1024.0, per_post[0],
+              trips ? format('%4.1f', per_post[1]) : 'n/a')
   [rate, all_cpu, *per_post]
 end
 
@@ -160,14 +170,18 @@ end
 puts "medians of #{rounds} rounds of #{n_text} text posts#{before_bin ? ', alternating' : ''}:"
 builds.each_key do |name|
   rr = text_results[name]
-  trips = rr.map(&:last).compact
-  puts format('  %-10s %7.0f posts/s  %5.2f statements/post (pg_stat_statements)  %s round trips/post (scotty)',
-              name, median(rr.map(&:first)), median(rr.map { |x| x[2] }),
-              trips.empty? ? 'n/a' : format('%5.2f', median(trips)))
+  trips = rr.map { |x| x[3] }.compact
+  puts format('  %-10s %7.0f posts/s  %5.2f statements/post (pg_stat_statements)  %s round trips/post (scotty)  ' \
+              '%5.2f ms of machine CPU/post', name, median(rr.map(&:first)), median(rr.map { |x| x[2] }),
+              trips.empty? ? 'n/a' : format('%5.2f', median(trips)), median(rr.map { |x| x[4] }))
 end
 t = median(text_results[builds.keys.last].map(&:first))
 if before_bin
-  puts format('ratio text posts/s after / before: %.2f', t / median(text_results['before'].map(&:first)))
+  b, a = text_results['before'], text_results['after']
+  pairs = a.zip(b).map { |x, y| x[0] / y[0] }
+  puts format('ratio text posts/s after / before: %.2f (medians); per pair %s, their median %.2f',
+              t / median(b.map(&:first)), pairs.map { |r| format('%.2f', r) }.join(' '), median(pairs))
+  puts format('ratio machine CPU per post before / after: %.2f', median(b.map { |x| x[4] }) / median(a.map { |x| x[4] }))
 end
 exit if n_image.zero?
 
