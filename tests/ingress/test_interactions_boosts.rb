@@ -39,6 +39,9 @@ class TestInteractionsBoosts < PullTest
     notes = queued('default', 'LocalNotificationWorker').map { |j| j['args'] }
     assert_equal [[ALICE, id.to_i, 'Status', 'reblog']], notes, 'alice is notified once'
     assert_equal [[id.to_i]], queued('default', 'DistributionWorker').map { |j| j['args'] }
+    # the announce lock went with each job's outcome
+    assert_empty @redis.keys('lock:*')
+    assert_empty @redis.keys('scotty:locks:*').flat_map { |k| @redis.hkeys(k) }
   end
 
   def test_boost_visibility_from_its_audience

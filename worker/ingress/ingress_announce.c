@@ -153,6 +153,6 @@ ingress_outcome ingress_announce(q_ctx *ctx, services *s, const ingress_account 
     /* a relay's Announce only brings the status in */
     if (out == INGRESS_STORED && !relay)
         out = ingress_announce_store(ctx, s, actor, a, &orig, err, errlen);
-    ingress_lock_release(ctx, &lock);
+    ingress_lock_release_with_outcome(ctx, &lock); /* the job ends with this */
     return out;
 }

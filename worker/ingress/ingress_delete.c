@@ -181,6 +181,6 @@ ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *a
     db_conn *c = db_pool_acquire(s->db);
     ingress_outcome out = ingress_delete_note(ctx, s, c, actor, a, err, errlen);
     db_pool_release(s->db, c);
-    ingress_lock_release(ctx, &lock);
+    ingress_lock_release_with_outcome(ctx, &lock); /* the job ends with this */
     return out;
 }
