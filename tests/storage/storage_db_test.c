@@ -4,7 +4,8 @@
  * PgBouncer-safe statements, statement timeout, an unreachable server, and
  * connections lost under a statement or a COMMIT (outcome unknown, never re-run
  * blindly), terminated from a second connection while the statement sleeps, and a
- * transaction sent as one batch (an implicit transaction, no BEGIN or COMMIT). */
+ * transaction sent as one batch (an implicit transaction, no BEGIN or COMMIT), and
+ * db_table_exists' memory, which a statement finding a table missing clears. */
 #include "db_batch.h"
 #include "storage.h"
 
@@ -188,6 +189,25 @@ static void test_transaction_rolled_back_on_error(void **state)
     if (db_tx(c, tx_body, &ok, err, sizeof err) != 0)
         fail_msg("commit: %s", err);
     assert_int_equal(query_ll(c, "SELECT count(*) FROM tags"), 2);
+    db_conn_free(c);
+}
+
+static void test_table_dropped_while_remembered(void **state)
+{
+    (void)state;
+    db_conn *c = connect_or_fail(&settings);
+    char err[512];
+    bool exists = false;
+    run_ok(c, "CREATE TABLE IF NOT EXISTS scotty_test_later (id bigint)");
+    assert_int_equal(db_table_exists(c, "scotty_test_later", &exists, err, sizeof err), 0);
+    assert_true(exists);
+    run_ok(c, "DROP TABLE scotty_test_later"); /* a migration rolled back */
+    assert_int_equal(db_table_exists(c, "scotty_test_later", &exists, err, sizeof err), 0);
+    assert_true(exists); /* remembered: no query per call */
+    assert_null(db_exec(c, NULL, "SELECT count(*) FROM scotty_test_later", 0, NULL, err, sizeof err));
+    assert_string_equal(db_conn_sqlstate(c), "42P01");
+    assert_int_equal(db_table_exists(c, "scotty_test_later", &exists, err, sizeof err), 0);
+    assert_false(exists);
     db_conn_free(c);
 }
 
@@ -610,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_init_then_check),
         cmocka_unit_test(test_timestamp_id_layout),
         cmocka_unit_test(test_transaction_rolled_back_on_error),
+        cmocka_unit_test(test_table_dropped_while_remembered),
         cmocka_unit_test(test_reconnect_after_restart),
         cmocka_unit_test(test_restart_during_transaction),
         cmocka_unit_test(test_lost_statement_not_rerun),

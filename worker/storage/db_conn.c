@@ -15,7 +15,8 @@
 
 #define DB_MAX_PREPARED 128
 /* Newer tables db_table_exists remembers; a missing one is asked again after
- * DB_TABLE_RECHECK_S, so a migration that adds it is seen while scotty runs. */
+ * DB_TABLE_RECHECK_S, so a migration that adds it is seen while scotty runs, and an
+ * existing one once a statement finds some table missing (db_conn_failed_state). */
 #define DB_MAX_TABLES 8
 #define DB_TABLE_RECHECK_S 60.0
 
@@ -54,6 +55,16 @@ static void db_conn_forget_prepared(db_conn *c)
     for (int i = 0; i < c->nprepared; i++)
         free(c->prepared[i]);
     c->nprepared = 0;
+}
+
+/* The SQLSTATE of a failed statement. An undefined table (42P01: a migration rolled
+ * back, a table dropped) makes db_table_exists ask again about every table. */
+static void db_conn_failed_state(db_conn *c, const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+    if (strcmp(c->sqlstate, "42P01") == 0)
+        c->ntables = 0;
 }
 
 static void db_conn_close(db_conn *c)
@@ -262,8 +273,7 @@ static PGresult *db_exec_once(db_conn *c, const char *name, const char *sql, int
         c->sqlstate[0] = '\0';
         return r;
     }
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+    db_conn_failed_state(c, r);
     char msg[400];
     db_copy_message(r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg), msg, sizeof msg);
     if (!msg[0])
@@ -391,8 +401,7 @@ static db_batch_result db_batch_once(db_conn *c, const db_stmt *stmts, int n, bo
         } else if (!ok && st != PGRES_PIPELINE_ABORTED && !failed && PQstatus(pg) == CONNECTION_OK) {
             failed = true;
             commit_failed = items[j].kind == DB_ITEM_COMMIT;
-            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+            db_conn_failed_state(c, r);
             db_copy_message(PQresultErrorMessage(r), msg, sizeof msg);
         } else if (!ok && st != PGRES_PIPELINE_ABORTED && !msg[0]) {
             db_copy_message(PQresultErrorMessage(r), msg, sizeof msg);
@@ -409,8 +418,7 @@ static db_batch_result db_batch_once(db_conn *c, const db_stmt *stmts, int n, bo
             /* the implicit transaction's commit at the Sync failed; a FATAL (the session
              * ended) leaves the outcome unknown, as a lost COMMIT reply does */
             failed = commit_failed = true;
-            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
+            db_conn_failed_state(c, r);
             db_copy_message(PQresultErrorMessage(r), msg, sizeof msg);
             PQclear(r);
             r = PQgetResult(pg); /* the NULL that ends the error's results, then the Sync */
