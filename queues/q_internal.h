@@ -110,6 +110,9 @@ void q_ops_push_job(q_ops *o, const char *queue, const char *payload, size_t len
 void q_ops_zadd(q_ops *o, const char *set, double score, const char *payload, size_t len);
 void q_ops_move(q_ops *to, q_ops *from);  /* appends from's writes to to; from is emptied */
 void q_ops_keep(q_ops *o, const char *cmd); /* drops every write but those of cmd */
+void q_ops_unlock(q_ops *o, const char *lock, const char *holders, const char *token); /* UNLOCK */
+/* ONCE (key, ttl_s) guarding the writes of `guarded`, which are moved after it. */
+void q_ops_once(q_ops *o, const char *key, int ttl_s, q_ops *guarded);
 void q_ops_free(q_ops *o);
 /* Queues the outcome script on c: the writes of ops, then the removal of `job` from
  * src, a list (a private list) or, when src_is_set, a sorted set (NULL: nowhere).

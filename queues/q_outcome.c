@@ -126,6 +126,20 @@ void q_ops_move(q_ops *to, q_ops *from)
     memset(from, 0, sizeof *from);
 }
 
+void q_ops_unlock(q_ops *o, const char *lock, const char *holders, const char *token)
+{
+    q_ops_add(o, "UNLOCK", lock, holders, strlen(holders), token, strlen(token));
+}
+
+void q_ops_once(q_ops *o, const char *key, int ttl_s, q_ops *guarded)
+{
+    char ttl[24], n[24];
+    snprintf(ttl, sizeof ttl, "%d", ttl_s);
+    snprintf(n, sizeof n, "%d", guarded->n / 4);
+    q_ops_add(o, "ONCE", key, ttl, strlen(ttl), n, strlen(n));
+    q_ops_move(o, guarded);
+}
+
 void q_ops_keep(q_ops *o, const char *cmd)
 {
     int kept = 0;
@@ -189,6 +203,15 @@ int q_outcome_check(const redisReply *r, const q_conn *c, char *err, size_t errl
         return -1;
     }
     return 0;
+}
+
+int q_unlock_now(q_conn *c, const char *lock, const char *holders, const char *token, char *err, size_t errlen)
+{
+    q_ops ops = {0};
+    q_ops_unlock(&ops, lock, holders, token);
+    int rc = q_outcome_run(c, &ops, err, errlen);
+    q_ops_free(&ops);
+    return rc;
 }
 
 int q_outcome_run(q_conn *c, const q_ops *ops, char *err, size_t errlen)

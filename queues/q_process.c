@@ -26,32 +26,31 @@ void q_ctx_outcome_del(q_ctx *ctx, const char *key)
 
 void q_ctx_outcome_unlock(q_ctx *ctx, const char *lock, const char *holders, const char *token)
 {
-    q_ops_add(&ctx->followups, "UNLOCK", lock, holders, strlen(holders), token, strlen(token));
+    q_ops_unlock(&ctx->followups, lock, holders, token);
+}
+
+/* The writes that push p, into ops. */
+static int q_ctx_push_ops(q_ctx *ctx, const q_push *p, q_ops *ops, char *err, size_t errlen)
+{
+    if (!p->klass || !p->klass[0]) {
+        snprintf(err, errlen, "a follow-up job needs a class");
+        return -1;
+    }
+    q_client_ops(p, ctx->e->cfg.retry.ts, ops, NULL);
+    return 0;
 }
 
 int q_ctx_enqueue(q_ctx *ctx, const q_push *p, char *err, size_t errlen)
 {
-    if (!p->klass || !p->klass[0]) {
-        snprintf(err, errlen, "a follow-up job needs a class");
-        return -1;
-    }
-    q_client_ops(p, ctx->e->cfg.retry.ts, &ctx->followups, NULL);
-    return 0;
+    return q_ctx_push_ops(ctx, p, &ctx->followups, err, errlen);
 }
 
 int q_ctx_enqueue_once(q_ctx *ctx, const q_push *p, const char *key, int ttl_s, char *err, size_t errlen)
 {
-    if (!p->klass || !p->klass[0]) {
-        snprintf(err, errlen, "a follow-up job needs a class");
-        return -1;
-    }
     q_ops push = {0};
-    q_client_ops(p, ctx->e->cfg.retry.ts, &push, NULL);
-    char ttl[24], n[24];
-    snprintf(ttl, sizeof ttl, "%d", ttl_s);
-    snprintf(n, sizeof n, "%d", push.n / 4);
-    q_ops_add(&ctx->followups, "ONCE", key, ttl, strlen(ttl), n, strlen(n));
-    q_ops_move(&ctx->followups, &push);
+    if (q_ctx_push_ops(ctx, p, &push, err, errlen) != 0)
+        return -1;
+    q_ops_once(&ctx->followups, key, ttl_s, &push);
     return 0;
 }
 

@@ -222,6 +222,8 @@ int q_ctx_enqueue_once(q_ctx *ctx, const q_push *p, const char *key, int ttl_s, 
  * entry in the holder hash, as worker/ingress/ingress_lock.c keeps them), also when
  * a hard shutdown gave the job back: for a handler whose last act is the release. */
 void q_ctx_outcome_unlock(q_ctx *ctx, const char *lock, const char *holders, const char *token);
+/* The same release at once, on c. Returns 0, or -1 with err. */
+int q_unlock_now(q_conn *c, const char *lock, const char *holders, const char *token, char *err, size_t errlen);
 const char *q_ctx_jid(const q_ctx *ctx);     /* the running job's jid ("" if none) */
 
 /* Builds a job payload; jid_out (25 bytes) receives the new jid if not NULL. */

@@ -26,6 +26,7 @@ n_text, n_image, concurrency = ARGV[1..3].map { |a| Integer(a) }
 rounds = Integer(ARGV[4] || 3)
 before_bin = ARGV[5]
 FLEET = 3000.0 # jobs/s, the top of mastodon.social's whole Sidekiq fleet
+SEED_ACCOUNT = 99 # the author of the seeded statuses
 
 env = BenchEnv.new('ingress', %w[127.0.0.2])
 tmp, root, redis_server, port = env.tmp, env.root, env.redis_server, env.port
@@ -36,10 +37,10 @@ authors = (0...Integer(ENV.fetch('BENCH_AUTHORS', '100'))).map do |i|
   [social.add_account(100 + i, "bob#{i}", followed_by: 1), "bob#{i}"]
 end
 if (seed = Integer(ENV.fetch('BENCH_SEED_STATUSES', '100000'))).positive?
-  Fediverse.psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) VALUES (99, 'seed', " \
+  Fediverse.psql("INSERT INTO accounts (id, username, domain, uri, created_at, updated_at) VALUES (#{SEED_ACCOUNT}, 'seed', " \
                  "'seed.example', 'https://seed.example/users/seed', now(), now())")
   Fediverse.psql("INSERT INTO statuses (id, uri, account_id, text, created_at, updated_at, local, visibility) " \
-                 "SELECT g, 'https://seed.example/statuses/' || g, 99, 'seed', now(), now(), false, 0 " \
+                 "SELECT g, 'https://seed.example/statuses/' || g, #{SEED_ACCOUNT}, 'seed', now(), now(), false, 0 " \
                  "FROM generate_series(1, #{seed}) g")
   Fediverse.psql('ANALYZE')
 end
@@ -71,7 +72,7 @@ end
 # The seeded database again: what earlier runs wrote removed, the tables vacuumed.
 def reset_written_rows
   Fediverse.psql('TRUNCATE conversations, statuses_tags, tags, account_stats, status_stats, mentions')
-  Fediverse.psql('DELETE FROM statuses WHERE account_id <> 99')
+  Fediverse.psql("DELETE FROM statuses WHERE account_id <> #{SEED_ACCOUNT}")
   %w[statuses conversations statuses_tags tags account_stats].each { |t| Fediverse.psql("VACUUM ANALYZE #{t}") }
 end
 

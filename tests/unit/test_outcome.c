@@ -106,17 +106,6 @@ static void test_due_job_moves_once_from_a_set(void **state)
     assert_int_equal(integer("ZCARD %s", "schedule"), 0);
 }
 
-/* ONCE (key, TTL, n) then the n writes of one push. */
-static void once_push(q_ops *ops, const char *key, const char *payload)
-{
-    q_ops push = {0};
-    q_ops_push_job(&push, "pull", payload, strlen(payload));
-    char n[24];
-    snprintf(n, sizeof n, "%d", push.n / 4);
-    q_ops_add(ops, "ONCE", key, "60", 2, n, strlen(n));
-    q_ops_move(ops, &push);
-}
-
 static void test_once_pushes_while_its_key_is_absent(void **state)
 {
     const char *priv = "queue:scotty|h:1:0|ingress", *job1 = "{\"jid\":\"o1\"}", *job2 = "{\"jid\":\"o2\"}";
@@ -125,8 +114,10 @@ static void test_once_pushes_while_its_key_is_absent(void **state)
     cmd("LPUSH %s %s", priv, job2);
     char err[Q_ERRLEN];
     for (int i = 0; i < 2; i++) {
-        q_ops ops = {0};
-        once_push(&ops, "unique:refresh:7", "{\"jid\":\"r\"}");
+        q_ops ops = {0}, push = {0};
+        const char *refresh = "{\"jid\":\"r\"}";
+        q_ops_push_job(&push, "pull", refresh, strlen(refresh));
+        q_ops_once(&ops, "unique:refresh:7", 60, &push);
         q_ops_add(&ops, "DEL", "marker", NULL, 0, NULL, 0); /* a write after the skipped ones */
         cmd("SET %s %s", "marker", "1");
         assert_int_equal(outcome(priv, false, i ? job2 : job1, &ops, err), 1);
@@ -149,9 +140,9 @@ static void test_unlock_releases_only_its_own_token(void **state)
     cmd("HSET scotty:locks:h lock:create:b %s", "mine", NULL);
     cmd("LPUSH %s %s", "lock:create:c", "a list");
     q_ops ops = {0};
-    q_ops_add(&ops, "UNLOCK", "lock:create:a", "scotty:locks:h", 14, "mine", 4);
-    q_ops_add(&ops, "UNLOCK", "lock:create:b", "scotty:locks:h", 14, "mine", 4);
-    q_ops_add(&ops, "UNLOCK", "lock:create:c", "lock:create:a", 13, "mine", 4); /* a list, a string */
+    q_ops_unlock(&ops, "lock:create:a", "scotty:locks:h", "mine");
+    q_ops_unlock(&ops, "lock:create:b", "scotty:locks:h", "mine");
+    q_ops_unlock(&ops, "lock:create:c", "lock:create:a", "mine"); /* a list, a string */
     char err[Q_ERRLEN];
     assert_int_equal(outcome(priv, false, job, &ops, err), 1);
     q_ops_free(&ops);
@@ -166,7 +157,7 @@ static void test_keep_drops_all_but_one_command(void **state)
 {
     q_ops ops = {0};
     q_ops_push_job(&ops, "default", "{}", 2);
-    q_ops_add(&ops, "UNLOCK", "lock:x", "h", 1, "t", 1);
+    q_ops_unlock(&ops, "lock:x", "h", "t");
     q_ops_add(&ops, "DEL", "marker", NULL, 0, NULL, 0);
     q_ops_keep(&ops, "UNLOCK");
     assert_int_equal(ops.n, 4);

@@ -1,7 +1,8 @@
 /* ingress_lock.c -- Mastodon's with_redis_lock in C, so Ruby and C workers exclude
  * each other: the mario-redis-lock gem's algorithm (SET lock:<name> <token> NX PX
  * <autorelease>, retried every 0.1 s until the wait runs out; released only by the
- * holder, with a compare-and-delete). scotty's token also names its process, and
+ * holder, with a compare-and-delete: the outcome script's UNLOCK, queues/q_outcome.c,
+ * at once or with the job's outcome). scotty's token also names its process, and
  * while a lock is held its key and token are kept in the hash scotty:locks:<identity>
  * (written in the same script as the lock), so the process that recovers a dead
  * one's private lists releases its locks at once (ingress_lock_orphans) instead of
@@ -34,12 +35,6 @@ static const char *ingress_lock_take_lua =
     "local prev = false "
     "if marker then prev = redis.call('set', KEYS[4], ARGV[3], 'EX', ARGV[4], 'GET') end "
     "return {1, redis.call('exists', KEYS[3]), prev}";
-
-/* KEYS: lock, holder hash; ARGV: token. */
-static const char *ingress_lock_release_lua =
-    "if redis.call('hget', KEYS[2], KEYS[1]) == ARGV[1] then redis.call('hdel', KEYS[2], KEYS[1]) end "
-    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
-    "return 0";
 
 /* The gem's compare-and-delete alone, for a dead holder's locks. KEYS: lock; ARGV: token. */
 static const char *ingress_lock_drop_lua =
@@ -167,14 +162,10 @@ void ingress_lock_release(q_ctx *ctx, ingress_lock *l)
     char holders[INGRESS_LOCK_HOLDER_KEY_MAX];
     if (ingress_lock_holder_key(q_ctx_identity(ctx), holders, sizeof holders) != 0)
         return; /* ingress_lock_acquire built the same key */
-    const char *argv[] = {l->key, holders, l->token};
-    q_conn *c = ingress_app_redis(ctx);
-    redisReply *r = q_conn_eval(c, ingress_lock_release_lua, 2, 3, argv, NULL);
-    if (!r || r->type == REDIS_REPLY_ERROR)
+    char err[Q_ERRLEN];
+    if (q_unlock_now(ingress_app_redis(ctx), l->key, holders, l->token, err, sizeof err) != 0)
         base_log(BASE_LOG_WARN, "ingress: could not release %s (%s); it auto-releases in %ld minutes, or when "
-              "another process recovers this one's jobs", l->key, r ? r->str : q_conn_error(c),
-              INGRESS_LOCK_AUTORELEASE_MS / 60000);
-    q_reply_free(r);
+              "another process recovers this one's jobs", l->key, err, INGRESS_LOCK_AUTORELEASE_MS / 60000);
 }
 
 void ingress_lock_release_with_outcome(q_ctx *ctx, ingress_lock *l)
