@@ -1,8 +1,9 @@
 # test_pull_reply.rb -- FetchReplyWorker [child_url, options] pushed with Mastodon's
 # args: the reply fetched from the fixture origin and stored under its known author,
 # its jid taken out of the WorkerBatch (finishing the async refresh it feeds),
-# prefetched bodies used without a request, gone replies dropped, a 503 retried with
-# ExponentialBackoff, and an unknown author forwarded unchanged or failed clearly.
+# prefetched bodies used without a request, a reply fetched again processed as an
+# Update, gone replies dropped, a 503 retried with ExponentialBackoff, and an unknown
+# author forwarded unchanged or failed clearly.
 require_relative 'pull_helper'
 
 class TestPullReply < PullTest
@@ -54,6 +55,48 @@ class TestPullReply < PullTest
     wait_queue_idle('pull')
     assert_equal 1, count('statuses', "uri = #{q(first)}")
     assert_equal %w[finished 0], @redis.hmget('context:refresh:2', 'status', 'result_count')
+  end
+
+  # FetchRemoteStatusService makes an Update of a status its author already has here:
+  # a newer edit is applied, the same version again changes nothing, and both count
+  # against their request. One another account has is left as it is.
+  def test_known_reply_fetched_again_is_processed_as_an_update
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    url = serve_note(HOST, 'carol', 1, text: 'first version')
+    fetch_reply(url)
+    start_queue_scotty('pull')
+    wait_queue_idle('pull')
+    id = status_id(url)
+    refute_nil id, @scottys[0].log
+
+    edited = { '@context' => 'https://www.w3.org/ns/activitystreams', 'id' => url, 'type' => 'Note',
+               'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => '<p>second version</p>',
+               'published' => '2020-01-01T10:00:00Z', 'updated' => '2020-01-02T10:00:00Z', 'to' => [PUBLIC] }
+    serve(HOST, 'users/carol/statuses/1', edited)
+    fetch_reply(url, { 'request_id' => 'req-edit' })
+    wait_queue_idle('pull')
+    assert_equal [['<p>second version</p>', '2020-01-02 10:00:00']],
+                 rows("SELECT text, edited_at FROM statuses WHERE uri = #{q(url)}"), @scottys[0].log
+    assert_equal ['<p>first version</p>', '<p>second version</p>'],
+                 rows("SELECT text FROM status_edits WHERE status_id = #{id} ORDER BY id").map(&:first)
+    assert_equal '1', @redis.get('status_discovery_per_request:req-edit'), 'counted against its request'
+
+    serve(HOST, 'users/carol/statuses/1', edited.merge('content' => '<p>not an edit</p>'))
+    fetch_reply(url)
+    wait_queue_idle('pull')
+    assert_equal '<p>second version</p>', psql("SELECT text FROM statuses WHERE id = #{id}").strip,
+                 'the same updated time is no edit'
+    assert_equal 2, count('status_edits', "status_id = #{id}")
+
+    # the URI is taken by another account's status: nothing is written
+    add_origin_account(4, 'erin')
+    taken = add_status(900, uri: origin_url(HOST, 'users/carol/statuses/2'), account: 4)
+    serve(HOST, 'users/carol/statuses/2', edited.merge('id' => origin_url(HOST, 'users/carol/statuses/2')))
+    fetch_reply(origin_url(HOST, 'users/carol/statuses/2'))
+    wait_queue_idle('pull')
+    assert_equal [['4', 'text']], rows("SELECT account_id, text FROM statuses WHERE id = #{taken}")
+    assert_equal 0, @redis.zcard('retry') + @redis.zcard('dead'), @scottys[0].log
   end
 
   def test_prefetched_body_is_not_fetched_again

@@ -20,8 +20,11 @@ int ingress_fetch_json_answered(services *s, const char *uri, json_t **out, long
  * that it is a status object whose id host equals its attributedTo host, count it
  * against status_discovery_per_request:<request_id> (1,000 per request, 5 minutes),
  * and store it with ingress_create_status (delivery false) under its author's known
- * account. request_id NULL means Mastodon's default "<epoch>-status-<uri>".
- * Returns INGRESS_STORED with *status_id (and *created when this call inserted it);
+ * account, or, when that author already has it, process it as an Update of it
+ * (ingress_update: a newer edit, poll counts). request_id NULL means Mastodon's default
+ * "<epoch>-status-<uri>".
+ * Returns INGRESS_STORED with *status_id (and *created when this call inserted it;
+ * a status already stored is returned as it is when another account has its URI);
  * INGRESS_DROPPED when Mastodon would give up without an error (gone, refused,
  * spoofed, suspended author, a URI on this server: never fetched);
  * INGRESS_UNHANDLED when only Ruby can finish it (the author's account needs Ruby,

@@ -1,7 +1,9 @@
 /* ingress_fetch_status.c -- ActivityPub::FetchRemoteStatusService: one remote status
  * fetched by URI and stored the way a Create of it would be, for Announce (the boosted
- * status), FetchReplyWorker and ThreadResolveWorker (mastodon.md §2). An author this
- * instance does not know yet is resolved natively first (worker/accounts).
+ * status), FetchReplyWorker and ThreadResolveWorker (mastodon.md §2); one its author
+ * already has here is processed as an Update of it (edits, poll counts), as Mastodon
+ * turns the Create into an Update then. An author this instance does not know yet is
+ * resolved natively first (worker/accounts).
  * A URI on this server is never fetched: a local status that is not found is gone. */
 #include "ingress_fetch.h"
 #include "acct.h"
@@ -81,6 +83,22 @@ static int fetch_document(services *s, const char *uri, const json_t *prefetched
     return 0;
 }
 
+/* The fetched object as the Update Mastodon makes of it when its author already has
+ * it ({"type": "Update", "actor": ..., "object": doc}, unsigned: never forwarded). */
+static ingress_outcome fetch_update(q_ctx *ctx, services *s, const ingress_account *actor, json_t *doc,
+                                    ap_status *st, const ingress_create_opts *o, char *err, size_t errlen)
+{
+    json_t *root = json_pack("{s:s, s:s, s:O}", "type", "Update", "actor", actor->uri, "object", doc);
+    if (!root) {
+        snprintf(err, errlen, "out of memory building the Update of %s", st->uri);
+        return INGRESS_FAILED;
+    }
+    ap_activity a = {.kind = AP_UPDATE, .type = "Update", .actor = (char *)actor->uri, .status = st, .root = root};
+    ingress_outcome out = ingress_update(ctx, s, actor, &a, o, err, errlen);
+    json_decref(root);
+    return out;
+}
+
 /* Counts one discovery for request_id; 1 when over the per-request budget. */
 static int fetch_count_discovery(q_ctx *ctx, const char *request_id, char *err, size_t errlen)
 {
@@ -109,12 +127,13 @@ static int fetch_count_discovery(q_ctx *ctx, const char *request_id, char *err, 
     return rc;
 }
 
-/* The author's account and whether the status is already stored, on one pooled
- * connection given back before anything else happens. An author not known yet is
- * resolved first (FetchRemoteAccountService, worker/accounts), holding no connection. */
+/* The author's account and whether the status is already stored (*existing, its
+ * author in *owner), on one pooled connection given back before anything else
+ * happens. An author not known yet is resolved first (FetchRemoteAccountService,
+ * worker/accounts), holding no connection. */
 static ingress_outcome fetch_lookup(q_ctx *ctx, services *s, const char *actor_uri, const char *uri,
                                     const char *request_id, ingress_account *actor, int64_t *existing,
-                                    char *err, size_t errlen)
+                                    int64_t *owner, char *err, size_t errlen)
 {
     switch (acct_find_or_fetch(ctx, s, actor_uri, request_id, actor, err, errlen)) {
     case ACCT_RESOLVED:
@@ -132,7 +151,7 @@ static ingress_outcome fetch_lookup(q_ctx *ctx, services *s, const char *actor_u
         snprintf(err, errlen, "the author %s of %s is suspended", actor_uri, uri);
         out = INGRESS_DROPPED;
     } else {
-        int rc = ingress_status_by_uri(db, uri, existing, NULL, err, errlen);
+        int rc = ingress_status_by_uri(db, uri, existing, owner, err, errlen);
         if (rc < 0)
             out = INGRESS_FAILED;
         else if (rc == 1)
@@ -174,7 +193,7 @@ ingress_outcome ingress_fetch_status_at(q_ctx *ctx, services *s, const char *uri
     const char *actor_uri = fetch_attributed_to(doc);
     const char *type = json_string_value(json_object_get(doc, "type"));
     ingress_account actor;
-    int64_t existing = 0;
+    int64_t existing = 0, owner = 0;
     if (!ingress_supported_context(doc)) {
         snprintf(err, errlen, "%s has no ActivityStreams @context", uri);
     } else if (type && (!strcmp(type, "Create") || !strcmp(type, "Announce"))) {
@@ -187,13 +206,14 @@ ingress_outcome ingress_fetch_status_at(q_ctx *ctx, services *s, const char *uri
         snprintf(err, errlen, "%s is attributed to %s, not to an actor on its own host", uri,
                  actor_uri ? actor_uri : "nobody");
     } else {
-        out = fetch_lookup(ctx, s, actor_uri, uri, request_id, &actor, &existing, err, errlen);
+        out = fetch_lookup(ctx, s, actor_uri, uri, request_id, &actor, &existing, &owner, err, errlen);
     }
     if (out != INGRESS_STORED) {
         json_decref(doc);
         return out;
     }
-    if (existing) {
+    if (existing && owner != actor.id) {
+        /* a Create of a status another account has: find_existing_status, nothing done */
         *status_id = existing;
         json_decref(doc);
         return INGRESS_STORED;
@@ -213,12 +233,19 @@ ingress_outcome ingress_fetch_status_at(q_ctx *ctx, services *s, const char *uri
     ap_status st;
     rc = ap_status_parse(doc, actor.uri, actor.followers_url[0] ? actor.followers_url : NULL, &st,
                          err, errlen);
-    json_decref(doc);
-    if (rc != 0)
+    if (rc != 0) {
+        json_decref(doc);
         return rc > 0 ? INGRESS_UNHANDLED : INGRESS_DROPPED;
+    }
     ingress_create_opts o = {.delivery = false, .request_id = request_id, .depth = depth};
-    out = ingress_create_status(ctx, s, &actor, &st, &o, status_id, err, errlen);
+    if (existing) {
+        out = fetch_update(ctx, s, &actor, doc, &st, &o, err, errlen);
+        *status_id = existing;
+    } else {
+        out = ingress_create_status(ctx, s, &actor, &st, &o, status_id, err, errlen);
+        *created = out == INGRESS_STORED;
+    }
+    json_decref(doc);
     ap_status_free(&st);
-    *created = out == INGRESS_STORED;
     return out;
 }
