@@ -99,6 +99,31 @@ class TestPullReply < PullTest
     assert_equal 0, @redis.zcard('retry') + @redis.zcard('dead'), @scottys[0].log
   end
 
+  # A fetched status tagging a FeaturedCollection needs tagged_objects, which scotty does
+  # not write: the job goes to Ruby unchanged, for a new status and for a known one.
+  def test_reply_tagging_a_featured_collection_is_left_to_ruby
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    known = serve_note(HOST, 'carol', 1, text: 'known')
+    fetch_reply(known)
+    start_queue_scotty('pull', '--forward-unhandled', 'ruby')
+    wait_queue_idle('pull')
+    refute_nil status_id(known), @scottys[0].log
+
+    tag = [{ 'type' => 'FeaturedCollection', 'id' => origin_url(HOST, 'users/carol/collections/1') }]
+    body = { '@context' => 'https://www.w3.org/ns/activitystreams', 'type' => 'Note',
+             'attributedTo' => origin_url(HOST, 'users/carol'), 'content' => '<p>see my collection</p>',
+             'published' => '2020-01-01T10:00:00Z', 'updated' => '2020-01-03T10:00:00Z', 'to' => [PUBLIC], 'tag' => tag }
+    fresh = origin_url(HOST, 'users/carol/statuses/5')
+    jids = [fetch_reply(fresh, { 'prefetched_body' => body.merge('id' => fresh) }),
+            fetch_reply(known, { 'prefetched_body' => body.merge('id' => known) })]
+    wait_queue_idle('pull')
+    assert_equal jids.sort, queued('ruby').map { |j| j['jid'] }.sort, @scottys[0].log
+    assert_nil status_id(fresh)
+    assert_equal '<p>known</p>', psql("SELECT text FROM statuses WHERE uri = #{q(known)}").strip
+    assert_match(/tagging a FeaturedCollection/, @scottys[0].log)
+  end
+
   def test_prefetched_body_is_not_fetched_again
     start_fixture_origin
     add_origin_account(CAROL, 'carol')

@@ -114,6 +114,9 @@ typedef struct ap_status {
     char *quote_approval_uri;   /* first of quoteAuthorization, if a string, or NULL */
     json_t *can_quote;          /* interactionPolicy.canQuote (a reference), or NULL */
     const char *policy_unread;  /* static text: an interactionPolicy Ruby raises on, or NULL */
+    bool tags_collection;       /* a FeaturedCollection tag with an id (4.6's tagged collections:
+                                 * process_tagged_collection keeps those in tagged_objects, which
+                                 * scotty does not write, so the activity is Ruby's) */
     bool direct_message;        /* `directMessage: true`: direct stays direct, never limited */
     bool converted;             /* Article/Page/Image/Video/Audio/Event: text is the converted form */
     char **hashtag_names;       /* tags.name for hashtags[i] (n_hashtags of them): Mastodon's

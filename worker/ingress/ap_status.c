@@ -328,6 +328,8 @@ static int ap_tags(const json_t *obj, ap_status *st, char *err, size_t errlen)
             const char *href = ap_present(json_object_get(t, "href"));
             if (href && ap_is_http(href))
                 ap_list_add(&st->mentions, &st->n_mentions, ap_strdup(href));
+        } else if (ap_type_is(type, "FeaturedCollection") && ap_present(json_object_get(t, "id"))) {
+            st->tags_collection = true;
         }
         /* Emoji are read below (worker/emoji); other tag types are counted only. */
     }

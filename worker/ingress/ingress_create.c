@@ -439,6 +439,10 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
         snprintf(err, errlen, "a quote post whose quote is no http URI");
         return INGRESS_UNHANDLED;
     }
+    if (st->tags_collection) {
+        snprintf(err, errlen, "a status tagging a FeaturedCollection (tagged_objects)");
+        return INGRESS_UNHANDLED;
+    }
     if (ingress_create_blocked_media(s, st, err, errlen))
         return INGRESS_DROPPED;
     if (st->emoji && st->emoji->n && !emoji_can_store(s)) {

@@ -67,29 +67,6 @@ static const char *ingress_activity_ignored(const ap_activity *a)
     return NULL;
 }
 
-/* Whether the object tags a FeaturedCollection with an id (4.6's tagged collections):
- * Create#process_tagged_collection and ProcessStatusUpdateService#update_tagged_objects!
- * keep those in tagged_objects, which scotty does not write, so the whole activity is
- * Ruby's. A type is matched as equals_or_includes? does: a string or an array entry. */
-static bool ingress_tags_collection(const json_t *object)
-{
-    const json_t *tags = json_object_get(object, "tag");
-    size_t n = json_is_array(tags) ? json_array_size(tags) : 1;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *tag = json_is_array(tags) ? json_array_get(tags, i) : tags;
-        const json_t *type = json_object_get(tag, "type"), *id = json_object_get(tag, "id");
-        if (!json_is_string(id) || !json_string_length(id))
-            continue;
-        size_t m = json_is_array(type) ? json_array_size(type) : 1;
-        for (size_t j = 0; j < m; j++) {
-            const json_t *t = json_is_array(type) ? json_array_get(type, j) : type;
-            if (json_is_string(t) && strcmp(json_string_value(t), "FeaturedCollection") == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
 const char *ingress_activity_unhandled(const ap_activity *a)
 {
     if (ingress_activity_ignored(a))
@@ -102,7 +79,7 @@ const char *ingress_activity_unhandled(const ap_activity *a)
             return a->object_type ? "Create of this object type" : "Create of an object by reference";
         if (a->status->quote_present && !a->status->quote_uri)
             return "Create of a quote post whose quote is no http URI";
-        if (ingress_tags_collection(json_object_get(a->root, "object")))
+        if (a->status->tags_collection)
             return "Create of a status tagging a FeaturedCollection (tagged_objects)";
         return a->status->poll.unread;
     case AP_UPDATE:
@@ -110,7 +87,7 @@ const char *ingress_activity_unhandled(const ap_activity *a)
             return ingress_actor_type(a->object_type) ? NULL : "Update of this object type";
         if (a->status->quote_present && !a->status->quote_uri)
             return "Update of a quote post whose quote is no http URI";
-        if (ingress_tags_collection(json_object_get(a->root, "object")))
+        if (a->status->tags_collection)
             return "Update of a status tagging a FeaturedCollection (tagged_objects)";
         return a->status->poll.unread;
     case AP_DELETE:
