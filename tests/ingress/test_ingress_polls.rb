@@ -21,7 +21,7 @@ class IngressPollsTest < IngressTest
 
   def setup
     super
-    psql('TRUNCATE polls, poll_votes, notifications CASCADE')
+    psql('TRUNCATE polls, poll_votes, notifications, notification_requests CASCADE')
   end
 
   # The polls row of the status at uri, as [account_id, status_id, options,
@@ -200,13 +200,19 @@ class IngressPollsTest < IngressTest
     id = stored_status_id
     poll = psql('SELECT id FROM polls').strip
     psql("INSERT INTO notifications (account_id, activity_id, activity_type, from_account_id, type, created_at, " \
-         "updated_at) VALUES (#{ALICE}, #{poll}, 'Poll', #{BOB}, 'poll', now(), now())")
+         "updated_at) VALUES (#{ALICE}, #{poll}, 'Poll', #{BOB}, 'poll', now(), now()), " \
+         "(#{ALICE}, 1, 'Mention', #{BOB}, 'mention', now(), now())")
+    psql("UPDATE notifications SET filtered = true WHERE type = 'mention'")
+    # a request whose count went stale: the destroyed notification's after_destroy recounts it
+    psql("INSERT INTO notification_requests (account_id, from_account_id, notifications_count, created_at, " \
+         "updated_at) VALUES (#{ALICE}, #{BOB}, 3, now(), now())")
     deliver_and_wait(question_update(updated: '2026-11-24T18:30:00Z') do |o|
       o['type'] = 'Note'
       o.delete('oneOf')
     end)
     assert_equal 0, count('polls'), scotty.log
-    assert_equal 0, count('notifications')
+    assert_equal [['mention']], rows('SELECT type FROM notifications'), 'the poll notification went with its poll'
+    assert_equal '1', psql('SELECT notifications_count FROM notification_requests').strip, 'recounted'
     assert_equal '', psql("SELECT poll_id FROM statuses WHERE id = #{id}").strip
     assert_equal [['["Tea","Coffee"]'], ['NULL']],
                  rows("SELECT coalesce(array_to_json(poll_options)::text, 'NULL') FROM status_edits WHERE status_id = #{id} ORDER BY id")

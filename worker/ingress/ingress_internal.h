@@ -190,6 +190,13 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
 ingress_outcome ingress_delete(q_ctx *ctx, services *s, const ingress_account *actor,
                                const ap_activity *a, char *err, size_t errlen);
 
+/* Destroys the notifications of one activity (activity_type "Poll", "Quote", ...,
+ * activity_id its id) and reconsiders the notification request of each one's
+ * (account, from_account) pair, as Notification's after_destroy does
+ * (ingress_notifications.c). Returns 0 or -1 with err. */
+int ingress_notifications_destroy(db_conn *c, const char *activity_type, const char *activity_id, char *err,
+                                  size_t errlen);
+
 /* Decides, before anything is written, whether scotty covers this activity: returns
  * NULL when it does, else a short description of what it does not cover ("Follow
  * activities", "Create of Question", "Undo of Follow", "account Delete") for the

@@ -6,7 +6,8 @@
  * values, lock_version + 1 (optimistic locking); when the options or `multiple`
  * changed, Poll#reset_votes! (tallies all 0, votes_count 0, voters_count 0, the local
  * poll_votes deleted). A status that is no longer a Question loses its poll
- * (Poll#destroy!: its poll_votes and notifications go with it). After an update
+ * (Poll#destroy!: its poll_votes and notifications go with it, the notification
+ * requests reconsidered as Notification's after_destroy does). After an update
  * commits, Poll#reset_parent_cache deletes "v3:statuses/<status id>" from the Rails
  * cache, and queue_poll_notifications! schedules PollExpirationNotifyWorker for a poll
  * local accounts voted in. */
@@ -119,9 +120,7 @@ int ingress_poll_destroy(db_conn *c, int64_t poll_id, int64_t status_id, char *e
     snprintf(sid, sizeof sid, "%" PRId64, status_id);
     const char *pv[] = {pid};
     const char *ps[] = {sid};
-    if (db_run_params(c, "ingress_poll_notifications_delete",
-                      "DELETE FROM notifications WHERE activity_type = 'Poll' AND activity_id = $1::bigint", 1,
-                      pv, err, errlen) != 0 ||
+    if (ingress_notifications_destroy(c, "Poll", pid, err, errlen) != 0 ||
         db_run_params(c, "ingress_poll_votes_reset", "DELETE FROM poll_votes WHERE poll_id = $1::bigint", 1, pv,
                       err, errlen) != 0 ||
         db_run_params(c, "ingress_poll_delete", "DELETE FROM polls WHERE id = $1::bigint", 1, pv, err,

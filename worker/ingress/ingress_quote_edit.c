@@ -1,6 +1,6 @@
 /* ingress_quote_edit.c -- the rows ProcessStatusUpdateService#update_quote! changes
  * when an explicit Update adds a quote, removes it, or points it at another post:
- * Quote#destroy (its notification with it, the notification request reconsidered;
+ * Quote#destroy (its notification with it, ingress_notifications.c;
  * quotes_count of the quoted status taken back when the quote was accepted, as
  * Quote#decrement_counter_caches! after the commit) and Quote.create
  * (pending, or deleted for a Tombstone when it replaces one; approval_uri NULL, legacy
@@ -11,54 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* NotificationRequest#reconsider_existence! for the notifications account_id got from
- * from_account_id (params): recounted (filtered mentions and quotes, at most
- * MAX_MEANINGFUL_COUNT 100), the request saved when the count changed, destroyed at 0. */
-static int quote_edit_reconsider(db_conn *c, const char *const params[2], char *err, size_t errlen)
-{
-    PGresult *res = db_exec(c, "ingress_quote_request_count",
-                            "SELECT count(*) FROM (SELECT 1 FROM notifications WHERE account_id = $1::bigint AND "
-                            "from_account_id = $2::bigint AND type IN ('mention', 'quote') AND filtered LIMIT 100) n",
-                            2, params, err, errlen);
-    if (!res)
-        return -1;
-    char n[24];
-    snprintf(n, sizeof n, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    const char *p3[] = {params[0], params[1], n};
-    if (strcmp(n, "0") == 0)
-        return db_run_params(c, "ingress_quote_request_delete",
-                             "DELETE FROM notification_requests WHERE account_id = $1::bigint AND "
-                             "from_account_id = $2::bigint",
-                             2, params, err, errlen);
-    return db_run_params(c, "ingress_quote_request_save",
-                         "UPDATE notification_requests SET notifications_count = $3::bigint, updated_at = " DB_NOW
-                         " WHERE account_id = $1::bigint AND from_account_id = $2::bigint AND notifications_count "
-                         "<> $3::bigint",
-                         3, p3, err, errlen);
-}
-
-/* Quote has_one :notification, dependent: :destroy; Notification's after_destroy
- * (remove_from_notification_request) reconsiders the request it may belong to. */
-static int quote_edit_notifications(db_conn *c, const char *qid, char *err, size_t errlen)
-{
-    const char *params[] = {qid};
-    PGresult *res = db_exec(c, "ingress_quote_notifications_delete",
-                            "DELETE FROM notifications WHERE activity_type = 'Quote' AND activity_id = $1::bigint "
-                            "RETURNING account_id, from_account_id",
-                            1, params, err, errlen);
-    if (!res)
-        return -1;
-    bool requests = false;
-    int rc = PQntuples(res) ? db_table_exists(c, "notification_requests", &requests, err, errlen) : 0;
-    for (int i = 0; rc == 0 && requests && i < PQntuples(res); i++) {
-        const char *pair[] = {PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)};
-        rc = quote_edit_reconsider(c, pair, err, errlen);
-    }
-    PQclear(res);
-    return rc;
-}
-
 /* @status.quote.destroy: its notification, its row, then the count its accepted state
  * held. */
 static int quote_edit_destroy(db_conn *c, int64_t quote_id, char *err, size_t errlen)
@@ -66,7 +18,7 @@ static int quote_edit_destroy(db_conn *c, int64_t quote_id, char *err, size_t er
     char qid[24];
     snprintf(qid, sizeof qid, "%lld", (long long)quote_id);
     const char *params[] = {qid};
-    if (quote_edit_notifications(c, qid, err, errlen) != 0)
+    if (ingress_notifications_destroy(c, "Quote", qid, err, errlen) != 0)
         return -1;
     /* quoted_status&.decrement_count! when accepted (legacy or not); a discarded
      * quoted status is none to the association */
