@@ -425,6 +425,9 @@ static int quote_check(quote_run *r, char *why, size_t whylen)
         return 0;
     }
     const char *bad = quote_approval_mismatch(r, doc);
+    /* "raise @fetching_error if @quote.status.nil?" in Mastodon tests the quoting
+     * status, which is never nil, so Ruby leaves such a quote pending with no retry;
+     * scotty raises as the comment above that line intends: the refetch accepts it. */
     if (!bad && !r->t.found && fetched < 0) {
         json_decref(doc);
         return -1;
