@@ -62,6 +62,14 @@ services *services_open(int concurrency, char *err, size_t errlen)
         concurrency = 1;
     snprintf(s->local_domain, sizeof s->local_domain, "%s",
              services_env("LOCAL_DOMAIN") ? services_env("LOCAL_DOMAIN") : "localhost");
+    /* (ENV['LIMITED_FEDERATION_MODE'] || ENV['WHITELIST_MODE']) == 'true': a set but
+     * empty first one wins, as in Ruby */
+    const char *limited = getenv("LIMITED_FEDERATION_MODE");
+    if (!limited)
+        limited = getenv("WHITELIST_MODE");
+    s->limited_federation = limited && strcmp(limited, "true") == 0;
+    if (s->limited_federation)
+        base_log(BASE_LOG_INFO, "limited federation mode: only the domains in domain_allows are fetched from");
 
     double read_timeout = services_env_number("SCOTTY_HTTP_READ_TIMEOUT", 10);
     double threshold = services_env_number("SCOTTY_DELIVERY_BREAKER_THRESHOLD", 10);

@@ -19,6 +19,8 @@ typedef struct services {
     char db_missing[256];      /* why db is NULL, for the jobs that need it */
     arenc_keys *arenc;         /* NULL when ACTIVE_RECORD_ENCRYPTION_* are unset */
     char local_domain[256];    /* LOCAL_DOMAIN, "localhost" if unset */
+    bool limited_federation;   /* LIMITED_FEDERATION_MODE (else WHITELIST_MODE) is "true":
+                                * only domain_allows' domains are federated with */
     delivery_breaker *breaker; /* per-host circuit breaker for deliveries */
     delivery_keys *keys;       /* signing keys by account, cached for a minute */
     delivery_avail *avail;     /* hosts recently found available (unavailable_domains) */
@@ -43,6 +45,7 @@ typedef struct services {
  *   DATABASE_URL or DB_HOST/DB_NAME (optional: without them jobs needing the
  *   database fail with a message saying so), DB_POOL (connections; min(concurrency, 25)), ACTIVE_RECORD_ENCRYPTION_* (optional),
  *   object storage (S3_..., PAPERCLIP_...), LOCAL_DOMAIN, ALLOWED_PRIVATE_ADDRESSES,
+ *   LIMITED_FEDERATION_MODE (or WHITELIST_MODE),
  *   SCOTTY_HTTP_READ_TIMEOUT (seconds),
  *   SCOTTY_DELIVERY_BREAKER_THRESHOLD (10 consecutive failures) and
  *   SCOTTY_DELIVERY_BREAKER_COOLOFF (60 seconds).

@@ -124,6 +124,39 @@ class TestPullReply < PullTest
     assert_match(/tagging a FeaturedCollection/, @scottys[0].log)
   end
 
+  # DomainControlHelper#domain_not_allowed?: a suspended domain is never asked, nor, in
+  # limited federation mode, a domain missing from domain_allows.
+  def test_status_on_a_domain_not_federated_with_is_not_fetched
+    start_fixture_origin
+    add_origin_account(CAROL, 'carol')
+    add_origin_account(4, 'erin', host: OTHER)
+    psql('TRUNCATE domain_blocks, domain_allows')
+    psql("INSERT INTO domain_blocks (domain, severity, reject_media, created_at, updated_at) VALUES " \
+         "(#{q(OTHER)}, 1, false, now(), now())")
+    blocked = serve_note(OTHER, 'erin', 1, text: 'from a suspended domain')
+    fetch_reply(blocked)
+    start_queue_scotty('pull')
+    wait_queue_idle('pull')
+    assert_nil status_id(blocked), @scottys[0].log
+    assert_empty origin_requests, 'nothing asked of a suspended domain'
+    assert_match(/does not federate with \(suspended by a domain block\)/, @scottys[0].log)
+    @scottys[0].stop
+
+    psql('TRUNCATE domain_blocks')
+    psql("INSERT INTO domain_allows (domain, created_at, updated_at) VALUES (#{q(HOST)}, now(), now())")
+    allowed = serve_note(HOST, 'carol', 1, text: 'from an allowed domain')
+    fetch_reply(blocked)
+    fetch_reply(allowed)
+    start_queue_scotty('pull', env: { 'LIMITED_FEDERATION_MODE' => 'true' })
+    wait_queue_idle('pull')
+    refute_nil status_id(allowed), @scottys.last.log
+    assert_nil status_id(blocked)
+    assert_equal [HOST], origin_requests.map { |r| r['host'].to_s.split(':').first }.uniq,
+                 "only the allowed domain was asked\n#{origin_requests}"
+    assert_match(/not in domain_allows, limited federation mode/, @scottys.last.log)
+    assert_equal 0, @redis.zcard('retry') + @redis.zcard('dead')
+  end
+
   def test_prefetched_body_is_not_fetched_again
     start_fixture_origin
     add_origin_account(CAROL, 'carol')

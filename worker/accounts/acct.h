@@ -34,6 +34,12 @@ acct_outcome acct_fetch(q_ctx *ctx, services *s, const char *uri, const char *re
 acct_outcome acct_find_or_fetch(q_ctx *ctx, services *s, const char *uri, const char *request_id,
                                 ingress_account *out, char *err, size_t errlen);
 
+/* DomainControlHelper#domain_not_allowed?(uri or domain): a suspend rule applies to it
+ * or a parent domain (DomainBlock.blocked?), or, in limited federation mode, the
+ * domain is not in domain_allows (DomainAllow.allowed?). Returns 0 with *blocked, or
+ * -1 with err. */
+int acct_domain_blocked(services *s, const char *uri_or_domain, bool *blocked, char *err, size_t errlen);
+
 /* ActivityPub::Activity::Update of an actor (Person, Service, Group, Organization,
  * Application): the object must be the actor itself; processed as ProcessAccountService
  * with account: and signed_with_known_key: true. */

@@ -21,8 +21,6 @@ typedef struct acct_block {
 } acct_block;
 /* Returns 0 (out->found says whether a rule applies), or -1 with err. */
 int acct_block_for(db_conn *c, const char *domain, acct_block *out, char *err, size_t errlen);
-/* domain_not_allowed?(uri or domain): a suspend rule applies. Returns 0 with *blocked, -1. */
-int acct_domain_blocked(services *s, const char *uri_or_domain, bool *blocked, char *err, size_t errlen);
 
 /* Webfinger.new("acct:user@domain").perform. Returns 0 with *out; 1 when Mastodon raises
  * Webfinger::Error (any failure, *gone set for a 410); err says why. */

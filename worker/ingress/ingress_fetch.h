@@ -26,7 +26,8 @@ int ingress_fetch_json_answered(services *s, const char *uri, json_t **out, long
  * Returns INGRESS_STORED with *status_id (and *created when this call inserted it;
  * a status already stored is returned as it is when another account has its URI);
  * INGRESS_DROPPED when Mastodon would give up without an error (gone, refused,
- * spoofed, suspended author, a URI on this server: never fetched);
+ * spoofed, suspended author, a URI on this server or on a domain not allowed: never
+ * fetched);
  * INGRESS_UNHANDLED when only Ruby can finish it (the author's account needs Ruby,
  * the object is a type scotty does not store, or an activity);
  * INGRESS_FAILED when it may pass later. err says why for anything but STORED.

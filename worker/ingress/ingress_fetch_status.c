@@ -4,7 +4,8 @@
  * already has here is processed as an Update of it (edits, poll counts), as Mastodon
  * turns the Create into an Update then. An author this instance does not know yet is
  * resolved natively first (worker/accounts).
- * A URI on this server is never fetched: a local status that is not found is gone. */
+ * A URI on this server is never fetched: a local status that is not found is gone; nor
+ * is one on a domain this server does not federate with (domain_not_allowed?). */
 #include "ingress_fetch.h"
 #include "acct.h"
 
@@ -182,6 +183,14 @@ ingress_outcome ingress_fetch_status_at(q_ctx *ctx, services *s, const char *uri
     snprintf(local, sizeof local, "https://%s/", s->local_domain);
     if (ap_same_host(uri, local)) {
         snprintf(err, errlen, "%s is on this server: nothing to fetch", uri);
+        return INGRESS_DROPPED;
+    }
+    bool blocked = false;
+    if (acct_domain_blocked(s, uri, &blocked, err, errlen) != 0)
+        return INGRESS_FAILED;
+    if (blocked) {
+        snprintf(err, errlen, "%s is on a domain this server does not federate with (%s)", uri,
+                 s->limited_federation ? "not in domain_allows, limited federation mode" : "suspended by a domain block");
         return INGRESS_DROPPED;
     }
     json_t *doc;
