@@ -68,8 +68,10 @@ int acct_domain_blocked(services *s, const char *uri_or_domain, bool *blocked, c
 {
     *blocked = false;
     char *host = strstr(uri_or_domain, "://") ? acct_uri_host(uri_or_domain) : strdup(uri_or_domain);
-    if (!host)
+    if (!host) { /* no host: no block names it, and no allow either */
+        *blocked = s->limited_federation;
         return 0;
+    }
     db_conn *c = db_pool_acquire(s->db);
     int rc = s->limited_federation ? acct_domain_allowed(c, host, blocked, err, errlen)
                                    : acct_domain_suspended(c, host, blocked, err, errlen);
