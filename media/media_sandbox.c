@@ -135,16 +135,17 @@ static int sb_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
         if (sb_rule(ctx, SCMP_ACT_ALLOW, media_sandbox_allowed[i], 0, NULL, err, errlen) < 0)
             return -1;
     pid_t self = getpid();
-    /* Signals only to itself (abort, thread wake-ups), never to the worker. */
-    struct scmp_arg_cmp own = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self);
+    /* Signals only to itself (abort, thread wake-ups), never to the worker. The second
+     * datum, unused by SCMP_CMP_EQ, is given so that every field is initialized. */
+    struct scmp_arg_cmp own = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self, 0);
     struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
     struct scmp_arg_cmp no_thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
-    struct scmp_arg_cmp tty = SCMP_A1(SCMP_CMP_EQ, TCGETS);
-    struct scmp_arg_cmp set_name = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME);
-    struct scmp_arg_cmp get_name = SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME);
-    struct scmp_arg_cmp get_dumpable = SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE);
+    struct scmp_arg_cmp tty = SCMP_A1(SCMP_CMP_EQ, TCGETS, 0);
+    struct scmp_arg_cmp set_name = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0);
+    struct scmp_arg_cmp get_name = SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME, 0);
+    struct scmp_arg_cmp get_dumpable = SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE, 0);
     /* prlimit64 only as getrlimit: its own limits, read, never set (nor the worker's) */
-    struct scmp_arg_cmp own_limits[2] = {SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0)};
+    struct scmp_arg_cmp own_limits[2] = {SCMP_A0(SCMP_CMP_EQ, 0, 0), SCMP_A2(SCMP_CMP_EQ, 0, 0)};
     if (sb_rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &own, err, errlen) < 0 ||
         sb_rule(ctx, SCMP_ACT_ALLOW, "kill", 1, &own, err, errlen) < 0 ||
         sb_rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &thread, err, errlen) < 0 ||

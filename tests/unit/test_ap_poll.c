@@ -149,8 +149,8 @@ static void test_left_to_ruby(void **state)
         "\"oneOf\":[{\"name\":\"a\",\"replies\":{\"totalItems\":\"   \"}}]",
         "\"oneOf\":[{\"name\":\"a\",\"replies\":{\"totalItems\":[1]}}]",
         "\"oneOf\":[{\"name\":\"a\",\"replies\":{\"totalItems\":\"99999999999999999999\"}}]",
-        "\"oneOf\":[{\"name\":\"a\",\"replies\":{\"totalItems\":9223372036854775807}},"
-        "{\"name\":\"b\",\"replies\":{\"totalItems\":1}}]",
+        ("\"oneOf\":[{\"name\":\"a\",\"replies\":{\"totalItems\":9223372036854775807}},"
+         "{\"name\":\"b\",\"replies\":{\"totalItems\":1}}]"),
         "\"oneOf\":[{\"name\":5}]",
         "\"oneOf\":[{\"content\":{\"en\":\"x\"}}]",
         "\"oneOf\":[{\"name\":\"a\"}],\"endTime\":1795543200",

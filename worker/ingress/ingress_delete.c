@@ -42,8 +42,8 @@ static int ingress_delete_tx(db_conn *c, void *user, char *err, size_t errlen)
         "updated_at = timezone('UTC', now()) WHERE status_id = (SELECT in_reply_to_id FROM statuses "
         "WHERE id = $1::bigint AND visibility IN (0, 1))",
         /* boosts of it go first, each with its own counter */
-        "UPDATE account_stats SET statuses_count = greatest(statuses_count - 1, 0) "
-        "WHERE account_id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1::bigint)",
+        ("UPDATE account_stats SET statuses_count = greatest(statuses_count - 1, 0) "
+         "WHERE account_id IN (SELECT account_id FROM statuses WHERE reblog_of_id = $1::bigint)"),
         "DELETE FROM statuses WHERE reblog_of_id = $1::bigint",
         "UPDATE statuses SET deleted_at = timezone('UTC', now()) WHERE id = $1::bigint",
         /* remove_media: the attachments go with a status that is not reported */
