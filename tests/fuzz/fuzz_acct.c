@@ -3,7 +3,8 @@
  * fetched and as an Update's object, with its keys read back through
  * acct_key_from_doc; as a WebFinger answer through acct_jrd_parse; and as a handle and
  * a domain through acct_split_handle, acct_normalize_domain (then
- * acct_registrable_domain) and acct_uri_host; as a publicKeyMultibase through
+ * acct_registrable_domain) and acct_uri_host; as a host-meta document through
+ * acct_hostmeta_url; as a publicKeyMultibase through
  * acct_multikey_pem; as an activity with an FEP-8b32 proof through acct_proof_read and
  * acct_proof_verify_eddsa.
  *
@@ -93,6 +94,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         acct_jrd_free(&j);
     }
+    /* as a host-meta document: an accepted one names a URL that holds the resource
+     * wherever its template said {uri} */
+    char *wf = NULL;
+    if (acct_hostmeta_url((const char *)data, size, "acct:fz@example.com", &wf, err, sizeof err) == 0 && !wf)
+        abort();
+    free(wf);
     char *s = strndup((const char *)data, size);
     if (!s)
         return 0;

@@ -62,7 +62,8 @@ class AccountsTest < IngressTest
   end
 
   def wf_env
-    { 'SCOTTY_WEBFINGER_URL' => "http://{domain}:#{@port}/.well-known/webfinger?resource={resource}" }
+    { 'SCOTTY_WEBFINGER_URL' => "http://{domain}:#{@port}/.well-known/webfinger?resource={resource}",
+      'SCOTTY_HOST_META_URL' => "http://{domain}:#{@port}/.well-known/host-meta" }
   end
 
   # scotty on the queues the tests push to; follow-ups it pushes (pull, default) stay queued.
@@ -161,6 +162,35 @@ class AccountsTest < IngressTest
     resolve("@carol@#{H}")
     assert_equal before, File.readlines(File.join(@tmp, 'shapes.jsonl')).size, 'not stale: no request'
     assert_equal 1, count('accounts', "domain = #{q(H)}")
+  end
+
+  # Webfinger#body_from_host_meta: a 404 at the standard URL asks host-meta, whose lrdd
+  # template names where WebFinger is; a host-meta without one gives up.
+  def test_webfinger_404_falls_back_to_host_meta
+    doc = publish(:mastodon, 'hedy')
+    FileUtils.mv(File.join(@shapes_root, H, '.well-known', 'webfinger', "acct:hedy@#{H}"),
+                 File.join(@shapes_root, H, 'wf-alt.json'))
+    File.write(File.join(@shapes_root, H, '.well-known', 'host-meta'), <<~XML)
+      <?xml version="1.0" encoding="UTF-8"?>
+      <XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">
+        <Link rel="author" template="#{base}/not-this?resource={uri}"/>
+        <Link rel="lrdd" type="application/xrd+xml" template="#{base}/wf-alt?resource={uri}"/>
+      </XRD>
+    XML
+    start_accounts_scotty
+    resolve("hedy@#{H}")
+    refute_nil account(doc['id']), @scottys[0].log
+    paths = File.readlines(File.join(@tmp, 'shapes.jsonl')).map { |l| JSON.parse(l)['path'] }
+    assert_includes paths, '/.well-known/host-meta'
+    assert_includes paths, "/wf-alt?resource=acct:hedy@#{H}"
+
+    other = publish(:mastodon, 'ivo')
+    File.delete(File.join(@shapes_root, H, '.well-known', 'webfinger', "acct:ivo@#{H}"))
+    File.write(File.join(@shapes_root, H, '.well-known', 'host-meta'),
+               '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0"><Link rel="author"/></XRD>')
+    resolve("ivo@#{H}")
+    assert_nil account(other['id'])
+    assert_match(/host-meta without link to Webfinger/, @scottys[0].log)
   end
 
   def test_six_server_shapes

@@ -13,6 +13,7 @@
 #include "acct_jobs.h"
 #include "pull_internal.h"
 
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -140,6 +141,7 @@ void acct_register(q_registry *reg)
         {"RedownloadAvatarWorker", acct_avatar_run, 7, ingress_exponential_backoff, false},
         {"RedownloadHeaderWorker", acct_header_run, 7, ingress_exponential_backoff, false},
     };
+    xmlInitParser(); /* before any thread reads a host-meta document (acct_hostmeta.c) */
     for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
         q_registry_add(reg, &handlers[i]);
 }

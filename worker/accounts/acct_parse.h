@@ -123,6 +123,12 @@ typedef struct acct_jrd {
 int acct_jrd_parse(const char *body, size_t len, acct_jrd *out, char *err, size_t errlen);
 void acct_jrd_free(acct_jrd *j);
 
+/* Webfinger#url_from_template: the WebFinger URL for resource ("acct:user@host") that a
+ * host-meta document's lrdd link names (acct_hostmeta.c). Returns 0 with *url (freed by
+ * the caller); 1 with err when Mastodon raises Webfinger::Error (no XML, no default
+ * namespace, no lrdd link), or when it has no template or a DTD. */
+int acct_hostmeta_url(const char *body, size_t len, const char *resource, char **url, char *err, size_t errlen);
+
 /* Ruby's present? of a JSON value: not null or false, not a blank string, not an
  * empty array or object. */
 bool acct_present(const json_t *v);
