@@ -97,7 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* as a host-meta document: an accepted one names a URL that holds the resource
      * wherever its template said {uri} */
     char *wf = NULL;
-    if (acct_hostmeta_url((const char *)data, size, "acct:fz@example.com", &wf, err, sizeof err) == 0 && !wf)
+    if (acct_hostmeta_url((const char *)data, size, "acct:fz@example.com", &wf, err, sizeof err) == 0 &&
+        (!wf || strlen(wf) > ACCT_HOSTMETA_URL_MAX))
         abort();
     free(wf);
     char *s = strndup((const char *)data, size);

@@ -67,17 +67,26 @@ int acct_hostmeta_url(const char *body, size_t len, const char *resource, char *
         } else if (!tmpl) {
             snprintf(err, errlen, "host-meta for %s has an lrdd link without a template", resource);
         } else {
-            base_buf b;
-            base_buf_init(&b);
             const char *t = (const char *)tmpl, *hit;
-            while ((hit = strstr(t, "{uri}")) != NULL) {
-                base_buf_add(&b, t, (size_t)(hit - t));
-                base_buf_adds(&b, resource);
-                t = hit + 5;
+            size_t n = strlen(t), uses = 0;
+            for (const char *p = t; (hit = strstr(p, "{uri}")) != NULL; p = hit + 5)
+                uses++;
+            size_t total = n + uses * strlen(resource);
+            if (total > ACCT_HOSTMETA_URL_MAX) {
+                snprintf(err, errlen, "host-meta for %s names a WebFinger URL of %zu bytes (at most %d)", resource,
+                         total, ACCT_HOSTMETA_URL_MAX);
+            } else {
+                base_buf b;
+                base_buf_init(&b);
+                while ((hit = strstr(t, "{uri}")) != NULL) {
+                    base_buf_add(&b, t, (size_t)(hit - t));
+                    base_buf_adds(&b, resource);
+                    t = hit + 5;
+                }
+                base_buf_adds(&b, t);
+                *url = base_buf_take(&b);
+                rc = 0;
             }
-            base_buf_adds(&b, t);
-            *url = base_buf_take(&b);
-            rc = 0;
         }
         xmlFree(tmpl);
     }

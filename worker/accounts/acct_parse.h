@@ -126,7 +126,10 @@ void acct_jrd_free(acct_jrd *j);
 /* Webfinger#url_from_template: the WebFinger URL for resource ("acct:user@host") that a
  * host-meta document's lrdd link names (acct_hostmeta.c). Returns 0 with *url (freed by
  * the caller); 1 with err when Mastodon raises Webfinger::Error (no XML, no default
- * namespace, no lrdd link), or when it has no template or a DTD. */
+ * namespace, no lrdd link), or when it has no template, a DTD, or would make a URL
+ * longer than ACCT_HOSTMETA_URL_MAX (a template of many "{uri}" would otherwise grow a
+ * 1 MB answer into hundreds of megabytes). */
+#define ACCT_HOSTMETA_URL_MAX 8192
 int acct_hostmeta_url(const char *body, size_t len, const char *resource, char **url, char *err, size_t errlen);
 
 /* Ruby's present? of a JSON value: not null or false, not a blank string, not an
