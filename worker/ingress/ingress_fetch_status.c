@@ -85,7 +85,8 @@ static int fetch_document(services *s, const char *uri, const json_t *prefetched
 }
 
 /* The fetched object as the Update Mastodon makes of it when its author already has
- * it ({"type": "Update", "actor": ..., "object": doc}, unsigned: never forwarded). */
+ * it ({"type": "Update", "actor": ..., "object": doc}, unsigned: never forwarded),
+ * decided on by the same front door as a delivered Update (ingress_activity_unhandled). */
 static ingress_outcome fetch_update(q_ctx *ctx, services *s, const ingress_account *actor, json_t *doc,
                                     ap_status *st, const ingress_create_opts *o, char *err, size_t errlen)
 {
@@ -95,7 +96,12 @@ static ingress_outcome fetch_update(q_ctx *ctx, services *s, const ingress_accou
         return INGRESS_FAILED;
     }
     ap_activity a = {.kind = AP_UPDATE, .type = "Update", .actor = (char *)actor->uri, .status = st, .root = root};
-    ingress_outcome out = ingress_update(ctx, s, actor, &a, o, err, errlen);
+    const char *what = ingress_activity_unhandled(&a);
+    ingress_outcome out = INGRESS_UNHANDLED;
+    if (what)
+        snprintf(err, errlen, "the fetched %s is an %s, which scotty leaves to Ruby", st->uri, what);
+    else
+        out = ingress_update(ctx, s, actor, &a, o, err, errlen);
     json_decref(root);
     return out;
 }

@@ -25,8 +25,8 @@
  * An Update of an unknown status is a Create unless it was published more than a day
  * ago or its sender is suspended (then it is ignored), as Update#update_status does.
  * Left to Ruby (unhandled), decided before writing: one Mastodon would forward
- * (ingress_forwardable), one tagging a FeaturedCollection or of a status that has
- * tagged collections, one with an interactionPolicy StatusParser raises on, and one
+ * (ingress_forwardable), one of a status that has tagged collections, one with an
+ * interactionPolicy StatusParser raises on, and one
  * that points an accepted quote of a local post elsewhere (RevokeQuoteService's
  * deliveries; ingress_update_quote_unhandled).
  * After the commit of an update of a poll local accounts voted in, with an expiry not
@@ -409,10 +409,6 @@ ingress_outcome ingress_update(q_ctx *ctx, services *s, const ingress_account *a
                                size_t errlen)
 {
     const ap_status *st = a->status;
-    if (st->tags_collection) { /* a fetched status (an inbox Update is refused by ingress_activity_unhandled) */
-        snprintf(err, errlen, "an Update of a status tagging a FeaturedCollection (tagged_objects)");
-        return INGRESS_UNHANDLED;
-    }
     ingress_upd u = {.actor = actor, .st = st, .s = s};
     db_conn *c = db_pool_acquire(s->db);
     ingress_outcome out = INGRESS_STORED;
