@@ -43,6 +43,27 @@ static const xmlChar *acct_hostmeta_default_ns(xmlNodePtr root)
     return NULL;
 }
 
+/* The template with every "{uri}" replaced by resource, unless that is longer than
+ * ACCT_HOSTMETA_URL_MAX. Returns 0 with *url, or 1 with err. */
+static int acct_hostmeta_expand(const char *t, const char *resource, char **url, char *err, size_t errlen)
+{
+    base_buf b;
+    base_buf_init(&b);
+    for (const char *hit; (hit = strstr(t, "{uri}")) != NULL && b.len <= ACCT_HOSTMETA_URL_MAX; t = hit + 5) {
+        base_buf_add(&b, t, (size_t)(hit - t));
+        base_buf_adds(&b, resource);
+    }
+    base_buf_adds(&b, t);
+    if (b.len > ACCT_HOSTMETA_URL_MAX) {
+        snprintf(err, errlen, "host-meta for %s names a WebFinger URL longer than %d bytes", resource,
+                 ACCT_HOSTMETA_URL_MAX);
+        base_buf_free(&b);
+        return 1;
+    }
+    *url = base_buf_take(&b);
+    return 0;
+}
+
 int acct_hostmeta_url(const char *body, size_t len, const char *resource, char **url, char *err, size_t errlen)
 {
     *url = NULL;
@@ -54,42 +75,20 @@ int acct_hostmeta_url(const char *body, size_t len, const char *resource, char *
                                   XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
     const xmlChar *ns = root ? acct_hostmeta_default_ns(root) : NULL;
+    xmlNodePtr link = ns && !doc->intSubset ? acct_hostmeta_find(root, ns) : NULL;
+    xmlChar *tmpl = link ? xmlGetNoNsProp(link, BAD_CAST "template") : NULL;
     int rc = 1;
-    if (!root || doc->intSubset) {
+    if (!root || doc->intSubset)
         snprintf(err, errlen, "host-meta for %s is not an XML document without DTD", resource);
-    } else if (!ns) {
+    else if (!ns)
         snprintf(err, errlen, "Invalid XML encountered in host-meta for %s (no default namespace)", resource);
-    } else {
-        xmlNodePtr link = acct_hostmeta_find(root, ns);
-        xmlChar *tmpl = link ? xmlGetNoNsProp(link, BAD_CAST "template") : NULL;
-        if (!link) {
-            snprintf(err, errlen, "Request for %s returned host-meta without link to Webfinger", resource);
-        } else if (!tmpl) {
-            snprintf(err, errlen, "host-meta for %s has an lrdd link without a template", resource);
-        } else {
-            const char *t = (const char *)tmpl, *hit;
-            size_t n = strlen(t), uses = 0;
-            for (const char *p = t; (hit = strstr(p, "{uri}")) != NULL; p = hit + 5)
-                uses++;
-            size_t total = n + uses * strlen(resource);
-            if (total > ACCT_HOSTMETA_URL_MAX) {
-                snprintf(err, errlen, "host-meta for %s names a WebFinger URL of %zu bytes (at most %d)", resource,
-                         total, ACCT_HOSTMETA_URL_MAX);
-            } else {
-                base_buf b;
-                base_buf_init(&b);
-                while ((hit = strstr(t, "{uri}")) != NULL) {
-                    base_buf_add(&b, t, (size_t)(hit - t));
-                    base_buf_adds(&b, resource);
-                    t = hit + 5;
-                }
-                base_buf_adds(&b, t);
-                *url = base_buf_take(&b);
-                rc = 0;
-            }
-        }
-        xmlFree(tmpl);
-    }
+    else if (!link)
+        snprintf(err, errlen, "Request for %s returned host-meta without link to Webfinger", resource);
+    else if (!tmpl)
+        snprintf(err, errlen, "host-meta for %s has an lrdd link without a template", resource);
+    else
+        rc = acct_hostmeta_expand((const char *)tmpl, resource, url, err, errlen);
+    xmlFree(tmpl);
     if (doc)
         xmlFreeDoc(doc);
     return rc;
