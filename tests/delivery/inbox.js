@@ -18,7 +18,11 @@ const fs = require('fs');
 const opts = { addresses: '127.0.0.1' };
 for (let i = 2; i < process.argv.length; i += 2) opts[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 if (process.argv.includes('--count-only')) opts['count-only'] = true;
-const keys = JSON.parse(fs.readFileSync(opts.keys, 'utf8')); // keyId -> public key PEM
+// keyId -> public key, parsed once (a PEM handed to crypto.verify is parsed again on every call)
+const keys = {};
+for (const [id, pem] of Object.entries(JSON.parse(fs.readFileSync(opts.keys, 'utf8')))) {
+  keys[id] = crypto.createPublicKey(pem);
+}
 const stats = { received: 0, answered: 0, sig_ok: 0, sig_bad: 0, connections: 0, by_path: {} };
 const held = new Set(); // sockets of /hang requests, closed on exit
 
@@ -29,8 +33,8 @@ function verifyRfc9421(req, body) {
   const sig = /^sig1=:([^:]*):$/.exec(req.headers.signature || '');
   if (!input || !sig) return 'malformed Signature-Input or Signature';
   const keyid = /;keyid="([^"]*)"/.exec(input[1]);
-  const pem = keyid && keys[keyid[1]];
-  if (!pem) return `unknown keyid ${keyid && keyid[1]}`;
+  const key = keyid && keys[keyid[1]];
+  if (!key) return `unknown keyid ${keyid && keyid[1]}`;
   const values = {
     '"@method"': req.method, '"@target-uri"': `http://${req.headers.host}${req.url}`,
     '"content-digest"': req.headers['content-digest'],
@@ -40,7 +44,7 @@ function verifyRfc9421(req, body) {
     if (!components.includes(need)) return `${need} not covered`;
   }
   const base = components.map((c) => `${c}: ${values[c]}`).concat(`"@signature-params": ${input[1]}`).join('\n');
-  if (!crypto.verify('sha256', Buffer.from(base), pem, Buffer.from(sig[1], 'base64'))) {
+  if (!crypto.verify('sha256', Buffer.from(base), key, Buffer.from(sig[1], 'base64'))) {
     return 'RFC 9421 signature does not verify';
   }
   const want = 'sha-256=:' + crypto.createHash('sha256').update(body).digest('base64') + ':';
@@ -54,8 +58,8 @@ function verifySignature(req, body) {
   if (!sig) return 'no Signature header';
   const params = {};
   for (const m of sig.matchAll(/(\w+)="([^"]*)"/g)) params[m[1]] = m[2];
-  const pem = keys[params.keyId];
-  if (!pem) return `unknown keyId ${params.keyId}`;
+  const key = keys[params.keyId];
+  if (!key) return `unknown keyId ${params.keyId}`;
   if (params.algorithm !== 'rsa-sha256') return `algorithm ${params.algorithm}`;
   const names = (params.headers || 'date').split(' ');
   for (const need of ['(request-target)', 'host', 'date', 'digest']) {
@@ -65,7 +69,7 @@ function verifySignature(req, body) {
     if (n === '(request-target)') return `(request-target): ${req.method.toLowerCase()} ${req.url}`;
     return `${n}: ${req.headers[n]}`;
   });
-  const ok = crypto.verify('sha256', Buffer.from(lines.join('\n')), pem, Buffer.from(params.signature, 'base64'));
+  const ok = crypto.verify('sha256', Buffer.from(lines.join('\n')), key, Buffer.from(params.signature, 'base64'));
   if (!ok) return 'signature does not verify';
   const want = 'SHA-256=' + crypto.createHash('sha256').update(body).digest('base64');
   if (req.headers.digest !== want) return `Digest ${req.headers.digest} != ${want}`;
