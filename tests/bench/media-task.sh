@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # media-task.sh -- what one image task costs on the media fork server, next to what
-# libvips itself spends on the same picture, in one run (issue 18's floor). CPU
+# libvips itself spends on the same picture, in one run (issue 18). CPU
 # (user + system, the process and every child it waited for) of:
 #   task      one 1280x720 JPEG task forked by the fork server (probe, the `small`
 #             style, blurhash): media_tool running 16 tasks one after another, less
