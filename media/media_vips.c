@@ -215,7 +215,8 @@ static const char *mv_type_for_ext(const char *ext)
  * is forced to the size its thumbnail of the whole file makes (that pipeline,
  * built but not run, says which): the same size, orientation and colour handling,
  * pixels within a level and a half on average of Mastodon's (the vipsthumbnail
- * comparison test). Returns 0 with *img, or -1. */
+ * comparison test). Where the shrunk file cannot be opened, Mastodon's pipeline
+ * stays. Returns 0 with *img, or -1. */
 static int mv_fit(const char *in, const media_vips_info *info, int tw, int th, VipsImage **img)
 {
     if (vips_thumbnail(in, img, tw, "height", th, "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_ERROR, NULL) != 0)
@@ -233,9 +234,13 @@ static int mv_fit(const char *in, const media_vips_info *info, int tw, int th, V
     int rc = shrunk ? vips_thumbnail_image(shrunk, &fast, ow, "height", oh, "size", VIPS_SIZE_FORCE, NULL) : -1;
     if (shrunk)
         g_object_unref(shrunk);
+    if (rc != 0) { /* a shortcut only: Mastodon's pipeline stays */
+        vips_error_clear();
+        return 0;
+    }
     g_object_unref(*img);
-    *img = rc == 0 ? fast : NULL;
-    return rc == 0 ? 0 : -1;
+    *img = fast;
+    return 0;
 }
 
 /* The libvips branch of LazyThumbnail#make: thumbnail to the target (or a
