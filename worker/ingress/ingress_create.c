@@ -426,21 +426,12 @@ ingress_outcome ingress_create_status(q_ctx *ctx, services *s, const ingress_acc
         snprintf(err, errlen, "no database: %s", s->db_missing);
         return INGRESS_FAILED;
     }
-    if (st->poll.unread) {
-        snprintf(err, errlen, "%s", st->poll.unread);
-        return INGRESS_UNHANDLED;
-    }
-    if (st->policy_unread) {
-        snprintf(err, errlen, "%s", st->policy_unread);
-        return INGRESS_UNHANDLED;
-    }
     /* a fetched or boosted object, not only a delivered Create (ingress_activity_unhandled) */
-    if (st->quote_present && !st->quote_uri) {
-        snprintf(err, errlen, "a quote post whose quote is no http URI");
-        return INGRESS_UNHANDLED;
-    }
-    if (st->tags_collection) {
-        snprintf(err, errlen, "a status tagging a FeaturedCollection (tagged_objects)");
+    const char *unread = ingress_status_unhandled(st);
+    if (!unread)
+        unread = st->policy_unread;
+    if (unread) {
+        snprintf(err, errlen, "%s", unread);
         return INGRESS_UNHANDLED;
     }
     if (ingress_create_blocked_media(s, st, err, errlen))

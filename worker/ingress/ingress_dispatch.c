@@ -67,6 +67,15 @@ static const char *ingress_activity_ignored(const ap_activity *a)
     return NULL;
 }
 
+const char *ingress_status_unhandled(const ap_status *st)
+{
+    if (st->quote_present && !st->quote_uri)
+        return "a quote post whose quote is no http URI";
+    if (st->tags_collection)
+        return "a status tagging a FeaturedCollection (tagged_objects)";
+    return st->poll.unread;
+}
+
 const char *ingress_activity_unhandled(const ap_activity *a)
 {
     if (ingress_activity_ignored(a))
@@ -77,19 +86,11 @@ const char *ingress_activity_unhandled(const ap_activity *a)
     case AP_CREATE:
         if (!a->status)
             return a->object_type ? "Create of this object type" : "Create of an object by reference";
-        if (a->status->quote_present && !a->status->quote_uri)
-            return "Create of a quote post whose quote is no http URI";
-        if (a->status->tags_collection)
-            return "Create of a status tagging a FeaturedCollection (tagged_objects)";
-        return a->status->poll.unread;
+        return ingress_status_unhandled(a->status);
     case AP_UPDATE:
         if (!a->status)
             return ingress_actor_type(a->object_type) ? NULL : "Update of this object type";
-        if (a->status->quote_present && !a->status->quote_uri)
-            return "Update of a quote post whose quote is no http URI";
-        if (a->status->tags_collection)
-            return "Update of a status tagging a FeaturedCollection (tagged_objects)";
-        return a->status->poll.unread;
+        return ingress_status_unhandled(a->status);
     case AP_DELETE:
         if ((a->object_id && strcmp(a->object_id, a->actor) == 0) || ingress_actor_type(a->object_type))
             return "account Delete";

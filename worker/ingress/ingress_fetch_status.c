@@ -99,7 +99,8 @@ static ingress_outcome fetch_update(q_ctx *ctx, services *s, const ingress_accou
     const char *what = ingress_activity_unhandled(&a);
     ingress_outcome out = INGRESS_UNHANDLED;
     if (what)
-        snprintf(err, errlen, "the fetched %s is an %s, which scotty leaves to Ruby", st->uri, what);
+        snprintf(err, errlen, "the fetched %s (an Update: its author has it) is %s, which scotty leaves to Ruby",
+                 st->uri, what);
     else
         out = ingress_update(ctx, s, actor, &a, o, err, errlen);
     json_decref(root);

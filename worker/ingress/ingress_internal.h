@@ -202,6 +202,10 @@ int ingress_notifications_destroy(db_conn *c, const char *activity_type, const c
  * activities", "Create of Question", "Undo of Follow", "account Delete") for the
  * forward/fail message and the per-type stats. Implemented in ingress_dispatch.c. */
 const char *ingress_activity_unhandled(const ap_activity *a);
+/* The part of that decision a parsed status makes by itself, wherever it comes from (a
+ * delivered Create or Update, a fetched or boosted object: ingress_create_status): a quote
+ * with no http URI, a tagged FeaturedCollection, a poll Ruby raises on. NULL, or what. */
+const char *ingress_status_unhandled(const ap_status *st);
 
 /* ActivityPub::Forwarder#forwardable? for an activity about status_id: LD-signed, the
  * status public or unlisted, boosted by a local account or replying to a local
