@@ -97,6 +97,31 @@ class IngressCreateTest < IngressTest
                    { 'request_id' => nil }]], fr.map { |j| j['args'] }
   end
 
+  # Another transaction is creating the conversation's row when the post arrives (a
+  # second reply in the same new thread, say): scotty waits for it and joins that row.
+  def test_conversation_created_by_a_concurrent_transaction_is_joined
+    uri = 'tag:remote.example,2026-11-24:objectId=4242:objectType=Conversation'
+    other = Open3.popen3(ENV.fetch('PG_PSQL', 'psql'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', ENV.fetch('DB_HOST'),
+                         '-p', ENV.fetch('DB_PORT'), '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'))
+    other[0].puts "BEGIN; INSERT INTO conversations (uri, created_at, updated_at) VALUES (#{q(uri)}, now(), now());"
+    other[0].flush
+    wait_until(30, 'the other transaction to hold the new conversation') do
+      count('pg_stat_activity', "state = 'idle in transaction' AND query LIKE 'INSERT INTO conversations%'") == 1
+    end
+    deliver(fixture('create_note_mastodon'))
+    wait_until(30, "scotty to wait for the other transaction; log:\n#{@scotty.log}") do
+      count('pg_stat_activity', "wait_event_type = 'Lock' AND query LIKE '%INTO conversations%'") == 1
+    end
+    other[0].puts 'COMMIT;'
+    other[0].close
+    assert other[3].value.success?, other[2].read
+    wait_idle
+    row = status_row
+    refute_nil row, @scotty.log
+    assert_equal rows("SELECT id FROM conversations WHERE uri = #{q(uri)}"), [[row[10]]]
+    assert_equal 1, count('conversations')
+  end
+
   def test_delivered_twice_is_one_status
     body = fixture('create_note_mastodon')
     deliver(body)

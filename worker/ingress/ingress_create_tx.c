@@ -6,8 +6,9 @@
  * (ingress_poll.c) and a quote (ingress_quote.c). Timestamps are UTC without zone, as
  * Rails writes them. A text post is two statements in one libpq pipeline (db_batch),
  * committed as its implicit transaction: the statuses insert and the follow-ups, each
- * with data-modifying CTEs; a poll, attachments or a quote add their own statements
- * between the two, inside BEGIN and COMMIT. */
+ * with data-modifying CTEs, after a third that finds or creates a conversation named
+ * by URI; a poll, attachments or a quote add their own statements between the
+ * statuses insert and the follow-ups, inside BEGIN and COMMIT. */
 #include "ingress_create.h"
 #include "db_batch.h"
 #include "ingress_media_edit.h"
@@ -82,9 +83,10 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
 }
 
 /* Statements sent together (db_batch): none needs another's result. A text post is
- * two: the statuses insert (with its conversation and new hashtags) and the follow-ups
- * (ingress_tx_followups), each one statement of several data-modifying CTEs. */
-#define INGRESS_TX_MAX 2
+ * at most three: the named conversation (ingress_tx_named_conversation), the statuses
+ * insert (with an owned conversation and new hashtags) and the follow-ups
+ * (ingress_tx_followups), the last two of several data-modifying CTEs each. */
+#define INGRESS_TX_MAX 3
 #define INGRESS_TX_PARAMS 20
 #define INGRESS_TX_FOLLOW_PARAMS 9
 
@@ -145,16 +147,17 @@ static void ingress_follow_part(ingress_tx_batch *b, unsigned bit, const char *s
     b->follow_parts |= bit;
 }
 
-/* A conversation another transaction created under the same URI while the statuses
- * insert waited for it is not in that insert's snapshot, so the insert left
- * conversation_id empty: the follow-ups' later snapshot has it. */
-static void ingress_follow_named_conversation(ingress_tx_batch *b, const char *uri)
+/* Conversation.find_or_create_by!(uri:), as a statement of its own ahead of the
+ * statuses insert: when another transaction is creating the same URI, the insert
+ * waits for it to end, and the statuses insert, a later statement with a later
+ * snapshot, then finds its row (one CTE of a single statement would not). */
+static void ingress_tx_named_conversation(ingress_tx_batch *b, const char *uri)
 {
-    char sql[200];
-    int u = ingress_follow_param(b, uri);
-    snprintf(sql, sizeof sql, "cv AS (UPDATE statuses SET conversation_id = (SELECT id FROM conversations "
-             "WHERE uri = $%d) WHERE id = $1::bigint AND conversation_id IS NULL)", u);
-    ingress_follow_part(b, 1, sql);
+    const char *params[] = {uri};
+    ingress_tx_add(b, "ingress_conversation_named",
+                   "INSERT INTO conversations (uri, created_at, updated_at) VALUES ($1, " DB_NOW ", " DB_NOW
+                   ") ON CONFLICT DO NOTHING",
+                   1, params);
 }
 
 /* Closes the two array literals built side by side; with no element they are freed
@@ -198,7 +201,7 @@ static void ingress_follow_mentions(ingress_tx_batch *b, ingress_create_plan *p)
              "updated_at) SELECT $1::bigint, m.account_id, m.silent, " DB_NOW ", " DB_NOW " FROM "
              "unnest($%d::bigint[], $%d::boolean[]) WITH ORDINALITY AS m(account_id, silent, o) "
              "ORDER BY m.o ON CONFLICT DO NOTHING)", a, sl);
-    ingress_follow_part(b, 2, sql);
+    ingress_follow_part(b, 1, sql);
 }
 
 /* Tag::HASHTAG_NAME_RE, roughly: word characters (any non-ASCII byte passes), at
@@ -261,7 +264,7 @@ static void ingress_follow_tags(ingress_tx_batch *b)
     snprintf(sql, sizeof sql, "tl AS (INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id "
              "FROM tags WHERE lower(name) IN (SELECT lower(n) FROM unnest($%d::text[]) AS n) "
              "ON CONFLICT DO NOTHING)", t);
-    ingress_follow_part(b, 4, sql);
+    ingress_follow_part(b, 2, sql);
 }
 
 /* status_stats with the sender's untrusted counts, account_stats, and the parent's
@@ -280,7 +283,7 @@ static void ingress_follow_counts(ingress_tx_batch *b, ingress_create_plan *p)
         snprintf(sql, sizeof sql, "ss AS (INSERT INTO status_stats (status_id, untrusted_favourites_count, "
                  "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, $%d::bigint, "
                  "$%d::bigint, " DB_NOW ", " DB_NOW "))", l, r);
-        ingress_follow_part(b, 8, sql);
+        ingress_follow_part(b, 4, sql);
     }
     if (p->visibility == AP_VIS_DIRECT) /* Status#increment_counter_caches skips direct */
         return;
@@ -289,7 +292,7 @@ static void ingress_follow_counts(ingress_tx_batch *b, ingress_create_plan *p)
              "created_at, updated_at) VALUES ($%d::bigint, 1, " DB_NOW ", " DB_NOW ", " DB_NOW
              ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = account_stats.statuses_count + 1, "
              "last_status_at = EXCLUDED.last_status_at, updated_at = EXCLUDED.updated_at)", a);
-    ingress_follow_part(b, 16, sql);
+    ingress_follow_part(b, 8, sql);
     if (p->parent_known && (p->visibility == AP_VIS_PUBLIC || p->visibility == AP_VIS_UNLISTED)) {
         ingress_id(b->pid, sizeof b->pid, p->parent_id);
         int pp = ingress_follow_param(b, b->pid);
@@ -297,20 +300,18 @@ static void ingress_follow_counts(ingress_tx_batch *b, ingress_create_plan *p)
                  "updated_at) VALUES ($%d::bigint, 1, " DB_NOW ", " DB_NOW ") ON CONFLICT (status_id) "
                  "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
                  "updated_at = EXCLUDED.updated_at)", pp);
-        ingress_follow_part(b, 32, sql);
+        ingress_follow_part(b, 16, sql);
     }
 }
 
-/* Everything written after the statuses row, as one statement: the named
- * conversation's repair, mentions, hashtag links and the counters. Its name says
+/* Everything written after the statuses row, as one statement: mentions, hashtag
+ * links and the counters. Its name says
  * which parts it has, so each shape is prepared once per connection. The counters
  * come last in the transaction: every post of the author (and every reply to the
  * parent) updates the same rows, so their row locks are held only until the commit. */
-static void ingress_tx_followups(ingress_tx_batch *b, ingress_create_plan *p, const char *conv_uri)
+static void ingress_tx_followups(ingress_tx_batch *b, ingress_create_plan *p)
 {
     ingress_follow_param(b, b->sid);
-    if (conv_uri)
-        ingress_follow_named_conversation(b, conv_uri);
     ingress_follow_mentions(b, p);
     ingress_follow_tags(b);
     ingress_follow_counts(b, p);
@@ -361,14 +362,13 @@ static int ingress_tx_own_statements(db_conn *c, ingress_tx *tx, char *err, size
 
 /* The statuses insert, its id drawn by the gate read (ingress_create.c). Its
  * conversation: the parent's or one minted here ($13), else the one named by a URI
- * not minted here ($17), found or created, else a new one the status owns ($18,
- * Status#set_conversation). `extra` is a CTE more (the new hashtags). Returns
- * realtime: created within the last 6 hours. */
+ * not minted here ($17, created by ingress_tx_named_conversation), else a new one the
+ * status owns ($18, Status#set_conversation). `extra` is a CTE more (the new
+ * hashtags). Returns realtime: created within the last 6 hours. */
 #define INGRESS_STATUS_INSERT(extra)                                                                        \
-    "WITH cv AS (INSERT INTO conversations (uri, parent_status_id, parent_account_id, created_at, "         \
-    "updated_at) SELECT $17::text, CASE WHEN $18::boolean THEN $1::bigint END, CASE WHEN $18::boolean "     \
-    "THEN $4::bigint END, " DB_NOW ", " DB_NOW " WHERE $17::text IS NOT NULL OR $18::boolean ON CONFLICT "  \
-    "DO NOTHING RETURNING id)" extra " INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, " \
+    "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, created_at, updated_at) "  \
+    "SELECT $1::bigint, $4::bigint, " DB_NOW ", " DB_NOW " WHERE $18::boolean RETURNING id)" extra          \
+    " INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, " \
     "language, created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, reply, "          \
     "conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) VALUES ($1::bigint, $2, " \
     "$3, $4::bigint, $5, $6, $7, coalesce(timezone('UTC', to_timestamp($8::bigint / 1000.0)), " DB_NOW      \
@@ -430,6 +430,8 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                             st->in_reply_to ? "t" : "f", convs[0] ? convs : NULL,
                             p->sensitive ? "t" : "f", vis, ordered[0] ? ordered : NULL, conv_uri,
                             owned ? "t" : "f", b.tag_names, b.tag_displays};
+    if (conv_uri)
+        ingress_tx_named_conversation(&b, conv_uri);
     b.status_stmt = b.n;
     if (tags)
         ingress_tx_add(&b, "ingress_status_insert_tags", INGRESS_STATUS_INSERT(INGRESS_TAGS_CREATE), 20, params);
@@ -440,7 +442,7 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
         (ingress_tx_send(c, tx, &b, false, err, errlen) != 0 || ingress_tx_own_statements(c, tx, err, errlen) != 0))
         rc = -1;
     if (rc == 0) {
-        ingress_tx_followups(&b, p, conv_uri);
+        ingress_tx_followups(&b, p);
         rc = ingress_tx_send(c, tx, &b, true, err, errlen);
     }
     base_buf_free(&b.follow_sql);
