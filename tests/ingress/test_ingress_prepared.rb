@@ -1,8 +1,8 @@
 # test_ingress_prepared.rb -- Create{Note} with PREPARED_STATEMENTS true (Mastodon's
 # default: named prepared statements, prepared once per connection) and false (what
 # PgBouncer in transaction mode needs: unnamed statements only) writes the same rows,
-# for a post with attachments (its transaction in two pipelined batches) and a text
-# post in the same conversation (one batch, BEGIN to COMMIT).
+# for a post with attachments (a pipelined batch, then statements of their own) and a
+# text post in the same conversation (one batch, BEGIN to COMMIT).
 # pg_prepared_statements lists only the asking session's statements, so which kind
 # scotty's sessions used is read from the server log (log_statement = 'all' logs
 # "execute <name>:" or "execute <unnamed>:" for every statement of the extended protocol).
@@ -92,8 +92,9 @@ class IngressPreparedTest < IngressTest
     assert_equal named, unnamed
 
     executes = ->(log) { log.grep(/execute [^:]+:/).map { |l| l[/execute ([^:]+):/, 1] } }
-    assert_includes executes.call(named_log), 'ingress_status_insert_tags', 'PREPARED_STATEMENTS=true runs named statements'
-    assert(executes.call(named_log).any? { |n| n.start_with?('ingress_follow_') }, 'the follow-ups statement is named too')
+    assert_includes executes.call(named_log), 'ingress_status_prelude', 'PREPARED_STATEMENTS=true runs named statements'
+    assert(executes.call(named_log).any? { |n| n.start_with?('ingress_status_insert_') },
+           'the statuses insert is named too, by its parts')
     refute_empty executes.call(unnamed_log)
     assert_equal ['<unnamed>'], executes.call(unnamed_log).uniq, 'PREPARED_STATEMENTS=false names no statement'
   end

@@ -4,11 +4,11 @@
  * with the sender's untrusted counts, the parent's replies_count, account_stats,
  * mentions (silent for audience-only accounts), hashtags, a Question's poll
  * (ingress_poll.c) and a quote (ingress_quote.c). Timestamps are UTC without zone, as
- * Rails writes them. A text post is two statements in one libpq pipeline (db_batch),
- * committed as its implicit transaction: the statuses insert and the follow-ups, each
- * with data-modifying CTEs, after a third that finds or creates a conversation named
- * by URI; a poll, attachments or a quote add their own statements between the
- * statuses insert and the follow-ups, inside BEGIN and COMMIT. */
+ * Rails writes them. A text post is at most two statements in one libpq pipeline
+ * (db_batch), committed as its implicit transaction: a prelude that finds or creates
+ * the conversation named by URI and the new hashtags, then the statuses insert with
+ * everything else in data-modifying CTEs; a poll, attachments or a quote add their
+ * own statements after those, inside BEGIN and COMMIT. */
 #include "ingress_create.h"
 #include "db_batch.h"
 #include "ingress_media_edit.h"
@@ -83,12 +83,11 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
 }
 
 /* Statements sent together (db_batch): none needs another's result. A text post is
- * at most three: the named conversation (ingress_tx_named_conversation), the statuses
- * insert (with an owned conversation and new hashtags) and the follow-ups
- * (ingress_tx_followups), the last two of several data-modifying CTEs each. */
-#define INGRESS_TX_MAX 3
-#define INGRESS_TX_PARAMS 20
-#define INGRESS_TX_FOLLOW_PARAMS 9
+ * at most two: the prelude (ingress_tx_prelude) and the statuses insert with
+ * everything written after the row as data-modifying CTEs (ingress_tx_parts). */
+#define INGRESS_TX_MAX 2
+#define INGRESS_TX_STATUS_PARAMS 18 /* INGRESS_STATUS_INSERT's own */
+#define INGRESS_TX_PARAMS (INGRESS_TX_STATUS_PARAMS + 8)
 
 typedef struct ingress_tx_batch {
     db_stmt stmts[INGRESS_TX_MAX];
@@ -97,12 +96,14 @@ typedef struct ingress_tx_batch {
     int status_stmt;           /* the statuses insert's index, or -1 when not in this batch */
     char sid[24], aid[24], pid[24], likes[24], shares[24];
     char *mention_ids, *mention_silent, *tag_names, *tag_displays;
-    /* the follow-ups statement: its text, its name (one per set of parts) and parameters */
-    base_buf follow_sql;
-    unsigned follow_parts;     /* a bit per part, in the statement's name */
-    char follow_name[40];
-    const char *follow_params[INGRESS_TX_FOLLOW_PARAMS];
-    int follow_n;
+    /* the statuses insert's CTEs after its conversation's, with their parameters after
+     * its own; their set names the statement (one shape prepared per set) */
+    base_buf parts_sql;
+    unsigned parts;            /* a bit per part */
+    const char *status_params[INGRESS_TX_PARAMS];
+    int status_n;
+    base_buf status_sql;
+    char status_name[40];
 } ingress_tx_batch;
 
 static void ingress_tx_add(ingress_tx_batch *b, const char *name, const char *sql, int n,
@@ -132,32 +133,36 @@ static int ingress_tx_send(db_conn *c, ingress_tx *tx, ingress_tx_batch *b, bool
     return rc;
 }
 
-/* One more parameter of the follow-ups statement: its number. */
-static int ingress_follow_param(ingress_tx_batch *b, const char *value)
+/* One more parameter of the statuses insert, after its own: its number. */
+static int ingress_part_param(ingress_tx_batch *b, const char *value)
 {
-    b->follow_params[b->follow_n] = value;
-    return ++b->follow_n;
+    b->status_params[b->status_n] = value;
+    return ++b->status_n;
 }
 
-/* One part of the follow-ups statement, a CTE; `bit` names it in the statement's name. */
-static void ingress_follow_part(ingress_tx_batch *b, unsigned bit, const char *sql)
+/* One CTE of the statuses insert; `bit` names it in the statement's name. */
+static void ingress_tx_part(ingress_tx_batch *b, unsigned bit, const char *sql)
 {
-    base_buf_adds(&b->follow_sql, b->follow_sql.len ? ", " : "WITH ");
-    base_buf_adds(&b->follow_sql, sql);
-    b->follow_parts |= bit;
+    base_buf_adds(&b->parts_sql, ", ");
+    base_buf_adds(&b->parts_sql, sql);
+    b->parts |= bit;
 }
 
-/* Conversation.find_or_create_by!(uri:), as a statement of its own ahead of the
- * statuses insert: when another transaction is creating the same URI, the insert
- * waits for it to end, and the statuses insert, a later statement with a later
- * snapshot, then finds its row (one CTE of a single statement would not). */
-static void ingress_tx_named_conversation(ingress_tx_batch *b, const char *uri)
+/* Conversation.find_or_create_by!(uri:) and the creation half of
+ * Tag.find_or_create_by_names (matched on lower(name)), as a statement of its own
+ * ahead of the statuses insert: when another transaction is creating the same URI
+ * or tag, this one waits for it to end, and the statuses insert, a later statement
+ * with a later snapshot, then finds the row (a CTE of that insert would not). */
+static void ingress_tx_prelude(ingress_tx_batch *b, const char *conv_uri)
 {
-    const char *params[] = {uri};
-    ingress_tx_add(b, "ingress_conversation_named",
-                   "INSERT INTO conversations (uri, created_at, updated_at) VALUES ($1, " DB_NOW ", " DB_NOW
-                   ") ON CONFLICT DO NOTHING",
-                   1, params);
+    const char *params[] = {conv_uri, b->tag_names, b->tag_displays};
+    ingress_tx_add(b, "ingress_status_prelude",
+                   "WITH tg AS (INSERT INTO tags (name, display_name, created_at, updated_at) SELECT t.name, "
+                   "t.display_name, " DB_NOW ", " DB_NOW " FROM unnest($2::text[], $3::text[]) WITH ORDINALITY "
+                   "AS t(name, display_name, o) ORDER BY t.o ON CONFLICT DO NOTHING) INSERT INTO conversations "
+                   "(uri, created_at, updated_at) SELECT $1::text, " DB_NOW ", " DB_NOW " WHERE $1::text IS "
+                   "NOT NULL ON CONFLICT DO NOTHING",
+                   3, params);
 }
 
 /* Closes the two array literals built side by side; with no element they are freed
@@ -177,7 +182,7 @@ static bool ingress_arrays_take(base_buf *x, base_buf *y, size_t n, char **xs, c
 }
 
 /* Mentions, then silent mentions of the audience not mentioned, in one insert. */
-static void ingress_follow_mentions(ingress_tx_batch *b, ingress_create_plan *p)
+static void ingress_part_mentions(ingress_tx_batch *b, ingress_create_plan *p)
 {
     base_buf ids, silent;
     base_buf_init(&ids);
@@ -195,13 +200,13 @@ static void ingress_follow_mentions(ingress_tx_batch *b, ingress_create_plan *p)
     if (!ingress_arrays_take(&ids, &silent, n, &b->mention_ids, &b->mention_silent))
         return;
     char sql[400];
-    int a = ingress_follow_param(b, b->mention_ids);
-    int sl = ingress_follow_param(b, b->mention_silent);
+    int a = ingress_part_param(b, b->mention_ids);
+    int sl = ingress_part_param(b, b->mention_silent);
     snprintf(sql, sizeof sql, "mn AS (INSERT INTO mentions (status_id, account_id, silent, created_at, "
              "updated_at) SELECT $1::bigint, m.account_id, m.silent, " DB_NOW ", " DB_NOW " FROM "
              "unnest($%d::bigint[], $%d::boolean[]) WITH ORDINALITY AS m(account_id, silent, o) "
              "ORDER BY m.o ON CONFLICT DO NOTHING)", a, sl);
-    ingress_follow_part(b, 1, sql);
+    ingress_tx_part(b, 1, sql);
 }
 
 /* Tag::HASHTAG_NAME_RE, roughly: word characters (any non-ASCII byte passes), at
@@ -252,24 +257,23 @@ static bool ingress_tx_tag_arrays(ingress_tx_batch *b, ingress_create_plan *p)
     return ingress_arrays_take(&names, &displays, n, &b->tag_names, &b->tag_displays);
 }
 
-/* Tag.find_or_create_by_names, matched on lower(name): the tags are created with the
- * status (ingress_tx_status) and linked here, a later statement whose snapshot also
- * holds a tag another transaction committed while the first waited for it. */
-static void ingress_follow_tags(ingress_tx_batch *b)
+/* Tag.find_or_create_by_names, matched on lower(name): the tags created by the
+ * prelude, or by another transaction it waited for, linked. */
+static void ingress_part_tags(ingress_tx_batch *b)
 {
     if (!b->tag_names)
         return;
     char sql[300];
-    int t = ingress_follow_param(b, b->tag_names);
+    int t = ingress_part_param(b, b->tag_names);
     snprintf(sql, sizeof sql, "tl AS (INSERT INTO statuses_tags (status_id, tag_id) SELECT $1::bigint, id "
              "FROM tags WHERE lower(name) IN (SELECT lower(n) FROM unnest($%d::text[]) AS n) "
              "ON CONFLICT DO NOTHING)", t);
-    ingress_follow_part(b, 2, sql);
+    ingress_tx_part(b, 2, sql);
 }
 
 /* status_stats with the sender's untrusted counts, account_stats, and the parent's
  * replies_count. */
-static void ingress_follow_counts(ingress_tx_batch *b, ingress_create_plan *p)
+static void ingress_part_counts(ingress_tx_batch *b, ingress_create_plan *p)
 {
     const ap_status *st = p->st;
     char sql[500];
@@ -278,48 +282,68 @@ static void ingress_follow_counts(ingress_tx_batch *b, ingress_create_plan *p)
             snprintf(b->likes, sizeof b->likes, "%lld", (long long)st->likes_total);
         if (st->shares_total >= 0)
             snprintf(b->shares, sizeof b->shares, "%lld", (long long)st->shares_total);
-        int l = ingress_follow_param(b, b->likes[0] ? b->likes : NULL);
-        int r = ingress_follow_param(b, b->shares[0] ? b->shares : NULL);
+        int l = ingress_part_param(b, b->likes[0] ? b->likes : NULL);
+        int r = ingress_part_param(b, b->shares[0] ? b->shares : NULL);
         snprintf(sql, sizeof sql, "ss AS (INSERT INTO status_stats (status_id, untrusted_favourites_count, "
                  "untrusted_reblogs_count, created_at, updated_at) VALUES ($1::bigint, $%d::bigint, "
                  "$%d::bigint, " DB_NOW ", " DB_NOW "))", l, r);
-        ingress_follow_part(b, 4, sql);
+        ingress_tx_part(b, 4, sql);
     }
     if (p->visibility == AP_VIS_DIRECT) /* Status#increment_counter_caches skips direct */
         return;
-    int a = ingress_follow_param(b, b->aid);
+    int a = ingress_part_param(b, b->aid);
     snprintf(sql, sizeof sql, "ac AS (INSERT INTO account_stats (account_id, statuses_count, last_status_at, "
              "created_at, updated_at) VALUES ($%d::bigint, 1, " DB_NOW ", " DB_NOW ", " DB_NOW
              ") ON CONFLICT (account_id) DO UPDATE SET statuses_count = account_stats.statuses_count + 1, "
              "last_status_at = EXCLUDED.last_status_at, updated_at = EXCLUDED.updated_at)", a);
-    ingress_follow_part(b, 8, sql);
+    ingress_tx_part(b, 8, sql);
     if (p->parent_known && (p->visibility == AP_VIS_PUBLIC || p->visibility == AP_VIS_UNLISTED)) {
         ingress_id(b->pid, sizeof b->pid, p->parent_id);
-        int pp = ingress_follow_param(b, b->pid);
+        int pp = ingress_part_param(b, b->pid);
         snprintf(sql, sizeof sql, "rp AS (INSERT INTO status_stats (status_id, replies_count, created_at, "
                  "updated_at) VALUES ($%d::bigint, 1, " DB_NOW ", " DB_NOW ") ON CONFLICT (status_id) "
                  "DO UPDATE SET replies_count = status_stats.replies_count + 1, "
                  "updated_at = EXCLUDED.updated_at)", pp);
-        ingress_follow_part(b, 16, sql);
+        ingress_tx_part(b, 16, sql);
     }
 }
 
-/* Everything written after the statuses row, as one statement: mentions, hashtag
- * links and the counters. Its name says
- * which parts it has, so each shape is prepared once per connection. The counters
- * come last in the transaction: every post of the author (and every reply to the
- * parent) updates the same rows, so their row locks are held only until the commit. */
-static void ingress_tx_followups(ingress_tx_batch *b, ingress_create_plan *p)
+/* The statuses insert, its id drawn by the gate read (ingress_create.c): the
+ * conversation it owns ($18, Status#set_conversation), the CTEs of ingress_tx_status,
+ * and the row. Its conversation: the parent's or one minted here ($13), else the one
+ * named by a URI not minted here ($17, found or created by the prelude), else the
+ * owned one. Returns realtime: created within the last 6 hours. */
+#define INGRESS_STATUS_CONVERSATION                                                                         \
+    "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, created_at, updated_at) "  \
+    "SELECT $1::bigint, $4::bigint, " DB_NOW ", " DB_NOW " WHERE $18::boolean RETURNING id)"
+#define INGRESS_STATUS_ROW                                                                                  \
+    " INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, language, created_at, "          \
+    "updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, reply, conversation_id, sensitive, "   \
+    "visibility, local, ordered_media_attachment_ids) VALUES ($1::bigint, $2, $3, $4::bigint, $5, $6, $7, " \
+    "coalesce(timezone('UTC', to_timestamp($8::bigint / 1000.0)), " DB_NOW "), " DB_NOW ", "              \
+    "timezone('UTC', to_timestamp($9::bigint / 1000.0)), $10::bigint, $11::bigint, $12::boolean, "        \
+    "coalesce($13::bigint, (SELECT id FROM cv), (SELECT id FROM conversations WHERE $17::text IS NOT "    \
+    "NULL AND uri = $17::text)), $14::boolean, $15::int, false, $16::bigint[]) "                           \
+    "RETURNING $8::bigint IS NULL OR to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours'"
+
+/* The statuses insert with everything written after its row as CTEs after its
+ * conversation's: mentions, hashtag links and the counters; its name says which parts
+ * it has, so each shape is prepared once per connection. Row-level triggers (the
+ * foreign keys' checks) run at the end of the statement, when the row is there. */
+static void ingress_tx_status(ingress_tx_batch *b, ingress_create_plan *p, const char *const *params)
 {
-    ingress_follow_param(b, b->sid);
-    ingress_follow_mentions(b, p);
-    ingress_follow_tags(b);
-    ingress_follow_counts(b, p);
-    if (!b->follow_sql.len)
-        return;
-    base_buf_adds(&b->follow_sql, " SELECT $1::bigint"); /* $1, the status, whichever parts there are */
-    snprintf(b->follow_name, sizeof b->follow_name, "ingress_follow_%02x", b->follow_parts);
-    ingress_tx_add(b, b->follow_name, b->follow_sql.data, b->follow_n, b->follow_params);
+    for (int i = 0; i < INGRESS_TX_STATUS_PARAMS; i++)
+        ingress_part_param(b, params[i]);
+    ingress_part_mentions(b, p);
+    ingress_part_tags(b);
+    ingress_part_counts(b, p);
+    base_buf_adds(&b->status_sql, INGRESS_STATUS_CONVERSATION);
+    if (b->parts_sql.len)
+        base_buf_add(&b->status_sql, b->parts_sql.data, b->parts_sql.len);
+    base_buf_adds(&b->status_sql, INGRESS_STATUS_ROW);
+    snprintf(b->status_name, sizeof b->status_name, "ingress_status_insert_%02x", b->parts);
+    b->status_stmt = b->n;
+    ingress_tx_add(b, b->status_name, b->status_sql.data, b->status_n, b->status_params);
 }
 
 static int ingress_tx_media(db_conn *c, ingress_create_plan *p, char *err, size_t errlen)
@@ -359,30 +383,6 @@ static int ingress_tx_own_statements(db_conn *c, ingress_tx *tx, char *err, size
         return -1;
     return 0;
 }
-
-/* The statuses insert, its id drawn by the gate read (ingress_create.c). Its
- * conversation: the parent's or one minted here ($13), else the one named by a URI
- * not minted here ($17, created by ingress_tx_named_conversation), else a new one the
- * status owns ($18, Status#set_conversation). `extra` is a CTE more (the new
- * hashtags). Returns realtime: created within the last 6 hours. */
-#define INGRESS_STATUS_INSERT(extra)                                                                        \
-    "WITH cv AS (INSERT INTO conversations (parent_status_id, parent_account_id, created_at, updated_at) "  \
-    "SELECT $1::bigint, $4::bigint, " DB_NOW ", " DB_NOW " WHERE $18::boolean RETURNING id)" extra          \
-    " INSERT INTO statuses (id, uri, url, account_id, text, spoiler_text, " \
-    "language, created_at, updated_at, edited_at, in_reply_to_id, in_reply_to_account_id, reply, "          \
-    "conversation_id, sensitive, visibility, local, ordered_media_attachment_ids) VALUES ($1::bigint, $2, " \
-    "$3, $4::bigint, $5, $6, $7, coalesce(timezone('UTC', to_timestamp($8::bigint / 1000.0)), " DB_NOW      \
-    "), " DB_NOW ", timezone('UTC', to_timestamp($9::bigint / 1000.0)), $10::bigint, $11::bigint, "        \
-    "$12::boolean, coalesce($13::bigint, (SELECT id FROM cv), (SELECT id FROM conversations WHERE "        \
-    "$17::text IS NOT NULL AND uri = $17::text)), $14::boolean, $15::int, false, $16::bigint[]) "          \
-    "RETURNING $8::bigint IS NULL OR to_timestamp($8::bigint / 1000.0) > now() - interval '6 hours'"
-
-/* Tag.find_or_create_by_names' creation: matched on lower(name), linked by the
- * follow-ups (ingress_follow_tags). */
-#define INGRESS_TAGS_CREATE                                                                                 \
-    ", tg AS (INSERT INTO tags (name, display_name, created_at, updated_at) SELECT t.name, t.display_name, " \
-    DB_NOW ", " DB_NOW " FROM unnest($19::text[], $20::text[]) WITH ORDINALITY AS t(name, display_name, o) " \
-    "ORDER BY t.o ON CONFLICT DO NOTHING)"
 
 static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
 {
@@ -429,23 +429,17 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                             reply_id[0] ? reply_id : NULL, reply_acc[0] ? reply_acc : NULL,
                             st->in_reply_to ? "t" : "f", convs[0] ? convs : NULL,
                             p->sensitive ? "t" : "f", vis, ordered[0] ? ordered : NULL, conv_uri,
-                            owned ? "t" : "f", b.tag_names, b.tag_displays};
-    if (conv_uri)
-        ingress_tx_named_conversation(&b, conv_uri);
-    b.status_stmt = b.n;
-    if (tags)
-        ingress_tx_add(&b, "ingress_status_insert_tags", INGRESS_STATUS_INSERT(INGRESS_TAGS_CREATE), 20, params);
-    else
-        ingress_tx_add(&b, "ingress_status_insert", INGRESS_STATUS_INSERT(""), 18, params);
-    int rc = 0;
-    if (ingress_tx_has_own_statements(p) &&
-        (ingress_tx_send(c, tx, &b, false, err, errlen) != 0 || ingress_tx_own_statements(c, tx, err, errlen) != 0))
-        rc = -1;
-    if (rc == 0) {
-        ingress_tx_followups(&b, p);
-        rc = ingress_tx_send(c, tx, &b, true, err, errlen);
-    }
-    base_buf_free(&b.follow_sql);
+                            owned ? "t" : "f"};
+    if (conv_uri || tags)
+        ingress_tx_prelude(&b, conv_uri);
+    ingress_tx_status(&b, p, params);
+    /* with statements of their own, those go after the batch, and COMMIT (db_tx's) after them */
+    bool own = ingress_tx_has_own_statements(p);
+    int rc = ingress_tx_send(c, tx, &b, !own, err, errlen);
+    if (rc == 0 && own)
+        rc = ingress_tx_own_statements(c, tx, err, errlen);
+    base_buf_free(&b.parts_sql);
+    base_buf_free(&b.status_sql);
     free(b.mention_ids);
     free(b.mention_silent);
     free(b.tag_names);
