@@ -97,29 +97,53 @@ class IngressCreateTest < IngressTest
                    { 'request_id' => nil }]], fr.map { |j| j['args'] }
   end
 
-  # Another transaction is creating the conversation's row when the post arrives (a
-  # second reply in the same new thread, say): scotty waits for it and joins that row.
-  def test_conversation_created_by_a_concurrent_transaction_is_joined
-    uri = 'tag:remote.example,2026-11-24:objectId=4242:objectType=Conversation'
+  # Runs the block while another session holds `insert` uncommitted, and commits it once
+  # scotty waits for that session's row.
+  def with_row_being_created(insert, table)
     other = Open3.popen3(ENV.fetch('PG_PSQL', 'psql'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', ENV.fetch('DB_HOST'),
                          '-p', ENV.fetch('DB_PORT'), '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'))
-    other[0].puts "BEGIN; INSERT INTO conversations (uri, created_at, updated_at) VALUES (#{q(uri)}, now(), now());"
+    other[0].puts "BEGIN; #{insert};"
     other[0].flush
-    wait_until(30, 'the other transaction to hold the new conversation') do
-      count('pg_stat_activity', "state = 'idle in transaction' AND query LIKE 'INSERT INTO conversations%'") == 1
+    wait_until(30, "the other transaction to hold its new row of #{table}") do
+      count('pg_stat_activity', "state = 'idle in transaction' AND query LIKE 'INSERT INTO #{table}%'") == 1
     end
-    deliver(fixture('create_note_mastodon'))
+    yield
     wait_until(30, "scotty to wait for the other transaction; log:\n#{@scotty.log}") do
-      count('pg_stat_activity', "wait_event_type = 'Lock' AND query LIKE '%INTO conversations%'") == 1
+      count('pg_stat_activity', "wait_event_type = 'Lock' AND query LIKE '%INTO #{table}%'") == 1
     end
     other[0].puts 'COMMIT;'
     other[0].close
     assert other[3].value.success?, other[2].read
+  end
+
+  # Another transaction is creating the conversation's row when the post arrives (a
+  # second reply in the same new thread, say): scotty waits for it and joins that row.
+  def test_conversation_created_by_a_concurrent_transaction_is_joined
+    uri = 'tag:remote.example,2026-11-24:objectId=4242:objectType=Conversation'
+    with_row_being_created("INSERT INTO conversations (uri, created_at, updated_at) VALUES (#{q(uri)}, now(), now())",
+                           'conversations') do
+      deliver(fixture('create_note_mastodon'))
+    end
     wait_idle
     row = status_row
     refute_nil row, @scotty.log
     assert_equal rows("SELECT id FROM conversations WHERE uri = #{q(uri)}"), [[row[10]]]
     assert_equal 1, count('conversations')
+  end
+
+  # The same for a hashtag: the post links the tag the other transaction created.
+  def test_hashtag_created_by_a_concurrent_transaction_is_linked
+    with_row_being_created("INSERT INTO tags (name, display_name, created_at, updated_at) VALUES ('harbour', " \
+                           "'HARBOUR', now(), now())", 'tags') do
+      deliver(fixture('create_note_mastodon'))
+    end
+    wait_idle
+    row = status_row
+    refute_nil row, @scotty.log
+    assert_equal [%w[HARBOUR harbour], %w[photography photography]],
+                 rows("SELECT t.display_name, t.name FROM tags t JOIN statuses_tags st ON st.tag_id = t.id " \
+                      "WHERE st.status_id = #{row[0]} ORDER BY t.name")
+    assert_equal 2, count('tags')
   end
 
   def test_delivered_twice_is_one_status
