@@ -576,6 +576,18 @@ redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, cons
     return NULL;
 }
 
+redisReply *q_conn_eval_meanwhile(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
+                                  const size_t *lens, void (*meanwhile)(void *), void *arg)
+{
+    bool sent = q_conn_ensure(c) == 0 && q_conn_append_eval(c, script, nkeys, argc, argv, lens) == 0 &&
+                q_conn_flush(c) == 0;
+    meanwhile(arg);
+    if (!sent)
+        return NULL;
+    redisReply *r = q_conn_reply(c);
+    return r || !c->noscript ? r : q_conn_eval(c, script, nkeys, argc, argv, lens);
+}
+
 void q_reply_free(redisReply *r)
 {
     if (r)

@@ -293,36 +293,66 @@ static int ingress_create_emoji(db_conn **c, ingress_create_plan *p, char *err, 
     return exists ? 0 : emoji_process(p->s, c, p->actor->domain, st->emoji, true, st->uri, err, errlen);
 }
 
-/* The gates and the transaction, with *cp held (the emoji downloads give it back to
- * the pool meanwhile, so it may be another connection after them). The create:<uri>
- * lock is taken here and left held in *lock for the follow-ups. */
-static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_create_plan *p,
-                                          ingress_lock *lock, char *err, size_t errlen)
+/* The gate read and what it answers, run while the create lock's step is on its way
+ * (ingress_lock_also.meanwhile): it needs PostgreSQL only. */
+typedef struct ingress_gate {
+    db_conn *c;
+    ingress_create_plan *p;
+    bool tomb, followed, parent_followed, poll_parent;
+    int64_t reserved;
+    int rc;
+    char *err;
+    size_t errlen;
+} ingress_gate;
+
+static void ingress_create_gate(void *arg)
 {
-    db_conn *c = *cp;
+    ingress_gate *g = arg;
+    g->rc = ingress_create_gate_read(g->c, g->p, &g->tomb, &g->followed, &g->parent_followed,
+                                     &g->poll_parent, &g->reserved, g->err, g->errlen);
+}
+
+/* What the gates say of a post, with the create lock held: INGRESS_STORED to go on. */
+static ingress_outcome ingress_create_gates(db_conn *c, ingress_create_plan *p, const ingress_gate *g,
+                                            const ingress_lock_also *also, char *err, size_t errlen)
+{
     const ap_status *st = p->st;
-    bool tomb = false, followed = false, parent_followed = false, poll_parent = false;
-    int64_t reserved = 0;
-    if (ingress_create_gate_read(c, p, &tomb, &followed, &parent_followed, &poll_parent, &reserved, err,
-                                 errlen) != 0)
+    if (g->rc != 0)
         return INGRESS_FAILED;
-    if (tomb) {
+    if (g->tomb) {
         snprintf(err, errlen, "%s was deleted (a tombstone exists)", st->uri);
         return INGRESS_DROPPED;
     }
-    if (poll_parent && p->o->named_object) {
+    if (g->poll_parent && p->o->named_object) {
         snprintf(err, errlen, "a named reply to a local poll (a poll vote)");
         return INGRESS_UNHANDLED;
     }
     if (ingress_create_accounts(c, p, err, errlen) != 0)
         return INGRESS_FAILED;
-    const char *why = p->o->delivery ? ingress_create_irrelevant(p, followed, parent_followed) : NULL;
+    const char *why = p->o->delivery ? ingress_create_irrelevant(p, g->followed, g->parent_followed) : NULL;
     if (why) {
         /* relayed: Mastodon also asks about the relaying actor (followed here, or an
          * enabled relay), which scotty does not: Ruby decides */
         snprintf(err, errlen, "not relevant here%s: %s", p->o->relayed ? " unless for its relaying actor" : "", why);
         return p->o->relayed ? INGRESS_UNHANDLED : INGRESS_DROPPED;
     }
+    if (also->exists) {
+        snprintf(err, errlen, "a Delete of %s arrived first", st->uri);
+        return INGRESS_DROPPED;
+    }
+    return INGRESS_STORED;
+}
+
+/* The gates and the transaction, with *cp held (the emoji downloads give it back to
+ * the pool meanwhile, so it may be another connection after them). The create:<uri>
+ * lock is taken here, its step overlapping the gate read, and left held in *lock for
+ * the follow-ups; unlike Mastodon's, also for a post the gates then drop. */
+static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_create_plan *p,
+                                          ingress_lock *lock, char *err, size_t errlen)
+{
+    db_conn *c = *cp;
+    const ap_status *st = p->st;
+    ingress_gate g = {.c = c, .p = p, .rc = -1, .err = err, .errlen = errlen};
     /* delete_upon_arrival is read, and on the Sidekiq Redis the marker set, in the step
      * that takes the lock */
     char key[1200];
@@ -330,17 +360,14 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
     char *created = ingress_created_key(st->uri), *prev = NULL;
     bool marked = ingress_app_redis(ctx) == q_ctx_redis(ctx) && q_ctx_jid(ctx)[0];
     ingress_lock_also also = {.exists_key = key, .set_key = marked ? created : NULL,
-                              .set_value = q_ctx_jid(ctx), .set_ttl_s = INGRESS_CREATED_TTL_S};
+                              .set_value = q_ctx_jid(ctx), .set_ttl_s = INGRESS_CREATED_TTL_S,
+                              .meanwhile = ingress_create_gate, .meanwhile_arg = &g};
     if (ingress_lock_or_retry_also(ctx, "create", st->uri, &also, lock, err, errlen) != 0) {
         free(created);
         return INGRESS_FAILED;
     }
     prev = also.set_prev;
-    ingress_outcome out = INGRESS_STORED;
-    if (also.exists) {
-        snprintf(err, errlen, "a Delete of %s arrived first", st->uri);
-        out = INGRESS_DROPPED;
-    }
+    ingress_outcome out = ingress_create_gates(c, p, &g, &also, err, errlen);
     if (out == INGRESS_STORED && ingress_create_emoji(cp, p, err, errlen) != 0)
         out = INGRESS_FAILED;
     c = *cp;
@@ -354,7 +381,7 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
     if (out == INGRESS_STORED) {
         /* an existing status shows as the unique uri refusing the insert */
         int64_t author = 0;
-        p->status_id = reserved;
+        p->status_id = g.reserved;
         int rc = ingress_create_tx(c, p, &author, err, errlen);
         if (rc == 2) {
             /* ProcessingWorker rescues RecordInvalid: the job is done */

@@ -80,11 +80,15 @@ int ingress_lock_acquire(q_ctx *ctx, const char *name, long wait_ms, ingress_loc
 int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ingress_lock *l, char *err,
                           size_t errlen);
 /* What the step that takes a lock also does, on the lock's Redis: whether exists_key
- * exists, and (set_key not NULL) SET set_key set_value EX set_ttl_s GET. */
+ * exists, and (set_key not NULL) SET set_key set_value EX set_ttl_s GET; and
+ * meanwhile(meanwhile_arg), when not NULL, run once while the first attempt's reply
+ * is on its way (work that needs no Redis of the lock's, taken or not). */
 typedef struct ingress_lock_also {
     const char *exists_key;
     const char *set_key, *set_value;
     int set_ttl_s;
+    void (*meanwhile)(void *);
+    void *meanwhile_arg;
     bool exists;               /* out */
     char *set_prev;            /* out: set_key's value before (malloc'd), NULL if none */
 } ingress_lock_also;
