@@ -12,15 +12,22 @@
 #include <string.h>
 
 /* The shortest decimal digits that read back to v (finite, not zero), without
- * trailing zeros, and the decimal point's position: v = 0.digits x 10^decpt. */
+ * trailing zeros, and the decimal point's position: v = 0.digits x 10^decpt. The
+ * precision is found by bisection (a timestamp needs 16 or 17 digits): if p digits
+ * read back, so do p + 1, since the p-digit form is also a (p + 1)-digit one. */
 static void base_json_digits(double v, char digits[24], int *nd, int *decpt, bool *neg)
 {
     char sci[40];
-    for (int p = 1; p <= 17; p++) {
+    int lo = 1, hi = 17; /* 17 digits always read back */
+    while (lo < hi) {
+        int p = (lo + hi) / 2;
         snprintf(sci, sizeof sci, "%.*e", p - 1, v);
         if (strtod(sci, NULL) == v)
-            break;
+            hi = p;
+        else
+            lo = p + 1;
     }
+    snprintf(sci, sizeof sci, "%.*e", lo - 1, v);
     /* sci is "[-]d.ddde[+-]XX": split into digits and decimal exponent. */
     const char *s = sci;
     *neg = *s == '-';

@@ -3,6 +3,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +40,47 @@ static void test_float_matches_ruby(void **state)
     check_json_float(1.25e-7, "1.25e-07");
     check_json_float(123456789.123456789, "123456789.12345679");
     check_json_float(0.0, "0.0");
+}
+
+/* Significant digits of a Float#to_s form: those before its exponent, leading and
+ * trailing zeros aside. */
+static int json_float_digits(const char *s)
+{
+    int n = 0, zeros = 0;
+    bool started = false;
+    for (; *s && *s != 'e'; s++) {
+        if (*s < '0' || *s > '9')
+            continue;
+        if (*s == '0' && !started)
+            continue;
+        started = true;
+        zeros = *s == '0' ? zeros + 1 : 0;
+        n++;
+    }
+    return n - zeros;
+}
+
+/* Doubles of every magnitude, from a fixed seed: each form reads back to its value,
+ * and one digit fewer does not (the form is the shortest, as Ruby's). */
+static void test_float_is_shortest_round_trip(void **state)
+{
+    unsigned long long x = 88172645463325252ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v = (double)(x >> 11) / 9007199254740992.0 * pow(10.0, (double)(int)(x % 40) - 20);
+        if (v == 0)
+            continue;
+        char buf[40], fewer[40];
+        base_json_float(v, buf, sizeof buf);
+        assert_true(strtod(buf, NULL) == v);
+        int nd = json_float_digits(buf);
+        if (nd > 1) {
+            snprintf(fewer, sizeof fewer, "%.*e", nd - 2, v);
+            assert_true(strtod(fewer, NULL) != v);
+        }
+    }
 }
 
 static void check_json_string(const char *in, size_t n, const char *out)
@@ -165,6 +209,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_float_matches_ruby),
+        cmocka_unit_test(test_float_is_shortest_round_trip),
         cmocka_unit_test(test_string_escapes_like_ruby),
         cmocka_unit_test(test_invalid_utf8_replaced_as_ruby_scrub_does),
         cmocka_unit_test(test_set_replaces_in_place_and_appends),
