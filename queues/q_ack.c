@@ -79,7 +79,7 @@ void q_done_push(q_engine *e, q_done_kind kind, q_job *job, char *payload, doubl
         e->done_head = d;
     e->done_tail = d;
     e->done_count++;
-    if (e->acker_waiting)
+    if (e->acker_waiting || (e->acker_lingering && e->done_count >= Q_ACK_LINGER_FULL))
         pthread_cond_signal(&e->done_cond);
     pthread_mutex_unlock(&e->done_mu);
 }
@@ -209,6 +209,28 @@ static void q_acker_abandon(q_engine *e, q_conn *c, const q_done *batch)
               d->klass, d->jid, d->job->queue);
 }
 
+/* With few outcomes waiting, lets more join the batch for up to Q_ACK_LINGER_MS
+ * (done_mu held): at a few thousand jobs a second, one wake-up and one Redis round
+ * trip then write several outcomes instead of one each, and the processors handing
+ * them over signal no one. A job's outcome is written that much later at most. */
+static void q_acker_linger(q_engine *e)
+{
+    if (!e->done_head || e->acker_exit || e->done_count >= Q_ACK_LINGER_FULL)
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += Q_ACK_LINGER_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    e->acker_lingering = true;
+    while (e->done_count < Q_ACK_LINGER_FULL && !e->acker_exit &&
+           pthread_cond_timedwait(&e->done_cond, &e->done_mu, &until) == 0)
+        ;
+    e->acker_lingering = false;
+}
+
 void *q_acker_thread(void *arg)
 {
     q_engine *e = arg;
@@ -220,6 +242,7 @@ void *q_acker_thread(void *arg)
             pthread_cond_wait(&e->done_cond, &e->done_mu);
             e->acker_waiting = false;
         }
+        q_acker_linger(e);
         q_done *batch = e->done_head;
         e->done_head = e->done_tail = NULL;
         e->done_count = 0;

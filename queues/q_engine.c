@@ -70,7 +70,11 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     pthread_cond_init(&e->job_ready, NULL);
     pthread_cond_init(&e->tick, NULL);
     pthread_mutex_init(&e->done_mu, NULL);
-    pthread_cond_init(&e->done_cond, NULL);
+    pthread_condattr_t mono;
+    pthread_condattr_init(&mono);
+    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC); /* the acker's linger is timed */
+    pthread_cond_init(&e->done_cond, &mono);
+    pthread_condattr_destroy(&mono);
     pthread_cond_init(&e->done_room, NULL);
 
     snprintf(e->hostname, sizeof e->hostname, "%s", name);

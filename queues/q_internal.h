@@ -24,6 +24,8 @@
 #define Q_KEY_RECOVER_LOCK "scotty:recover_lock"
 #define Q_BLOCK_SECONDS 2                     /* BRPOP/BLMOVE timeout, as Sidekiq */
 #define Q_DONE_MAX 4096                       /* outcomes waiting for the acker before processors wait */
+#define Q_ACK_LINGER_MS 2                     /* the acker waits this long for more outcomes to batch... */
+#define Q_ACK_LINGER_FULL 64                  /* ... unless this many are already waiting */
 #define Q_FETCH_BATCH_MAX 1000                /* jobs moved by one fetch script (Lua unpack limit) */
 #define Q_STOP_GRACE 5                        /* seconds past -t the acker tries to write outcomes */
 
@@ -196,7 +198,8 @@ struct q_engine {
     pthread_cond_t done_room; /* processors wait while the backlog is full */
     q_done *done_head, *done_tail; /* done_mu */
     int done_count;           /* done_mu */
-    bool acker_waiting;       /* done_mu */
+    bool acker_waiting;       /* done_mu: waiting for a first outcome */
+    bool acker_lingering;     /* done_mu: has one, waiting Q_ACK_LINGER_MS for more */
     bool acker_exit;          /* done_mu */
     double ack_deadline;      /* done_mu: once acker_exit, monotonic time to give up writing */
 
