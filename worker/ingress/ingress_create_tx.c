@@ -84,10 +84,10 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
 
 /* Statements sent together (db_batch): none needs another's result. A text post is
  * at most two: the prelude (ingress_tx_prelude) and the statuses insert with
- * everything written after the row as data-modifying CTEs (ingress_tx_parts). */
+ * everything written after the row as data-modifying CTEs (ingress_tx_status). */
 #define INGRESS_TX_MAX 2
 #define INGRESS_TX_STATUS_PARAMS 18 /* INGRESS_STATUS_INSERT's own */
-#define INGRESS_TX_PARAMS (INGRESS_TX_STATUS_PARAMS + 8)
+#define INGRESS_TX_PARAMS (INGRESS_TX_STATUS_PARAMS + 8) /* and at most 7 of its parts */
 
 typedef struct ingress_tx_batch {
     db_stmt stmts[INGRESS_TX_MAX];
@@ -329,7 +329,9 @@ static void ingress_part_counts(ingress_tx_batch *b, ingress_create_plan *p)
 /* The statuses insert with everything written after its row as CTEs after its
  * conversation's: mentions, hashtag links and the counters; its name says which parts
  * it has, so each shape is prepared once per connection. Row-level triggers (the
- * foreign keys' checks) run at the end of the statement, when the row is there. */
+ * foreign keys' checks) run at the end of the statement, when the row is there. The
+ * counters' row locks (the author's account_stats, the parent's status_stats) are
+ * held to the commit, over a post's own statements too, as in Ruby's transaction. */
 static void ingress_tx_status(ingress_tx_batch *b, ingress_create_plan *p, const char *const *params)
 {
     for (int i = 0; i < INGRESS_TX_STATUS_PARAMS; i++)

@@ -82,7 +82,8 @@ int ingress_lock_or_retry(q_ctx *ctx, const char *kind, const char *subject, ing
 /* What the step that takes a lock also does, on the lock's Redis: whether exists_key
  * exists, and (set_key not NULL) SET set_key set_value EX set_ttl_s GET; and
  * meanwhile(meanwhile_arg), when not NULL, run once while the first attempt's reply
- * is on its way (work that needs no Redis of the lock's, taken or not). */
+ * is on its way (work that needs no Redis of the lock's, taken or not; not run when
+ * the lock's name or token cannot even be made). */
 typedef struct ingress_lock_also {
     const char *exists_key;
     const char *set_key, *set_value;
