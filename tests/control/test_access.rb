@@ -40,9 +40,12 @@ class ControlAccessTest < ControlTest
     # A socket file nobody listens on any more, as a killed process leaves it.
     UNIXServer.new(@sock).close
     assert File.socket?(@sock)
+    # and the temporary name a start-up killed between its bind and rename leaves
+    UNIXServer.new("#{@sock}.new").close
     s = start_scotty('-c', '1', '--control', @sock)
     assert_match(/replaced the stale socket #{Regexp.escape(@sock)}/, s.log)
     assert_equal true, stats['ok']
+    refute File.exist?("#{@sock}.new"), 'the socket is bound under a temporary name, then renamed'
 
     second = Harness::Scotty.new(@redis_server.url, '-c', '1', '--control', @sock)
     @scottys << second

@@ -17,6 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#define CONTROL_SOCKET_NEW ".new" /* the socket's name until it listens */
+
 /* Creates the default directory if the path is inside it (0755 for root's
  * /run/scotty, 0700 for a user's /tmp/scotty-<uid>, which must be ours). */
 static int control_prepare_dir(const char *path, char *err, size_t errlen)
@@ -70,13 +72,15 @@ static int control_socket_live(const char *path, char *err, size_t errlen)
 
 int control_listen_unix(const char *path, const char *group, char *err, size_t errlen)
 {
+    /* Bound under a temporary name and renamed once listening, so a client that finds
+     * the path (scottyctl, a test waiting for it) never meets a socket that refuses. */
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path) {
+    if (strlen(path) + strlen(CONTROL_SOCKET_NEW) >= sizeof sa.sun_path) {
         snprintf(err, errlen, "control socket path %s is longer than %zu bytes; pass a shorter --control PATH",
-                 path, sizeof sa.sun_path - 1);
+                 path, sizeof sa.sun_path - 1 - strlen(CONTROL_SOCKET_NEW));
         return -1;
     }
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s" CONTROL_SOCKET_NEW, path);
     gid_t gid = (gid_t)-1;
     if (group && *group) {
         struct group *gr = getgrnam(group);
@@ -93,6 +97,7 @@ int control_listen_unix(const char *path, const char *group, char *err, size_t e
         return -1;
     if (unlink(path) == 0)
         base_log(BASE_LOG_INFO, "control: replaced the stale socket %s", path);
+    unlink(sa.sun_path); /* a temporary name a killed start-up left */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create the control socket: %s", strerror(errno));
@@ -105,14 +110,19 @@ int control_listen_unix(const char *path, const char *group, char *err, size_t e
     int saved = errno;
     umask(old);
     if (rc != 0 || listen(fd, 2 * CONTROL_MAX_CLIENTS) != 0) {
-        snprintf(err, errlen, "cannot listen on the control socket %s: %s", path, strerror(rc ? saved : errno));
+        snprintf(err, errlen, "cannot listen on the control socket %s: %s", sa.sun_path,
+                 strerror(rc ? saved : errno));
         close(fd);
+        if (rc == 0)
+            unlink(sa.sun_path);
         return -1;
     }
-    if (chmod(path, 0660) != 0 || (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)) {
-        snprintf(err, errlen, "cannot set the owner group or mode of %s: %s", path, strerror(errno));
+    if (chmod(sa.sun_path, 0660) != 0 || (gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, gid) != 0) ||
+        rename(sa.sun_path, path) != 0) {
+        snprintf(err, errlen, "cannot set the owner group or mode of %s, or rename it to %s: %s", sa.sun_path,
+                 path, strerror(errno));
         close(fd);
-        unlink(path);
+        unlink(sa.sun_path);
         return -1;
     }
     return fd;
