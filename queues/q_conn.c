@@ -562,11 +562,17 @@ int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const
     return rc;
 }
 
-redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
-                        const size_t *lens)
+redisReply *q_conn_eval_meanwhile(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
+                                  const size_t *lens, void (*meanwhile)(void *), void *arg)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (q_conn_ensure(c) != 0 || q_conn_append_eval(c, script, nkeys, argc, argv, lens) != 0)
+        bool sent = q_conn_ensure(c) == 0 && q_conn_append_eval(c, script, nkeys, argc, argv, lens) == 0 &&
+                    (!meanwhile || q_conn_flush(c) == 0);
+        if (meanwhile) {
+            meanwhile(arg);
+            meanwhile = NULL;
+        }
+        if (!sent)
             return NULL;
         redisReply *r = q_conn_reply(c);
         if (r || !c->noscript)
@@ -576,16 +582,10 @@ redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, cons
     return NULL;
 }
 
-redisReply *q_conn_eval_meanwhile(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
-                                  const size_t *lens, void (*meanwhile)(void *), void *arg)
+redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
+                        const size_t *lens)
 {
-    bool sent = q_conn_ensure(c) == 0 && q_conn_append_eval(c, script, nkeys, argc, argv, lens) == 0 &&
-                q_conn_flush(c) == 0;
-    meanwhile(arg);
-    if (!sent)
-        return NULL;
-    redisReply *r = q_conn_reply(c);
-    return r || !c->noscript ? r : q_conn_eval(c, script, nkeys, argc, argv, lens);
+    return q_conn_eval_meanwhile(c, script, nkeys, argc, argv, lens, NULL, NULL);
 }
 
 void q_reply_free(redisReply *r)

@@ -87,9 +87,9 @@ redisReply *q_conn_eval(q_conn *c, const char *script, int nkeys, int argc,
  * connection then closes without running anything and the caller sends it again. */
 int q_conn_append_eval(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
                        const size_t *lens);
-/* q_conn_eval, with meanwhile(arg) run once between sending the script and reading
- * its reply (also when it could not be sent): work that overlaps Redis's answer.
- * meanwhile must not use c. */
+/* q_conn_eval, with meanwhile(arg) (when not NULL) run once between sending the
+ * script and reading its reply, also when it could not be sent: work that overlaps
+ * Redis's answer. meanwhile must not use c. */
 redisReply *q_conn_eval_meanwhile(q_conn *c, const char *script, int nkeys, int argc, const char **argv,
                                   const size_t *lens, void (*meanwhile)(void *), void *arg);
 void q_reply_free(redisReply *r);

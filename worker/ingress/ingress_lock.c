@@ -96,10 +96,9 @@ static int ingress_lock_take(q_ctx *ctx, const char *name, long wait_ms, ingress
     q_conn *c = ingress_app_redis(ctx);
     double give_up = base_monotonic() + (double)wait_ms / 1000.0;
     for (bool first = true;; first = false) {
-        redisReply *r = first && also && also->meanwhile
-                            ? q_conn_eval_meanwhile(c, ingress_lock_take_lua, nkeys, argc, argv, NULL,
-                                                    also->meanwhile, also->meanwhile_arg)
-                            : q_conn_eval(c, ingress_lock_take_lua, nkeys, argc, argv, NULL);
+        redisReply *r = q_conn_eval_meanwhile(c, ingress_lock_take_lua, nkeys, argc, argv, NULL,
+                                              first && also ? also->meanwhile : NULL,
+                                              also ? also->meanwhile_arg : NULL);
         bool shaped = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
                       r->element[0]->type == REDIS_REPLY_INTEGER &&
                       (r->element[0]->integer == 0 || !also || r->elements == 3);
