@@ -313,7 +313,7 @@ static void ingress_create_gate(void *arg)
 }
 
 /* What the gates say of a post, with the create lock held: INGRESS_STORED to go on. */
-static ingress_outcome ingress_create_gates(db_conn *c, ingress_create_plan *p, const ingress_gate *g,
+static ingress_outcome ingress_create_gates(ingress_create_plan *p, const ingress_gate *g,
                                             const ingress_lock_also *also, char *err, size_t errlen)
 {
     const ap_status *st = p->st;
@@ -327,7 +327,7 @@ static ingress_outcome ingress_create_gates(db_conn *c, ingress_create_plan *p, 
         snprintf(err, errlen, "a named reply to a local poll (a poll vote)");
         return INGRESS_UNHANDLED;
     }
-    if (ingress_create_accounts(c, p, err, errlen) != 0)
+    if (ingress_create_accounts(g->c, p, err, errlen) != 0)
         return INGRESS_FAILED;
     const char *why = p->o->delivery ? ingress_create_irrelevant(p, g->followed, g->parent_followed) : NULL;
     if (why) {
@@ -367,7 +367,7 @@ static ingress_outcome ingress_create_run(q_ctx *ctx, db_conn **cp, ingress_crea
         return INGRESS_FAILED;
     }
     prev = also.set_prev;
-    ingress_outcome out = ingress_create_gates(c, p, &g, &also, err, errlen);
+    ingress_outcome out = ingress_create_gates(p, &g, &also, err, errlen);
     if (out == INGRESS_STORED && ingress_create_emoji(cp, p, err, errlen) != 0)
         out = INGRESS_FAILED;
     c = *cp;

@@ -91,46 +91,43 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
 
 typedef struct ingress_tx_batch {
     db_stmt stmts[INGRESS_TX_MAX];
-    const char *params[INGRESS_TX_MAX][INGRESS_TX_PARAMS];
     int n;
-    int status_stmt;           /* the statuses insert's index, or -1 when not in this batch */
+    int status_stmt;           /* the statuses insert's index in stmts */
     char sid[24], aid[24], pid[24], likes[24], shares[24];
     char *mention_ids, *mention_silent, *tag_names, *tag_displays;
-    /* the statuses insert's CTEs after its conversation's, with their parameters after
-     * its own; their set names the statement (one shape prepared per set) */
-    base_buf parts_sql;
-    unsigned parts;            /* a bit per part */
+    const char *prelude_params[3];
+    /* the statuses insert: its text (its conversation's CTE, its parts', the row), its
+     * parameters (its own, then its parts'), and its name from the set of parts (one
+     * shape prepared per set) */
+    base_buf status_sql;
     const char *status_params[INGRESS_TX_PARAMS];
     int status_n;
-    base_buf status_sql;
+    unsigned parts;            /* a bit per part */
     char status_name[40];
 } ingress_tx_batch;
 
+/* params must live as long as b. */
 static void ingress_tx_add(ingress_tx_batch *b, const char *name, const char *sql, int n,
                            const char *const *params)
 {
-    for (int i = 0; i < n; i++)
-        b->params[b->n][i] = params[i];
-    b->stmts[b->n] = (db_stmt){name, sql, n, b->params[b->n]};
-    b->n++;
+    b->stmts[b->n++] = (db_stmt){name, sql, n, params};
 }
 
-/* Sends the batch (with COMMIT when `commit`) and empties it; the statuses insert's
- * RETURNING sets p->realtime. A unique violation marks the status a duplicate. */
+/* Sends the batch (with COMMIT when `commit`); the statuses insert's RETURNING sets
+ * p->realtime. A unique violation marks the status a duplicate. */
 static int ingress_tx_send(db_conn *c, ingress_tx *tx, ingress_tx_batch *b, bool commit, char *err,
                            size_t errlen)
 {
     PGresult *res[INGRESS_TX_MAX];
     int rc = db_batch(c, b->stmts, b->n, commit, res, err, errlen);
-    if (rc == 0 && b->status_stmt >= 0)
-        tx->p->realtime = PQgetvalue(res[b->status_stmt], 0, 0)[0] == 't';
-    if (rc != 0)
+    if (rc != 0) {
         tx->duplicate = strcmp(db_conn_sqlstate(c), "23505") == 0;
-    for (int i = 0; rc == 0 && i < b->n; i++)
+        return rc;
+    }
+    tx->p->realtime = PQgetvalue(res[b->status_stmt], 0, 0)[0] == 't';
+    for (int i = 0; i < b->n; i++)
         PQclear(res[i]);
-    b->n = 0;
-    b->status_stmt = -1;
-    return rc;
+    return 0;
 }
 
 /* One more parameter of the statuses insert, after its own: its number. */
@@ -143,8 +140,8 @@ static int ingress_part_param(ingress_tx_batch *b, const char *value)
 /* One CTE of the statuses insert; `bit` names it in the statement's name. */
 static void ingress_tx_part(ingress_tx_batch *b, unsigned bit, const char *sql)
 {
-    base_buf_adds(&b->parts_sql, ", ");
-    base_buf_adds(&b->parts_sql, sql);
+    base_buf_adds(&b->status_sql, ", ");
+    base_buf_adds(&b->status_sql, sql);
     b->parts |= bit;
 }
 
@@ -155,14 +152,16 @@ static void ingress_tx_part(ingress_tx_batch *b, unsigned bit, const char *sql)
  * with a later snapshot, then finds the row (a CTE of that insert would not). */
 static void ingress_tx_prelude(ingress_tx_batch *b, const char *conv_uri)
 {
-    const char *params[] = {conv_uri, b->tag_names, b->tag_displays};
+    b->prelude_params[0] = conv_uri;
+    b->prelude_params[1] = b->tag_names;
+    b->prelude_params[2] = b->tag_displays;
     ingress_tx_add(b, "ingress_status_prelude",
                    "WITH tg AS (INSERT INTO tags (name, display_name, created_at, updated_at) SELECT t.name, "
                    "t.display_name, " DB_NOW ", " DB_NOW " FROM unnest($2::text[], $3::text[]) WITH ORDINALITY "
                    "AS t(name, display_name, o) ORDER BY t.o ON CONFLICT DO NOTHING) INSERT INTO conversations "
                    "(uri, created_at, updated_at) SELECT $1::text, " DB_NOW ", " DB_NOW " WHERE $1::text IS "
                    "NOT NULL ON CONFLICT DO NOTHING",
-                   3, params);
+                   3, b->prelude_params);
 }
 
 /* Closes the two array literals built side by side; with no element they are freed
@@ -336,12 +335,10 @@ static void ingress_tx_status(ingress_tx_batch *b, ingress_create_plan *p, const
 {
     for (int i = 0; i < INGRESS_TX_STATUS_PARAMS; i++)
         ingress_part_param(b, params[i]);
+    base_buf_adds(&b->status_sql, INGRESS_STATUS_CONVERSATION);
     ingress_part_mentions(b, p);
     ingress_part_tags(b);
     ingress_part_counts(b, p);
-    base_buf_adds(&b->status_sql, INGRESS_STATUS_CONVERSATION);
-    if (b->parts_sql.len)
-        base_buf_add(&b->status_sql, b->parts_sql.data, b->parts_sql.len);
     base_buf_adds(&b->status_sql, INGRESS_STATUS_ROW);
     snprintf(b->status_name, sizeof b->status_name, "ingress_status_insert_%02x", b->parts);
     b->status_stmt = b->n;
@@ -404,7 +401,6 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
                                : NULL;
     ingress_tx_batch b;
     memset(&b, 0, sizeof b);
-    b.status_stmt = -1;
     ingress_id(b.sid, sizeof b.sid, p->status_id);
     ingress_id(b.aid, sizeof b.aid, p->actor->id);
     char convs[24], reply_id[24], reply_acc[24], vis[4], ordered[128] = "";
@@ -440,7 +436,6 @@ static int ingress_tx_body(db_conn *c, void *user, char *err, size_t errlen)
     int rc = ingress_tx_send(c, tx, &b, !own, err, errlen);
     if (rc == 0 && own)
         rc = ingress_tx_own_statements(c, tx, err, errlen);
-    base_buf_free(&b.parts_sql);
     base_buf_free(&b.status_sql);
     free(b.mention_ids);
     free(b.mention_silent);
