@@ -17,17 +17,20 @@
  * read back, so do p + 1, since the p-digit form is also a (p + 1)-digit one. */
 static void base_json_digits(double v, char digits[24], int *nd, int *decpt, bool *neg)
 {
-    char sci[40];
+    char sci[40] = "", tried[40];
     int lo = 1, hi = 17; /* 17 digits always read back */
     while (lo < hi) {
         int p = (lo + hi) / 2;
-        snprintf(sci, sizeof sci, "%.*e", p - 1, v);
-        if (strtod(sci, NULL) == v)
+        snprintf(tried, sizeof tried, "%.*e", p - 1, v);
+        if (strtod(tried, NULL) == v) {
             hi = p;
-        else
+            memcpy(sci, tried, sizeof sci);
+        } else {
             lo = p + 1;
+        }
     }
-    snprintf(sci, sizeof sci, "%.*e", lo - 1, v);
+    if (!sci[0])
+        snprintf(sci, sizeof sci, "%.16e", v);
     /* sci is "[-]d.ddde[+-]XX": split into digits and decimal exponent. */
     const char *s = sci;
     *neg = *s == '-';
