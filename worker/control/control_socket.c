@@ -117,15 +117,15 @@ int control_listen_unix(const char *path, const char *group, char *err, size_t e
             unlink(sa.sun_path);
         return -1;
     }
-    if (chmod(sa.sun_path, 0660) != 0 || (gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, gid) != 0) ||
-        rename(sa.sun_path, path) != 0) {
-        snprintf(err, errlen, "cannot set the owner group or mode of %s, or rename it to %s: %s", sa.sun_path,
-                 path, strerror(errno));
-        close(fd);
-        unlink(sa.sun_path);
-        return -1;
-    }
-    return fd;
+    if (chmod(sa.sun_path, 0660) != 0 || (gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, gid) != 0))
+        snprintf(err, errlen, "cannot set the owner group or mode of %s: %s", sa.sun_path, strerror(errno));
+    else if (rename(sa.sun_path, path) != 0)
+        snprintf(err, errlen, "cannot rename the control socket %s to %s: %s", sa.sun_path, path, strerror(errno));
+    else
+        return fd;
+    close(fd);
+    unlink(sa.sun_path);
+    return -1;
 }
 
 /* True if the process pid has gid among its groups (read from /proc). */
