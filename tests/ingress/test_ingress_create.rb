@@ -100,8 +100,7 @@ class IngressCreateTest < IngressTest
   # Runs the block while another session holds `insert` uncommitted, and commits it once
   # scotty waits for that session's row.
   def with_row_being_created(insert, table)
-    other = Open3.popen3(ENV.fetch('PG_PSQL', 'psql'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', ENV.fetch('DB_HOST'),
-                         '-p', ENV.fetch('DB_PORT'), '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'))
+    other = Open3.popen3(*psql_command) # a session of its own, reading statements from stdin
     other[0].puts "BEGIN; #{insert};"
     other[0].flush
     wait_until(30, "the other transaction to hold its new row of #{table}") do

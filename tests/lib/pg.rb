@@ -8,11 +8,15 @@ module Harness
   module PG
     extend self
 
-    # The output of one statement, unaligned and tuples only; raises when psql fails.
+    # psql against the test database: unaligned, tuples only, stopping at an error.
+    def psql_command
+      [ENV.fetch('PG_PSQL', 'psql'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-h', ENV.fetch('DB_HOST'),
+       '-p', ENV.fetch('DB_PORT'), '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME')]
+    end
+
+    # The output of one statement; raises when psql fails.
     def psql(sql)
-      out, err, st = Open3.capture3(ENV.fetch('PG_PSQL', 'psql'), '-X', '-qAt', '-v', 'ON_ERROR_STOP=1',
-                                    '-h', ENV.fetch('DB_HOST'), '-p', ENV.fetch('DB_PORT'),
-                                    '-U', ENV.fetch('DB_USER'), '-d', ENV.fetch('DB_NAME'), '-c', sql)
+      out, err, st = Open3.capture3(*psql_command, '-c', sql)
       raise "psql failed: #{err}\n#{sql}" unless st.success?
 
       out
