@@ -86,7 +86,7 @@ static int ingress_tx_conversation(db_conn *c, ingress_create_plan *p, int64_t *
  * at most two: the prelude (ingress_tx_prelude) and the statuses insert with
  * everything written after the row as data-modifying CTEs (ingress_tx_status). */
 #define INGRESS_TX_MAX 2
-#define INGRESS_TX_STATUS_PARAMS 18 /* INGRESS_STATUS_INSERT's own */
+#define INGRESS_TX_STATUS_PARAMS 18 /* $1-$18 of INGRESS_STATUS_CONVERSATION and _ROW */
 #define INGRESS_TX_PARAMS (INGRESS_TX_STATUS_PARAMS + 8) /* and at most 7 of its parts */
 
 typedef struct ingress_tx_batch {
