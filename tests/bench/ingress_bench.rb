@@ -9,7 +9,9 @@
 # BENCH_SEED_STATUSES statuses (default 100,000) of another account are inserted and
 # ANALYZEd first (on an empty, never analyzed statuses table, the prepared gate query's
 # generic plan scans a partial index and filters by uri, so each post costs more than
-# the last), and the posts come from BENCH_AUTHORS remote accounts (default 100) in
+# the last), and as many conversations with a URI (on an empty conversations table, the
+# statuses insert's generic plan finds a post's conversation by a sequential scan, which
+# on a live server's table it never would), and the posts come from BENCH_AUTHORS remote accounts (default 100) in
 # turn, not one (every post of one author updates the same account_stats row).
 # Each text run starts from the same database: the rows the runs before wrote are
 # removed and the tables vacuumed first (left to grow, each run was slower than the
@@ -42,6 +44,8 @@ if (seed = Integer(ENV.fetch('BENCH_SEED_STATUSES', '100000'))).positive?
   Fediverse.psql("INSERT INTO statuses (id, uri, account_id, text, created_at, updated_at, local, visibility) " \
                  "SELECT g, 'https://seed.example/statuses/' || g, #{SEED_ACCOUNT}, 'seed', now(), now(), false, 0 " \
                  "FROM generate_series(1, #{seed}) g")
+  Fediverse.psql("INSERT INTO conversations (uri, created_at, updated_at) SELECT 'tag:seed.example,2026:objectId=' || g || " \
+                 "':objectType=Conversation', now(), now() FROM generate_series(1, #{seed}) g")
   Fediverse.psql('ANALYZE')
 end
 image = social.ffmpeg_media('media/photo.jpg', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720', '-frames:v', '1')
@@ -71,7 +75,8 @@ end
 
 # The seeded database again: what earlier runs wrote removed, the tables vacuumed.
 def reset_written_rows
-  Fediverse.psql('TRUNCATE conversations, statuses_tags, tags, account_stats, status_stats, mentions')
+  Fediverse.psql('TRUNCATE statuses_tags, tags, account_stats, status_stats, mentions')
+  Fediverse.psql("DELETE FROM conversations WHERE uri IS NULL OR uri NOT LIKE 'tag:seed.example,%'")
   Fediverse.psql("DELETE FROM statuses WHERE account_id <> #{SEED_ACCOUNT}")
   %w[statuses conversations statuses_tags tags account_stats].each { |t| Fediverse.psql("VACUUM ANALYZE #{t}") }
 end
