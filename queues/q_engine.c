@@ -63,8 +63,10 @@ q_engine *q_engine_new(const q_engine_cfg *cfg, const q_registry *reg, char *err
     e->cfg = *cfg;
     /* Jobs fetched but not started are invisible to Sidekiq Web's queue size and
      * latency (what operators autoscale on): by default a queue holds at most an
-     * eighth of -c beyond the processors that are idle. */
-    e->reserve = e->cfg.prefetch > 0 ? e->cfg.prefetch : cfg->concurrency / 8 > 1 ? cfg->concurrency / 8 : 1;
+     * eighth of -c beyond the processors that are idle, and 2 (1 at -c 1), so a
+     * fetch can bring two jobs (q_fetch_low_water). */
+    int least = cfg->concurrency > 1 ? 2 : 1;
+    e->reserve = e->cfg.prefetch > 0 ? e->cfg.prefetch : cfg->concurrency / 8 > least ? cfg->concurrency / 8 : least;
     e->reg = reg;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->job_ready, NULL);

@@ -11,7 +11,7 @@
  * How much to fetch: a job in the hand-off has left queue:NAME, so Sidekiq Web's
  * size and latency no longer show it. A fetch therefore brings what will start soon:
  * the queue's share of the idle processors plus a small reserve (e->reserve). The
- * fetcher sleeps until at least half the reserve is wanted, and only the processor
+ * fetcher sleeps until over half the reserve is wanted, and only the processor
  * that makes it so wakes it: one wake-up per batch, not one per job.
  *
  * Waking processors: one at a time. A processor woken for a job that finds more wakes
@@ -52,8 +52,9 @@ static int q_fetch_want(const q_engine *e, int qi)
     return want;
 }
 
-/* The smallest fetch worth a round trip. */
-static int q_fetch_low_water(const q_engine *e) { return (e->reserve + 1) / 2; }
+/* The smallest fetch worth a round trip: over half the reserve, so a reserve of 2
+ * is fetched two at a time, not refilled one job per job taken. */
+static int q_fetch_low_water(const q_engine *e) { return (e->reserve + 2) / 2; }
 
 /* Wakes queue qi's fetcher if it waits and a fetch is now worth it (mu held). */
 static void q_fetch_nudge(q_engine *e, int qi)

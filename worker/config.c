@@ -105,7 +105,7 @@ void config_usage(FILE *out)
           "                             SIDEKIQ_REDIS_* else REDIS_* variables: URL, HOST, SENTINELS)\n"
           "  --redis-ca FILE            CA bundle for rediss:// (default REDIS_TLS_CA_FILE or system)\n"
           "  --fetch reliable|basic     reliable (default): jobs survive a crash; basic: BRPOP\n"
-          "  --prefetch N               reliable fetch: jobs held per queue beyond idle threads (default -c/8)\n"
+          "  --prefetch N               reliable fetch: jobs held per queue beyond idle threads (default -c/8, at least 2)\n"
           "  --recover-threshold N      crashes a job may cause before it goes dead (default 3)\n"
           "  --max-job-bytes N          bigger jobs go to the dead set unrun (default 16 MiB)\n"
           "  --forward-unknown QUEUE    push jobs of unknown classes unchanged to QUEUE\n"
