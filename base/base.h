@@ -52,6 +52,20 @@ double base_monotonic(void);             /* monotonic seconds */
  * 0000 (Ruby's 1 BC), which PostgreSQL spells 0001 BC. */
 bool base_time_parse(const char *s, int64_t *ms, int32_t *frac_ns);
 
+/* ---- UTF-8 ---- */
+/* The UTF-8 sequence at s (n > 0 bytes left): returns its length (1..4) when valid;
+ * when not, 0 with *bad set to the length of its longest well-formed prefix (at least
+ * 1), which is what one U+FFFD replaces in Ruby's String#scrub (Unicode's "maximal
+ * subpart"). */
+size_t base_utf8_len(const unsigned char *s, size_t n, size_t *bad);
+
+/* ---- Reading JSON (base_json_load.c) ---- */
+/* json_loadb with the same result (value or error) for flags 0 and JSON_ALLOW_NUL,
+ * faster on long strings: plain documents are read here, the rest by jansson. */
+json_t *base_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *error);
+/* The reading itself: NULL where base_json_loadb hands the document to jansson. */
+json_t *base_json_load_fast(const char *buf, size_t len, size_t flags);
+
 /* ---- JSON as Ruby's JSON.generate writes it ---- */
 /* Ruby's Float#to_s: shortest round-trip digits, always ".0" for integral values,
  * exponent form ("1.0e+16") outside [1e-4, 1e15). buf needs 32 bytes. */

@@ -100,10 +100,7 @@ void base_json_float(double v, char *buf, size_t len)
     snprintf(buf, len, "%s", out);
 }
 
-/* The UTF-8 sequence at s: returns its length (1..4) when valid; when not, 0 with
- * *bad set to the length of its longest well-formed prefix (at least 1), which is
- * what one U+FFFD replaces in Ruby's String#scrub (Unicode's "maximal subpart"). */
-static size_t base_utf8_len(const unsigned char *s, size_t n, size_t *bad)
+size_t base_utf8_len(const unsigned char *s, size_t n, size_t *bad)
 {
     unsigned char c = s[0];
     size_t need;

@@ -44,7 +44,8 @@ void q_job_parse(q_job *j)
     json_error_t jerr;
     /* jansson skips a raw NUL byte between tokens where Ruby's parser refuses it, and
      * every edited copy of the job (a C string) would end at it: not JSON. */
-    json_t *doc = memchr(j->raw, '\0', j->raw_len) ? NULL : json_loadb(j->raw, j->raw_len, JSON_ALLOW_NUL, &jerr);
+    json_t *doc = memchr(j->raw, '\0', j->raw_len) ? NULL
+                                                     : base_json_loadb(j->raw, j->raw_len, JSON_ALLOW_NUL, &jerr);
     if (doc && !json_is_object(doc)) {
         json_decref(doc);
         doc = NULL;

@@ -15,7 +15,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
-targets_all=(job ap sig cron config http media image private card acct emoji)
+targets_all=(job json ap sig cron config http media image private card acct emoji)
 
 do_build=1
 if [ "${1:-}" = "--no-build" ]; then

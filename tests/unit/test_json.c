@@ -1,4 +1,5 @@
-/* test_json.c -- Ruby-canonical JSON: Float#to_s, string escaping, in-place edits. */
+/* test_json.c -- Ruby-canonical JSON: Float#to_s, string escaping, in-place edits; and
+ * the fast reader of base_json_loadb. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -205,6 +206,68 @@ static void test_jcs_string_escapes(void **state)
     check_jcs("{\"t\": true, \"f\": false, \"n\": null}", "{\"f\":false,\"n\":null,\"t\":true}");
 }
 
+/* The fast reader's value printed, or "fallback" when it hands the text to jansson;
+ * what it reads must print as jansson's value does. */
+static void check_load(const char *text, size_t flags, const char *want)
+{
+    json_t *ours = base_json_load_fast(text, strlen(text), flags);
+    if (!ours) {
+        assert_string_equal("fallback", want);
+        return;
+    }
+    json_t *theirs = json_loadb(text, strlen(text), flags, NULL);
+    assert_non_null(theirs);
+    char *a = json_dumps(ours, JSON_COMPACT | JSON_ENCODE_ANY), *b = json_dumps(theirs, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_string_equal(a, b);
+    assert_string_equal(a, want);
+    free(a);
+    free(b);
+    json_decref(ours);
+    json_decref(theirs);
+}
+
+static void test_load_reads_jobs_and_activities(void **state)
+{
+    (void)state;
+    check_load("{\"class\":\"ActivityPub::DeliveryWorker\",\"args\":[\"{\\\"type\\\":\\\"Note\\\"}\",1,"
+               "\"https://x/inbox\",{}],\"retry\":16,\"created_at\":1733280000.5}",
+               0, "{\"class\":\"ActivityPub::DeliveryWorker\",\"args\":[\"{\\\"type\\\":\\\"Note\\\"}\",1,"
+               "\"https://x/inbox\",{}],\"retry\":16,\"created_at\":1733280000.5}");
+    check_load(" [ 1 , -0 , 2.5e-3 , -0.0 , true , false , null , \"\" , { } , [ ] ] ", 0,
+               "[1,0,0.0025000000000000001,-0.0,true,false,null,\"\",{},[]]");
+    check_load("[\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00 \\/\\b\\f\\n\\r\\t\\\"\\\\\"]", 0,
+               "[\"caf\xc3\xa9 \xc3\xa9 \xf0\x9f\x98\x80 /\\b\\f\\n\\r\\t\\\"\\\\\"]");
+    check_load("[\"a\\u0000b\"]", JSON_ALLOW_NUL, "[\"a\\u0000b\"]");
+    check_load("[999999999999999999,-999999999999999999]", 0, "[999999999999999999,-999999999999999999]");
+}
+
+/* Everything jansson refuses or reads its own way goes to jansson, so the result
+ * (value or error) is always jansson's. */
+static void test_load_hands_the_rest_to_jansson(void **state)
+{
+    (void)state;
+    const char *rest[] = {
+        "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\u0000\"]", "{\"a\\u0000\":1}", "[\"\xff\"]",
+        "[\"\xc3\"]", "[\"a\nb\"]", "[\"\\x\"]", "{\"a\":1,\"a\":2}", "[1234567890123456789]", "[01]",
+        "[1.]", "[.5]", "[1e]", "[1e400]", "[tru]", "[1,]", "{\"a\":1,}", "[1] x", "\"top\"", "7", "",
+        "[1\x00]",
+    };
+    for (size_t i = 0; i < sizeof rest / sizeof *rest; i++)
+        check_load(rest[i], 0, "fallback");
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    json_t *v = base_json_load_fast(deep, sizeof deep, 0);
+    assert_null(v);
+    json_error_t e;
+    v = base_json_loadb(deep, sizeof deep, 0, &e);
+    assert_non_null(v); /* jansson reads what is deeper than the fast reader goes */
+    json_decref(v);
+    v = base_json_loadb("[\"\\ud800\"]", 10, 0, &e);
+    assert_null(v);
+    assert_non_null(strstr(e.text, "invalid Unicode")); /* jansson's own error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +281,8 @@ int main(void)
         cmocka_unit_test(test_jcs_sorts_keys_by_utf16_units),
         cmocka_unit_test(test_jcs_numbers_as_ecmascript),
         cmocka_unit_test(test_jcs_string_escapes),
+        cmocka_unit_test(test_load_reads_jobs_and_activities),
+        cmocka_unit_test(test_load_hands_the_rest_to_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ap_internal.h"
+#include "base.h"
 
 typedef struct ap_kind_name {
     const char *name;
@@ -272,7 +273,7 @@ int ap_parse(const char *body, size_t len, const char *actor_uri, const char *fo
     if (ap_depth_scan(body, len, err, errlen) < 0)
         return -1;
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
+    json_t *root = base_json_loadb(body, len, 0, &jerr);
     if (!root)
         return ap_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
                        jerr.text);
