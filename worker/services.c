@@ -100,7 +100,7 @@ services *services_open(int concurrency, char *err, size_t errlen)
     s->store = objstore_new(&sc, err, errlen);
     if (!s->store)
         goto fail;
-    s->breaker = delivery_breaker_new((int)threshold, cooloff, concurrency > 1 ? concurrency / 2 : 1);
+    s->breaker = delivery_breaker_new((int)threshold, cooloff, concurrency);
     s->keys = delivery_keys_new(s->arenc, s->local_domain);
     s->avail = delivery_avail_new(5.0);
     if (!s->breaker || !s->keys || !s->avail) {

@@ -1,8 +1,10 @@
 # test_breaker.rb -- the per-host circuit breaker: a host that never answers holds at
 # most half the processor threads while the other deliveries to it fail fast (and are
 # retried later), healthy hosts keep being served meanwhile; a host that has not
-# answered yet gets 4 requests in flight, not half the threads; `threshold`
-# consecutive failures open the circuit, and after the cool-off one probe closes it.
+# answered yet gets 4 requests in flight, not half the threads; one that answers gets
+# any number, and once it goes silent all but one are cut off and retried, long
+# before their read timeout; `threshold` consecutive failures open the circuit, and
+# after the cool-off one probe closes it.
 require_relative 'delivery_helper'
 
 class TestBreaker < DeliveryTest
@@ -31,8 +33,11 @@ class TestBreaker < DeliveryTest
     assert_empty classes - ['HTTP::TimeoutError', 'Stoplight::Error::RedLight']
     assert_equal [today], @redis.smembers('exhausted_deliveries:127.0.0.8')
 
-    # more failures in a row open the circuit
-    (THRESHOLD - hung).times do |i|
+    # more failures in a row open the circuit; a delivery cut off while another one
+    # waited on is not one of the host's failures
+    counted = in_retry.values.count { |j| j['error_class'] == 'HTTP::TimeoutError' && !j['error_message'].include?('cut off') }
+    assert_operator counted, :>=, 1, 'the one that waited on timed out'
+    (THRESHOLD - counted).times do |i|
       deliver(inbox_url('127.0.0.8', "/s/503/#{i}"))
       wait_until(10, 'a 503') { received.any? { |r| r['path'] == "/s/503/#{i}" } }
       wait_idle
@@ -62,9 +67,36 @@ class TestBreaker < DeliveryTest
     wait_until(30, "the healthy deliveries\n#{s.log}") do
       received.count { |r| r['host'] == '127.0.0.1' } == healthy.size
     end
-    # the ones beyond the 4 wait for an answer, and are refused once the host stalls
-    wait_until(30, "8 deliveries to the dead host refused\n#{s.log}") { retries.size == dead.size - 4 }
+    # the ones beyond the 4 wait for an answer and are refused once the host stalls;
+    # 3 s later three of the four in flight are cut off, one waits on
+    wait_until(30, "11 deliveries to the dead host refused or cut off\n#{s.log}") { retries.size == dead.size - 1 }
     assert_equal 4, received.count { |r| r['host'] == '127.0.0.8' }, 'four in flight, not half of 20 threads'
-    assert(retries.all? { |j, _| dead.include?(j['jid']) && j['error_class'] == 'Stoplight::Error::RedLight' })
+    assert(retries.all? { |j, _| dead.include?(j['jid']) })
+    by_class = retries.map { |j, _| j }.group_by { |j| j['error_class'] }.transform_values(&:size)
+    assert_equal({ 'Stoplight::Error::RedLight' => 8, 'HTTP::TimeoutError' => 3 }, by_class)
+    cut = retries.map { |j, _| j }.select { |j| j['error_class'] == 'HTTP::TimeoutError' }
+    assert(cut.all? { |j| j['error_message'].include?('cut off: 127.0.0.8 has answered none of its') }, cut.inspect)
+    wait_until(15, 'scotty to report the one that waits on for its read timeout') { Sidekiq::Workers.new.size == 1 }
+  end
+
+  # A host that answered has no cap: every thread may deliver to it. When it goes
+  # silent, one delivery waits on and the others are cut off, so the threads serve
+  # other hosts again long before the 60 s read timeout.
+  def test_a_host_that_goes_silent_gives_back_all_threads_but_one
+    s = start_delivery_scotty(breaker_env.merge('SCOTTY_HTTP_READ_TIMEOUT' => '60'), concurrency: 11)
+    deliver(inbox_url('127.0.0.3', '/slow/300/inbox'))
+    silent = (1..10).map { |i| deliver(inbox_url('127.0.0.3', "/hang/#{i}")) }
+    wait_until(30, "all 10 deliveries in flight once the host answered\n#{s.log}") do
+      received.count { |r| r['path'].start_with?('/hang/') } == silent.size
+    end
+    wait_until(30, "9 of them cut off\n#{s.log}") { retries.size == silent.size - 1 }
+    assert(retries.all? { |j, _| silent.include?(j['jid']) && j['error_class'] == 'HTTP::TimeoutError' })
+    assert(retries.all? { |j, _| j['error_message'].include?('cut off: 127.0.0.3 has answered none') })
+    healthy = (1..5).map { |i| deliver(inbox_url('127.0.0.4', "/inbox/#{i}")) }
+    wait_until(30, "the deliveries to another host, while one thread still waits\n#{s.log}") do
+      received.count { |r| r['host'] == '127.0.0.4' } == healthy.size
+    end
+    wait_until(15, 'scotty to report the one that waits on') { Sidekiq::Workers.new.size == 1 }
+    assert_equal [today], @redis.smembers('exhausted_deliveries:127.0.0.3'), 'the cut ones count as failed days'
   end
 end

@@ -24,10 +24,32 @@ static bool delivery_option(const json_t *options, const char *name)
     return v && !json_is_false(v) && !json_is_null(v);
 }
 
+/* One delivery in flight, as the breaker knows it, for its give_up questions. */
+typedef struct delivery_flight {
+    delivery_breaker *breaker;
+    const char *host;
+    unsigned ticket;
+    double next_ask;       /* monotonic: libcurl's progress calls before this are not passed on */
+    bool cut;              /* the breaker cut it off */
+} delivery_flight;
+
+static int delivery_give_up(void *arg, char *why, size_t whylen)
+{
+    delivery_flight *f = arg;
+    double now = base_monotonic();
+    if (now < f->next_ask)
+        return 0;
+    f->next_ask = now + 0.5;
+    if (delivery_breaker_give_up(f->breaker, f->host, f->ticket, why, whylen) == 0)
+        return 0;
+    f->cut = true;
+    return -1;
+}
+
 /* The second knock: the same POST signed the RFC 9421 way, unsigned otherwise. */
 static http_err delivery_post_rfc9421(services *s, const delivery_signer *signer,
                                       const char *inbox, const char *body, size_t body_len,
-                                      const char *sync, http_response *resp)
+                                      const char *sync, delivery_flight *f, http_response *resp)
 {
     delivery_rfc9421 h;
     char err[Q_ERRLEN];
@@ -41,7 +63,8 @@ static http_err delivery_post_rfc9421(services *s, const delivery_signer *signer
                           {"Collection-Synchronization", sync}};
     http_request req = {.method = "POST", .url = inbox, .content_type = "application/activity+json",
                         .body = body, .body_len = body_len, .extra_headers = extra,
-                        .n_extra_headers = sync ? 4 : 3};
+                        .n_extra_headers = sync ? 4 : 3, .give_up = delivery_give_up,
+                        .give_up_arg = f};
     http_response_free(resp);
     return http_perform(s->http, &req, resp);
 }
@@ -49,19 +72,21 @@ static http_err delivery_post_rfc9421(services *s, const delivery_signer *signer
 /* The request itself, once the signer and the breaker said yes. Returns true when
  * the delivery failed in a way worth retrying (r is then marked failed). */
 static bool delivery_post(services *s, const delivery_signer *signer, const char *inbox,
-                          const char *body, size_t body_len, const char *sync, q_result *r)
+                          const char *body, size_t body_len, const char *sync, delivery_flight *f,
+                          q_result *r)
 {
     sig_header extra = {"Collection-Synchronization", sync};
     http_request req = {.method = "POST", .url = inbox, .content_type = "application/activity+json",
                         .body = body, .body_len = body_len,
                         .extra_headers = sync ? &extra : NULL, .n_extra_headers = sync ? 1 : 0,
-                        .sign_key = signer->key, .key_id = signer->key_id};
+                        .sign_key = signer->key, .key_id = signer->key_id,
+                        .give_up = delivery_give_up, .give_up_arg = f};
     http_response resp;
     http_err e = http_perform(s->http, &req, &resp);
     if (e == HTTP_E_STATUS && (resp.status == 400 || resp.status == 401)) {
         base_log(BASE_LOG_DEBUG, "delivery: %s answered %ld, knocking again with an RFC 9421 signature",
               inbox, resp.status);
-        e = delivery_post_rfc9421(s, signer, inbox, body, body_len, sync, &resp);
+        e = delivery_post_rfc9421(s, signer, inbox, body, body_len, sync, f, &resp);
     }
     bool retry = false;
     if (e == HTTP_OK) {
@@ -191,13 +216,15 @@ static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
     base_buf_init(&sync);
     if (delivery_prepare(s, job, url, host, &unavailable, &signer, &sync, r)) {
         bool retry;
-        if (delivery_breaker_enter(s->breaker, host, err, sizeof err) != 0) {
+        delivery_flight f = {.breaker = s->breaker, .host = host, .next_ask = base_monotonic() + 1};
+        if (delivery_breaker_enter(s->breaker, host, &f.ticket, err, sizeof err) != 0) {
             q_fail(r, "Stoplight::Error::RedLight", "not delivering to %s: %s", url, err);
             retry = true;
         } else {
             retry = delivery_post(s, signer, url, json_string_value(json), json_string_length(json),
-                                  sync.len ? sync.data : NULL, r);
-            delivery_breaker_leave(s->breaker, host, retry);
+                                  sync.len ? sync.data : NULL, &f, r);
+            delivery_breaker_leave(s->breaker, host, f.ticket,
+                                   f.cut ? DELIVERY_CUT : retry ? DELIVERY_FAILED : DELIVERY_ANSWERED);
         }
         /* Mastodon tracks successes and retryable failures; a give-up is neither */
         if (!r->failed && !retry)

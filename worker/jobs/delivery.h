@@ -20,20 +20,37 @@
  * a failure opens it again). Besides, a host is "suspect" once two deliveries in a
  * row failed or its oldest request has been waiting for an answer longer than a
  * second; a suspect host gets one delivery in flight at a time and the others are
- * refused at once, so a host that never answers ties up one processor thread, not
- * all of them. A healthy host may have `host_cap` deliveries in flight, one that has
- * not answered since it was last idle at most 4 (so a dead host holds 4 threads for
- * the read timeout, not a second's worth of its deliveries); more wait for one of
- * them to be answered (or are refused once the host turns suspect). */
+ * refused at once. A host that has not answered since it was last idle may have
+ * min(4, concurrency / 2) deliveries in flight (so a dead one holds that many
+ * threads, not a second's worth of its deliveries); more wait for one of them to be
+ * answered, or are refused once it turns suspect. A host that answers has no cap, as
+ * in Ruby (a cap parks threads that hold its jobs: they serve no other host meanwhile,
+ * and halve what one busy inbox can be sent). What bounds a host that then goes
+ * silent is the cut-off: once none of its deliveries in flight has been answered for
+ * 3 s, one waits on for its read timeout and the others are cut off when they next
+ * ask delivery_breaker_give_up, so all threads are back within about 4 s, not the
+ * read timeout. */
 typedef struct delivery_breaker delivery_breaker;
 
-delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int host_cap);
+typedef enum delivery_outcome {
+    DELIVERY_ANSWERED,     /* the host answered, or the delivery was given up on it */
+    DELIVERY_FAILED,       /* a retryable failure of the host's: counts towards opening */
+    DELIVERY_CUT           /* cut off by delivery_breaker_give_up: neither */
+} delivery_outcome;
+
+delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int concurrency);
 void delivery_breaker_free(delivery_breaker *b);
-/* Asks to deliver to host. Returns 0 (call delivery_breaker_leave afterwards), or -1
- * with why ("circuit open for 41 more seconds after 10 consecutive failures"). */
-int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen);
-/* Reports the delivery's outcome: failed means a retryable failure. */
-void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed);
+/* Asks to deliver to host. Returns 0 with *ticket (give both to the calls below), or
+ * -1 with why ("circuit open for 41 more seconds after 10 consecutive failures"). */
+int delivery_breaker_enter(delivery_breaker *b, const char *host, unsigned *ticket, char *why,
+                           size_t whylen);
+/* -1 with why when the delivery with ticket is to be cut off, as above; ask while
+ * it waits (a second after it entered, then every half second is enough). */
+int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned ticket, char *why,
+                             size_t whylen);
+/* Reports the delivery's outcome. */
+void delivery_breaker_leave(delivery_breaker *b, const char *host, unsigned ticket,
+                           delivery_outcome outcome);
 /* Hosts the breaker watches now: refused (open), one request at a time (suspect), the
  * rest (closed). */
 void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *closed);

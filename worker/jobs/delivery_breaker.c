@@ -1,5 +1,5 @@
-/* delivery_breaker.c -- the per-host circuit breaker and in-flight limit for
- * deliveries (see delivery.h). One table for the process, guarded by its mutex. */
+/* delivery_breaker.c -- the per-host circuit breaker, in-flight limit and cut-off
+ * for deliveries (see delivery.h). One table for the process, guarded by its mutex. */
 #include "delivery.h"
 
 #include <pthread.h>
@@ -10,6 +10,9 @@
 
 /* A host whose oldest request has had no answer for this long is suspect. */
 #define BREAKER_STALL_SECONDS 1.0
+/* A host silent this long with deliveries in flight keeps one of them waiting and
+ * has the others cut off. */
+#define BREAKER_CUT_SECONDS 3.0
 /* Consecutive failures that make a host suspect. */
 #define BREAKER_SUSPECT_FAILURES 2
 /* In flight to a host that has not answered yet (new, or idle since it was last seen):
@@ -23,6 +26,7 @@ typedef struct breaker_host {
     int failures;          /* consecutive retryable failures */
     int in_flight;
     int waiting;           /* threads waiting for one of in_flight to be answered */
+    unsigned keeper;       /* ticket of the delivery that waits on once it is silent, or 0 */
     bool proven;           /* a delivery to it succeeded since it entered the table */
     double open_until;     /* monotonic; refused before this */
     double last_progress;  /* monotonic: last answer, or start of an idle host's request */
@@ -34,12 +38,13 @@ struct delivery_breaker {
     breaker_host *hosts;
     size_t n, cap;
     int waiting;           /* sum of the hosts' waiting */
+    unsigned tickets;      /* the last ticket handed out (0 is none) */
     int threshold;
     double cooloff;
-    int host_cap;
+    int unproven_cap;
 };
 
-delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int host_cap)
+delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int concurrency)
 {
     delivery_breaker *b = calloc(1, sizeof *b);
     if (!b)
@@ -52,7 +57,8 @@ delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int host_c
     pthread_condattr_destroy(&ca);
     b->threshold = threshold > 0 ? threshold : 10;
     b->cooloff = cooloff > 0 ? cooloff : 60;
-    b->host_cap = host_cap > 0 ? host_cap : 1;
+    int half = concurrency / 2 > 1 ? concurrency / 2 : 1;
+    b->unproven_cap = half < BREAKER_UNPROVEN_CAP ? half : BREAKER_UNPROVEN_CAP;
     return b;
 }
 
@@ -101,7 +107,8 @@ static void breaker_forget(delivery_breaker *b, breaker_host *h)
     *h = b->hosts[--b->n];
 }
 
-int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen)
+int delivery_breaker_enter(delivery_breaker *b, const char *host, unsigned *ticket, char *why,
+                           size_t whylen)
 {
     int rc = 0;
     pthread_mutex_lock(&b->lock);
@@ -120,9 +127,11 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
             break;
         }
         bool suspect = breaker_suspect(h, now);
-        int cap = suspect ? 1 : h->proven || b->host_cap < BREAKER_UNPROVEN_CAP ? b->host_cap
-                                                                                : BREAKER_UNPROVEN_CAP;
-        if (h->in_flight < cap) {
+        if (h->proven && !suspect) { /* no cap: see delivery.h */
+            h->in_flight++;
+            break;
+        }
+        if (h->in_flight < (suspect ? 1 : b->unproven_cap)) {
             if (h->in_flight == 0)
                 h->last_progress = now;
             h->in_flight++;
@@ -152,6 +161,32 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, siz
             h->waiting--;
         b->waiting--;
     }
+    if (rc == 0) {
+        if (++b->tickets == 0)
+            b->tickets = 1;
+        *ticket = b->tickets;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
+int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned ticket, char *why,
+                             size_t whylen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&b->lock);
+    double now = base_monotonic();
+    breaker_host *h = breaker_find(b, host, false);
+    if (h && h->in_flight > 1 && now - h->last_progress > BREAKER_CUT_SECONDS) {
+        if (!h->keeper)
+            h->keeper = ticket;
+        if (h->keeper != ticket) {
+            snprintf(why, whylen, "cut off: %s has answered none of its %d deliveries in flight "
+                     "for %.0f s; one of them waits on, the others are retried later",
+                     host, h->in_flight, now - h->last_progress);
+            rc = -1;
+        }
+    }
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
@@ -173,7 +208,8 @@ void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *
     pthread_mutex_unlock(&b->lock);
 }
 
-void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
+void delivery_breaker_leave(delivery_breaker *b, const char *host, unsigned ticket,
+                           delivery_outcome outcome)
 {
     double now = base_monotonic();
     bool opened = false;
@@ -183,13 +219,17 @@ void delivery_breaker_leave(delivery_breaker *b, const char *host, bool failed)
     bool proven_now = false;
     if (h) {
         h->in_flight--;
-        h->last_progress = now;
-        if (!failed) {
+        if (h->keeper == ticket)
+            h->keeper = 0;
+        /* a delivery cut off is no answer, nor a failure of the host's */
+        if (outcome != DELIVERY_CUT)
+            h->last_progress = now;
+        if (outcome == DELIVERY_ANSWERED) {
             proven_now = !h->proven;
             h->proven = true;
             h->failures = 0;
             h->open_until = 0;
-        } else if (++h->failures >= b->threshold) {
+        } else if (outcome == DELIVERY_FAILED && ++h->failures >= b->threshold) {
             h->open_until = now + b->cooloff;
             opened = true;
             failures = h->failures;

@@ -76,6 +76,9 @@ void http_fail(http_hop *h, http_err e, const char *fmt, ...) __attribute__((for
 curl_socket_t http_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
 size_t http_on_header(char *line, size_t size, size_t n, void *ud);
 size_t http_on_body(char *data, size_t size, size_t n, void *ud);
+/* libcurl's progress callback: asks the request's give_up (set only then). */
+int http_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                     curl_off_t ulnow);
 http_err http_map_curl(CURLcode rc);
 
 /* The parts of one hop's URL that headers and the slot key need (http_perform.c). */

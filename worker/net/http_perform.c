@@ -212,6 +212,11 @@ static http_err http_run_hop(http_hop *h, const char *method, const http_target 
     curl_easy_setopt(e, CURLOPT_PROXY, proxy);
     curl_easy_setopt(e, CURLOPT_MAXCONNECTS, (long)c->max_idle);
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    if (req->give_up) {
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, http_on_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
+    }
     if (c->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (c->resolve)

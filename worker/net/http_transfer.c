@@ -1,7 +1,8 @@
 /* http_transfer.c -- libcurl's callbacks during one hop: the SSRF check on every
  * socket opened, the response head (Content-Length against the cap, the
- * ActivityPub content type), the body (streamed cap, memory or file), and the
- * mapping of libcurl's result codes to typed errors. */
+ * ActivityPub content type), the body (streamed cap, memory or file), the caller's
+ * give_up while the hop is under way, and the mapping of libcurl's result codes to
+ * typed errors. */
 #include "http_internal.h"
 
 #include "queues.h"
@@ -161,6 +162,18 @@ size_t http_on_body(char *data, size_t size, size_t n, void *ud)
     }
     base_buf_add(h->body, data, len);
     return len;
+}
+
+int http_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                     curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    http_hop *h = ud;
+    char why[NET_ERRLEN];
+    if (h->req->give_up(h->req->give_up_arg, why, sizeof why) == 0)
+        return 0;
+    http_fail(h, HTTP_E_TIMEOUT, "%s", why);
+    return 1;
 }
 
 http_err http_map_curl(CURLcode rc)

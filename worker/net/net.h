@@ -186,6 +186,12 @@ typedef struct http_request {
     const char *key_id;        /* keyId: actor URI + fragment */
     int body_fd;               /* >0: a 2xx body is written here instead of memory;
                                   on any error the file holds a partial body */
+    /* Asked while a hop is under way (from libcurl's progress callback: often while
+     * bytes move, about once a second while none do): non-zero cuts the request off
+     * as HTTP_E_TIMEOUT, with the callback's why. For a caller that knows better than
+     * this one request whether its host still answers (the deliveries' breaker). */
+    int (*give_up)(void *arg, char *why, size_t whylen);
+    void *give_up_arg;
 } http_request;
 
 typedef struct http_response {
