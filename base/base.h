@@ -58,6 +58,9 @@ bool base_time_parse(const char *s, int64_t *ms, int32_t *frac_ns);
  * 1), which is what one U+FFFD replaces in Ruby's String#scrub (Unicode's "maximal
  * subpart"). */
 size_t base_utf8_len(const unsigned char *s, size_t n, size_t *bad);
+/* Writes code point cp (at most 0x10FFFF; surrogates and NUL are the caller's to
+ * refuse) as UTF-8 into out; returns its length, 1 to 4. */
+size_t base_utf8_encode(uint32_t cp, char out[4]);
 
 /* ---- Reading JSON (base_json_load.c) ---- */
 /* json_loadb with the same result (value or error) for flags 0 and JSON_ALLOW_NUL,

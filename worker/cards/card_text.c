@@ -2,6 +2,7 @@
  * String#blank? and #strip, LanguagesHelper#valid_locale_or_nil with Mastodon's
  * supported locales, Rails' ISO 8601 datetime cast, and a JSON depth check that
  * stands for Ruby's JSON max_nesting. */
+#include "base.h"
 #include "card_parse.h"
 
 #include <ctype.h>
@@ -73,25 +74,9 @@ char *card_strip(const char *s)
 /* Appends code point cp as UTF-8; false for what is not a character. */
 static bool card_put_utf8(char **o, unsigned long cp)
 {
-    unsigned char *p = (unsigned char *)*o;
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return false;
-    if (cp < 0x80) {
-        *p++ = (unsigned char)cp;
-    } else if (cp < 0x800) {
-        *p++ = (unsigned char)(0xC0 | (cp >> 6));
-        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *p++ = (unsigned char)(0xE0 | (cp >> 12));
-        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
-    } else {
-        *p++ = (unsigned char)(0xF0 | (cp >> 18));
-        *p++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        *p++ = (unsigned char)(0x80 | (cp & 0x3F));
-    }
-    *o = (char *)p;
+    *o += base_utf8_encode((uint32_t)cp, *o);
     return true;
 }
 

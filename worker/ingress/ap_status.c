@@ -179,27 +179,7 @@ static char *ap_hashtag_clean(const char *name, bool *valid)
 static void ap_utf8_put(ap_sbuf *b, uint32_t c)
 {
     char u[4];
-    size_t n;
-    if (c < 0x80) {
-        u[0] = (char)c;
-        n = 1;
-    } else if (c < 0x800) {
-        u[0] = (char)(0xc0 | (c >> 6));
-        u[1] = (char)(0x80 | (c & 0x3f));
-        n = 2;
-    } else if (c < 0x10000) {
-        u[0] = (char)(0xe0 | (c >> 12));
-        u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (c & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (c >> 18));
-        u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (c & 0x3f));
-        n = 4;
-    }
-    ap_sbuf_add(b, u, n);
+    ap_sbuf_add(b, u, base_utf8_encode(c, u));
 }
 
 /* ASCIIFolding (Lucene's table) of lower-case Latin-1 Supplement and Latin Extended-A
