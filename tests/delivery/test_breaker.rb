@@ -84,7 +84,10 @@ class TestBreaker < DeliveryTest
   # other hosts again long before the 60 s read timeout.
   def test_a_host_that_goes_silent_gives_back_all_threads_but_one
     s = start_delivery_scotty(breaker_env.merge('SCOTTY_HTTP_READ_TIMEOUT' => '60'), concurrency: 11)
-    deliver(inbox_url('127.0.0.3', '/slow/300/inbox'))
+    # one answer, 800 ms after its request came (before the 1 s that would make the host
+    # suspect): the others, sent meanwhile, wait for it at the cap of 4, then all go
+    deliver(inbox_url('127.0.0.3', '/slow/800/inbox'))
+    wait_until(10, "the first request to arrive\n#{s.log}") { received.any? { |r| r['path'] == '/slow/800/inbox' } }
     silent = (1..10).map { |i| deliver(inbox_url('127.0.0.3', "/hang/#{i}")) }
     wait_until(30, "all 10 deliveries in flight once the host answered\n#{s.log}") do
       received.count { |r| r['path'].start_with?('/hang/') } == silent.size
