@@ -71,8 +71,8 @@ class DeliveryTest < ScottyTest
                  'SCOTTY_HTTP_READ_TIMEOUT' => '1')
   end
 
-  def start_delivery_scotty(env = {}, concurrency: 4)
-    start_scotty('-c', concurrency.to_s, '-q', 'push', '-q', 'pull', env: db_env.merge(env))
+  def start_delivery_scotty(env = {}, *extra, concurrency: 4)
+    start_scotty('-c', concurrency.to_s, '-q', 'push', '-q', 'pull', *extra, env: db_env.merge(env))
   end
 
   def deliver(inbox, options = {}, klass: 'ActivityPub::DeliveryWorker', queue: 'push', account: 1,

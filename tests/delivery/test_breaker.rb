@@ -83,7 +83,9 @@ class TestBreaker < DeliveryTest
   # silent, one delivery waits on and the others are cut off, so the threads serve
   # other hosts again long before the 60 s read timeout.
   def test_a_host_that_goes_silent_gives_back_all_threads_but_one
-    s = start_delivery_scotty(breaker_env.merge('SCOTTY_HTTP_READ_TIMEOUT' => '60'), concurrency: 11)
+    control = File.join(@tmp, 'ctl.sock')
+    s = start_delivery_scotty(breaker_env.merge('SCOTTY_HTTP_READ_TIMEOUT' => '60'), '--control', control,
+                              concurrency: 11)
     # one answer, 800 ms after its request came (before the 1 s that would make the host
     # suspect): the others, sent meanwhile, wait for it at the cap of 4, then all go
     deliver(inbox_url('127.0.0.3', '/slow/800/inbox'))
@@ -95,6 +97,8 @@ class TestBreaker < DeliveryTest
     wait_until(30, "9 of them cut off\n#{s.log}") { retries.size == silent.size - 1 }
     assert(retries.all? { |j, _| silent.include?(j['jid']) && j['error_class'] == 'HTTP::TimeoutError' })
     assert(retries.all? { |j, _| j['error_message'].include?('cut off: 127.0.0.3 has answered none') })
+    metrics = UNIXSocket.open(control) { |u| u.write("metrics\n") && JSON.parse(u.gets)['text'] }
+    assert_match(/^scotty_delivery_cut_offs_total 9$/, metrics)
     healthy = (1..5).map { |i| deliver(inbox_url('127.0.0.4', "/inbox/#{i}")) }
     wait_until(30, "the deliveries to another host, while one thread still waits\n#{s.log}") do
       received.count { |r| r['host'] == '127.0.0.4' } == healthy.size

@@ -148,20 +148,26 @@ static void control_metrics_media(q_engine *e, base_buf *b)
     json_decref(cl);
 }
 
-/* scotty_delivery_breaker_hosts{state}: the hosts the delivery breaker watches. */
+/* scotty_delivery_breaker_hosts{state}: the hosts the delivery breaker watches;
+ * scotty_delivery_cut_offs_total: deliveries it cut off. */
 static void control_metrics_breaker(q_engine *e, base_buf *b)
 {
     const services *s = q_engine_config(e)->user;
     if (!s || !s->breaker)
         return;
     int open, suspect, closed;
-    delivery_breaker_states(s->breaker, &open, &suspect, &closed);
+    unsigned long cut_offs;
+    delivery_breaker_states(s->breaker, &open, &suspect, &closed, &cut_offs);
     control_head(b, "scotty_delivery_breaker_hosts", "gauge",
                  "Inbox hosts the delivery circuit breaker watches, by state (open: refused; suspect: one "
                  "request at a time; closed: normal).");
     base_buf_addf(b, "scotty_delivery_breaker_hosts{state=\"open\"} %d\n", open);
     base_buf_addf(b, "scotty_delivery_breaker_hosts{state=\"suspect\"} %d\n", suspect);
     base_buf_addf(b, "scotty_delivery_breaker_hosts{state=\"closed\"} %d\n", closed);
+    control_head(b, "scotty_delivery_cut_offs_total", "counter",
+                 "Deliveries cut off because their host answered none of its deliveries in flight "
+                 "for 3 s (one waits on; these are retried).");
+    base_buf_addf(b, "scotty_delivery_cut_offs_total %lu\n", cut_offs);
 }
 
 /* scotty_activities_total{type,outcome}: ActivityPub::ProcessingWorker outcomes. */

@@ -52,8 +52,9 @@ int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned tic
 void delivery_breaker_leave(delivery_breaker *b, const char *host, unsigned ticket,
                            delivery_outcome outcome);
 /* Hosts the breaker watches now: refused (open), one request at a time (suspect), the
- * rest (closed). */
-void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *closed);
+ * rest (closed); and the deliveries it has cut off since it was made. */
+void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *closed,
+                             unsigned long *cut_offs);
 
 /* ---- Signing keys (delivery_keys.c) ---- */
 typedef struct delivery_signer {

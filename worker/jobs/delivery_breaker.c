@@ -39,6 +39,7 @@ struct delivery_breaker {
     size_t n, cap;
     int waiting;           /* sum of the hosts' waiting */
     unsigned tickets;      /* the last ticket handed out (0 is none) */
+    unsigned long cut_offs; /* deliveries delivery_breaker_give_up cut off, ever */
     int threshold;
     double cooloff;
     int unproven_cap;
@@ -184,6 +185,7 @@ int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned tic
             snprintf(why, whylen, "cut off: %s has answered none of its %d deliveries in flight "
                      "for %.0f s; one of them waits on, the others are retried later",
                      host, h->in_flight, now - h->last_progress);
+            b->cut_offs++;
             rc = -1;
         }
     }
@@ -191,10 +193,12 @@ int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned tic
     return rc;
 }
 
-void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *closed)
+void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *closed,
+                             unsigned long *cut_offs)
 {
     *open = *suspect = *closed = 0;
     pthread_mutex_lock(&b->lock);
+    *cut_offs = b->cut_offs;
     double now = base_monotonic();
     for (size_t i = 0; i < b->n; i++) {
         const breaker_host *h = &b->hosts[i];
