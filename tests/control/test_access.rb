@@ -43,7 +43,11 @@ class ControlAccessTest < ControlTest
     # and the temporary name a start-up killed between its bind and rename leaves
     UNIXServer.new("#{@sock}.new").close
     s = start_scotty('-c', '1', '--control', @sock)
-    assert_match(/replaced the stale socket #{Regexp.escape(@sock)}/, s.log)
+    # the stale file already passed start_scotty's wait for the socket; the log line
+    # says when it was replaced (INFO lines reach the log from a writer thread)
+    wait_until(10, "the stale socket to be replaced\n#{s.log}") do
+      s.log.match?(/replaced the stale socket #{Regexp.escape(@sock)}/)
+    end
     assert_equal true, stats['ok']
     refute File.exist?("#{@sock}.new"), 'the socket is bound under a temporary name, then renamed'
 
