@@ -106,4 +106,22 @@ class TestBreaker < DeliveryTest
     wait_until(15, 'scotty to report the one that waits on') { Sidekiq::Workers.new.size == 1 }
     assert_equal [today], @redis.smembers('exhausted_deliveries:127.0.0.3'), 'the cut ones count as failed days'
   end
+
+  # A host that answered and then failed once stays in the breaker's table while idle;
+  # its next deliveries start a new wait, they are not taken for a host silent since
+  # its last answer.
+  def test_an_idle_host_kept_for_its_failure_is_not_taken_for_a_silent_one
+    s = start_delivery_scotty(breaker_env, concurrency: 4)
+    deliver(inbox_url('127.0.0.5', '/inbox/first'))
+    failed = deliver(inbox_url('127.0.0.5', '/s/503/once'))
+    wait_until(10, "the 503\n#{s.log}") { retries.any? { |j, _| j['jid'] == failed } }
+    wait_idle
+    sleep 3.5 # past the cut-off's 3 s since the host's last answer
+    later = (1..3).map { |i| deliver(inbox_url('127.0.0.5', "/slow/300/#{i}")) }
+    wait_until(20, "the three deliveries\n#{s.log}") do
+      received.count { |r| r['path'].start_with?('/slow/300/') } == later.size
+    end
+    wait_idle
+    assert_equal [failed], retries.map { |j, _| j['jid'] }, 'none of the three refused or cut off'
+  end
 end

@@ -2,6 +2,7 @@
  * for deliveries (see delivery.h). One table for the process, guarded by its mutex. */
 #include "delivery.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,11 +129,9 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, unsigned *tick
             break;
         }
         bool suspect = breaker_suspect(h, now);
-        if (h->proven && !suspect) { /* no cap: see delivery.h */
-            h->in_flight++;
-            break;
-        }
-        if (h->in_flight < (suspect ? 1 : b->unproven_cap)) {
+        /* a host that answers has no cap: see delivery.h */
+        int cap = suspect ? 1 : h->proven ? INT_MAX : b->unproven_cap;
+        if (h->in_flight < cap) {
             if (h->in_flight == 0)
                 h->last_progress = now;
             h->in_flight++;
