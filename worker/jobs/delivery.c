@@ -28,7 +28,6 @@ static bool delivery_option(const json_t *options, const char *name)
 typedef struct delivery_flight {
     delivery_breaker *breaker;
     const char *host;
-    unsigned ticket;
     double next_ask;       /* monotonic: libcurl's progress calls before this are not passed on */
     bool cut;              /* the breaker cut it off */
 } delivery_flight;
@@ -40,7 +39,7 @@ static int delivery_give_up(void *arg, char *why, size_t whylen)
     if (now < f->next_ask)
         return 0;
     f->next_ask = now + 0.5;
-    if (delivery_breaker_give_up(f->breaker, f->host, f->ticket, why, whylen) == 0)
+    if (delivery_breaker_give_up(f->breaker, f->host, f, why, whylen) == 0)
         return 0;
     f->cut = true;
     return -1;
@@ -217,13 +216,13 @@ static void delivery_run(q_ctx *ctx, const q_job *job, q_result *r)
     if (delivery_prepare(s, job, url, host, &unavailable, &signer, &sync, r)) {
         bool retry;
         delivery_flight f = {.breaker = s->breaker, .host = host, .next_ask = base_monotonic() + 1};
-        if (delivery_breaker_enter(s->breaker, host, &f.ticket, err, sizeof err) != 0) {
+        if (delivery_breaker_enter(s->breaker, host, err, sizeof err) != 0) {
             q_fail(r, "Stoplight::Error::RedLight", "not delivering to %s: %s", url, err);
             retry = true;
         } else {
             retry = delivery_post(s, signer, url, json_string_value(json), json_string_length(json),
                                   sync.len ? sync.data : NULL, &f, r);
-            delivery_breaker_leave(s->breaker, host, f.ticket,
+            delivery_breaker_leave(s->breaker, host, &f,
                                    f.cut ? DELIVERY_CUT : retry ? DELIVERY_FAILED : DELIVERY_ANSWERED);
         }
         /* Mastodon tracks successes and retryable failures; a give-up is neither */

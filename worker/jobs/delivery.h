@@ -40,16 +40,16 @@ typedef enum delivery_outcome {
 
 delivery_breaker *delivery_breaker_new(int threshold, double cooloff, int concurrency);
 void delivery_breaker_free(delivery_breaker *b);
-/* Asks to deliver to host. Returns 0 with *ticket (give both to the calls below), or
- * -1 with why ("circuit open for 41 more seconds after 10 consecutive failures"). */
-int delivery_breaker_enter(delivery_breaker *b, const char *host, unsigned *ticket, char *why,
-                           size_t whylen);
-/* -1 with why when the delivery with ticket is to be cut off, as above; ask while
- * it waits (a second after it entered, then every half second is enough). */
-int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned ticket, char *why,
+/* Asks to deliver to host. Returns 0 (call delivery_breaker_leave afterwards), or -1
+ * with why ("circuit open for 41 more seconds after 10 consecutive failures"). */
+int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen);
+/* -1 with why when the delivery `flight` (any address unique to it while it is in
+ * flight; the same one for leave) is to be cut off, as above; ask while it waits (a
+ * second after it entered, then every half second is enough). */
+int delivery_breaker_give_up(delivery_breaker *b, const char *host, const void *flight, char *why,
                              size_t whylen);
 /* Reports the delivery's outcome. */
-void delivery_breaker_leave(delivery_breaker *b, const char *host, unsigned ticket,
+void delivery_breaker_leave(delivery_breaker *b, const char *host, const void *flight,
                            delivery_outcome outcome);
 /* Hosts the breaker watches now: refused (open), one request at a time (suspect), the
  * rest (closed); and the deliveries it has cut off since it was made. */

@@ -27,7 +27,7 @@ typedef struct breaker_host {
     int failures;          /* consecutive retryable failures */
     int in_flight;
     int waiting;           /* threads waiting for one of in_flight to be answered */
-    unsigned keeper;       /* ticket of the delivery that waits on once it is silent, or 0 */
+    const void *keeper;    /* the delivery that waits on once it is silent, or NULL */
     bool proven;           /* a delivery to it succeeded since it entered the table */
     double open_until;     /* monotonic; refused before this */
     double last_progress;  /* monotonic: last answer, or start of an idle host's request */
@@ -39,7 +39,6 @@ struct delivery_breaker {
     breaker_host *hosts;
     size_t n, cap;
     int waiting;           /* sum of the hosts' waiting */
-    unsigned tickets;      /* the last ticket handed out (0 is none) */
     unsigned long cut_offs; /* deliveries delivery_breaker_give_up cut off, ever */
     int threshold;
     double cooloff;
@@ -109,8 +108,7 @@ static void breaker_forget(delivery_breaker *b, breaker_host *h)
     *h = b->hosts[--b->n];
 }
 
-int delivery_breaker_enter(delivery_breaker *b, const char *host, unsigned *ticket, char *why,
-                           size_t whylen)
+int delivery_breaker_enter(delivery_breaker *b, const char *host, char *why, size_t whylen)
 {
     int rc = 0;
     pthread_mutex_lock(&b->lock);
@@ -161,16 +159,11 @@ int delivery_breaker_enter(delivery_breaker *b, const char *host, unsigned *tick
             h->waiting--;
         b->waiting--;
     }
-    if (rc == 0) {
-        if (++b->tickets == 0)
-            b->tickets = 1;
-        *ticket = b->tickets;
-    }
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
 
-int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned ticket, char *why,
+int delivery_breaker_give_up(delivery_breaker *b, const char *host, const void *flight, char *why,
                              size_t whylen)
 {
     int rc = 0;
@@ -179,8 +172,8 @@ int delivery_breaker_give_up(delivery_breaker *b, const char *host, unsigned tic
     breaker_host *h = breaker_find(b, host, false);
     if (h && h->in_flight > 1 && now - h->last_progress > BREAKER_CUT_SECONDS) {
         if (!h->keeper)
-            h->keeper = ticket;
-        if (h->keeper != ticket) {
+            h->keeper = flight;
+        if (h->keeper != flight) {
             snprintf(why, whylen, "cut off: %s has answered none of its %d deliveries in flight "
                      "for %.0f s; one of them waits on, the others are retried later",
                      host, h->in_flight, now - h->last_progress);
@@ -211,7 +204,7 @@ void delivery_breaker_states(delivery_breaker *b, int *open, int *suspect, int *
     pthread_mutex_unlock(&b->lock);
 }
 
-void delivery_breaker_leave(delivery_breaker *b, const char *host, unsigned ticket,
+void delivery_breaker_leave(delivery_breaker *b, const char *host, const void *flight,
                            delivery_outcome outcome)
 {
     double now = base_monotonic();
@@ -222,8 +215,8 @@ void delivery_breaker_leave(delivery_breaker *b, const char *host, unsigned tick
     bool proven_now = false;
     if (h) {
         h->in_flight--;
-        if (h->keeper == ticket)
-            h->keeper = 0;
+        if (h->keeper == flight)
+            h->keeper = NULL;
         /* a delivery cut off is no answer, nor a failure of the host's */
         if (outcome != DELIVERY_CUT)
             h->last_progress = now;
