@@ -67,8 +67,9 @@ Sidekiq.configure_client { |c| c.redis = { url: redis_server.url } }
 Sidekiq.logger.level = Logger::WARN
 redis_pid = Integer(redis.info['process_id'])
 
-def stats
-  JSON.parse(Net::HTTP.get(URI("http://127.0.0.1:#{PORT}/_stats")))
+# mark: the inbox starts timing first_at anew (the next delivery's arrival)
+def stats(mark: false)
+  JSON.parse(Net::HTTP.get(URI("http://127.0.0.1:#{PORT}/_stats#{mark ? '?mark' : ''}")))
 rescue Net::OpenTimeout, Net::ReadTimeout, Errno::ECONNRESET
   retry
 end
@@ -131,11 +132,12 @@ ceilings = []
   ceilings << signing_ceiling
   binaries.each do |label, bin|
     push.call(["http://127.0.0.1:#{PORT}/inbox"], n)
-    base = stats
+    base = stats(mark: true)
     t0 = now
     pid = start_scotty.call(bin, concurrency)
     watched = { 'scotty' => pid, 'inbox' => inbox_pid, 'redis' => redis_pid }
     cpu0 = cpu_seconds(watched)
+    cmd0 = redis.info('commandstats')
     perf = ENV['BENCH_PERF'] && label == 'after' && round.zero? &&
            Process.spawn('perf', 'record', '-F', '999', '-g', '-p', pid.to_s, '-o', ENV['BENCH_PERF'], err: File::NULL)
     wait_or_abort(Integer(ENV.fetch('BENCH_WAIT', '300')), "#{n} deliveries (#{label})", scotty_log) do
@@ -147,16 +149,28 @@ ceilings = []
       Process.wait(perf)
     end
     cpu = cpu_seconds(watched).to_h { |k, v| [k, v - cpu0[k]] }
+    cmd1 = redis.info('commandstats')
+    redis_calls = cmd1.map do |k, v|
+      was = cmd0.fetch(k, {})
+      [k, (v['calls'].to_i - was['calls'].to_i).fdiv(n), (v['usec'].to_i - was['usec'].to_i).fdiv(n)]
+    end
     st = stats
     bad = st['sig_bad'] - base['sig_bad']
     abort "FAIL: #{bad} deliveries with an invalid signature (#{label})" unless bad.zero?
     stop_scotty.call(pid)
-    results[label] << { rate: n / elapsed, cpu_us: cpu.transform_values { |v| v * 1e6 / n },
+    # steady: from the first delivery's arrival to the last's, without the process start
+    results[label] << { rate: n / elapsed, steady: (n - 1) / ((st['last_at'] - st['first_at']) / 1000.0),
+                        cpu_us: cpu.transform_values { |v| v * 1e6 / n },
                         connections: st['connections'] - base['connections'] }
-    puts format('round %d %-6s %6.0f deliveries/s, scotty %4.0f us CPU per delivery (inbox %.0f, redis %.0f), ' \
-                '%d TCP connections; signing ceiling now %.0f signs/s',
-                round + 1, label, n / elapsed, *results[label].last[:cpu_us].values_at('scotty', 'inbox', 'redis'),
-                results[label].last[:connections], ceilings.last)
+    r = results[label].last
+    puts format('round %d %-6s %6.0f deliveries/s (%.0f/s from the first to the last), scotty %4.0f us CPU ' \
+                'per delivery (inbox %.0f, redis %.0f), %d TCP connections; signing ceiling now %.0f signs/s',
+                round + 1, label, r[:rate], r[:steady], *r[:cpu_us].values_at('scotty', 'inbox', 'redis'),
+                r[:connections], ceilings.last)
+    # script calls count the commands they run too; the time of each includes its own
+    puts '  Redis commands per delivery (time in the command): ' +
+         redis_calls.select { |_, c, _| c >= 0.01 }.sort_by { |_, _, u| -u }
+                    .map { |k, c, u| format('%s %.2f (%.1f us)', k, c, u) }.join(', ')
   end
 end
 if parts.include?('throughput')
@@ -165,15 +179,17 @@ puts
 puts format('Throughput at -c %s, %d signed deliveries, medians of %d rounds; signing ceiling ' \
             '(openssl speed -multi 2 rsa2048) %.0f signs/s', concurrency, n, rounds, ceiling)
 summary = results.to_h do |label, list|
-  [label, { rate: median(list.map { |r| r[:rate] }), cpu: median(list.map { |r| r[:cpu_us]['scotty'] }) }]
+  [label, { rate: median(list.map { |r| r[:rate] }), steady: median(list.map { |r| r[:steady] }),
+            cpu: median(list.map { |r| r[:cpu_us]['scotty'] }) }]
 end
 # The ceiling is what 2 cores sign; the inbox verifying and Redis share those cores
 # here, so the rate alone cannot reach it. The second ratio is scotty's own: the
 # deliveries 2 cores would carry at scotty's CPU per delivery, over the same ceiling.
 summary.each do |label, s|
   puts format('  %-6s %6.0f deliveries/s  %4.0f us CPU/delivery  %.2f of the signing ceiling ' \
-              '(%.2f per scotty CPU: 2 cores / %.0f us)', label, s[:rate], s[:cpu], s[:rate] / ceiling,
-              2e6 / s[:cpu] / ceiling, s[:cpu])
+              '(%.2f per scotty CPU: 2 cores / %.0f us); from the first delivery to the last %.0f/s, %.2f',
+              label, s[:rate], s[:cpu], s[:rate] / ceiling, 2e6 / s[:cpu] / ceiling, s[:cpu],
+              s[:steady], s[:steady] / ceiling)
 end
 if summary['before']
   puts format('  after/before: %.2fx deliveries/s, %.2fx CPU per delivery',

@@ -23,7 +23,10 @@ const keys = {};
 for (const [id, pem] of Object.entries(JSON.parse(fs.readFileSync(opts.keys, 'utf8')))) {
   keys[id] = crypto.createPublicKey(pem);
 }
-const stats = { received: 0, answered: 0, sig_ok: 0, sig_bad: 0, connections: 0, by_path: {} };
+// first_at and last_at: when the first delivery since the last GET /_stats?mark and the
+// latest one arrived, in ms on this process's monotonic clock (0: none yet)
+const stats = { received: 0, answered: 0, sig_ok: 0, sig_bad: 0, connections: 0, by_path: {},
+                first_at: 0, last_at: 0 };
 const held = new Set(); // sockets of /hang requests, closed on exit
 
 // RFC 9421: Signature-Input sig1=(components);params, Signature sig1=:b64:, and
@@ -79,7 +82,8 @@ function verifySignature(req, body) {
 }
 
 function handle(req, res) {
-  if (req.method === 'GET' && req.url === '/_stats') {
+  if (req.method === 'GET' && (req.url === '/_stats' || req.url === '/_stats?mark')) {
+    if (req.url.endsWith('?mark')) stats.first_at = 0;
     if (!req.socket.statsOnly) stats.connections--; // count the inbox's connections only
     req.socket.statsOnly = true;
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -93,6 +97,8 @@ function handle(req, res) {
     const error = verifySignature(req, body);
     const kind = req.url.split('/')[1];
     stats.received++;
+    stats.last_at = performance.now();
+    if (!stats.first_at) stats.first_at = stats.last_at;
     if (error) stats.sig_bad++; else stats.sig_ok++;
     stats.by_path[req.url] = (stats.by_path[req.url] || 0) + 1;
     if (!opts['count-only']) {
