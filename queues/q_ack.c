@@ -18,12 +18,16 @@
 #include <string.h>
 #include <time.h>
 
+q_job *q_done_job_new(const char *raw, size_t len, const char *queue)
+{
+    return q_job_alloc(sizeof(q_done), raw, len, queue);
+}
+
 void q_done_push(q_engine *e, q_done_kind kind, q_job *job, char *payload, double score,
                  q_ops *followups)
 {
-    q_done *d = calloc(1, sizeof *d);
+    q_done *d = (q_done *)job; /* made by q_done_job_new: the job is the record's first member */
     d->kind = kind;
-    d->job = job;
     q_job_parse(job); /* a job given back unstarted was never parsed: the log names it */
     snprintf(d->jid, sizeof d->jid, "%s", job->jid);
     snprintf(d->klass, sizeof d->klass, "%s", q_job_display_class(job));
@@ -86,9 +90,8 @@ void q_done_push(q_engine *e, q_done_kind kind, q_job *job, char *payload, doubl
 
 static void q_done_free(q_done *d)
 {
-    q_job_free(d->job);
     q_ops_free(&d->ops);
-    free(d);
+    q_job_free(&d->job);
 }
 
 static bool q_done_plain(const q_done *d)
@@ -109,19 +112,19 @@ static int q_acker_append_acks(q_conn *c, q_done *batch)
     const char **argv = malloc(sizeof(char *) * (Q_FETCH_BATCH_MAX + 1));
     size_t *lens = malloc(sizeof(size_t) * (Q_FETCH_BATCH_MAX + 1));
     for (q_done *first = batch; first; first = first->next) {
-        if (!q_done_plain(first) || !first->job->private_key[0] || first->sent)
+        if (!q_done_plain(first) || !first->job.private_key[0] || first->sent)
             continue;
         /* Gather every not yet sent plain ack for first's private list. */
         int n = 0;
         for (q_done *d = first; d && n < Q_FETCH_BATCH_MAX; d = d->next)
-            if (q_done_plain(d) && !d->sent && strcmp(d->job->private_key, first->job->private_key) == 0) {
-                argv[1 + n] = d->job->raw;
-                lens[1 + n] = d->job->raw_len;
+            if (q_done_plain(d) && !d->sent && strcmp(d->job.private_key, first->job.private_key) == 0) {
+                argv[1 + n] = d->job.raw;
+                lens[1 + n] = d->job.raw_len;
                 d->sent = true;
                 n++;
             }
-        argv[0] = first->job->private_key;
-        lens[0] = strlen(first->job->private_key);
+        argv[0] = first->job.private_key;
+        lens[0] = strlen(first->job.private_key);
         q_conn_append_eval(c, q_acker_ack_lua, 1, 1 + n, argv, lens);
         replies++;
     }
@@ -133,8 +136,8 @@ static int q_acker_append_acks(q_conn *c, q_done *batch)
 /* The job's outcome is written: its fetcher no longer counts it as in flight. */
 static void q_acker_forget(q_engine *e, const q_done *d)
 {
-    if (d->job->fetch_hash)
-        q_inflight_remove(&e->inflight[d->job->fetch_queue], d->job->fetch_hash);
+    if (d->job.fetch_hash)
+        q_inflight_remove(&e->inflight[d->job.fetch_queue], d->job.fetch_hash);
 }
 
 static const char *q_done_kind_name(q_done_kind k)
@@ -154,8 +157,8 @@ static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
     int acks = q_acker_append_acks(c, batch);
     for (q_done *d = batch; d; d = d->next)
         if (!q_done_plain(d))
-            q_outcome_append(c, d->job->private_key[0] ? d->job->private_key : NULL, false,
-                             d->job->raw, d->job->raw_len, &d->ops);
+            q_outcome_append(c, d->job.private_key[0] ? d->job.private_key : NULL, false,
+                             d->job.raw, d->job.raw_len, &d->ops);
     for (int i = 0; i < acks; i++) {
         redisReply *r = q_conn_reply(c);
         if (!r)
@@ -175,8 +178,8 @@ static int q_acker_write(q_engine *e, q_conn *c, q_done *batch)
         if (q_outcome_check(r, c, err, sizeof err) != 0)
             base_log(BASE_LOG_ERROR, "could not write the outcome (%s) of class=%s jid=%s: %s; the job "
                   "stays in %s and goes back to queue %s when this process stops", q_done_kind_name(d->kind),
-                  d->klass, d->jid, err, d->job->private_key[0] ? d->job->private_key : "no private list",
-                  d->job->queue);
+                  d->klass, d->jid, err, d->job.private_key[0] ? d->job.private_key : "no private list",
+                  d->job.queue);
         else
             q_acker_forget(e, d); /* written (or had been): a refused one stays known, parked */
         q_reply_free(r);
@@ -206,7 +209,7 @@ static void q_acker_abandon(q_engine *e, q_conn *c, const q_done *batch)
           e->identity);
     for (const q_done *d = batch; d; d = d->next)
         base_log(BASE_LOG_ERROR, "  not written: %s of class=%s jid=%s (queue %s)", q_done_kind_name(d->kind),
-              d->klass, d->jid, d->job->queue);
+              d->klass, d->jid, d->job.queue);
 }
 
 /* With few outcomes waiting, lets more join the batch for up to Q_ACK_LINGER_MS

@@ -114,7 +114,7 @@ static void q_fetch_deliver(q_engine *e, int qi, const char *private_key, redisR
     for (size_t k = 0; k < n; k++) {
         if (items[k]->type != REDIS_REPLY_STRING)
             continue;
-        jobs[m] = q_job_new_raw(items[k]->str, items[k]->len, queue);
+        jobs[m] = q_done_job_new(items[k]->str, items[k]->len, queue);
         jobs[m]->private_key = private_key;
         jobs[m]->fetch_hash = q_inflight_hash(items[k]->str, items[k]->len);
         jobs[m]->fetch_queue = qi;
@@ -264,7 +264,8 @@ static q_job *q_fetch_basic(q_engine *e, q_slot *slot)
     q_job *job = NULL;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
         const char *key = r->element[0]->str;
-        job = q_job_new(r->element[1]->str, r->element[1]->len, key + 6);
+        job = q_done_job_new(r->element[1]->str, r->element[1]->len, key + 6);
+        q_job_parse(job);
         if (atomic_load(&e->quiet)) { /* quiet while blocked: give it back, it runs next */
             q_fetch_requeue_basic(slot->conn, job);
             q_job_free(job);

@@ -133,13 +133,21 @@ void q_client_ops(const q_push *p, q_ts_format ts, q_ops *ops, char *jid_out);
 /* What the acker writes for a job that left a processor (or a fetcher). */
 typedef enum { Q_DONE_ACK, Q_DONE_RETRY, Q_DONE_DEAD, Q_DONE_FORWARD, Q_DONE_REQUEUE } q_done_kind;
 typedef struct q_done {
+    q_job job;                /* first: a fetched job and its record are one allocation */
     struct q_done *next;
     q_done_kind kind;
-    q_job *job;               /* owned: raw + private_key */
     char jid[64], klass[128]; /* for the log, kept when the parsed job is dropped */
     q_ops ops;                /* the writes; empty for a plain ack */
     bool sent;                /* acker: queued in the current write */
 } q_done;
+
+/* q_job.c: q_job_new_raw in one allocation of `size` bytes (at least sizeof(q_job))
+ * plus the raw bytes: a struct whose first member is the q_job, the rest zeroed.
+ * q_job_free frees the whole. */
+q_job *q_job_alloc(size_t size, const char *raw, size_t len, const char *queue);
+/* A fetched job with its outcome record (q_done_push), not yet parsed. Every job the
+ * engine runs is made here. */
+q_job *q_done_job_new(const char *raw, size_t len, const char *queue);
 
 /* q_inflight.c: the jobs of one private list this process has delivered and not yet
  * written an outcome for, counted by a hash of their bytes. */

@@ -1,22 +1,22 @@
 /* q_job.c -- a fetched job: the raw string (kept byte for byte) and a parsed view
  * of the fields the engine needs. */
-#include "queues.h"
+#include "q_internal.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-q_job *q_job_new_raw(const char *raw, size_t len, const char *queue)
+q_job *q_job_alloc(size_t size, const char *raw, size_t len, const char *queue)
 {
-    q_job *j = malloc(sizeof *j);
+    if (len > SIZE_MAX - size - 1)
+        return NULL;
+    q_job *j = malloc(size + len + 1);
     if (!j)
         return NULL;
-    j->raw = malloc(len + 1);
-    if (!j->raw) {
-        free(j);
-        return NULL;
-    }
+    memset((char *)j + sizeof *j, 0, size - sizeof *j);
+    j->raw = (char *)j + size;
     memcpy(j->raw, raw, len);
     j->raw[len] = '\0';
     j->raw_len = len;
@@ -34,6 +34,11 @@ q_job *q_job_new_raw(const char *raw, size_t len, const char *queue)
     j->fetch_queue = 0;
     j->enqueued_at = 0;
     return j;
+}
+
+q_job *q_job_new_raw(const char *raw, size_t len, const char *queue)
+{
+    return q_job_alloc(sizeof(q_job), raw, len, queue);
 }
 
 void q_job_parse(q_job *j)
@@ -76,7 +81,6 @@ void q_job_free(q_job *j)
         return;
     if (j->doc)
         json_decref(j->doc);
-    free(j->raw);
     free(j);
 }
 

@@ -117,7 +117,7 @@ double q_json_read_timestamp(const json_t *v);
 
 /* ---- Jobs ---- */
 typedef struct q_job {
-    char *raw;               /* the job exactly as it was in Redis */
+    char *raw;               /* the job exactly as it was in Redis, in the job's allocation */
     size_t raw_len;
     char queue[Q_NAME_MAX];  /* queue it was fetched from */
     const char *private_key; /* reliable fetch: the private list holding it (the engine's), else "" */
