@@ -11,7 +11,8 @@
 #   DELIVERY_BEFORE=<commit> (default c76b886, the tree before the delivery speed work;
 #   "" skips it), BENCH_CONCURRENCY (throughput -c, 10), BENCH_LAT_C ("250 350 1000"),
 #   BENCH_LAT_N (15000), BENCH_PERF=<file> (perf record of the first "after" run),
-#   BENCH_PARTS (default "throughput latency dead"), BENCH_SCOTTY_<VAR>=v (VAR=v for scotty).
+#   BENCH_PARTS (default "throughput latency dead"), BENCH_SCOTTY_<VAR>=v (VAR=v for scotty),
+#   BENCH_ARGS (more scotty arguments, for both binaries).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build="${SCOTTY_BUILD:-$here/build-release}"

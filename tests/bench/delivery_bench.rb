@@ -91,7 +91,8 @@ scotty_log = File.join(tmp, 'scotty.log')
 scotty_env = env.merge(ENV.select { |k, _| k.start_with?('BENCH_SCOTTY_') }
                           .transform_keys { |k| k.delete_prefix('BENCH_SCOTTY_') })
 start_scotty = lambda do |bin, concurrency|
-  pid = Process.spawn(scotty_env, bin, '-c', concurrency.to_s, '-q', 'push', '--no-job-log', err: scotty_log)
+  pid = Process.spawn(scotty_env, bin, '-c', concurrency.to_s, '-q', 'push', '--no-job-log',
+                      *ENV.fetch('BENCH_ARGS', '').split, err: scotty_log)
   pids << pid
   pid
 end
