@@ -4,7 +4,9 @@
 #  1. throughput: N signed deliveries to one loopback inbox that verifies every
 #     signature, before and after alternately, `rounds` times; medians, CPU per
 #     delivery, TCP connections, and the ratio to `openssl speed -multi 2 rsa2048`
-#     measured in each round;
+#     measured in each round; also the rate from the first delivery's arrival to the
+#     last's (the wall rate includes the process start, about 0.1-0.3 s here, most of it
+#     the media fork server's READY), and Redis's commands and time per delivery;
 #  2. latency: inboxes on 40 hosts answer after 200 ms, 2 of them (5%) never answer;
 #     the after binary at each -c of BENCH_LAT_C, and at the best one the same jobs
 #     without dead hosts, for what the dead ones cost the healthy ones; next to Ruby
