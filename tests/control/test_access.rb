@@ -71,7 +71,8 @@ class ControlAccessTest < ControlTest
     a = start_scotty('-c', '1', '-g', 'web/1', env: env)
     b = start_scotty('-c', '2', env: env)
     paths = [File.join(@dir, 'scotty-web_1.sock'), File.join(@dir, "scotty-#{b.pid}.sock")]
-    paths.each { |p| assert File.socket?(p), "no socket at #{p}: #{Dir.children(@dir)}" }
+    # the socket opens after the first heartbeat, which is all start_scotty waits for here
+    paths.each { |p| wait_until(20, -> { "a socket at #{p}: #{Dir.children(@dir)}" }) { File.socket?(p) } }
     out, err, cst = ctl('--json', 'stats', env: env)
     assert cst.success?, err
     replies = out.lines.map { |l| JSON.parse(l) }
