@@ -141,9 +141,9 @@ typedef struct q_done {
     bool sent;                /* acker: queued in the current write */
 } q_done;
 
-/* q_job.c: q_job_new_raw in one allocation of `size` bytes (at least sizeof(q_job))
- * plus the raw bytes: a struct whose first member is the q_job, the rest zeroed.
- * q_job_free frees the whole. */
+/* q_job.c: a job from its raw bytes (copied), not yet parsed, in one allocation of
+ * `size` bytes (at least sizeof(q_job)) plus the raw bytes: a struct whose first member
+ * is the q_job, the rest zeroed. q_job_free frees the whole. */
 q_job *q_job_alloc(size_t size, const char *raw, size_t len, const char *queue);
 /* A fetched job with its outcome record (q_done_push), not yet parsed. Every job the
  * engine runs is made here. */

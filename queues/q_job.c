@@ -36,11 +36,6 @@ q_job *q_job_alloc(size_t size, const char *raw, size_t len, const char *queue)
     return j;
 }
 
-q_job *q_job_new_raw(const char *raw, size_t len, const char *queue)
-{
-    return q_job_alloc(sizeof(q_job), raw, len, queue);
-}
-
 void q_job_parse(q_job *j)
 {
     if (j->parsed)
@@ -69,7 +64,7 @@ void q_job_parse(q_job *j)
 
 q_job *q_job_new(const char *raw, size_t len, const char *queue)
 {
-    q_job *j = q_job_new_raw(raw, len, queue);
+    q_job *j = q_job_alloc(sizeof(q_job), raw, len, queue);
     if (j)
         q_job_parse(j);
     return j;

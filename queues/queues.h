@@ -134,9 +134,8 @@ typedef struct q_job {
 
 /* A job from its raw bytes (copied), parsed. */
 q_job *q_job_new(const char *raw, size_t len, const char *queue);
-/* The same, not yet parsed: the fetcher only copies, processors parse in parallel. */
-q_job *q_job_new_raw(const char *raw, size_t len, const char *queue);
-/* Reads doc, klass, jid, args and enqueued_at from raw; once (parsed). */
+/* Reads doc, klass, jid, args and enqueued_at from raw; once (parsed). The engine's
+ * fetcher only copies jobs (q_done_job_new) and processors parse them in parallel. */
 void q_job_parse(q_job *j);
 void q_job_free(q_job *j);
 /* Why the engine must not run j, or NULL: bigger than max_bytes (0: no limit), not a

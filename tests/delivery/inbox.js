@@ -82,8 +82,9 @@ function verifySignature(req, body) {
 }
 
 function handle(req, res) {
-  if (req.method === 'GET' && (req.url === '/_stats' || req.url === '/_stats?mark')) {
-    if (req.url.endsWith('?mark')) stats.first_at = 0;
+  const mark = req.url === '/_stats?mark';
+  if (req.method === 'GET' && (req.url === '/_stats' || mark)) {
+    if (mark) stats.first_at = 0;
     if (!req.socket.statsOnly) stats.connections--; // count the inbox's connections only
     req.socket.statsOnly = true;
     res.writeHead(200, { 'content-type': 'application/json' });
